@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` (the product) and `make test` (every check CI runs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test lint diagrams migration clean
+
+$(BIN)/intake: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(BIN)/intake
+	$(BIN)/intake run
+
+lint: $(BIN)/intake
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/python -m pytest
+
+diagrams: $(BIN)/intake
+	$(BIN)/intake diagrams
+
+migration: $(BIN)/intake
+	rm -f /tmp/intake-migration.db
+	$(BIN)/intake migrate --db sqlite:////tmp/intake-migration.db
+	$(BIN)/python -c "import sys; from alembic import command; from storage.database import alembic_config; \
+	command.revision(alembic_config('sqlite:////tmp/intake-migration.db'), message=sys.argv[1], autogenerate=True)" "$(MESSAGE)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

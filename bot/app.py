@@ -1,0 +1,52 @@
+"""Composition: load the declarations, build the machines, open storage, make the engine.
+
+Channels (console, Telegram, web) get a ready ``DialogEngine`` from here and stay thin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from dialogs.campaign import Campaign, load_campaign
+from dialogs.declarations import FormDecl, load_forms
+from dialogs.engine import Clock, DialogEngine, system_clock
+from state_machines.form_machine import FormMachine, build_machines
+from storage.database import check_migrated, make_engine
+from storage.repository import Repository
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What is loaded once at start-up and shared by every conversation."""
+
+    campaign: Campaign
+    forms: dict[str, FormDecl]
+    machines: dict[str, FormMachine]
+
+
+def load_declarations(settings: Settings) -> Declarations:
+    forms = load_forms()
+    campaign = load_campaign(settings.campaign_file, forms)
+    return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms))
+
+
+def open_repository(settings: Settings, declarations: Declarations) -> Repository:
+    """Open the migrated database and make sure it knows the campaign's units."""
+    engine = make_engine(settings.resolved_database_url())
+    check_migrated(engine)
+    repository = Repository(engine, settings.data_dir.resolve())
+    campaign = declarations.campaign
+    repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
+    return repository
+
+
+def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngine:
+    declarations = load_declarations(settings)
+    return DialogEngine(
+        campaign=declarations.campaign,
+        forms=declarations.forms,
+        machines=declarations.machines,
+        repository=open_repository(settings, declarations),
+        clock=clock,
+    )

@@ -1,0 +1,68 @@
+"""The console channel: one incoming message per input line, every bot message printed.
+
+Kept stable because it is scripted: choices print as ``[1] 男`` and can be answered by number or
+text; ``/attach PATH [caption]`` sends a file from disk; end of input exits 0.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import shlex
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound, IncomingFile, Reply
+
+CHANNEL = "console"
+_VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv"}
+
+
+def print_replies(replies: Iterable[Reply], out: TextIO) -> None:
+    for reply in replies:
+        out.write(reply.text + "\n")
+        for number, option in enumerate(reply.options, start=1):
+            out.write(f"[{number}] {option}\n")
+        if reply.document is not None:
+            out.write(f"文件：{reply.document}\n")
+        out.write("\n")
+    out.flush()
+
+
+def attachment_message(user_id: str, line: str) -> Inbound | str:
+    """Turn ``/attach PATH [caption]`` into a message with the file, or say what is wrong."""
+    try:
+        parts = shlex.split(line)
+    except ValueError:
+        parts = line.split()
+    if len(parts) < 2:
+        return "用法：/attach 文件路径 [说明]"
+    path = Path(parts[1]).expanduser()
+    if not path.is_file():
+        return f"找不到文件：{path}"
+    data = path.read_bytes()
+    caption = " ".join(parts[2:])
+    mime = mimetypes.guess_type(path.name)[0]
+    is_video = path.suffix.lower() in _VIDEO_SUFFIXES
+    file = IncomingFile(
+        kind="video" if is_video else "photo", data=data, file_name=path.name, mime=mime, size=len(data)
+    )
+    return Inbound(channel=CHANNEL, user_id=user_id, text=caption, file=file)
+
+
+def run_console(engine: DialogEngine, user_id: str, lines: Iterable[str], out: TextIO) -> int:
+    """Greet (or resume) the contact, then feed each line to the engine until input ends."""
+    print_replies(engine.handle(Inbound(channel=CHANNEL, user_id=user_id, text="/start")), out)
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line.startswith("/attach"):
+            message = attachment_message(user_id, line)
+            if isinstance(message, str):
+                out.write(message + "\n\n")
+                out.flush()
+                continue
+        else:
+            message = Inbound(channel=CHANNEL, user_id=user_id, text=line)
+        print_replies(engine.handle(message), out)
+    return 0

@@ -1,0 +1,25 @@
+"""Deployment settings, read from the environment (and a ``.env`` file when present)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dialogs.campaign import DEFAULT_CAMPAIGN
+
+
+class Settings(BaseSettings):
+    """``INTAKE_*`` variables configure storage and the campaign; ``TELEGRAM_*`` the Telegram channel."""
+
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    campaign_file: Path = DEFAULT_CAMPAIGN
+    telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
+
+    def resolved_database_url(self) -> str:
+        """The database URL; by default an SQLite file inside the data folder."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'intake.db').resolve()}"

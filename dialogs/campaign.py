@@ -1,0 +1,161 @@
+"""The campaign: one year's notice as data — units, tasks, quotas, deadlines and the notice's contact.
+
+Loaded and checked once at start-up from a TOML file in ``campaigns/``. A task names the form it
+collects; a task's form must exist in the loaded form declarations.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dialogs.declarations import DeclarationError, FormDecl
+
+CAMPAIGNS_DIR = Path(__file__).resolve().parent.parent / "campaigns"
+DEFAULT_CAMPAIGN = CAMPAIGNS_DIR / "liuzhou-2021.toml"
+
+UnitKind = Literal["county", "new_area", "city_org"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoticeContact(_Frozen):
+    department: str
+    people: list[str] = Field(min_length=1)
+    phone: str
+    email: str
+
+    def line(self) -> str:
+        """One line for help messages: who to ask when the bot cannot answer."""
+        return (
+            f"{self.department}（联系人：{'、'.join(self.people)}，电话：{self.phone}，邮箱：{self.email}）"
+        )
+
+
+class CityTargets(_Frozen):
+    sites: int = Field(ge=0)
+    village_cadre_share: float = Field(ge=0, le=1)
+
+
+class UnitDecl(_Frozen):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    name: str
+    area: str
+    kind: UnitKind
+
+
+class TaskDecl(_Frozen):
+    """One task of the notice: which units owe which form, how many, by when."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    form: str
+    unit_kinds: list[UnitKind] = Field(min_length=1)
+    counts: str = Field(pattern=r"^(records|rows:[a-z][a-z0-9_]*)$")
+    quota_min: int = Field(ge=1)
+    quota_max: int | None = None
+    records_max: int | None = None
+    deadline: date
+
+    @model_validator(mode="after")
+    def _check(self) -> TaskDecl:
+        if self.quota_max is not None and self.quota_max < self.quota_min:
+            raise ValueError(f"task {self.id!r}: quota_max < quota_min")
+        return self
+
+    @property
+    def max_records(self) -> int | None:
+        """How many records (submissions) a unit may have for this task, if bounded."""
+        if self.counts == "records":
+            return self.quota_max
+        return self.records_max
+
+    @property
+    def counted_group(self) -> str | None:
+        return self.counts.removeprefix("rows:") if self.counts.startswith("rows:") else None
+
+
+class Campaign(_Frozen):
+    id: str
+    name: str
+    notice: str
+    issuer: str
+    city: str
+    year: int
+    timezone: str
+    cancelled_draft_days: int = Field(ge=1)
+    contact: NoticeContact
+    city_targets: CityTargets
+    units: list[UnitDecl] = Field(min_length=1)
+    tasks: list[TaskDecl] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Campaign:
+        ZoneInfo(self.timezone)
+        for kind, values in (("unit", [u.code for u in self.units]), ("task", [t.id for t in self.tasks])):
+            if len(set(values)) != len(values):
+                raise ValueError(f"duplicate {kind} code in campaign {self.id!r}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def unit(self, code: str) -> UnitDecl:
+        for unit in self.units:
+            if unit.code == code:
+                return unit
+        raise KeyError(code)
+
+    def task(self, task_id: str) -> TaskDecl:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise KeyError(task_id)
+
+    def tasks_for(self, unit_kind: str) -> list[TaskDecl]:
+        return [task for task in self.tasks if unit_kind in task.unit_kinds]
+
+    def task_for_form(self, form_id: str) -> TaskDecl:
+        for task in self.tasks:
+            if task.form == form_id:
+                return task
+        raise KeyError(form_id)
+
+    def deadline_end(self, task: TaskDecl) -> datetime:
+        """The last moment a task is on time: the end of its deadline day, in the campaign's zone."""
+        return datetime.combine(task.deadline, time(23, 59, 59), tzinfo=self.zone)
+
+    def find_units(self, query: str) -> list[UnitDecl]:
+        """Units whose code or name matches what someone typed (exact first, then by part of the name)."""
+        text = query.strip()
+        exact = [u for u in self.units if text in (u.code, u.name, u.area)]
+        if exact or not text:
+            return exact
+        return [u for u in self.units if text in u.name or text in u.area]
+
+
+def load_campaign(path: Path, forms: dict[str, FormDecl]) -> Campaign:
+    """Read a campaign file and check it against the loaded forms."""
+    try:
+        with path.open("rb") as handle:
+            campaign = Campaign.model_validate(tomllib.load(handle))
+    except FileNotFoundError as error:
+        raise DeclarationError(f"campaign file not found: {path}") from error
+    except (tomllib.TOMLDecodeError, ValidationError, ValueError) as error:
+        raise DeclarationError(f"{path.name}: {error}") from error
+    for task in campaign.tasks:
+        form = forms.get(task.form)
+        if form is None:
+            raise DeclarationError(f"{path.name}: task {task.id!r} names unknown form {task.form!r}")
+        group = task.counted_group
+        if group is not None and group not in {g.key for g in form.groups()}:
+            raise DeclarationError(f"{path.name}: task {task.id!r} counts unknown group {group!r}")
+    return campaign

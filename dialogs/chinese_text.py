@@ -1,0 +1,142 @@
+"""Counting and cleaning Chinese text the way a Chinese office worker expects.
+
+Counting 字 (``word_count``) follows Word's 字数 as FORMS.md "Counting 字" defines it:
+
+* every CJK character counts 1: CJK Unified Ideographs with all their extensions (including the
+  supplementary and tertiary ideographic planes), compatibility ideographs, radicals and strokes,
+  kana, bopomofo and Hangul syllables;
+* every full-width punctuation mark or full-width form counts 1: CJK Symbols and Punctuation
+  (U+3001–U+303F, e.g. 。、《》「」), the whole Halfwidth and Fullwidth Forms block (U+FF01–U+FFEE, e.g.
+  ，！？（）：；～ and full-width letters and digits such as ＡＢＣ１２３, each of which counts 1 as in
+  Word) and the punctuation Chinese input methods type outside those blocks: “ ” ‘ ’ … ‥ — ― ·;
+* a maximal run of any other visible characters (half-width letters, digits and punctuation, emoji,
+  accented letters …) counts 1 as one "word", so "2021年" is 2 and "hello world" is 2;
+* whitespace of any kind (spaces, tabs, line breaks, the ideographic space U+3000) counts 0 and ends
+  a run;
+* invisible control and format characters (e.g. the zero-width joiner inside an emoji sequence) count
+  0 and neither start nor end a run.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["CleanText", "clean_text", "to_halfwidth_digits", "word_count"]
+
+# Inclusive code point ranges whose characters count 1 字 each.
+_ONE_ZI_RANGES: tuple[tuple[int, int], ...] = (
+    (0x2E80, 0x2FDF),  # CJK radicals supplement, Kangxi radicals
+    (0x2FF0, 0x2FFF),  # ideographic description characters
+    (0x3001, 0x303F),  # CJK symbols and punctuation (U+3000, the ideographic space, is whitespace)
+    (0x3040, 0x30FF),  # hiragana, katakana
+    (0x3100, 0x312F),  # bopomofo
+    (0x3190, 0x31FF),  # kanbun, bopomofo extended, CJK strokes, katakana extensions
+    (0x3200, 0x33FF),  # enclosed CJK letters and months, CJK compatibility
+    (0x3400, 0x4DBF),  # CJK unified ideographs extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFE30, 0xFE4F),  # CJK compatibility forms (vertical punctuation)
+    (0xFF01, 0xFFEE),  # halfwidth and fullwidth forms
+    (0x20000, 0x3FFFF),  # supplementary and tertiary ideographic planes (extensions B–H, compatibility)
+)
+
+# Punctuation typed by Chinese input methods that lives outside the CJK blocks.
+_IME_PUNCTUATION = frozenset("“”‘’…‥—―·")
+
+# Characters removed by clean_text beyond the control characters and noncharacters.
+_INVISIBLE_JUNK = frozenset(
+    "\ufeff"  # byte order mark / zero-width no-break space
+    "\u200b"  # zero-width space
+    "\u2060"  # word joiner
+    "\u200e\u200f"  # left-to-right and right-to-left marks
+    "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
+    "\u2066\u2067\u2068\u2069"  # bidi isolates
+)
+
+# Line separators other than \r that clean_text turns into \n.
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n"})
+
+
+def _counts_one_zi(char: str) -> bool:
+    if char in _IME_PUNCTUATION:
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in _ONE_ZI_RANGES)
+
+
+def word_count(text: str) -> int:
+    """Count 字 as Word's 字数 does (see the module docstring for the exact rule).
+
+    >>> word_count("2021年我们举办了3场活动。")
+    12
+    """
+    count = 0
+    in_run = False
+    for char in text:
+        if char.isspace():
+            in_run = False
+        elif _counts_one_zi(char):
+            count += 1
+            in_run = False
+        elif unicodedata.category(char) in ("Cc", "Cf"):
+            continue
+        elif not in_run:
+            count += 1
+            in_run = True
+    return count
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """Text after ``clean_text``, with how many junk characters were dropped."""
+
+    text: str
+    removed: int
+
+
+def _is_junk(char: str) -> bool:
+    """True for characters that break an XML 1.0 (Word) file or are invisible junk."""
+    if char in "\n\t":
+        return False
+    if char in _INVISIBLE_JUNK:
+        return True
+    code = ord(char)
+    if 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:  # noncharacters
+        return True
+    # Cc: C0 and C1 controls and DEL; Cs: lone surrogates.
+    return unicodedata.category(char) in ("Cc", "Cs")
+
+
+def clean_text(text: str) -> CleanText:
+    """Normalise a typed answer so that it can be stored and printed in a DOCX.
+
+    Line endings become ``\\n`` (also NEL, U+2028 and U+2029), junk characters are removed (C0/C1
+    control characters except ``\\n`` and ``\\t``, lone surrogates, noncharacters, the BOM, zero-width
+    space, word joiner, LTR/RTL marks and bidi embedding/override/isolate controls), the rest is put
+    in Unicode NFC and leading and trailing whitespace is stripped. The zero-width joiner and
+    variation selectors stay, so emoji sequences survive.
+
+    Returns:
+        The cleaned text; ``removed`` counts the junk characters dropped (not the line endings
+        normalised nor the whitespace stripped).
+    """
+    text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
+    kept = [char for char in text if not _is_junk(char)]
+    removed = len(text) - len(kept)
+    return CleanText(text=unicodedata.normalize("NFC", "".join(kept)).strip(), removed=removed)
+
+
+# Full-width ASCII variants (U+FF01–U+FF5E) sit exactly 0xFEE0 above their ASCII counterparts.
+_HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def to_halfwidth_digits(text: str) -> str:
+    """Turn full-width ASCII forms into ASCII: ``１２３`` → ``123``, ``ＡＢ`` → ``AB``, ``－`` → ``-``.
+
+    Every full-width variant of an ASCII character (U+FF01–U+FF5E: digits, letters, ``－``, ``（）``,
+    ``＋``, ``．`` …) and the ideographic space U+3000 are converted; everything else is unchanged.
+    Meant for parsers of numbers, dates and phone numbers.
+    """
+    return text.translate(_HALFWIDTH)

@@ -1,0 +1,57 @@
+"""The commands a person can send in any state, as slash commands and as plain Chinese words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: command name -> the slash command, then the plain words that mean the same (whole message only).
+COMMAND_WORDS: dict[str, tuple[str, ...]] = {
+    "start": ("/start", "开始"),
+    "back": ("/back", "上一步", "返回"),
+    "skip": ("/skip", "跳过"),
+    "review": ("/review", "查看"),
+    "edit": ("/edit", "修改"),
+    "help": ("/help", "帮助"),
+    "cancel": ("/cancel", "放弃"),
+    "new": ("/new", "新建", "填表"),
+    "drafts": ("/drafts", "草稿"),
+    "submissions": ("/submissions", "已交", "我的提交"),
+    "reopen": ("/reopen",),
+}
+
+#: One line per command for /help.
+COMMAND_HELP: tuple[tuple[str, str], ...] = (
+    ("/new 新建", "开始填写一份表"),
+    ("/drafts 草稿", "查看、继续或恢复未填完的表"),
+    ("/submissions 已交", "查看已提交的表"),
+    ("/reopen 编号", "在截止前修改已提交的表"),
+    ("/back 上一步", "回到上一项"),
+    ("/skip 跳过", "跳过选填项（已填的项保留原值）"),
+    ("/review 查看", "查看已填内容"),
+    ("/edit 修改", "选择一项重新填写"),
+    ("/cancel 放弃", "放弃当前这份表（可在30天内恢复）"),
+    ("/help 帮助", "查看本项说明"),
+)
+
+_LOOKUP = {word: name for name, words in COMMAND_WORDS.items() for word in words}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    argument: str = ""
+
+
+def parse_command(text: str) -> Command | None:
+    """The command a message is, if it is one: a slash command (with an argument) or a plain word."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    head, _, rest = stripped.partition(" ")
+    head = head.split("@", 1)[0].lower() if head.startswith("/") else head  # /help@bot_name
+    name = _LOOKUP.get(head)
+    if name is None:
+        return None
+    if not head.startswith("/") and rest:
+        return None  # a plain word only counts as the whole message
+    return Command(name, rest.strip())

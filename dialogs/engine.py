@@ -1,0 +1,1022 @@
+"""The dialog engine: one plain message in, the replies out, every accepted answer committed first.
+
+The engine knows no messenger. A channel turns its updates into ``Inbound`` and sends the ``Reply``
+objects back. For each message the engine loads the contact and the draft they are filling, works out
+what the message means in the draft's state (an answer, a command, a choice by number), asks the
+form's machine to make the move, commits, and only then returns what to say.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dialogs.campaign import Campaign, TaskDecl
+from dialogs.chinese_text import clean_text
+from dialogs.commands import COMMAND_HELP, Command, parse_command
+from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
+from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.presentation import display_value, field_line, review_text, row_title
+from dialogs.validators import (
+    TEXT_VALIDATORS,
+    Accepted,
+    Rejected,
+    ValidationContext,
+    ValidationResult,
+    validate_photo,
+    validate_video_meta,
+)
+from state_machines.form_machine import (
+    CANCELLED,
+    CONFIRM_CANCEL,
+    EDIT_PICK,
+    REVIEW,
+    SUBMITTED,
+    FormMachine,
+    field_state,
+    menu_state,
+)
+from storage.models import Contact, Draft, Unit
+from storage.repository import ConcurrentUpdate, Repository
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请码完成绑定后再使用。"
+TRY_AGAIN = (
+    "抱歉，系统刚才出了点问题，您已填写的内容都已保存。请稍后再发送一次；如仍有问题，请联系{contact}。"
+)
+
+_PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic", "HEIC": "heic"}
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Turn:
+    """Everything one message works with: who sent it, the unit, the draft, and the replies so far."""
+
+    contact: Contact
+    unit: Unit
+    now: datetime
+    draft: Draft | None = None
+    replies: list[Reply] = field(default_factory=list)
+    dirty: bool = False
+
+    def say(self, text: str, options: tuple[str, ...] | list[str] = ()) -> None:
+        self.replies.append(Reply(text, tuple(options)))
+
+
+class DialogEngine:
+    """Walks a unit's contact through the campaign's forms.
+
+    Args:
+        campaign: the campaign being collected (units, tasks, deadlines, the notice's contact).
+        forms: the form declarations by id.
+        machines: one built ``FormMachine`` per form id.
+        repository: the storage door.
+        clock: returns the current time (aware); tests inject a fixed one.
+    """
+
+    def __init__(
+        self,
+        *,
+        campaign: Campaign,
+        forms: dict[str, FormDecl],
+        machines: dict[str, FormMachine],
+        repository: Repository,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.campaign = campaign
+        self.forms = forms
+        self.machines = machines
+        self.repository = repository
+        self.clock = clock
+
+    # Entry point -------------------------------------------------------------------------------
+
+    def handle(self, inbound: Inbound) -> list[Reply]:
+        """Process one message; never raises to the channel."""
+        for _attempt in range(3):
+            try:
+                return self._handle(inbound)
+            except ConcurrentUpdate:
+                log.info("concurrent update on one draft; retrying the message")
+            except Exception as error:
+                frames = "".join(traceback.format_tb(error.__traceback__))
+                log.error("message handling failed with %s\n%s", type(error).__name__, frames)
+                break
+        return [Reply(TRY_AGAIN.format(contact=self.campaign.contact.line()))]
+
+    def _handle(self, inbound: Inbound) -> list[Reply]:
+        contact = self.repository.contact(inbound.channel, inbound.user_id)
+        if contact is None or not contact.active or contact.unit_id is None:
+            return [Reply(NOT_BOUND)]
+        unit = self.repository.unit(contact.unit_id)
+        if unit is None:
+            return [Reply(NOT_BOUND)]
+        turn = Turn(contact=contact, unit=unit, now=self.clock())
+        if contact.current_draft_id is not None:
+            draft = self.repository.draft(contact.current_draft_id)
+            if draft is not None and draft.unit_id == unit.id and draft.status == "open":
+                turn.draft = draft
+        cleaned = clean_text(inbound.text)
+        command = parse_command(cleaned.text)
+        if command is not None and self._global_command(turn, command):
+            pass
+        elif turn.draft is not None:
+            self._in_draft(turn, command, cleaned.text, inbound.file)
+        else:
+            self._at_home(turn, cleaned.text, inbound.file)
+        if turn.dirty:
+            self.repository.save(turn.draft, turn.contact, now=turn.now)
+        return turn.replies
+
+    # Commands that work anywhere ---------------------------------------------------------------
+
+    def _global_command(self, turn: Turn, command: Command) -> bool:
+        """Handle commands that do not depend on the draft's state; False when the draft should."""
+        match command.name:
+            case "start":
+                if turn.draft is not None:
+                    turn.say(
+                        f"欢迎回来，{turn.unit.name}。继续填写《{self._form(turn.draft).short_title}》："
+                    )
+                    self._ask(turn)
+                else:
+                    turn.say(
+                        f"您好，{turn.unit.name}的联系人！这里可以填写并报送《{self.campaign.notice}》要求的各类表格。"
+                    )
+                    self._offer_new(turn)
+                return True
+            case "new":
+                self._offer_new(turn)
+                return True
+            case "drafts":
+                self._offer_drafts(turn)
+                return True
+            case "submissions":
+                self._offer_submissions(turn)
+                return True
+            case "reopen":
+                self._reopen(turn, command.argument)
+                return True
+            case "help" if turn.draft is None:
+                turn.say(self._general_help())
+                return True
+            case _ if turn.draft is None:
+                turn.say("您现在没有正在填写的表。发送 /new 开始填写，或 /drafts 继续未填完的表。")
+                return True
+        return False
+
+    def _general_help(self) -> str:
+        lines = ["可以发送以下命令（也可以直接发送中文词语）："]
+        lines += [f"{name}：{purpose}" for name, purpose in COMMAND_HELP]
+        lines.append(f"其他问题请联系{self.campaign.contact.line()}。")
+        return "\n".join(lines).replace("30天", f"{self.campaign.cancelled_draft_days}天")
+
+    # Outside a draft: menus remembered on the contact ----------------------------------------------
+
+    def _set_menu(self, turn: Turn, text: str, entries: list[tuple[str, str]]) -> None:
+        turn.contact.menu = [[label, action] for label, action in entries]
+        turn.dirty = True
+        turn.say(text, [label for label, _action in entries])
+
+    def _at_home(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
+        action = _pick(text, [(str(label), str(action)) for label, action in turn.contact.menu])
+        if action is None:
+            if file is not None:
+                turn.say("收到文件，但您现在没有正在填写的表。请先发送 /new 选择要填写的表。")
+            else:
+                turn.say("请先选择要做什么：")
+            self._offer_new(turn)
+            return
+        kind, _, value = action.partition(":")
+        if kind == "new":
+            self._start_draft(turn, self.campaign.task(value))
+        elif kind == "resume":
+            self._resume(turn, int(value))
+        elif kind == "reopen":
+            self._reopen(turn, value)
+
+    def _progress(self, unit: Unit, task: TaskDecl) -> tuple[int, int]:
+        """(records submitted, the count that is measured against the quota) for a unit and task."""
+        assert unit.id is not None
+        submissions = self.repository.submissions(unit.id, task.id)
+        group = task.counted_group
+        if group is None:
+            return len(submissions), len(submissions)
+        counted = 0
+        for submission in submissions:
+            versions = self.repository.versions(submission.id or 0)
+            counted += len(versions[-1].answers.get(group, [])) if versions else 0
+        return len(submissions), counted
+
+    def _offer_new(self, turn: Turn) -> None:
+        entries = []
+        for task in self.campaign.tasks_for(turn.unit.kind):
+            form = self.forms[task.form]
+            _records, counted = self._progress(turn.unit, task)
+            wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
+            noun = form.group(task.counted_group).item if task.counted_group else "份"
+            deadline = f"{task.deadline.month}月{task.deadline.day}日前"
+            entries.append(
+                (f"{form.short_title}（已交{counted}{noun}，需{wanted}{noun}，{deadline}）", f"new:{task.id}")
+            )
+        self._set_menu(turn, "请选择要填写的表：", entries)
+
+    def _offer_drafts(self, turn: Turn) -> None:
+        assert turn.unit.id is not None
+        keep_since = turn.now - timedelta(days=self.campaign.cancelled_draft_days)
+        entries = []
+        for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled")):
+            form = self._form(draft)
+            name = draft.answers.get(form.summary_field) or "未命名"
+            if draft.status == "open":
+                entries.append(
+                    (f"继续：{form.short_title}·{name}（{self._where(draft)}）", f"resume:{draft.id}")
+                )
+            elif draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since:
+                until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
+                local = until.astimezone(self.campaign.zone)
+                label = f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
+                entries.append((label, f"resume:{draft.id}"))
+        if not entries:
+            turn.say("没有未填完的表。发送 /new 开始填写。")
+            return
+        self._set_menu(turn, "未填完的表（点选继续）：", entries)
+
+    def _offer_submissions(self, turn: Turn) -> None:
+        assert turn.unit.id is not None
+        submissions = self.repository.submissions(turn.unit.id)
+        if not submissions:
+            turn.say("贵单位还没有提交过表。发送 /new 开始填写。")
+            return
+        lines = ["贵单位已提交："]
+        entries = []
+        for submission in submissions:
+            form = self.forms[submission.form_id]
+            latest = self.repository.versions(submission.id or 0)[-1]
+            name = latest.answers.get(form.summary_field) or ""
+            status = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}.get(
+                submission.status, ""
+            )
+            lines.append(
+                f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
+            )
+            if submission.status != "accepted":
+                entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
+        self._set_menu(turn, "\n".join(lines) + "\n截止前可以修改：", entries)
+
+    # Starting, resuming, reopening ---------------------------------------------------------------
+
+    def _start_draft(self, turn: Turn, task: TaskDecl) -> None:
+        form = self.forms[task.form]
+        records, _counted = self._progress(turn.unit, task)
+        if task.max_records is not None and records >= task.max_records:
+            turn.say(
+                f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量。"
+                "如需修改已提交的表，请发送 /submissions 选择要修改的一份。"
+            )
+            return
+        machine = self.machines[form.id]
+        assert turn.unit.id is not None and turn.contact.id is not None
+        draft = Draft(
+            campaign_id=self.campaign.id,
+            unit_id=turn.unit.id,
+            task_id=task.id,
+            form_id=form.id,
+            started_by=turn.contact.id,
+            state=machine.input_states[0],
+            context={"row": 0},
+        )
+        previous = turn.draft
+        turn.draft = self.repository.create_draft(draft, turn.contact)
+        if previous is not None:
+            turn.say("原来正在填写的表已保存，可随时发送 /drafts 继续。")
+        turn.say(f"{form.intro}共 {len(form.steps)} 项，随时可发送“上一步”“查看”“帮助”。")
+        self._ask(turn)
+
+    def _resume(self, turn: Turn, draft_id: int) -> None:
+        draft = self.repository.draft(draft_id)
+        if draft is None or draft.unit_id != turn.unit.id or draft.status not in ("open", "cancelled"):
+            turn.say("这份草稿已不存在或已提交。发送 /drafts 查看可继续的表。")
+            return
+        turn.draft = draft
+        turn.contact.current_draft_id = draft.id
+        turn.contact.menu = []
+        turn.dirty = True
+        if draft.status == "cancelled":
+            back_to = str(draft.context.pop("before_cancel", REVIEW))
+            self._move(turn, "restore", back_to)
+            draft.status, draft.cancelled_at = "open", None
+            turn.say("草稿已恢复，之前填写的内容都在。")
+        self._ask(turn)
+
+    def _reopen(self, turn: Turn, argument: str) -> None:
+        number = argument.strip().lstrip("#＃")
+        submission = self.repository.submission(int(number)) if number.isdigit() else None
+        if submission is None or submission.unit_id != turn.unit.id:
+            turn.say(
+                "请在 /reopen 后写上贵单位已提交的表的编号，例如：/reopen 3。发送 /submissions 可查看编号。"
+            )
+            return
+        task = self.campaign.task(submission.task_id)
+        if submission.status == "accepted":
+            turn.say(f"这份表已被组联部接收，不能再修改。如确需修改，请联系{self.campaign.contact.line()}。")
+            return
+        if submission.status != "returned" and turn.now > self.campaign.deadline_end(task):
+            turn.say(
+                f"《{task.name}》已过截止时间，已提交的表不能再修改。如确需修改，请联系{self.campaign.contact.line()}。"
+            )
+            return
+        existing = self.repository.open_draft_for(submission.id or 0)
+        if existing is not None:
+            self._resume(turn, existing.id or 0)
+            return
+        latest = self.repository.versions(submission.id or 0)[-1]
+        assert turn.unit.id is not None and turn.contact.id is not None
+        draft = Draft(
+            campaign_id=self.campaign.id,
+            unit_id=turn.unit.id,
+            task_id=submission.task_id,
+            form_id=submission.form_id,
+            started_by=turn.contact.id,
+            state=REVIEW,
+            answers=dict(latest.answers),
+            context={"row": 0},
+            submission_id=submission.id,
+        )
+        turn.draft = self.repository.create_draft(draft, turn.contact)
+        version = latest.version
+        turn.say(f"已打开 #{submission.id}（第{version}版）进行修改，重新提交后成为第{version + 1}版。")
+        self._ask(turn)
+
+    # Inside a draft ----------------------------------------------------------------------------
+
+    def _form(self, draft: Draft) -> FormDecl:
+        return self.forms[draft.form_id]
+
+    def _machine(self, draft: Draft) -> FormMachine:
+        return self.machines[draft.form_id]
+
+    def _move(self, turn: Turn, trigger: str, dest: str) -> None:
+        assert turn.draft is not None
+        turn.draft.state = self._machine(turn.draft).move(turn.draft.state, trigger, dest)
+        turn.dirty = True
+
+    def _in_draft(self, turn: Turn, command: Command | None, text: str, file: IncomingFile | None) -> None:
+        draft = turn.draft
+        assert draft is not None
+        state = draft.state
+        if state == CONFIRM_CANCEL:
+            self._confirm_cancel(turn, command, text)
+            return
+        if command is not None:
+            self._draft_command(turn, command)
+            return
+        if state == REVIEW:
+            self._review_choice(turn, text)
+        elif state == EDIT_PICK:
+            self._edit_choice(turn, text)
+        elif state.endswith(".menu"):
+            self._group_menu(turn, text, file)
+        else:
+            self._answer(turn, text, file)
+
+    def _draft_command(self, turn: Turn, command: Command) -> None:
+        draft = turn.draft
+        assert draft is not None
+        match command.name:
+            case "help":
+                self._help(turn)
+            case "review":
+                self._to_review(turn)
+            case "edit":
+                if draft.state != REVIEW:
+                    self._to_review(turn, quiet=True)
+                draft.context.pop("edit_row", None)
+                self._move(turn, "edit", EDIT_PICK)
+                self._ask(turn)
+            case "cancel":
+                draft.context["before_cancel"] = draft.state
+                self._move(turn, "cancel", CONFIRM_CANCEL)
+                self._ask(turn)
+            case "back":
+                self._back(turn)
+            case "skip":
+                self._skip(turn)
+
+    def _to_review(self, turn: Turn, *, quiet: bool = False) -> None:
+        assert turn.draft is not None
+        turn.draft.context.pop("editing", None)
+        if turn.draft.state != REVIEW:
+            if turn.draft.state in self._machine(turn.draft).input_states:
+                turn.draft.context["before_review"] = turn.draft.state
+            self._move(turn, "to_review", REVIEW)
+        if not quiet:
+            self._ask(turn)
+
+    def _confirm_cancel(self, turn: Turn, command: Command | None, text: str) -> None:
+        draft = turn.draft
+        assert draft is not None
+        choice = _pick(text, [("确认放弃", "discard"), ("继续填写", "keep")])
+        if choice is None and command is not None and command.name in ("back", "review"):
+            choice = "keep"
+        if choice == "discard":
+            self._move(turn, "discard", CANCELLED)
+            draft.status, draft.cancelled_at = "cancelled", turn.now
+            turn.contact.current_draft_id = None
+            days = self.campaign.cancelled_draft_days
+            turn.say(
+                f"已放弃这份表。草稿会保留 {days} 天，期间发送 /drafts 可以恢复。发送 /new 可以填写新的表。"
+            )
+        elif choice == "keep":
+            self._move(turn, "keep", str(draft.context.pop("before_cancel", REVIEW)))
+            turn.say("好的，继续填写。")
+            self._ask(turn)
+        else:
+            self._ask(turn)
+
+    # Asking ------------------------------------------------------------------------------------
+
+    def _ask(self, turn: Turn, prefix: str = "") -> None:
+        """Say what the draft's current state asks for, with its options."""
+        draft = turn.draft
+        assert draft is not None
+        form = self._form(draft)
+        state = draft.state
+        lead = f"{prefix}\n" if prefix else ""
+        if state == REVIEW:
+            text, options = self._review_prompt(turn)
+        elif state == EDIT_PICK:
+            text, options = "请选择要修改的项：", [label for label, _ in self._edit_entries(draft)]
+        elif state == CONFIRM_CANCEL:
+            text, options = f"确定放弃这份《{form.short_title}》吗？", ["确认放弃", "继续填写"]
+        elif state.endswith(".menu"):
+            text, options = self._menu_prompt(draft)
+        else:
+            text, options = self._field_prompt(draft)
+        turn.say(lead + text, options)
+
+    def _field_prompt(self, draft: Draft) -> tuple[str, list[str]]:
+        form = self._form(draft)
+        group, field_decl = self._current_field(draft)
+        answers = self._answers_for(draft, group)
+        if group is None:
+            number = [s.key for s in form.steps].index(field_decl.key) + 1
+            heading = f"（{number}/{len(form.steps)}）"
+        else:
+            heading = f"【{group.label}·第{self._row(draft) + 1}{group.item}】"
+        lines = [heading + field_decl.prompt]
+        if field_decl.example:
+            lines.append(f"例如：{field_decl.example}")
+        if field_decl.key in answers:
+            current = display_value(field_decl, answers[field_decl.key])
+            lines.append(f"当前已填：{current}。发送新内容可修改，发送“跳过”保留原值。")
+        elif not field_decl.required:
+            lines.append("（选填，不填请发送“跳过”）")
+        options = field_decl.choice_buttons if field_decl.kind == "choice" else []
+        return "\n".join(lines), options
+
+    def _menu_prompt(self, draft: Draft) -> tuple[str, list[str]]:
+        group = self._group(draft)
+        rows = draft.answers.get(group.key, [])
+        lines = [group.prompt]
+        lines += [f"{row_title(group, row, i)}" for i, row in enumerate(rows)] or ["（还没有）"]
+        if len(rows) < group.min_rows:
+            lines.append(f"还需至少 {group.min_rows - len(rows)} {group.item}。")
+        return "\n".join(lines), [label for label, _ in self._menu_entries(draft)]
+
+    def _menu_entries(self, draft: Draft) -> list[tuple[str, str]]:
+        group = self._group(draft)
+        rows = draft.answers.get(group.key, [])
+        entries: list[tuple[str, str]] = []
+        if len(rows) < group.max_rows:
+            entries.append((f"添加一{group.item}", "add"))
+        for index in range(len(rows)):
+            entries.append((f"修改第{index + 1}{group.item}", f"edit:{index}"))
+            entries.append((f"删除第{index + 1}{group.item}", f"remove:{index}"))
+        if len(rows) >= group.min_rows:
+            entries.append(("填写完毕，下一步", "finish"))
+        return entries
+
+    def _review_prompt(self, turn: Turn) -> tuple[str, list[str]]:
+        draft = turn.draft
+        assert draft is not None
+        text = review_text(self._form(draft), draft.answers)
+        if self._first_gap(draft) is None:
+            return text + "\n\n请核对以上内容，确认无误后提交。", ["确认提交", "修改", "放弃"]
+        return text + "\n\n还有未填的项。", ["继续填写", "修改", "放弃"]
+
+    def _help(self, turn: Turn) -> None:
+        draft = turn.draft
+        assert draft is not None
+        state = draft.state
+        if state in (REVIEW, EDIT_PICK) or state.endswith(".menu"):
+            text = "请点选下面的选项，或发送选项前的数字。"
+        else:
+            _group, field_decl = self._current_field(draft)
+            text = f"【{field_decl.label}】{field_decl.help or field_decl.prompt}"
+            if field_decl.example:
+                text += f"\n例如：{field_decl.example}"
+            if not field_decl.required:
+                text += "\n此项选填，可发送“跳过”。"
+        text += f"\n常用命令：上一步、跳过、查看、修改、放弃。其他问题请联系{self.campaign.contact.line()}。"
+        turn.say(text)
+        self._ask(turn)
+
+    # Answers -----------------------------------------------------------------------------------
+
+    def _current_field(self, draft: Draft) -> tuple[GroupDecl | None, FieldDecl]:
+        form = self._form(draft)
+        if "." in draft.state:
+            group_key, field_key = draft.state.split(".", 1)
+            group = form.group(group_key)
+            return group, group.field(field_key)
+        return None, form.top_field(draft.state)
+
+    def _group(self, draft: Draft) -> GroupDecl:
+        return self._form(draft).group(draft.state.split(".", 1)[0])
+
+    def _row(self, draft: Draft) -> int:
+        return int(draft.context.get("row", 0))
+
+    def _answers_for(self, draft: Draft, group: GroupDecl | None) -> dict[str, Any]:
+        """The answers a field lives in: the draft's top level, or its group's current row."""
+        if group is None:
+            return draft.answers
+        rows = draft.answers.get(group.key, [])
+        row = self._row(draft)
+        return rows[row] if row < len(rows) else {}
+
+    def _store(
+        self, draft: Draft, group: GroupDecl | None, key: str, value: Any, row: int | None = None
+    ) -> None:
+        if group is None:
+            draft.answers = {**draft.answers, key: value}
+            return
+        rows = [dict(r) for r in draft.answers.get(group.key, [])]
+        index = self._row(draft) if row is None else row
+        while len(rows) <= index:
+            rows.append({})
+        rows[index][key] = value
+        draft.answers = {**draft.answers, group.key: rows}
+
+    def _context(self, draft: Draft, field_decl: FieldDecl, group: GroupDecl | None) -> ValidationContext:
+        task = self.campaign.task(draft.task_id)
+        answers = {**draft.answers, **self._answers_for(draft, group)}
+        return ValidationContext(
+            label=field_decl.label,
+            today=self.clock().astimezone(self.campaign.zone).date(),
+            campaign_year=self.campaign.year,
+            deadline=task.deadline,
+            answers=answers,
+        )
+
+    def _validate_text(
+        self, draft: Draft, field_decl: FieldDecl, group: GroupDecl | None, text: str
+    ) -> ValidationResult:
+        assert field_decl.validator is not None
+        if field_decl.kind == "choice":
+            choice = _pick(text, [(option, option) for option in field_decl.choice_buttons])
+            text = choice if choice is not None else text
+        validator = TEXT_VALIDATORS[field_decl.validator]
+        return validator(text, field_decl.params, self._context(draft, field_decl, group))
+
+    def _answer(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
+        draft = turn.draft
+        assert draft is not None
+        group, field_decl = self._current_field(draft)
+        if file is not None and group is not None and field_decl.kind != "photo" and self._photo_field(group):
+            self._album_photo(turn, group, file)
+            return
+        result: ValidationResult
+        if field_decl.kind == "photo":
+            if file is None or file.data is None:
+                turn.say("这一步需要发送照片（不是文字）。请从相册选择照片发送。")
+                self._ask(turn)
+                return
+            result = self._accept_photo(file)
+        elif field_decl.kind == "video":
+            if file is None:
+                turn.say("这一步需要发送视频文件；还没有视频可以发送“跳过”。")
+                self._ask(turn)
+                return
+            result = validate_video_meta(
+                mime=file.mime,
+                file_name=file.file_name,
+                duration_s=file.duration_s,
+                width=file.width,
+                height=file.height,
+                size_bytes=file.size,
+            )
+        elif file is not None:
+            turn.say("这一步需要输入文字，不是文件。")
+            self._ask(turn)
+            return
+        else:
+            result = self._validate_text(draft, field_decl, group, text)
+        if isinstance(result, Rejected):
+            turn.say(result.message)
+            self._ask(turn)
+            return
+        self._store(draft, group, field_decl.key, result.value)
+        notes = [result.note] if result.note else []
+        if (
+            field_decl.kind == "photo"
+            and file is not None
+            and file.data is not None
+            and text
+            and group is not None
+        ):
+            notes += self._caption_from_file(draft, group, field_decl, text)
+        self._after_answer(turn, "advance", "\n".join(notes))
+
+    def _photo_field(self, group: GroupDecl) -> FieldDecl | None:
+        return next((f for f in group.fields if f.kind == "photo"), None)
+
+    def _accept_photo(self, file: IncomingFile) -> ValidationResult:
+        assert file.data is not None
+        result = validate_photo(file.data)
+        if isinstance(result, Rejected):
+            return result
+        meta = dict(result.value)
+        stored = self.repository.store_file(
+            file.data,
+            kind="photo",
+            mime=str(meta["mime"]),
+            extension=_PHOTO_EXTENSIONS.get(str(meta["format"]), "img"),
+            width=meta.get("width"),
+            height=meta.get("height"),
+        )
+        return Accepted(
+            {"sha256": stored.sha256, "mime": stored.mime, "width": stored.width, "height": stored.height}
+        )
+
+    def _caption_from_file(self, draft: Draft, group: GroupDecl, photo: FieldDecl, caption: str) -> list[str]:
+        """A photo sent with a caption also answers the row's next text field (the 说明)."""
+        keys = [f.key for f in group.fields]
+        following = group.fields[keys.index(photo.key) + 1] if keys.index(photo.key) + 1 < len(keys) else None
+        if following is None or following.kind != "text":
+            return []
+        result = self._validate_text(draft, following, group, caption)
+        if isinstance(result, Rejected):
+            return [f"照片已收到，但说明未能采用：{result.message}"]
+        self._store(draft, group, following.key, result.value)
+        return []
+
+    def _album_photo(self, turn: Turn, group: GroupDecl, file: IncomingFile) -> None:
+        """A photo arriving while another field of the group is asked: a new row (photo albums)."""
+        draft = turn.draft
+        assert draft is not None
+        photo = self._photo_field(group)
+        assert photo is not None
+        if file.data is None:
+            turn.say("请发送照片。")
+            self._ask(turn)
+            return
+        rows = draft.answers.get(group.key, [])
+        if len(rows) >= group.max_rows:
+            turn.say(f"最多 {group.max_rows} {group.item}，这张没有保存。")
+            self._ask(turn)
+            return
+        result = self._accept_photo(file)
+        if isinstance(result, Rejected):
+            turn.say(result.message)
+            self._ask(turn)
+            return
+        index = len(rows)
+        self._store(draft, group, photo.key, result.value, row=index)
+        turn.dirty = True
+        self._ask(turn, prefix=f"已收到第{index + 1}{group.item}。")
+
+    def _after_answer(self, turn: Turn, trigger: str, note: str) -> None:
+        """Move to where the dialog goes after an accepted answer (or a skip), and ask it."""
+        draft = turn.draft
+        assert draft is not None
+        editing = draft.context.pop("editing", None)
+        group = self._group(draft) if "." in draft.state else None
+        if editing == "review":
+            self._move(turn, trigger, REVIEW)
+        elif group is not None:
+            target = self._next_in_group(draft, group)
+            if editing == "menu" and target != menu_state(group):
+                target = menu_state(group)
+            self._move(turn, trigger, target)
+        else:
+            self._move(turn, trigger, self._next_after(draft, draft.state))
+        self._ask(turn, prefix=note)
+
+    def _next_in_group(self, draft: Draft, group: GroupDecl) -> str:
+        """The next missing field of the current row, else of the first incomplete row, else the menu."""
+        rows = draft.answers.get(group.key, [])
+        row = self._row(draft)
+        order = list(range(len(rows)))
+        for index in [row, *[i for i in order if i != row]]:
+            if index >= len(rows):
+                continue
+            for group_field in group.fields:
+                if group_field.key not in rows[index]:
+                    draft.context["row"] = index
+                    return field_state(group_field, group)
+        return menu_state(group)
+
+    def _next_after(self, draft: Draft, state: str) -> str:
+        """The first step after ``state`` that still needs an answer, else the review."""
+        form = self._form(draft)
+        machine = self._machine(draft)
+        order = machine.input_states
+        position = order.index(state) if state in order else -1
+        for step in form.steps:
+            entry = self._gap_in_step(draft, step)
+            if entry is not None and order.index(entry) > position:
+                return entry
+        return REVIEW
+
+    def _gap_in_step(self, draft: Draft, step: FieldDecl | GroupDecl) -> str | None:
+        """Where a step still needs input (setting the row cursor for groups), or None if complete."""
+        if isinstance(step, FieldDecl):
+            return None if step.key in draft.answers else field_state(step)
+        rows = draft.answers.get(step.key, [])
+        for index, row in enumerate(rows):
+            for group_field in step.fields:
+                if group_field.key not in row:
+                    draft.context["row"] = index
+                    return field_state(group_field, step)
+        if not rows:
+            draft.context["row"] = 0
+            return field_state(step.fields[0], step)
+        if len(rows) < step.min_rows:
+            return menu_state(step)
+        return None
+
+    def _first_gap(self, draft: Draft) -> str | None:
+        row = draft.context.get("row")
+        for step in self._form(draft).steps:
+            gap = self._gap_in_step(draft, step)
+            if gap is not None:
+                return gap
+        draft.context["row"] = row
+        return None
+
+    # Back and skip -----------------------------------------------------------------------------
+
+    def _back(self, turn: Turn) -> None:
+        draft = turn.draft
+        assert draft is not None
+        machine = self._machine(draft)
+        targets = [e.dest for e in machine.edges if e.trigger == "back" and e.source == draft.state]
+        if not targets:
+            turn.say("已经是第一项了。")
+            self._ask(turn)
+            return
+        draft.context.pop("editing", None)
+        state = draft.state
+        target = targets[0]
+        if state == REVIEW:
+            target = str(draft.context.pop("before_review", machine.input_states[-1]))
+        if "." in state and not state.endswith(".menu"):
+            group = self._group(draft)
+            rows = draft.answers.get(group.key, [])
+            if state == field_state(group.fields[0], group):
+                # First field of a row: to the menu if any row exists, else to the step before the group.
+                self._drop_empty_row(draft, group)
+                rows = draft.answers.get(group.key, [])
+                target = menu_state(group) if rows or len(targets) == 1 else targets[-1]
+        elif state.endswith(".menu"):
+            group = self._group(draft)
+            rows = draft.answers.get(group.key, [])
+            draft.context["row"] = max(len(rows) - 1, 0)
+        elif target.endswith(".menu"):
+            group = self._form(draft).group(target.split(".", 1)[0])
+            draft.context["row"] = max(len(draft.answers.get(group.key, [])) - 1, 0)
+        self._move(turn, "back", target)
+        self._ask(turn)
+
+    def _drop_empty_row(self, draft: Draft, group: GroupDecl) -> None:
+        rows = [r for r in draft.answers.get(group.key, []) if r]
+        draft.answers = {**draft.answers, group.key: rows}
+
+    def _skip(self, turn: Turn) -> None:
+        draft = turn.draft
+        assert draft is not None
+        state = draft.state
+        if state in (REVIEW, EDIT_PICK) or state.endswith(".menu"):
+            turn.say("这里没有可以跳过的项，请点选下面的选项。")
+            self._ask(turn)
+            return
+        group, field_decl = self._current_field(draft)
+        answers = self._answers_for(draft, group)
+        if field_decl.key in answers:
+            self._after_answer(turn, "advance", f"已保留原来的{field_decl.label}。")
+            return
+        if field_decl.required:
+            turn.say(f"“{field_decl.label}”是必填项，不能跳过。")
+            self._ask(turn)
+            return
+        self._store(draft, group, field_decl.key, None)
+        self._after_answer(turn, "skip", f"已跳过{field_decl.label}。")
+
+    # Group menu, review, edit ------------------------------------------------------------------
+
+    def _group_menu(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
+        draft = turn.draft
+        assert draft is not None
+        group = self._group(draft)
+        if file is not None and self._photo_field(group) is not None:
+            self._album_photo(turn, group, file)
+            return
+        action = _pick(text, self._menu_entries(draft)) or _typed_row_action(text)
+        rows = draft.answers.get(group.key, [])
+        if action == "add":
+            draft.context["row"] = len(rows)
+            self._move(turn, "add_row", field_state(group.fields[0], group))
+            self._ask(turn)
+        elif action == "finish":
+            if len(rows) < group.min_rows:
+                turn.say(f"至少需要 {group.min_rows} {group.item}，现在有 {len(rows)} {group.item}。")
+                self._ask(turn)
+                return
+            self._move(turn, "finish_group", self._next_after(draft, draft.state))
+            self._ask(turn)
+        elif action is not None and action.startswith(("edit:", "remove:")):
+            verb, _, index_text = action.partition(":")
+            index = int(index_text)
+            if index >= len(rows):
+                turn.say(f"没有第{index + 1}{group.item}。")
+                self._ask(turn)
+            elif verb == "remove":
+                draft.answers = {**draft.answers, group.key: [r for i, r in enumerate(rows) if i != index]}
+                self._move(turn, "remove_row", draft.state)
+                self._ask(turn, prefix=f"已删除第{index + 1}{group.item}。")
+            else:
+                draft.context["edit_row"] = [group.key, index]
+                self._move(turn, "edit_row", EDIT_PICK)
+                self._ask(turn)
+        else:
+            turn.say("请点选下面的选项，或发送选项前的数字。")
+            self._ask(turn)
+
+    def _review_choice(self, turn: Turn, text: str) -> None:
+        draft = turn.draft
+        assert draft is not None
+        choice = _pick(
+            text,
+            [("确认提交", "submit"), ("继续填写", "resume"), ("修改", "edit"), ("放弃", "cancel")],
+            numbered=self._review_prompt(turn)[1],
+        )
+        if choice == "submit":
+            self._submit(turn)
+        elif choice == "resume":
+            gap = self._first_gap(draft)
+            if gap is None:
+                self._ask(turn)
+                return
+            self._move(turn, "resume", gap)
+            self._ask(turn)
+        elif choice in ("edit", "cancel"):
+            self._draft_command(turn, Command(choice))
+        else:
+            turn.say("请点选“确认提交”或“修改”，也可以发送选项前的数字。")
+            self._ask(turn)
+
+    def _edit_entries(self, draft: Draft) -> list[tuple[str, str]]:
+        form = self._form(draft)
+        edit_row = draft.context.get("edit_row")
+        if edit_row:
+            group = form.group(str(edit_row[0]))
+            rows = draft.answers.get(group.key, [])
+            row = rows[int(edit_row[1])] if int(edit_row[1]) < len(rows) else {}
+            return [(field_line(f, row), field_state(f, group)) for f in group.fields]
+        entries = []
+        for step in form.steps:
+            if isinstance(step, FieldDecl):
+                entries.append((field_line(step, draft.answers), field_state(step)))
+            else:
+                entries.append((f"{step.label}（添加、修改或删除）", menu_state(step)))
+        return entries
+
+    def _edit_choice(self, turn: Turn, text: str) -> None:
+        draft = turn.draft
+        assert draft is not None
+        target = _pick(text, self._edit_entries(draft))
+        if target is None:
+            turn.say("请点选要修改的项，或发送它前面的数字；不改了请发送“查看”。")
+            self._ask(turn)
+            return
+        edit_row = draft.context.pop("edit_row", None)
+        if edit_row:
+            draft.context["row"] = int(edit_row[1])
+            draft.context["editing"] = "menu"
+        elif not target.endswith(".menu"):
+            draft.context["editing"] = "review"
+        self._move(turn, "pick", target)
+        self._ask(turn)
+
+    # Submitting --------------------------------------------------------------------------------
+
+    def _final_check(self, draft: Draft) -> tuple[str, str] | None:
+        """Re-check every answer against all the others (cross-field rules); the first failure."""
+        for field_decl in self._form(draft).top_fields():
+            value = draft.answers.get(field_decl.key)
+            if value is None or field_decl.kind not in ("text", "choice"):
+                continue
+            result = self._validate_text(draft, field_decl, None, str(value))
+            if isinstance(result, Rejected):
+                return field_state(field_decl), result.message
+        return None
+
+    def _submit(self, turn: Turn) -> None:
+        draft = turn.draft
+        assert draft is not None
+        gap = self._first_gap(draft)
+        if gap is not None:
+            turn.say("还有未填的项，不能提交。")
+            self._move(turn, "resume", gap)
+            self._ask(turn)
+            return
+        problem = self._final_check(draft)
+        if problem is not None:
+            target, message = problem
+            draft.context["editing"] = "review"
+            self._move(turn, "resume", target)
+            self._ask(turn, prefix=message)
+            return
+        task = self.campaign.task(draft.task_id)
+        form = self._form(draft)
+        records, _counted = self._progress(turn.unit, task)
+        if draft.submission_id is None and task.max_records is not None and records >= task.max_records:
+            turn.say(
+                f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量，这份暂不能提交。"
+                "如需替换，请发送 /submissions 修改已提交的表；这份草稿会保留。"
+            )
+            self._ask(turn)
+            return
+        self._move(turn, "submit", SUBMITTED)
+        late = turn.now > self.campaign.deadline_end(task)
+        record = {
+            "campaign": self.campaign.id,
+            "unit": turn.unit.code,
+            "task": task.id,
+            "form": form.id,
+            "late": late,
+        }
+        version = self.repository.submit(draft, turn.contact, record)
+        turn.dirty = False  # submit committed the draft and the contact together
+        turn.contact.current_draft_id = None
+        lines = [f"已提交《{form.short_title}》，编号 #{version.submission_id}（第{version.version}版）。"]
+        if late:
+            lines.append(
+                f"注意：已过截止时间（{task.deadline.month}月{task.deadline.day}日），本次提交标记为逾期。"
+            )
+        lines.append(f"提交记录：{self.repository.data_dir / version.record_path}")
+        lines.append("发送 /new 可继续填写其他表，发送 /submissions 查看已提交的表。")
+        turn.replies.append(Reply("\n".join(lines), document=None))
+
+    def _where(self, draft: Draft) -> str:
+        if draft.state == REVIEW:
+            return "待确认提交"
+        if draft.state in (EDIT_PICK, CONFIRM_CANCEL, CANCELLED):
+            return "修改中"
+        _group, field_decl = self._current_field(draft)
+        return f"填到“{field_decl.label}”"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _pick(text: str, entries: list[tuple[str, str]], numbered: list[str] | None = None) -> str | None:
+    """What a reply picks from a list of (label, action): by its number, its label, or a label's start."""
+    stripped = text.strip().replace("．", ".").rstrip(".")
+    halfwidth = stripped.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if halfwidth.isdigit():
+        labels = numbered if numbered is not None else [label for label, _ in entries]
+        index = int(halfwidth) - 1
+        if 0 <= index < len(labels):
+            return _pick(labels[index], entries) if numbered is not None else entries[index][1]
+        return None
+    for label, action in entries:
+        if stripped == label:
+            return action
+    starts = [action for label, action in entries if stripped and label.startswith(stripped)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def _typed_row_action(text: str) -> str | None:
+    """“删除2”, “修改 第3张” typed instead of tapped."""
+    stripped = text.strip().replace(" ", "").replace("第", "")
+    for word, verb in (("删除", "remove"), ("修改", "edit")):
+        if stripped.startswith(word):
+            digits = "".join(ch for ch in stripped[len(word) :] if ch.isdigit())
+            if digits:
+                return f"{verb}:{int(digits) - 1}"
+    return None

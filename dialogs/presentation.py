@@ -1,0 +1,77 @@
+"""How answers look to a person: one line per answer for the review, and the row titles of groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dialogs.chinese_text import word_count
+from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
+from dialogs.validators import format_date, format_year_month
+
+_SHORT = 24
+_DATE_VALIDATORS = {"campaign_date"}
+_YEAR_MONTH_VALIDATORS = {"birth_year_month", "service_start"}
+
+
+def display_value(field_decl: FieldDecl, value: Any, *, full: bool = False) -> str:
+    """An answer as shown in chat; long text is shortened unless ``full``."""
+    if value is None:
+        return "（已跳过）"
+    if field_decl.kind == "photo":
+        return f"已上传照片（{value.get('width')}×{value.get('height')}）"
+    if field_decl.kind == "video":
+        return _video_line(value)
+    if field_decl.validator in _YEAR_MONTH_VALIDATORS:
+        return format_year_month(str(value))
+    if field_decl.validator in _DATE_VALIDATORS:
+        return format_date(str(value))
+    if field_decl.validator == "integer":
+        return f"{value}{field_decl.params.get('unit', '')}"
+    text = str(value)
+    if full or len(text) <= _SHORT:
+        return text
+    return f"{text[:_SHORT]}……（共{word_count(text)}字）"
+
+
+def _video_line(value: dict[str, Any]) -> str:
+    duration = value.get("duration_s")
+    if duration:
+        return f"已上传视频（{duration // 60}分{duration % 60:02d}秒）"
+    return "已上传视频"
+
+
+def row_title(group: GroupDecl, row: dict[str, Any], index: int) -> str:
+    """A group row as listed in menus: “第2节课程《…》”."""
+    title = row.get(group.title_field)
+    name = f"第{index + 1}{group.item}"
+    if not title:
+        return name
+    shown = str(title) if len(str(title)) <= _SHORT else str(title)[:_SHORT] + "…"
+    return f"{name}《{shown}》" if group.key == "courses" else f"{name}（{shown}）"
+
+
+def field_line(field_decl: FieldDecl, answers: dict[str, Any]) -> str:
+    if field_decl.key not in answers:
+        mark = "（未填）" if field_decl.required else "（选填，未填）"
+        return f"{field_decl.label}：{mark}"
+    return f"{field_decl.label}：{display_value(field_decl, answers[field_decl.key])}"
+
+
+def review_text(form: FormDecl, answers: dict[str, Any]) -> str:
+    """Everything filled so far, one line per answer, groups listed row by row."""
+    lines = [f"《{form.short_title}》已填内容："]
+    number = 0
+    for step in form.steps:
+        number += 1
+        if isinstance(step, FieldDecl):
+            lines.append(f"{number}. {field_line(step, answers)}")
+            continue
+        rows = answers.get(step.key, [])
+        lines.append(
+            f"{number}. {step.label}：已填 {len(rows)} {step.item}（至少 {step.min_rows} {step.item}）"
+        )
+        for index, row in enumerate(rows):
+            lines.append(f"   {row_title(step, row, index)}")
+            for group_field in step.fields:
+                lines.append(f"     {field_line(group_field, row)}")
+    return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""All tables, in one place. Times are timezone-aware UTC (``utc_now``); JSON columns hold answers.
+
+Changing a table means writing an Alembic migration in ``storage/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utc_now() -> datetime:
+    """The current time as stored: aware UTC (SQLModel keeps it UTC on SQLite and PostgreSQL)."""
+    return datetime.now(UTC)
+
+
+class Unit(SQLModel, table=True):
+    """A reporting unit (报送单位) of a campaign, copied from the campaign file."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(index=True)
+    code: str
+    name: str
+    area: str
+    kind: str
+
+
+class Contact(SQLModel, table=True):
+    """A chat identity (channel + the channel's user id) bound to a unit, with a role."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    external_id: str
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    role: str = "contact"
+    active: bool = True
+    current_draft_id: int | None = None  # the draft this contact is filling now
+    menu: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Draft(SQLModel, table=True):
+    """A form being filled: its machine state (a stable string) and every accepted answer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    task_id: str
+    form_id: str
+    started_by: int = Field(foreign_key="contact.id")
+    state: str
+    status: str = Field(default="open", index=True)  # open | cancelled | submitted
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    revision: int = 0
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+    cancelled_at: datetime | None = None
+
+
+class Submission(SQLModel, table=True):
+    """A submitted record (one candidate, one unit's course list, one site) across its versions."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    task_id: str = Field(index=True)
+    form_id: str
+    status: str = "submitted"  # submitted | accepted | returned
+    current_version: int = 1
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class SubmissionVersion(SQLModel, table=True):
+    """One immutable version of a submission: exactly what was confirmed, by whom, when."""
+
+    __table_args__ = (UniqueConstraint("submission_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    version: int
+    answers: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    draft_id: int = Field(foreign_key="draft.id")
+    submitted_by: int = Field(foreign_key="contact.id")
+    submitted_at: datetime = Field(default_factory=utc_now)
+    record_path: str
+
+
+class Attachment(SQLModel, table=True):
+    """A stored file, named by the SHA-256 of its content (never by a user-chosen name)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True, index=True)
+    kind: str  # photo | video
+    mime: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    path: str
+    created_at: datetime = Field(default_factory=utc_now)

@@ -1,0 +1,293 @@
+"""The one door to storage: short sessions, one commit per call, detached records out.
+
+Every method that changes something commits before it returns, so a caller that replies to a person
+after the call has the answer on disk first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from storage.models import Attachment, Contact, Draft, Submission, SubmissionVersion, Unit, utc_now
+
+
+class ConcurrentUpdate(RuntimeError):
+    """A draft changed since it was read (another message for the same draft was processed first)."""
+
+
+class Repository:
+    """Storage for units, contacts, drafts, submissions and files.
+
+    Args:
+        engine: the SQLAlchemy engine (SQLite or PostgreSQL).
+        data_dir: where files live: ``files/`` (content-addressed uploads) and ``submissions/``
+            (one JSON record per submitted version).
+    """
+
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
+        self.engine = engine
+        self.data_dir = data_dir
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # Units ---------------------------------------------------------------------------------------
+
+    def sync_units(self, campaign_id: str, units: Iterable[tuple[str, str, str, str]]) -> None:
+        """Insert or update the campaign's units (code, name, area, kind)."""
+        with self._session() as session:
+            existing = {u.code: u for u in session.exec(select(Unit).where(Unit.campaign_id == campaign_id))}
+            for code, name, area, kind in units:
+                unit = existing.get(code) or Unit(
+                    campaign_id=campaign_id, code=code, name=name, area=area, kind=kind
+                )
+                unit.name, unit.area, unit.kind = name, area, kind
+                session.add(unit)
+            session.commit()
+
+    def units(self, campaign_id: str) -> list[Unit]:
+        with self._session() as session:
+            return list(
+                session.exec(select(Unit).where(Unit.campaign_id == campaign_id).order_by(col(Unit.id)))
+            )
+
+    def unit(self, unit_id: int) -> Unit | None:
+        with self._session() as session:
+            return session.get(Unit, unit_id)
+
+    def unit_by_code(self, campaign_id: str, code: str) -> Unit | None:
+        with self._session() as session:
+            return session.exec(
+                select(Unit).where(Unit.campaign_id == campaign_id, Unit.code == code)
+            ).first()
+
+    # Contacts ------------------------------------------------------------------------------------
+
+    def contact(self, channel: str, external_id: str) -> Contact | None:
+        with self._session() as session:
+            return session.exec(
+                select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+            ).first()
+
+    def bind_contact(
+        self, channel: str, external_id: str, unit_id: int | None, role: str = "contact"
+    ) -> Contact:
+        """Bind a chat identity to a unit (creating it if new); rebinding clears its current draft."""
+        with self._session() as session:
+            contact = session.exec(
+                select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+            ).first()
+            if contact is None:
+                contact = Contact(channel=channel, external_id=external_id)
+            if contact.unit_id != unit_id:
+                contact.current_draft_id = None
+                contact.menu = []
+            contact.unit_id, contact.role, contact.active = unit_id, role, True
+            session.add(contact)
+            session.commit()
+            return contact
+
+    # Drafts --------------------------------------------------------------------------------------
+
+    def draft(self, draft_id: int) -> Draft | None:
+        with self._session() as session:
+            return session.get(Draft, draft_id)
+
+    def drafts(self, unit_id: int, statuses: Sequence[str] = ("open",)) -> list[Draft]:
+        with self._session() as session:
+            query = (
+                select(Draft)
+                .where(Draft.unit_id == unit_id, col(Draft.status).in_(statuses))
+                .order_by(col(Draft.id))
+            )
+            return list(session.exec(query))
+
+    def create_draft(self, draft: Draft, contact: Contact) -> Draft:
+        """Store a new draft and make it the contact's current one, in one transaction."""
+        with self._session() as session:
+            session.add(draft)
+            session.flush()
+            contact.current_draft_id = draft.id
+            contact.menu = []
+            session.add(contact)
+            session.commit()
+            return draft
+
+    def save(
+        self, draft: Draft | None = None, contact: Contact | None = None, now: datetime | None = None
+    ) -> None:
+        """Commit a draft's new state and answers (and the contact's pointers) in one transaction.
+
+        Raises:
+            ConcurrentUpdate: the draft was changed by someone else since it was read.
+        """
+        with self._session() as session:
+            if draft is not None:
+                changed = session.execute(
+                    update(Draft)
+                    .where(col(Draft.id) == draft.id, col(Draft.revision) == draft.revision)
+                    .values(
+                        state=draft.state,
+                        status=draft.status,
+                        answers=draft.answers,
+                        context=draft.context,
+                        cancelled_at=draft.cancelled_at,
+                        submission_id=draft.submission_id,
+                        revision=draft.revision + 1,
+                        updated_at=now or utc_now(),
+                    )
+                )
+                if changed.rowcount != 1:  # type: ignore[attr-defined]
+                    session.rollback()
+                    raise ConcurrentUpdate(f"draft {draft.id} changed concurrently")
+            if contact is not None:
+                session.add(contact)
+            session.commit()
+        if draft is not None:
+            draft.revision += 1
+
+    # Submissions ---------------------------------------------------------------------------------
+
+    def submit(self, draft: Draft, contact: Contact, record: dict[str, Any]) -> SubmissionVersion:
+        """Turn a confirmed draft into an immutable submission version, in one transaction.
+
+        A draft that reopens a submission adds the next version to it; otherwise a new submission
+        starts at version 1. The record is also written as JSON under ``submissions/``.
+        """
+        with self._session() as session:
+            if draft.submission_id is not None:
+                submission = session.get(Submission, draft.submission_id)
+                if submission is None:
+                    raise LookupError(f"submission {draft.submission_id} not found")
+                submission.current_version += 1
+                submission.status = "submitted"
+                submission.updated_at = utc_now()
+            else:
+                submission = Submission(
+                    campaign_id=draft.campaign_id,
+                    unit_id=draft.unit_id,
+                    task_id=draft.task_id,
+                    form_id=draft.form_id,
+                )
+            session.add(submission)
+            session.flush()
+            assert submission.id is not None and draft.id is not None and contact.id is not None
+            unit = session.get(Unit, draft.unit_id)
+            assert unit is not None
+            relative = Path("submissions") / unit.code / f"{submission.id}-v{submission.current_version}.json"
+            version = SubmissionVersion(
+                submission_id=submission.id,
+                version=submission.current_version,
+                answers=draft.answers,
+                draft_id=draft.id,
+                submitted_by=contact.id,
+                record_path=str(relative),
+            )
+            session.add(version)
+            session.flush()
+            changed = session.execute(
+                update(Draft)
+                .where(col(Draft.id) == draft.id, col(Draft.revision) == draft.revision)
+                .values(
+                    state=draft.state,
+                    status="submitted",
+                    submission_id=submission.id,
+                    revision=draft.revision + 1,
+                )
+            )
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                session.rollback()
+                raise ConcurrentUpdate(f"draft {draft.id} changed concurrently")
+            contact.current_draft_id = None
+            session.add(contact)
+            payload = {
+                "submission": submission.id,
+                "version": version.version,
+                "submitted_at": version.submitted_at.isoformat(),
+                **record,
+                "answers": draft.answers,
+            }
+            _write_atomically(
+                self.data_dir / relative, json.dumps(payload, ensure_ascii=False, indent=2).encode()
+            )
+            session.commit()
+        draft.status, draft.submission_id, draft.revision = "submitted", submission.id, draft.revision + 1
+        return version
+
+    def submissions(self, unit_id: int, task_id: str | None = None) -> list[Submission]:
+        with self._session() as session:
+            query = select(Submission).where(Submission.unit_id == unit_id)
+            if task_id is not None:
+                query = query.where(Submission.task_id == task_id)
+            return list(session.exec(query.order_by(col(Submission.id))))
+
+    def submission(self, submission_id: int) -> Submission | None:
+        with self._session() as session:
+            return session.get(Submission, submission_id)
+
+    def versions(self, submission_id: int) -> list[SubmissionVersion]:
+        with self._session() as session:
+            query = (
+                select(SubmissionVersion)
+                .where(SubmissionVersion.submission_id == submission_id)
+                .order_by(col(SubmissionVersion.version))
+            )
+            return list(session.exec(query))
+
+    def open_draft_for(self, submission_id: int) -> Draft | None:
+        """The open or cancelled draft that is correcting a submission, if any."""
+        with self._session() as session:
+            query = select(Draft).where(
+                Draft.submission_id == submission_id, col(Draft.status).in_(("open", "cancelled"))
+            )
+            return session.exec(query).first()
+
+    # Files ---------------------------------------------------------------------------------------
+
+    def store_file(self, data: bytes, *, kind: str, mime: str, extension: str, **meta: Any) -> Attachment:
+        """Store a file under the SHA-256 of its content; storing the same bytes twice is one file."""
+        digest = hashlib.sha256(data).hexdigest()
+        relative = Path("files") / digest[:2] / f"{digest}.{extension}"
+        with self._session() as session:
+            existing = session.exec(select(Attachment).where(Attachment.sha256 == digest)).first()
+            if existing is not None:
+                return existing
+            target = self.data_dir / relative
+            if not target.exists():
+                _write_atomically(target, data)
+            attachment = Attachment(
+                sha256=digest, kind=kind, mime=mime, size=len(data), path=str(relative), **meta
+            )
+            session.add(attachment)
+            session.commit()
+            return attachment
+
+    def file_path(self, sha256: str) -> Path | None:
+        with self._session() as session:
+            attachment = session.exec(select(Attachment).where(Attachment.sha256 == sha256)).first()
+        return None if attachment is None else self.data_dir / attachment.path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a file so that a crash leaves either the old file or the whole new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

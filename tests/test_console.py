@@ -1,0 +1,134 @@
+"""The console channel as a person or a script uses it: a real ``intake`` process on a real database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import chinese_text, photo_bytes
+
+INTAKE = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(name="env")
+def env_fixture(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "INTAKE_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+    env.pop("INTAKE_DATABASE_URL", None)
+    subprocess.run([*INTAKE, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
+    return env
+
+
+def chat(env: dict[str, str], lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*INTAKE, "chat", "--unit", "yufeng", "--user", "cadre-1", *args],
+        input="".join(f"{line}\n" for line in lines),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_choices_print_numbered_and_a_second_run_continues(env: dict[str, str]) -> None:
+    first = chat(env, ["/new", "1", "韦丽华", "1"])
+    assert first.returncode == 0, first.stderr
+    assert "[1] 登记表（已交0份，需2份，5月25日前）" in first.stdout
+    assert "[1] 女\n[2] 男" in first.stdout
+    second = chat(env, [])
+    assert second.returncode == 0
+    assert "欢迎回来" in second.stdout and "（3/16）请输入候选人的出生年月" in second.stdout
+
+
+def test_a_whole_form_with_attached_photos_prints_the_stored_submission(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    photos = []
+    for number, color in enumerate([(200, 0, 0), (0, 200, 0)]):
+        path = tmp_path / f"照片 {number}.jpg"
+        path.write_bytes(photo_bytes(color=color))
+        photos.append(f'/attach "{path}"')
+    answers = [
+        "/new",
+        "1",
+        "韦丽华",
+        "女",
+        "1985.3",
+        "壮族",
+        "大学本科",
+        "中共党员",
+        "柳江区拉堡镇妇联主席",
+        "柳州市柳江区拉堡镇柳堡路88号",
+        "545100",
+        "13877212345",
+        "3",
+        "2018.6",
+        chinese_text(520),
+        chinese_text(200),
+        *photos,
+        "/attach /no/such/file.jpg",
+        "1",
+    ]
+    result = chat(env, answers)
+    assert result.returncode == 0, result.stderr
+    assert "找不到文件：/no/such/file.jpg" in result.stdout
+    assert "已提交《登记表》，编号 #1（第1版）" in result.stdout
+    record = next(line for line in result.stdout.splitlines() if line.startswith("提交记录："))
+    assert Path(record.removeprefix("提交记录：")).is_file()
+
+
+def test_an_unknown_unit_is_a_clear_message_not_a_traceback(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [*INTAKE, "chat", "--unit", "鱼蜂区"], env=env, cwd=ROOT, capture_output=True, text=True, input=""
+    )
+    assert result.returncode != 0
+    assert "找不到单位“鱼蜂区”" in result.stderr and "yufeng  鱼峰区妇联" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unmigrated_database_names_the_command_to_run(tmp_path: Path) -> None:
+    env = {**os.environ, "INTAKE_DATA_DIR": str(tmp_path / "fresh")}
+    result = subprocess.run(
+        [*INTAKE, "chat", "--unit", "yufeng"], env=env, cwd=ROOT, capture_output=True, text=True, input=""
+    )
+    assert result.returncode == 2
+    assert "请先运行：intake migrate" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_killed_mid_form_and_restarted_nothing_accepted_is_lost(env: dict[str, str]) -> None:
+    """SIGKILL the process after each answer has been replied to; the next run continues at the next field."""
+    answers = ["韦丽华", "女", "1985.3", "壮族", "大学本科", "中共党员", "柳江区拉堡镇妇联主席"]
+    start = chat(env, ["/new", "1"])
+    assert "（1/16）" in start.stdout
+    for number, answer in enumerate(answers, start=1):
+        wanted = f"（{number + 1}/16）"
+        seen = ""
+        with subprocess.Popen(
+            [*INTAKE, "chat", "--unit", "yufeng", "--user", "cadre-1"],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as process:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(answer + "\n")
+            process.stdin.flush()
+            deadline = time.monotonic() + 30
+            while wanted not in seen and time.monotonic() < deadline:
+                seen += process.stdout.readline()
+            process.send_signal(signal.SIGKILL)  # killed while waiting for its next line: no clean exit
+            process.wait(timeout=10)
+        assert process.returncode == -signal.SIGKILL
+        assert wanted in seen, seen
+    resumed = chat(env, ["/review"])
+    assert "（8/16）请输入候选人的通讯地址" in resumed.stdout
+    for answer in ["姓名：韦丽华", "出生年月：1985年3月", "工作单位及职务：柳江区拉堡镇妇联主席"]:
+        assert answer in resumed.stdout

@@ -1,0 +1,132 @@
+"""The storage contract, run against SQLite and against PostgreSQL (when a URL is given)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.app import Declarations
+from storage.database import DatabaseNotMigrated, check_migrated, make_engine
+from storage.models import Draft
+from storage.repository import ConcurrentUpdate, Repository
+from tests.conftest import photo_bytes, postgres_repository, sqlite_repository
+
+
+@pytest.fixture(name="store", params=["sqlite", "postgresql"])
+def store_fixture(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path, declarations: Declarations
+) -> Iterator[Repository]:
+    if request.param == "sqlite":
+        repository = sqlite_repository(sqlite_template, tmp_path, declarations)
+    else:
+        repository = postgres_repository(request.getfixturevalue("postgres_url"), tmp_path, declarations)
+    yield repository
+    repository.engine.dispose()
+
+
+def new_draft(store: Repository, unit_code: str = "yufeng", user: str = "u1") -> tuple[Draft, object]:
+    unit = store.unit_by_code("liuzhou-2021", unit_code)
+    assert unit is not None and unit.id is not None
+    contact = store.bind_contact("test", user, unit.id)
+    assert contact.id is not None
+    draft = Draft(
+        campaign_id="liuzhou-2021",
+        unit_id=unit.id,
+        task_id="cadres",
+        form_id="cadre_registration",
+        started_by=contact.id,
+        state="name",
+    )
+    return store.create_draft(draft, contact), contact
+
+
+def test_units_are_synced_once_and_updated_in_place(store: Repository) -> None:
+    units = store.units("liuzhou-2021")
+    assert len(units) == 14
+    store.sync_units("liuzhou-2021", [("yufeng", "鱼峰区妇联（改名）", "鱼峰区", "county")])
+    assert len(store.units("liuzhou-2021")) == 14
+    unit = store.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None and unit.name == "鱼峰区妇联（改名）"
+
+
+def test_an_accepted_answer_is_durable_and_read_back_by_a_new_engine(store: Repository) -> None:
+    draft, _contact = new_draft(store)
+    draft.answers = {"name": "韦丽华", "story": "事迹😀\n第二段"}
+    draft.state = "gender"
+    store.save(draft)
+    reopened = Repository(
+        make_engine(str(store.engine.url.render_as_string(hide_password=False))), store.data_dir
+    )
+    again = reopened.draft(draft.id or 0)
+    assert again is not None
+    assert again.state == "gender" and again.answers == {"name": "韦丽华", "story": "事迹😀\n第二段"}
+    assert again.revision == 1
+    reopened.engine.dispose()
+
+
+def test_a_stale_draft_cannot_overwrite_a_newer_one(store: Repository) -> None:
+    draft, _contact = new_draft(store)
+    first = store.draft(draft.id or 0)
+    second = store.draft(draft.id or 0)
+    assert first is not None and second is not None
+    first.answers = {"name": "甲"}
+    store.save(first)
+    second.answers = {"name": "乙"}
+    with pytest.raises(ConcurrentUpdate):
+        store.save(second)
+    stored = store.draft(draft.id or 0)
+    assert stored is not None and stored.answers == {"name": "甲"}
+
+
+def test_submit_creates_versions_and_keeps_each_one_immutable(store: Repository) -> None:
+    draft, contact = new_draft(store)
+    draft.answers = {"name": "韦丽华"}
+    version = store.submit(draft, contact, {"unit": "yufeng"})  # type: ignore[arg-type]
+    assert version.version == 1
+    assert (store.data_dir / version.record_path).is_file()
+    reopen, contact = new_draft(store)
+    reopen.submission_id = version.submission_id
+    reopen.answers = {"name": "韦丽华（改）"}
+    second = store.submit(reopen, contact, {"unit": "yufeng"})  # type: ignore[arg-type]
+    assert (second.submission_id, second.version) == (version.submission_id, 2)
+    versions = store.versions(version.submission_id)
+    assert [v.answers["name"] for v in versions] == ["韦丽华", "韦丽华（改）"]
+    submission = store.submission(version.submission_id)
+    assert submission is not None and submission.current_version == 2
+    stored = store.draft(draft.id or 0)
+    assert stored is not None and stored.status == "submitted"
+    assert store.contact("test", "u1").current_draft_id is None  # type: ignore[union-attr]
+
+
+def test_files_are_content_addressed_and_stored_once(store: Repository) -> None:
+    data = photo_bytes()
+    first = store.store_file(data, kind="photo", mime="image/jpeg", extension="jpg", width=640, height=480)
+    second = store.store_file(data, kind="photo", mime="image/jpeg", extension="jpg", width=640, height=480)
+    assert first.id == second.id and first.sha256 == second.sha256
+    path = store.file_path(first.sha256)
+    assert path is not None and path.read_bytes() == data
+    assert path.name == f"{first.sha256}.jpg"
+
+
+def test_drafts_are_listed_per_unit(store: Repository) -> None:
+    mine, _ = new_draft(store, "yufeng", "a")
+    new_draft(store, "liunan", "b")
+    assert [d.id for d in store.drafts(mine.unit_id)] == [mine.id]
+
+
+def test_rebinding_a_contact_to_another_unit_forgets_its_current_draft(store: Repository) -> None:
+    new_draft(store)
+    other = store.unit_by_code("liuzhou-2021", "liunan")
+    assert other is not None
+    rebound = store.bind_contact("test", "u1", other.id)
+    assert rebound.unit_id == other.id and rebound.current_draft_id is None
+
+
+def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(DatabaseNotMigrated, match="intake migrate"):
+        check_migrated(engine)
+    assert inspect(engine).get_table_names() == []
