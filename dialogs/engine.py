@@ -129,8 +129,11 @@ class DialogEngine:
                 turn.draft = draft
         cleaned = clean_text(inbound.text)
         command = parse_command(cleaned.text)
+        menu_action = _pick(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
         if command is not None and self._global_command(turn, command):
             pass
+        elif menu_action is not None:
+            self._menu_action(turn, menu_action)
         elif turn.draft is not None:
             self._in_draft(turn, command, cleaned.text, inbound.file)
         else:
@@ -190,14 +193,14 @@ class DialogEngine:
         turn.say(text, [label for label, _action in entries])
 
     def _at_home(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
-        action = _pick(text, [(str(label), str(action)) for label, action in turn.contact.menu])
-        if action is None:
-            if file is not None:
-                turn.say("收到文件，但您现在没有正在填写的表。请先发送 /new 选择要填写的表。")
-            else:
-                turn.say("请先选择要做什么：")
-            self._offer_new(turn)
-            return
+        if file is not None:
+            turn.say("收到文件，但您现在没有正在填写的表。请先选择要填写的表。")
+        else:
+            turn.say("请先选择要做什么：")
+        self._offer_new(turn)
+
+    def _menu_action(self, turn: Turn, action: str) -> None:
+        """Carry out what was picked from a menu shown by /new, /drafts or /submissions."""
         kind, _, value = action.partition(":")
         if kind == "new":
             self._start_draft(turn, self.campaign.task(value))
@@ -451,6 +454,9 @@ class DialogEngine:
         """Say what the draft's current state asks for, with its options."""
         draft = turn.draft
         assert draft is not None
+        if turn.contact.menu:  # a menu is answerable only right after it was shown
+            turn.contact.menu = []
+            turn.dirty = True
         form = self._form(draft)
         state = draft.state
         lead = f"{prefix}\n" if prefix else ""
@@ -834,7 +840,8 @@ class DialogEngine:
         if file is not None and self._photo_field(group) is not None:
             self._album_photo(turn, group, file)
             return
-        action = _pick(text, self._menu_entries(draft)) or _typed_row_action(text)
+        entries = [*self._menu_entries(draft), ("填写完毕，下一步", "finish")]  # finishing early is explained
+        action = _pick(text, entries) or _typed_row_action(text)
         rows = draft.answers.get(group.key, [])
         if action == "add":
             draft.context["row"] = len(rows)

@@ -1,0 +1,352 @@
+"""Every command in the states where it matters, wrong answers, drafts, versions and failures."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import pytest
+import transitions
+
+from dialogs.engine import NOT_BOUND, DialogEngine
+from dialogs.exchange import Inbound, IncomingFile
+from storage.repository import ConcurrentUpdate
+from tests.conftest import SHANGHAI, Chat, FakeClock, chinese_text, photo_bytes
+from tests.test_dialog_forms import CADRE_ANSWERS, fill_cadre, start
+
+
+def answer_cadre_until(chat: Chat, count: int) -> None:
+    start(chat, "登记表")
+    for answer in CADRE_ANSWERS[:count]:
+        chat.send(answer)
+
+
+def test_back_shows_the_previous_answer_and_returns_to_the_first_gap(chat: Chat) -> None:
+    answer_cadre_until(chat, 3)
+    assert "（4/16）" in chat.text
+    reply = chat.send("上一步")
+    assert "（3/16）请输入候选人的出生年月" in reply and "当前已填：1985年3月" in reply
+    chat.send("/back")
+    chat.send("男")  # re-answer 性别
+    assert "（4/16）" in chat.text, "answered fields are passed over on the way forward"
+    assert chat.draft().answers["gender"] == "男"
+
+
+def test_back_on_the_first_field_says_so(chat: Chat) -> None:
+    start(chat, "登记表")
+    assert "已经是第一项了" in chat.send("/back")
+    assert chat.draft().state == "name"
+
+
+def test_skip_refuses_required_fields_keeps_answered_ones_and_skips_optional_ones(chat: Chat) -> None:
+    answer_cadre_until(chat, 2)
+    reply = chat.send("跳过")
+    assert "“出生年月”是必填项，不能跳过" in reply and chat.draft().state == "birth"
+    chat.send("上一步")
+    reply = chat.send("/skip")
+    assert "已保留原来的性别" in reply and chat.draft().answers["gender"] == "女"
+    assert chat.draft().state == "birth"
+
+
+def test_review_mid_form_lists_what_is_missing_and_continue_resumes(chat: Chat) -> None:
+    answer_cadre_until(chat, 4)
+    reply = chat.send("查看")
+    assert "1. 姓名：韦丽华" in reply and "5. 文化程度：（未填）" in reply
+    assert chat.options == ("继续填写", "修改", "放弃")
+    assert "（5/16）" in chat.send("1")
+    chat.send("/review")
+    assert "（5/16）" in chat.send("上一步"), "back from the review returns to where it was opened"
+
+
+def test_edit_from_the_review_changes_one_answer_and_returns_to_the_review(chat: Chat) -> None:
+    answer_cadre_until(chat, len(CADRE_ANSWERS))
+    chat.photo(color=(1, 1, 1))
+    chat.photo(color=(2, 2, 2))
+    assert chat.options == ("确认提交", "修改", "放弃")
+    chat.send("修改")
+    phone_option = next(i for i, o in enumerate(chat.options, start=1) if o.startswith("联系电话"))
+    reply = chat.send(str(phone_option))
+    assert "当前已填：13877212345" in reply
+    reply = chat.send("0772-2823290")
+    assert "10. 联系电话：0772-2823290" in reply and chat.options[0] == "确认提交"
+    assert chat.draft().state == "review"
+
+
+def test_help_explains_the_field_shows_the_notice_contact_and_asks_again(chat: Chat) -> None:
+    answer_cadre_until(chat, 12)
+    reply = chat.send("帮助")
+    assert "【主要事迹】" in reply and "字数按 Word 的“字数”统计" in reply
+    assert "冯柳青、王贞睿" in reply and "2823290" in reply and "lzflzlb@163.com" in reply
+    assert reply.rstrip().endswith("例如：某某同志自2016年担任村妇联主席以来，……")
+    assert chat.draft().state == "story"
+
+
+def test_help_without_a_draft_lists_the_commands(chat: Chat) -> None:
+    reply = chat.send("/help")
+    assert "/new 新建" in reply and "/drafts 草稿" in reply and "2823290" in reply
+
+
+def test_cancel_asks_first_and_continue_returns_to_the_same_field(chat: Chat) -> None:
+    answer_cadre_until(chat, 5)
+    reply = chat.send("放弃")
+    assert "确定放弃这份《登记表》吗" in reply and chat.options == ("确认放弃", "继续填写")
+    reply = chat.send("2")
+    assert "继续填写" in reply and "（6/16）" in reply
+    assert chat.draft().answers["education"] == "大学本科"
+
+
+def test_a_cancelled_draft_is_recoverable_for_the_campaign_period_then_not_listed(
+    chat: Chat, clock: FakeClock
+) -> None:
+    answer_cadre_until(chat, 5)
+    draft_id = chat.draft().id
+    chat.send("/cancel")
+    reply = chat.send("确认放弃")
+    assert "草稿会保留 30 天" in reply and chat.contact().current_draft_id is None
+    chat.send("/drafts")
+    assert chat.options == ("恢复：已放弃的登记表·韦丽华（保留至6月9日）",)
+    reply = chat.send("1")
+    assert "草稿已恢复" in reply and "（6/16）" in reply
+    assert chat.draft().id == draft_id and chat.draft().answers["name"] == "韦丽华"
+    chat.send("/cancel")
+    chat.send("确认放弃")
+    clock.now += timedelta(days=31)
+    assert "没有未填完的表" in chat.send("/drafts")
+
+
+def test_several_drafts_at_once_are_listed_and_resumed(chat: Chat) -> None:
+    answer_cadre_until(chat, 2)
+    start(chat, "示范点申报表")
+    assert "原来正在填写的表已保存" in chat.text
+    chat.send("柳州市螺蛳粉产业园")
+    chat.send("/drafts")
+    assert chat.options == (
+        "继续：登记表·韦丽华（填到“出生年月”）",
+        "继续：示范点申报表·柳州市螺蛳粉产业园（填到“单位人数”）",
+    )
+    assert "（3/16）请输入候选人的出生年月" in chat.send("1")
+
+
+def test_another_contact_of_the_same_unit_sees_its_drafts_but_another_unit_does_not(
+    chat: Chat, engine: DialogEngine
+) -> None:
+    answer_cadre_until(chat, 2)
+    colleague = Chat(engine, unit_code="yufeng", user="colleague")
+    colleague.send("/drafts")
+    assert colleague.options == ("继续：登记表·韦丽华（填到“出生年月”）",)
+    stranger = Chat(engine, unit_code="liunan", user="stranger")
+    assert "没有未填完的表" in stranger.send("/drafts")
+    stranger.send("/reopen 1")
+    assert "请在 /reopen 后写上贵单位已提交的表的编号" in stranger.text
+
+
+def test_reopening_before_the_deadline_makes_a_new_version(chat: Chat, engine: DialogEngine) -> None:
+    fill_cadre(chat)
+    chat.send("/submissions")
+    assert "#1 登记表·韦丽华（第1版，待审核）" in chat.text and chat.options == ("修改 #1",)
+    reply = chat.send("1")
+    assert "已打开 #1（第1版）进行修改，重新提交后成为第2版" in reply and chat.options[0] == "确认提交"
+    chat.send("修改")
+    chat.send("1")
+    chat.send("韦丽萍")
+    reply = chat.send("确认提交")
+    assert "编号 #1（第2版）" in reply
+    versions = engine.repository.versions(1)
+    assert [v.answers["name"] for v in versions] == ["韦丽华", "韦丽萍"]
+    unit = engine.repository.unit_by_code(engine.campaign.id, "yufeng")
+    assert len(engine.repository.submissions(unit.id)) == 1
+
+
+def test_after_the_deadline_a_submission_cannot_be_reopened_and_late_ones_are_marked(
+    chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    clock.now = datetime(2021, 5, 26, 0, 0, 1, tzinfo=SHANGHAI)
+    assert "已过截止时间，已提交的表不能再修改" in chat.send("/reopen 1")
+    reply = fill_cadre(chat, "覃美玲")
+    assert "编号 #2" in reply and "本次提交标记为逾期" in reply
+
+
+def test_a_wrong_answer_says_what_is_wrong_and_keeps_every_earlier_answer(chat: Chat) -> None:
+    answer_cadre_until(chat, 12)
+    before = dict(chat.draft().answers)
+    reply = chat.send(chinese_text(463))
+    assert "还差 37 字，主要事迹需 500-1000 字（现为 463 字）" in reply
+    assert "（13/16）请输入候选人的主要事迹" in reply
+    assert chat.draft().answers == before and chat.draft().state == "story"
+
+
+def test_an_ineligible_candidate_is_refused_without_losing_the_draft(chat: Chat) -> None:
+    answer_cadre_until(chat, 10)
+    reply = chat.send("以上都不是")
+    assert "暂不符合推荐条件" in reply and "已填内容都已保存" in reply
+    assert chat.draft().state == "cadre_level" and chat.draft().answers["name"] == "韦丽华"
+    chat.send("3")
+    reply = chat.send("2021.1")
+    assert "从事妇联工作1年以上" in reply and chat.draft().state == "service_start"
+
+
+def test_photos_are_checked_when_they_arrive(chat: Chat) -> None:
+    answer_cadre_until(chat, len(CADRE_ANSWERS))
+    assert "这一步需要发送照片" in chat.send("我没有照片")
+    reply = chat.photo(photo_bytes(200, 150))
+    assert "照片太小" in reply and chat.draft().state == "id_photo"
+    reply = chat.send("", IncomingFile(kind="photo", data=b"%PDF-1.4 not a photo", file_name="a.jpg"))
+    assert "无法识别为照片" in reply and chat.draft().state == "id_photo"
+    chat.send("上一步")
+    reply = chat.photo()
+    assert "这一步需要输入文字，不是文件" in reply
+
+
+def test_a_choice_can_be_given_by_number_or_word_and_nonsense_lists_the_choices(chat: Chat) -> None:
+    answer_cadre_until(chat, 1)
+    assert "请从以下选项中选择：女、男" in chat.send("7")
+    assert "请从以下选项中选择" in chat.send("不告诉你")
+    chat.send("２")
+    assert chat.draft().answers["gender"] == "男"
+
+
+def test_text_that_would_break_a_word_file_is_cleaned_before_it_is_stored(chat: Chat) -> None:
+    start(chat, "登记表")
+    chat.send("韦\u200b丽\x07华\ufeff")
+    assert chat.draft().answers["name"] == "韦丽华"
+
+
+def test_cross_field_rules_are_checked_again_at_submit_after_an_edit(chat: Chat) -> None:
+    start(chat, "示范点申报表")
+    for answer in [
+        "螺蛳粉产业园",
+        "120",
+        "86",
+        "黄建国",
+        "13907721234",
+        "李秀梅",
+        "15878012345",
+        "单独创建",
+        "园区",
+        "产业园妇联",
+        "莫小燕",
+        "13607724567",
+        "2",
+        "9",
+        "2021-04-18",
+        chinese_text(100),
+    ]:
+        chat.send(answer)
+    for color in range(3):
+        chat.photo(caption=f"第{color + 1}张说明", color=(color, 50, 50))
+        if color < 2:
+            chat.send("添加一张照片")
+    chat.send("填写完毕，下一步")
+    assert "申报单位名称：螺蛳粉产业园" in chat.text
+    chat.send("修改")
+    chat.send("2")  # 单位人数
+    chat.send("50")
+    reply = chat.send("确认提交")
+    assert "女性人数（86）不能多于单位人数（50）" in reply and chat.draft().state == "female_count"
+    chat.send("40")
+    assert chat.draft().state == "review"
+    assert "已提交" in chat.send("确认提交")
+
+
+def test_group_rows_can_be_edited_and_removed_before_submit(chat: Chat) -> None:
+    start(chat, "课程推荐表")
+    for number, title in enumerate(["第一课", "第二课", "第三课"]):
+        if number:
+            chat.send("添加一节课程")
+        for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
+            chat.send(answer)
+    assert "第3节课程《第三课》" in chat.text
+    chat.send("删除2")
+    assert "已删除第2节课程" in chat.text and "第2节课程《第三课》" in chat.text
+    chat.send("修改第1节课程")
+    assert chat.options[0] == "课程名称：第一课"
+    chat.send("1")
+    chat.send("妇女议事会")
+    assert chat.draft().state == "courses.menu" and "第1节课程《妇女议事会》" in chat.text
+    chat.send("删除第1节课程")
+    assert "还需至少 1 节课程" in chat.text and "填写完毕，下一步" not in chat.options
+    assert "至少需要 2 节课程" in chat.send("填写完毕")
+
+
+def test_a_course_video_is_checked_from_its_metadata(chat: Chat) -> None:
+    start(chat, "课程推荐表")
+    for answer in ["第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+        chat.send(answer)
+    video = IncomingFile(
+        kind="video",
+        file_name="课程.avi",
+        mime="video/x-msvideo",
+        duration_s=300,
+        width=1280,
+        height=720,
+        size=50_000_000,
+    )
+    assert "MP4" in chat.send("", video) and chat.draft().state == "courses.video"
+    video = IncomingFile(
+        kind="video",
+        file_name="课程.mp4",
+        mime="video/mp4",
+        duration_s=302,
+        width=1280,
+        height=720,
+        size=50_000_000,
+    )
+    chat.send("", video)
+    assert chat.draft().answers["courses"][0]["video"]["duration_s"] == 302
+    assert "已上传视频（5分02秒）" in chat.send("查看")
+
+
+def test_someone_not_bound_to_a_unit_is_refused_and_nothing_is_stored(engine: DialogEngine) -> None:
+    replies = engine.handle(Inbound(channel="test", user_id="stranger", text="你好"))
+    assert [r.text for r in replies] == [NOT_BOUND]
+    assert engine.repository.contact("test", "stranger") is None
+
+
+def test_a_concurrent_update_is_retried_and_the_answer_stored_once(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer_cadre_until(chat, 1)
+    original = chat.engine.repository.save
+    calls = {"n": 0}
+
+    def save_once_conflicting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConcurrentUpdate("simulated")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(chat.engine.repository, "save", save_once_conflicting)
+    assert "（3/16）" in chat.send("女")
+    assert calls["n"] == 2 and chat.draft().answers["gender"] == "女"
+
+
+def test_an_unexpected_failure_is_a_polite_message_and_logs_no_personal_data(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    answer_cadre_until(chat, 9)
+
+    def broken(draft, *_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"{draft.answers['phone']} {draft.answers['name']}")
+
+    monkeypatch.setattr(chat.engine.repository, "save", broken)
+    with caplog.at_level(logging.DEBUG):
+        reply = chat.send("13877212345")
+    assert "系统刚才出了点问题，您已填写的内容都已保存" in reply and "Traceback" not in reply
+    assert "RuntimeError" in caplog.text
+    assert "13877212345" not in caplog.text and "韦丽华" not in caplog.text
+
+
+def test_machines_are_built_once_not_per_message(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = {"n": 0}
+    original = transitions.Machine.__init__
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        built["n"] += 1
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(transitions.Machine, "__init__", counting)
+    answer_cadre_until(chat, 8)
+    chat.send("/review")
+    chat.send("/back")
+    assert built["n"] == 0
