@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from bot.mp4_probe import Mp4Info, probe_mp4
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
 
@@ -44,10 +45,20 @@ def attachment_message(user_id: str, line: str) -> Inbound | str:
     data = path.read_bytes()
     caption = " ".join(parts[2:])
     mime = mimetypes.guess_type(path.name)[0]
-    is_video = path.suffix.lower() in _VIDEO_SUFFIXES
-    file = IncomingFile(
-        kind="video" if is_video else "photo", data=data, file_name=path.name, mime=mime, size=len(data)
-    )
+    if path.suffix.lower() in _VIDEO_SUFFIXES:
+        probed = probe_mp4(data) or Mp4Info(duration_s=None, width=None, height=None)
+        file = IncomingFile(
+            kind="video",
+            data=data,
+            file_name=path.name,
+            mime=mime,
+            size=len(data),
+            duration_s=probed.duration_s,
+            width=probed.width,
+            height=probed.height,
+        )
+    else:
+        file = IncomingFile(kind="photo", data=data, file_name=path.name, mime=mime, size=len(data))
     return Inbound(channel=CHANNEL, user_id=user_id, text=caption, file=file)
 
 

@@ -132,3 +132,25 @@ def test_killed_mid_form_and_restarted_nothing_accepted_is_lost(env: dict[str, s
     assert "（8/16）请输入候选人的通讯地址" in resumed.stdout
     for answer in ["姓名：韦丽华", "出生年月：1985年3月", "工作单位及职务：柳江区拉堡镇妇联主席"]:
         assert answer in resumed.stdout
+
+
+def test_an_attached_mp4_is_probed_for_duration_and_size(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.test_mp4_probe import mp4
+
+    video = tmp_path / "课程.mp4"
+    video.write_bytes(mp4(302, 1280, 720))
+    lines = [
+        "/new",
+        "2",
+        "第一课",
+        "讲授",
+        chinese_text(50),
+        "覃美玲",
+        "1982.07",
+        "鹿寨县妇联主席",
+        f'/attach "{video}"',
+        "查看",
+    ]
+    result = chat(env, lines)
+    assert result.returncode == 0, result.stderr
+    assert "课程视频：已上传视频（5分02秒）" in result.stdout

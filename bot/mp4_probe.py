@@ -1,0 +1,68 @@
+"""Read an MP4 file's duration and picture size from its boxes, without decoding any video.
+
+Used by the console channel, where a file comes from disk; messengers report the same metadata
+themselves (Telegram's Video object), so nothing here needs ffmpeg.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
+
+
+@dataclass(frozen=True)
+class Mp4Info:
+    duration_s: int | None
+    width: int | None
+    height: int | None
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each box between ``start`` and ``end``."""
+    offset = start
+    while offset + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, offset)
+        header = 8
+        if size == 1 and offset + 16 <= end:
+            size = struct.unpack_from(">Q", data, offset + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - offset
+        if size < header or offset + size > end:
+            return
+        yield kind, offset + header, offset + size
+        offset += size
+
+
+def probe_mp4(data: bytes) -> Mp4Info | None:
+    """The duration and size of an MP4/MOV file, or None when it is not one."""
+    top = list(_boxes(data, 0, len(data)))
+    if not top or top[0][0] != b"ftyp":
+        return None
+    duration: int | None = None
+    width: int | None = None
+    height: int | None = None
+    pending = [(kind, start, end) for kind, start, end in top if kind == b"moov"]
+    while pending:
+        kind, start, end = pending.pop()
+        for child, child_start, child_end in _boxes(data, start, end):
+            if child in _CONTAINERS:
+                pending.append((child, child_start, child_end))
+            elif child == b"mvhd" and child_end - child_start >= 32:
+                version = data[child_start]
+                if version == 1:
+                    timescale, length = struct.unpack_from(">IQ", data, child_start + 20)
+                else:
+                    timescale, length = struct.unpack_from(">II", data, child_start + 12)
+                duration = round(length / timescale) if timescale else None
+            elif child == b"tkhd" and child_end - child_start >= 84:
+                version = data[child_start]
+                offset = child_start + (88 if version == 1 else 76)
+                if offset + 8 <= child_end:
+                    w, h = struct.unpack_from(">II", data, offset)
+                    if w and h and width is None:
+                        width, height = w >> 16, h >> 16
+    return Mp4Info(duration_s=duration, width=width, height=height)
