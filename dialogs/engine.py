@@ -20,6 +20,7 @@ from dialogs.chinese_text import clean_text
 from dialogs.commands import COMMAND_HELP, Command, parse_command
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.validators import (
     TEXT_VALIDATORS,
@@ -518,7 +519,7 @@ class DialogEngine:
         draft = turn.draft
         assert draft is not None
         text = review_text(self._form(draft), draft.answers)
-        if self._first_gap(draft) is None:
+        if first_gap(self._form(draft), draft.answers) is None:
             return text + "\n\n请核对以上内容，确认无误后提交。", ["确认提交", "修改", "放弃"]
         return text + "\n\n还有未填的项。", ["继续填写", "修改", "放弃"]
 
@@ -711,105 +712,54 @@ class DialogEngine:
         editing = draft.context.pop("editing", None)
         group = self._group(draft) if "." in draft.state else None
         if editing == "review":
-            self._move(turn, trigger, REVIEW)
+            self._go(turn, trigger, None)
+        elif group is not None and editing == "menu":
+            self._go(turn, trigger, Spot(menu_state(group), self._row(draft)))
         elif group is not None:
-            target = self._next_in_group(draft, group)
-            if editing == "menu" and target != menu_state(group):
-                target = menu_state(group)
-            self._move(turn, trigger, target)
+            self._go(turn, trigger, next_in_group(group, draft.answers, self._row(draft)))
         else:
-            self._move(turn, trigger, self._next_after(draft, draft.state))
+            order = self._machine(draft).input_states
+            self._go(turn, trigger, next_gap_after(self._form(draft), order, draft.answers, draft.state))
         self._ask(turn, prefix=note)
 
-    def _next_in_group(self, draft: Draft, group: GroupDecl) -> str:
-        """The next missing field of the current row, else of the first incomplete row, else the menu."""
-        rows = draft.answers.get(group.key, [])
-        row = self._row(draft)
-        order = list(range(len(rows)))
-        for index in [row, *[i for i in order if i != row]]:
-            if index >= len(rows):
-                continue
-            for group_field in group.fields:
-                if group_field.key not in rows[index]:
-                    draft.context["row"] = index
-                    return field_state(group_field, group)
-        return menu_state(group)
-
-    def _next_after(self, draft: Draft, state: str) -> str:
-        """The first step after ``state`` that still needs an answer, else the review."""
-        form = self._form(draft)
-        machine = self._machine(draft)
-        order = machine.input_states
-        position = order.index(state) if state in order else -1
-        for step in form.steps:
-            entry = self._gap_in_step(draft, step)
-            if entry is not None and order.index(entry) > position:
-                return entry
-        return REVIEW
-
-    def _gap_in_step(self, draft: Draft, step: FieldDecl | GroupDecl) -> str | None:
-        """Where a step still needs input (setting the row cursor for groups), or None if complete."""
-        if isinstance(step, FieldDecl):
-            return None if step.key in draft.answers else field_state(step)
-        rows = draft.answers.get(step.key, [])
-        for index, row in enumerate(rows):
-            for group_field in step.fields:
-                if group_field.key not in row:
-                    draft.context["row"] = index
-                    return field_state(group_field, step)
-        if not rows:
-            draft.context["row"] = 0
-            return field_state(step.fields[0], step)
-        if len(rows) < step.min_rows:
-            return menu_state(step)
-        return None
-
-    def _first_gap(self, draft: Draft) -> str | None:
-        row = draft.context.get("row")
-        for step in self._form(draft).steps:
-            gap = self._gap_in_step(draft, step)
-            if gap is not None:
-                return gap
-        draft.context["row"] = row
-        return None
+    def _go(self, turn: Turn, trigger: str, spot: Spot | None) -> None:
+        """Move to a spot (None: the review), pointing the row cursor at the spot's row."""
+        assert turn.draft is not None
+        if spot is None:
+            self._move(turn, trigger, REVIEW)
+            return
+        turn.draft.context["row"] = spot.row
+        self._move(turn, trigger, spot.state)
 
     # Back and skip -----------------------------------------------------------------------------
 
     def _back(self, turn: Turn) -> None:
+        """上一步: the previous field; from a row's first field, the group's list or the step before it."""
         draft = turn.draft
         assert draft is not None
         machine = self._machine(draft)
-        targets = [e.dest for e in machine.edges if e.trigger == "back" and e.source == draft.state]
-        if not targets:
+        state = draft.state
+        targets = [e.dest for e in machine.edges if e.trigger == "back" and e.source == state]
+        target: str | None = targets[0] if targets else None
+        if state == REVIEW:
+            target = str(draft.context.pop("before_review", machine.input_states[-1]))
+        elif "." in state and state == field_state(self._group(draft).fields[0], self._group(draft)):
+            group = self._group(draft)
+            rows = [row for row in draft.answers.get(group.key, []) if row]  # drop the row just begun
+            draft.answers = {**draft.answers, group.key: rows}
+            target = (
+                menu_state(group) if rows else next((t for t in targets if not t.endswith(".menu")), None)
+            )
+        if target is None:
             turn.say("已经是第一项了。")
             self._ask(turn)
             return
-        draft.context.pop("editing", None)
-        state = draft.state
-        target = targets[0]
-        if state == REVIEW:
-            target = str(draft.context.pop("before_review", machine.input_states[-1]))
-        if "." in state and not state.endswith(".menu"):
-            group = self._group(draft)
-            rows = draft.answers.get(group.key, [])
-            if state == field_state(group.fields[0], group):
-                # First field of a row: to the menu if any row exists, else to the step before the group.
-                self._drop_empty_row(draft, group)
-                rows = draft.answers.get(group.key, [])
-                target = menu_state(group) if rows or len(targets) == 1 else targets[-1]
-        elif state.endswith(".menu"):
-            group = self._group(draft)
-            rows = draft.answers.get(group.key, [])
-            draft.context["row"] = max(len(rows) - 1, 0)
-        elif target.endswith(".menu"):
+        if target.endswith(".menu") or state.endswith(".menu"):
             group = self._form(draft).group(target.split(".", 1)[0])
             draft.context["row"] = max(len(draft.answers.get(group.key, [])) - 1, 0)
+        draft.context.pop("editing", None)
         self._move(turn, "back", target)
         self._ask(turn)
-
-    def _drop_empty_row(self, draft: Draft, group: GroupDecl) -> None:
-        rows = [r for r in draft.answers.get(group.key, []) if r]
-        draft.answers = {**draft.answers, group.key: rows}
 
     def _skip(self, turn: Turn) -> None:
         draft = turn.draft
@@ -852,7 +802,10 @@ class DialogEngine:
                 turn.say(f"至少需要 {group.min_rows} {group.item}，现在有 {len(rows)} {group.item}。")
                 self._ask(turn)
                 return
-            self._move(turn, "finish_group", self._next_after(draft, draft.state))
+            order = self._machine(draft).input_states
+            self._go(
+                turn, "finish_group", next_gap_after(self._form(draft), order, draft.answers, draft.state)
+            )
             self._ask(turn)
         elif action is not None and action.startswith(("edit:", "remove:")):
             verb, _, index_text = action.partition(":")
@@ -883,11 +836,9 @@ class DialogEngine:
         if choice == "submit":
             self._submit(turn)
         elif choice == "resume":
-            gap = self._first_gap(draft)
-            if gap is None:
-                self._ask(turn)
-                return
-            self._move(turn, "resume", gap)
+            gap = first_gap(self._form(draft), draft.answers)
+            if gap is not None:
+                self._go(turn, "resume", gap)
             self._ask(turn)
         elif choice in ("edit", "cancel"):
             self._draft_command(turn, Command(choice))
@@ -944,10 +895,10 @@ class DialogEngine:
     def _submit(self, turn: Turn) -> None:
         draft = turn.draft
         assert draft is not None
-        gap = self._first_gap(draft)
+        gap = first_gap(self._form(draft), draft.answers)
         if gap is not None:
             turn.say("还有未填的项，不能提交。")
-            self._move(turn, "resume", gap)
+            self._go(turn, "resume", gap)
             self._ask(turn)
             return
         problem = self._final_check(draft)
@@ -993,6 +944,8 @@ class DialogEngine:
             return "待确认提交"
         if draft.state in (EDIT_PICK, CONFIRM_CANCEL, CANCELLED):
             return "修改中"
+        if draft.state.endswith(".menu"):
+            return f"填到“{self._group(draft).label}”"
         _group, field_decl = self._current_field(draft)
         return f"填到“{field_decl.label}”"
 

@@ -189,25 +189,14 @@ def _edges(form: FormDecl, order: list[str]) -> Iterable[Edge]:
 
 def _back_targets(form: FormDecl, order: list[str], index: int) -> list[str]:
     """Where 上一步 may lead from ``order[index]``."""
-    if index == 0:
-        return []
     state = order[index]
-    previous = order[index - 1]
     group = _group_of(form, state)
-    if group is not None and not state.endswith(".menu"):
-        keys = [f.key for f in group.fields]
-        position = keys.index(state.split(".", 1)[1])
-        if position > 0:
-            return [previous]
+    if group is not None and state == field_state(group.fields[0], group):
         # First field of a row: back to the group's menu when rows exist, else before the group.
-        before = _step_before_group(order, group)
+        before = order[index - 1] if index > 0 else None
         return [menu_state(group), *([before] if before else [])]
-    return [previous]  # a group's menu goes back to the last field of the last row
-
-
-def _step_before_group(order: list[str], group: GroupDecl) -> str | None:
-    first = order.index(field_state(group.fields[0], group))
-    return order[first - 1] if first > 0 else None
+    # Any other field goes to the one before it; a group's menu to the last field of the last row.
+    return [order[index - 1]] if index > 0 else []
 
 
 def build_machines(forms: dict[str, FormDecl]) -> dict[str, FormMachine]:

@@ -350,3 +350,37 @@ def test_machines_are_built_once_not_per_message(chat: Chat, monkeypatch: pytest
     chat.send("/review")
     chat.send("/back")
     assert built["n"] == 0
+
+
+def test_back_inside_a_group_walks_rows_and_leaves_the_group(chat: Chat) -> None:
+    start(chat, "课程推荐表")
+    assert "已经是第一项了" in chat.send("上一步")
+    for answer in ["第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
+        chat.send(answer)
+    chat.send("添加一节课程")
+    reply = chat.send("上一步")
+    assert chat.draft().state == "courses.menu" and "第1节课程《第一课》" in reply
+    reply = chat.send("上一步")
+    assert chat.draft().state == "courses.video" and "【推荐课程·第1节课程】" in reply
+    start(chat, "示范点申报表")
+    for answer in [
+        "螺蛳粉产业园",
+        "120",
+        "86",
+        "黄建国",
+        "13907721234",
+        "李秀梅",
+        "15878012345",
+        "单独创建",
+        "园区",
+        "产业园妇联",
+        "莫小燕",
+        "13607724567",
+        "2",
+        "9",
+        "2021-04-18",
+        chinese_text(100),
+    ]:
+        chat.send(answer)
+    assert chat.draft().state == "photos.photo"
+    assert "（16/17）请介绍创建情况" in chat.send("上一步")
