@@ -13,6 +13,7 @@ from bot.console import run_console
 from bot.settings import Settings
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
+from dialogs.invites import deep_link, issue_invite
 from state_machines.diagrams import write_diagrams
 from storage.database import DatabaseNotMigrated, migrate
 
@@ -79,6 +80,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _chat(settings, unit_query, args.user)
 
 
+def cmd_invite(args: argparse.Namespace) -> int:
+    """Print a single-use invite code and the Telegram link that binds a chat to a unit (or to 组联部)."""
+    settings = _settings(args)
+    engine = build_engine(settings)
+    unit_id = None
+    who = engine.campaign.contact.department
+    if not args.supervisor:
+        if not args.unit:
+            raise SystemExit(
+                "请写上单位，例如：intake invite yufeng；组联部账号用：intake invite --supervisor"
+            )
+        unit_decl = _find_unit(engine.campaign, args.unit)
+        unit = engine.repository.unit_by_code(engine.campaign.id, unit_decl.code)
+        assert unit is not None
+        unit_id, who = unit.id, unit.name
+    role = "supervisor" if args.supervisor else "contact"
+    invite = issue_invite(engine.repository, unit_id, role=role, now=engine.clock(), valid_days=args.days)
+    expires = invite.expires_at.astimezone(engine.campaign.zone)
+    print(f"{who} 的邀请码：{invite.code}（只能使用一次，{expires:%Y-%m-%d %H:%M} 前有效）")
+    username = settings.telegram_bot_username or telegram_username(settings)
+    if username:
+        print(f"Telegram 链接：{deep_link(username, invite.code)}")
+    else:
+        print("设置 TELEGRAM_BOT_TOKEN 后可生成 Telegram 链接；也可以在聊天中发送：/start " + invite.code)
+    return 0
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     declarations = load_declarations(Settings())
     stale = write_diagrams(declarations.machines, Path(args.output), check=args.check)
@@ -107,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--user", default="local", help="联系人标识")
     run.add_argument("--db", help="数据库地址")
     run.set_defaults(handler=cmd_run)
+
+    invite = commands.add_parser("invite", help="生成邀请码（单位联系人或组联部账号绑定用）")
+    invite.add_argument("unit", nargs="?", help="单位代码或名称，例如 yufeng")
+    invite.add_argument("--supervisor", action="store_true", help="生成市妇联组联部账号的邀请码")
+    invite.add_argument("--days", type=int, default=7, help="有效天数（默认7天）")
+    invite.add_argument("--db", help="数据库地址")
+    invite.set_defaults(handler=cmd_invite)
 
     diagrams = commands.add_parser("diagrams", help="根据表单声明生成状态图（Mermaid）")
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")

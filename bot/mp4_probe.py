@@ -47,7 +47,7 @@ def probe_mp4(data: bytes) -> Mp4Info | None:
     height: int | None = None
     pending = [(kind, start, end) for kind, start, end in top if kind == b"moov"]
     while pending:
-        kind, start, end = pending.pop()
+        _kind, start, end = pending.pop()
         for child, child_start, child_end in _boxes(data, start, end):
             if child in _CONTAINERS:
                 pending.append((child, child_start, child_end))

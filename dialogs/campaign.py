@@ -91,6 +91,7 @@ class Campaign(_Frozen):
     year: int
     timezone: str
     cancelled_draft_days: int = Field(ge=1)
+    personal_data_kept_until: date
     contact: NoticeContact
     city_targets: CityTargets
     units: list[UnitDecl] = Field(min_length=1)

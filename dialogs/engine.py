@@ -8,6 +8,8 @@ form's machine to make the move, commits, and only then returns what to say.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import traceback
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
+from dialogs.privacy import privacy_notice
 from dialogs.validators import (
     TEXT_VALIDATORS,
     Accepted,
@@ -47,8 +50,13 @@ from storage.repository import ConcurrentUpdate, Repository
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+OnCommit = Callable[[list[Reply], bool], None]
 
-NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请码完成绑定后再使用。"
+NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请链接，打开后按提示完成绑定。"
+INVITE_UNUSABLE = "这个邀请码无效、已被使用或已过期。请向{contact}索取新的邀请链接。"
+NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
+SUPERVISOR_PENDING = "您已绑定为市妇联组联部账号。查询、审核和导出命令即将开放。"
+CONSENT_MENU = "i"
 TRY_AGAIN = (
     "抱歉，系统刚才出了点问题，您已填写的内容都已保存。请稍后再发送一次；如仍有问题，请联系{contact}。"
 )
@@ -71,8 +79,8 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     dirty: bool = False
 
-    def say(self, text: str, options: tuple[str, ...] | list[str] = ()) -> None:
-        self.replies.append(Reply(text, tuple(options)))
+    def say(self, text: str, options: tuple[str, ...] | list[str] = (), menu: str = "") -> None:
+        self.replies.append(Reply(text, tuple(options), menu=menu if options else ""))
 
 
 class DialogEngine:
@@ -103,35 +111,62 @@ class DialogEngine:
 
     # Entry point -------------------------------------------------------------------------------
 
-    def handle(self, inbound: Inbound) -> list[Reply]:
-        """Process one message; never raises to the channel."""
+    def handle(self, inbound: Inbound, on_commit: OnCommit | None = None) -> list[Reply]:
+        """Process one message in one transaction; never raises to the channel.
+
+        Args:
+            inbound: the message.
+            on_commit: called with the replies (and whether handling failed) inside the same
+                transaction, so a channel can mark its update done and queue the replies atomically
+                with the dialog's effects.
+        """
         for _attempt in range(3):
             try:
-                return self._handle(inbound)
+                with self.repository.unit_of_work():
+                    replies = self._handle(inbound)
+                    if on_commit is not None:
+                        on_commit(replies, False)
+                return replies
             except ConcurrentUpdate:
                 log.info("concurrent update on one draft; retrying the message")
             except Exception as error:
                 frames = "".join(traceback.format_tb(error.__traceback__))
                 log.error("message handling failed with %s\n%s", type(error).__name__, frames)
                 break
-        return [Reply(TRY_AGAIN.format(contact=self.campaign.contact.line()))]
+        replies = [Reply(TRY_AGAIN.format(contact=self.campaign.contact.line()))]
+        if on_commit is not None:
+            with self.repository.unit_of_work():
+                on_commit(replies, True)
+        return replies
 
     def _handle(self, inbound: Inbound) -> list[Reply]:
+        cleaned = clean_text(inbound.text)
+        command = parse_command(cleaned.text)
+        if inbound.menu is not None and inbound.menu.startswith(CONSENT_MENU):
+            return self._consent(inbound, inbound.menu.removeprefix(CONSENT_MENU), cleaned.text)
+        if command is not None and command.name == "start" and command.argument:
+            return self._offer_invite(inbound, command.argument)
         contact = self.repository.contact(inbound.channel, inbound.user_id)
-        if contact is None or not contact.active or contact.unit_id is None:
-            return [Reply(NOT_BOUND)]
-        unit = self.repository.unit(contact.unit_id)
-        if unit is None:
+        if contact is not None and contact.active and contact.role == "supervisor":
+            return [Reply(SUPERVISOR_PENDING)]
+        unit = (
+            self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
+        )
+        if contact is None or unit is None:
             return [Reply(NOT_BOUND)]
         turn = Turn(contact=contact, unit=unit, now=self.clock())
         if contact.current_draft_id is not None:
             draft = self.repository.draft(contact.current_draft_id)
             if draft is not None and draft.unit_id == unit.id and draft.status == "open":
                 turn.draft = draft
-        cleaned = clean_text(inbound.text)
-        command = parse_command(cleaned.text)
         menu_action = _pick(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
-        if command is not None and self._global_command(turn, command):
+        if inbound.menu is not None and inbound.menu != self._current_menu(turn):
+            turn.say("这个按钮已过期，请使用最新一条消息里的按钮。")
+            if turn.draft is not None:
+                self._ask(turn)
+            else:
+                self._offer_new(turn)
+        elif command is not None and self._global_command(turn, command):
             pass
         elif menu_action is not None:
             self._menu_action(turn, menu_action)
@@ -191,7 +226,40 @@ class DialogEngine:
     def _set_menu(self, turn: Turn, text: str, entries: list[tuple[str, str]]) -> None:
         turn.contact.menu = [[label, action] for label, action in entries]
         turn.dirty = True
-        turn.say(text, [label for label, _action in entries])
+        turn.say(text, [label for label, _action in entries], menu=_menu_token(turn.contact.menu))
+
+    def _current_menu(self, turn: Turn) -> str:
+        """The token of the options the person was last shown (a home menu, else the draft's question)."""
+        if turn.contact.menu:
+            return _menu_token(turn.contact.menu)
+        if turn.draft is not None:
+            return _draft_token(turn.draft)
+        return ""
+
+    # Binding by invite, with consent -----------------------------------------------------------
+
+    def _offer_invite(self, inbound: Inbound, argument: str) -> list[Reply]:
+        """/start CODE: show the privacy notice; nothing is stored until the person agrees."""
+        code = argument.strip().upper()
+        invite = self.repository.usable_invite(code, self.clock())
+        if invite is None:
+            return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
+        unit = self.repository.unit(invite.unit_id) if invite.unit_id is not None else None
+        unit_name = unit.name if unit is not None else self.campaign.contact.department
+        notice = privacy_notice(self.campaign, inbound.channel, unit_name)
+        return [Reply(notice, ("同意", "不同意"), menu=f"{CONSENT_MENU}{code}")]
+
+    def _consent(self, inbound: Inbound, code: str, text: str) -> list[Reply]:
+        if _pick(text, [("同意", "yes"), ("不同意", "no")]) != "yes":
+            return [Reply(NO_CONSENT)]
+        contact = self.repository.redeem_invite(code, inbound.channel, inbound.user_id, self.clock())
+        if contact is None:
+            return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
+        log.info("contact %s bound by invite (role %s)", contact.id, contact.role)
+        return [
+            Reply("已绑定，感谢您的同意。"),
+            *self._handle(Inbound(inbound.channel, inbound.user_id, "/start")),
+        ]
 
     def _at_home(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
         if file is not None:
@@ -471,7 +539,7 @@ class DialogEngine:
             text, options = self._menu_prompt(draft)
         else:
             text, options = self._field_prompt(draft)
-        turn.say(lead + text, options)
+        turn.say(lead + text, options, menu=_draft_token(draft))
 
     def _field_prompt(self, draft: Draft) -> tuple[str, list[str]]:
         form = self._form(draft)
@@ -948,6 +1016,16 @@ class DialogEngine:
             return f"填到“{self._group(draft).label}”"
         _group, field_decl = self._current_field(draft)
         return f"填到“{field_decl.label}”"
+
+
+def _menu_token(entries: list[Any]) -> str:
+    digest = hashlib.sha1(json.dumps(entries, ensure_ascii=False).encode(), usedforsecurity=False)
+    return "m" + digest.hexdigest()[:10]
+
+
+def _draft_token(draft: Draft) -> str:
+    question = f"{draft.id}:{draft.state}:{draft.context.get('row', 0)}"
+    return "d" + hashlib.sha1(question.encode(), usedforsecurity=False).hexdigest()[:10]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -30,6 +30,7 @@ class Inbound:
     user_id: str
     text: str = ""
     file: IncomingFile | None = None
+    menu: str | None = None  # set when a button was pressed: the menu it belongs to; text is its number
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,4 @@ class Reply:
     text: str
     options: tuple[str, ...] = ()
     document: Path | None = None
+    menu: str = ""  # identifies these options, so a press on an old message's button can be recognised

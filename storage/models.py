@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -43,7 +43,21 @@ class Contact(SQLModel, table=True):
     active: bool = True
     current_draft_id: int | None = None  # the draft this contact is filling now
     menu: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    consented_at: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)
+
+
+class Invite(SQLModel, table=True):
+    """A single-use, expiring code that binds a chat identity to a unit (or to 组联部 as supervisor)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    role: str = "contact"
+    created_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by: int | None = Field(default=None, foreign_key="contact.id")
 
 
 class Draft(SQLModel, table=True):
@@ -107,3 +121,36 @@ class Attachment(SQLModel, table=True):
     height: int | None = None
     path: str
     created_at: datetime = Field(default_factory=utc_now)
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A messenger update, stored before it is acknowledged and marked done with its effects.
+
+    The payload is cleared once processed: the answers it carried live in the draft, not here.
+    """
+
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_key: str = Field(index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)  # pending | done | failed
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utc_now)
+    processed_at: datetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A reply waiting to be sent, written in the same transaction as the effects that produced it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str
+    chat_key: str = Field(index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    attempts: int = 0
+    not_before: datetime | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+    sent_at: datetime | None = None

@@ -1,7 +1,9 @@
-"""The one door to storage: short sessions, one commit per call, detached records out.
+"""The one door to storage: short sessions, detached records out, one commit per call or per unit of work.
 
 Every method that changes something commits before it returns, so a caller that replies to a person
-after the call has the answer on disk first.
+after the call has the answer on disk first. Inside ``unit_of_work()`` the calls share one transaction
+that commits at the end of the block: a channel uses it to mark a messenger update done, queue the
+replies and store the dialog's effects all at once.
 """
 
 from __future__ import annotations
@@ -10,15 +12,29 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Attachment, Contact, Draft, Submission, SubmissionVersion, Unit, utc_now
+from storage.models import (
+    Attachment,
+    Contact,
+    Draft,
+    InboxUpdate,
+    Invite,
+    OutboxMessage,
+    Submission,
+    SubmissionVersion,
+    Unit,
+    utc_now,
+)
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -37,9 +53,41 @@ class Repository:
     def __init__(self, engine: Engine, data_dir: Path) -> None:
         self.engine = engine
         self.data_dir = data_dir
+        self._shared: ContextVar[Session | None] = ContextVar(f"unit_of_work_{id(self)}", default=None)
 
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Run several repository calls in one transaction, committed when the block ends without error."""
+        if self._shared.get() is not None:
+            yield
+            return
+        session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        token = self._shared.set(session)
+        try:
+            yield
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._shared.reset(token)
+            session.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        shared = self._shared.get()
+        if shared is not None:
+            yield shared
+            shared.flush()
+            shared.expunge_all()  # records leave detached, as outside a unit of work
+            return
+        with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
+            yield session
+
+    def _commit(self, session: Session) -> None:
+        """Commit now, unless the call is part of a unit of work (which commits at its end)."""
+        if self._shared.get() is None:
+            session.commit()
 
     # Units ---------------------------------------------------------------------------------------
 
@@ -53,7 +101,7 @@ class Repository:
                 )
                 unit.name, unit.area, unit.kind = name, area, kind
                 session.add(unit)
-            session.commit()
+            self._commit(session)
 
     def units(self, campaign_id: str) -> list[Unit]:
         with self._session() as session:
@@ -93,8 +141,8 @@ class Repository:
                 contact.current_draft_id = None
                 contact.menu = []
             contact.unit_id, contact.role, contact.active = unit_id, role, True
-            session.add(contact)
-            session.commit()
+            contact = session.merge(contact)
+            self._commit(session)
             return contact
 
     # Drafts --------------------------------------------------------------------------------------
@@ -119,8 +167,8 @@ class Repository:
             session.flush()
             contact.current_draft_id = draft.id
             contact.menu = []
-            session.add(contact)
-            session.commit()
+            contact = session.merge(contact)
+            self._commit(session)
             return draft
 
     def save(
@@ -148,11 +196,10 @@ class Repository:
                     )
                 )
                 if changed.rowcount != 1:  # type: ignore[attr-defined]
-                    session.rollback()
                     raise ConcurrentUpdate(f"draft {draft.id} changed concurrently")
             if contact is not None:
-                session.add(contact)
-            session.commit()
+                contact = session.merge(contact)
+            self._commit(session)
         if draft is not None:
             draft.revision += 1
 
@@ -206,10 +253,9 @@ class Repository:
                 )
             )
             if changed.rowcount != 1:  # type: ignore[attr-defined]
-                session.rollback()
                 raise ConcurrentUpdate(f"draft {draft.id} changed concurrently")
             contact.current_draft_id = None
-            session.add(contact)
+            session.merge(contact)
             payload = {
                 "submission": submission.id,
                 "version": version.version,
@@ -220,7 +266,7 @@ class Repository:
             _write_atomically(
                 self.data_dir / relative, json.dumps(payload, ensure_ascii=False, indent=2).encode()
             )
-            session.commit()
+            self._commit(session)
         draft.status, draft.submission_id, draft.revision = "submitted", submission.id, draft.revision + 1
         return version
 
@@ -252,6 +298,132 @@ class Repository:
             )
             return session.exec(query).first()
 
+    # Invites -------------------------------------------------------------------------------------
+
+    def create_invite(self, code: str, unit_id: int | None, role: str, expires_at: datetime) -> Invite:
+        with self._session() as session:
+            invite = Invite(code=code, unit_id=unit_id, role=role, expires_at=expires_at)
+            session.add(invite)
+            self._commit(session)
+            return invite
+
+    def usable_invite(self, code: str, now: datetime) -> Invite | None:
+        """The invite for ``code`` if it exists, is unused and has not expired."""
+        with self._session() as session:
+            invite = session.exec(select(Invite).where(Invite.code == code)).first()
+        if invite is None or invite.used_at is not None or _aware(invite.expires_at) <= now:
+            return None
+        return invite
+
+    def redeem_invite(self, code: str, channel: str, external_id: str, now: datetime) -> Contact | None:
+        """Use an invite once: bind the identity, noting when it consented; None if the code is unusable."""
+        with self._session() as session:
+            invite = session.exec(select(Invite).where(Invite.code == code)).first()
+            if invite is None or invite.used_at is not None or _aware(invite.expires_at) <= now:
+                return None
+            contact = session.exec(
+                select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
+            ).first() or Contact(channel=channel, external_id=external_id)
+            contact.unit_id, contact.role, contact.active = invite.unit_id, invite.role, True
+            contact.consented_at, contact.current_draft_id, contact.menu = now, None, []
+            session.add(contact)
+            session.flush()
+            claimed = session.execute(
+                update(Invite)
+                .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None))
+                .values(used_at=now, used_by=contact.id)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConcurrentUpdate(f"invite {invite.id} was used concurrently")
+            self._commit(session)
+            return contact
+
+    # Messenger inbox and outbox -----------------------------------------------------------------
+
+    def store_update(self, channel: str, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
+        """Store an incoming update once; False when this update id was already stored (a duplicate)."""
+        with self._session() as session:
+            exists = session.exec(
+                select(InboxUpdate.id).where(
+                    InboxUpdate.channel == channel, InboxUpdate.update_id == update_id
+                )
+            ).first()
+            if exists is not None:
+                return False
+            session.add(InboxUpdate(channel=channel, update_id=update_id, chat_key=chat_key, payload=payload))
+            try:
+                self._commit(session)
+            except IntegrityError:  # the same update stored by another process a moment ago
+                session.rollback()
+                return False
+            return True
+
+    def pending_updates(self, channel: str, limit: int = 100) -> list[InboxUpdate]:
+        """Unprocessed updates in the order they were sent (update ids grow)."""
+        with self._session() as session:
+            query = (
+                select(InboxUpdate)
+                .where(InboxUpdate.channel == channel, InboxUpdate.status == "pending")
+                .order_by(col(InboxUpdate.update_id))
+                .limit(limit)
+            )
+            return list(session.exec(query))
+
+    def finish_update(self, item: InboxUpdate, status: str, now: datetime) -> None:
+        """Mark an update processed (done or failed) and drop its payload."""
+        with self._session() as session:
+            session.execute(
+                update(InboxUpdate)
+                .where(col(InboxUpdate.id) == item.id)
+                .values(status=status, payload={}, processed_at=now, attempts=item.attempts + 1)
+            )
+            self._commit(session)
+
+    def retry_update_later(self, item: InboxUpdate) -> None:
+        with self._session() as session:
+            session.execute(
+                update(InboxUpdate).where(col(InboxUpdate.id) == item.id).values(attempts=item.attempts + 1)
+            )
+            self._commit(session)
+
+    def enqueue_message(self, channel: str, chat_key: str, payload: dict[str, Any]) -> None:
+        with self._session() as session:
+            session.add(OutboxMessage(channel=channel, chat_key=chat_key, payload=payload))
+            self._commit(session)
+
+    def due_messages(self, channel: str, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+        """Pending outgoing messages whose time has come, oldest first."""
+        with self._session() as session:
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.channel == channel, OutboxMessage.status == "pending")
+                .order_by(col(OutboxMessage.id))
+                .limit(limit)
+            )
+            return [m for m in session.exec(query) if m.not_before is None or _aware(m.not_before) <= now]
+
+    def message_sent(self, message: OutboxMessage, now: datetime) -> None:
+        with self._session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == message.id)
+                .values(status="sent", sent_at=now, payload={}, attempts=message.attempts + 1)
+            )
+            self._commit(session)
+
+    def message_later(self, message: OutboxMessage, not_before: datetime, *, give_up: bool = False) -> None:
+        with self._session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == message.id)
+                .values(
+                    not_before=not_before,
+                    attempts=message.attempts + 1,
+                    status="failed" if give_up else "pending",
+                )
+            )
+            self._commit(session)
+
     # Files ---------------------------------------------------------------------------------------
 
     def store_file(self, data: bytes, *, kind: str, mime: str, extension: str, **meta: Any) -> Attachment:
@@ -269,13 +441,18 @@ class Repository:
                 sha256=digest, kind=kind, mime=mime, size=len(data), path=str(relative), **meta
             )
             session.add(attachment)
-            session.commit()
+            self._commit(session)
             return attachment
 
     def file_path(self, sha256: str) -> Path | None:
         with self._session() as session:
             attachment = session.exec(select(Attachment).where(Attachment.sha256 == sha256)).first()
         return None if attachment is None else self.data_dir / attachment.path
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives times back without a zone; they are stored as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import inspect
 
 from bot.app import Declarations
 from storage.database import DatabaseNotMigrated, check_migrated, make_engine
-from storage.models import Draft
+from storage.models import Draft, utc_now
 from storage.repository import ConcurrentUpdate, Repository
 from tests.conftest import photo_bytes, postgres_repository, sqlite_repository
 
@@ -130,3 +131,59 @@ def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Pat
     with pytest.raises(DatabaseNotMigrated, match="intake migrate"):
         check_migrated(engine)
     assert inspect(engine).get_table_names() == []
+
+
+def test_the_migrations_create_exactly_the_tables_of_the_models(store: Repository) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == [], "write a migration for the model change (make migration MESSAGE=...)"
+
+
+def test_a_unit_of_work_commits_all_or_nothing(store: Repository) -> None:
+    draft, _contact = new_draft(store)
+    with pytest.raises(RuntimeError), store.unit_of_work():
+        draft.answers = {"name": "甲"}
+        store.save(draft)
+        store.enqueue_message("test", "chat-1", {"text": "已收到"})
+        raise RuntimeError("crash before the end of the unit of work")
+    stored = store.draft(draft.id or 0)
+    assert stored is not None and stored.answers == {} and stored.revision == 0
+    assert store.due_messages("test", utc_now()) == []
+    fresh = store.draft(draft.id or 0)
+    assert fresh is not None
+    with store.unit_of_work():
+        fresh.answers = {"name": "乙"}
+        store.save(fresh)
+        store.enqueue_message("test", "chat-1", {"text": "已收到"})
+    stored = store.draft(draft.id or 0)
+    assert stored is not None and stored.answers == {"name": "乙"}
+    assert [m.payload for m in store.due_messages("test", utc_now())] == [{"text": "已收到"}]
+
+
+def test_an_update_is_stored_once_and_a_duplicate_is_recognised(store: Repository) -> None:
+    assert store.store_update("telegram", 1001, "42", {"update_id": 1001}) is True
+    assert store.store_update("telegram", 1001, "42", {"update_id": 1001}) is False
+    assert store.store_update("telegram", 1000, "42", {"update_id": 1000}) is True
+    pending = store.pending_updates("telegram")
+    assert [u.update_id for u in pending] == [1000, 1001]
+    store.finish_update(pending[0], "done", utc_now())
+    assert [u.update_id for u in store.pending_updates("telegram")] == [1001]
+
+
+def test_an_invite_binds_once_and_expires(store: Repository) -> None:
+    unit = store.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None
+    now = utc_now()
+    store.create_invite("ABCD2345", unit.id, "contact", now + timedelta(days=7))
+    store.create_invite("OLD23456", unit.id, "contact", now - timedelta(seconds=1))
+    assert store.usable_invite("ABCD2345", now) is not None
+    assert store.usable_invite("OLD23456", now) is None
+    contact = store.redeem_invite("ABCD2345", "telegram", "777", now)
+    assert contact is not None and contact.unit_id == unit.id and contact.consented_at is not None
+    assert store.redeem_invite("ABCD2345", "telegram", "888", now) is None
+    assert store.redeem_invite("OLD23456", "telegram", "888", now) is None
+    assert store.contact("telegram", "888") is None

@@ -1,0 +1,30 @@
+"""The privacy notice a person reads, and consents to, before anything about them is stored."""
+
+from __future__ import annotations
+
+from dialogs.campaign import Campaign
+
+#: Channels whose messages travel through servers outside the mainland.
+ABROAD_CHANNELS = {"telegram": "Telegram"}
+
+
+def privacy_notice(campaign: Campaign, channel: str, unit_name: str) -> str:
+    """What is collected, why, where it is kept, for how long — and, for Telegram, that it goes abroad."""
+    kept = campaign.personal_data_kept_until
+    department = campaign.contact.department
+    lines = [
+        "【个人信息保护告知】",
+        f"本服务由{campaign.issuer}{department}用于收集《{campaign.notice}》要求报送的表格，"
+        f"您将作为“{unit_name}”的联系人填写。",
+        "· 收集哪些信息：您的聊天账号标识（用于识别您所在的单位）；您填写的表格内容，可能包括候选人、"
+        "主讲人、负责人的姓名、性别、出生年月、民族、联系电话、通讯地址和照片等。",
+        "· 用途：仅用于本次活动的报送、审核和汇总，不作他用。",
+        f"· 存放在哪里：{department}的服务器数据库和文件中；"
+        f"只有贵单位的联系人和{department}能看到贵单位的表格。",
+        f"· 保存多久：保存至{kept.year}年{kept.month}月{kept.day}日，之后删除。",
+    ]
+    if channel in ABROAD_CHANNELS:
+        name = ABROAD_CHANNELS[channel]
+        lines.append(f"· 请注意：{name} 的服务器位于境外，您发送的消息和照片会经过境外服务器传输。")
+    lines.append("点“同意”表示您同意按上述方式处理这些信息；不同意则不会保存您的任何信息。")
+    return "\n".join(lines)

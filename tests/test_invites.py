@@ -1,0 +1,101 @@
+"""Binding by invite: the privacy notice first, nothing stored without consent, codes used once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound
+from dialogs.invites import ALPHABET, CODE_LENGTH, issue_invite, new_invite_code
+from tests.conftest import Chat, FakeClock
+
+
+def invite_for(
+    engine: DialogEngine, clock: FakeClock, unit_code: str | None = "yufeng", role: str = "contact"
+) -> str:
+    unit = engine.repository.unit_by_code(engine.campaign.id, unit_code) if unit_code else None
+    return issue_invite(engine.repository, unit.id if unit else None, role=role, now=clock()).code
+
+
+def send(engine: DialogEngine, text: str, menu: str | None = None, user: str = "tg-1"):  # type: ignore[no-untyped-def]
+    return engine.handle(Inbound(channel="telegram", user_id=user, text=text, menu=menu))
+
+
+def test_codes_are_long_and_readable() -> None:
+    codes = {new_invite_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(len(code) == CODE_LENGTH and set(code) <= set(ALPHABET) for code in codes)
+
+
+def test_the_notice_comes_first_and_consent_binds(engine: DialogEngine, clock: FakeClock) -> None:
+    code = invite_for(engine, clock)
+    [notice] = send(engine, f"/start {code}")
+    assert "【个人信息保护告知】" in notice.text and "鱼峰区妇联" in notice.text
+    assert "Telegram 的服务器位于境外" in notice.text and "保存至2022年6月30日" in notice.text
+    assert notice.options == ("同意", "不同意") and notice.menu == f"i{code}"
+    assert engine.repository.contact("telegram", "tg-1") is None, "nothing stored before consent"
+    replies = send(engine, "1", menu=notice.menu)
+    assert replies[0].text == "已绑定，感谢您的同意。"
+    assert replies[-1].options[0].startswith("登记表")
+    contact = engine.repository.contact("telegram", "tg-1")
+    assert contact is not None and contact.consented_at is not None
+
+
+def test_refusing_consent_stores_nothing(engine: DialogEngine, clock: FakeClock) -> None:
+    code = invite_for(engine, clock)
+    [notice] = send(engine, f"/start {code}")
+    [reply] = send(engine, "2", menu=notice.menu)
+    assert "不会保存您的任何信息" in reply.text
+    assert engine.repository.contact("telegram", "tg-1") is None
+    assert engine.repository.usable_invite(code, clock()) is not None, "the invite can still be used"
+
+
+def test_a_used_or_expired_code_is_refused(engine: DialogEngine, clock: FakeClock) -> None:
+    code = invite_for(engine, clock)
+    [notice] = send(engine, f"/start {code}")
+    send(engine, "同意", menu=notice.menu)
+    [reply] = send(engine, f"/start {code}", user="tg-2")
+    assert "无效、已被使用或已过期" in reply.text and "2823290" in reply.text
+    [reply] = send(engine, "1", menu=notice.menu, user="tg-3")  # an old notice's button
+    assert "无效、已被使用或已过期" in reply.text
+    old = invite_for(engine, clock)
+    clock.now += timedelta(days=8)
+    [reply] = send(engine, f"/start {old.lower()}", user="tg-4")
+    assert "已过期" in reply.text and engine.repository.contact("telegram", "tg-4") is None
+
+
+def test_an_unbound_person_gets_a_short_refusal_whatever_they_send(engine: DialogEngine) -> None:
+    for text in ["你好", "/new", "/start", "1", ""]:
+        [reply] = send(engine, text, user="nobody")
+        assert "请向市妇联组联部索取邀请链接" in reply.text
+    assert engine.repository.contact("telegram", "nobody") is None
+
+
+def test_a_supervisor_invite_binds_to_the_department(engine: DialogEngine, clock: FakeClock) -> None:
+    code = invite_for(engine, clock, None, role="supervisor")
+    [notice] = send(engine, f"/start {code}")
+    assert "市妇联组联部" in notice.text
+    replies = send(engine, "同意", menu=notice.menu)
+    contact = engine.repository.contact("telegram", "tg-1")
+    assert contact is not None and contact.role == "supervisor" and contact.unit_id is None
+    assert "组联部账号" in replies[-1].text
+
+
+def test_a_button_from_an_old_message_is_recognised_as_stale(chat: Chat) -> None:
+    chat.send("/new")
+    home_menu = chat.replies[-1].menu
+    chat.send(
+        "1",
+    )
+    gender_question = None
+    chat.send("韦丽华")
+    gender_question = chat.replies[-1]
+    assert gender_question.options == ("女", "男") and gender_question.menu.startswith("d")
+    chat.engine.handle(Inbound(channel=chat.channel, user_id=chat.user, text="1", menu=gender_question.menu))
+    assert chat.draft().answers["gender"] == "女"
+    replies = chat.engine.handle(
+        Inbound(channel=chat.channel, user_id=chat.user, text="2", menu=gender_question.menu)
+    )
+    assert "这个按钮已过期" in replies[0].text and chat.draft().answers["gender"] == "女"
+    replies = chat.engine.handle(Inbound(channel=chat.channel, user_id=chat.user, text="3", menu=home_menu))
+    assert "这个按钮已过期" in replies[0].text and chat.draft().state == "birth"
