@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from pathlib import Path
 from bot.app import build_engine, load_declarations
 from bot.console import run_console
 from bot.settings import Settings
+from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
 from dialogs.invites import deep_link, issue_invite
@@ -63,7 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     migrate(settings.resolved_database_url())
     if settings.telegram_bot_token:
-        print("已设置 TELEGRAM_BOT_TOKEN，但 Telegram 渠道还在开发中；现在先在终端里填表。")
+        print("正在启动 Telegram 渠道……（按 Ctrl+C 停止）")
+        try:
+            asyncio.run(serve(settings))
+        except TelegramUnavailable as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        return 0
     campaign = load_declarations(settings).campaign
     unit_query = args.unit
     if not unit_query:

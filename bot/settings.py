@@ -18,7 +18,18 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     campaign_file: Path = DEFAULT_CAMPAIGN
+    host: str = "127.0.0.1"
+    port: int = 8080
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_bot_username: str = Field(default="", validation_alias="TELEGRAM_BOT_USERNAME")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL"
+    )
+    telegram_file_base_url: str = Field(
+        default="https://api.telegram.org/file/bot", validation_alias="TELEGRAM_FILE_BASE_URL"
+    )
+    telegram_webhook_url: str = Field(default="", validation_alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: str = Field(default="", validation_alias="TELEGRAM_WEBHOOK_SECRET")
 
     def resolved_database_url(self) -> str:
         """The database URL; by default an SQLite file inside the data folder."""

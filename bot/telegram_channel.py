@@ -1,0 +1,345 @@
+"""The Telegram channel: a thin translator between Bot API updates and the dialog engine.
+
+Delivery loses nothing: each update is stored in the inbox (unique by update id) before it is
+acknowledged, processed in update order, and marked done in the same transaction as its effects and
+its queued replies. Replies leave through the outbox at Telegram's pace (about 30 messages a second
+overall, about one a second per chat), retrying after a 429 for as long as Telegram asks.
+
+No message text, name, phone number or raw update is ever logged: only ids, counts and error types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.rate_limit import SendPacer
+from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound, IncomingFile, Reply
+from storage.models import InboxUpdate, OutboxMessage
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: durations as timedelta, without warnings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4000  # Telegram's limit is 4096 characters; keep a margin for safety
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
+MAX_SEND_ATTEMPTS = 8
+
+CONTACT_COMMANDS = (
+    ("new", "新建：选择要填写的表"),
+    ("drafts", "草稿：继续未填完的表"),
+    ("submissions", "已交：查看已提交的表"),
+    ("review", "查看已填内容"),
+    ("edit", "修改某一项"),
+    ("back", "上一步"),
+    ("skip", "跳过选填项"),
+    ("cancel", "放弃当前的表"),
+    ("help", "帮助"),
+)
+
+EDITED_IGNORED = "修改已发送的消息不会改变已保存的内容。如需修改，请发送“修改”。"
+FILE_TOO_LARGE = "这个文件超过 20MB，无法接收。照片请直接以“图片”方式发送（会自动压缩）。"
+
+
+def quiet_third_party_logs() -> None:
+    """HTTP client and PTB debug logs carry tokens, texts and raw updates: never below WARNING."""
+    for name in ("httpx", "httpcore", "telegram", "hpack"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _seconds(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value)
+
+
+def chat_key_of(update: Update) -> str | None:
+    chat = update.effective_chat
+    return str(chat.id) if chat is not None else None
+
+
+class TelegramChannel:
+    """Receives updates into the inbox, feeds them to the engine, sends the outbox.
+
+    Args:
+        bot: an initialised ``telegram.Bot`` (its ``base_url`` may point at a local Bot API server).
+        engine: the dialog engine.
+        pacer: the sending pace (tests use a fast one).
+    """
+
+    def __init__(self, bot: Bot, engine: DialogEngine, pacer: SendPacer | None = None) -> None:
+        self.bot = bot
+        self.engine = engine
+        self.repository = engine.repository
+        self.pacer = pacer or SendPacer()
+        self.work = asyncio.Event()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    # Receiving ---------------------------------------------------------------------------------
+
+    def receive(self, payload: dict[str, Any]) -> bool:
+        """Store one update (as JSON) in the inbox; False for a duplicate or an update without a chat."""
+        update = Update.de_json(payload, self.bot)
+        chat_key = chat_key_of(update)
+        if chat_key is None:
+            return False
+        stored = self.repository.store_update(CHANNEL, update.update_id, chat_key, payload)
+        if stored:
+            self.work.set()
+        else:
+            log.info("duplicate update %s ignored", update.update_id)
+        return stored
+
+    async def poll_once(self, offset: int | None, timeout: int = 25) -> int | None:
+        """One long poll: store what arrived, then return the offset that acknowledges it."""
+        updates: Sequence[Update] = await self.bot.get_updates(
+            offset=offset, timeout=timeout, allowed_updates=["message", "edited_message", "callback_query"]
+        )
+        for update in updates:
+            self.receive(update.to_dict())
+        if updates:
+            return max(u.update_id for u in updates) + 1
+        return offset
+
+    # Processing --------------------------------------------------------------------------------
+
+    async def process_pending(self) -> int:
+        """Process stored updates in order; a chat whose update cannot be read now waits for next time."""
+        processed = 0
+        waiting: set[str] = set()
+        for item in self.repository.pending_updates(CHANNEL):
+            if item.chat_key in waiting:
+                continue
+            try:
+                inbound, callback_id = await self._inbound(item)
+            except (NetworkError, TimeoutError):
+                log.warning("update %s: file download failed; will retry", item.update_id)
+                self.repository.retry_update_later(item)
+                waiting.add(item.chat_key)
+                continue
+            self._process(item, inbound)
+            processed += 1
+            if callback_id is not None:
+                await self._answer_callback(callback_id)
+        if processed:
+            self.work.set()
+        return processed
+
+    def _process(self, item: InboxUpdate, inbound: Inbound | Reply | None) -> None:
+        def commit(replies: list[Reply], failed: bool) -> None:
+            for payload in outgoing_payloads(replies):
+                self.repository.enqueue_message(CHANNEL, item.chat_key, payload)
+            self.repository.finish_update(item, "failed" if failed else "done", self.now())
+
+        if isinstance(inbound, Inbound):
+            self.engine.handle(inbound, on_commit=commit)
+            return
+        with self.repository.unit_of_work():
+            commit([inbound] if inbound is not None else [], False)
+
+    async def _inbound(self, item: InboxUpdate) -> tuple[Inbound | Reply | None, str | None]:
+        """The engine's view of an update (or a direct reply, or None to ignore it) and a callback id."""
+        update = Update.de_json(item.payload, self.bot)
+        if update.callback_query is not None:
+            query = update.callback_query
+            menu, _, number = (query.data or "").partition("|")
+            inbound = Inbound(CHANNEL, str(query.from_user.id), text=number, menu=menu or None)
+            return inbound, query.id
+        if update.edited_message is not None:
+            return Reply(EDITED_IGNORED), None
+        message = update.message
+        if message is None or message.from_user is None:
+            return None, None
+        user_id = str(message.from_user.id)
+        text = message.text or message.caption or ""
+        try:
+            file = await self._incoming_file(message)
+        except ValueError:
+            return Reply(FILE_TOO_LARGE), None
+        return Inbound(CHANNEL, user_id, text=text, file=file), None
+
+    async def _incoming_file(self, message: Message) -> IncomingFile | None:
+        if message.photo:
+            largest = message.photo[-1]
+            return IncomingFile(
+                kind="photo",
+                data=await self._download(largest.file_id, largest.file_size),
+                mime="image/jpeg",
+                size=largest.file_size,
+                width=largest.width,
+                height=largest.height,
+                file_id=largest.file_id,
+            )
+        if message.video is not None:
+            video = message.video
+            return IncomingFile(
+                kind="video",
+                file_name=video.file_name,
+                mime=video.mime_type,
+                size=video.file_size,
+                duration_s=_seconds(video.duration),
+                width=video.width,
+                height=video.height,
+                file_id=video.file_id,
+            )
+        if message.document is not None:
+            document = message.document
+            mime = document.mime_type or ""
+            if mime.startswith("image/"):
+                data = await self._download(document.file_id, document.file_size)
+                return IncomingFile(
+                    kind="photo", data=data, file_name=document.file_name, mime=mime, size=document.file_size
+                )
+            kind = "video" if mime.startswith("video/") else "document"
+            return IncomingFile(
+                kind=kind,  # type: ignore[arg-type]
+                file_name=document.file_name,
+                mime=mime or None,
+                size=document.file_size,
+                file_id=document.file_id,
+            )
+        return None
+
+    async def _download(self, file_id: str, size: int | None) -> bytes:
+        if size is not None and size > MAX_DOWNLOAD and not self.bot.local_mode:
+            raise ValueError("file too large for the cloud Bot API")
+        telegram_file = await self.bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+
+    async def _answer_callback(self, callback_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(callback_id)
+        except TelegramError as error:  # an expired query: nothing to do
+            log.info("answerCallbackQuery failed: %s", type(error).__name__)
+
+    # Sending -----------------------------------------------------------------------------------
+
+    async def send_due(self) -> int:
+        """Send what the outbox holds, each chat in order, at Telegram's pace."""
+        sent = 0
+        blocked: set[str] = set()
+        for message in self.repository.due_messages(CHANNEL, self.now()):
+            if message.chat_key in blocked:
+                continue
+            await self.pacer.wait(message.chat_key)
+            if await self._send(message):
+                sent += 1
+            else:
+                blocked.add(message.chat_key)  # keep the chat's order: later messages wait too
+        return sent
+
+    async def _send(self, message: OutboxMessage) -> bool:
+        payload = message.payload
+        try:
+            await self._deliver(int(message.chat_key), payload)
+        except RetryAfter as error:
+            wait = _seconds(error.retry_after) or 1
+            self.pacer.pause(wait)
+            self.repository.message_later(message, self.now() + timedelta(seconds=wait))
+            log.warning("flood control: retrying chat message %s in %s s", message.id, wait)
+            return False
+        except (Forbidden, BadRequest) as error:
+            log.warning("message %s refused by Telegram (%s); dropped", message.id, type(error).__name__)
+            self.repository.message_later(message, self.now(), give_up=True)
+            return False
+        except (NetworkError, TimeoutError) as error:
+            give_up = message.attempts + 1 >= MAX_SEND_ATTEMPTS
+            backoff = timedelta(seconds=min(2**message.attempts, 300))
+            self.repository.message_later(message, self.now() + backoff, give_up=give_up)
+            log.warning(
+                "message %s not sent (%s); attempt %s", message.id, type(error).__name__, message.attempts
+            )
+            return False
+        self.repository.message_sent(message, self.now())
+        return True
+
+    async def _deliver(self, chat_id: int, payload: dict[str, Any]) -> None:
+        markup = keyboard(payload.get("options", []), payload.get("menu", ""))
+        document = payload.get("document")
+        if document:
+            path = Path(document)
+            with path.open("rb") as stream:
+                await self.bot.send_document(
+                    chat_id, document=stream, filename=path.name, caption=payload.get("text") or None
+                )
+            return
+        await self.bot.send_message(chat_id, payload["text"], reply_markup=markup)
+
+    async def set_commands(self) -> None:
+        await self.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in CONTACT_COMMANDS]
+        )
+
+
+def keyboard(options: Sequence[str], menu: str) -> InlineKeyboardMarkup | None:
+    """One button per row; the callback data names the menu and the option's number (well under 64 bytes)."""
+    if not options:
+        return None
+    rows = [[InlineKeyboardButton(label, callback_data=f"{menu}|{n}")] for n, label in enumerate(options, 1)]
+    return InlineKeyboardMarkup(rows)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split a long text at line breaks (or hard, for a single huge line) into pieces within ``limit``."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def outgoing_payloads(replies: Sequence[Reply]) -> list[dict[str, Any]]:
+    """The messages to send for one turn: plain texts joined into the next message, long ones split,
+    the buttons on the last piece, documents as their own messages."""
+    payloads: list[dict[str, Any]] = []
+    pending: list[str] = []
+    for reply in replies:
+        if reply.document is not None:
+            if pending:
+                payloads += [{"text": piece} for piece in split_text("\n\n".join(pending))]
+                pending = []
+            payloads.append({"text": reply.text[:1000], "document": str(reply.document)})
+            continue
+        pending.append(reply.text)
+        if reply.options:
+            pieces = split_text("\n\n".join(pending))
+            payloads += [{"text": piece} for piece in pieces[:-1]]
+            payloads.append({"text": pieces[-1], "options": list(reply.options), "menu": reply.menu})
+            pending = []
+    if pending:
+        payloads += [{"text": piece} for piece in split_text("\n\n".join(pending))]
+    return payloads

@@ -1,0 +1,136 @@
+"""Running the Telegram channel: check the token, then long polling (default) or a webhook.
+
+Whichever way updates arrive, they are stored before they are acknowledged; pending ones left by a
+crash are processed first on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+
+import uvicorn
+from starlette.applications import Starlette
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.app import build_engine
+from bot.settings import Settings
+from bot.telegram_channel import TelegramChannel, quiet_third_party_logs
+from bot.web import WEBHOOK_PATH, build_app
+from dialogs.engine import DialogEngine
+
+log = logging.getLogger(__name__)
+
+
+class TelegramUnavailable(RuntimeError):
+    """The token is missing or wrong, or the Bot API cannot be reached; the message says which."""
+
+
+def make_bot(settings: Settings) -> Bot:
+    return Bot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_file_base_url,
+    )
+
+
+async def start_bot(settings: Settings) -> Bot:
+    """An initialised bot (getMe done), or a clear Chinese reason why not."""
+    if not settings.telegram_bot_token:
+        raise TelegramUnavailable("未设置 TELEGRAM_BOT_TOKEN。")
+    bot = make_bot(settings)
+    try:
+        await bot.initialize()
+    except InvalidToken as error:
+        raise TelegramUnavailable(
+            "TELEGRAM_BOT_TOKEN 不正确（Telegram 不认这个令牌），请向 @BotFather 核对。"
+        ) from error
+    except NetworkError as error:
+        raise TelegramUnavailable(
+            f"连不上 Telegram 服务器（{settings.telegram_api_base_url}），"
+            "请检查网络或 TELEGRAM_API_BASE_URL。"
+        ) from error
+    return bot
+
+
+def telegram_username(settings: Settings) -> str:
+    """The bot's username, for invite links; empty when no token is set or Telegram is unreachable."""
+    if not settings.telegram_bot_token:
+        return ""
+
+    async def ask() -> str:
+        try:
+            bot = await start_bot(settings)
+        except TelegramUnavailable:
+            return ""
+        username = bot.username
+        await bot.shutdown()
+        return username
+
+    return asyncio.run(ask())
+
+
+async def serve(
+    settings: Settings, engine: DialogEngine | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """Serve Telegram until ``stop`` is set (or forever)."""
+    quiet_third_party_logs()
+    engine = engine or build_engine(settings)
+    stop = stop or asyncio.Event()
+    bot = await start_bot(settings)
+    channel = TelegramChannel(bot, engine)
+    try:
+        await channel.set_commands()
+        webhook = bool(settings.telegram_webhook_url)
+        if webhook:
+            secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+            url = settings.telegram_webhook_url.rstrip("/")
+            url = url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
+            await bot.set_webhook(
+                url, secret_token=secret, allowed_updates=["message", "edited_message", "callback_query"]
+            )
+            receiving = asyncio.create_task(_serve_http(settings, build_app(channel, secret), stop))
+        else:
+            await bot.delete_webhook()
+            receiving = asyncio.create_task(_poll(channel, stop))
+        log.info("Telegram channel serving as @%s by %s", bot.username, "webhook" if webhook else "polling")
+        await asyncio.gather(receiving, _work(channel, stop))
+    finally:
+        await bot.shutdown()
+
+
+async def _poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            offset = await channel.poll_once(offset, timeout=10)
+        except TelegramError as error:
+            log.warning("getUpdates failed (%s); retrying", type(error).__name__)
+            await _sleep_or_stop(stop, 3)
+
+
+async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
+    """Process the inbox and send the outbox whenever something arrives (and every second anyway)."""
+    channel.work.set()  # pending rows left by a crash go first
+    while not stop.is_set():
+        channel.work.clear()
+        await channel.process_pending()
+        await channel.send_due()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(channel.work.wait(), timeout=1)
+
+
+async def _serve_http(settings: Settings, app: Starlette, stop: asyncio.Event) -> None:
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await task
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

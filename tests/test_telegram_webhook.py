@@ -1,0 +1,106 @@
+"""The webhook over real HTTP: the secret token guards it, duplicates are stored once, and a stored
+update is processed into queued replies without any further call to Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from telegram import Bot
+
+from bot.telegram_channel import CHANNEL, TelegramChannel, outgoing_payloads, split_text
+from bot.web import SECRET_HEADER, WEBHOOK_PATH, build_app
+from dialogs.engine import NOT_BOUND, DialogEngine
+from dialogs.exchange import Reply
+from storage.models import utc_now
+
+SECRET = "s3cret-token_for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def text_update(update_id: int, user_id: int, text: str) -> dict[str, object]:
+    user = {"id": user_id, "is_bot": False, "first_name": "测试"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "测试"},
+            "from": user,
+            "text": text,
+        },
+    }
+
+
+@pytest.fixture(name="channel")
+def channel_fixture(engine: DialogEngine) -> TelegramChannel:
+    return TelegramChannel(Bot("123456:OFFLINE-TOKEN-never-used"), engine)
+
+
+@pytest.fixture(name="server")
+def server_fixture(channel: TelegramChannel) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(channel, SECRET), host="127.0.0.1", port=port, log_level="error")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def post(server: str, payload: dict[str, object], secret: str | None) -> httpx.Response:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    return httpx.post(server + WEBHOOK_PATH, json=payload, headers=headers, timeout=10)
+
+
+def test_wrong_or_missing_secret_is_403_and_changes_nothing(server: str, channel: TelegramChannel) -> None:
+    assert post(server, text_update(1, 42, "你好"), None).status_code == 403
+    assert post(server, text_update(1, 42, "你好"), "guess").status_code == 403
+    assert channel.repository.pending_updates(CHANNEL) == []
+    assert httpx.get(server + "/healthz", timeout=10).text == "ok"
+
+
+def test_the_right_secret_stores_the_update_once(server: str, channel: TelegramChannel) -> None:
+    assert post(server, text_update(7, 42, "你好"), SECRET).status_code == 200
+    assert post(server, text_update(7, 42, "你好"), SECRET).status_code == 200
+    assert [u.update_id for u in channel.repository.pending_updates(CHANNEL)] == [7]
+    assert post(server, {"not": "an update"}, SECRET).status_code == 400
+
+
+def test_a_stored_update_is_processed_into_queued_replies(server: str, channel: TelegramChannel) -> None:
+    post(server, text_update(8, 42, "你好"), SECRET)
+    assert asyncio.run(channel.process_pending()) == 1
+    assert channel.repository.pending_updates(CHANNEL) == []
+    [message] = channel.repository.due_messages(CHANNEL, utc_now())
+    assert message.chat_key == "42" and message.payload == {"text": NOT_BOUND}
+    post(server, text_update(8, 42, "你好"), SECRET)  # Telegram delivering it again after the 200
+    assert channel.repository.pending_updates(CHANNEL) == []
+    assert asyncio.run(channel.process_pending()) == 0
+
+
+def test_replies_of_one_turn_become_few_messages_within_limits() -> None:
+    replies = [Reply("还差 37 字。"), Reply("请输入主要事迹。"), Reply("性别？", ("女", "男"), menu="d1")]
+    assert outgoing_payloads(replies) == [
+        {"text": "还差 37 字。\n\n请输入主要事迹。\n\n性别？", "options": ["女", "男"], "menu": "d1"}
+    ]
+    long = "\n".join(["一二三四五六七八九十" * 30] * 40)  # 12,000 characters in 40 lines
+    pieces = split_text(long)
+    assert all(len(piece) <= 4000 for piece in pieces) and "\n".join(pieces) == long
+    huge = "字" * 9000
+    assert [len(p) for p in split_text(huge)] == [4000, 4000, 1000]
