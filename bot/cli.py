@@ -16,6 +16,7 @@ from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
 from dialogs.invites import deep_link, issue_invite
+from dialogs.supervision import pending_report, status_report
 from state_machines.diagrams import write_diagrams
 from storage.database import DatabaseNotMigrated, migrate
 
@@ -115,6 +116,19 @@ def cmd_invite(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """The same report 组联部 gets with /status (or /pending), printed here."""
+    engine = build_engine(_settings(args))
+    now = engine.clock()
+    if args.command == "pending":
+        contacts = engine.repository.contacts_per_unit(engine.campaign.id)
+        print(pending_report(engine.repository, engine.campaign, engine.forms, now, contacts))
+        return 0
+    unit_code = _find_unit(engine.campaign, args.unit).code if args.unit else None
+    print(status_report(engine.repository, engine.campaign, engine.forms, now, unit_code))
+    return 0
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     declarations = load_declarations(Settings())
     stale = write_diagrams(declarations.machines, Path(args.output), check=args.check)
@@ -150,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--days", type=int, default=7, help="有效天数（默认7天）")
     invite.add_argument("--db", help="数据库地址")
     invite.set_defaults(handler=cmd_invite)
+
+    status = commands.add_parser("status", help="各单位报送进度（与组联部的 /status 相同）")
+    status.add_argument("unit", nargs="?", help="只看某个单位")
+    status.add_argument("--db", help="数据库地址")
+    status.set_defaults(handler=cmd_status)
+
+    pending = commands.add_parser("pending", help="尚未报齐的单位和任务（与 /pending 相同）")
+    pending.add_argument("--db", help="数据库地址")
+    pending.set_defaults(handler=cmd_status)
 
     diagrams = commands.add_parser("diagrams", help="根据表单声明生成状态图（Mermaid）")
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")

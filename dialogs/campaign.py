@@ -47,6 +47,7 @@ class CityTargets(_Frozen):
 class UnitDecl(_Frozen):
     code: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: str
+    short_name: str
     area: str
     kind: UnitKind
 
@@ -133,6 +134,10 @@ class Campaign(_Frozen):
     def deadline_end(self, task: TaskDecl) -> datetime:
         """The last moment a task is on time: the end of its deadline day, in the campaign's zone."""
         return datetime.combine(task.deadline, time(23, 59, 59), tzinfo=self.zone)
+
+    def days_left(self, task: TaskDecl, now: datetime) -> int:
+        """Whole calendar days from today to the deadline day (0 on the day, negative after it)."""
+        return (task.deadline - now.astimezone(self.zone).date()).days
 
     def find_units(self, query: str) -> list[UnitDecl]:
         """Units whose code or name matches what someone typed (exact first, then by part of the name)."""

@@ -17,6 +17,8 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "drafts": ("/drafts", "草稿"),
     "submissions": ("/submissions", "已交", "我的提交"),
     "reopen": ("/reopen",),
+    "status": ("/status", "进度"),
+    "pending": ("/pending", "未交"),
 }
 
 #: One line per command for /help.
@@ -25,6 +27,7 @@ COMMAND_HELP: tuple[tuple[str, str], ...] = (
     ("/drafts 草稿", "查看、继续或恢复未填完的表"),
     ("/submissions 已交", "查看已提交的表"),
     ("/reopen 编号", "在截止前修改已提交的表"),
+    ("/status 进度", "查看本单位各项任务的报送进度"),
     ("/back 上一步", "回到上一项"),
     ("/skip 跳过", "跳过选填项（已填的项保留原值）"),
     ("/review 查看", "查看已填内容"),
@@ -55,3 +58,10 @@ def parse_command(text: str) -> Command | None:
     if not head.startswith("/") and rest:
         return None  # a plain word only counts as the whole message
     return Command(name, rest.strip())
+
+
+#: What 组联部 can ask, for its /help.
+SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
+    ("/status 进度", "各单位各项任务的报送进度，以及全市示范点数和村（社区）执委占比"),
+    ("/pending 未交", "只看还没报齐的单位和任务"),
+)

@@ -19,12 +19,13 @@ from typing import Any
 
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.chinese_text import clean_text
-from dialogs.commands import COMMAND_HELP, Command, parse_command
+from dialogs.commands import COMMAND_HELP, SUPERVISOR_HELP, Command, parse_command
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.privacy import privacy_notice
+from dialogs.supervision import Progress, campaign_progress, pending_report, status_report
 from dialogs.validators import (
     TEXT_VALIDATORS,
     Accepted,
@@ -55,7 +56,6 @@ OnCommit = Callable[[list[Reply], bool], None]
 NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请链接，打开后按提示完成绑定。"
 INVITE_UNUSABLE = "这个邀请码无效、已被使用或已过期。请向{contact}索取新的邀请链接。"
 NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
-SUPERVISOR_PENDING = "您已绑定为市妇联组联部账号。查询、审核和导出命令即将开放。"
 CONSENT_MENU = "i"
 TRY_AGAIN = (
     "抱歉，系统刚才出了点问题，您已填写的内容都已保存。请稍后再发送一次；如仍有问题，请联系{contact}。"
@@ -148,7 +148,7 @@ class DialogEngine:
             return self._offer_invite(inbound, command.argument)
         contact = self.repository.contact(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
-            return [Reply(SUPERVISOR_PENDING)]
+            return [Reply(self._supervisor_answer(command))]
         unit = (
             self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
         )
@@ -207,6 +207,11 @@ class DialogEngine:
             case "reopen":
                 self._reopen(turn, command.argument)
                 return True
+            case "status":
+                turn.say(status_report(self.repository, self.campaign, self.forms, turn.now, turn.unit.code))
+                if turn.draft is not None:
+                    self._ask(turn)
+                return True
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
@@ -235,6 +240,20 @@ class DialogEngine:
         if turn.draft is not None:
             return _draft_token(turn.draft)
         return ""
+
+    # 组联部 ------------------------------------------------------------------------------------
+
+    def _supervisor_answer(self, command: Command | None) -> str:
+        now = self.clock()
+        if command is not None and command.name == "status":
+            return status_report(self.repository, self.campaign, self.forms, now)
+        if command is not None and command.name == "pending":
+            contacts = self.repository.contacts_per_unit(self.campaign.id)
+            return pending_report(self.repository, self.campaign, self.forms, now, contacts)
+        lines = [f"{self.campaign.contact.department}可用的命令："]
+        lines += [f"{name}：{purpose}" for name, purpose in SUPERVISOR_HELP]
+        lines.append("审核、退回、推荐和导出命令即将开放。")
+        return "\n".join(lines)
 
     # Binding by invite, with consent -----------------------------------------------------------
 
@@ -278,30 +297,19 @@ class DialogEngine:
         elif kind == "reopen":
             self._reopen(turn, value)
 
-    def _progress(self, unit: Unit, task: TaskDecl) -> tuple[int, int]:
-        """(records submitted, the count that is measured against the quota) for a unit and task."""
-        assert unit.id is not None
-        submissions = self.repository.submissions(unit.id, task.id)
-        group = task.counted_group
-        if group is None:
-            return len(submissions), len(submissions)
-        counted = 0
-        for submission in submissions:
-            versions = self.repository.versions(submission.id or 0)
-            counted += len(versions[-1].answers.get(group, [])) if versions else 0
-        return len(submissions), counted
+    def _progress(self, unit: Unit, task: TaskDecl) -> Progress:
+        return next(p for p in campaign_progress(self.repository, self.campaign, unit.code) if p.task == task)
 
     def _offer_new(self, turn: Turn) -> None:
         entries = []
-        for task in self.campaign.tasks_for(turn.unit.kind):
+        for item in campaign_progress(self.repository, self.campaign, turn.unit.code):
+            task = item.task
             form = self.forms[task.form]
-            _records, counted = self._progress(turn.unit, task)
             wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
             noun = form.group(task.counted_group).item if task.counted_group else "份"
             deadline = f"{task.deadline.month}月{task.deadline.day}日前"
-            entries.append(
-                (f"{form.short_title}（已交{counted}{noun}，需{wanted}{noun}，{deadline}）", f"new:{task.id}")
-            )
+            label = f"{form.short_title}（已交{item.counted}{noun}，需{wanted}{noun}，{deadline}）"
+            entries.append((label, f"new:{task.id}"))
         self._set_menu(turn, "请选择要填写的表：", entries)
 
     def _offer_drafts(self, turn: Turn) -> None:
@@ -351,7 +359,7 @@ class DialogEngine:
 
     def _start_draft(self, turn: Turn, task: TaskDecl) -> None:
         form = self.forms[task.form]
-        records, _counted = self._progress(turn.unit, task)
+        records = self._progress(turn.unit, task).records
         if task.max_records is not None and records >= task.max_records:
             turn.say(
                 f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量。"
@@ -978,7 +986,7 @@ class DialogEngine:
             return
         task = self.campaign.task(draft.task_id)
         form = self._form(draft)
-        records, _counted = self._progress(turn.unit, task)
+        records = self._progress(turn.unit, task).records
         if draft.submission_id is None and task.max_records is not None and records >= task.max_records:
             turn.say(
                 f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量，这份暂不能提交。"

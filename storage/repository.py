@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -144,6 +144,17 @@ class Repository:
             contact = session.merge(contact)
             self._commit(session)
             return contact
+
+    def contacts_per_unit(self, campaign_id: str) -> dict[str, int]:
+        """How many active contacts each unit (by code) has bound."""
+        with self._session() as session:
+            query = (
+                select(Unit.code, func.count(col(Contact.id)))
+                .join(Contact, col(Contact.unit_id) == col(Unit.id))
+                .where(Unit.campaign_id == campaign_id, col(Contact.active).is_(True))
+                .group_by(Unit.code)
+            )
+            return {code: count for code, count in session.exec(query)}
 
     # Drafts --------------------------------------------------------------------------------------
 
@@ -289,6 +300,25 @@ class Repository:
                 .order_by(col(SubmissionVersion.version))
             )
             return list(session.exec(query))
+
+    def current_versions(
+        self, campaign_id: str, unit_id: int | None = None
+    ) -> list[tuple[Submission, SubmissionVersion]]:
+        """Every submission of a campaign (or of one unit) with its current version, in one query."""
+        with self._session() as session:
+            query = (
+                select(Submission, SubmissionVersion)
+                .join(
+                    SubmissionVersion,
+                    (col(SubmissionVersion.submission_id) == col(Submission.id))
+                    & (col(SubmissionVersion.version) == col(Submission.current_version)),
+                )
+                .where(Submission.campaign_id == campaign_id)
+                .order_by(col(Submission.id))
+            )
+            if unit_id is not None:
+                query = query.where(Submission.unit_id == unit_id)
+            return [(submission, version) for submission, version in session.exec(query)]
 
     def open_draft_for(self, submission_id: int) -> Draft | None:
         """The open or cancelled draft that is correcting a submission, if any."""
