@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint diagrams migration clean
+.PHONY: run test lint diagrams previews migration clean
 
 $(BIN)/intake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: lint
 
 diagrams: $(BIN)/intake
 	$(BIN)/intake diagrams
+
+# PNG pages of every sample form in docs/forms/ (needs LibreOffice, fonts-noto-cjk and poppler-utils).
+previews: $(BIN)/intake
+	rm -f docs/forms/*.png
+	$(BIN)/intake preview --samples -o docs/forms
 
 migration: $(BIN)/intake
 	rm -f /tmp/intake-migration.db

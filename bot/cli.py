@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,8 +17,20 @@ from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
+from dialogs.engine import DialogEngine
+from dialogs.form_records import form_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.supervision import pending_report, status_report
+from renderers import (
+    FORM_IDS,
+    PreviewError,
+    docx_to_pdf,
+    pdf_to_pngs,
+    render_form,
+    render_site_statistics,
+    sample_record,
+)
+from renderers.preview import write_previews
 from state_machines.diagrams import write_diagrams
 from storage.database import DatabaseNotMigrated, migrate
 
@@ -129,6 +143,77 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """Write an official form as DOCX: a sample, a stored submission, or the 统计表 of stored sites."""
+    output = Path(args.output)
+    if args.sample:
+        if args.sample not in FORM_IDS:
+            raise SystemExit(f"没有表单“{args.sample}”。可选：{'、'.join(FORM_IDS)}")
+        with tempfile.TemporaryDirectory() as photos:
+            content = render_form(sample_record(args.sample, Path(photos)))
+    else:
+        engine = build_engine(_settings(args))
+        content = _render_stored(engine, args)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(content)
+    print(f"已生成：{output}")
+    return 0
+
+
+def _render_stored(engine: DialogEngine, args: argparse.Namespace) -> bytes:
+    campaign, repository = engine.campaign, engine.repository
+    today = engine.clock().astimezone(campaign.zone).date()
+    if args.statistics:
+        unit_code = None if args.statistics == "city" else _find_unit(campaign, args.statistics).code
+        form = engine.forms[campaign.task("sites").form]
+        codes = {u.id: u.code for u in repository.units(campaign.id)}
+        sites = [
+            form_record(
+                campaign, form, codes[s.unit_id], v.answers, v.submitted_at.date(), repository.file_path
+            )
+            for s, v in repository.current_versions(campaign.id)
+            if s.task_id == "sites" and (unit_code is None or codes[s.unit_id] == unit_code)
+        ]
+        reporter = "市妇联" if unit_code is None else campaign.unit(unit_code).name
+        return render_site_statistics(reporter, sites, today)
+    if not args.submission or not args.submission.isdigit():
+        raise SystemExit(
+            "请写上提交编号，例如：intake render 3 -o 3.docx；或用 --sample 表单 / --statistics city"
+        )
+    submission = repository.submission(int(args.submission))
+    if submission is None:
+        raise SystemExit(f"没有编号为 {args.submission} 的提交。")
+    version = repository.versions(submission.id or 0)[-1]
+    unit = next(u for u in repository.units(campaign.id) if u.id == submission.unit_id)
+    form = engine.forms[submission.form_id]
+    record = form_record(
+        campaign, form, unit.code, version.answers, version.submitted_at.date(), repository.file_path
+    )
+    return render_form(record)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    """Turn a DOCX into PDF and PNG pages with LibreOffice (or every sample form, for docs/forms)."""
+    output = Path(args.output)
+    try:
+        if args.samples:
+            with tempfile.TemporaryDirectory() as work:
+                pages = [p for p in write_previews(Path(work)) if p.suffix == ".png"]
+                output.mkdir(parents=True, exist_ok=True)
+                written = [Path(shutil.copy(page, output / page.name)) for page in pages]
+        else:
+            if not args.file:
+                raise SystemExit("请写上要预览的 DOCX 文件，例如：intake preview 1-v1.docx")
+            pdf = docx_to_pdf(Path(args.file), output)
+            written = [pdf, *pdf_to_pngs(pdf, output)]
+    except PreviewError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    return 0
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     declarations = load_declarations(Settings())
     stale = write_diagrams(declarations.machines, Path(args.output), check=args.check)
@@ -173,6 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
     pending = commands.add_parser("pending", help="尚未报齐的单位和任务（与 /pending 相同）")
     pending.add_argument("--db", help="数据库地址")
     pending.set_defaults(handler=cmd_status)
+
+    render = commands.add_parser("render", help="生成正式表格（DOCX）：示例、已提交的表或统计表")
+    render.add_argument("submission", nargs="?", help="提交编号")
+    render.add_argument("--sample", metavar="FORM", help="用示例数据生成：" + "、".join(FORM_IDS))
+    render.add_argument("--statistics", metavar="UNIT", help="统计表：单位代码，或 city（全市）")
+    render.add_argument("-o", "--output", required=True, help="输出的 .docx 文件")
+    render.add_argument("--db", help="数据库地址")
+    render.set_defaults(handler=cmd_render)
+
+    preview = commands.add_parser("preview", help="把 DOCX 转成 PDF 和 PNG 页面（需要 LibreOffice）")
+    preview.add_argument("file", nargs="?", help="DOCX 文件")
+    preview.add_argument("--samples", action="store_true", help="预览全部示例表格（只保留 PNG）")
+    preview.add_argument("-o", "--output", default="preview", help="输出目录（默认 preview/）")
+    preview.set_defaults(handler=cmd_preview)
 
     diagrams = commands.add_parser("diagrams", help="根据表单声明生成状态图（Mermaid）")
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")

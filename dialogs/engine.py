@@ -22,6 +22,7 @@ from dialogs.chinese_text import clean_text
 from dialogs.commands import COMMAND_HELP, SUPERVISOR_HELP, Command, parse_command
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.form_records import form_record
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.privacy import privacy_notice
@@ -35,6 +36,7 @@ from dialogs.validators import (
     validate_photo,
     validate_video_meta,
 )
+from renderers import render_form
 from state_machines.form_machine import (
     CANCELLED,
     CONFIRM_CANCEL,
@@ -1003,17 +1005,25 @@ class DialogEngine:
             "form": form.id,
             "late": late,
         }
-        version = self.repository.submit(draft, turn.contact, record)
-        turn.dirty = False  # submit committed the draft and the contact together
+        today = turn.now.astimezone(self.campaign.zone).date()
+        printable = form_record(
+            self.campaign, form, turn.unit.code, draft.answers, today, self.repository.file_path
+        )
+        version = self.repository.submit(draft, turn.contact, record, document=render_form(printable))
+        turn.dirty = False  # submit stored the draft and the contact with the version
         turn.contact.current_draft_id = None
         lines = [f"已提交《{form.short_title}》，编号 #{version.submission_id}（第{version.version}版）。"]
         if late:
-            lines.append(
-                f"注意：已过截止时间（{task.deadline.month}月{task.deadline.day}日），本次提交标记为逾期。"
-            )
+            deadline = f"{task.deadline.month}月{task.deadline.day}日"
+            lines.append(f"注意：已过截止时间（{deadline}），本次提交标记为逾期。")
         lines.append(f"提交记录：{self.repository.data_dir / version.record_path}")
         lines.append("发送 /new 可继续填写其他表，发送 /submissions 查看已提交的表。")
-        turn.replies.append(Reply("\n".join(lines), document=None))
+        turn.replies.append(Reply("\n".join(lines)))
+        if version.document_path is not None:
+            caption = (
+                f"《{form.title}》#{version.submission_id}（第{version.version}版），请打印、盖章后报送。"
+            )
+            turn.replies.append(Reply(caption, document=self.repository.data_dir / version.document_path))
 
     def _where(self, draft: Draft) -> str:
         if draft.state == REVIEW:

@@ -24,8 +24,8 @@ Layout, following the originals at the end of each 附件 of 柳妇通〔2021〕
 * Deterministic: fixed core properties and zip entries (``docx_package``), so the same record gives
   byte-identical files.
 
-Previews: ``python -m renderers OUT_DIR`` writes every sample (``samples``) as .docx, .pdf
-and one .png per page (needs ``apt-get install libreoffice-writer-nogui fonts-noto-cjk
+Previews: ``intake preview --samples OUT_DIR`` (``make previews`` for ``docs/forms/``) writes every
+sample (``samples``) as one .png per page (needs ``apt-get install libreoffice-writer-nogui fonts-noto-cjk
 poppler-utils``); ``docx_to_pdf`` and ``pdf_to_pngs`` raise ``PreviewUnavailable`` without them.
 """
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -101,22 +100,3 @@ def write_previews(out_dir: Path) -> list[Path]:
         pdf = docx_to_pdf(docx, out_dir)
         written += [docx, pdf, *pdf_to_pngs(pdf, out_dir)]
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("用法：python -m renderers 输出目录", file=sys.stderr)
-        return 2
-    try:
-        paths = write_previews(Path(args[0]))
-    except PreviewError as error:
-        print(error, file=sys.stderr)
-        return 1
-    for path in paths:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -107,6 +107,7 @@ class SubmissionVersion(SQLModel, table=True):
     submitted_by: int = Field(foreign_key="contact.id")
     submitted_at: datetime = Field(default_factory=utc_now)
     record_path: str
+    document_path: str | None = None  # the official form as DOCX, rendered when it was submitted
 
 
 class Attachment(SQLModel, table=True):

@@ -216,11 +216,14 @@ class Repository:
 
     # Submissions ---------------------------------------------------------------------------------
 
-    def submit(self, draft: Draft, contact: Contact, record: dict[str, Any]) -> SubmissionVersion:
+    def submit(
+        self, draft: Draft, contact: Contact, record: dict[str, Any], document: bytes | None = None
+    ) -> SubmissionVersion:
         """Turn a confirmed draft into an immutable submission version, in one transaction.
 
         A draft that reopens a submission adds the next version to it; otherwise a new submission
-        starts at version 1. The record is also written as JSON under ``submissions/``.
+        starts at version 1. The record is also written as JSON under ``submissions/``, and the
+        rendered form (``document``) as DOCX beside it.
         """
         with self._session() as session:
             if draft.submission_id is not None:
@@ -242,7 +245,9 @@ class Repository:
             assert submission.id is not None and draft.id is not None and contact.id is not None
             unit = session.get(Unit, draft.unit_id)
             assert unit is not None
-            relative = Path("submissions") / unit.code / f"{submission.id}-v{submission.current_version}.json"
+            stem = Path("submissions") / unit.code / f"{submission.id}-v{submission.current_version}"
+            relative = stem.with_suffix(".json")
+            docx = stem.with_suffix(".docx") if document is not None else None
             version = SubmissionVersion(
                 submission_id=submission.id,
                 version=submission.current_version,
@@ -250,6 +255,7 @@ class Repository:
                 draft_id=draft.id,
                 submitted_by=contact.id,
                 record_path=str(relative),
+                document_path=str(docx) if docx is not None else None,
             )
             session.add(version)
             session.flush()
@@ -277,6 +283,8 @@ class Repository:
             _write_atomically(
                 self.data_dir / relative, json.dumps(payload, ensure_ascii=False, indent=2).encode()
             )
+            if docx is not None and document is not None:
+                _write_atomically(self.data_dir / docx, document)
             self._commit(session)
         draft.status, draft.submission_id, draft.revision = "submitted", submission.id, draft.revision + 1
         return version

@@ -82,6 +82,8 @@ def test_a_whole_form_with_attached_photos_prints_the_stored_submission(
     assert "已提交《登记表》，编号 #1（第1版）" in result.stdout
     record = next(line for line in result.stdout.splitlines() if line.startswith("提交记录："))
     assert Path(record.removeprefix("提交记录：")).is_file()
+    document = next(line for line in result.stdout.splitlines() if line.startswith("文件："))
+    assert document.endswith("1-v1.docx") and Path(document.removeprefix("文件：")).stat().st_size > 5000
 
 
 def test_an_unknown_unit_is_a_clear_message_not_a_traceback(env: dict[str, str]) -> None:
@@ -154,3 +156,27 @@ def test_an_attached_mp4_is_probed_for_duration_and_size(env: dict[str, str], tm
     result = chat(env, lines)
     assert result.returncode == 0, result.stderr
     assert "课程视频：已上传视频（5分02秒）" in result.stdout
+
+
+def test_render_writes_samples_stored_submissions_and_the_city_statistics(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from docx import Document
+
+    def intake(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*INTAKE, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    sample = tmp_path / "登记表.docx"
+    assert intake("render", "--sample", "cadre_registration", "-o", str(sample)).returncode == 0
+    assert "欧阳春兰" in "".join(
+        c.text for t in Document(str(sample)).tables for r in t.rows for c in r.cells
+    )
+    missing = intake("render", "99", "-o", str(tmp_path / "x.docx"))
+    assert missing.returncode != 0 and "没有编号为 99 的提交" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    city = tmp_path / "统计表.docx"
+    assert intake("render", "--statistics", "city", "-o", str(city)).returncode == 0
+    cells = [c.text for t in Document(str(city)).tables for r in t.rows for c in r.cells]
+    assert "（暂无示范点）" in cells
+    unknown = intake("render", "--sample", "nope", "-o", str(tmp_path / "y.docx"))
+    assert unknown.returncode != 0 and "没有表单“nope”" in unknown.stderr

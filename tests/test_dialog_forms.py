@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from docx import Document
+
 from dialogs.engine import DialogEngine
 from tests.conftest import Chat, chinese_text, photo_bytes
 
@@ -66,6 +68,12 @@ def test_registration_form_end_to_end(chat: Chat, engine: DialogEngine) -> None:
     record = json.loads((engine.repository.data_dir / version.record_path).read_text(encoding="utf-8"))
     assert record["answers"]["name"] == "韦丽华" and record["unit"] == "yufeng" and record["late"] is False
     assert str(engine.repository.data_dir / version.record_path) in reply
+    document = chat.replies[-1].document
+    assert document is not None and document == engine.repository.data_dir / (version.document_path or "")
+    text = "\n".join(
+        cell.text for table in Document(str(document)).tables for row in table.rows for cell in row.cells
+    )
+    assert "韦丽华" in text and "13877212345" in text and "柳江区拉堡镇妇联主席" in text
 
 
 def test_course_recommendation_end_to_end(chat: Chat, engine: DialogEngine) -> None:
@@ -150,6 +158,10 @@ def test_site_application_end_to_end_with_an_album_of_photos(chat: Chat, engine:
         "巾帼志愿服务队开展活动",
     ]
     assert len({p["photo"]["sha256"] for p in answers["photos"]}) == 3
+    document = Document(str(chat.replies[-1].document))
+    assert len(document.inline_shapes) == 3, "the three photos are in the 申报表"
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert any("园区妇联成立大会现场" in cell for cell in cells)
 
 
 def test_a_unit_may_send_two_candidates_but_not_a_third(chat: Chat) -> None:

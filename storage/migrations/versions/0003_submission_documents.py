@@ -1,0 +1,25 @@
+"""submission documents
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("submissionversion", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("document_path", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("submissionversion", schema=None) as batch_op:
+        batch_op.drop_column("document_path")
