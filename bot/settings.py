@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     )
     telegram_webhook_url: str = Field(default="", validation_alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str = Field(default="", validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    # Sending pace: Telegram's limits (about 30/s overall, about 1/s per chat). Tests against an
+    # emulator, which has no limits, may raise them.
+    telegram_rate: float = Field(default=30.0, gt=0)
+    telegram_chat_rate: float = Field(default=1.0, gt=0)
 
     def resolved_database_url(self) -> str:
         """The database URL; by default an SQLite file inside the data folder."""

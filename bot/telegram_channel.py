@@ -21,6 +21,7 @@ from typing import Any
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -29,7 +30,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.rate_limit import SendPacer
-from dialogs.engine import DialogEngine
+from dialogs.engine import CONSENT_MENU, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from storage.models import InboxUpdate, OutboxMessage
 
@@ -42,6 +43,11 @@ MAX_TEXT = 4000  # Telegram's limit is 4096 characters; keep a margin for safety
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 MAX_SEND_ATTEMPTS = 8
 
+SUPERVISOR_COMMANDS = (
+    ("status", "进度：各单位报送情况"),
+    ("pending", "未交：还没报齐的单位"),
+    ("help", "帮助"),
+)
 CONTACT_COMMANDS = (
     ("new", "新建：选择要填写的表"),
     ("drafts", "草稿：继续未填完的表"),
@@ -142,6 +148,10 @@ class TelegramChannel:
             processed += 1
             if callback_id is not None:
                 await self._answer_callback(callback_id)
+            if isinstance(inbound, Inbound) and (inbound.menu or "").startswith(CONSENT_MENU):
+                contact = self.repository.contact(CHANNEL, inbound.user_id)
+                if contact is not None and contact.role == "supervisor":
+                    await self._set_supervisor_commands(item.chat_key)
         if processed:
             self.work.set()
         return processed
@@ -287,9 +297,17 @@ class TelegramChannel:
         await self.bot.send_message(chat_id, payload["text"], reply_markup=markup)
 
     async def set_commands(self) -> None:
-        await self.bot.set_my_commands(
-            [BotCommand(name, description) for name, description in CONTACT_COMMANDS]
-        )
+        """The command menu in Chinese: the contacts' by default, 组联部's in each supervisor's chat."""
+        await self.bot.set_my_commands([BotCommand(name, text) for name, text in CONTACT_COMMANDS])
+        for chat_key in self.repository.supervisor_chats(CHANNEL):
+            await self._set_supervisor_commands(chat_key)
+
+    async def _set_supervisor_commands(self, chat_key: str) -> None:
+        commands = [BotCommand(name, text) for name, text in SUPERVISOR_COMMANDS]
+        try:
+            await self.bot.set_my_commands(commands, scope=BotCommandScopeChat(int(chat_key)))
+        except TelegramError as error:
+            log.warning("supervisor command menu not set: %s", type(error).__name__)
 
 
 def keyboard(options: Sequence[str], menu: str) -> InlineKeyboardMarkup | None:

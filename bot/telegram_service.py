@@ -17,6 +17,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_engine
+from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel, quiet_third_party_logs
 from bot.web import WEBHOOK_PATH, build_app
@@ -81,7 +82,8 @@ async def serve(
     engine = engine or build_engine(settings)
     stop = stop or asyncio.Event()
     bot = await start_bot(settings)
-    channel = TelegramChannel(bot, engine)
+    pacer = SendPacer(overall=settings.telegram_rate, per_chat=settings.telegram_chat_rate)
+    channel = TelegramChannel(bot, engine, pacer)
     try:
         await channel.set_commands()
         webhook = bool(settings.telegram_webhook_url)
@@ -97,7 +99,11 @@ async def serve(
             await bot.delete_webhook()
             receiving = asyncio.create_task(_poll(channel, stop))
         log.info("Telegram channel serving as @%s by %s", bot.username, "webhook" if webhook else "polling")
-        await asyncio.gather(receiving, _work(channel, stop))
+        working = asyncio.create_task(_work(channel, stop))
+        await stop.wait()
+        if not webhook:
+            receiving.cancel()  # a long poll in flight: its updates stay unconfirmed, delivered next time
+        await asyncio.gather(receiving, working, return_exceptions=True)
     finally:
         await bot.shutdown()
 

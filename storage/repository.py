@@ -156,6 +156,14 @@ class Repository:
             )
             return {code: count for code, count in session.exec(query)}
 
+    def supervisor_chats(self, channel: str) -> list[str]:
+        """The chat identities bound to 组联部 on a channel."""
+        with self._session() as session:
+            query = select(Contact.external_id).where(
+                Contact.channel == channel, Contact.role == "supervisor", col(Contact.active).is_(True)
+            )
+            return list(session.exec(query))
+
     # Drafts --------------------------------------------------------------------------------------
 
     def draft(self, draft_id: int) -> Draft | None:
