@@ -20,6 +20,7 @@ from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
 from dialogs.form_records import form_record
 from dialogs.invites import deep_link, issue_invite
+from dialogs.nudges import send_due_nudges
 from dialogs.supervision import pending_report, status_report
 from renderers import (
     FORM_IDS,
@@ -214,6 +215,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nudge(args: argparse.Namespace) -> int:
+    """Queue the deadline reminders due now (the Telegram service does this every minute by itself)."""
+    engine = build_engine(_settings(args))
+    queued = send_due_nudges(engine.repository, engine.campaign, engine.forms, engine.clock())
+    print(f"已排队 {queued} 条提醒。" if queued else "现在没有需要发送的提醒。")
+    return 0
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     declarations = load_declarations(Settings())
     stale = write_diagrams(declarations.machines, Path(args.output), check=args.check)
@@ -272,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--samples", action="store_true", help="预览全部示例表格（只保留 PNG）")
     preview.add_argument("-o", "--output", default="preview", help="输出目录（默认 preview/）")
     preview.set_defaults(handler=cmd_preview)
+
+    nudge = commands.add_parser("nudge", help="立即检查并发送到期的截止提醒（服务运行时会自动发送）")
+    nudge.add_argument("--db", help="数据库地址")
+    nudge.set_defaults(handler=cmd_nudge)
 
     diagrams = commands.add_parser("diagrams", help="根据表单声明生成状态图（Mermaid）")
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,8 +23,11 @@ from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel, quiet_third_party_logs
 from bot.web import WEBHOOK_PATH, build_app
 from dialogs.engine import DialogEngine
+from dialogs.nudges import send_due_nudges
 
 log = logging.getLogger(__name__)
+
+NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
 
 
 class TelegramUnavailable(RuntimeError):
@@ -119,11 +123,17 @@ async def _poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
 
 
 async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
-    """Process the inbox and send the outbox whenever something arrives (and every second anyway)."""
+    """Process the inbox and send the outbox whenever something arrives (and every second anyway);
+    queue the deadline reminders that are due, once a minute."""
     channel.work.set()  # pending rows left by a crash go first
+    engine = channel.engine
+    next_nudge = 0.0
     while not stop.is_set():
         channel.work.clear()
         await channel.process_pending()
+        if time.monotonic() >= next_nudge:
+            send_due_nudges(engine.repository, engine.campaign, engine.forms, engine.clock())
+            next_nudge = time.monotonic() + NUDGE_INTERVAL
         await channel.send_due()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(channel.work.wait(), timeout=1)

@@ -44,6 +44,22 @@ class CityTargets(_Frozen):
     village_cadre_share: float = Field(ge=0, le=1)
 
 
+class NudgeSchedule(_Frozen):
+    """When reminders go out, in the campaign's time zone."""
+
+    days_before: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
+    days_after: int = Field(default=3, ge=0)
+    hour: int = Field(default=9, ge=0, le=23)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    digest: bool = True
+
+    def is_quiet(self, moment: time) -> bool:
+        if self.quiet_start <= self.quiet_end:
+            return self.quiet_start <= moment < self.quiet_end
+        return moment >= self.quiet_start or moment < self.quiet_end
+
+
 class UnitDecl(_Frozen):
     code: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: str
@@ -64,6 +80,8 @@ class TaskDecl(_Frozen):
     quota_max: int | None = None
     records_max: int | None = None
     deadline: date
+    select_target: int | None = None
+    select_deadline: date | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TaskDecl:
@@ -95,6 +113,7 @@ class Campaign(_Frozen):
     personal_data_kept_until: date
     contact: NoticeContact
     city_targets: CityTargets
+    nudges: NudgeSchedule = Field(default_factory=NudgeSchedule)
     units: list[UnitDecl] = Field(min_length=1)
     tasks: list[TaskDecl] = Field(min_length=1)
 

@@ -19,6 +19,14 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "reopen": ("/reopen",),
     "status": ("/status", "进度"),
     "pending": ("/pending", "未交"),
+    "unit": ("/unit",),
+    "show": ("/show",),
+    "accept": ("/accept",),
+    "return": ("/return",),
+    "select": ("/select",),
+    "unselect": ("/unselect",),
+    "export": ("/export", "导出"),
+    "remind": ("/remind",),
 }
 
 #: One line per command for /help.
@@ -62,6 +70,13 @@ def parse_command(text: str) -> Command | None:
 
 #: What 组联部 can ask, for its /help.
 SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
-    ("/status 进度", "各单位各项任务的报送进度，以及全市示范点数和村（社区）执委占比"),
+    ("/status 进度", "各单位各项任务的报送进度，以及全市示范点数、村（社区）执委占比和推荐上报数"),
     ("/pending 未交", "只看还没报齐的单位和任务"),
+    ("/unit 单位", "某单位的进度和全部提交（带编号）"),
+    ("/show 编号", "查看一份提交的内容、处理记录和 Word 文件"),
+    ("/accept 编号", "接收"),
+    ("/return 编号 原因", "退回修改，原因会发给该单位联系人"),
+    ("/select 编号 [第几节]", "推荐上报自治区（课程要写第几节）；/unselect 取消"),
+    ("/export 导出", "全部表格、统计表和汇总表（ZIP）"),
+    ("/remind 单位", "马上提醒该单位还差的材料"),
 )

@@ -19,14 +19,15 @@ from typing import Any
 
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.chinese_text import clean_text
-from dialogs.commands import COMMAND_HELP, SUPERVISOR_HELP, Command, parse_command
+from dialogs.commands import COMMAND_HELP, Command, parse_command
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.form_records import form_record
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.privacy import privacy_notice
-from dialogs.supervision import Progress, campaign_progress, pending_report, status_report
+from dialogs.supervision import Progress, campaign_progress, status_report
+from dialogs.supervisor_desk import Exporter, SupervisorDesk
 from dialogs.validators import (
     TEXT_VALIDATORS,
     Accepted,
@@ -94,6 +95,7 @@ class DialogEngine:
         machines: one built ``FormMachine`` per form id.
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
+        exporter: builds 组联部's export ZIP (for /export).
     """
 
     def __init__(
@@ -104,12 +106,14 @@ class DialogEngine:
         machines: dict[str, FormMachine],
         repository: Repository,
         clock: Clock = system_clock,
+        exporter: Exporter | None = None,
     ) -> None:
         self.campaign = campaign
         self.forms = forms
         self.machines = machines
         self.repository = repository
         self.clock = clock
+        self.desk = SupervisorDesk(campaign, forms, repository, exporter)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -150,7 +154,7 @@ class DialogEngine:
             return self._offer_invite(inbound, command.argument)
         contact = self.repository.contact(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
-            return [Reply(self._supervisor_answer(command))]
+            return self.desk.answer(contact, command, self.clock())
         unit = (
             self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
         )
@@ -217,6 +221,21 @@ class DialogEngine:
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
+            case (
+                "pending"
+                | "unit"
+                | "show"
+                | "accept"
+                | "return"
+                | "select"
+                | "unselect"
+                | "export"
+                | "remind"
+            ):
+                turn.say(f"这个命令只有{self.campaign.contact.department}可以使用。")
+                if turn.draft is not None:
+                    self._ask(turn)
+                return True
             case _ if turn.draft is None:
                 turn.say("您现在没有正在填写的表。发送 /new 开始填写，或 /drafts 继续未填完的表。")
                 return True
@@ -244,18 +263,6 @@ class DialogEngine:
         return ""
 
     # 组联部 ------------------------------------------------------------------------------------
-
-    def _supervisor_answer(self, command: Command | None) -> str:
-        now = self.clock()
-        if command is not None and command.name == "status":
-            return status_report(self.repository, self.campaign, self.forms, now)
-        if command is not None and command.name == "pending":
-            contacts = self.repository.contacts_per_unit(self.campaign.id)
-            return pending_report(self.repository, self.campaign, self.forms, now, contacts)
-        lines = [f"{self.campaign.contact.department}可用的命令："]
-        lines += [f"{name}：{purpose}" for name, purpose in SUPERVISOR_HELP]
-        lines.append("审核、退回、推荐和导出命令即将开放。")
-        return "\n".join(lines)
 
     # Binding by invite, with consent -----------------------------------------------------------
 
@@ -1063,8 +1070,8 @@ def _pick(text: str, entries: list[tuple[str, str]], numbered: list[str] | None 
     for label, action in entries:
         if stripped == label:
             return action
-    starts = [action for label, action in entries if stripped and label.startswith(stripped)]
-    return starts[0] if len(starts) == 1 else None
+    starts = {action for label, action in entries if stripped and label.startswith(stripped)}
+    return starts.pop() if len(starts) == 1 else None
 
 
 def _typed_row_action(text: str) -> str | None:

@@ -163,7 +163,23 @@ def status_report(
             f"候选人 {figures.candidates} 名，其中村（社区）执委 {figures.village_candidates} 名，"
             f"占 {share}（要求≥{figures.village_share_target:.0%}）"
         )
+        lines += selection_lines(repository, campaign, forms)
     return "\n".join(lines)
+
+
+def selection_lines(repository: Repository, campaign: Campaign, forms: dict[str, FormDecl]) -> list[str]:
+    """The city's recommendations to the region so far, against the notice's numbers and dates."""
+    chosen: dict[str, int] = defaultdict(int)
+    for _selection, submission in repository.selections(campaign.id):
+        chosen[submission.task_id] += 1
+    lines = []
+    for task in campaign.tasks:
+        if task.select_deadline is None:
+            continue
+        target = f"/{task.select_target}" if task.select_target else ""
+        day = f"{task.select_deadline.month}月{task.select_deadline.day}日前"
+        lines.append(f"推荐上报《{forms[task.form].short_title}》{chosen[task.id]}{target}（{day}）")
+    return lines
 
 
 def pending_report(

@@ -155,3 +155,41 @@ class OutboxMessage(SQLModel, table=True):
     not_before: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)
     sent_at: datetime | None = None
+
+
+class ReviewDecision(SQLModel, table=True):
+    """What 组联部 decided about a submission version, by whom and when (kept forever, never edited)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    version: int
+    action: str  # accept | return | select | unselect
+    reason: str = ""
+    row: int | None = None  # a course row, for selections inside a 课程推荐表
+    decided_by: int = Field(foreign_key="contact.id")
+    decided_at: datetime = Field(default_factory=utc_now)
+
+
+class Selection(SQLModel, table=True):
+    """A submission (or one course row of it) chosen as the city's recommendation to the region."""
+
+    __table_args__ = (UniqueConstraint("submission_id", "row"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    row: int = -1  # -1: the whole submission; otherwise the course row
+    selected_at: datetime = Field(default_factory=utc_now)
+
+
+class NudgeRecord(SQLModel, table=True):
+    """A reminder, recorded (unique by key) before it is sent: (campaign, unit, task, slot) at most once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    campaign_id: str
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    task_id: str = ""
+    kind: str  # scheduled | manual | digest
+    slot: datetime
+    recipients: int = 0
+    created_at: datetime = Field(default_factory=utc_now)

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -29,7 +31,10 @@ from storage.models import (
     Draft,
     InboxUpdate,
     Invite,
+    NudgeRecord,
     OutboxMessage,
+    ReviewDecision,
+    Selection,
     Submission,
     SubmissionVersion,
     Unit,
@@ -163,6 +168,30 @@ class Repository:
                 Contact.channel == channel, Contact.role == "supervisor", col(Contact.active).is_(True)
             )
             return list(session.exec(query))
+
+    def unit_contacts(self, campaign_id: str) -> dict[str, list[tuple[str, str]]]:
+        """Each unit's active contacts as (channel, chat identity), by unit code."""
+        with self._session() as session:
+            query = (
+                select(Unit.code, Contact.channel, Contact.external_id)
+                .join(Contact, col(Contact.unit_id) == col(Unit.id))
+                .where(
+                    Unit.campaign_id == campaign_id, col(Contact.active).is_(True), Contact.role == "contact"
+                )
+                .order_by(col(Contact.id))
+            )
+            result: dict[str, list[tuple[str, str]]] = {}
+            for code, channel, external_id in session.exec(query):
+                result.setdefault(code, []).append((channel, external_id))
+            return result
+
+    def supervisor_contacts(self) -> list[tuple[str, str]]:
+        """Every active 组联部 identity as (channel, chat identity)."""
+        with self._session() as session:
+            query = select(Contact.channel, Contact.external_id).where(
+                Contact.role == "supervisor", col(Contact.active).is_(True)
+            )
+            return [(channel, external_id) for channel, external_id in session.exec(query)]
 
     # Drafts --------------------------------------------------------------------------------------
 
@@ -469,6 +498,108 @@ class Repository:
                 )
             )
             self._commit(session)
+
+    # Review and reminders ----------------------------------------------------------------------
+
+    def decide(
+        self,
+        submission: Submission,
+        action: str,
+        decided_by: int,
+        *,
+        reason: str = "",
+        row: int | None = None,
+        status: str | None = None,
+    ) -> ReviewDecision:
+        """Record a decision on a submission's current version (and change its status or selection)."""
+        with self._session() as session:
+            decision = ReviewDecision(
+                submission_id=submission.id or 0,
+                version=submission.current_version,
+                action=action,
+                reason=reason,
+                row=row,
+                decided_by=decided_by,
+            )
+            session.add(decision)
+            if status is not None:
+                session.execute(
+                    update(Submission)
+                    .where(col(Submission.id) == submission.id)
+                    .values(status=status, updated_at=utc_now())
+                )
+                submission.status = status
+            key = -1 if row is None else row
+            existing = session.exec(
+                select(Selection).where(Selection.submission_id == submission.id, Selection.row == key)
+            ).first()
+            if action == "select" and existing is None:
+                session.add(Selection(submission_id=submission.id or 0, row=key))
+            elif action == "unselect" and existing is not None:
+                session.delete(existing)
+            self._commit(session)
+            return decision
+
+    def decisions(self, submission_id: int) -> list[ReviewDecision]:
+        with self._session() as session:
+            query = (
+                select(ReviewDecision)
+                .where(ReviewDecision.submission_id == submission_id)
+                .order_by(col(ReviewDecision.id))
+            )
+            return list(session.exec(query))
+
+    def selections(self, campaign_id: str) -> list[tuple[Selection, Submission]]:
+        with self._session() as session:
+            query = (
+                select(Selection, Submission)
+                .join(Submission, col(Submission.id) == col(Selection.submission_id))
+                .where(Submission.campaign_id == campaign_id)
+                .order_by(col(Selection.id))
+            )
+            return [(selection, submission) for selection, submission in session.exec(query)]
+
+    def record_nudge(
+        self,
+        key: str,
+        campaign_id: str,
+        unit_code: str | None,
+        task_id: str,
+        kind: str,
+        slot: datetime,
+        recipients: int,
+    ) -> bool:
+        """Record a reminder before it is sent; False when its key was recorded already (never twice)."""
+        with self._session() as session:
+            unit_id = None
+            if unit_code is not None:
+                unit_id = session.exec(
+                    select(Unit.id).where(Unit.campaign_id == campaign_id, Unit.code == unit_code)
+                ).first()
+            values = {
+                "key": key,
+                "campaign_id": campaign_id,
+                "unit_id": unit_id,
+                "task_id": task_id,
+                "kind": kind,
+                "slot": slot,
+                "recipients": recipients,
+                "created_at": utc_now(),
+            }
+            insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+            statement = insert(NudgeRecord).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            inserted = session.execute(statement.returning(col(NudgeRecord.id))).first() is not None
+            self._commit(session)
+            return inserted
+
+    def nudges(self, campaign_id: str) -> list[NudgeRecord]:
+        with self._session() as session:
+            query = (
+                select(NudgeRecord)
+                .where(NudgeRecord.campaign_id == campaign_id)
+                .order_by(col(NudgeRecord.id))
+            )
+            return list(session.exec(query))
 
     # Files ---------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
 
 from bot.app import Declarations, load_declarations
 from bot.settings import Settings
@@ -82,7 +83,7 @@ def postgres_url_fixture() -> Iterator[str]:
 def postgres_repository(url: str, directory: Path, declarations: Declarations) -> Repository:
     engine = make_engine(url)
     with engine.begin() as connection:
-        tables = "submissionversion, submission, draft, contact, attachment, unit"
+        tables = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     repository = Repository(engine, directory / "data")
     campaign = declarations.campaign

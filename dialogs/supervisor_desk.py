@@ -1,0 +1,216 @@
+"""组联部's commands: see the status and what is outstanding, look at a submission, accept it, return
+it with a reason, select it for the region, export everything, and remind a unit by hand.
+
+Every decision is recorded with who and when; a return is sent to the unit's contacts at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from dialogs.campaign import Campaign
+from dialogs.commands import SUPERVISOR_HELP, Command
+from dialogs.declarations import FormDecl
+from dialogs.exchange import Reply
+from dialogs.nudges import send_reminder_now
+from dialogs.presentation import review_text
+from dialogs.supervision import pending_report, status_report
+from storage.models import Contact, Submission
+from storage.repository import Repository
+
+STATUS_NAMES = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
+
+#: Builds the export ZIP and returns its path (None while exports are not available).
+Exporter = Callable[[datetime], Path]
+
+
+class SupervisorDesk:
+    """Answers one supervisor command with replies (and notifications queued for unit contacts)."""
+
+    def __init__(
+        self,
+        campaign: Campaign,
+        forms: dict[str, FormDecl],
+        repository: Repository,
+        exporter: Exporter | None = None,
+    ) -> None:
+        self.campaign = campaign
+        self.forms = forms
+        self.repository = repository
+        self.exporter = exporter
+
+    def answer(self, contact: Contact, command: Command | None, now: datetime) -> list[Reply]:
+        name = command.name if command is not None else "help"
+        argument = command.argument if command is not None else ""
+        match name:
+            case "status":
+                return [Reply(status_report(self.repository, self.campaign, self.forms, now))]
+            case "pending":
+                contacts = self.repository.contacts_per_unit(self.campaign.id)
+                return [Reply(pending_report(self.repository, self.campaign, self.forms, now, contacts))]
+            case "unit":
+                return self._unit(argument, now)
+            case "show":
+                return self._show(argument)
+            case "accept" | "return" | "select" | "unselect":
+                return self._decide(contact, name, argument)
+            case "remind":
+                return self._remind(argument, now)
+            case "export":
+                return self._export(now)
+        return [Reply(self.help_text())]
+
+    def help_text(self) -> str:
+        lines = [f"{self.campaign.contact.department}可用的命令："]
+        lines += [f"{name}：{purpose}" for name, purpose in SUPERVISOR_HELP]
+        return "\n".join(lines)
+
+    # Looking ----------------------------------------------------------------------------------
+
+    def _unit(self, query: str, now: datetime) -> list[Reply]:
+        matches = self.campaign.find_units(query) if query.strip() else []
+        if len(matches) != 1:
+            names = "、".join(u.short_name for u in self.campaign.units)
+            return [Reply(f"请写上一个单位，例如：/unit 鱼峰区。可选：{names}")]
+        unit = matches[0]
+        lines = [status_report(self.repository, self.campaign, self.forms, now, unit.code), ""]
+        stored = self.repository.unit_by_code(self.campaign.id, unit.code)
+        assert stored is not None and stored.id is not None
+        versions = self.repository.current_versions(self.campaign.id, stored.id)
+        lines += [self._line(submission, version.answers) for submission, version in versions] or [
+            "尚无提交。"
+        ]
+        return [Reply("\n".join(lines))]
+
+    def _line(self, submission: Submission, answers: dict[str, object]) -> str:
+        form = self.forms[submission.form_id]
+        summary = answers.get(form.summary_field) or ""
+        status = STATUS_NAMES.get(submission.status, submission.status)
+        return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
+
+    def _submission(self, argument: str) -> tuple[Submission | None, str]:
+        number, _, rest = argument.strip().lstrip("#＃").partition(" ")
+        submission = self.repository.submission(int(number)) if number.isdigit() else None
+        if submission is not None and submission.campaign_id != self.campaign.id:
+            submission = None
+        return submission, rest.strip()
+
+    def _show(self, argument: str) -> list[Reply]:
+        submission, _rest = self._submission(argument)
+        if submission is None:
+            return [Reply("请写上提交编号，例如：/show 3。/unit 单位 可查看某单位的编号。")]
+        version = self.repository.versions(submission.id or 0)[-1]
+        form = self.forms[submission.form_id]
+        unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
+        lines = [f"{unit.name} {self._line(submission, version.answers)}", review_text(form, version.answers)]
+        history = self.repository.decisions(submission.id or 0)
+        if history:
+            lines.append("处理记录：")
+            for decision in history:
+                when = decision.decided_at.astimezone(self.campaign.zone)
+                reason = f"：{decision.reason}" if decision.reason else ""
+                row = f"第{decision.row}节" if decision.row is not None else ""
+                action = _ACTION_NAMES[decision.action]
+                lines.append(f"· {when:%m-%d %H:%M} 第{decision.version}版 {action}{row}{reason}")
+        replies = [Reply("\n".join(lines))]
+        if version.document_path:
+            replies.append(
+                Reply(
+                    f"#{submission.id} 第{version.version}版",
+                    document=self.repository.data_dir / version.document_path,
+                )
+            )
+        return replies
+
+    # Deciding ---------------------------------------------------------------------------------
+
+    def _decide(self, contact: Contact, action: str, argument: str) -> list[Reply]:
+        submission, rest = self._submission(argument)
+        if submission is None:
+            example = {"return": "/return 3 照片不清晰，请重新上传"}.get(action, f"/{action} 3")
+            return [Reply(f"请写上提交编号，例如：{example}")]
+        assert contact.id is not None
+        form = self.forms[submission.form_id]
+        title = f"#{submission.id}《{form.short_title}》"
+        if action == "accept":
+            self.repository.decide(submission, "accept", contact.id, status="accepted")
+            self._notify(
+                submission, f"贵单位的{title}（第{submission.current_version}版）已被{self._department}接收。"
+            )
+            return [Reply(f"已接收{title}第{submission.current_version}版。")]
+        if action == "return":
+            if not rest:
+                return [Reply("退回时请写明原因，例如：/return 3 照片不清晰，请重新上传")]
+            self.repository.decide(submission, "return", contact.id, reason=rest, status="returned")
+            self._notify(
+                submission,
+                f"贵单位的{title}被{self._department}退回修改，原因：{rest}\n"
+                f"请发送 /reopen {submission.id} 修改后重新提交。",
+            )
+            return [Reply(f"已退回{title}，原因已发给该单位的联系人。")]
+        return self._select(contact, submission, action, rest, title)
+
+    def _select(
+        self, contact: Contact, submission: Submission, action: str, rest: str, title: str
+    ) -> list[Reply]:
+        assert contact.id is not None
+        task = self.campaign.task(submission.task_id)
+        row: int | None = None
+        if task.counted_group is not None:
+            if not rest.isdigit():
+                return [Reply(f"请写上第几节课程，例如：/{action} {submission.id} 2")]
+            row = int(rest)
+            rows = self.repository.versions(submission.id or 0)[-1].answers.get(task.counted_group, [])
+            if not 1 <= row <= len(rows):
+                return [Reply(f"{title}只有 {len(rows)} 节课程。")]
+        if action == "select" and submission.status != "accepted":
+            return [Reply(f"{title}还没有接收，请先 /accept {submission.id}。")]
+        self.repository.decide(submission, action, contact.id, row=row)
+        chosen = sum(
+            1
+            for _selection, selected in self.repository.selections(self.campaign.id)
+            if selected.task_id == task.id
+        )
+        target = f"/{task.select_target}" if task.select_target else ""
+        what = f"{title}第{row}节" if row is not None else title
+        verb = "已推荐" if action == "select" else "已取消推荐"
+        return [Reply(f"{verb}{what}。《{task.name}》推荐上报现为 {chosen}{target}。")]
+
+    def _remind(self, query: str, now: datetime) -> list[Reply]:
+        matches = self.campaign.find_units(query) if query.strip() else []
+        if len(matches) != 1:
+            return [Reply("请写上一个单位，例如：/remind 鱼峰区")]
+        reminded, contacts = send_reminder_now(
+            self.repository, self.campaign, self.forms, matches[0].code, now
+        )
+        if not contacts:
+            return [
+                Reply(
+                    f"{matches[0].name}还没有联系人绑定，无法提醒。请用 intake invite 生成邀请码发给该单位。"
+                )
+            ]
+        if not reminded:
+            return [Reply(f"{matches[0].name}各项任务均已报齐，无需提醒。")]
+        return [Reply(f"已提醒{matches[0].name}（{contacts}名联系人，{reminded}项任务）。")]
+
+    def _export(self, now: datetime) -> list[Reply]:
+        if self.exporter is None:
+            return [Reply("导出功能暂不可用。")]
+        path = self.exporter(now)
+        return [Reply(f"全部表格和汇总表（{now.astimezone(self.campaign.zone):%m-%d %H:%M}）", document=path)]
+
+    # Telling the unit --------------------------------------------------------------------------
+
+    @property
+    def _department(self) -> str:
+        return self.campaign.contact.department
+
+    def _notify(self, submission: Submission, text: str) -> None:
+        unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
+        for channel, chat_key in self.repository.unit_contacts(self.campaign.id).get(unit.code, []):
+            self.repository.enqueue_message(channel, chat_key, {"text": text})
+
+
+_ACTION_NAMES = {"accept": "接收", "return": "退回", "select": "推荐上报", "unselect": "取消推荐"}

@@ -1,0 +1,118 @@
+"""组联部 reviews: return with a reason, the unit corrects and resubmits a new version, accept, select
+for the region, remind by hand — every decision recorded, and contacts kept to their own commands."""
+
+from __future__ import annotations
+
+from dialogs.engine import DialogEngine
+from storage.models import utc_now
+from tests.conftest import Chat, FakeClock, chinese_text
+from tests.test_dialog_forms import fill_cadre, start
+from tests.test_supervision import ask, supervisor
+
+
+def notices(engine: DialogEngine, user: str = "u1") -> list[str]:
+    return [
+        m.payload["text"] for m in engine.repository.due_messages("test", utc_now()) if m.chat_key == user
+    ]
+
+
+def test_return_correct_resubmit_accept(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    assert "退回时请写明原因" in ask(engine, boss, "/return 1")
+    assert "已退回#1《登记表》" in ask(engine, boss, "/return 1 工作照不清晰，请重新上传")
+    [notice] = notices(engine)
+    assert "退回修改，原因：工作照不清晰，请重新上传" in notice and "/reopen 1" in notice
+    chat.send("/submissions")
+    assert "#1 登记表·韦丽华（第1版，已退回修改）" in chat.text
+    chat.send("/reopen 1")
+    chat.send("修改")
+    chat.send(next(str(i) for i, o in enumerate(chat.options, 1) if o.startswith("工作照")))
+    chat.photo(color=(90, 90, 90))
+    assert "编号 #1（第2版）" in chat.send("确认提交")
+    shown = ask(engine, boss, "/show 1")
+    assert "#1 登记表·韦丽华（第2版，待审核）" in shown and "第1版 退回：工作照不清晰" in shown
+    assert "已接收#1《登记表》第2版" in ask(engine, boss, "/accept 1")
+    assert any("已被市妇联组联部接收" in text for text in notices(engine))
+    assert "已被组联部接收，不能再修改" in chat.send("/reopen 1")
+    decisions = engine.repository.decisions(1)
+    assert [(d.action, d.version) for d in decisions] == [("return", 1), ("accept", 2)]
+    assert all(d.decided_by == engine.repository.contact("telegram", boss).id for d in decisions)
+
+
+def test_show_sends_the_docx(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    from dialogs.exchange import Inbound
+
+    replies = engine.handle(Inbound("telegram", boss, "/show 1"))
+    assert replies[-1].document is not None and replies[-1].document.suffix == ".docx"
+
+
+def test_courses_are_selected_one_by_one_once_accepted(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    start(chat, "课程推荐表")
+    for number, title in enumerate(["第一课", "第二课"]):
+        if number:
+            chat.send("添加一节课程")
+        for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
+            chat.send(answer)
+    chat.send("填写完毕")
+    chat.send("蓝芳 部长")
+    chat.send("13977211234")
+    chat.send("确认提交")
+    boss = supervisor(engine, clock)
+    assert "请写上第几节课程" in ask(engine, boss, "/select 1")
+    assert "还没有接收" in ask(engine, boss, "/select 1 2")
+    ask(engine, boss, "/accept 1")
+    assert "只有 2 节课程" in ask(engine, boss, "/select 1 3")
+    assert "已推荐#1《课程推荐表》第2节。《桂姐姐履职小课堂》推荐上报现为 1/2" in ask(
+        engine, boss, "/select 1 2"
+    )
+    assert "推荐上报《课程推荐表》1/2（5月30日前）" in ask(engine, boss, "/status")
+    assert "现为 0/2" in ask(engine, boss, "/unselect 1 2")
+
+
+def test_contacts_cannot_use_supervisor_commands(engine: DialogEngine, chat: Chat) -> None:
+    fill_cadre(chat)
+    for command in [
+        "/accept 1",
+        "/return 1 不合格",
+        "/select 1",
+        "/export",
+        "/pending",
+        "/show 1",
+        "/unit 柳南区",
+        "/remind 柳南区",
+    ]:
+        reply = chat.send(command)
+        assert "这个命令只有市妇联组联部可以使用" in reply, command
+        assert "柳南区" not in reply.replace(command, "")
+    submission = engine.repository.submission(1)
+    assert submission is not None and submission.status == "submitted"
+    assert engine.repository.decisions(1) == []
+
+
+def test_bad_arguments_get_clear_messages(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    assert "请写上提交编号" in ask(engine, boss, "/show 999")
+    assert "请写上提交编号" in ask(engine, boss, "/accept abc")
+    assert "请写上一个单位" in ask(engine, boss, "/unit 不存在的单位")
+    unit = ask(engine, boss, "/unit 鱼峰")
+    assert "鱼峰区  登记表1/2" in unit and "#1 登记表·韦丽华（第1版，待审核）" in unit
+
+
+def test_remind_by_hand_reaches_only_units_with_contacts_and_something_missing(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    assert "还没有联系人绑定" in ask(engine, boss, "/remind 柳南区")
+    assert "已提醒鱼峰区妇联（1名联系人，3项任务）" in ask(engine, boss, "/remind 鱼峰区")
+    texts = notices(engine)
+    assert len(texts) == 3
+    assert any(
+        "距《登记表》截止（5月25日）还有15天，贵单位已交1份，还差1份，发送 /new 开始填写" in t for t in texts
+    )
