@@ -62,8 +62,19 @@ def attachment_message(user_id: str, line: str) -> Inbound | str:
     return Inbound(channel=CHANNEL, user_id=user_id, text=caption, file=file)
 
 
+def print_notices(engine: DialogEngine, user_id: str, out: TextIO) -> None:
+    """Messages queued for this contact while the console was closed (returns, reminders)."""
+    now = engine.clock()
+    for message in engine.repository.due_messages(CHANNEL, now, limit=1000):
+        if message.chat_key == user_id:
+            out.write(f"【通知】{message.payload.get('text', '')}\n\n")
+            engine.repository.message_sent(message, now)
+    out.flush()
+
+
 def run_console(engine: DialogEngine, user_id: str, lines: Iterable[str], out: TextIO) -> int:
-    """Greet (or resume) the contact, then feed each line to the engine until input ends."""
+    """Show queued notices, greet (or resume) the contact, then feed it each line until input ends."""
+    print_notices(engine, user_id, out)
     print_replies(engine.handle(Inbound(channel=CHANNEL, user_id=user_id, text="/start")), out)
     for raw in lines:
         line = raw.rstrip("\r\n")

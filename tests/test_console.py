@@ -180,3 +180,46 @@ def test_render_writes_samples_stored_submissions_and_the_city_statistics(
     assert "（暂无示范点）" in cells
     unknown = intake("render", "--sample", "nope", "-o", str(tmp_path / "y.docx"))
     assert unknown.returncode != 0 and "没有表单“nope”" in unknown.stderr
+
+
+def test_a_return_from_组联部_is_shown_the_next_time_the_console_opens(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from bot.app import build_engine
+    from bot.settings import Settings
+    from dialogs.exchange import Inbound
+    from dialogs.invites import issue_invite
+
+    answers = [
+        "/new",
+        "1",
+        "韦丽华",
+        "女",
+        "1985.3",
+        "壮族",
+        "大学本科",
+        "中共党员",
+        "柳江区拉堡镇妇联主席",
+        "柳州市柳江区拉堡镇柳堡路88号",
+        "545100",
+        "13877212345",
+        "3",
+        "2018.6",
+        chinese_text(520),
+        chinese_text(200),
+    ]
+    photos = []
+    for number in range(2):
+        path = tmp_path / f"p{number}.jpg"
+        path.write_bytes(photo_bytes(color=(number * 90, 20, 20)))
+        photos.append(f"/attach {path}")
+    assert "已提交《登记表》" in chat(env, [*answers, *photos, "1"]).stdout
+    engine = build_engine(Settings(data_dir=Path(env["INTAKE_DATA_DIR"])))
+    code = issue_invite(engine.repository, None, role="supervisor", now=engine.clock()).code
+    [notice] = engine.handle(Inbound("telegram", "boss", f"/start {code}"))
+    engine.handle(Inbound("telegram", "boss", "1", menu=notice.menu))
+    engine.handle(Inbound("telegram", "boss", "/return 1 请补充工作照说明"))
+    engine.repository.engine.dispose()
+    opened = chat(env, [])
+    assert "【通知】贵单位的#1《登记表》被市妇联组联部退回修改，原因：请补充工作照说明" in opened.stdout
+    assert "【通知】" not in chat(env, []).stdout, "shown once"
