@@ -375,23 +375,37 @@ class DialogEngine:
                 "如需修改已提交的表，请发送 /submissions 选择要修改的一份。"
             )
             return
-        machine = self.machines[form.id]
-        assert turn.unit.id is not None and turn.contact.id is not None
-        draft = Draft(
-            campaign_id=self.campaign.id,
-            unit_id=turn.unit.id,
-            task_id=task.id,
-            form_id=form.id,
-            started_by=turn.contact.id,
-            state=machine.input_states[0],
-            context={"row": 0},
-        )
         previous = turn.draft
-        turn.draft = self.repository.create_draft(draft, turn.contact)
+        turn.draft = self._new_draft(turn, task.id, form.id, self.machines[form.id].input_states[0])
         if previous is not None:
             turn.say("原来正在填写的表已保存，可随时发送 /drafts 继续。")
         turn.say(f"{form.intro}共 {len(form.steps)} 项，随时可发送“上一步”“查看”“帮助”。")
         self._ask(turn)
+
+    def _new_draft(
+        self,
+        turn: Turn,
+        task_id: str,
+        form_id: str,
+        state: str,
+        *,
+        answers: dict[str, Any] | None = None,
+        reopens: int | None = None,
+    ) -> Draft:
+        """Store a new draft (empty, or correcting a submission) as the contact's current one."""
+        assert turn.unit.id is not None and turn.contact.id is not None
+        draft = Draft(
+            campaign_id=self.campaign.id,
+            unit_id=turn.unit.id,
+            task_id=task_id,
+            form_id=form_id,
+            started_by=turn.contact.id,
+            state=state,
+            answers=answers or {},
+            context={"row": 0},
+            submission_id=reopens,
+        )
+        return self.repository.create_draft(draft, turn.contact)
 
     def _resume(self, turn: Turn, draft_id: int) -> None:
         draft = self.repository.draft(draft_id)
@@ -431,19 +445,14 @@ class DialogEngine:
             self._resume(turn, existing.id or 0)
             return
         latest = self.repository.versions(submission.id or 0)[-1]
-        assert turn.unit.id is not None and turn.contact.id is not None
-        draft = Draft(
-            campaign_id=self.campaign.id,
-            unit_id=turn.unit.id,
-            task_id=submission.task_id,
-            form_id=submission.form_id,
-            started_by=turn.contact.id,
-            state=REVIEW,
+        turn.draft = self._new_draft(
+            turn,
+            submission.task_id,
+            submission.form_id,
+            REVIEW,
             answers=dict(latest.answers),
-            context={"row": 0},
-            submission_id=submission.id,
+            reopens=submission.id,
         )
-        turn.draft = self.repository.create_draft(draft, turn.contact)
         version = latest.version
         turn.say(f"已打开 #{submission.id}（第{version}版）进行修改，重新提交后成为第{version + 1}版。")
         self._ask(turn)

@@ -14,6 +14,18 @@ import pytest
 from tests.conftest import chinese_text, photo_bytes
 
 INTAKE = [sys.executable, "-m", "bot.cli"]
+CADRE_LINES = [
+    *["/new", "1", "韦丽华", "女", "1985.3", "壮族", "大学本科", "中共党员", "柳江区拉堡镇妇联主席"],
+    *[
+        "柳州市柳江区拉堡镇柳堡路88号",
+        "545100",
+        "13877212345",
+        "3",
+        "2018.6",
+        chinese_text(520),
+        chinese_text(200),
+    ],
+]
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,22 +68,7 @@ def test_a_whole_form_with_attached_photos_prints_the_stored_submission(
         path.write_bytes(photo_bytes(color=color))
         photos.append(f'/attach "{path}"')
     answers = [
-        "/new",
-        "1",
-        "韦丽华",
-        "女",
-        "1985.3",
-        "壮族",
-        "大学本科",
-        "中共党员",
-        "柳江区拉堡镇妇联主席",
-        "柳州市柳江区拉堡镇柳堡路88号",
-        "545100",
-        "13877212345",
-        "3",
-        "2018.6",
-        chinese_text(520),
-        chinese_text(200),
+        *CADRE_LINES,
         *photos,
         "/attach /no/such/file.jpg",
         "1",
@@ -191,22 +188,7 @@ def test_a_return_from_组联部_is_shown_the_next_time_the_console_opens(
     from dialogs.invites import issue_invite
 
     answers = [
-        "/new",
-        "1",
-        "韦丽华",
-        "女",
-        "1985.3",
-        "壮族",
-        "大学本科",
-        "中共党员",
-        "柳江区拉堡镇妇联主席",
-        "柳州市柳江区拉堡镇柳堡路88号",
-        "545100",
-        "13877212345",
-        "3",
-        "2018.6",
-        chinese_text(520),
-        chinese_text(200),
+        *CADRE_LINES,
     ]
     photos = []
     for number in range(2):

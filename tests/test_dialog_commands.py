@@ -14,6 +14,11 @@ from storage.repository import ConcurrentUpdate
 from tests.conftest import SHANGHAI, Chat, FakeClock, chinese_text, photo_bytes
 from tests.test_dialog_forms import CADRE_ANSWERS, fill_cadre, start
 
+SITE_ANSWERS = [
+    *["螺蛳粉产业园", "120", "86", "黄建国", "13907721234", "李秀梅", "15878012345", "单独创建", "园区"],
+    *["产业园妇联", "莫小燕", "13607724567", "2", "9", "2021-04-18", chinese_text(100)],
+]
+
 
 def answer_cadre_until(chat: Chat, count: int) -> None:
     start(chat, "登记表")
@@ -214,24 +219,7 @@ def test_text_that_would_break_a_word_file_is_cleaned_before_it_is_stored(chat: 
 
 def test_cross_field_rules_are_checked_again_at_submit_after_an_edit(chat: Chat) -> None:
     start(chat, "示范点申报表")
-    for answer in [
-        "螺蛳粉产业园",
-        "120",
-        "86",
-        "黄建国",
-        "13907721234",
-        "李秀梅",
-        "15878012345",
-        "单独创建",
-        "园区",
-        "产业园妇联",
-        "莫小燕",
-        "13607724567",
-        "2",
-        "9",
-        "2021-04-18",
-        chinese_text(100),
-    ]:
+    for answer in SITE_ANSWERS:
         chat.send(answer)
     for color in range(3):
         chat.photo(caption=f"第{color + 1}张说明", color=(color, 50, 50))
@@ -363,24 +351,7 @@ def test_back_inside_a_group_walks_rows_and_leaves_the_group(chat: Chat) -> None
     reply = chat.send("上一步")
     assert chat.draft().state == "courses.video" and "【推荐课程·第1节课程】" in reply
     start(chat, "示范点申报表")
-    for answer in [
-        "螺蛳粉产业园",
-        "120",
-        "86",
-        "黄建国",
-        "13907721234",
-        "李秀梅",
-        "15878012345",
-        "单独创建",
-        "园区",
-        "产业园妇联",
-        "莫小燕",
-        "13607724567",
-        "2",
-        "9",
-        "2021-04-18",
-        chinese_text(100),
-    ]:
+    for answer in SITE_ANSWERS:
         chat.send(answer)
     assert chat.draft().state == "photos.photo"
     assert "（16/17）请介绍创建情况" in chat.send("上一步")
