@@ -604,8 +604,11 @@ _ORIENTATIONS_SWAPPING_SIDES = {5, 6, 7, 8}  # EXIF orientations that rotate by 
 
 
 @cache
-def _photo_formats() -> tuple[str, ...]:
-    """Pillow format names accepted as photos; HEIF only when pillow_heif is installed."""
+def photo_formats() -> tuple[str, ...]:
+    """Pillow format names accepted as photos; HEIF (iPhone photos) only when pillow_heif is installed.
+
+    Call it before opening a stored photo with Pillow: it registers the HEIF opener.
+    """
     try:
         from pillow_heif import register_heif_opener
     except ImportError:
@@ -630,7 +633,7 @@ def validate_photo(
         return Rejected(
             f"照片太大（{_megabytes(len(data))} MB），请发送不超过 {_megabytes(max_bytes)} MB 的照片。"
         )
-    formats = _photo_formats()
+    formats = photo_formats()
     with warnings.catch_warnings():
         # A decompression bomb must be refused, not merely warned about.
         warnings.simplefilter("error", Image.DecompressionBombWarning)

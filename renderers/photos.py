@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
 
+from dialogs.validators import photo_formats
+
 MAX_SIDE = 1600
 JPEG_QUALITY = 85
 _KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png"}
@@ -34,6 +36,7 @@ class PreparedPhoto:
 
 def prepare_photo(path: Path) -> PreparedPhoto:
     """Read a stored photo and return it upright, as JPEG or PNG, at most ``MAX_SIDE`` px long."""
+    photo_formats()  # registers the HEIF opener, for iPhone photos
     stat = path.stat()
     return _prepare(str(path), stat.st_size, stat.st_mtime_ns)
 

@@ -355,3 +355,28 @@ def test_back_inside_a_group_walks_rows_and_leaves_the_group(chat: Chat) -> None
         chat.send(answer)
     assert chat.draft().state == "photos.photo"
     assert "（16/17）请介绍创建情况" in chat.send("上一步")
+
+
+def test_an_iphone_heic_photo_is_accepted_and_printed(chat: Chat, engine: DialogEngine) -> None:
+    import io
+
+    from docx import Document
+    from PIL import Image
+
+    from dialogs.validators import photo_formats
+
+    assert "HEIF" in photo_formats()
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 160, 90)).save(buffer, format="HEIF")
+    start(chat, "示范点申报表")
+    for answer in SITE_ANSWERS:
+        chat.send(answer)
+    reply = chat.send("会场", IncomingFile(kind="photo", data=buffer.getvalue(), mime="image/heic"))
+    assert "已收到的照片如下" in reply
+    assert chat.draft().answers["photos"][0]["photo"]["mime"] == "image/heif"
+    for color in range(2):
+        chat.send("添加一张照片")
+        chat.photo(caption=f"说明{color}", color=(color, 9, 9))
+    chat.send("填写完毕")
+    chat.send("确认提交")
+    assert len(Document(str(chat.replies[-1].document)).inline_shapes) == 3
