@@ -79,3 +79,18 @@ def test_supervisor_help_lists_supervisor_commands(engine: DialogEngine, clock: 
     boss = supervisor(engine, clock)
     reply = ask(engine, boss, "/help")
     assert "/status 进度" in reply and "/pending 未交" in reply
+
+
+def test_status_lines_fit_a_phone_screen(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
+    """A phone in portrait shows about 40 columns (a Chinese character takes two): unit lines fit."""
+    import unicodedata
+
+    def columns(line: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+    fill_cadre(chat)
+    report = status_report(engine.repository, engine.campaign, engine.forms, clock())
+    shorts = {unit.short_name for unit in engine.campaign.units}
+    unit_lines = [line for line in report.splitlines() if line.split("  ")[0] in shorts]
+    assert len(unit_lines) == 14
+    assert max(columns(line) for line in unit_lines) <= 40, max(unit_lines, key=columns)
