@@ -1,0 +1,146 @@
+"""Property-based tests: arbitrary Unicode, huge messages, control and RTL characters, SQL- and
+path-looking text never raise, never store anything a validator would not accept, and the forms they
+end up in still render."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from docx import Document
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dialogs.chinese_text import clean_text, word_count
+from dialogs.engine import DialogEngine
+from dialogs.exchange import IncomingFile
+from dialogs.validators import TEXT_VALIDATORS, Accepted, Rejected, ValidationContext, validate_photo
+from tests.conftest import Chat
+from tests.test_dialog_forms import start
+
+CONTEXT = ValidationContext(
+    label="测试", today=date(2021, 5, 10), campaign_year=2021, deadline=date(2021, 5, 25)
+)
+PARAMS = {
+    "text": {"max_chars": 60, "min_chars": 2},
+    "person_name": {},
+    "choice": {"choices": ["女", "男"]},
+    "ethnic_group": {},
+    "birth_year_month": {"min_age": 18, "max_age": 80},
+    "service_start": {"min_years": 1},
+    "postcode": {},
+    "phone": {},
+    "mobile": {},
+    "integer": {"min": 0, "max": 1000},
+    "campaign_date": {},
+}
+NASTY = st.sampled_from(
+    [
+        "'; DROP TABLE draft; --",
+        "../../etc/passwd",
+        "\u202e\u200b\u200f",
+        "\x00\x07\x1b[31m",
+        "\ud800",
+        "\ufffe",
+        "😀" * 30,
+        "１３８７７２１２３４５",
+        "<script>alert(1)</script>",
+        " " * 50,
+        "\r\n\r\n",
+        "%s%n{0}",
+    ]
+)
+TEXT = st.one_of(st.text(max_size=300), NASTY, st.text(alphabet="0123456789０１２３-年月日. ", max_size=20))
+
+
+def test_every_text_validator_is_covered() -> None:
+    assert set(PARAMS) == set(TEXT_VALIDATORS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(PARAMS)), raw=TEXT)
+def test_validators_never_raise_and_accepted_values_are_stable(name: str, raw: str) -> None:
+    cleaned = clean_text(raw).text
+    result = TEXT_VALIDATORS[name](cleaned, PARAMS[name], CONTEXT)
+    assert isinstance(result, Accepted | Rejected)
+    if isinstance(result, Rejected):
+        assert result.message and "Traceback" not in result.message
+        return
+    again = TEXT_VALIDATORS[name](str(result.value), PARAMS[name], CONTEXT)
+    assert isinstance(again, Accepted) and again.value == result.value, (
+        "a stored value re-validates as itself"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.text(max_size=2000))
+def test_cleaned_text_is_valid_for_a_word_file_and_counts_are_sane(raw: str) -> None:
+    cleaned = clean_text(raw).text
+    for ch in cleaned:
+        code = ord(ch)
+        assert code in (0x9, 0xA) or code >= 0x20, repr(ch)
+        assert not 0xD800 <= code <= 0xDFFF and code not in (0xFFFE, 0xFFFF)
+    assert 0 <= word_count(cleaned) <= len(cleaned)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=4096))
+def test_random_bytes_are_never_a_photo(data: bytes) -> None:
+    assert isinstance(validate_photo(data), Rejected)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(TEXT, min_size=1, max_size=8))
+def test_the_engine_answers_anything_and_stores_only_valid_answers(
+    engine: DialogEngine, messages: list[str]
+) -> None:
+    chat = Chat(engine, user="hostile")
+    start(chat, "登记表")
+    for message in messages:
+        reply = chat.send(message)
+        assert reply and "系统刚才出了点问题" not in reply
+    contact = chat.contact()
+    if contact.current_draft_id is None:
+        return
+    draft = engine.repository.draft(contact.current_draft_id)
+    form = engine.forms[draft.form_id]
+    for field in form.top_fields():
+        if field.key in draft.answers and field.validator and draft.answers[field.key] is not None:
+            stored = str(draft.answers[field.key])
+            result = TEXT_VALIDATORS[field.validator](stored, field.params, CONTEXT)
+            assert isinstance(result, Accepted), (field.key, stored)
+
+
+def test_a_huge_message_and_spoofed_files_are_refused_politely(chat: Chat) -> None:
+    start(chat, "登记表")
+    reply = chat.send("字" * 100_000)
+    assert "姓名" in reply and "（1/16）请输入候选人的姓名" in reply and len(reply) < 500
+    assert chat.draft().answers == {}
+    for _ in range(15):
+        chat.send("韦丽华")
+        chat.send("女")
+    spoofed = IncomingFile(
+        kind="photo", data=b"GIF89a" + b"\x00" * 100, file_name="photo.jpg", mime="image/jpeg"
+    )
+    reply = chat.send("", spoofed)
+    assert "这一步需要输入文字" in reply or "无法识别为照片" in reply
+
+
+def test_names_with_sql_and_paths_render_into_a_valid_docx(chat: Chat) -> None:
+    from tests.test_dialog_forms import CADRE_ANSWERS
+
+    start(chat, "登记表")
+    answers = list(CADRE_ANSWERS)
+    answers[6] = "'; DROP TABLE submission; -- ../../etc/passwd 😀"
+    answers[7] = '<w:p>柳州市</w:p> & "引号" \u202e反向'
+    for answer in answers:
+        chat.send(answer)
+    chat.photo(color=(1, 2, 3))
+    chat.photo(color=(3, 2, 1))
+    assert "已提交" in chat.send("确认提交")
+    document = chat.replies[-1].document
+    assert document is not None
+    text = "".join(
+        c.text for t in Document(io.BytesIO(document.read_bytes())).tables for r in t.rows for c in r.cells
+    )
+    assert "DROP TABLE submission" in text and "<w:p>柳州市</w:p>" in text
