@@ -223,6 +223,22 @@ def cmd_nudge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contacts(args: argparse.Namespace) -> int:
+    """List bound chat identities (ids and units only: no names are stored) or revoke one."""
+    engine = build_engine(_settings(args))
+    if args.revoke is not None:
+        if not engine.repository.revoke_contact(args.revoke):
+            raise SystemExit(f"没有编号为 {args.revoke} 的联系人。")
+        print(f"已解除 {args.revoke} 号联系人的绑定，其后发送的消息将被拒绝。")
+        return 0
+    for contact, unit in engine.repository.contacts(engine.campaign.id):
+        who = unit.name if unit is not None else engine.campaign.contact.department
+        state = "" if contact.active else "（已解除）"
+        bound = contact.consented_at or contact.created_at
+        print(f"{contact.id:>4}  {contact.channel:<8} {who}{state}  绑定于 {bound:%Y-%m-%d}")
+    return 0
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     declarations = load_declarations(Settings())
     stale = write_diagrams(declarations.machines, Path(args.output), check=args.check)
@@ -285,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     nudge = commands.add_parser("nudge", help="立即检查并发送到期的截止提醒（服务运行时会自动发送）")
     nudge.add_argument("--db", help="数据库地址")
     nudge.set_defaults(handler=cmd_nudge)
+
+    contacts = commands.add_parser("contacts", help="列出已绑定的联系人，或解除某人的绑定")
+    contacts.add_argument("--revoke", type=int, metavar="ID", help="解除该编号联系人的绑定")
+    contacts.add_argument("--db", help="数据库地址")
+    contacts.set_defaults(handler=cmd_contacts)
 
     diagrams = commands.add_parser("diagrams", help="根据表单声明生成状态图（Mermaid）")
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")

@@ -161,6 +161,26 @@ class Repository:
             )
             return {code: count for code, count in session.exec(query)}
 
+    def contacts(self, campaign_id: str) -> list[tuple[Contact, Unit | None]]:
+        """Every chat identity with the unit it is bound to (None for 组联部), oldest first."""
+        with self._session() as session:
+            query = select(Contact, Unit).join(Unit, col(Contact.unit_id) == col(Unit.id), isouter=True)
+            rows = session.exec(query.order_by(col(Contact.id))).all()
+            return [
+                (contact, unit) for contact, unit in rows if unit is None or unit.campaign_id == campaign_id
+            ]
+
+    def revoke_contact(self, contact_id: int) -> bool:
+        """Unbind a chat identity: it is refused from its next message on. False if there is none."""
+        with self._session() as session:
+            changed = session.execute(
+                update(Contact)
+                .where(col(Contact.id) == contact_id)
+                .values(active=False, current_draft_id=None, menu=[])
+            )
+            self._commit(session)
+            return bool(changed.rowcount)  # type: ignore[attr-defined]
+
     def supervisor_chats(self, channel: str) -> list[str]:
         """The chat identities bound to 组联部 on a channel."""
         with self._session() as session:
