@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 
 from bot.app import build_engine, load_declarations
@@ -33,7 +34,8 @@ from renderers import (
 )
 from renderers.preview import write_previews
 from state_machines.diagrams import write_diagrams
-from storage.database import DatabaseNotMigrated, migrate
+from storage.backup import BackupError, backup, purge, restore
+from storage.database import DatabaseNotMigrated, check_migrated, make_engine, migrate
 
 log = logging.getLogger("intake")
 
@@ -239,6 +241,42 @@ def cmd_contacts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Every table and stored file into one .tar.gz (or back, with --restore, into an empty database)."""
+    settings = _settings(args)
+    url = settings.resolved_database_url()
+    if args.command == "restore":
+        migrate(url)
+        counts = restore(make_engine(url), settings.data_dir.resolve(), Path(args.file))
+        print(f"已恢复到 {url}：")
+    else:
+        engine = make_engine(url)
+        check_migrated(engine)
+        counts = backup(engine, settings.data_dir.resolve(), Path(args.file))
+        print(f"已备份到 {args.file}：")
+    print("，".join(f"{name} {count}" for name, count in counts.items()))
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete the campaign's personal data older than a date (after its retention period)."""
+    engine = build_engine(_settings(args))
+    campaign = engine.campaign
+    try:
+        day = date.fromisoformat(args.before)
+    except ValueError as error:
+        raise SystemExit("日期请写成 2022-06-30 的格式。") from error
+    if day <= campaign.personal_data_kept_until and not args.force:
+        kept = campaign.personal_data_kept_until
+        raise SystemExit(
+            f"活动文件规定个人信息保存至 {kept}；现在删除会早于告知用户的期限。确需删除请加 --force。"
+        )
+    before = datetime.combine(day, time(0, 0), tzinfo=campaign.zone)
+    removed = purge(engine.repository.engine, engine.repository.data_dir, campaign.id, before)
+    print(f"已删除 {day} 之前的个人信息：" + "，".join(f"{name} {count}" for name, count in removed.items()))
+    return 0
+
+
 def cmd_diagrams(args: argparse.Namespace) -> int:
     declarations = load_declarations(Settings())
     stale = write_diagrams(declarations.machines, Path(args.output), check=args.check)
@@ -307,6 +345,22 @@ def build_parser() -> argparse.ArgumentParser:
     contacts.add_argument("--db", help="数据库地址")
     contacts.set_defaults(handler=cmd_contacts)
 
+    backup_parser = commands.add_parser("backup", help="把数据库和全部文件备份成一个 .tar.gz")
+    backup_parser.add_argument("file", help="备份文件，例如 backup-2021-06-01.tar.gz")
+    backup_parser.add_argument("--db", help="数据库地址")
+    backup_parser.set_defaults(handler=cmd_backup)
+
+    restore_parser = commands.add_parser("restore", help="从备份恢复到一个新的（空的）数据库")
+    restore_parser.add_argument("file", help="备份文件")
+    restore_parser.add_argument("--db", help="数据库地址")
+    restore_parser.set_defaults(handler=cmd_backup)
+
+    purge_parser = commands.add_parser("purge", help="删除某日期之前的个人信息和文件（过了保存期限后）")
+    purge_parser.add_argument("--before", required=True, help="日期，例如 2022-07-01")
+    purge_parser.add_argument("--force", action="store_true", help="在告知的保存期限之前也删除")
+    purge_parser.add_argument("--db", help="数据库地址")
+    purge_parser.set_defaults(handler=cmd_purge)
+
     diagrams = commands.add_parser("diagrams", help="根据表单声明生成状态图（Mermaid）")
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")
     diagrams.add_argument("--check", action="store_true", help="只检查是否过期")
@@ -319,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (DatabaseNotMigrated, DeclarationError) as error:
+    except (DatabaseNotMigrated, DeclarationError, BackupError) as error:
         print(str(error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
