@@ -144,7 +144,9 @@ class TelegramChannel:
                 self.repository.retry_update_later(item)
                 waiting.add(item.chat_key)
                 continue
-            self._process(item, inbound)
+            if not self._process(item, inbound):
+                waiting.add(item.chat_key)  # another worker has this chat now
+                continue
             processed += 1
             if callback_id is not None:
                 await self._answer_callback(callback_id)
@@ -156,17 +158,27 @@ class TelegramChannel:
             self.work.set()
         return processed
 
-    def _process(self, item: InboxUpdate, inbound: Inbound | Reply | None) -> None:
+    def _process(self, item: InboxUpdate, inbound: Inbound | Reply | None) -> bool:
+        """Handle one stored update in one transaction; False when another worker has claimed it."""
+        done = False
+
         def commit(replies: list[Reply], failed: bool) -> None:
+            nonlocal done
             for payload in outgoing_payloads(replies):
                 self.repository.enqueue_message(CHANNEL, item.chat_key, payload)
             self.repository.finish_update(item, "failed" if failed else "done", self.now())
+            done = True
+
+        def claim() -> bool:
+            return self.repository.claim_update(item)
 
         if isinstance(inbound, Inbound):
-            self.engine.handle(inbound, on_commit=commit)
-            return
+            self.engine.handle(inbound, on_commit=commit, claim=claim)
+            return done
         with self.repository.unit_of_work():
-            commit([inbound] if inbound is not None else [], False)
+            if claim():
+                commit([inbound] if inbound is not None else [], False)
+        return done
 
     async def _inbound(self, item: InboxUpdate) -> tuple[Inbound | Reply | None, str | None]:
         """The engine's view of an update (or a direct reply, or None to ignore it) and a callback id."""

@@ -117,7 +117,9 @@ class DialogEngine:
 
     # Entry point -------------------------------------------------------------------------------
 
-    def handle(self, inbound: Inbound, on_commit: OnCommit | None = None) -> list[Reply]:
+    def handle(
+        self, inbound: Inbound, on_commit: OnCommit | None = None, claim: Callable[[], bool] | None = None
+    ) -> list[Reply]:
         """Process one message in one transaction; never raises to the channel.
 
         Args:
@@ -125,10 +127,14 @@ class DialogEngine:
             on_commit: called with the replies (and whether handling failed) inside the same
                 transaction, so a channel can mark its update done and queue the replies atomically
                 with the dialog's effects.
+            claim: called first inside the transaction; when it returns False (another worker has
+                the message, or an earlier one of the same chat), nothing is done and [] returned.
         """
         for _attempt in range(3):
             try:
                 with self.repository.unit_of_work():
+                    if claim is not None and not claim():
+                        return []
                     replies = self._handle(inbound)
                     if on_commit is not None:
                         on_commit(replies, False)
@@ -142,7 +148,8 @@ class DialogEngine:
         replies = [Reply(TRY_AGAIN.format(contact=self.campaign.contact.line()))]
         if on_commit is not None:
             with self.repository.unit_of_work():
-                on_commit(replies, True)
+                if claim is None or claim():
+                    on_commit(replies, True)
         return replies
 
     def _handle(self, inbound: Inbound) -> list[Reply]:

@@ -464,6 +464,28 @@ class Repository:
             )
             return list(session.exec(query))
 
+    def claim_update(self, item: InboxUpdate) -> bool:
+        """Take an update for processing, inside the caller's transaction: False when another worker
+        holds it (row locked), it is already done, or an earlier update of the same chat is still
+        pending — so each chat's updates are processed one at a time, in order, by one worker."""
+        with self._session() as session:
+            mine = session.exec(
+                select(InboxUpdate.id)
+                .where(col(InboxUpdate.id) == item.id, InboxUpdate.status == "pending")
+                .with_for_update(skip_locked=True)
+            ).first()
+            if mine is None:
+                return False
+            earlier = session.exec(
+                select(InboxUpdate.id).where(
+                    InboxUpdate.channel == item.channel,
+                    InboxUpdate.chat_key == item.chat_key,
+                    InboxUpdate.status == "pending",
+                    col(InboxUpdate.update_id) < item.update_id,
+                )
+            ).first()
+            return earlier is None
+
     def finish_update(self, item: InboxUpdate, status: str, now: datetime) -> None:
         """Mark an update processed (done or failed) and drop its payload."""
         with self._session() as session:
