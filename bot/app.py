@@ -11,6 +11,7 @@ from bot.settings import Settings
 from dialogs.campaign import Campaign, load_campaign
 from dialogs.declarations import FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
+from dialogs.exports import write_export
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
@@ -43,10 +44,13 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
 
 def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngine:
     declarations = load_declarations(settings)
+    repository = open_repository(settings, declarations)
+    campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
-        campaign=declarations.campaign,
-        forms=declarations.forms,
+        campaign=campaign,
+        forms=forms,
         machines=declarations.machines,
-        repository=open_repository(settings, declarations),
+        repository=repository,
         clock=clock,
+        exporter=lambda now: write_export(repository, campaign, forms, now),
     )

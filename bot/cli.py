@@ -19,6 +19,7 @@ from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
+from dialogs.exports import write_export
 from dialogs.form_records import form_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.nudges import send_due_nudges
@@ -217,6 +218,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx."""
+    engine = build_engine(_settings(args))
+    path = write_export(engine.repository, engine.campaign, engine.forms, engine.clock())
+    if args.output:
+        shutil.copyfile(path, args.output)
+        path = Path(args.output)
+    print(f"已导出：{path}")
+    return 0
+
+
 def cmd_nudge(args: argparse.Namespace) -> int:
     """Queue the deadline reminders due now (the Telegram service does this every minute by itself)."""
     engine = build_engine(_settings(args))
@@ -335,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--samples", action="store_true", help="预览全部示例表格（只保留 PNG）")
     preview.add_argument("-o", "--output", default="preview", help="输出目录（默认 preview/）")
     preview.set_defaults(handler=cmd_preview)
+
+    export = commands.add_parser("export", help="导出全部表格、统计表和汇总表（ZIP，与 /export 相同）")
+    export.add_argument("-o", "--output", help="ZIP 文件（默认放在数据目录的 exports/ 中）")
+    export.add_argument("--db", help="数据库地址")
+    export.set_defaults(handler=cmd_export)
 
     nudge = commands.add_parser("nudge", help="立即检查并发送到期的截止提醒（服务运行时会自动发送）")
     nudge.add_argument("--db", help="数据库地址")

@@ -11,6 +11,7 @@ rendered again whenever a record is re-sent.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -56,8 +57,9 @@ def _prepare(path: str, size: int, mtime_ns: int) -> PreparedPhoto:
         if kept_as_is:
             width, height = image.size
             return PreparedPhoto(data, width, height, _KEPT_FORMATS[image.format or "JPEG"])
-        if image.format == "JPEG":
-            image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale when much larger
+        if image.format == "JPEG":  # decode at a reduced scale (1/2, 1/4, 1/8) when much larger
+            scale = MAX_SIDE / max(image.size)
+            image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
         upright = ImageOps.exif_transpose(image)
     upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     has_alpha = upright.mode in ("RGBA", "LA") or (upright.mode == "P" and "transparency" in upright.info)

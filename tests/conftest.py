@@ -22,6 +22,7 @@ from bot.app import Declarations, load_declarations
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.exports import write_export
 from storage.database import make_engine, migrate
 from storage.repository import Repository
 
@@ -107,12 +108,14 @@ def clock_fixture() -> FakeClock:
 
 @pytest.fixture(name="engine")
 def engine_fixture(declarations: Declarations, repository: Repository, clock: FakeClock) -> DialogEngine:
+    campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
-        campaign=declarations.campaign,
-        forms=declarations.forms,
+        campaign=campaign,
+        forms=forms,
         machines=declarations.machines,
         repository=repository,
         clock=clock,
+        exporter=lambda now: write_export(repository, campaign, forms, now),
     )
 
 

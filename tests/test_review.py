@@ -116,3 +116,34 @@ def test_remind_by_hand_reaches_only_units_with_contacts_and_something_missing(
     assert any(
         "距《登记表》截止（5月25日）还有15天，贵单位已交1份，还差1份，发送 /new 开始填写" in t for t in texts
     )
+
+
+def test_export_zip_has_every_docx_the_statistics_and_the_workbook(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    import io
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    from dialogs.exchange import Inbound
+
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "/accept 2")
+    ask(engine, boss, "/select 2")
+    replies = engine.handle(Inbound("telegram", boss, "/export"))
+    document = replies[-1].document
+    assert document is not None and document.suffix == ".zip"
+    with zipfile.ZipFile(document) as archive:
+        names = archive.namelist()
+        stored = engine.repository.data_dir / (engine.repository.versions(1)[-1].document_path or "")
+        first = next(n for n in names if n.startswith("鱼峰区妇联/寻找最美基层妇联干部/#1-"))
+        assert archive.read(first) == stored.read_bytes(), "the DOCX made at submission, not a new one"
+        assert any(n.startswith("推荐上报/") and "覃美玲" in n for n in names)
+        assert "市妇联-新领域建妇联示范点统计表.docx" in names
+        workbook = load_workbook(io.BytesIO(archive.read("汇总.xlsx")))
+    assert workbook.sheetnames[:2] == ["报送情况", "登记表"]
+    rows = list(workbook["登记表"].iter_rows(values_only=True))
+    assert len(rows) == 3 and "韦丽华" in rows[1] and "覃美玲" in rows[2]

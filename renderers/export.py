@@ -1,0 +1,517 @@
+"""The supervisor's export: every current form, the 统计表, the recommendations and a workbook in one ZIP.
+
+``build_export`` lays the ZIP out for 市妇联组联部:
+
+* ``{单位}/{任务}/#{编号}-第{版本}版-{摘要}.docx`` — every submission's current version, the summary
+  being the form's ``summary_field`` (candidate, the course table's contact, the site) made safe as a
+  file name (``safe_file_name``);
+* ``市妇联-新领域建妇联示范点统计表.docx`` over every site, and each unit's own 统计表 in its
+  示范点 folder;
+* ``推荐上报/{任务}/{单位}-#{编号}-….docx`` — a copy of every submission marked selected;
+* ``汇总.xlsx`` (``export_workbook``) — a status sheet, then one sheet per form, one row per
+  submission (per course for the 课程推荐表), values written for people.
+
+Pure and deterministic: no database, no messenger; entries sorted, every timestamp (zip entries, the
+workbook's core properties) taken from ``generated_at``, so the same inputs give the same bytes.
+``generated_at`` is also the date of the 统计表 and the zone 提交时间 is shown in: pass it in the
+campaign's time zone.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from functools import partial
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.functions import tostring
+
+from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
+from dialogs.presentation import display_value
+from renderers import render_form
+from renderers.records import FormRecord, RenderError
+from renderers.site_statistics import render_site_statistics
+
+CITY_REPORTER = "市妇联"
+STATISTICS_NAME = "新领域建妇联示范点统计表"
+RECOMMENDED_FOLDER = "推荐上报"
+WORKBOOK_NAME = "汇总.xlsx"
+STATUS_SHEET = "报送情况"
+SUBMISSION_COLUMNS = ("编号", "版本", "单位", "状态", "是否推荐", "提交时间")
+STATUS_LABELS = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
+PHOTO_LIST_SEPARATOR = "；"
+
+_SITE_FORM = "site_application"
+_FOLDER_LIMIT = 60
+_ZIP_UTF8 = 0x800  # general purpose flag bit 11: the name is UTF-8 (Windows Explorer reads it)
+_TIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
+_MIN_WIDTH, _MAX_WIDTH = 6, 50
+
+
+@dataclass(frozen=True)
+class ExportItem:
+    """One submission's current version, with what the export prints around it."""
+
+    submission_id: int
+    version: int
+    unit_code: str
+    unit_name: str
+    task_id: str
+    task_name: str
+    form: FormDecl
+    status: str  # "submitted" | "accepted" | "returned"
+    selected: bool
+    submitted_at: datetime  # aware
+    record: FormRecord
+    document: bytes | None = None  # the DOCX rendered at submission, reused instead of rendering again
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One unit's line of the status overview, already computed by the caller."""
+
+    unit_name: str
+    cells: dict[str, str]  # task name -> "1/2" style text
+    returned: int
+
+
+# --- file names ------------------------------------------------------------------------------------
+
+_FORBIDDEN = frozenset('/\\:*?"<>|')
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+_SPACE_CATEGORIES = frozenset({"Zs", "Zl", "Zp"})
+_LINE_SPACE = frozenset("\t\n\r\x0b\x0c\x85")  # controls that separate words: a space, not nothing
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{n}" for n in range(1, 10)} | {f"LPT{n}" for n in range(1, 10)}
+)
+
+
+def safe_file_name(text: str, limit: int = 40) -> str:
+    """``text`` as one path component that Windows, macOS and Linux all accept, at most ``limit`` long.
+
+    ``/\\:*?"<>|`` become ``_``; whitespace runs become one space; control, format (zero-width,
+    bidi), private-use, unassigned and lone-surrogate characters are dropped; leading and trailing
+    dots and spaces are trimmed (so never ``.`` or ``..``); a longer name is cut and ends in ``…``;
+    Windows device names (``CON``, ``COM1``…) get a leading ``_``; nothing left gives ``未命名``.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFC", text):
+        if char in _FORBIDDEN:
+            kept.append("_")
+        elif char in _LINE_SPACE or unicodedata.category(char) in _SPACE_CATEGORIES:
+            kept.append(" ")
+        elif unicodedata.category(char) not in _DROPPED_CATEGORIES:
+            kept.append(char)
+    name = " ".join("".join(kept).split()).strip(" .")
+    if len(name) > limit:
+        name = name[: limit - 1].rstrip(" .") + "…"
+    if not name:
+        return "未命名"[:limit]
+    if name.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        name = ("_" + name)[:limit]
+    return name
+
+
+def _folder(text: str) -> str:
+    return safe_file_name(text, _FOLDER_LIMIT)
+
+
+def _summary(item: ExportItem) -> str:
+    value = item.record.answers.get(item.form.summary_field)
+    return str(value) if value not in (None, "") else item.form.record_noun
+
+
+def _document_name(item: ExportItem) -> str:
+    return f"#{item.submission_id}-第{item.version}版-{safe_file_name(_summary(item))}.docx"
+
+
+# --- the ZIP ---------------------------------------------------------------------------------------
+
+
+def build_export(
+    items: Sequence[ExportItem],
+    status: Sequence[StatusRow],
+    task_names: Sequence[str],
+    city_lines: Sequence[str],
+    generated_at: datetime,
+) -> bytes:
+    """The supervisor's ZIP (see the module docstring for its layout).
+
+    Raises:
+        ValueError: ``generated_at`` or a ``submitted_at`` is naive, a submission appears twice, or
+            an item's form is not its record's form.
+        RenderError: a record cannot be rendered (named by its number and unit).
+    """
+    _check_items(items, generated_at)
+    ordered = _ordered(items, status, task_names)
+    on = generated_at.date()
+    entries: dict[str, Callable[[], bytes]] = {}
+
+    rendered: dict[int, bytes] = {}  # selected submissions, written twice, rendered once
+
+    def document(item: ExportItem) -> Callable[[], bytes]:
+        def produce() -> bytes:
+            if item.submission_id in rendered:
+                return rendered[item.submission_id]
+            data = _render(item)
+            if item.selected:
+                rendered[item.submission_id] = data
+            return data
+
+        return produce
+
+    for item in ordered:
+        folder = f"{_folder(item.unit_name)}/{_folder(item.task_name)}"
+        _add(entries, f"{folder}/{_document_name(item)}", document(item))
+        if item.selected:
+            copy = f"{_folder(item.unit_name)}-{_document_name(item)}"
+            _add(entries, f"{RECOMMENDED_FOLDER}/{_folder(item.task_name)}/{copy}", document(item))
+
+    sites = [item for item in ordered if item.form.id == _SITE_FORM]
+    city_sites = [site.record for site in sites]
+    _add(
+        entries,
+        safe_file_name(f"{CITY_REPORTER}-{STATISTICS_NAME}", _FOLDER_LIMIT) + ".docx",
+        lambda: render_site_statistics(CITY_REPORTER, city_sites, on),
+    )
+    for (unit_name, task_name), unit_sites in _grouped(sites).items():
+        records = [site.record for site in unit_sites]
+        name = safe_file_name(f"{unit_name}-{STATISTICS_NAME}", _FOLDER_LIMIT) + ".docx"
+        _add(
+            entries,
+            f"{_folder(unit_name)}/{_folder(task_name)}/{name}",
+            partial(render_site_statistics, unit_name, records, on),
+        )
+    _add(
+        entries,
+        WORKBOOK_NAME,
+        lambda: export_workbook(ordered, status, task_names, city_lines, generated_at),
+    )
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name in sorted(entries):
+            # DOCX and XLSX are zip files already: stored, not deflated again.
+            archive.writestr(_zip_info(name, generated_at, zipfile.ZIP_STORED), entries[name]())
+    return buffer.getvalue()
+
+
+def _check_items(items: Sequence[ExportItem], generated_at: datetime) -> None:
+    if generated_at.tzinfo is None or generated_at.utcoffset() is None:
+        raise ValueError("generated_at must be timezone-aware (the campaign's zone)")
+    seen: set[int] = set()
+    for item in items:
+        if item.submission_id in seen:
+            raise ValueError(f"submission #{item.submission_id} appears twice in the export")
+        seen.add(item.submission_id)
+        if item.form.id != item.record.form_id:
+            raise ValueError(
+                f"submission #{item.submission_id}: form {item.form.id!r} "
+                f"but a record of {item.record.form_id!r}"
+            )
+        if item.submitted_at.tzinfo is None or item.submitted_at.utcoffset() is None:
+            raise ValueError(f"submission #{item.submission_id}: submitted_at must be timezone-aware")
+
+
+def _ordered(
+    items: Iterable[ExportItem], status: Sequence[StatusRow], task_names: Sequence[str]
+) -> list[ExportItem]:
+    """Units in the status overview's order, tasks in ``task_names`` order, then by number."""
+    unit_rank = {row.unit_name: index for index, row in enumerate(status)}
+    task_rank = {name: index for index, name in enumerate(task_names)}
+    return sorted(
+        items,
+        key=lambda item: (
+            unit_rank.get(item.unit_name, len(unit_rank)),
+            item.unit_code,
+            task_rank.get(item.task_name, len(task_rank)),
+            item.task_id,
+            item.submission_id,
+        ),
+    )
+
+
+def _grouped(items: Iterable[ExportItem]) -> dict[tuple[str, str], list[ExportItem]]:
+    groups: dict[tuple[str, str], list[ExportItem]] = {}
+    for item in items:
+        groups.setdefault((item.unit_name, item.task_name), []).append(item)
+    return groups
+
+
+def _render(item: ExportItem) -> bytes:
+    if item.document is not None:
+        return item.document
+    try:
+        return render_form(item.record)
+    except (RenderError, ValueError) as error:
+        raise RenderError(f"#{item.submission_id}（{item.unit_name}）无法生成：{error}") from error
+
+
+def _add(entries: dict[str, Callable[[], bytes]], name: str, produce: Callable[[], bytes]) -> None:
+    """Add an entry; a name already taken (two names made alike by cleaning) gets “（2）”, “（3）”…"""
+    candidate, number = name, 1
+    while candidate in entries:
+        number += 1
+        stem, dot, extension = name.rpartition(".")
+        candidate = f"{stem}（{number}）{dot}{extension}" if dot else f"{name}（{number}）"
+    entries[candidate] = produce
+
+
+def _zip_info(name: str, stamp: datetime, compression: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(
+        name, date_time=(stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    )
+    info.compress_type = compression
+    info.create_system = 0
+    info.external_attr = 0o644 << 16
+    info.flag_bits |= _ZIP_UTF8
+    return info
+
+
+# --- the workbook ----------------------------------------------------------------------------------
+
+
+def export_workbook(
+    items: Sequence[ExportItem],
+    status: Sequence[StatusRow],
+    task_names: Sequence[str],
+    city_lines: Sequence[str],
+    generated_at: datetime,
+) -> bytes:
+    """``汇总.xlsx``: the status overview, then one sheet per form present in ``items``, in task order.
+
+    Raises:
+        ValueError: as ``build_export``.
+    """
+    _check_items(items, generated_at)
+    ordered = _ordered(items, status, task_names)
+    workbook = Workbook()
+    overview = workbook.active
+    overview.title = STATUS_SHEET
+    _write_status(overview, status, task_names, city_lines, generated_at)
+
+    forms: dict[str, list[ExportItem]] = {}
+    for item in ordered:
+        forms.setdefault(item.form.id, []).append(item)
+    task_rank = {name: index for index, name in enumerate(task_names)}
+    sheets = sorted(
+        forms.values(),
+        key=lambda its: (min(task_rank.get(i.task_name, len(task_rank)) for i in its), its[0].form.id),
+    )
+    titles = {STATUS_SHEET}
+    for form_items in sheets:
+        title = _sheet_title(form_items[0].form.short_title, titles)
+        titles.add(title)
+        _write_form_sheet(workbook.create_sheet(title), form_items[0].form, form_items, generated_at)
+    return _deterministic_xlsx(workbook, generated_at)
+
+
+def _write_status(
+    sheet: Worksheet,
+    status: Sequence[StatusRow],
+    task_names: Sequence[str],
+    city_lines: Sequence[str],
+    generated_at: datetime,
+) -> None:
+    header = ["单位", *task_names, "退回待改"]
+    table: list[list[Any]] = [header]
+    table += [
+        [row.unit_name, *(row.cells.get(task, "") for task in task_names), row.returned] for row in status
+    ]
+    _write_rows(sheet, table, first_row=1)
+    _style_header(sheet, len(header))
+    _fit_columns(sheet, table)  # the city lines below may run on past column A
+    city_row = len(table) + 2
+    stamp = f"导出时间：{generated_at.year}年{generated_at.month}月{generated_at.day}日 {generated_at:%H:%M}"
+    _write_rows(sheet, [["全市情况"], *([line] for line in city_lines), [stamp]], first_row=city_row)
+    sheet.cell(row=city_row, column=1).font = Font(bold=True)
+
+
+@dataclass(frozen=True)
+class _Column:
+    label: str
+    value: Callable[[ExportItem, Mapping[str, Any]], Any]  # (item, the row of the expanded group)
+
+
+def _columns(form: FormDecl, zone: tzinfo | None) -> tuple[list[_Column], GroupDecl | None]:
+    """The sheet's columns, and the group whose rows become sheet rows (the first without photos)."""
+    expanded = next((g for g in form.groups() if not any(f.kind == "photo" for f in g.fields)), None)
+    columns = [
+        _Column("编号", lambda item, _row: item.submission_id),
+        _Column("版本", lambda item, _row: item.version),
+        _Column("单位", lambda item, _row: item.unit_name),
+        _Column("状态", lambda item, _row: STATUS_LABELS.get(item.status, item.status)),
+        _Column("是否推荐", lambda item, _row: "是" if item.selected else "否"),
+        _Column(
+            "提交时间",
+            lambda item, _row: item.submitted_at.astimezone(zone).replace(tzinfo=None, microsecond=0),
+        ),
+    ]
+    for step in form.steps:
+        if isinstance(step, FieldDecl):
+            columns.append(_Column(step.label, _top_value(step)))
+        elif step is expanded:
+            columns.append(_Column(f"{step.label}序号", lambda _item, row: row.get("#")))
+            columns += [_Column(field.label, _row_value(field)) for field in step.fields]
+        else:
+            columns += [_summarised(step, field) for field in step.fields]
+    return columns, expanded
+
+
+def _top_value(field: FieldDecl) -> Callable[[ExportItem, Mapping[str, Any]], Any]:
+    return lambda item, _row: _cell_value(field, item.record.answers.get(field.key))
+
+
+def _row_value(field: FieldDecl) -> Callable[[ExportItem, Mapping[str, Any]], Any]:
+    return lambda _item, row: _cell_value(field, row.get(field.key))
+
+
+def _summarised(group: GroupDecl, field: FieldDecl) -> _Column:
+    """A group kept on one line: photos and videos counted (“照片数”), other answers joined with “；”."""
+
+    def rows(item: ExportItem) -> list[Mapping[str, Any]]:
+        value = item.record.answers.get(group.key)
+        return [row for row in value if isinstance(row, Mapping)] if isinstance(value, list) else []
+
+    if field.kind in ("photo", "video"):
+        return _Column(f"{field.label}数", lambda item, _row: sum(1 for r in rows(item) if r.get(field.key)))
+
+    def joined(item: ExportItem, _row: Mapping[str, Any]) -> str | None:
+        values = [_cell_value(field, row.get(field.key)) for row in rows(item)]
+        return PHOTO_LIST_SEPARATOR.join(str(v) for v in values if v not in (None, "")) or None
+
+    return _Column(field.label, joined)
+
+
+def _cell_value(field: FieldDecl, value: Any) -> Any:
+    """An answer for a person reading the sheet: numbers as numbers, dates in Chinese, skipped blank."""
+    if value is None or value == "":
+        return None
+    if field.validator == "integer" and not isinstance(value, bool):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return str(value)
+    try:
+        return display_value(field, value, full=True)
+    except (AttributeError, KeyError, TypeError, ValueError):  # an unexpected stored shape: show it raw
+        return str(value)
+
+
+def _write_form_sheet(
+    sheet: Worksheet, form: FormDecl, items: Sequence[ExportItem], generated_at: datetime
+) -> None:
+    columns, expanded = _columns(form, generated_at.tzinfo)
+    table: list[list[Any]] = [[column.label for column in columns]]
+    for item in items:
+        rows: list[Mapping[str, Any]] = [{}]
+        if expanded is not None:
+            group_rows = item.record.answers.get(expanded.key)
+            if isinstance(group_rows, list) and group_rows:
+                rows = [{**row, "#": number} for number, row in enumerate(group_rows, start=1)]
+        table += [[column.value(item, row) for column in columns] for row in rows]
+    time_column = SUBMISSION_COLUMNS.index("提交时间") + 1
+    _write_rows(sheet, table, first_row=1)
+    for (cell,) in sheet.iter_rows(min_row=2, min_col=time_column, max_col=time_column):
+        cell.number_format = _TIME_FORMAT
+    _style_header(sheet, len(columns))
+    if len(table) > 1:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(table)}"
+    _fit_columns(sheet, table)
+
+
+def _write_rows(sheet: Worksheet, table: Iterable[Sequence[Any]], *, first_row: int) -> None:
+    """Write rows from ``first_row`` on; text is always text (never a formula) and loses characters
+    XML cannot carry."""
+    for row, values in enumerate(table, start=first_row):
+        for column, value in enumerate(values, start=1):
+            if isinstance(value, str):
+                cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+                cell.data_type = "s"  # “=HYPERLINK(…)” typed in a chat stays text
+            elif value is not None:
+                sheet.cell(row=row, column=column, value=value)
+
+
+def _style_header(sheet: Worksheet, width: int) -> None:
+    bold = Font(bold=True)
+    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for column in range(1, width + 1):
+        cell = sheet.cell(row=1, column=column)
+        cell.font = bold
+        cell.alignment = centred
+    sheet.freeze_panes = "A2"
+
+
+def _fit_columns(sheet: Worksheet, table: Sequence[Sequence[Any]]) -> None:
+    widths: dict[int, int] = {}
+    for number, values in enumerate(table):
+        for column, value in enumerate(values, start=1):
+            width = _display_width(value) + (2 if number == 0 else 0)
+            widths[column] = max(widths.get(column, 0), width)
+    for column, width in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
+
+
+def _display_width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 18
+    text = str(value)[:_MAX_WIDTH]  # wider than the cap never matters
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _sheet_title(text: str, taken: set[str]) -> str:
+    """A worksheet title Excel accepts (31 characters, none of ``[]:*?/\\``), unique in the book."""
+    base = "".join("_" if char in "[]:*?/\\" else char for char in text).strip("'")[:31] or "表"
+    title, number = base, 1
+    while title in taken:
+        number += 1
+        suffix = f"（{number}）"
+        title = base[: 31 - len(suffix)] + suffix
+    return title
+
+
+def _deterministic_xlsx(workbook: Workbook, generated_at: datetime) -> bytes:
+    """Save ``workbook`` with ``generated_at`` as its created/modified time and every zip timestamp.
+
+    openpyxl stamps ``docProps/core.xml`` with the current time while saving, and its zip entries
+    with the current time too: the saved package is rewritten with both fixed.
+    """
+    saved = io.BytesIO()
+    workbook.save(saved)
+    stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    workbook.properties.creator = "fulian-intake"
+    workbook.properties.last_modified_by = None
+    workbook.properties.created = stamp
+    workbook.properties.modified = stamp
+    core = tostring(workbook.properties.to_tree())
+    output = io.BytesIO()
+    with (
+        zipfile.ZipFile(saved) as source,
+        zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            data = core if entry.filename == "docProps/core.xml" else source.read(entry)
+            target.writestr(_zip_info(entry.filename, generated_at, zipfile.ZIP_DEFLATED), data)
+    return output.getvalue()
+
+
+__all__ = [
+    "ExportItem",
+    "StatusRow",
+    "build_export",
+    "export_workbook",
+    "safe_file_name",
+]
