@@ -16,6 +16,7 @@ from bot.app import build_engine, load_declarations
 from bot.console import run_console
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
+from bot.web import join_link, serve_web
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
@@ -64,9 +65,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chat(settings: Settings, unit_query: str, user: str) -> int:
+def cmd_chat(args: argparse.Namespace) -> int:
+    """The console channel: chat as one of a unit's contacts, one message per input line."""
+    settings, user = _settings(args), args.user
     engine = build_engine(settings)
-    unit_decl = _find_unit(engine.campaign, unit_query)
+    unit_decl = _find_unit(engine.campaign, args.unit)
     unit = engine.repository.unit_by_code(engine.campaign.id, unit_decl.code)
     assert unit is not None
     contact = engine.repository.contact("console", user)
@@ -75,36 +78,36 @@ def _chat(settings: Settings, unit_query: str, user: str) -> int:
     return run_console(engine, user, sys.stdin, sys.stdout)
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    return _chat(_settings(args), args.unit, args.user)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    """The product's default: Telegram with a token; without one, fill forms right here in the terminal."""
+    """The product: Telegram (with the web chat beside it) when a token is set; else the web chat alone,
+    on this computer, with invite codes printed so that someone can try it at once."""
     settings = _settings(args)
     migrate(settings.resolved_database_url())
     if settings.telegram_bot_token:
-        print("正在启动 Telegram 渠道……（按 Ctrl+C 停止）")
+        print("正在启动 Telegram 渠道和网页版……（按 Ctrl+C 停止）")
         try:
             asyncio.run(serve(settings))
         except TelegramUnavailable as error:
             print(str(error), file=sys.stderr)
             return 2
         return 0
-    campaign = load_declarations(settings).campaign
-    unit_query = args.unit
-    if not unit_query:
-        print(f"{campaign.issuer}《{campaign.name}》报送助手（本地终端版，数据保存在 {settings.data_dir}/）")
-        for number, unit in enumerate(campaign.units, start=1):
-            print(f"[{number}] {unit.name}")
-        print("请输入您所在单位的序号：", end="", flush=True)
-        answer = sys.stdin.readline().strip()
-        if answer.isdigit() and 1 <= int(answer) <= len(campaign.units):
-            unit_query = campaign.units[int(answer) - 1].code
-        else:
-            unit_query = answer
-        print("\n每行输入一条消息，按 Ctrl+D 结束；下次运行会从上次停下的地方继续。\n")
-    return _chat(settings, unit_query, args.user)
+    engine = build_engine(settings)
+    campaign = engine.campaign
+    unit_query = args.unit or campaign.units[0].code
+    unit_decl = _find_unit(campaign, unit_query)
+    unit = engine.repository.unit_by_code(campaign.id, unit_decl.code)
+    assert unit is not None
+    now = engine.clock()
+    contact_code = issue_invite(engine.repository, unit.id, role="contact", now=now).code
+    supervisor_code = issue_invite(engine.repository, None, role="supervisor", now=now).code
+    print(f"{campaign.issuer}《{campaign.name}》报送助手（网页版，数据保存在 {settings.data_dir}/）")
+    print(f"用手机或电脑浏览器打开：http://{settings.host}:{settings.port}/")
+    print(f"· {unit_decl.name}联系人的邀请链接：{join_link(settings, contact_code)}")
+    print(f"· {campaign.contact.department}的邀请链接：{join_link(settings, supervisor_code)}")
+    print("其他单位的邀请码：intake invite 单位代码；在终端里填表：intake chat --unit 单位代码。")
+    print("按 Ctrl+C 停止。")
+    asyncio.run(serve_web(settings, engine, asyncio.Event()))
+    return 0
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
@@ -312,9 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", help="数据库地址")
     chat.set_defaults(handler=cmd_chat)
 
-    run = commands.add_parser("run", help="启动服务（未设置 Telegram 令牌时在终端里填表）")
-    run.add_argument("--unit", help="单位代码或名称（不填则列出单位供选择）")
-    run.add_argument("--user", default="local", help="联系人标识")
+    run = commands.add_parser("run", help="启动服务：Telegram（设置了令牌时）和网页版")
+    run.add_argument("--unit", help="为哪个单位打印第一个邀请码（默认第一个单位）")
     run.add_argument("--db", help="数据库地址")
     run.set_defaults(handler=cmd_run)
 

@@ -12,8 +12,6 @@ import logging
 import secrets
 import time
 
-import uvicorn
-from starlette.applications import Starlette
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
@@ -21,7 +19,7 @@ from bot.app import build_engine
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel, quiet_third_party_logs
-from bot.web import WEBHOOK_PATH, build_app
+from bot.web import WEBHOOK_PATH, serve_web
 from dialogs.engine import DialogEngine
 from dialogs.nudges import send_due_nudges
 
@@ -91,23 +89,24 @@ async def serve(
     try:
         await channel.set_commands()
         webhook = bool(settings.telegram_webhook_url)
+        secret = ""
         if webhook:
             secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
             url = settings.telegram_webhook_url.rstrip("/")
             url = url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
-            await bot.set_webhook(
-                url, secret_token=secret, allowed_updates=["message", "edited_message", "callback_query"]
-            )
-            receiving = asyncio.create_task(_serve_http(settings, build_app(channel, secret), stop))
+            allowed = ["message", "edited_message", "callback_query"]
+            await bot.set_webhook(url, secret_token=secret, allowed_updates=allowed)
         else:
             await bot.delete_webhook()
-            receiving = asyncio.create_task(_poll(channel, stop))
+        # One process serves every channel: the web chat (and the webhook route, when used) beside Telegram.
+        web = asyncio.create_task(serve_web(settings, engine, stop, channel, secret, send_nudges=False))
+        receiving = web if webhook else asyncio.create_task(_poll(channel, stop))
         log.info("Telegram channel serving as @%s by %s", bot.username, "webhook" if webhook else "polling")
         working = asyncio.create_task(_work(channel, stop))
         await stop.wait()
         if not webhook:
             receiving.cancel()  # a long poll in flight: its updates stay unconfirmed, delivered next time
-        await asyncio.gather(receiving, working, return_exceptions=True)
+        await asyncio.gather(receiving, working, web, return_exceptions=True)
     finally:
         await bot.shutdown()
 
@@ -137,14 +136,6 @@ async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
         await channel.send_due()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(channel.work.wait(), timeout=1)
-
-
-async def _serve_http(settings: Settings, app: Starlette, stop: asyncio.Event) -> None:
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await stop.wait()
-    server.should_exit = True
-    await task
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

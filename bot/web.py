@@ -1,32 +1,649 @@
-"""The HTTP side of the product: the Telegram webhook and a health check (the web chat joins later)."""
+"""The HTTP side of the product: the web chat (page, JSON API, downloads, 组联部's status page), the
+Telegram webhook and a health check — one ASGI app, so one process serves every channel.
+
+The web chat is a thin channel like the others: a browser message becomes an ``Inbound`` on channel
+``web``, the engine's ``Reply`` objects go back as JSON. A browser is bound to a unit the same way as a
+Telegram chat: an invite code, the privacy notice, “同意”. Only then is anything stored, and the browser
+gets a signed, HttpOnly session cookie holding nothing but a random web user id (the contact's
+``external_id``).
+
+Every state-changing request needs the same origin (Origin, else Referer) and the session's CSRF token
+in a header. Files go out by submission id only, to the unit's own contacts and to 组联部; anyone else
+gets 404. No message text, name, phone number or invite code is ever logged: only ids and counts.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
+import hashlib
 import hmac
+import html
 import json
 import logging
+import os
+import re
+import secrets
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import uvicorn
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
+from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, DialogEngine
+from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.nudges import send_due_nudges
+from dialogs.supervision import status_report
+from storage.models import Contact
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
+CHANNEL = "web"
+SESSION_COOKIE = "intake_session"
+GUEST_COOKIE = "intake_guest"
+CSRF_HEADER = "X-CSRF-Token"
+FILE_NAME_HEADER = "X-File-Name"
+PAGE_DIR = Path(__file__).resolve().parent / "web_page"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MAX_JSON_BYTES = 256 * 1024
+MAX_TEXT_CHARS = 10_000
+MAX_CODE_CHARS = 40
+GUEST_MAX_AGE = 24 * 3600
+NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
 
-def build_app(channel: TelegramChannel | None, webhook_secret: str = "") -> Starlette:
-    """The ASGI app; the webhook route exists only when a Telegram channel with a secret is given."""
+NEED_SIGN_IN = "请先登录：打开市妇联组联部发给您的邀请链接，或在首页输入邀请码。"
+REFUSED_ORIGIN = "页面已过期或来源不明，请刷新页面后再试。"
+BAD_REQUEST = "请求格式不正确，请刷新页面后再试。"
+TEXT_TOO_LONG = "这条消息太长了（超过 {limit} 字），请分几次发送。"
+FILE_TOO_LARGE = "文件太大，每个文件不能超过 {limit} MB。请选择手机拍摄的照片，或先压缩后再发送。"
+NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式），这个文件没有收到。"
+FILE_NOT_FOUND = "找不到这个文件。"
+NOT_DOWNLOADABLE = "（这个文件暂不能在网页上下载。）"
 
-    async def healthz(_request: Request) -> Response:
-        return PlainTextResponse("ok")
+_SUBMISSION_DOCUMENT = re.compile(r"^(\d+)-v(\d+)\.docx$")
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+# Signed values ---------------------------------------------------------------------------------------
+
+
+class Signer:
+    """HMAC-SHA256 signatures for cookie values and CSRF tokens; each use has its own purpose tag."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the web session key must be at least 16 bytes")
+        self._key = key
+
+    def _mac(self, purpose: str, value: str) -> str:
+        digest = hmac.new(self._key, f"{purpose}|{value}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def sign(self, purpose: str, value: str) -> str:
+        return f"{value}.{self._mac(purpose, value)}"
+
+    def unsign(self, purpose: str, signed: str | None) -> str | None:
+        """The value inside a signed string, or None when it is missing or tampered with."""
+        if not signed or "." not in signed:
+            return None
+        value, _, mac = signed.rpartition(".")
+        if not value or not hmac.compare_digest(mac.encode(), self._mac(purpose, value).encode()):
+            return None
+        return value
+
+    def csrf(self, holder: str) -> str:
+        """The CSRF token of a session (``user:ID``) or of a guest (``guest:NONCE``)."""
+        return self._mac("csrf", holder)[:32]
+
+    def check_csrf(self, holder: str, given: str) -> bool:
+        return bool(given) and hmac.compare_digest(given.encode(), self.csrf(holder).encode())
+
+
+def session_key(settings: Settings, data_dir: Path) -> bytes:
+    """The configured secret, else a random one kept in the data folder (so sessions survive restarts)."""
+    if settings.web_session_secret:
+        return settings.web_session_secret.encode()
+    path = data_dir / "web-session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(handle, "w") as stream:
+                stream.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+# Translation between the engine and JSON -----------------------------------------------------------
+
+
+def document_link(document: Path, data_dir: Path) -> dict[str, str] | None:
+    """The download of a submission's DOCX (by id and version), or None for any other file."""
+    try:
+        relative = document.resolve().relative_to(data_dir.resolve())
+    except ValueError:
+        return None
+    match = _SUBMISSION_DOCUMENT.match(relative.name)
+    if relative.parts[0] != "submissions" or match is None:
+        return None
+    submission_id, version = match.groups()
+    return {
+        "url": f"/files/submissions/{submission_id}.docx?v={version}",
+        "name": f"#{submission_id} 第{version}版",
+    }
+
+
+def reply_json(reply: Reply, data_dir: Path) -> dict[str, Any]:
+    """One engine reply for the page: its text, its buttons (with the menu token), a download link."""
+    item: dict[str, Any] = {"text": reply.text, "options": list(reply.options), "menu": reply.menu}
+    if reply.document is not None:
+        link = document_link(reply.document, data_dir)
+        item["document"] = link
+        if link is None:
+            item["text"] = f"{reply.text}\n{NOT_DOWNLOADABLE}"
+    return item
+
+
+def photo_mime(data: bytes) -> str | None:
+    """The image type by its first bytes (never by the name or the browser's word): JPEG, PNG, WEBP, HEIC."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "image/heic"
+    return None
+
+
+def status_html(report: str) -> str:
+    """``status_report``'s text as HTML a phone shows well: the title, the deadlines, one row per unit
+    (its cells wrap as chips, ✓ green, 逾期 and 退回 red), then the city's figures."""
+    parts: list[str] = []
+    kind = ""  # the block being collected: deadlines, units or figures
+    items: list[str] = []
+
+    def close() -> None:
+        if items:
+            opening, closing = _STATUS_BLOCKS[kind]
+            parts.append(opening + "".join(items) + closing)
+            items.clear()
+
+    for number, line in enumerate(report.splitlines()):
+        if number == 0:
+            parts.append(f"<h1>{html.escape(line)}</h1>")
+            continue
+        if not line.strip():
+            continue
+        if line.startswith("· "):
+            line_kind, item = "deadlines", f"<li>{html.escape(line[2:])}</li>"
+        elif "  " in line:
+            name, *cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
+            chips = "".join(f"<span class='cell {_cell_class(c)}'>{html.escape(c)}</span>" for c in cells)
+            line_kind, item = "units", f"<tr><th scope='row'>{html.escape(name)}</th><td>{chips}</td></tr>"
+        else:
+            line_kind, item = "figures", f"<p>{html.escape(line)}</p>"
+        if line_kind != kind:
+            close()
+            kind = line_kind
+        items.append(item)
+    close()
+    return "\n".join(parts)
+
+
+_STATUS_BLOCKS = {
+    "deadlines": ("<ul class='deadlines'>", "</ul>"),
+    "units": ("<table class='units'><tbody>", "</tbody></table>"),
+    "figures": ("<div class='figures'>", "</div>"),
+}
+
+
+def _cell_class(cell: str) -> str:
+    if "逾期" in cell or "退回" in cell:
+        return "late"
+    return "done" if "✓" in cell else ""
+
+
+# Security headers ------------------------------------------------------------------------------------
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        b"form-action 'self'",
+    ),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, and ``no-store`` unless it set its own caching."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _value in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# The web chat ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageAssets:
+    """The page's files, read once: the chat page and the status page (templates), the script, the styles."""
+
+    chat_page: str
+    status_page: str
+    script: bytes
+    styles: bytes
+
+    @classmethod
+    def load(cls, folder: Path = PAGE_DIR) -> PageAssets:
+        return cls(
+            chat_page=(folder / "index.html").read_text(encoding="utf-8"),
+            status_page=(folder / "status.html").read_text(encoding="utf-8"),
+            script=(folder / "chat.js").read_bytes(),
+            styles=(folder / "chat.css").read_bytes(),
+        )
+
+
+def fill(template: str, **values: str) -> str:
+    """Put escaped values into ``{{name}}`` slots (``raw_*`` values go in as they are: trusted HTML)."""
+    for name, value in values.items():
+        text = value if name.startswith("raw_") else html.escape(value)
+        template = template.replace("{{" + name + "}}", text)
+    return template
+
+
+class WebChat:
+    """The web chat's routes over one engine.
+
+    Args:
+        engine: the dialog engine (its calls are synchronous; they run in a worker thread).
+        settings: the public address, the session secret and lifetime, the upload limit.
+        assets: the page's files.
+    """
+
+    def __init__(self, engine: DialogEngine, settings: Settings, assets: PageAssets | None = None) -> None:
+        self.engine = engine
+        self.repository = engine.repository
+        self.settings = settings
+        self.assets = assets or PageAssets.load()
+        self.signer = Signer(session_key(settings, self.repository.data_dir))
+        self.upload_limit = settings.web_upload_max_mb * 1024 * 1024
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.page, methods=["GET"]),
+            Route("/join", self.page, methods=["GET"]),
+            Route("/status", self.status_page, methods=["GET"]),
+            Route("/static/chat.js", self.script, methods=["GET"]),
+            Route("/static/chat.css", self.styles, methods=["GET"]),
+            Route("/api/join", self.join, methods=["GET"]),
+            Route("/api/consent", self.consent, methods=["POST"]),
+            Route("/api/start", self.start, methods=["POST"]),
+            Route("/api/messages", self.message, methods=["POST"]),
+            Route("/api/upload", self.upload, methods=["POST"]),
+            Route("/api/notices", self.notices, methods=["POST"]),
+            Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
+        ]
+
+    # Who is asking -------------------------------------------------------------------------------
+
+    def _user_id(self, request: Request) -> str | None:
+        return self.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
+
+    async def _contact(self, request: Request) -> Contact | None:
+        """The bound, active contact of this browser, or None."""
+        user_id = self._user_id(request)
+        if user_id is None:
+            return None
+        contact = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
+        return contact if contact is not None and contact.active else None
+
+    def _secure(self, request: Request) -> bool:
+        return request.url.scheme == "https" or self.settings.web_url.startswith("https://")
+
+    def _same_origin(self, request: Request) -> bool:
+        """The request comes from this site's own page: its Origin (else Referer) names this host."""
+        source = request.headers.get("origin") or request.headers.get("referer") or ""
+        parts = urlsplit(source)
+        if not parts.scheme or not parts.netloc:
+            return False
+        allowed = {request.headers.get("host", "")}
+        if self.settings.web_url:
+            allowed.add(urlsplit(self.settings.web_url).netloc)
+        return parts.netloc in allowed
+
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def _bound(self, request: Request) -> Contact | Response:
+        """The contact behind a state-changing API call, or the refusal (403 origin/token, 401 unbound)."""
+        if not self._same_origin(request):
+            log.warning("web request refused: foreign or missing origin")
+            return _error(403, REFUSED_ORIGIN)
+        contact = await self._contact(request)
+        if contact is None:
+            return _error(401, NEED_SIGN_IN)
+        if not self.signer.check_csrf(f"user:{contact.external_id}", request.headers.get(CSRF_HEADER, "")):
+            log.warning("web request of contact %s refused: missing or wrong CSRF token", contact.id)
+            return _error(403, REFUSED_ORIGIN)
+        return contact
+
+    async def _handle(self, user_id: str, inbound: Inbound) -> list[Reply]:
+        """One message through the engine, in a worker thread, one at a time per web user."""
+        async with self._lock(user_id):
+            return await run_in_threadpool(self.engine.handle, inbound)
+
+    def _replies(self, replies: list[Reply]) -> list[dict[str, Any]]:
+        return [reply_json(reply, self.repository.data_dir) for reply in replies]
+
+    # Pages ---------------------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        """The chat page: bound (the chat) or a guest (the sign-in form, or the privacy notice of ?code)."""
+        contact = await self._contact(request)
+        guest_nonce: str | None = None
+        if contact is not None:
+            who = await run_in_threadpool(self._who, contact)
+            csrf, state, role = self.signer.csrf(f"user:{contact.external_id}"), "bound", contact.role
+        else:
+            guest_nonce = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
+            guest_nonce = guest_nonce or secrets.token_urlsafe(18)
+            who, csrf, state, role = "", self.signer.csrf(f"guest:{guest_nonce}"), "guest", ""
+        body = fill(
+            self.assets.chat_page,
+            csrf=csrf,
+            state=state,
+            role=role,
+            who=who,
+            upload_max=str(self.upload_limit),
+            contact_line=self.engine.campaign.contact.line(),
+        )
+        response = HTMLResponse(body)
+        if guest_nonce is not None:
+            response.set_cookie(
+                GUEST_COOKIE,
+                self.signer.sign("guest", guest_nonce),
+                max_age=GUEST_MAX_AGE,
+                httponly=True,
+                samesite="strict",
+                secure=self._secure(request),
+            )
+        return response
+
+    def _who(self, contact: Contact) -> str:
+        if contact.role == "supervisor":
+            return self.engine.campaign.contact.department
+        unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
+        return unit.name if unit is not None else ""
+
+    async def status_page(self, request: Request) -> Response:
+        """组联部 see every unit; a unit's contact sees their own unit (as with /status in the chat)."""
+        contact = await self._contact(request)
+        if contact is None:
+            return self._message_page(401, NEED_SIGN_IN)
+        report = await run_in_threadpool(self._status_report, contact)
+        title = "报送进度" if contact.role == "supervisor" else "本单位报送进度"
+        page = fill(self.assets.status_page, title=title, raw_report=status_html(report))
+        log.info("status page shown to contact %s", contact.id)
+        return HTMLResponse(page)
+
+    def _status_report(self, contact: Contact) -> str:
+        now = self.engine.clock()
+        engine = self.engine
+        if contact.role == "supervisor":
+            return status_report(self.repository, engine.campaign, engine.forms, now)
+        unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
+        code = unit.code if unit is not None else ""
+        return status_report(self.repository, engine.campaign, engine.forms, now, code)
+
+    def _message_page(self, status: int, text: str) -> HTMLResponse:
+        page = fill(
+            self.assets.status_page, title="妇联表格报送助手", raw_report=f"<p>{html.escape(text)}</p>"
+        )
+        return HTMLResponse(page, status_code=status)
+
+    async def script(self, _request: Request) -> Response:
+        return Response(self.assets.script, media_type="text/javascript; charset=utf-8")
+
+    async def styles(self, _request: Request) -> Response:
+        return Response(self.assets.styles, media_type="text/css; charset=utf-8")
+
+    # Signing in ----------------------------------------------------------------------------------
+
+    async def join(self, request: Request) -> Response:
+        """The privacy notice for an invite code (nothing is stored), or why the code cannot be used."""
+        code = request.query_params.get("code", "").strip()
+        if not code or len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isalnum():
+            unusable = Reply(INVITE_UNUSABLE.format(contact=self.engine.campaign.contact.line()))
+            return JSONResponse({"replies": self._replies([unusable])})
+        replies = await run_in_threadpool(self.engine.handle, Inbound(CHANNEL, "-", f"/start {code}"))
+        return JSONResponse({"replies": self._replies(replies)})
+
+    async def consent(self, request: Request) -> Response:
+        """同意 / 不同意 on the privacy notice; on 同意 the browser is bound and gets its session cookie."""
+        if not self._same_origin(request):
+            return _error(403, REFUSED_ORIGIN)
+        contact = await self._contact(request)
+        given = request.headers.get(CSRF_HEADER, "")
+        guest = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
+        if contact is not None and self.signer.check_csrf(f"user:{contact.external_id}", given):
+            user_id = contact.external_id  # a bound browser taking a new invite: the same identity
+        elif guest is not None and self.signer.check_csrf(f"guest:{guest}", given):
+            user_id = secrets.token_urlsafe(18)
+        else:
+            log.warning("consent refused: missing or wrong CSRF token")
+            return _error(403, REFUSED_ORIGIN)
+        body = await _json_body(request)
+        menu = body.get("menu") if body is not None else None
+        text = body.get("text") if body is not None else None
+        if not isinstance(menu, str) or not isinstance(text, str) or not menu.startswith(CONSENT_MENU):
+            return _error(400, BAD_REQUEST)
+        if len(menu) > MAX_CODE_CHARS + 1 or len(text) > 20:
+            return _error(400, BAD_REQUEST)
+        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, menu=menu))
+        bound = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
+        payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}
+        if bound is None or not bound.active:
+            return JSONResponse(payload)
+        log.info("web browser bound to contact %s", bound.id)
+        payload.update(
+            bound=True,
+            csrf=self.signer.csrf(f"user:{user_id}"),
+            role=bound.role,
+            who=await run_in_threadpool(self._who, bound),
+        )
+        response = JSONResponse(payload)
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.signer.sign("session", user_id),
+            max_age=self.settings.web_session_days * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure(request),
+        )
+        response.delete_cookie(GUEST_COOKIE, httponly=True, samesite="strict", secure=self._secure(request))
+        return response
+
+    # Chatting ------------------------------------------------------------------------------------
+
+    async def start(self, request: Request) -> Response:
+        """A page load: the notices queued while the page was closed, then the greeting (or the question
+        where the contact left off)."""
+        contact = await self._bound(request)
+        if isinstance(contact, Response):
+            return contact
+        user_id = contact.external_id
+        notices = await run_in_threadpool(self._take_notices, user_id)
+        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, "/start"))
+        log.info("web page of contact %s opened (%d notices)", contact.id, len(notices))
+        return JSONResponse({"notices": notices, "replies": self._replies(replies)})
+
+    async def notices(self, request: Request) -> Response:
+        contact = await self._bound(request)
+        if isinstance(contact, Response):
+            return contact
+        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact.external_id)})
+
+    def _take_notices(self, user_id: str) -> list[str]:
+        """Messages queued for this browser (returns, reminders), each shown once."""
+        now = self.engine.clock()
+        taken = []
+        for message in self.repository.due_messages(CHANNEL, now, limit=1000):
+            if message.chat_key == user_id:
+                taken.append(str(message.payload.get("text", "")))
+                self.repository.message_sent(message, now)
+        return taken
+
+    async def message(self, request: Request) -> Response:
+        """A typed message, or a pressed button (its number with the reply's menu token)."""
+        contact = await self._bound(request)
+        if isinstance(contact, Response):
+            return contact
+        body = await _json_body(request)
+        text = body.get("text") if body is not None else None
+        menu = body.get("menu") if body is not None else None
+        if not isinstance(text, str) or not (menu is None or (isinstance(menu, str) and len(menu) <= 64)):
+            return _error(400, BAD_REQUEST)
+        if len(text) > MAX_TEXT_CHARS:
+            return _error(413, TEXT_TOO_LONG.format(limit=MAX_TEXT_CHARS))
+        user_id = contact.external_id
+        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, menu=menu or None))
+        log.info("web message of contact %s: %d replies", contact.id, len(replies))
+        return JSONResponse({"replies": self._replies(replies)})
+
+    async def upload(self, request: Request) -> Response:
+        """One photo as the request body (several photos: several requests, in order)."""
+        contact = await self._bound(request)
+        if isinstance(contact, Response):
+            return contact
+        data = await _limited_body(request, self.upload_limit)
+        if data is None:
+            log.info("upload of contact %s refused: larger than %d MB", contact.id, self.upload_limit >> 20)
+            return _error(413, FILE_TOO_LARGE.format(limit=self.settings.web_upload_max_mb))
+        mime = photo_mime(data)
+        if mime is None:
+            log.info("upload of contact %s refused: not a photo (%d bytes)", contact.id, len(data))
+            return _error(415, NOT_A_PHOTO)
+        name = unquote(request.headers.get(FILE_NAME_HEADER, ""))[-100:] or None
+        file = IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
+        user_id = contact.external_id
+        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, file=file))
+        log.info("web photo of contact %s (%d bytes): %d replies", contact.id, len(data), len(replies))
+        return JSONResponse({"replies": self._replies(replies)})
+
+    # Files ---------------------------------------------------------------------------------------
+
+    async def download(self, request: Request) -> Response:
+        """A submission's DOCX by id (and version): the unit's own contacts and 组联部 only; others 404."""
+        contact = await self._contact(request)
+        if contact is None:
+            return self._message_page(401, NEED_SIGN_IN)
+        submission_id = int(request.path_params["submission_id"])
+        version = request.query_params.get("v", "")
+        found = await run_in_threadpool(self._document, contact, submission_id, version)
+        if found is None:
+            log.info("download of submission %s refused or missing for contact %s", submission_id, contact.id)
+            return self._message_page(404, FILE_NOT_FOUND)
+        path, name = found
+        log.info("contact %s downloaded submission %s", contact.id, submission_id)
+        return FileResponse(path, media_type=DOCX_MIME, filename=name)
+
+    def _document(self, contact: Contact, submission_id: int, version: str) -> tuple[Path, str] | None:
+        submission = self.repository.submission(submission_id)
+        if submission is None or submission.campaign_id != self.engine.campaign.id:
+            return None
+        if contact.role != "supervisor" and submission.unit_id != contact.unit_id:
+            return None
+        versions = self.repository.versions(submission_id)
+        wanted = int(version) if version.isdigit() else submission.current_version
+        chosen = next((v for v in versions if v.version == wanted), None)
+        if chosen is None or not chosen.document_path:
+            return None
+        root = self.repository.data_dir.resolve()
+        path = (root / chosen.document_path).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        form = self.engine.forms[submission.form_id]
+        return path, f"{form.short_title}-{submission_id}-第{chosen.version}版.docx"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _json_body(request: Request) -> dict[str, Any] | None:
+    data = await _limited_body(request, MAX_JSON_BYTES)
+    if data is None:
+        return None
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def _limited_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it is known to be larger than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            return None
+    return bytes(received)
+
+
+# The app -------------------------------------------------------------------------------------------
+
+
+def _webhook(channel: TelegramChannel, webhook_secret: str) -> Handler:
     async def webhook(request: Request) -> Response:
-        assert channel is not None
         given = request.headers.get(SECRET_HEADER, "")
         if not webhook_secret or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
             log.warning("webhook request refused: wrong or missing secret token")
@@ -40,7 +657,80 @@ def build_app(channel: TelegramChannel | None, webhook_secret: str = "") -> Star
         channel.receive(payload)  # stored (or recognised as a duplicate) before Telegram hears 200
         return JSONResponse({"ok": True})
 
-    routes = [Route("/healthz", healthz)]
-    if channel is not None and webhook_secret:
-        routes.append(Route(WEBHOOK_PATH, webhook, methods=["POST"]))
-    return Starlette(routes=routes)
+    return webhook
+
+
+async def healthz(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def build_app(
+    engine: DialogEngine,
+    settings: Settings,
+    telegram: TelegramChannel | None = None,
+    webhook_secret: str = "",
+) -> Starlette:
+    """The one ASGI app: the web chat, its API and downloads, the status page, ``/healthz``, and the
+    Telegram webhook (only when a Telegram channel and a secret are given)."""
+    chat = WebChat(engine, settings)
+    routes = [Route("/healthz", healthz), *chat.routes()]
+    if telegram is not None and webhook_secret:
+        routes.append(Route(WEBHOOK_PATH, _webhook(telegram, webhook_secret), methods=["POST"]))
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+
+def join_link(settings: Settings, code: str) -> str:
+    """The web chat's invite link for a code: on the public address when set, else on the local one."""
+    base = settings.web_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+    return f"{base}/join?code={code}"
+
+
+async def serve_web(
+    settings: Settings,
+    engine: DialogEngine,
+    stop: asyncio.Event,
+    telegram: TelegramChannel | None = None,
+    webhook_secret: str = "",
+    *,
+    send_nudges: bool = True,
+) -> None:
+    """Serve the app on ``settings.host:settings.port`` until ``stop`` is set.
+
+    With ``send_nudges`` the deadline reminders that are due are queued once a minute (each is
+    recorded before it is queued, so a second process doing the same sends nothing twice); web
+    contacts see them as notices on their next page load. The access log stays off: invite links
+    carry their code in the query string.
+    """
+    config = uvicorn.Config(
+        build_app(engine, settings, telegram, webhook_secret),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    nudging = asyncio.create_task(_nudge(engine, stop)) if send_nudges else None
+    log.info("web chat serving on %s:%s", settings.host, settings.port)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    stopping.cancel()
+    if nudging is not None:
+        nudging.cancel()
+    await asyncio.gather(serving, *([nudging] if nudging else []), return_exceptions=True)
+
+
+async def _nudge(engine: DialogEngine, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            queued = await run_in_threadpool(
+                send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
+            )
+            if queued:
+                log.info("%d reminders queued", queued)
+        except Exception as error:  # a database hiccup must not stop the web chat
+            log.error("reminders failed with %s", type(error).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=NUDGE_INTERVAL)

@@ -26,6 +26,7 @@ from dialogs.invites import issue_invite
 from tests.conftest import chinese_text, photo_bytes
 from tests.telegram_emulator import BotMessage, EmulatedUser, Emulator
 from tests.telegram_emulator.fixtures import emulator_fixture  # noqa: F401
+from tests.test_telegram_webhook import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,6 +110,7 @@ def telegram_settings(emulator: Emulator, data_dir: Path) -> Settings:
         TELEGRAM_FILE_BASE_URL=emulator.base_file_url,
         telegram_chat_rate=1000,
         telegram_rate=1000,
+        port=free_port(),
     )
 
 
@@ -231,6 +233,7 @@ def test_the_service_killed_mid_form_continues_in_a_new_process(emulator: Emulat
         "TELEGRAM_API_BASE_URL": emulator.base_url,
         "TELEGRAM_FILE_BASE_URL": emulator.base_file_url,
         "INTAKE_TELEGRAM_CHAT_RATE": "1000",
+        "INTAKE_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("INTAKE_DATABASE_URL", None)

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from telegram import Bot
 
+from bot.settings import Settings
 from bot.telegram_channel import CHANNEL, TelegramChannel, outgoing_payloads, split_text
 from bot.web import SECRET_HEADER, WEBHOOK_PATH, build_app
 from dialogs.engine import NOT_BOUND, DialogEngine
@@ -52,7 +53,12 @@ def channel_fixture(engine: DialogEngine) -> TelegramChannel:
 def server_fixture(channel: TelegramChannel) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(build_app(channel, SECRET), host="127.0.0.1", port=port, log_level="error")
+        uvicorn.Config(
+            build_app(channel.engine, Settings(), channel, SECRET),
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,0 +1,359 @@
+// The web chat: shows the bot's messages with their buttons, sends texts, button presses and photos.
+// Every message goes to the server, which runs the same dialog as Telegram; nothing is kept here.
+(function () {
+  "use strict";
+
+  var CONTACT_COMMANDS = ["上一步", "跳过", "查看", "修改", "帮助", "新建", "草稿", "已交", "进度"];
+  var SUPERVISOR_COMMANDS = ["进度", "未交", "帮助"];
+  var NOTICE_EVERY_MS = 60000;
+
+  function meta(name) {
+    var element = document.querySelector('meta[name="' + name + '"]');
+    return element ? element.getAttribute("content") || "" : "";
+  }
+
+  var csrf = meta("csrf-token");
+  var state = meta("intake-state");
+  var role = meta("intake-role");
+  var uploadMax = parseInt(meta("upload-max"), 10) || 15 * 1024 * 1024;
+
+  var list = document.getElementById("messages");
+  var composer = document.getElementById("composer");
+  var signin = document.getElementById("signin");
+  var form = document.getElementById("send-form");
+  var input = document.getElementById("text-input");
+  var photos = document.getElementById("photo-input");
+  var quick = document.getElementById("quick");
+  var statusLink = document.getElementById("status-link");
+  var who = document.getElementById("who");
+
+  var queue = Promise.resolve();
+  var typing = null;
+
+  // Drawing ---------------------------------------------------------------------------------------
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function scrollDown() {
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function row(kind) {
+    var line = element("div", "row " + kind);
+    list.appendChild(line);
+    return line;
+  }
+
+  function showBot(reply, onChoose) {
+    var line = row("bot");
+    var bubble = element("div", "bubble", reply.text);
+    line.appendChild(bubble);
+    if (reply.document) {
+      var link = element("a", "document");
+      link.href = reply.document.url;
+      link.setAttribute("download", "");
+      link.appendChild(element("span", "document-icon", "W"));
+      var label = element("span", "document-label");
+      label.appendChild(element("strong", "", "下载 Word 文件"));
+      label.appendChild(element("small", "", reply.document.name));
+      link.appendChild(label);
+      bubble.appendChild(link);
+      if (/MicroMessenger/i.test(navigator.userAgent)) {
+        bubble.appendChild(
+          element("small", "document-hint", "如果在微信里下载不了，请点右上角“…”，选择“在浏览器打开”后再下载。")
+        );
+      }
+    }
+    if (reply.options && reply.options.length) {
+      var choices = element("div", "choices");
+      reply.options.forEach(function (option, index) {
+        var button = element("button", "choice", option);
+        button.type = "button";
+        button.addEventListener("click", function () {
+          if (button.disabled) return;
+          closeChoices(choices, button);
+          onChoose(String(index + 1), reply.menu, option);
+        });
+        choices.appendChild(button);
+      });
+      line.appendChild(choices);
+    }
+    scrollDown();
+  }
+
+  function closeChoices(only, chosen) {
+    var groups = only ? [only] : list.querySelectorAll(".choices");
+    Array.prototype.forEach.call(groups, function (group) {
+      Array.prototype.forEach.call(group.querySelectorAll("button"), function (button) {
+        button.disabled = true;
+        if (button === chosen) button.classList.add("chosen");
+      });
+    });
+  }
+
+  function showUser(text) {
+    row("user").appendChild(element("div", "bubble", text));
+    scrollDown();
+  }
+
+  function showPhoto(file) {
+    var bubble = element("div", "bubble photo");
+    var image = element("img");
+    image.alt = file.name || "照片";
+    image.src = URL.createObjectURL(file);
+    image.addEventListener("load", scrollDown);
+    bubble.appendChild(image);
+    row("user").appendChild(bubble);
+    scrollDown();
+  }
+
+  function showNotice(text) {
+    var bubble = element("div", "bubble notice");
+    bubble.appendChild(element("strong", "notice-title", "通知"));
+    bubble.appendChild(element("div", "", text));
+    row("bot").appendChild(bubble);
+    scrollDown();
+  }
+
+  function showSystem(text) {
+    row("system").appendChild(element("div", "bubble", text));
+    scrollDown();
+  }
+
+  function showTyping(on) {
+    if (on && !typing) {
+      typing = row("bot typing");
+      var dots = element("div", "bubble dots");
+      dots.setAttribute("aria-label", "正在回复");
+      for (var i = 0; i < 3; i += 1) dots.appendChild(element("span"));
+      typing.appendChild(dots);
+      scrollDown();
+    } else if (!on && typing) {
+      typing.remove();
+      typing = null;
+    }
+  }
+
+  // Talking to the server ---------------------------------------------------------------------------
+
+  function request(method, path, body, headers) {
+    var options = { method: method, credentials: "same-origin", headers: headers || {} };
+    if (method !== "GET") options.headers["X-CSRF-Token"] = csrf;
+    if (body !== undefined) options.body = body;
+    return fetch(path, options).then(
+      function (response) {
+        return response
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (data) {
+            return { status: response.status, data: data };
+          });
+      },
+      function () {
+        return { status: 0, data: { error: "网络连接失败，请检查网络后再试。您已填写的内容都已保存。" } };
+      }
+    );
+  }
+
+  function postJson(path, payload) {
+    return request("POST", path, JSON.stringify(payload), { "Content-Type": "application/json" });
+  }
+
+  function handleRefusal(result) {
+    if (result.status === 401) {
+      state = "guest";
+      showSystem(result.data.error || "请先登录。");
+      showSignIn();
+      return true;
+    }
+    if (result.status !== 200) {
+      showSystem(result.data.error || "出错了，请稍后再试。");
+      return true;
+    }
+    return false;
+  }
+
+  function showReplies(replies) {
+    if (replies.length) closeChoices();
+    replies.forEach(function (reply) {
+      showBot(reply, choose);
+    });
+  }
+
+  // One message at a time, in the order they were sent.
+  function enqueue(work) {
+    queue = queue.then(work, work);
+    return queue;
+  }
+
+  function exchange(path, payload) {
+    showTyping(true);
+    return postJson(path, payload).then(function (result) {
+      showTyping(false);
+      if (!handleRefusal(result)) showReplies(result.data.replies || []);
+    });
+  }
+
+  function send(text, menu) {
+    return enqueue(function () {
+      return exchange("/api/messages", menu ? { text: text, menu: menu } : { text: text });
+    });
+  }
+
+  function choose(number, menu, label) {
+    showUser(label);
+    if (state !== "bound") {
+      enqueue(function () {
+        return consent(number, menu);
+      });
+      return;
+    }
+    send(number, menu);
+  }
+
+  function sendPhoto(file) {
+    return enqueue(function () {
+      showPhoto(file);
+      if (file.size > uploadMax) {
+        showSystem("这张照片太大（超过 " + Math.round(uploadMax / 1048576) + " MB），没有发送。");
+        return undefined;
+      }
+      showTyping(true);
+      var headers = {
+        "Content-Type": file.type || "application/octet-stream",
+        "X-File-Name": encodeURIComponent(file.name || "photo"),
+      };
+      return request("POST", "/api/upload", file, headers).then(function (result) {
+        showTyping(false);
+        if (!handleRefusal(result)) showReplies(result.data.replies || []);
+      });
+    });
+  }
+
+  // Signing in ----------------------------------------------------------------------------------------
+
+  function showSignIn() {
+    composer.hidden = true;
+    signin.hidden = false;
+    document.body.classList.add("guest");
+  }
+
+  function showChat() {
+    signin.hidden = true;
+    composer.hidden = false;
+    document.body.classList.remove("guest");
+    statusLink.hidden = role !== "supervisor";
+    quick.textContent = "";
+    (role === "supervisor" ? SUPERVISOR_COMMANDS : CONTACT_COMMANDS).forEach(function (word) {
+      var chip = element("button", "chip", word);
+      chip.type = "button";
+      chip.addEventListener("click", function () {
+        showUser(word);
+        send(word);
+      });
+      quick.appendChild(chip);
+    });
+  }
+
+  function join(code) {
+    if (state === "bound") showChat();
+    showTyping(true);
+    return request("GET", "/api/join?code=" + encodeURIComponent(code)).then(function (result) {
+      showTyping(false);
+      if (handleRefusal(result)) return;
+      var replies = result.data.replies || [];
+      showReplies(replies);
+      if (!replies.some(function (reply) { return reply.options && reply.options.length; })) showSignIn();
+    });
+  }
+
+  function consent(number, menu) {
+    showTyping(true);
+    return postJson("/api/consent", { text: number, menu: menu }).then(function (result) {
+      showTyping(false);
+      if (handleRefusal(result)) return;
+      if (result.data.bound) {
+        state = "bound";
+        csrf = result.data.csrf;
+        role = result.data.role || "";
+        who.textContent = result.data.who || "";
+        history.replaceState(null, "", "/");
+        showChat();
+      } else {
+        showSignIn();
+      }
+      showReplies(result.data.replies || []);
+    });
+  }
+
+  function start() {
+    showChat();
+    showTyping(true);
+    return postJson("/api/start", {}).then(function (result) {
+      showTyping(false);
+      if (handleRefusal(result)) return;
+      (result.data.notices || []).forEach(showNotice);
+      showReplies(result.data.replies || []);
+    });
+  }
+
+  function pollNotices() {
+    if (state !== "bound" || document.visibilityState !== "visible") return;
+    enqueue(function () {
+      return postJson("/api/notices", {}).then(function (result) {
+        if (result.status === 200) (result.data.notices || []).forEach(showNotice);
+      });
+    });
+  }
+
+  // The composer ----------------------------------------------------------------------------------------
+
+  function grow() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 160) + "px";
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    grow();
+    showUser(text);
+    send(text);
+  });
+
+  input.addEventListener("input", grow);
+  input.addEventListener("keydown", function (event) {
+    var desktop = window.matchMedia && window.matchMedia("(pointer: fine)").matches;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && desktop) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  photos.addEventListener("change", function () {
+    var chosen = Array.prototype.slice.call(photos.files || []);
+    photos.value = "";
+    chosen.forEach(sendPhoto);
+  });
+
+  // Start ------------------------------------------------------------------------------------------------
+
+  var code = new URLSearchParams(location.search).get("code");
+  if (code && code.trim()) {
+    join(code.trim());
+  } else if (state === "bound") {
+    start();
+  } else {
+    showSignIn();
+  }
+  window.setInterval(pollNotices, NOTICE_EVERY_MS);
+})();

@@ -1,0 +1,257 @@
+"""The web chat in a real headless Chromium (Debian's ``chromium``, driven by Playwright): a contact
+signs in with an invite, fills the 示范点申报表 with three photos, downloads the Word file and reads it
+back; a wrong answer, a reload mid-form and another unit's file.
+
+Set ``INTAKE_WRITE_SCREENSHOT=1`` to refresh ``docs/web-chat-phone.png`` from the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+
+from bot.web import FILE_NOT_FOUND, build_app
+from dialogs.engine import INVITE_UNUSABLE, DialogEngine
+from tests.conftest import photo_bytes
+from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None  # type: ignore[assignment]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "web-chat-phone.png"
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="/usr/bin/chromium is missing: apt-get install chromium to run the browser tests",
+    ),
+    pytest.mark.skipif(
+        sync_playwright is None,
+        reason="playwright is not installed: pip install playwright to run the browser tests",
+    ),
+]
+
+
+@pytest.fixture(name="chromium", scope="module")
+def chromium_fixture() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(name="server")
+def server_fixture(engine: DialogEngine) -> Iterator[str]:
+    with serving(build_app(engine, web_settings())) as url:
+        yield url
+
+
+@pytest.fixture(name="phone")
+def phone_fixture(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(accept_downloads=True, **PHONE)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems: list[str] = []  # script errors and CSP violations (a refused file's 404 is expected)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
+    )
+    yield page
+    context.close()
+    assert problems == []
+
+
+# Talking like a person ----------------------------------------------------------------------------
+
+ANSWERED = (
+    "n => document.querySelectorAll('.row.bot:not(.typing)').length > n && !document.querySelector('.typing')"
+)
+
+
+def bot_rows(page: Page) -> int:
+    return int(page.locator(".row.bot:not(.typing)").count())
+
+
+def wait_for_answer(page: Page, before: int) -> None:
+    page.wait_for_function(ANSWERED, arg=before)
+
+
+def last_bot_text(page: Page) -> str:
+    return str(page.locator(".row.bot:not(.typing) .bubble").last.inner_text())
+
+
+def send(page: Page, text: str) -> str:
+    before = bot_rows(page)
+    page.fill("#text-input", text)
+    page.click("#send-button")
+    wait_for_answer(page, before)
+    return last_bot_text(page)
+
+
+def press(page: Page, label: str) -> str:
+    before = bot_rows(page)
+    starts_with = re.compile("^" + re.escape(label))  # “同意”, not “不同意”
+    page.locator(".choices button:not([disabled])", has_text=starts_with).last.click()
+    wait_for_answer(page, before)
+    return last_bot_text(page)
+
+
+def sees(page: Page, text: str) -> None:
+    page.locator(".row .bubble", has_text=text).last.wait_for()
+
+
+def photo_files(folder: Path) -> list[Path]:
+    paths = []
+    for number, color in enumerate([(190, 60, 60), (60, 140, 90), (50, 90, 170)], start=1):
+        path = folder / f"现场照片{number}.jpg"
+        path.write_bytes(photo_bytes(800, 600, color))
+        paths.append(path)
+    return paths
+
+
+def sign_in(page: Page, server: str, engine: DialogEngine, unit_code: str = "yufeng") -> None:
+    page.goto(f"{server}/join?code={invite(engine, unit_code)}")
+    sees(page, "个人信息保护告知")
+    assert "请选择要填写的表" in press(page, "同意")
+
+
+# The tests --------------------------------------------------------------------------------------------
+
+
+def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    sign_in(phone, server, engine)
+    assert phone.url == f"{server}/", "the code leaves the address bar once used"
+    assert phone.inner_text("#who") == "鱼峰区妇联" and phone.is_visible("#composer")
+    assert "请输入申报单位名称" in press(phone, "示范点申报表")
+    send(phone, SITE_ANSWERS[0])
+    send(phone, SITE_ANSWERS[1])
+    wrong = send(phone, "200")
+    assert "女性有多少人" in wrong
+    sees(phone, "女性人数（200）不能多于单位人数（120），请核对。")
+    send(phone, SITE_ANSWERS[2])
+
+    phone.reload()  # mid-form: the page greets and asks where the contact left off
+    sees(phone, "欢迎回来，鱼峰区妇联")
+    assert "请输入申报单位负责人的姓名" in last_bot_text(phone)
+
+    for answer in SITE_ANSWERS[3:7]:
+        send(phone, answer)
+    sees(phone, "示范点的组建方式")
+    assert phone.locator(".choices button:not([disabled])").count() == 5
+    screenshot(phone, tmp_path)
+    press(phone, "单独创建")
+    press(phone, "园区")
+    for answer in SITE_ANSWERS[9:]:
+        send(phone, answer)
+    sees(phone, "请发送一张示范点的照片")
+    phone.set_viewport_size({"width": 360, "height": 740})  # a small phone: the 300字 answer wraps
+    assert fits_width(phone, 360)
+    phone.set_viewport_size(PHONE["viewport"])  # type: ignore[arg-type]
+
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", [str(path) for path in photo_files(tmp_path)])
+    wait_for_answer(phone, before + 2)  # three photos: three messages, three answers, in order
+    assert phone.locator(".row.user .bubble.photo img").count() == 3
+    sees(phone, "已收到第3张照片")
+    for caption in ("园区妇联成立大会现场", "妇女之家活动室", "巾帼志愿服务队开展活动"):
+        send(phone, caption)
+    assert "请核对以上内容" in press(phone, "填写完毕，下一步")
+    press(phone, "确认提交")
+    sees(phone, "已提交《示范点申报表》")
+
+    link = phone.locator("a.document").last
+    with phone.expect_download() as downloading:
+        link.click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".docx")
+    document = Document(str(download.path()))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert any(SITE_ANSWERS[0] in cell for cell in cells), "the site's name is in the 申报表"
+    assert any("妇女之家活动室" in cell for cell in cells)
+    assert len(document.inline_shapes) == 3, "the three photos are in the 申报表"
+
+
+def test_another_units_file_is_refused_and_a_bad_code_is_explained(
+    phone: Page, server: str, engine: DialogEngine
+) -> None:
+    other = submit_site(engine, "chengzhong", "chengzhong-contact")
+    phone.goto(server)
+    assert phone.is_visible("#signin") and not phone.is_visible("#composer")
+    phone.fill("#code-input", "NOSUCHCODE")
+    phone.click("#signin button")
+    sees(phone, INVITE_UNUSABLE.format(contact=engine.campaign.contact.line()))
+    assert phone.is_visible("#signin")
+
+    sign_in(phone, server, engine, "yufeng")
+    refused = phone.goto(f"{server}/files/submissions/{other}.docx")
+    assert refused is not None and refused.status == 404
+    assert FILE_NOT_FOUND in phone.inner_text("main")
+
+
+def test_a_supervisor_sees_the_status_page(phone: Page, server: str, engine: DialogEngine) -> None:
+    submit_site(engine, "chengzhong", "chengzhong-contact")
+    phone.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
+    sees(phone, "个人信息保护告知")
+    press(phone, "同意")
+    assert phone.is_visible("#status-link")
+    assert "城中区" in send(phone, "进度")
+    phone.click("#status-link")
+    phone.wait_for_url(f"{server}/status")
+    assert "全市示范点 1/10 个" in phone.inner_text("main")
+    row = phone.locator("tr", has_text="城中区")
+    assert "示范点1/≥1✓" in row.inner_text()
+    phone.set_viewport_size({"width": 360, "height": 740})
+    assert fits_width(phone, 360), "the status page fits a small phone without sideways scrolling"
+
+
+def screenshot(page: Page, folder: Path) -> None:
+    """The chat mid-form with its buttons, as on a phone; copied to docs/ when asked to."""
+    page.locator(".choices").last.scroll_into_view_if_needed()
+    target = SCREENSHOT if os.environ.get("INTAKE_WRITE_SCREENSHOT") else folder / SCREENSHOT.name
+    page.screenshot(path=str(target))
+    assert target.stat().st_size > 10_000
+    assert fits_width(page, 390), "nothing sticks out sideways at phone width"
+
+
+def fits_width(page: Page, width: int) -> bool:
+    """No sideways scrolling, and every bubble and button inside the screen."""
+    widest: Any = page.evaluate(
+        """() => Math.max(
+            document.documentElement.scrollWidth,
+            ...[...document.querySelectorAll('.bubble, .choice')].map(e => e.getBoundingClientRect().right)
+        )"""
+    )
+    return bool(widest <= width)
