@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint diagrams previews migration clean
+.PHONY: run test lint diagrams previews reliability migration clean
 
 $(BIN)/intake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: lint
 
 diagrams: $(BIN)/intake
 	$(BIN)/intake diagrams
+
+# docs/RELIABILITY.md from a run of the reliability suite (INTAKE_CRASH_KILLS=1000 for a longer one).
+reliability: $(BIN)/intake
+	$(BIN)/python -m tests.reliability_report
 
 # PNG pages of every sample form in docs/forms/ (needs LibreOffice, fonts-noto-cjk and poppler-utils).
 previews: $(BIN)/intake

@@ -1,0 +1,168 @@
+"""Run the reliability suite and write docs/RELIABILITY.md from what it actually did.
+
+    .venv/bin/python -m tests.reliability_report            # CI-sized: 100 kills
+    INTAKE_CRASH_KILLS=1000 .venv/bin/python -m tests.reliability_report   # a longer run by hand
+
+Needs the same environment as `make test` (INTAKE_TEST_POSTGRES_URL for the PostgreSQL rows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "docs" / "RELIABILITY.md"
+
+#: (test file or node, what it tries, how many times — a number, or a key of the crash figures)
+SUITE = [
+    (
+        "tests/test_crash_recovery.py",
+        "`intake chat` killed with SIGKILL at a random moment, restarted",
+        "kills",
+    ),
+    (
+        "tests/test_console.py::test_killed_mid_form_and_restarted_nothing_accepted_is_lost",
+        "console killed after each of 7 answers",
+        7,
+    ),
+    (
+        "tests/test_telegram_e2e.py::test_the_service_killed_mid_form_continues_in_a_new_process",
+        "Telegram service SIGKILLed mid-form, a message sent while down",
+        1,
+    ),
+    (
+        "tests/test_telegram_e2e.py::test_a_site_with_an_album_a_duplicate_update_and_a_stale_button",
+        "the same Telegram update delivered twice; a button from an old message",
+        2,
+    ),
+    ("tests/test_telegram_webhook.py", "webhook: wrong/missing secret, duplicate update_id, bad payload", 5),
+    ("tests/test_workers.py", "two workers, one PostgreSQL, 84 interleaved updates for 6 chats", 84),
+    (
+        "tests/test_nudges.py::test_two_workers_on_postgresql_never_send_the_same_reminder_twice",
+        "two workers planning reminders at the same minutes, 5 rounds each",
+        10,
+    ),
+    (
+        "tests/test_hostile_input.py",
+        "hypothesis: arbitrary Unicode, control/RTL/zero-width, SQL/path text, "
+        "100 KB messages, random bytes as photos",
+        600,
+    ),
+    ("tests/test_dialog_walks.py", "random walks: answers, commands, noise, photos in any state", 3000),
+    (
+        "tests/test_access.py",
+        "authorization matrix: unbound, revoked, other unit, contact vs 组联部 commands",
+        20,
+    ),
+    ("tests/test_invites.py", "used, expired and refused invites; stale buttons", 7),
+    (
+        "tests/test_backup.py",
+        "backup → restore (SQLite→SQLite, SQLite→PostgreSQL) compared table by table; purge",
+        4,
+    ),
+    (
+        "tests/test_telegram_e2e.py::test_a_contact_binds_fills_the_registration_form_and_gets_the_docx",
+        "a whole Telegram session at DEBUG level, logs scanned for names and phones",
+        1,
+    ),
+]
+
+PROMISES = """\
+## What is promised
+
+- **Delivery.** A Telegram update is stored (unique by update id) before it is acknowledged — before
+  the webhook answers 200 and before getUpdates' offset moves past it — processed in order per chat,
+  and marked done in the same transaction as its effects and its queued replies. A duplicate changes
+  nothing; pending updates left by a crash are processed on start. Replies leave through an outbox at
+  Telegram's pace and are retried (429 `retry_after` honoured); a reply may, rarely, be sent twice
+  after a crash between sending and recording it — an answer is never applied twice.
+- **Durability.** Every accepted answer is committed before the reply is produced (SQLite in WAL mode
+  with `synchronous=FULL`, or PostgreSQL). A process killed at any moment loses nothing accepted: the
+  next message continues at the same field. Files are written atomically and named by their content.
+- **Isolation.** A contact sees and changes only their own unit's drafts, submissions and files;
+  组联部's commands are refused to contacts; unbound or revoked identities get a short refusal and
+  nothing is stored about them. Several workers on one PostgreSQL database claim each update (row lock,
+  `SKIP LOCKED`, and no earlier update of the chat pending), so each chat is processed one message at a
+  time; reminders are recorded with a unique key before they are queued, so none is sent twice.
+- **Personal data.** No message text, name, phone number or raw update reaches the logs at any level;
+  `intake backup`/`restore` round-trip every table and file; `intake purge --before DATE` removes a
+  campaign's personal data after the retention period promised in the privacy notice.
+"""
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as work:
+        figures_file = Path(work) / "figures.jsonl"
+        junit = Path(work) / "junit.xml"
+        env = {**os.environ, "INTAKE_CRASH_REPORT": str(figures_file)}
+        command = [sys.executable, "-m", "pytest", "-q", f"--junitxml={junit}", *(node for node, *_ in SUITE)]
+        started = datetime.now(UTC)
+        run = subprocess.run(command, cwd=ROOT, env=env, check=False)
+        results = _results(junit)
+        crash = {}
+        if figures_file.exists():
+            for line in figures_file.read_text(encoding="utf-8").splitlines():
+                crash.update(json.loads(line).get("crash", {}))
+    rows = []
+    for node, tried, times in SUITE:
+        passed, failed, skipped = _outcome(results, node)
+        count = crash.get(str(times), "—") if isinstance(times, str) else times
+        result = "held" if passed and not failed else ("skipped" if skipped and not failed else "FAILED")
+        rows.append(f"| {tried} | {count} | {passed} passed, {failed} failed, {skipped} skipped | {result} |")
+    crash_line = (
+        f"Crash run: {crash.get('kills')} kills (seed {crash.get('seed')}), {crash.get('submissions')} forms "
+        f"submitted, {crash.get('answers_lost')} answers lost, {crash.get('duplicates')} duplicates, "
+        f"{crash.get('lines_lost_to_a_kill')} kills landed before the line was read, "
+        f"{crash.get('seconds')} s."
+        if crash
+        else "Crash run: no figures (the crash test did not run)."
+    )
+    OUTPUT.write_text(
+        "# Reliability\n\n"
+        "Generated by `python -m tests.reliability_report` from a real run of the reliability suite; "
+        "do not edit by hand.\n\n"
+        + PROMISES
+        + f"\n## What the suite tried (run {started:%Y-%m-%d %H:%M} UTC)\n\n"
+        "| what was tried | times | tests | result |\n|---|---|---|---|\n"
+        + "\n".join(rows)
+        + f"\n\n{crash_line}\n\nA longer run: `INTAKE_CRASH_KILLS=1000 INTAKE_CRASH_SEED=7 "
+        ".venv/bin/python -m tests.reliability_report`.\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {OUTPUT}")
+    return run.returncode
+
+
+def _results(junit: Path) -> list[tuple[str, str]]:
+    """(test id as file::name, outcome) for every test case in a JUnit XML report."""
+    results = []
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        path = case.get("classname", "").replace(".", "/")
+        node = f"{path}.py::{case.get('name', '')}"
+        outcome = "passed"
+        if case.find("failure") is not None or case.find("error") is not None:
+            outcome = "failed"
+        elif case.find("skipped") is not None:
+            outcome = "skipped"
+        results.append((node, outcome))
+    return results
+
+
+def _outcome(results: list[tuple[str, str]], node: str) -> tuple[int, int, int]:
+    """Counts for one suite row: a whole file, or one test (all its parameter sets)."""
+    if "::" in node:
+        mine = [outcome for test, outcome in results if test.split("[")[0] == node]
+    else:
+        mine = [outcome for test, outcome in results if test.startswith(node + "::")]
+    return mine.count("passed"), mine.count("failed"), mine.count("skipped")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
