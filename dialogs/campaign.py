@@ -144,12 +144,6 @@ class Campaign(_Frozen):
     def tasks_for(self, unit_kind: str) -> list[TaskDecl]:
         return [task for task in self.tasks if unit_kind in task.unit_kinds]
 
-    def task_for_form(self, form_id: str) -> TaskDecl:
-        for task in self.tasks:
-            if task.form == form_id:
-                return task
-        raise KeyError(form_id)
-
     def deadline_end(self, task: TaskDecl) -> datetime:
         """The last moment a task is on time: the end of its deadline day, in the campaign's zone."""
         return datetime.combine(task.deadline, time(23, 59, 59), tzinfo=self.zone)

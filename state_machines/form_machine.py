@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from transitions import EventData, Machine
+from transitions import EventData, Machine, MachineError
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 
@@ -104,27 +104,17 @@ class FormMachine:
             send_event=True,
         )
 
-    def can(self, trigger: str, source: str, dest: str) -> bool:
-        return Edge(trigger, source, dest) in self._edge_set
-
-    @property
-    def _edge_set(self) -> set[Edge]:
-        cached: set[Edge] | None = self.__dict__.get("_edges_cache")
-        if cached is None:
-            cached = set(self.edges)
-            self.__dict__["_edges_cache"] = cached
-        return cached
-
     def move(self, state: str, trigger: str, dest: str) -> str:
         """Make one move through the machine and return the new state; raise if it is not allowed."""
         position = Position(state=state, target=dest)
         event = self.machine.events.get(trigger)
-        if event is None or not event.trigger(position):
+        try:
+            moved = event is not None and event.trigger(position)
+        except MachineError:  # no transition of this trigger leaves ``state`` at all
+            moved = False
+        if not moved:
             raise IllegalMove(f"{self.form.id}: {trigger} from {state!r} to {dest!r} is not a legal move")
         return position.state
-
-    def triggers(self, state: str) -> list[str]:
-        return sorted({e.trigger for e in self.edges if e.source == state})
 
 
 def _input_states(form: FormDecl) -> Iterable[str]:
