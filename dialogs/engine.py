@@ -712,7 +712,7 @@ class DialogEngine:
                 turn.say("这一步需要发送照片（不是文字）。请从相册选择照片发送。")
                 self._ask(turn)
                 return
-            result = self._accept_photo(file)
+            result = self._accept_photo(file, draft, group)
         elif field_decl.kind == "video":
             if file is None:
                 turn.say("这一步需要发送视频文件；还没有视频可以发送“跳过”。")
@@ -751,11 +751,20 @@ class DialogEngine:
     def _photo_field(self, group: GroupDecl) -> FieldDecl | None:
         return next((f for f in group.fields if f.kind == "photo"), None)
 
-    def _accept_photo(self, file: IncomingFile) -> ValidationResult:
+    def _accept_photo(
+        self, file: IncomingFile, draft: Draft | None = None, group: GroupDecl | None = None
+    ) -> ValidationResult:
+        """Check and store a photo; within a group, the same photo twice is refused."""
         assert file.data is not None
         result = validate_photo(file.data)
         if isinstance(result, Rejected):
             return result
+        if draft is not None and group is not None:
+            digest = hashlib.sha256(file.data).hexdigest()
+            photo = self._photo_field(group)
+            rows = draft.answers.get(group.key, [])
+            if photo is not None and any((row.get(photo.key) or {}).get("sha256") == digest for row in rows):
+                return Rejected(f"这张照片已经上传过了（{group.label}里已有），请换一张。")
         meta = dict(result.value)
         stored = self.repository.store_file(
             file.data,
@@ -796,7 +805,7 @@ class DialogEngine:
             turn.say(f"最多 {group.max_rows} {group.item}，这张没有保存。")
             self._ask(turn)
             return
-        result = self._accept_photo(file)
+        result = self._accept_photo(file, draft, group)
         if isinstance(result, Rejected):
             turn.say(result.message)
             self._ask(turn)

@@ -222,7 +222,7 @@ def test_cross_field_rules_are_checked_again_at_submit_after_an_edit(chat: Chat)
     for answer in SITE_ANSWERS:
         chat.send(answer)
     for color in range(3):
-        chat.photo(caption=f"第{color + 1}张说明", color=(color, 50, 50))
+        chat.photo(caption=f"第{color + 1}张说明", color=(color * 80, 50, 50))
         if color < 2:
             chat.send("添加一张照片")
     chat.send("填写完毕，下一步")
@@ -376,7 +376,7 @@ def test_an_iphone_heic_photo_is_accepted_and_printed(chat: Chat, engine: Dialog
     assert chat.draft().answers["photos"][0]["photo"]["mime"] == "image/heif"
     for color in range(2):
         chat.send("添加一张照片")
-        chat.photo(caption=f"说明{color}", color=(color, 9, 9))
+        chat.photo(caption=f"说明{color}", color=(color * 90, 9, 9))
     chat.send("填写完毕")
     chat.send("确认提交")
     assert len(Document(str(chat.replies[-1].document)).inline_shapes) == 3

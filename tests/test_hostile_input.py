@@ -144,3 +144,26 @@ def test_names_with_sql_and_paths_render_into_a_valid_docx(chat: Chat) -> None:
         c.text for t in Document(io.BytesIO(document.read_bytes())).tables for r in t.rows for c in r.cells
     )
     assert "DROP TABLE submission" in text and "<w:p>柳州市</w:p>" in text
+
+
+def test_a_flood_of_photos_keeps_the_first_twelve_and_refuses_the_rest(chat: Chat) -> None:
+    from tests.test_dialog_commands import SITE_ANSWERS
+
+    start(chat, "示范点申报表")
+    for answer in SITE_ANSWERS:
+        chat.send(answer)
+    refused = 0
+    reply = chat.photo(color=(0, 0, 0))
+    assert "这张照片已经上传过了" in chat.photo(color=(0, 0, 0)), "the same photo twice is refused"
+    for number in range(1, 60):
+        reply = chat.photo(color=(number * 4, 255 - number * 4, (number * 37) % 256))
+        refused += "最多 12 张照片，这张没有保存" in reply
+    assert refused == 60 - 12
+    photos = chat.draft().answers["photos"]
+    assert len(photos) == 12 and len({p["photo"]["sha256"] for p in photos}) == 12
+    for number in range(12):
+        chat.send(f"说明{number}")
+    assert "已收到的照片如下" in chat.text
+    chat.send("填写完毕")
+    assert "已提交" in chat.send("确认提交")
+    assert len(Document(str(chat.replies[-1].document)).inline_shapes) == 12

@@ -77,3 +77,23 @@ def test_two_workers_serialise_each_chat_and_lose_nothing(
     assert len(messages) == update_id, "one reply per update: none processed twice, none dropped"
     first.engine.dispose()
     second.engine.dispose()
+
+
+def test_updates_stored_out_of_order_are_processed_in_update_order(engine: DialogEngine) -> None:
+    channel = TelegramChannel(Bot("123456:OFFLINE-never-used"), engine)
+    unit = engine.repository.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None
+    engine.repository.bind_contact(CHANNEL, "77", unit.id)
+    script = ["/new", "1", "韦丽华", "女", "1985.3", "壮族"]
+    for update_id in [4, 1, 6, 3, 2, 5]:  # arrived (or were redelivered) in a shuffled order
+        channel.receive(text_update(update_id, 77, script[update_id - 1]))
+    asyncio.run(channel.process_pending())
+    contact = engine.repository.contact(CHANNEL, "77")
+    assert contact is not None and contact.current_draft_id is not None
+    draft = engine.repository.draft(contact.current_draft_id)
+    assert draft is not None and draft.state == "education"
+    assert (draft.answers["name"], draft.answers["gender"], draft.answers["birth"]) == (
+        "韦丽华",
+        "女",
+        "1985-03",
+    )
