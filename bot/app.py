@@ -42,9 +42,10 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
     return repository
 
 
-def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngine:
-    declarations = load_declarations(settings)
-    repository = open_repository(settings, declarations)
+def assemble_engine(
+    declarations: Declarations, repository: Repository, clock: Clock = system_clock
+) -> DialogEngine:
+    """The engine over loaded declarations and an open repository (tests and benchmarks use it too)."""
     campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
         campaign=campaign,
@@ -54,3 +55,8 @@ def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngin
         clock=clock,
         exporter=lambda now: write_export(repository, campaign, forms, now),
     )
+
+
+def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngine:
+    declarations = load_declarations(settings)
+    return assemble_engine(declarations, open_repository(settings, declarations), clock)

@@ -20,7 +20,20 @@ from sqlalchemy import Engine, Table, delete, func, text
 from sqlalchemy import select as select_table
 from sqlmodel import SQLModel, col, select
 
-import storage.models  # noqa: F401  (registers the tables)
+from storage.models import (
+    Attachment,
+    Contact,
+    Draft,
+    InboxUpdate,
+    Invite,
+    NudgeRecord,
+    OutboxMessage,
+    ReviewDecision,
+    Selection,
+    Submission,
+    SubmissionVersion,
+    Unit,
+)
 
 FORMAT = 1
 FILE_FOLDERS = ("files", "submissions")
@@ -155,20 +168,6 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
     decisions and files, drafts, contacts and invites, messages, reminders, and photos no longer used.
     Units (the campaign's structure) stay. Returns what was removed, by kind."""
-    from storage.models import (
-        Attachment,
-        Contact,
-        Draft,
-        InboxUpdate,
-        Invite,
-        NudgeRecord,
-        OutboxMessage,
-        ReviewDecision,
-        Selection,
-        Submission,
-        SubmissionVersion,
-        Unit,
-    )
 
     removed: dict[str, int] = {}
     record_files: list[Path] = []
@@ -228,8 +227,6 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
 
 def _photos_in_use(connection: Any) -> set[str]:
     """The sha256 of every photo still referenced by a remaining draft or submission version."""
-    from storage.models import Draft, SubmissionVersion
-
     found: set[str] = set()
 
     def walk(value: Any) -> None:

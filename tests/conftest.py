@@ -18,11 +18,10 @@ from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
-from bot.app import Declarations, load_declarations
+from bot.app import Declarations, assemble_engine, load_declarations
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
-from dialogs.exports import write_export
 from storage.database import make_engine, migrate
 from storage.repository import Repository
 
@@ -108,15 +107,7 @@ def clock_fixture() -> FakeClock:
 
 @pytest.fixture(name="engine")
 def engine_fixture(declarations: Declarations, repository: Repository, clock: FakeClock) -> DialogEngine:
-    campaign, forms = declarations.campaign, declarations.forms
-    return DialogEngine(
-        campaign=campaign,
-        forms=forms,
-        machines=declarations.machines,
-        repository=repository,
-        clock=clock,
-        exporter=lambda now: write_export(repository, campaign, forms, now),
-    )
+    return assemble_engine(declarations, repository, clock)
 
 
 def photo_bytes(

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from telegram import Bot
 
-from bot.app import load_declarations
+from bot.app import assemble_engine, load_declarations
 from bot.settings import Settings
 from bot.telegram_channel import CHANNEL, TelegramChannel
-from dialogs.engine import DialogEngine
 from storage.database import make_engine
 from storage.repository import Repository
 from tests.conftest import FakeClock
@@ -34,13 +33,7 @@ def main() -> int:
     url, data_dir = sys.argv[1], Path(sys.argv[2])
     declarations = load_declarations(Settings())
     repository = Repository(make_engine(url), data_dir)
-    engine = DialogEngine(
-        campaign=declarations.campaign,
-        forms=declarations.forms,
-        machines=declarations.machines,
-        repository=repository,
-        clock=FakeClock(),
-    )
+    engine = assemble_engine(declarations, repository, FakeClock())
     asyncio.run(work(TelegramChannel(Bot("123456:OFFLINE-never-used"), engine), repository))
     repository.engine.dispose()
     return 0
