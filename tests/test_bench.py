@@ -1,0 +1,51 @@
+"""The benchmarks cannot rot: ``python -m bench --quick`` runs every measurement at small sizes and
+prints the whole table, each row with a number (or, for PostgreSQL when no server is configured and
+for the export while ``renderers/export.py`` is absent, the reason it was skipped)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK_ROWS = [
+    *("1.1", "1.2", "1.4", "1.5", "1.6"),
+    *("2.1a", "2.1b", "2.1c", "2.2a", "2.2b", "2.2c", "2.4"),
+    *("3.1", "3.2", "3.3", "3.4", "3.5"),
+    *("4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "4.7"),
+    *("5.1", "5.2"),
+]
+POSTGRES_ROWS = {"1.4", "1.5", "1.6"}
+EXPORT_ROWS = {"3.4", "3.5"}
+
+
+def test_quick_benchmark_prints_every_row_with_a_number(tmp_path: Path) -> None:
+    postgres = os.environ.get("INTAKE_TEST_POSTGRES_URL", "")
+    command = [sys.executable, "-m", "bench", "--quick", "--work-dir", str(tmp_path)]
+    command += ["--postgres", postgres] if postgres else ["--no-postgres"]
+    began = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    elapsed = time.monotonic() - began
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert elapsed < 60
+    rows = {}
+    for line in done.stdout.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 6 and cells[0] not in ("#", "---"):
+            rows[cells[0]] = cells
+    assert list(rows) == QUICK_ROWS, done.stdout
+    export_there = importlib.util.find_spec("renderers.export") is not None
+    for row_id, (_id, measure, result, _target, met, conditions) in rows.items():
+        skipped = (row_id in POSTGRES_ROWS and not postgres) or (row_id in EXPORT_ROWS and not export_there)
+        if skipped:
+            assert result.startswith("skipped:"), (row_id, result)
+            continue
+        assert re.search(r"\d", result) and not result.startswith("skipped"), (row_id, measure, result)
+        assert conditions, (row_id, "every figure comes with its run conditions")
+        assert met in ("", "✓", "✗")
+    assert "- machine:" in done.stdout and "fsync" in done.stdout and "load average" in done.stdout
