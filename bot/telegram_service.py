@@ -131,7 +131,10 @@ async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
         channel.work.clear()
         await channel.process_pending()
         if time.monotonic() >= next_nudge:
-            send_due_nudges(engine.repository, engine.campaign, engine.forms, engine.clock())
+            # Off the event loop: at region scale planning takes seconds, and replies must not wait.
+            await asyncio.to_thread(
+                send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
+            )
             next_nudge = time.monotonic() + NUDGE_INTERVAL
         await channel.send_due()
         with contextlib.suppress(TimeoutError):

@@ -8,7 +8,7 @@ from pathlib import Path
 from dialogs.campaign import Campaign
 from dialogs.declarations import FormDecl
 from dialogs.form_records import form_record
-from dialogs.supervision import campaign_progress, city_figures, progress_cell
+from dialogs.supervision import by_unit, campaign_progress, city_figures, progress_cell
 from renderers.export import ExportItem, StatusRow, build_export
 from storage.repository import Repository
 
@@ -48,16 +48,12 @@ def write_export(
 ) -> Path:
     """Build the export ZIP under the data folder's ``exports/`` and return its path."""
     local = now.astimezone(campaign.zone)
-    progress = campaign_progress(repository, campaign)
+    grouped = by_unit(campaign_progress(repository, campaign))
     status = [
         StatusRow(
             unit_name=unit.name,
-            cells={
-                p.task.name: progress_cell(p, campaign, forms, now)
-                for p in progress
-                if p.unit.code == unit.code
-            },
-            returned=sum(p.returned for p in progress if p.unit.code == unit.code),
+            cells={p.task.name: progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])},
+            returned=sum(p.returned for p in grouped.get(unit.code, [])),
         )
         for unit in campaign.units
     ]

@@ -74,15 +74,29 @@ def progress_of(
 
 
 def campaign_progress(
-    repository: Repository, campaign: Campaign, unit_code: str | None = None
+    repository: Repository,
+    campaign: Campaign,
+    unit_code: str | None = None,
+    submissions: Sequence[tuple[Submission, SubmissionVersion]] | None = None,
 ) -> list[Progress]:
-    """Progress of every unit (or of one), read in one query."""
-    stored = {unit.code: unit for unit in repository.units(campaign.id)}
-    units = [u for u in campaign.units if unit_code is None or u.code == unit_code]
-    unit_id = stored[unit_code].id if unit_code is not None else None
-    submissions = repository.current_versions(campaign.id, unit_id)
-    codes = {unit.id: unit.code for unit in stored.values() if unit.id is not None}
-    return progress_of(campaign, units, submissions, codes)
+    """Progress of every unit (or of one), read in one query (or from ``submissions`` already read)."""
+    if unit_code is not None:  # one unit: no need to read every unit of a region
+        unit = repository.unit_by_code(campaign.id, unit_code)
+        assert unit is not None and unit.id is not None
+        submissions = repository.current_versions(campaign.id, unit.id)
+        return progress_of(campaign, [campaign.unit(unit_code)], submissions, {unit.id: unit_code})
+    codes = {unit.id: unit.code for unit in repository.units(campaign.id) if unit.id is not None}
+    if submissions is None:
+        submissions = repository.current_versions(campaign.id)
+    return progress_of(campaign, campaign.units, submissions, codes)
+
+
+def by_unit(progress: Iterable[Progress]) -> dict[str, list[Progress]]:
+    """Progress grouped by unit code (in one pass, not one scan per unit)."""
+    grouped: dict[str, list[Progress]] = defaultdict(list)
+    for item in progress:
+        grouped[item.unit.code].append(item)
+    return grouped
 
 
 def deadline_phrase(campaign: Campaign, task: TaskDecl, now: datetime) -> str:
@@ -149,13 +163,14 @@ def status_report(
     for task in campaign.tasks:
         lines.append(f"· {forms[task.form].short_title}：{deadline_phrase(campaign, task, now)}")
     lines.append("")
-    progress = campaign_progress(repository, campaign, unit_code)
+    every = repository.current_versions(campaign.id) if unit_code is None else None  # read once, used twice
+    grouped = by_unit(campaign_progress(repository, campaign, unit_code, every))
     for unit in campaign.units:
-        cells = [progress_cell(p, campaign, forms, now) for p in progress if p.unit.code == unit.code]
+        cells = [progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])]
         if cells:
             lines.append(f"{unit.short_name}  " + "  ".join(cells))
-    if unit_code is None:
-        figures = city_figures(campaign, repository.current_versions(campaign.id))
+    if every is not None:
+        figures = city_figures(campaign, every)
         lines.append("")
         lines.append(f"全市示范点 {figures.sites}/{figures.sites_target} 个")
         share = f"{figures.village_share:.0%}" if figures.candidates else "—"
@@ -192,8 +207,9 @@ def pending_report(
     """The /pending text: only what is outstanding, grouped by unit, with how many contacts it has."""
     lines = ["尚未报齐："]
     short = [p for p in campaign_progress(repository, campaign) if not p.complete]
+    grouped = by_unit(short)
     for unit in campaign.units:
-        items = [p for p in short if p.unit.code == unit.code]
+        items = grouped.get(unit.code, [])
         if not items:
             continue
         parts = []
