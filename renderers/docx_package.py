@@ -18,6 +18,8 @@ from datetime import date, datetime
 from docx.document import Document as DocxDocument
 from docx.opc.part import Part
 
+from dialogs.chinese_text import clean_text
+
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -111,7 +113,7 @@ def save_deterministic(document: DocxDocument, *, title: str, author: str, creat
     zip entry gets ``created``'s date as its timestamp, fixed attributes and a sorted position.
     """
     core = document.core_properties
-    core.title = title[:255]
+    core.title = clean_text(title).text[:255]  # a document property must be valid XML text too
     core.author = author[:255]
     core.last_modified_by = author[:255]
     core.created = created

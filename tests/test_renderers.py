@@ -553,3 +553,17 @@ def test_previews_say_how_to_install_the_tools(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(PreviewUnavailable, match="pdftoppm"):
         pdf_to_pngs(tmp_path / "form.pdf", tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["form.docx"]
+
+
+def test_a_control_character_in_a_name_does_not_break_the_document(tmp_path: Path) -> None:
+    import dataclasses
+    import io as _io
+
+    from docx import Document as _Document
+
+    from renderers import render_form, sample_record
+
+    record = sample_record("cadre_registration", tmp_path)
+    broken = dataclasses.replace(record, answers={**record.answers, "name": "韦\x07丽华"})
+    document = _Document(_io.BytesIO(render_form(broken)))
+    assert document.core_properties.title.endswith("（韦丽华）")
