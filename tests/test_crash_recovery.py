@@ -23,48 +23,13 @@ from docx import Document
 from bot.app import load_declarations, open_repository
 from bot.settings import Settings
 from storage.repository import Repository
-from tests.conftest import chinese_text, photo_bytes
+from tests.conftest import photo_bytes
+from tests.test_dialog_walks import GOOD_ANSWERS
 
 ROOT = Path(__file__).resolve().parent.parent
 INTAKE = [sys.executable, "-m", "bot.cli"]
 KILLS = int(os.environ.get("INTAKE_CRASH_KILLS", "100"))
 SEED = int(os.environ.get("INTAKE_CRASH_SEED", "20210525"))
-
-CADRE = {
-    "name": "韦丽华",
-    "gender": "女",
-    "birth": "1985.3",
-    "ethnicity": "壮族",
-    "education": "大学本科",
-    "political_status": "中共党员",
-    "employer_post": "柳江区拉堡镇妇联主席",
-    "address": "柳州市柳江区拉堡镇",
-    "postcode": "545100",
-    "phone": "13877212345",
-    "cadre_level": "3",
-    "service_start": "2018.6",
-    "story": chinese_text(520),
-    "web_story": chinese_text(200),
-}
-SITE = {
-    "org_name": "螺蛳粉产业园",
-    "staff_count": "120",
-    "female_count": "86",
-    "leader_name": "黄建国",
-    "leader_phone": "13907721234",
-    "filler_name": "李秀梅",
-    "filler_phone": "15878012345",
-    "build_mode": "1",
-    "domain": "园区",
-    "federation_name": "产业园妇联",
-    "chair_name": "莫小燕",
-    "chair_phone": "13607724567",
-    "vice_chair_count": "2",
-    "committee_count": "9",
-    "founded_on": "2021-04-18",
-    "situation": chinese_text(300),
-    "caption": "活动现场",
-}
 
 
 class Session:
@@ -105,8 +70,8 @@ class Session:
             count = len(draft.answers.get("photos", [])) + (key == "work_photo")
             return f"/attach {self.photos[count % len(self.photos)]}"
         if key == "org_name":
-            return f"{SITE['org_name']}{sites + 1}号"  # each site its own name, so a duplicate would show
-        return (CADRE | SITE)[key]
+            return f"{GOOD_ANSWERS['org_name']}{sites + 1}号"  # each site its own name: duplicates show
+        return GOOD_ANSWERS[key]
 
     def snapshot(self) -> dict[str, Any]:
         """The accepted answers of every draft, and every submission with its versions and files."""
