@@ -641,10 +641,14 @@ def validate_photo(
             with Image.open(BytesIO(data), formats=formats) as probe:
                 probe.verify()
             with Image.open(BytesIO(data), formats=formats) as image:
-                image.load()  # verify() does not decode pixels; load() catches truncated files
                 image_format = image.format or ""
-                width, height = image.size
+                width, height = image.size  # before draft(), which shrinks it
                 orientation = image.getexif().get(ExifTags.Base.Orientation)
+                if image_format == "JPEG":
+                    # Grey at 1/8 scale, libjpeg still reads all the compressed data: a truncated
+                    # or broken file fails as in a full decode, at a fraction of the cost.
+                    image.draft("L", (max(width // 8, 1), max(height // 8, 1)))
+                image.load()  # verify() does not decode pixels; load() catches truncated files
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             return Rejected("照片像素过大，无法处理，请发送普通尺寸的照片。")
         except Exception:  # Pillow raises many exception types on malformed input

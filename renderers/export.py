@@ -20,6 +20,8 @@ campaign's time zone.
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,11 +31,12 @@ from functools import partial
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.xml.functions import tostring
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.presentation import display_value
@@ -55,6 +58,9 @@ _FOLDER_LIMIT = 60
 _ZIP_UTF8 = 0x800  # general purpose flag bit 11: the name is UTF-8 (Windows Explorer reads it)
 _TIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
 _MIN_WIDTH, _MAX_WIDTH = 6, 50
+_BOLD = Font(bold=True)
+_HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_COPY_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -296,10 +302,8 @@ def export_workbook(
     """
     _check_items(items, generated_at)
     ordered = _ordered(items, status, task_names)
-    workbook = Workbook()
-    overview = workbook.active
-    overview.title = STATUS_SHEET
-    _write_status(overview, status, task_names, city_lines, generated_at)
+    workbook = Workbook(write_only=True)  # rows go straight to the file: no cell is kept in memory
+    _write_status(workbook.create_sheet(STATUS_SHEET), status, task_names, city_lines, generated_at)
 
     forms: dict[str, list[ExportItem]] = {}
     for item in ordered:
@@ -318,7 +322,7 @@ def export_workbook(
 
 
 def _write_status(
-    sheet: Worksheet,
+    sheet: WriteOnlyWorksheet,
     status: Sequence[StatusRow],
     task_names: Sequence[str],
     city_lines: Sequence[str],
@@ -329,13 +333,12 @@ def _write_status(
     table += [
         [row.unit_name, *(row.cells.get(task, "") for task in task_names), row.returned] for row in status
     ]
-    _write_rows(sheet, table, first_row=1)
-    _style_header(sheet, len(header))
-    _fit_columns(sheet, table)  # the city lines below may run on past column A
-    city_row = len(table) + 2
+    _write_table(sheet, table)  # widths from the table: the city lines below may run on past column A
     stamp = f"导出时间：{generated_at.year}年{generated_at.month}月{generated_at.day}日 {generated_at:%H:%M}"
-    _write_rows(sheet, [["全市情况"], *([line] for line in city_lines), [stamp]], first_row=city_row)
-    sheet.cell(row=city_row, column=1).font = Font(bold=True)
+    sheet.append([])
+    sheet.append([_cell(sheet, "全市情况", font=_BOLD)])
+    for line in [*city_lines, stamp]:
+        sheet.append(_row(sheet, [line]))
 
 
 @dataclass(frozen=True)
@@ -410,7 +413,7 @@ def _cell_value(field: FieldDecl, value: Any) -> Any:
 
 
 def _write_form_sheet(
-    sheet: Worksheet, form: FormDecl, items: Sequence[ExportItem], generated_at: datetime
+    sheet: WriteOnlyWorksheet, form: FormDecl, items: Sequence[ExportItem], generated_at: datetime
 ) -> None:
     columns, expanded = _columns(form, generated_at.tzinfo)
     table: list[list[Any]] = [[column.label for column in columns]]
@@ -421,44 +424,62 @@ def _write_form_sheet(
             if isinstance(group_rows, list) and group_rows:
                 rows = [{**row, "#": number} for number, row in enumerate(group_rows, start=1)]
         table += [[column.value(item, row) for column in columns] for row in rows]
-    time_column = SUBMISSION_COLUMNS.index("提交时间") + 1
-    _write_rows(sheet, table, first_row=1)
-    for (cell,) in sheet.iter_rows(min_row=2, min_col=time_column, max_col=time_column):
-        cell.number_format = _TIME_FORMAT
-    _style_header(sheet, len(columns))
     if len(table) > 1:
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(table)}"
+    _write_table(sheet, table, time_column=SUBMISSION_COLUMNS.index("提交时间"))
+
+
+def _write_table(
+    sheet: WriteOnlyWorksheet, table: Sequence[Sequence[Any]], *, time_column: int | None = None
+) -> None:
+    """``table`` from the sheet's first row: the header bold, centred and frozen, each column as wide
+    as its contents, the values of ``time_column`` (counted from 0) as Chinese date and time.
+
+    A write-only sheet takes its column widths and frozen rows before its first row.
+    """
     _fit_columns(sheet, table)
-
-
-def _write_rows(sheet: Worksheet, table: Iterable[Sequence[Any]], *, first_row: int) -> None:
-    """Write rows from ``first_row`` on; text is always text (never a formula) and loses characters
-    XML cannot carry."""
-    for row, values in enumerate(table, start=first_row):
-        for column, value in enumerate(values, start=1):
-            if isinstance(value, str):
-                cell = sheet.cell(row=row, column=column, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-                cell.data_type = "s"  # “=HYPERLINK(…)” typed in a chat stays text
-            elif value is not None:
-                sheet.cell(row=row, column=column, value=value)
-
-
-def _style_header(sheet: Worksheet, width: int) -> None:
-    bold = Font(bold=True)
-    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for column in range(1, width + 1):
-        cell = sheet.cell(row=1, column=column)
-        cell.font = bold
-        cell.alignment = centred
     sheet.freeze_panes = "A2"
+    sheet.append([_cell(sheet, label, font=_BOLD, alignment=_HEADER_ALIGNMENT) for label in table[0]])
+    for values in table[1:]:
+        row = _row(sheet, values)
+        if time_column is not None:
+            row[time_column] = _cell(sheet, values[time_column], number_format=_TIME_FORMAT)
+        sheet.append(row)
 
 
-def _fit_columns(sheet: Worksheet, table: Sequence[Sequence[Any]]) -> None:
+def _row(sheet: WriteOnlyWorksheet, values: Iterable[Any]) -> list[Any]:
+    """Plain values, but text the sheet would take for a formula (“=HYPERLINK(…)” typed in a chat)
+    goes in a cell that keeps it text."""
+    row = []
+    for value in values:
+        value = _without_illegal_characters(value)
+        row.append(_cell(sheet, value) if isinstance(value, str) and value.startswith("=") else value)
+    return row
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Any, **style: Any) -> WriteOnlyCell:
+    """A cell with ``style`` (``font``, ``alignment``, ``number_format``); text is always text."""
+    cell = WriteOnlyCell(sheet, _without_illegal_characters(value))
+    if isinstance(value, str):
+        cell.data_type = "s"
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell
+
+
+def _without_illegal_characters(value: Any) -> Any:
+    """Text loses the characters XML cannot carry."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _fit_columns(sheet: WriteOnlyWorksheet, table: Sequence[Sequence[Any]]) -> None:
     widths: dict[int, int] = {}
     for number, values in enumerate(table):
         for column, value in enumerate(values, start=1):
-            width = _display_width(value) + (2 if number == 0 else 0)
-            widths[column] = max(widths.get(column, 0), width)
+            widest = widths.get(column, 0)
+            if widest + 2 >= _MAX_WIDTH:
+                continue  # as wide as a column gets: no need to measure the rest
+            widths[column] = max(widest, _display_width(value) + (2 if number == 0 else 0))
     for column, width in widths.items():
         sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 2, _MIN_WIDTH), _MAX_WIDTH)
 
@@ -469,6 +490,8 @@ def _display_width(value: Any) -> int:
     if isinstance(value, datetime):
         return 18
     text = str(value)[:_MAX_WIDTH]  # wider than the cap never matters
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
@@ -486,25 +509,23 @@ def _sheet_title(text: str, taken: set[str]) -> str:
 def _deterministic_xlsx(workbook: Workbook, generated_at: datetime) -> bytes:
     """Save ``workbook`` with ``generated_at`` as its created/modified time and every zip timestamp.
 
-    openpyxl stamps ``docProps/core.xml`` with the current time while saving, and its zip entries
-    with the current time too: the saved package is rewritten with both fixed.
+    openpyxl dates its zip entries now, and ``Workbook.save`` the modified time too: ``ExcelWriter``
+    (what ``Workbook.save`` runs) writes the package uncompressed to a temporary file, and it is
+    copied entry by entry with fixed timestamps, deflated once, never held uncompressed in memory.
     """
-    saved = io.BytesIO()
-    workbook.save(saved)
     stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     workbook.properties.creator = "fulian-intake"
     workbook.properties.last_modified_by = None
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
-    core = tostring(workbook.properties.to_tree())
     output = io.BytesIO()
-    with (
-        zipfile.ZipFile(saved) as source,
-        zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for entry in source.infolist():
-            data = core if entry.filename == "docProps/core.xml" else source.read(entry)
-            target.writestr(_zip_info(entry.filename, generated_at, zipfile.ZIP_DEFLATED), data)
+    with tempfile.TemporaryFile() as saved:
+        ExcelWriter(workbook, zipfile.ZipFile(saved, "w", zipfile.ZIP_STORED)).save()
+        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(output, "w") as target:
+            for entry in source.infolist():
+                info = _zip_info(entry.filename, generated_at, zipfile.ZIP_DEFLATED)
+                with source.open(entry) as data, target.open(info, "w") as copy:
+                    shutil.copyfileobj(data, copy, _COPY_CHUNK)
     return output.getvalue()
 
 

@@ -18,6 +18,8 @@ from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.shared import Cm
 from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 from lxml import etree
 from PIL import Image
 
@@ -30,8 +32,10 @@ from renderers import (
     render_site_statistics,
     sample_record,
     sample_sites,
+    site_application,
 )
-from renderers.photos import MAX_SIDE, _prepare
+from renderers.docx_layout import VALUE, fit_within, style_run
+from renderers.photos import MAX_SIDE, PreparedPhoto, _prepare
 from renderers.records import FORM_IDS, FormRecord
 from renderers.site_statistics import COLUMNS, NO_SITES
 from tests.fixtures.renderer_records import (
@@ -381,6 +385,31 @@ def test_png_and_oversized_photos(photo_dir: Path) -> None:
     assert (500, 400) in [image.size for image in images]
     assert (MAX_SIDE, MAX_SIDE * 3 // 4) in [image.size for image in images]
     assert all(max(image.size) <= MAX_SIDE for image in images)
+
+
+def test_pictures_are_the_ones_python_docx_would_add(
+    photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # add_picture writes the image parts itself (Run.add_picture hashes every image in the document
+    # for each new picture): the document must come out byte for byte as Run.add_picture makes it.
+    same = photo_bytes()
+    png = photo_bytes((500, 400), fmt="PNG", marker=(0, 160, 0))
+    record = min_site(photo_dir, [same, png, same, photo_bytes((300, 400)), same])
+    ours = render_form(record)
+
+    def python_docx_picture(
+        paragraph: Paragraph, photo: PreparedPhoto, box_width_cm: float, box_height_cm: float
+    ) -> Run:
+        width, height = fit_within(photo, box_width_cm, box_height_cm)
+        run = style_run(paragraph.add_run(), VALUE)
+        run.add_picture(io.BytesIO(photo.data), width=width, height=height)
+        return run
+
+    monkeypatch.setattr(site_application, "add_picture", python_docx_picture)
+    assert render_form(record) == ours
+    assert len(read(ours).inline_shapes) == 5
+    formats = sorted(image.format or "" for image in media(ours))
+    assert formats == ["JPEG", "JPEG", "PNG"]  # one part per distinct photo
 
 
 def test_twelve_photos_render(photo_dir: Path) -> None:

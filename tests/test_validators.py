@@ -731,6 +731,15 @@ def test_photo_refuses(data: bytes, message: str) -> None:
     assert validate_photo(data) == Rejected(message)
 
 
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("missing", [1, 2, 300])
+def test_photo_refuses_a_jpeg_cut_short_by_a_few_bytes(progressive: bool, missing: int) -> None:
+    # JPEGs are checked with a reduced-scale decode: it must still read up to the very end.
+    data = image_bytes((1280, 960), "JPEG", noise=True, progressive=progressive)
+    assert isinstance(validate_photo(data), Accepted)
+    assert validate_photo(data[:-missing]) == Rejected(NOT_A_PHOTO)
+
+
 def test_photo_short_side_threshold_is_a_parameter() -> None:
     data = image_bytes((400, 300), "JPEG")
     assert_rejected(validate_photo(data, min_short_side=600), "短边至少 600 像素")
