@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, text
+from sqlmodel import Session
 
 from bench.scenario import CADRE_STORED, chinese_text
 from dialogs.campaign import Campaign, UnitDecl
+from dialogs.supervision import is_village_cadre, quota_count
 from storage.database import make_engine, migrate
 from storage.models import (
     Contact,
@@ -35,6 +37,7 @@ from storage.models import (
     Unit,
     utc_now,
 )
+from storage.repository import rebuild_progress
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STORED_CHAT_BASE = 5_000_000_000  # chat ids of stored (idle) conversations
@@ -376,10 +379,12 @@ class Loader:
                     "form_id": form,
                     "status": "returned" if n % 20 == 7 else "accepted" if n % 5 == 0 else "submitted",
                     "current_version": 2 if n % 10 == 5 else 1,
+                    "counted": quota_count(campaign.task(task), answers),
+                    "village_cadre": is_village_cadre(answers),
                     "created_at": self.now,
                     "updated_at": self.now,
                 }
-                for n, (submission_id, (unit_id, task, form, _answers)) in enumerate(
+                for n, (submission_id, (unit_id, task, form, answers)) in enumerate(
                     zip(submission_ids, plan, strict=True)
                 )
             ),
@@ -406,6 +411,9 @@ class Loader:
         for row, version_id in zip(rows, version_ids, strict=True):
             row["id"] = version_id
         self.insert(SubmissionVersion, rows)
+        with Session(self.engine) as session:  # the running totals the product keeps at submit time
+            rebuild_progress(session, campaign.id)
+            session.commit()
         counts: dict[str, int] = {}
         for _unit_id, task, _form, _answers in plan:
             counts[task] = counts.get(task, 0) + 1

@@ -12,6 +12,7 @@ from dialogs.campaign import Campaign, load_campaign
 from dialogs.declarations import FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.exports import write_export
+from dialogs.supervision import backfill_progress
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
@@ -33,12 +34,13 @@ def load_declarations(settings: Settings) -> Declarations:
 
 
 def open_repository(settings: Settings, declarations: Declarations) -> Repository:
-    """Open the migrated database and make sure it knows the campaign's units."""
+    """Open the migrated database, make sure it knows the campaign's units and every submission counts."""
     engine = make_engine(settings.resolved_database_url())
     check_migrated(engine)
     repository = Repository(engine, settings.data_dir.resolve())
     campaign = declarations.campaign
     repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
+    backfill_progress(repository, campaign)
     return repository
 
 

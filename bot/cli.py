@@ -142,8 +142,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     engine = build_engine(_settings(args))
     now = engine.clock()
     if args.command == "pending":
-        contacts = engine.repository.contacts_per_unit(engine.campaign.id)
-        print(pending_report(engine.repository, engine.campaign, engine.forms, now, contacts))
+        print(pending_report(engine.repository, engine.campaign, engine.forms, now))
         return 0
     unit_code = _find_unit(engine.campaign, args.unit).code if args.unit else None
     print(status_report(engine.repository, engine.campaign, engine.forms, now, unit_code))

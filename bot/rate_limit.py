@@ -9,6 +9,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+EPSILON = 1e-9  # a token that is there but for float rounding is there
+
 
 @dataclass
 class TokenBucket:
@@ -19,22 +21,26 @@ class TokenBucket:
     tokens: float | None = None  # full until first used
     stamp: float = 0.0
 
-    def delay(self, now: float) -> float:
-        """Take one token; return how long to wait before using it (0 when one was there).
+    def wait_time(self, now: float) -> float:
+        """How long until a token is there (0 when one is there now)."""
+        tokens = self._refill(now)
+        return 0.0 if tokens >= 1 - EPSILON else (1 - tokens) / self.rate
 
-        Tokens may go negative: a debt that later calls pay back, so waits queue up in order.
-        """
-        if self.tokens is None:
-            self.tokens, self.stamp = self.burst, now
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+    def take(self, now: float) -> None:
+        """Use the token ``wait_time`` said is there. Never below zero: time spent waiting past a token
+        is not paid back by a later burst, so with ``burst=1`` uses are at least 1/rate apart."""
+        self.tokens = max(0.0, self._refill(now) - 1)
+
+    def _refill(self, now: float) -> float:
+        elapsed = (now - self.stamp) * self.rate
+        self.tokens = self.burst if self.tokens is None else min(self.burst, self.tokens + elapsed)
         self.stamp = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        return self.tokens
 
 
 @dataclass
 class SendPacer:
-    """Waits before each message so that no bucket is exceeded.
+    """Decides when each message may go so that no bucket is exceeded.
 
     Args:
         overall: messages a second for the whole bot.
@@ -58,11 +64,21 @@ class SendPacer:
         """Telegram said 429: send nothing for ``seconds``."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
-    async def wait(self, chat_key: str) -> None:
-        now = self.clock()
+    async def wait(self, chat_key: str) -> bool:
+        """Wait for the bot's turn to send to this chat and take it; False at once, without waiting, when
+        the chat has had its burst and must wait for its own pace (the caller tries it again later, so one
+        busy chat never holds up the others)."""
         chat = self._chats.setdefault(chat_key, TokenBucket(rate=self.per_chat, burst=self.chat_burst))
-        delay = max(self._paused_until - now, chat.delay(now), self._global.delay(now))
+        if chat.wait_time(self.clock()) > 0:
+            return False
+        while True:  # a sleep may end a hair early: look again after each
+            now = self.clock()
+            delay = max(self._paused_until - now, self._global.wait_time(now))
+            if delay <= 0:
+                break
+            await self.sleep(delay)
+        self._global.take(now)
+        chat.take(now)
         if len(self._chats) > 10_000:  # forget idle chats; a full bucket is the same as a new one
             self._chats = {chat_key: chat}
-        if delay > 0:
-            await self.sleep(delay)
+        return True

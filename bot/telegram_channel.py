@@ -106,24 +106,30 @@ class TelegramChannel:
 
     def receive(self, payload: dict[str, Any]) -> bool:
         """Store one update (as JSON) in the inbox; False for a duplicate or an update without a chat."""
-        update = Update.de_json(payload, self.bot)
-        chat_key = chat_key_of(update)
-        if chat_key is None:
-            return False
-        stored = self.repository.store_update(CHANNEL, update.update_id, chat_key, payload)
+        return self.receive_many([payload]) == 1
+
+    def receive_many(self, payloads: Sequence[dict[str, Any]]) -> int:
+        """Store updates (as JSON) in the inbox in one transaction; how many were new (duplicates and
+        updates without a chat are not stored)."""
+        rows = []
+        for payload in payloads:
+            update = Update.de_json(payload, self.bot)
+            chat_key = chat_key_of(update)
+            if chat_key is not None:
+                rows.append((update.update_id, chat_key, payload))
+        stored = self.repository.store_updates(CHANNEL, rows)
+        for update_id in sorted({update_id for update_id, _, _ in rows} - stored):
+            log.info("duplicate update %s ignored", update_id)
         if stored:
             self.work.set()
-        else:
-            log.info("duplicate update %s ignored", update.update_id)
-        return stored
+        return len(stored)
 
     async def poll_once(self, offset: int | None, timeout: int = 25) -> int | None:
         """One long poll: store what arrived, then return the offset that acknowledges it."""
         updates: Sequence[Update] = await self.bot.get_updates(
             offset=offset, timeout=timeout, allowed_updates=["message", "edited_message", "callback_query"]
         )
-        for update in updates:
-            self.receive(update.to_dict())
+        self.receive_many([update.to_dict() for update in updates])
         if updates:
             return max(u.update_id for u in updates) + 1
         return offset
@@ -258,20 +264,29 @@ class TelegramChannel:
     # Sending -----------------------------------------------------------------------------------
 
     async def send_due(self) -> int:
-        """Send what the outbox holds, each chat in order, at Telegram's pace."""
-        sent = 0
-        blocked: set[str] = set()
-        for message in self.repository.due_messages(CHANNEL, self.now()):
-            if message.chat_key in blocked:
-                continue
-            await self.pacer.wait(message.chat_key)
-            if await self._send(message):
-                sent += 1
-            else:
-                blocked.add(message.chat_key)  # keep the chat's order: later messages wait too
-        return sent
+        """Send what the outbox holds, each chat in order, at Telegram's pace.
+
+        A chat that has had its burst, or whose message failed, is left for a later pass with all its
+        later messages (so they keep their order), while the other chats' messages go on. What was sent
+        is marked sent at the end of the pass, in one commit: the outbox is at-least-once, and a crash
+        before that commit sends this pass's messages again.
+        """
+        sent: list[OutboxMessage] = []
+        later: set[str] = set()
+        try:
+            for message in self.repository.due_messages(CHANNEL, self.now()):
+                if message.chat_key in later:
+                    continue
+                if await self.pacer.wait(message.chat_key) and await self._send(message):
+                    sent.append(message)
+                else:
+                    later.add(message.chat_key)
+        finally:  # an error or a cancelled task mid-pass still marks what has left
+            self.repository.messages_sent(sent, self.now())
+        return len(sent)
 
     async def _send(self, message: OutboxMessage) -> bool:
+        """Deliver one message; False (and a later try, or none) when Telegram did not take it."""
         payload = message.payload
         try:
             await self._deliver(int(message.chat_key), payload)
@@ -293,7 +308,6 @@ class TelegramChannel:
                 "message %s not sent (%s); attempt %s", message.id, type(error).__name__, message.attempts
             )
             return False
-        self.repository.message_sent(message, self.now())
         return True
 
     async def _deliver(self, chat_id: int, payload: dict[str, Any]) -> None:

@@ -72,6 +72,7 @@ def parse_command(text: str) -> Command | None:
 SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
     ("/status 进度", "各单位各项任务的报送进度，以及全市示范点数、村（社区）执委占比和推荐上报数"),
     ("/pending 未交", "只看还没报齐的单位和任务"),
+    ("/status 区域 或 /pending 区域", "只看一个区域（县区）的单位，例如 /status 城中区"),
     ("/unit 单位", "某单位的进度和全部提交（带编号）"),
     ("/show 编号", "查看一份提交的内容、处理记录和 Word 文件"),
     ("/accept 编号", "接收"),

@@ -26,7 +26,7 @@ from dialogs.form_records import form_record
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.privacy import privacy_notice
-from dialogs.supervision import Progress, campaign_progress, status_report
+from dialogs.supervision import Progress, campaign_progress, is_village_cadre, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk
 from dialogs.validators import (
     TEXT_VALIDATORS,
@@ -1041,7 +1041,14 @@ class DialogEngine:
         printable = form_record(
             self.campaign, form, turn.unit.code, draft.answers, today, self.repository.file_path
         )
-        version = self.repository.submit(draft, turn.contact, record, document=render_form(printable))
+        version = self.repository.submit(
+            draft,
+            turn.contact,
+            record,
+            document=render_form(printable),
+            counted=quota_count(task, draft.answers),
+            village_cadre=is_village_cadre(draft.answers),
+        )
         turn.dirty = False  # submit stored the draft and the contact with the version
         turn.contact.current_draft_id = None
         lines = [f"已提交《{form.short_title}》，编号 #{version.submission_id}（第{version.version}版）。"]

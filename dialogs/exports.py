@@ -8,7 +8,7 @@ from pathlib import Path
 from dialogs.campaign import Campaign
 from dialogs.declarations import FormDecl
 from dialogs.form_records import form_record
-from dialogs.supervision import by_unit, campaign_progress, city_figures, progress_cell
+from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
 from renderers.export import ExportItem, StatusRow, build_export
 from storage.repository import Repository
 
@@ -48,7 +48,8 @@ def write_export(
 ) -> Path:
     """Build the export ZIP under the data folder's ``exports/`` and return its path."""
     local = now.astimezone(campaign.zone)
-    grouped = by_unit(campaign_progress(repository, campaign))
+    progress = campaign_progress(repository, campaign)
+    grouped = by_unit(progress)
     status = [
         StatusRow(
             unit_name=unit.name,
@@ -57,14 +58,9 @@ def write_export(
         )
         for unit in campaign.units
     ]
-    figures = city_figures(campaign, repository.current_versions(campaign.id))
-    city_lines = [
-        f"全市示范点 {figures.sites}/{figures.sites_target} 个",
-        f"候选人 {figures.candidates} 名，其中村（社区）执委 {figures.village_candidates} 名，"
-        f"占 {figures.village_share:.0%}（要求≥{figures.village_share_target:.0%}）",
-    ]
+    city = city_lines(city_figures(campaign, progress))
     content = build_export(
-        export_items(repository, campaign, forms), status, [t.name for t in campaign.tasks], city_lines, local
+        export_items(repository, campaign, forms), status, [t.name for t in campaign.tasks], city, local
     )
     path = repository.data_dir / "exports" / f"{campaign.id}-{local:%Y%m%d-%H%M%S}.zip"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.declarations import FormDecl
 from dialogs.supervision import Progress, campaign_progress, status_report
-from storage.repository import Repository
+from storage.repository import NudgeToSend, Repository
 
 #: How long the last slot of a task stays current.
 LAST_SLOT_LIFETIME = timedelta(days=1)
@@ -78,21 +78,28 @@ def nudge_text(campaign: Campaign, form: FormDecl, item: Progress, now: datetime
 def send_due_nudges(
     repository: Repository, campaign: Campaign, forms: dict[str, FormDecl], now: datetime
 ) -> int:
-    """Record and queue every reminder that is due now and not yet sent; return how many were queued."""
+    """Record and queue every reminder that is due now and not yet sent; return how many were queued.
+
+    Called every minute while a slot stays current for days, so the already-recorded keys of the due
+    slots are read in one query and only the missing reminders are written, all in one transaction.
+    """
     queued = 0
-    recipients = repository.unit_contacts(campaign.id)
     due = {
         task.id: slot for task in campaign.tasks if (slot := current_slot(campaign, task, now)) is not None
     }
     if due:
+        recipients = repository.unit_contacts(campaign.id)
+        recorded = repository.nudge_keys(campaign.id, {slot.at for slot in due.values()})
+        nudges = []
         for item in campaign_progress(repository, campaign):
             slot = due.get(item.task.id)
-            contacts = recipients.get(item.unit.code, [])
+            contacts = recipients.get(item.unit.code)
             if slot is None or item.complete or not contacts:
                 continue
             key = f"{campaign.id}:{item.unit.code}:{item.task.id}:{slot.at.isoformat()}"
-            text = nudge_text(campaign, forms[item.task.form], item, now)
-            queued += _queue_once(repository, campaign, key, "scheduled", slot.at, contacts, text, item)
+            if key not in recorded:
+                nudges.append(_nudge(campaign, forms, item, key, "scheduled", slot.at, contacts, now))
+        queued += repository.record_nudges(campaign.id, nudges)
     if campaign.nudges.digest:
         queued += _digest(repository, campaign, forms, now)
     return queued
@@ -103,34 +110,37 @@ def send_reminder_now(
 ) -> tuple[int, int]:
     """/remind UNIT: remind a unit of everything it still owes, now; (tasks reminded, contacts)."""
     contacts = repository.unit_contacts(campaign.id).get(unit_code, [])
-    reminded = 0
-    for item in campaign_progress(repository, campaign, unit_code):
-        if item.complete or not contacts:
-            continue
-        key = f"{campaign.id}:{unit_code}:{item.task.id}:manual:{now.isoformat()}"
-        text = nudge_text(campaign, forms[item.task.form], item, now)
-        reminded += _queue_once(repository, campaign, key, "manual", now, contacts, text, item)
-    return reminded, len(contacts)
+    if not contacts:
+        return 0, 0
+    nudges = [
+        _nudge(
+            campaign,
+            forms,
+            item,
+            f"{campaign.id}:{unit_code}:{item.task.id}:manual:{now.isoformat()}",
+            "manual",
+            now,
+            contacts,
+            now,
+        )
+        for item in campaign_progress(repository, campaign, unit_code)
+        if not item.complete
+    ]
+    return repository.record_nudges(campaign.id, nudges), len(contacts)
 
 
-def _queue_once(
-    repository: Repository,
+def _nudge(
     campaign: Campaign,
+    forms: dict[str, FormDecl],
+    item: Progress,
     key: str,
     kind: str,
     slot: datetime,
     contacts: list[tuple[str, str]],
-    text: str,
-    item: Progress | None,
-) -> int:
-    with repository.unit_of_work():
-        unit_code = item.unit.code if item is not None else None
-        task_id = item.task.id if item is not None else ""
-        if not repository.record_nudge(key, campaign.id, unit_code, task_id, kind, slot, len(contacts)):
-            return 0
-        for channel, chat_key in contacts:
-            repository.enqueue_message(channel, chat_key, {"text": text})
-    return 1
+    now: datetime,
+) -> NudgeToSend:
+    text = nudge_text(campaign, forms[item.task.form], item, now)
+    return NudgeToSend(key, item.unit.code, item.task.id, kind, slot, contacts, text)
 
 
 def _digest(repository: Repository, campaign: Campaign, forms: dict[str, FormDecl], now: datetime) -> int:
@@ -140,11 +150,12 @@ def _digest(repository: Repository, campaign: Campaign, forms: dict[str, FormDec
     if not first <= local.date() <= last or local < at or campaign.nudges.is_quiet(local.time()):
         return 0
     supervisors = repository.supervisor_contacts()
-    if not supervisors:
+    key = f"{campaign.id}:digest:{local.date()}"
+    if not supervisors or key in repository.nudge_keys(campaign.id, [at]):
         return 0
     text = "【每日报送情况】\n" + status_report(repository, campaign, forms, now)
-    return _queue_once(
-        repository, campaign, f"{campaign.id}:digest:{local.date()}", "digest", at, supervisors, text, None
+    return repository.record_nudges(
+        campaign.id, [NudgeToSend(key, None, "", "digest", at, supervisors, text)]
     )
 
 

@@ -6,20 +6,20 @@ all read ``Progress``.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dialogs.campaign import Campaign, TaskDecl, UnitDecl
 from dialogs.declarations import FormDecl
-from storage.models import Submission, SubmissionVersion
-from storage.repository import Repository
+from storage.repository import ProgressTotals, Repository
 
 VILLAGE_LEVEL = "村（社区）妇联执委"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Progress:
     """One unit's standing on one task."""
 
@@ -29,14 +29,15 @@ class Progress:
     counted: int  # what the quota counts: records, or rows (courses) in them
     returned: int  # returned by 组联部 for correction, not yet resubmitted
     accepted: int
+    village_cadres: int = 0  # candidates who are 村（社区）妇联执委
 
     @property
     def missing(self) -> int:
-        return max(self.task.quota_min - self.counted, 0)
+        return shortfall(self.task, self.counted)
 
     @property
     def complete(self) -> bool:
-        return self.missing == 0 and self.returned == 0
+        return is_complete(self.task, self.counted, self.returned > 0)
 
     def required(self) -> str:
         """“2” for an exact quota, “≥2” for a minimum."""
@@ -44,51 +45,110 @@ class Progress:
         return f"{task.quota_min}" if task.quota_max == task.quota_min else f"≥{task.quota_min}"
 
 
-def progress_of(
-    campaign: Campaign,
-    units: Iterable[UnitDecl],
-    submissions: Sequence[tuple[Submission, SubmissionVersion]],
-    unit_codes: dict[int, str],
-) -> list[Progress]:
-    """Progress for every (unit, task) the notice asks of the unit, from the current submissions."""
-    by_unit_task: dict[tuple[str, str], list[tuple[Submission, SubmissionVersion]]] = defaultdict(list)
-    for submission, version in submissions:
-        by_unit_task[(unit_codes[submission.unit_id], submission.task_id)].append((submission, version))
-    result = []
-    for unit in units:
-        for task in campaign.tasks_for(unit.kind):
-            rows = by_unit_task[(unit.code, task.id)]
-            group = task.counted_group
-            counted = sum(len(v.answers.get(group, [])) for _s, v in rows) if group else len(rows)
-            result.append(
-                Progress(
-                    unit=unit,
-                    task=task,
-                    records=len(rows),
-                    counted=counted,
-                    returned=sum(s.status == "returned" for s, _v in rows),
-                    accepted=sum(s.status == "accepted" for s, _v in rows),
+def shortfall(task: TaskDecl, counted: int) -> int:
+    """How many more the quota needs."""
+    return max(task.quota_min - counted, 0)
+
+
+def is_complete(task: TaskDecl, counted: int, has_returned: bool) -> bool:
+    """A unit is done with a task when its quota is met and nothing of it is back for correction."""
+    return shortfall(task, counted) == 0 and not has_returned
+
+
+@dataclass(slots=True)
+class AreaProgress:
+    """An area's units on one task, summed: how many owe it, how many are done, what is missing."""
+
+    area: str
+    task: TaskDecl
+    units: int  # units of the area that owe the task
+    complete: int = 0
+    missing: int = 0  # the quotas' shortfall, summed over the units
+    returned: int = 0
+    records: int = 0
+    village_cadres: int = 0
+
+
+def area_progress(repository: Repository, campaign: Campaign) -> list[AreaProgress]:
+    """Progress per area and task, from a few hundred grouped rows instead of one per unit and task."""
+    owing: dict[tuple[str, str], int] = defaultdict(int)
+    for (area, kind), count in Counter((unit.area, unit.kind) for unit in campaign.units).items():
+        for task in campaign.tasks_for(kind):
+            owing[(area, task.id)] += count
+    result: dict[tuple[str, str], AreaProgress] = {}
+    for area in areas(campaign):  # every owing unit starts with nothing in
+        for task in campaign.tasks:
+            if units := owing[(area, task.id)]:
+                result[(area, task.id)] = AreaProgress(
+                    area,
+                    task,
+                    units,
+                    complete=units * is_complete(task, 0, False),
+                    missing=units * shortfall(task, 0),
                 )
-            )
-    return result
+    for row in repository.progress_by_area(campaign.id):  # then the units with something in move up
+        item = result.get((row.area, row.task_id))
+        if item is None:  # a unit no longer asked for this task (the campaign file changed)
+            continue
+        task = item.task
+        item.complete += row.units * (
+            is_complete(task, row.counted, row.has_returned) - is_complete(task, 0, False)
+        )
+        item.missing += row.units * (shortfall(task, row.counted) - shortfall(task, 0))
+        item.returned += row.returned
+        item.records += row.records
+        item.village_cadres += row.village_cadres
+    return list(result.values())
+
+
+def quota_count(task: TaskDecl, answers: dict[str, Any]) -> int:
+    """What one submission adds to its task's quota: 1, or the rows of the counted group (courses)."""
+    group = task.counted_group
+    return len(answers.get(group) or []) if group else 1
+
+
+def is_village_cadre(answers: dict[str, Any]) -> bool:
+    """A 登记表 candidate at village level, for the city's share of them."""
+    return answers.get("cadre_level") == VILLAGE_LEVEL
 
 
 def campaign_progress(
-    repository: Repository,
-    campaign: Campaign,
-    unit_code: str | None = None,
-    submissions: Sequence[tuple[Submission, SubmissionVersion]] | None = None,
+    repository: Repository, campaign: Campaign, unit_code: str | None = None, area: str | None = None
 ) -> list[Progress]:
-    """Progress of every unit (or of one), read in one query (or from ``submissions`` already read)."""
-    if unit_code is not None:  # one unit: no need to read every unit of a region
+    """Progress for every (unit, task) the notice asks of the units (or of one unit, or of one area's),
+    from the stored totals."""
+    if unit_code is not None:  # one unit: one indexed read, not every unit of a region
         unit = repository.unit_by_code(campaign.id, unit_code)
         assert unit is not None and unit.id is not None
-        submissions = repository.current_versions(campaign.id, unit.id)
-        return progress_of(campaign, [campaign.unit(unit_code)], submissions, {unit.id: unit_code})
-    codes = {unit.id: unit.code for unit in repository.units(campaign.id) if unit.id is not None}
-    if submissions is None:
-        submissions = repository.current_versions(campaign.id)
-    return progress_of(campaign, campaign.units, submissions, codes)
+        units, totals = [campaign.unit(unit_code)], repository.progress(campaign.id, unit.id)
+    elif area is not None:
+        units = [unit for unit in campaign.units if unit.area == area]
+        totals = repository.progress(campaign.id, area=area)
+    else:
+        units, totals = campaign.units, repository.progress(campaign.id)
+    tasks = {kind: campaign.tasks_for(kind) for kind in {unit.kind for unit in units}}
+    return [
+        Progress(unit, task, *totals.get((unit.code, task.id), _NOTHING))
+        for unit in units
+        for task in tasks[unit.kind]
+    ]
+
+
+_NOTHING = ProgressTotals(0, 0, 0, 0, 0)
+
+
+def backfill_progress(repository: Repository, campaign: Campaign) -> int:
+    """Work out what older submissions count (stored before progress was kept); return how many."""
+    uncounted = repository.uncounted_submissions(campaign.id)
+    if uncounted:
+        repository.set_counts(
+            campaign.id,
+            {
+                key: (quota_count(campaign.task(task_id), answers), is_village_cadre(answers))
+                for key, task_id, answers in uncounted
+            },
+        )
+    return len(uncounted)
 
 
 def by_unit(progress: Iterable[Progress]) -> dict[str, list[Progress]]:
@@ -111,8 +171,7 @@ def deadline_phrase(campaign: Campaign, task: TaskDecl, now: datetime) -> str:
 
 def progress_cell(item: Progress, campaign: Campaign, forms: dict[str, FormDecl], now: datetime) -> str:
     """“登记表1/2” with marks: ✓ done, 退回N, 逾期 when short after the deadline."""
-    name = forms[item.task.form].short_title.removesuffix("推荐表").removesuffix("申报表")
-    cell = f"{name}{item.counted}/{item.required()}"
+    cell = f"{_short_name(forms, item.task)}{item.counted}/{item.required()}"
     if item.returned:
         cell += f"（退回{item.returned}）"
     if item.complete:
@@ -135,19 +194,39 @@ class CityFigures:
         return self.village_candidates / self.candidates if self.candidates else 0.0
 
 
-def city_figures(
-    campaign: Campaign, submissions: Sequence[tuple[Submission, SubmissionVersion]]
-) -> CityFigures:
-    sites = sum(1 for s, _v in submissions if s.task_id == "sites")
-    candidates = [v for s, v in submissions if s.task_id == "cadres"]
-    village = sum(1 for v in candidates if v.answers.get("cadre_level") == VILLAGE_LEVEL)
+def city_figures(campaign: Campaign, progress: Iterable[Progress | AreaProgress]) -> CityFigures:
+    items = list(progress)
     return CityFigures(
-        sites=sites,
+        sites=sum(p.records for p in items if p.task.id == "sites"),
         sites_target=campaign.city_targets.sites,
-        candidates=len(candidates),
-        village_candidates=village,
+        candidates=sum(p.records for p in items if p.task.id == "cadres"),
+        village_candidates=sum(p.village_cadres for p in items),
         village_share_target=campaign.city_targets.village_cadre_share,
     )
+
+
+def city_lines(figures: CityFigures) -> list[str]:
+    share = f"{figures.village_share:.0%}" if figures.candidates else "—"
+    return [
+        f"全市示范点 {figures.sites}/{figures.sites_target} 个",
+        f"候选人 {figures.candidates} 名，其中村（社区）执委 {figures.village_candidates} 名，"
+        f"占 {share}（要求≥{figures.village_share_target:.0%}）",
+    ]
+
+
+#: Above this many units (a region's villages, not a city's 14), /status and /pending answer with a
+#: line per area and take an area to list its units: 16,000 unit lines would be 140 Telegram messages.
+UNIT_LINES_MAX = 100
+
+
+def areas(campaign: Campaign) -> list[str]:
+    """The campaign's areas, in the order of its units."""
+    return list(dict.fromkeys(unit.area for unit in campaign.units))
+
+
+def by_area(campaign: Campaign) -> bool:
+    """Whether the whole campaign is too many units to list one per line."""
+    return len(campaign.units) > UNIT_LINES_MAX
 
 
 def status_report(
@@ -156,30 +235,54 @@ def status_report(
     forms: dict[str, FormDecl],
     now: datetime,
     unit_code: str | None = None,
+    area: str | None = None,
 ) -> str:
-    """The /status text: deadlines, one line per unit, then the city's figures (for the whole city)."""
+    """The /status text: deadlines, a line per unit (or per area), then the city's figures.
+
+    ``unit_code`` narrows it to one unit, ``area`` to the units of one area (neither: the whole city).
+    """
     local = now.astimezone(campaign.zone)
     lines = [f"《{campaign.notice}》报送情况（截至{local.month}月{local.day}日 {local:%H:%M}）"]
     for task in campaign.tasks:
         lines.append(f"· {forms[task.form].short_title}：{deadline_phrase(campaign, task, now)}")
     lines.append("")
-    every = repository.current_versions(campaign.id) if unit_code is None else None  # read once, used twice
-    grouped = by_unit(campaign_progress(repository, campaign, unit_code, every))
-    for unit in campaign.units:
-        cells = [progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])]
-        if cells:
-            lines.append(f"{unit.short_name}  " + "  ".join(cells))
-    if every is not None:
-        figures = city_figures(campaign, every)
-        lines.append("")
-        lines.append(f"全市示范点 {figures.sites}/{figures.sites_target} 个")
-        share = f"{figures.village_share:.0%}" if figures.candidates else "—"
-        lines.append(
-            f"候选人 {figures.candidates} 名，其中村（社区）执委 {figures.village_candidates} 名，"
-            f"占 {share}（要求≥{figures.village_share_target:.0%}）"
-        )
+    whole = unit_code is None and area is None
+    totals: Sequence[Progress | AreaProgress]
+    if whole and by_area(campaign):
+        totals = area_progress(repository, campaign)
+        lines += _area_status_lines(campaign, forms, now, totals)
+        lines += [
+            "",
+            f"各单位明细：发送 /status 区域名（如 /status {areas(campaign)[0]}）；全部数据：/export",
+        ]
+    else:
+        totals = campaign_progress(repository, campaign, unit_code, area)
+        grouped = by_unit(totals)
+        for unit in campaign.units:
+            if cells := [progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])]:
+                lines.append(f"{unit.short_name}  " + "  ".join(cells))
+    if whole:
+        lines += ["", *city_lines(city_figures(campaign, totals))]
         lines += selection_lines(repository, campaign, forms)
     return "\n".join(lines)
+
+
+def _area_status_lines(
+    campaign: Campaign, forms: dict[str, FormDecl], now: datetime, totals: Iterable[AreaProgress]
+) -> list[str]:
+    """“城中区（120个单位）  登记表齐80/120（退回3）  …”: per area and task, the units done of those owing."""
+    units = Counter(unit.area for unit in campaign.units)
+    cells: dict[str, list[str]] = defaultdict(list)
+    for item in totals:
+        cell = f"{_short_name(forms, item.task)}齐{item.complete}/{item.units}"
+        if item.returned:
+            cell += f"（退回{item.returned}）"
+        if item.complete == item.units:
+            cell += "✓"
+        elif campaign.days_left(item.task, now) < 0:
+            cell += "逾期"
+        cells[item.area].append(cell)
+    return [f"{area}（{units[area]}个单位）  " + "  ".join(cells[area]) for area in areas(campaign)]
 
 
 def selection_lines(repository: Repository, campaign: Campaign, forms: dict[str, FormDecl]) -> list[str]:
@@ -202,11 +305,20 @@ def pending_report(
     campaign: Campaign,
     forms: dict[str, FormDecl],
     now: datetime,
-    contacts: dict[str, int],
+    area: str | None = None,
 ) -> str:
-    """The /pending text: only what is outstanding, grouped by unit, with how many contacts it has."""
+    """The /pending text: only what is outstanding, by unit with how many contacts it has (or by area)."""
+    if area is None and by_area(campaign):
+        lines = _area_pending_lines(campaign, forms, now, area_progress(repository, campaign))
+        if not lines:
+            return "各单位均已报齐。"
+        hint = f"各单位明细：发送 /pending 区域名（如 /pending {areas(campaign)[0]}）"
+        return "\n".join(["尚未报齐（按区域）：", *lines, "", hint])
+    short = [p for p in campaign_progress(repository, campaign, area=area) if not p.complete]
+    if not short:
+        return f"{area or '各单位'}均已报齐。"
+    contacts = repository.contacts_per_unit(campaign.id)
     lines = ["尚未报齐："]
-    short = [p for p in campaign_progress(repository, campaign) if not p.complete]
     grouped = by_unit(short)
     for unit in campaign.units:
         items = grouped.get(unit.code, [])
@@ -215,15 +327,36 @@ def pending_report(
         parts = []
         for item in items:
             title = forms[item.task.form].short_title
-            noun = (
-                forms[item.task.form].group(item.task.counted_group).item if item.task.counted_group else "份"
-            )
-            part = f"{title}还差{item.missing}{noun}" if item.missing else title
+            part = f"{title}还差{item.missing}{_noun(forms, item.task)}" if item.missing else title
             if item.returned:
                 part += f"（{item.returned}份退回待改）"
             parts.append(part + f"，{deadline_phrase(campaign, item.task, now)}")
         reach = f"联系人{contacts.get(unit.code, 0)}名" if contacts.get(unit.code) else "尚无联系人绑定"
         lines.append(f"{unit.name}（{reach}）：" + "；".join(parts))
-    if len(lines) == 1:
-        return "各单位均已报齐。"
     return "\n".join(lines)
+
+
+def _area_pending_lines(
+    campaign: Campaign, forms: dict[str, FormDecl], now: datetime, totals: Iterable[AreaProgress]
+) -> list[str]:
+    """“城中区：登记表40个单位未报齐（还差52份，退回3份），5月25日截止，还有7天；…”."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for item in totals:
+        short = item.units - item.complete
+        if not short:
+            continue
+        detail = [f"还差{item.missing}{_noun(forms, item.task)}"] if item.missing else []
+        detail += [f"退回{item.returned}份"] if item.returned else []
+        title = f"{forms[item.task.form].short_title}{short}个单位未报齐（{'，'.join(detail)}）"
+        parts[item.area].append(f"{title}，{deadline_phrase(campaign, item.task, now)}")
+    return [f"{area}：" + "；".join(parts[area]) for area in areas(campaign) if parts[area]]
+
+
+def _short_name(forms: dict[str, FormDecl], task: TaskDecl) -> str:
+    """“登记表”, “课程”, “示范点”: a form's name short enough for a phone-width line."""
+    return forms[task.form].short_title.removesuffix("推荐表").removesuffix("申报表")
+
+
+def _noun(forms: dict[str, FormDecl], task: TaskDecl) -> str:
+    """What a task's quota counts: “份”, or the counted rows' noun (“节”)."""
+    return forms[task.form].group(task.counted_group).item if task.counted_group else "份"

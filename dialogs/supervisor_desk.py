@@ -16,7 +16,7 @@ from dialogs.declarations import FormDecl
 from dialogs.exchange import Reply
 from dialogs.nudges import send_reminder_now
 from dialogs.presentation import review_text
-from dialogs.supervision import pending_report, status_report
+from dialogs.supervision import areas, pending_report, status_report
 from storage.models import Contact, Submission
 from storage.repository import Repository
 
@@ -45,11 +45,8 @@ class SupervisorDesk:
         name = command.name if command is not None else "help"
         argument = command.argument if command is not None else ""
         match name:
-            case "status":
-                return [Reply(status_report(self.repository, self.campaign, self.forms, now))]
-            case "pending":
-                contacts = self.repository.contacts_per_unit(self.campaign.id)
-                return [Reply(pending_report(self.repository, self.campaign, self.forms, now, contacts))]
+            case "status" | "pending":
+                return self._overview(name, argument, now)
             case "unit":
                 return self._unit(argument, now)
             case "show":
@@ -68,6 +65,16 @@ class SupervisorDesk:
         return "\n".join(lines)
 
     # Looking ----------------------------------------------------------------------------------
+
+    def _overview(self, name: str, argument: str, now: datetime) -> list[Reply]:
+        """/status and /pending for the whole campaign, or for one area: “/status 城中区”."""
+        area = argument.strip() or None
+        if area is not None and area not in areas(self.campaign):
+            choices = "、".join(areas(self.campaign))
+            return [Reply(f"没有“{area}”这个区域。可写的区域：{choices}。查看单个单位请用 /unit 单位名。")]
+        if name == "status":
+            return [Reply(status_report(self.repository, self.campaign, self.forms, now, area=area))]
+        return [Reply(pending_report(self.repository, self.campaign, self.forms, now, area))]
 
     def _unit(self, query: str, now: datetime) -> list[Reply]:
         matches = self.campaign.find_units(query) if query.strip() else []

@@ -34,6 +34,7 @@ from storage.models import (
     SubmissionVersion,
     Unit,
 )
+from storage.repository import rebuild_progress
 
 FORMAT = 1
 FILE_FOLDERS = ("files", "submissions")
@@ -201,6 +202,7 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
         ]
         for name, statement in steps:
             removed[name] = connection.execute(statement).rowcount
+        rebuild_progress(connection, campaign_id)  # the totals of what remains
         still_referenced = (
             col(Contact.id).in_(select(Draft.started_by))
             | col(Contact.id).in_(select(SubmissionVersion.submitted_by))

@@ -90,8 +90,33 @@ class Submission(SQLModel, table=True):
     form_id: str
     status: str = "submitted"  # submitted | accepted | returned
     current_version: int = 1
+    # What the current version adds to its unit's progress, set at submission: the quota's count (1, or
+    # the rows of the counted group) and whether it is a candidate at village level (the city's share).
+    # None: not yet worked out (a submission stored before these columns existed; filled at start-up).
+    counted: int | None = None
+    village_cadre: bool = False
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
+
+
+class UnitProgress(SQLModel, table=True):
+    """One unit's running totals on one task, kept in the transactions that submit and decide.
+
+    Derived from ``submission`` (``Repository.refresh_progress`` recomputes a row from it), so that
+    /status, /pending and the reminders read one small row per unit and task, not every answer.
+    """
+
+    __table_args__ = (UniqueConstraint("unit_id", "task_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    task_id: str
+    records: int = 0  # submissions
+    counted: int = 0  # what the quota counts
+    returned: int = 0
+    accepted: int = 0
+    village_cadres: int = 0
 
 
 class SubmissionVersion(SQLModel, table=True):

@@ -85,13 +85,13 @@ def test_a_stale_draft_cannot_overwrite_a_newer_one(store: Repository) -> None:
 def test_submit_creates_versions_and_keeps_each_one_immutable(store: Repository) -> None:
     draft, contact = new_draft(store)
     draft.answers = {"name": "韦丽华"}
-    version = store.submit(draft, contact, {"unit": "yufeng"})  # type: ignore[arg-type]
+    version = store.submit(draft, contact, {"unit": "yufeng"}, counted=1)  # type: ignore[arg-type]
     assert version.version == 1
     assert (store.data_dir / version.record_path).is_file()
     reopen, contact = new_draft(store)
     reopen.submission_id = version.submission_id
     reopen.answers = {"name": "韦丽华（改）"}
-    second = store.submit(reopen, contact, {"unit": "yufeng"})  # type: ignore[arg-type]
+    second = store.submit(reopen, contact, {"unit": "yufeng"}, counted=1)  # type: ignore[arg-type]
     assert (second.submission_id, second.version) == (version.submission_id, 2)
     versions = store.versions(version.submission_id)
     assert [v.answers["name"] for v in versions] == ["韦丽华", "韦丽华（改）"]
@@ -187,3 +187,56 @@ def test_an_invite_binds_once_and_expires(store: Repository) -> None:
     assert store.redeem_invite("ABCD2345", "telegram", "888", now) is None
     assert store.redeem_invite("OLD23456", "telegram", "888", now) is None
     assert store.contact("telegram", "888") is None
+
+
+def test_a_batch_of_updates_is_stored_in_one_go_each_id_once(store: Repository) -> None:
+    assert store.store_update("telegram", 1001, "42", {"update_id": 1001}) is True
+    batch = [
+        (1001, "42", {"update_id": 1001}),  # stored before
+        (1002, "42", {"update_id": 1002}),
+        (1002, "42", {"update_id": 1002}),  # twice in one batch
+        (1003, "43", {"update_id": 1003}),
+    ]
+    assert store.store_updates("telegram", batch) == {1002, 1003}
+    assert store.store_updates("telegram", batch) == set()
+    assert store.store_updates("telegram", []) == set()
+    assert store.store_updates("other", [(1001, "42", {"update_id": 1001})]) == {1001}, "ids are per channel"
+    pending = store.pending_updates("telegram")
+    assert [(u.update_id, u.chat_key, u.payload) for u in pending] == [
+        (1001, "42", {"update_id": 1001}),
+        (1002, "42", {"update_id": 1002}),
+        (1003, "43", {"update_id": 1003}),
+    ]
+    assert all(u.status == "pending" and u.attempts == 0 and u.received_at is not None for u in pending)
+
+
+def test_an_update_is_claimed_only_once_and_after_the_earlier_ones_of_its_chat(store: Repository) -> None:
+    store.store_updates("telegram", [(1, "42", {}), (2, "42", {}), (3, "43", {})])
+    first, second, other = store.pending_updates("telegram")
+    with store.unit_of_work():
+        assert store.claim_update(second) is False, "update 1 of the same chat is still pending"
+        assert store.claim_update(other) is True
+        assert store.claim_update(first) is True
+        if store.engine.dialect.name == "postgresql":  # row locks: another worker skips a claimed update
+            url = store.engine.url.render_as_string(hide_password=False)
+            rival = Repository(make_engine(url), store.data_dir)
+            assert rival.claim_update(first) is False
+            rival.engine.dispose()
+        store.finish_update(first, "done", utc_now())
+    with store.unit_of_work():
+        assert store.claim_update(first) is False, "done already"
+        assert store.claim_update(second) is True
+
+
+def test_a_pass_of_sent_messages_is_marked_in_one_go(store: Repository) -> None:
+    for chat in ("1", "2", "3"):
+        store.enqueue_message("telegram", chat, {"text": f"你好 {chat}"})
+    due = store.due_messages("telegram", utc_now())
+    store.messages_sent([], utc_now())
+    store.messages_sent(due[:2], utc_now())
+    [left] = store.due_messages("telegram", utc_now())
+    assert (left.chat_key, left.payload, left.attempts) == ("3", {"text": "你好 3"}, 0)
+    store.message_later(left, utc_now() - timedelta(seconds=1))
+    [again] = store.due_messages("telegram", utc_now())
+    store.message_sent(again, utc_now())
+    assert store.due_messages("telegram", utc_now()) == []

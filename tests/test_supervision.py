@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
+from sqlalchemy import delete, update
+from sqlmodel import Session
+
+from dialogs.campaign import Campaign, UnitDecl
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
 from dialogs.invites import issue_invite
-from dialogs.supervision import campaign_progress, status_report
+from dialogs.supervision import (
+    UNIT_LINES_MAX,
+    area_progress,
+    backfill_progress,
+    campaign_progress,
+    is_village_cadre,
+    quota_count,
+    status_report,
+)
+from storage.models import Submission, UnitProgress
 from tests.conftest import SHANGHAI, Chat, FakeClock
 from tests.test_dialog_forms import fill_cadre
 
@@ -94,3 +108,157 @@ def test_status_lines_fit_a_phone_screen(engine: DialogEngine, chat: Chat, clock
     unit_lines = [line for line in report.splitlines() if line.split("  ")[0] in shorts]
     assert len(unit_lines) == 14
     assert max(columns(line) for line in unit_lines) <= 40, max(unit_lines, key=columns)
+
+
+# Stored progress -----------------------------------------------------------------------------------
+
+
+def stored_progress(engine: DialogEngine) -> dict[tuple[str, str], tuple[int, ...]]:
+    return {key: tuple(totals) for key, totals in engine.repository.progress(engine.campaign.id).items()}
+
+
+def recomputed_progress(engine: DialogEngine) -> dict[tuple[str, str], tuple[int, ...]]:
+    """The same totals the slow way: from every current version's answers."""
+    codes = {unit.id: unit.code for unit in engine.repository.units(engine.campaign.id)}
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for submission, version in engine.repository.current_versions(engine.campaign.id):
+        row = totals[(codes[submission.unit_id], submission.task_id)]
+        row[0] += 1
+        row[1] += quota_count(engine.campaign.task(submission.task_id), version.answers)
+        row[2] += submission.status == "returned"
+        row[3] += submission.status == "accepted"
+        row[4] += is_village_cadre(version.answers)
+    return {key: tuple(row) for key, row in totals.items()}
+
+
+def test_what_a_submission_counts(engine: DialogEngine) -> None:
+    courses, cadres = engine.campaign.task("courses"), engine.campaign.task("cadres")
+    assert quota_count(courses, {"courses": [{}, {}, {}]}) == 3
+    assert quota_count(courses, {}) == 0
+    assert quota_count(cadres, {"name": "韦丽华"}) == 1
+    assert is_village_cadre({"cadre_level": "村（社区）妇联执委"})
+    assert not is_village_cadre({"cadre_level": "县（区）妇联执委"})
+
+
+def test_stored_progress_follows_submit_return_resubmit_and_accept(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    boss = supervisor(engine, clock)
+    assert stored_progress(engine) == recomputed_progress(engine) == {("yufeng", "cadres"): (2, 2, 0, 0, 2)}
+    ask(engine, boss, "/return 1 工作照不清晰")
+    ask(engine, boss, "/accept 2")
+    assert stored_progress(engine) == recomputed_progress(engine) == {("yufeng", "cadres"): (2, 2, 1, 1, 2)}
+    chat.send("/reopen 1")
+    chat.send("修改")
+    chat.send(next(str(i) for i, o in enumerate(chat.options, 1) if o.startswith("执委层级")))
+    chat.send("乡镇")
+    assert "编号 #1（第2版）" in chat.send("确认提交")
+    assert stored_progress(engine) == recomputed_progress(engine) == {("yufeng", "cadres"): (2, 2, 0, 1, 1)}
+    assert "候选人 2 名，其中村（社区）执委 1 名，占 50%" in ask(engine, boss, "/status")
+
+
+def test_submissions_stored_before_progress_was_kept_are_counted_at_start(
+    engine: DialogEngine, chat: Chat
+) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    before = stored_progress(engine)
+    with Session(engine.repository.engine) as session:  # as migration 0005 leaves an older database
+        session.execute(update(Submission).values(counted=None, village_cadre=False))
+        session.execute(delete(UnitProgress))
+        session.commit()
+    assert stored_progress(engine) == {}
+    assert backfill_progress(engine.repository, engine.campaign) == 2
+    assert stored_progress(engine) == before == {("yufeng", "cadres"): (2, 2, 0, 0, 2)}
+    assert backfill_progress(engine.repository, engine.campaign) == 0, "nothing left to count"
+
+
+# A region's campaign: too many units for one line each --------------------------------------------
+
+
+def region(campaign: Campaign, copies: int) -> Campaign:
+    """The campaign with each unit repeated ``copies`` times as villages of the same area."""
+    units = list(campaign.units)
+    for number in range(1, copies):
+        units += [
+            UnitDecl(
+                code=f"{unit.code}-{number}",
+                name=f"{unit.area}第{number}村（社区）妇联",
+                short_name=f"{unit.short_name}{number}村",
+                area=unit.area,
+                kind=unit.kind,
+            )
+            for unit in campaign.units
+        ]
+    return campaign.model_copy(update={"units": units})
+
+
+def region_engine(engine: DialogEngine) -> DialogEngine:
+    campaign = region(engine.campaign, 10)
+    assert len(campaign.units) > UNIT_LINES_MAX
+    engine.repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
+    return DialogEngine(
+        campaign=campaign,
+        forms=engine.forms,
+        machines=engine.machines,
+        repository=engine.repository,
+        clock=engine.clock,
+    )
+
+
+def test_a_region_is_reported_by_area_and_an_area_by_unit(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    regional = region_engine(engine)
+    boss = supervisor(regional, clock)
+    report = ask(regional, boss, "/status")
+    assert "鱼峰区（10个单位）  登记表齐1/10  课程齐0/10  示范点齐0/10" in report
+    assert "柳州市（20个单位）  登记表齐0/20  示范点齐0/20" in report
+    assert "鱼峰区1村" not in report and "/status 城中区" in report
+    assert "候选人 2 名，其中村（社区）执委 2 名" in report
+    assert len(report.splitlines()) < 30
+    area = ask(regional, boss, "/status 鱼峰区")
+    assert "鱼峰区  登记表2/2✓" in area and "鱼峰区9村  登记表0/2" in area
+    assert "柳南区" not in area and "全市示范点" not in area
+    assert "没有“火星区”这个区域" in ask(regional, boss, "/status 火星区")
+
+
+def test_a_regions_outstanding_work_is_summed_by_area(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    regional = region_engine(engine)
+    boss = supervisor(regional, clock)
+    report = ask(regional, boss, "/pending")
+    assert "鱼峰区：登记表10个单位未报齐（还差19份），5月25日截止，还有15天" in report
+    assert "鱼峰区第1村" not in report and "/pending 城中区" in report
+    area = ask(regional, boss, "/pending 鱼峰区")
+    assert "鱼峰区妇联（联系人1名）：登记表还差1份" in area
+    assert "鱼峰区第9村（社区）妇联（尚无联系人绑定）：登记表还差2份" in area
+    assert "柳南区" not in area
+
+
+def test_area_sums_agree_with_the_units_lines(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
+    """The region's area lines come from grouped rows; they must say what the unit lines add up to."""
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    regional = region_engine(engine)
+    boss = supervisor(regional, clock)
+    ask(regional, boss, "/return 2 照片不清晰")
+    summed: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+    for item in campaign_progress(regional.repository, regional.campaign):
+        row = summed[(item.unit.area, item.task.id)]
+        for index, value in enumerate(
+            (1, item.complete, item.missing, item.returned, item.records, item.village_cadres)
+        ):
+            row[index] += value
+    grouped = {
+        (a.area, a.task.id): [a.units, a.complete, a.missing, a.returned, a.records, a.village_cadres]
+        for a in area_progress(regional.repository, regional.campaign)
+    }
+    assert grouped == summed
+    assert grouped[("鱼峰区", "cadres")] == [10, 0, 18, 1, 2, 2], "9 villages short of 2, one returned"
