@@ -1,10 +1,11 @@
 """The answer pipeline: python-telegram-bot's ``Bot`` + our ``TelegramChannel`` + the dialog engine.
 
 Each worker process runs the product's loop as ``bot/telegram_service.py`` does — updates received
-into the inbox (the webhook path, ``TelegramChannel.receive``), ``process_pending`` (one transaction
-per message: the draft, the outbox rows and the inbox row's “done” commit together), ``send_due``
-(each reply through ``Bot.send_message``/``send_document`` and marked sent) — against
-``scenario.FakeTelegram``: many chats in parallel, each sending its next answer as soon as the bot has
+into the inbox as a long poll's batch is (polling is the default; ``TelegramChannel.receive_many``,
+one transaction per batch — a webhook stores each update with its own commit), ``process_pending``
+(one transaction per message: the draft, the outbox rows and the inbox row's “done” commit together),
+``send_due`` (each reply through ``Bot.send_message``/``send_document``, a pass marked sent at once) —
+against ``scenario.FakeTelegram``: many chats in parallel, each sending its next answer as soon as the bot has
 answered (a saturated closed loop). The pacer is set out of the way (the product's own pace is 30
 messages/s by design, measured separately in ``supervisor.dispatch_pace``).
 
@@ -12,10 +13,9 @@ A message's cost is the time spent on it: receiving it into the inbox, turning i
 input, handling it (commit included) and sending its replies. Throughput is messages over wall time,
 batch overheads (reading the inbox, the outbox) included.
 
-Two workers: the inbox has no claim for a worker yet (``Repository.pending_updates`` hands every
-pending update to whoever asks, and a second worker would process it again), so each worker owns
-half the chats, on a channel name of its own (``bot.telegram_channel.CHANNEL`` set per process):
-same tables, same database, no shared rows.
+Two workers share the one inbox through the per-update claim (``Repository.claim_update``): the
+first receives, processes and sends, the second processes. (Without a claim in the product the
+benchmark falls back to each worker owning half the chats on a channel name of its own.)
 """
 
 from __future__ import annotations
@@ -122,12 +122,15 @@ def _timed_channel_class() -> Any:
             if update_id is not None:
                 self.costs[update_id] = self.costs.get(update_id, 0.0) + seconds
 
-        def receive(self, payload: dict[str, Any]) -> bool:
-            update_id = int(payload["update_id"])
-            self.latest[str(payload["message"]["chat"]["id"])] = update_id
+        def receive_many(self, payloads: Any) -> int:
+            """A poll's batch, stored in one transaction; its time shared by the batch's updates."""
             began = time.perf_counter()
-            stored: bool = super().receive(payload)
-            self._add(update_id, time.perf_counter() - began)
+            stored: int = super().receive_many(payloads)
+            share = (time.perf_counter() - began) / max(len(payloads), 1)
+            for payload in payloads:
+                update_id = int(payload["update_id"])
+                self.latest[str(payload["message"]["chat"]["id"])] = update_id
+                self._add(update_id, share)
             return stored
 
         async def _inbound(self, item: Any) -> Any:
@@ -160,8 +163,8 @@ async def drive(channel: Any, telegram: FakeTelegram, deadline: float = math.inf
     last_busy = time.monotonic()
     while telegram.finished < len(telegram.chats) and time.monotonic() < deadline:
         batch = telegram.take()
-        for payload in batch:
-            channel.receive(payload)
+        if batch:
+            channel.receive_many(batch)  # as a long poll's answer is stored (polling is the default)
         busy = bool(batch)
         while processed := await channel.process_pending():
             busy = busy or processed > 0

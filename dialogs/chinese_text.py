@@ -19,6 +19,7 @@ Counting 字 (``word_count``) follows Word's 字数 as FORMS.md "Counting 字" d
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ def _counts_one_zi(char: str) -> bool:
     return any(low <= code <= high for low, high in _ONE_ZI_RANGES)
 
 
+@functools.lru_cache(maxsize=1024)  # the review, the final check and the form count the same answers again
 def word_count(text: str) -> int:
     """Count 字 as Word's 字数 does (see the module docstring for the exact rule).
 

@@ -159,7 +159,7 @@ class DialogEngine:
             return self._consent(inbound, inbound.menu.removeprefix(CONSENT_MENU), cleaned.text)
         if command is not None and command.name == "start" and command.argument:
             return self._offer_invite(inbound, command.argument)
-        contact = self.repository.contact(inbound.channel, inbound.user_id)
+        contact, current = self.repository.contact_with_draft(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
             return self.desk.answer(contact, command, self.clock())
         unit = (
@@ -168,10 +168,8 @@ class DialogEngine:
         if contact is None or unit is None:
             return [Reply(NOT_BOUND)]
         turn = Turn(contact=contact, unit=unit, now=self.clock())
-        if contact.current_draft_id is not None:
-            draft = self.repository.draft(contact.current_draft_id)
-            if draft is not None and draft.unit_id == unit.id and draft.status == "open":
-                turn.draft = draft
+        if current is not None and current.unit_id == unit.id and current.status == "open":
+            turn.draft = current
         menu_action = _pick(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
         if inbound.menu is not None and inbound.menu != self._current_menu(turn):
             turn.say("这个按钮已过期，请使用最新一条消息里的按钮。")

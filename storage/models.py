@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -155,7 +155,11 @@ class InboxUpdate(SQLModel, table=True):
     The payload is cleared once processed: the answers it carried live in the draft, not here.
     """
 
-    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id"),
+        # the pending ones in order, without walking past the millions already done
+        Index("ix_inboxupdate_channel_status_update_id", "channel", "status", "update_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str
@@ -170,6 +174,8 @@ class InboxUpdate(SQLModel, table=True):
 
 class OutboxMessage(SQLModel, table=True):
     """A reply waiting to be sent, written in the same transaction as the effects that produced it."""
+
+    __table_args__ = (Index("ix_outboxmessage_channel_status_id", "channel", "status", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str

@@ -98,7 +98,8 @@ class Repository:
         self.engine = engine
         self.data_dir = data_dir
         self._shared: ContextVar[Session | None] = ContextVar(f"unit_of_work_{id(self)}", default=None)
-        self._units: dict[int, Unit] = {}
+        self._units: dict[int, Unit] = {}  # units change only at start-up (sync_units)
+        self._units_by_code: dict[tuple[str, str], Unit] = {}
 
     @contextmanager
     def unit_of_work(self) -> Iterator[None]:
@@ -139,6 +140,7 @@ class Repository:
     def sync_units(self, campaign_id: str, units: Iterable[tuple[str, str, str, str]]) -> None:
         """Insert or update the campaign's units (code, name, area, kind)."""
         self._units.clear()
+        self._units_by_code.clear()
         with self._session() as session:
             existing = {u.code: u for u in session.exec(select(Unit).where(Unit.campaign_id == campaign_id))}
             for code, name, area, kind in units:
@@ -166,10 +168,16 @@ class Repository:
         return unit
 
     def unit_by_code(self, campaign_id: str, code: str) -> Unit | None:
-        with self._session() as session:
-            return session.exec(
-                select(Unit).where(Unit.campaign_id == campaign_id, Unit.code == code)
-            ).first()
+        """A unit by its code, read once per process (as ``unit``)."""
+        unit = self._units_by_code.get((campaign_id, code))
+        if unit is None:
+            with self._session() as session:
+                unit = session.exec(
+                    select(Unit).where(Unit.campaign_id == campaign_id, Unit.code == code)
+                ).first()
+            if unit is not None:
+                self._units_by_code[(campaign_id, code)] = unit
+        return unit
 
     # Contacts ------------------------------------------------------------------------------------
 
@@ -178,6 +186,16 @@ class Repository:
             return session.exec(
                 select(Contact).where(Contact.channel == channel, Contact.external_id == external_id)
             ).first()
+
+    def contact_with_draft(self, channel: str, external_id: str) -> tuple[Contact | None, Draft | None]:
+        """A chat identity and the draft it is filling (if any), in one query: every message needs both."""
+        with self._session() as session:
+            row = session.exec(
+                select(Contact, Draft)
+                .join(Draft, col(Draft.id) == col(Contact.current_draft_id), isouter=True)
+                .where(Contact.channel == channel, Contact.external_id == external_id)
+            ).first()
+            return (None, None) if row is None else (row[0], row[1])
 
     def bind_contact(
         self, channel: str, external_id: str, unit_id: int | None, role: str = "contact"
@@ -296,27 +314,31 @@ class Repository:
         """
         with self._session() as session:
             if draft is not None:
-                changed = session.execute(
-                    update(Draft)
-                    .where(col(Draft.id) == draft.id, col(Draft.revision) == draft.revision)
-                    .values(
-                        state=draft.state,
-                        status=draft.status,
-                        answers=draft.answers,
-                        context=draft.context,
-                        cancelled_at=draft.cancelled_at,
-                        submission_id=draft.submission_id,
-                        revision=draft.revision + 1,
-                        updated_at=now or utc_now(),
-                    )
+                changed = session.connection().execute(
+                    _SAVE_DRAFT,
+                    {
+                        "draft_id": draft.id,
+                        "seen_revision": draft.revision,
+                        "new_state": draft.state,
+                        "new_status": draft.status,
+                        "new_answers": draft.answers,
+                        "new_context": draft.context,
+                        "new_cancelled_at": draft.cancelled_at,
+                        "new_submission_id": draft.submission_id,
+                        "new_revision": draft.revision + 1,
+                        "new_updated_at": now or utc_now(),
+                    },
                 )
-                if changed.rowcount != 1:  # type: ignore[attr-defined]
+                if changed.rowcount != 1:
                     raise ConcurrentUpdate(f"draft {draft.id} changed concurrently")
             if contact is not None:  # a dialog moves only the contact's pointers (its draft, its menu)
-                session.execute(
-                    update(Contact)
-                    .where(col(Contact.id) == contact.id)
-                    .values(current_draft_id=contact.current_draft_id, menu=contact.menu)
+                session.connection().execute(
+                    _SAVE_CONTACT,
+                    {
+                        "contact_id": contact.id,
+                        "new_draft_id": contact.current_draft_id,
+                        "new_menu": contact.menu,
+                    },
                 )
             self._commit(session)
         if draft is not None:
@@ -589,10 +611,17 @@ class Repository:
         ids that were new. One already stored (by this or another process), or given twice, is not."""
         if not updates:
             return set()
+        now = utc_now()
         rows = [
-            InboxUpdate(channel=channel, update_id=update_id, chat_key=chat_key, payload=payload).model_dump(
-                exclude={"id"}
-            )
+            {
+                "channel": channel,
+                "update_id": update_id,
+                "chat_key": chat_key,
+                "payload": payload,
+                "status": "pending",
+                "attempts": 0,
+                "received_at": now,
+            }
             for update_id, chat_key, payload in updates
         ]
         with self._session() as session:
@@ -622,35 +651,24 @@ class Repository:
         """Take an update for processing, inside the caller's transaction: False when another worker
         holds it (row locked), it is already done, or an earlier update of the same chat is still
         pending — so each chat's updates are processed one at a time, in order, by one worker."""
-        earlier_pending = (
-            select(InboxUpdate.id)
-            .where(
-                InboxUpdate.channel == item.channel,
-                InboxUpdate.chat_key == item.chat_key,
-                InboxUpdate.status == "pending",
-                col(InboxUpdate.update_id) < item.update_id,
-            )
-            .correlate(None)  # the chat's other rows, by value; not the outer row
-        )
         with self._session() as session:
-            mine = session.exec(
-                select(InboxUpdate.id)
-                .where(
-                    col(InboxUpdate.id) == item.id,
-                    InboxUpdate.status == "pending",
-                    ~earlier_pending.exists(),
-                )
-                .with_for_update(skip_locked=True)
-            ).first()
-            return mine is not None
+            mine = session.connection().execute(
+                _CLAIM,
+                {
+                    "item_id": item.id,
+                    "item_channel": item.channel,
+                    "item_chat": item.chat_key,
+                    "item_update": item.update_id,
+                },
+            )
+            return mine.first() is not None
 
     def finish_update(self, item: InboxUpdate, status: str, now: datetime) -> None:
         """Mark an update processed (done or failed) and drop its payload."""
         with self._session() as session:
-            session.execute(
-                update(InboxUpdate)
-                .where(col(InboxUpdate.id) == item.id)
-                .values(status=status, payload={}, processed_at=now, attempts=item.attempts + 1)
+            session.connection().execute(
+                _FINISH,
+                {"item_id": item.id, "new_status": status, "at": now, "new_attempts": item.attempts + 1},
             )
             self._commit(session)
 
@@ -663,7 +681,9 @@ class Repository:
 
     def enqueue_message(self, channel: str, chat_key: str, payload: dict[str, Any]) -> None:
         with self._session() as session:
-            session.add(OutboxMessage(channel=channel, chat_key=chat_key, payload=payload))
+            session.connection().execute(
+                _table(OutboxMessage).insert(), _outbox_row(channel, chat_key, payload, utc_now())
+            )
             self._commit(session)
 
     def due_messages(self, channel: str, now: datetime, limit: int = 100) -> list[OutboxMessage]:
@@ -815,14 +835,7 @@ class Repository:
             connection = session.connection()
             recorded = set(connection.execute(statement.returning(records.c.key), rows).scalars())
             messages = [
-                {
-                    "channel": channel,
-                    "chat_key": chat_key,
-                    "payload": {"text": nudge.text},
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                }
+                _outbox_row(channel, chat_key, {"text": nudge.text}, now)
                 for nudge in nudges
                 if nudge.key in recorded
                 for channel, chat_key in nudge.recipients
@@ -870,6 +883,69 @@ class Repository:
 def _table(model: type[SQLModel]) -> Table:
     """The Core table of a model, for statements that send many rows at once."""
     return SQLModel.metadata.tables[model.__tablename__]  # type: ignore[index]
+
+
+# The statements of every message, built once (building them is a good part of their cost).
+_SAVE_DRAFT = (
+    update(Draft)
+    .where(col(Draft.id) == bindparam("draft_id"), col(Draft.revision) == bindparam("seen_revision"))
+    .values(
+        state=bindparam("new_state"),
+        status=bindparam("new_status"),
+        answers=bindparam("new_answers"),
+        context=bindparam("new_context"),
+        cancelled_at=bindparam("new_cancelled_at"),
+        submission_id=bindparam("new_submission_id"),
+        revision=bindparam("new_revision"),
+        updated_at=bindparam("new_updated_at"),
+    )
+)
+_SAVE_CONTACT = (
+    update(Contact)
+    .where(col(Contact.id) == bindparam("contact_id"))
+    .values(current_draft_id=bindparam("new_draft_id"), menu=bindparam("new_menu"))
+)
+_EARLIER_PENDING = (
+    select(InboxUpdate.id)
+    .where(
+        col(InboxUpdate.channel) == bindparam("item_channel"),
+        col(InboxUpdate.chat_key) == bindparam("item_chat"),
+        InboxUpdate.status == "pending",
+        col(InboxUpdate.update_id) < bindparam("item_update"),
+    )
+    .correlate(None)  # the chat's other rows, by value; not the outer row
+)
+_CLAIM = (
+    select(InboxUpdate.id)
+    .where(
+        col(InboxUpdate.id) == bindparam("item_id"),
+        InboxUpdate.status == "pending",
+        ~_EARLIER_PENDING.exists(),
+    )
+    .with_for_update(skip_locked=True)
+)
+_FINISH = (
+    update(InboxUpdate)
+    .where(col(InboxUpdate.id) == bindparam("item_id"))
+    .values(
+        status=bindparam("new_status"),
+        payload={},
+        processed_at=bindparam("at"),
+        attempts=bindparam("new_attempts"),
+    )
+)
+
+
+def _outbox_row(channel: str, chat_key: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """An outgoing message as a row for a Core INSERT (the model's defaults are Python-side)."""
+    return {
+        "channel": channel,
+        "chat_key": chat_key,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
 
 
 def _progress_totals(campaign_id: str) -> Select[Any]:

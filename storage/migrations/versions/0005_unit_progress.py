@@ -1,4 +1,5 @@
-"""unit progress: running totals per unit and task, and what each submission counts
+"""unit progress: running totals per unit and task, and what each submission counts; indexes on the
+pending rows of the inbox and outbox
 
 Submissions stored before this revision get ``counted`` NULL; the service fills it in from the
 campaign's rules at start-up and rebuilds ``unitprogress`` (``dialogs.supervision.backfill_progress``).
@@ -40,6 +41,14 @@ def upgrade() -> None:
     with op.batch_alter_table("unitprogress", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_unitprogress_campaign_id"), ["campaign_id"], unique=False)
 
+    # the pending rows of the inbox and the outbox in order, without walking past the ones done
+    with op.batch_alter_table("inboxupdate", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_inboxupdate_channel_status_update_id", ["channel", "status", "update_id"], unique=False
+        )
+    with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.create_index("ix_outboxmessage_channel_status_id", ["channel", "status", "id"], unique=False)
+
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.add_column(sa.Column("counted", sa.Integer(), nullable=True))
         batch_op.add_column(
@@ -48,6 +57,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.drop_index("ix_outboxmessage_channel_status_id")
+    with op.batch_alter_table("inboxupdate", schema=None) as batch_op:
+        batch_op.drop_index("ix_inboxupdate_channel_status_update_id")
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.drop_column("village_cadre")
         batch_op.drop_column("counted")
