@@ -139,12 +139,24 @@ def _timed_channel_class() -> Any:
             self._add(item.update_id, time.perf_counter() - began)
             return result
 
-        def _process(self, item: Any, inbound: Any) -> Any:
+        def _process(self, item: Any, inbound: Any, **options: Any) -> Any:
             began = time.perf_counter()
-            done = super()._process(item, inbound)  # None before the multi-worker claim, else a bool
+            done = super()._process(item, inbound, **options)  # None before the multi-worker claim
             self._add(item.update_id, time.perf_counter() - began)
             if done is not False:
                 self.messages += 1
+            return done
+
+        def _handle_group(self, group: Any) -> Any:
+            """The product's; what a group costs beyond its messages (its one commit, mostly) is
+            shared equally by the group's messages."""
+            before = {item.update_id: self.costs.get(item.update_id, 0.0) for item, _, _ in group}
+            began = time.perf_counter()
+            done = super()._handle_group(group)
+            whole = time.perf_counter() - began
+            inside = sum(self.costs.get(update_id, 0.0) - cost for update_id, cost in before.items())
+            for update_id in before:
+                self._add(update_id, max(whole - inside, 0.0) / len(before))
             return done
 
         async def _send(self, message: Any) -> bool:

@@ -42,6 +42,7 @@ CHANNEL = "telegram"
 MAX_TEXT = 4000  # Telegram's limit is 4096 characters; keep a margin for safety
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
 MAX_SEND_ATTEMPTS = 8
+GROUP_COMMIT = 16  # updates handled in one transaction: one commit for them, a short hold on the loop
 
 SUPERVISOR_COMMANDS = (
     ("status", "进度：各单位报送情况"),
@@ -137,9 +138,15 @@ class TelegramChannel:
     # Processing --------------------------------------------------------------------------------
 
     async def process_pending(self) -> int:
-        """Process stored updates in order; a chat whose update cannot be read now waits for next time."""
-        processed = 0
+        """Process stored updates in order; a chat whose update cannot be read now waits for next time.
+
+        The updates are read first (photos downloaded), then handled a group at a time in one
+        transaction — one commit, one disk flush, for the group — before any reply is sent. Should one
+        of them fail, the group is rolled back and handled again one message per transaction, where a
+        failing message gets its apology and the others their answers.
+        """
         waiting: set[str] = set()
+        ready: list[tuple[InboxUpdate, Inbound | Reply | None, str | None]] = []
         for item in self.repository.pending_updates(CHANNEL):
             if item.chat_key in waiting:
                 continue
@@ -150,22 +157,48 @@ class TelegramChannel:
                 self.repository.retry_update_later(item)
                 waiting.add(item.chat_key)
                 continue
-            if not self._process(item, inbound):
-                waiting.add(item.chat_key)  # another worker has this chat now
-                continue
-            processed += 1
-            if callback_id is not None:
-                await self._answer_callback(callback_id)
-            if isinstance(inbound, Inbound) and (inbound.menu or "").startswith(CONSENT_MENU):
-                contact = self.repository.contact(CHANNEL, inbound.user_id)
-                if contact is not None and contact.role == "supervisor":
-                    await self._set_supervisor_commands(item.chat_key)
+            ready.append((item, inbound, callback_id))
+        processed = 0
+        for start in range(0, len(ready), GROUP_COMMIT):
+            group = ready[start : start + GROUP_COMMIT]
+            done = self._handle_group(group)
+            for (item, inbound, callback_id), handled in zip(group, done, strict=True):
+                if handled:
+                    processed += 1
+                    await self._after_processing(item, inbound, callback_id)
+            await asyncio.sleep(0)  # let the web chat and the poll run between groups
         if processed:
             self.work.set()
         return processed
 
-    def _process(self, item: InboxUpdate, inbound: Inbound | Reply | None) -> bool:
-        """Handle one stored update in one transaction; False when another worker has claimed it."""
+    def _handle_group(
+        self, group: Sequence[tuple[InboxUpdate, Inbound | Reply | None, str | None]]
+    ) -> list[bool]:
+        """Handle updates in one transaction; if one fails, roll back and handle each in its own."""
+        try:
+            with self.repository.unit_of_work():
+                return [self._process(item, inbound, in_batch=True) for item, inbound, _ in group]
+        except Exception as error:
+            log.warning(
+                "a group of %s updates rolled back (%s); one by one", len(group), type(error).__name__
+            )
+            return [self._process(item, inbound) for item, inbound, _ in group]
+
+    async def _after_processing(
+        self, item: InboxUpdate, inbound: Inbound | Reply | None, callback_id: str | None
+    ) -> None:
+        """What Telegram needs once an update's effects are committed: the button's spinner stopped,
+        and a new supervisor's command menu."""
+        if callback_id is not None:
+            await self._answer_callback(callback_id)
+        if isinstance(inbound, Inbound) and (inbound.menu or "").startswith(CONSENT_MENU):
+            contact = self.repository.contact(CHANNEL, inbound.user_id)
+            if contact is not None and contact.role == "supervisor":
+                await self._set_supervisor_commands(item.chat_key)
+
+    def _process(self, item: InboxUpdate, inbound: Inbound | Reply | None, *, in_batch: bool = False) -> bool:
+        """Handle one stored update in one transaction (or in the caller's, ``in_batch``); False when
+        another worker has claimed it (or an earlier update of its chat is not done)."""
         done = False
 
         def commit(replies: list[Reply], failed: bool) -> None:
@@ -179,7 +212,7 @@ class TelegramChannel:
             return self.repository.claim_update(item)
 
         if isinstance(inbound, Inbound):
-            self.engine.handle(inbound, on_commit=commit, claim=claim)
+            self.engine.handle(inbound, on_commit=commit, claim=claim, in_batch=in_batch)
             return done
         with self.repository.unit_of_work():
             if claim():

@@ -118,9 +118,14 @@ class DialogEngine:
     # Entry point -------------------------------------------------------------------------------
 
     def handle(
-        self, inbound: Inbound, on_commit: OnCommit | None = None, claim: Callable[[], bool] | None = None
+        self,
+        inbound: Inbound,
+        on_commit: OnCommit | None = None,
+        claim: Callable[[], bool] | None = None,
+        *,
+        in_batch: bool = False,
     ) -> list[Reply]:
-        """Process one message in one transaction; never raises to the channel.
+        """Process one message in one transaction; never raises to the channel (unless ``in_batch``).
 
         Args:
             inbound: the message.
@@ -129,7 +134,17 @@ class DialogEngine:
                 with the dialog's effects.
             claim: called first inside the transaction; when it returns False (another worker has
                 the message, or an earlier one of the same chat), nothing is done and [] returned.
+            in_batch: the caller holds a unit of work around several messages (one commit for all):
+                an error is raised to it, to roll the batch back and handle its messages one by one.
         """
+        if in_batch:
+            with self.repository.unit_of_work():
+                if claim is not None and not claim():
+                    return []
+                replies = self._handle(inbound)
+                if on_commit is not None:
+                    on_commit(replies, False)
+                return replies
         for _attempt in range(3):
             try:
                 with self.repository.unit_of_work():

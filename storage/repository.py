@@ -971,7 +971,13 @@ _PROGRESS_COLUMNS = ("campaign_id", "unit_id", "task_id", "records", "counted", 
 
 
 def _refresh_progress(session: Session, campaign_id: str, unit_id: int, task_id: str) -> None:
-    """Recompute one unit's row for one task from its submissions, inside the caller's transaction."""
+    """Recompute one unit's row for one task from its submissions, inside the caller's transaction.
+
+    The unit's row is locked first (PostgreSQL; SQLite writes one at a time anyway): two workers
+    submitting for one unit at once then recompute one after the other, the second seeing the first's
+    submission, instead of both deleting and inserting the same row.
+    """
+    session.execute(sql_select(_table(Unit).c.id).where(_table(Unit).c.id == unit_id).with_for_update())
     session.execute(
         delete(UnitProgress).where(col(UnitProgress.unit_id) == unit_id, col(UnitProgress.task_id) == task_id)
     )

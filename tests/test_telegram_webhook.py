@@ -12,13 +12,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import event
 from telegram import Bot
 
 from bot.settings import Settings
 from bot.telegram_channel import CHANNEL, TelegramChannel, outgoing_payloads, split_text
 from bot.web import SECRET_HEADER, WEBHOOK_PATH, build_app
 from dialogs.engine import NOT_BOUND, DialogEngine
-from dialogs.exchange import Reply
+from dialogs.exchange import Inbound, Reply
 from storage.models import utc_now
 
 SECRET = "s3cret-token_for-tests"
@@ -110,3 +111,63 @@ def test_replies_of_one_turn_become_few_messages_within_limits() -> None:
     assert all(len(piece) <= 4000 for piece in pieces) and "\n".join(pieces) == long
     huge = "字" * 9000
     assert [len(p) for p in split_text(huge)] == [4000, 4000, 1000]
+
+
+# Group commit ------------------------------------------------------------------------------------------
+
+
+def bind_chats(engine: DialogEngine, users: list[int]) -> None:
+    unit = engine.repository.unit_by_code(engine.campaign.id, "yufeng")
+    assert unit is not None
+    for user in users:
+        engine.repository.bind_contact(CHANNEL, str(user), unit.id)
+
+
+def replies_to(channel: TelegramChannel, user: int) -> list[str]:
+    due = channel.repository.due_messages(CHANNEL, utc_now(), limit=1000)
+    return [m.payload.get("text", "") for m in due if m.chat_key == str(user)]
+
+
+def test_a_group_of_updates_is_committed_once(channel: TelegramChannel) -> None:
+    users = [201, 202, 203, 204, 205]
+    bind_chats(channel.engine, users)
+    channel.receive_many([text_update(900 + n, user, "/new") for n, user in enumerate(users)])
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    database = channel.repository.engine
+    event.listen(database, "commit", count)
+    try:
+        assert asyncio.run(channel.process_pending()) == 5
+    finally:
+        event.remove(database, "commit", count)
+    assert len(commits) == 1, "one transaction (one disk flush) for the group, not one per update"
+    assert all("请选择要填写的表" in "".join(replies_to(channel, user)) for user in users)
+    assert channel.repository.pending_updates(CHANNEL) == []
+
+
+def test_a_failing_update_rolls_its_group_back_and_the_others_are_still_answered(
+    channel: TelegramChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = [301, 302, 303]
+    bind_chats(channel.engine, users)
+    engine = channel.engine
+    handle = engine._handle
+
+    def fail_for_302(inbound: Inbound) -> list[Reply]:
+        if inbound.user_id == "302":
+            raise RuntimeError("a bug")
+        return handle(inbound)
+
+    monkeypatch.setattr(engine, "_handle", fail_for_302)
+    channel.receive_many([text_update(950 + n, user, "/new") for n, user in enumerate(users)])
+    assert asyncio.run(channel.process_pending()) == 3
+    assert "请选择要填写的表" in "".join(replies_to(channel, 301))
+    assert "请选择要填写的表" in "".join(replies_to(channel, 303))
+    [apology] = replies_to(channel, 302)
+    assert "抱歉" in apology
+    assert channel.repository.pending_updates(CHANNEL) == []
+    contact = engine.repository.contact(CHANNEL, "301")
+    assert contact is not None and contact.menu, "the first update's effects survived the group's rollback"
