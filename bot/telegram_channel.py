@@ -79,9 +79,15 @@ def _seconds(value: Any) -> int | None:
     return int(value)
 
 
-def chat_key_of(update: Update) -> str | None:
-    chat = update.effective_chat
-    return str(chat.id) if chat is not None else None
+def chat_key_of(payload: dict[str, Any]) -> str | None:
+    """The chat an update (as JSON) belongs to, for the kinds the bot asks for: a message, an edited
+    message, a button pressed under a message. Read from the JSON: storing needs no parsing."""
+    body = payload.get("message") or payload.get("edited_message")
+    if body is None and isinstance(payload.get("callback_query"), dict):
+        body = payload["callback_query"].get("message")
+    chat = body.get("chat") if isinstance(body, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return str(chat_id) if isinstance(chat_id, int) else None
 
 
 class TelegramChannel:
@@ -114,10 +120,9 @@ class TelegramChannel:
         updates without a chat are not stored)."""
         rows = []
         for payload in payloads:
-            update = Update.de_json(payload, self.bot)
-            chat_key = chat_key_of(update)
-            if chat_key is not None:
-                rows.append((update.update_id, chat_key, payload))
+            update_id, chat_key = payload.get("update_id"), chat_key_of(payload)
+            if isinstance(update_id, int) and chat_key is not None:
+                rows.append((update_id, chat_key, payload))
         stored = self.repository.store_updates(CHANNEL, rows)
         for update_id in sorted({update_id for update_id, _, _ in rows} - stored):
             log.info("duplicate update %s ignored", update_id)

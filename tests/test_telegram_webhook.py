@@ -16,7 +16,7 @@ from sqlalchemy import event
 from telegram import Bot
 
 from bot.settings import Settings
-from bot.telegram_channel import CHANNEL, TelegramChannel, outgoing_payloads, split_text
+from bot.telegram_channel import CHANNEL, TelegramChannel, chat_key_of, outgoing_payloads, split_text
 from bot.web import SECRET_HEADER, WEBHOOK_PATH, build_app
 from dialogs.engine import NOT_BOUND, DialogEngine
 from dialogs.exchange import Inbound, Reply
@@ -171,3 +171,20 @@ def test_a_failing_update_rolls_its_group_back_and_the_others_are_still_answered
     assert channel.repository.pending_updates(CHANNEL) == []
     contact = engine.repository.contact(CHANNEL, "301")
     assert contact is not None and contact.menu, "the first update's effects survived the group's rollback"
+
+
+def test_the_chat_of_an_update_is_read_from_its_json() -> None:
+    chat = {"id": 42, "type": "private"}
+    assert chat_key_of(text_update(1, 42, "你好")) == "42"
+    assert chat_key_of({"update_id": 2, "edited_message": {"chat": chat}}) == "42"
+    assert chat_key_of({"update_id": 3, "callback_query": {"id": "9", "message": {"chat": chat}}}) == "42"
+    assert chat_key_of({"update_id": 4, "callback_query": {"id": "9", "inline_message_id": "x"}}) is None
+    assert chat_key_of({"update_id": 5, "my_chat_member": {"chat": chat}}) is None, "not a kind we ask for"
+    assert chat_key_of({"update_id": 6, "message": {"chat": {"id": "42"}}}) is None, "malformed"
+
+
+def test_updates_without_a_chat_or_an_id_are_not_stored(channel: TelegramChannel) -> None:
+    assert not channel.receive({"update_id": 7, "my_chat_member": {"chat": {"id": 42}}})
+    assert not channel.receive({"message": text_update(8, 42, "你好")["message"]})
+    assert channel.receive(text_update(9, 42, "你好"))
+    assert [item.update_id for item in channel.repository.pending_updates(CHANNEL)] == [9]
