@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, update
 from sqlalchemy import insert as sql_insert
@@ -43,6 +43,8 @@ from storage.models import (
     UnitProgress,
     utc_now,
 )
+
+Record = TypeVar("Record", bound=SQLModel)
 
 
 class ProgressTotals(NamedTuple):
@@ -203,7 +205,7 @@ class Repository:
         width = len(_CONTACT_COLUMNS)
         contact = Contact(**dict(zip(_CONTACT_COLUMNS, row[:width], strict=True)))
         draft = None if row[width] is None else Draft(**dict(zip(_DRAFT_COLUMNS, row[width:], strict=True)))
-        return contact, draft
+        return contact, draft  # plain records, as _records makes
 
     def bind_contact(
         self, channel: str, external_id: str, unit_id: int | None, role: str = "contact"
@@ -646,14 +648,15 @@ class Repository:
 
     def pending_updates(self, channel: str, limit: int = 100) -> list[InboxUpdate]:
         """Unprocessed updates in the order they were sent (update ids grow)."""
+        inbox = _table(InboxUpdate).c
+        query = (
+            sql_select(_table(InboxUpdate))
+            .where(inbox.channel == channel, inbox.status == "pending")
+            .order_by(inbox.update_id)
+            .limit(limit)
+        )
         with self._session() as session:
-            query = (
-                select(InboxUpdate)
-                .where(InboxUpdate.channel == channel, InboxUpdate.status == "pending")
-                .order_by(col(InboxUpdate.update_id))
-                .limit(limit)
-            )
-            return list(session.exec(query))
+            return _records(session, InboxUpdate, query)
 
     def claim_update(self, item: InboxUpdate) -> bool:
         """Take an update for processing, inside the caller's transaction: False when another worker
@@ -697,16 +700,17 @@ class Repository:
     def due_messages(self, channel: str, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         """Pending outgoing messages whose time has come, oldest first. A chat's messages wait behind
         its earlier one that is to be retried later, so that they keep their order."""
+        outbox = _table(OutboxMessage).c
+        query = (
+            sql_select(_table(OutboxMessage))
+            .where(outbox.channel == channel, outbox.status == "pending")
+            .order_by(outbox.id)
+            .limit(limit)
+        )
         with self._session() as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.channel == channel, OutboxMessage.status == "pending")
-                .order_by(col(OutboxMessage.id))
-                .limit(limit)
-            )
             due: list[OutboxMessage] = []
             waiting: set[str] = set()
-            for message in session.exec(query):
+            for message in _records(session, OutboxMessage, query):
                 if message.chat_key in waiting or (
                     message.not_before is not None and _aware(message.not_before) > now
                 ):
@@ -868,24 +872,34 @@ class Repository:
         """Store a file under the SHA-256 of its content; storing the same bytes twice is one file."""
         digest = hashlib.sha256(data).hexdigest()
         relative = Path("files") / digest[:2] / f"{digest}.{extension}"
+        files = _table(Attachment)
         with self._session() as session:
-            existing = session.exec(select(Attachment).where(Attachment.sha256 == digest)).first()
-            if existing is not None:
-                return existing
+            existing = _records(session, Attachment, sql_select(files).where(files.c.sha256 == digest))
+            if existing:
+                return existing[0]
             target = self.data_dir / relative
             if not target.exists():
                 _write_atomically(target, data)
-            attachment = Attachment(
-                sha256=digest, kind=kind, mime=mime, size=len(data), path=str(relative), **meta
+            values = {
+                "sha256": digest,
+                "kind": kind,
+                "mime": mime,
+                "size": len(data),
+                "path": str(relative),
+                "created_at": utc_now(),
+                **meta,
+            }
+            key = (
+                session.connection().execute(files.insert().values(values).returning(files.c.id)).scalar_one()
             )
-            session.add(attachment)
             self._commit(session)
-            return attachment
+            return Attachment(id=key, **values)
 
     def file_path(self, sha256: str) -> Path | None:
+        files = _table(Attachment).c
         with self._session() as session:
-            attachment = session.exec(select(Attachment).where(Attachment.sha256 == sha256)).first()
-        return None if attachment is None else self.data_dir / attachment.path
+            path = session.connection().execute(sql_select(files.path).where(files.sha256 == sha256)).scalar()
+        return None if path is None else self.data_dir / path
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -954,6 +968,12 @@ _FINISH = (
         attempts=bindparam("new_attempts"),
     )
 )
+
+
+def _records(session: Session, model: type[Record], query: Select[Any]) -> list[Record]:
+    """Rows of ``model``'s table read with Core, as plain (detached) records: cheaper than ORM loading
+    for the reads of every message. Such a record is never ``session.add``-ed again (it has its id)."""
+    return [model(**row._mapping) for row in session.connection().execute(query)]
 
 
 def _outbox_row(channel: str, chat_key: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
