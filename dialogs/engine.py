@@ -138,22 +138,10 @@ class DialogEngine:
                 an error is raised to it, to roll the batch back and handle its messages one by one.
         """
         if in_batch:
-            with self.repository.unit_of_work():
-                if claim is not None and not claim():
-                    return []
-                replies = self._handle(inbound)
-                if on_commit is not None:
-                    on_commit(replies, False)
-                return replies
+            return self._once(inbound, on_commit, claim)
         for _attempt in range(3):
             try:
-                with self.repository.unit_of_work():
-                    if claim is not None and not claim():
-                        return []
-                    replies = self._handle(inbound)
-                    if on_commit is not None:
-                        on_commit(replies, False)
-                return replies
+                return self._once(inbound, on_commit, claim)
             except ConcurrentUpdate:
                 log.info("concurrent update on one draft; retrying the message")
             except Exception as error:
@@ -165,6 +153,18 @@ class DialogEngine:
             with self.repository.unit_of_work():
                 if claim is None or claim():
                     on_commit(replies, True)
+        return replies
+
+    def _once(
+        self, inbound: Inbound, on_commit: OnCommit | None, claim: Callable[[], bool] | None
+    ) -> list[Reply]:
+        """One attempt at a message, in one unit of work (inside the caller's, when it holds one)."""
+        with self.repository.unit_of_work():
+            if claim is not None and not claim():
+                return []
+            replies = self._handle(inbound)
+            if on_commit is not None:
+                on_commit(replies, False)
         return replies
 
     def _handle(self, inbound: Inbound) -> list[Reply]:
