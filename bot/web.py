@@ -77,6 +77,8 @@ FILE_NOT_FOUND = "找不到这个文件。"
 NOT_DOWNLOADABLE = "（这个文件暂不能在网页上下载。）"
 
 _SUBMISSION_DOCUMENT = re.compile(r"^(\d+)-v(\d+)\.docx$")
+_EXPORT_ARCHIVE = re.compile(r"^[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip$")  # dialogs.exports.write_export's names
+ZIP_MIME = "application/zip"
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -135,11 +137,14 @@ def session_key(settings: Settings, data_dir: Path) -> bytes:
 
 
 def document_link(document: Path, data_dir: Path) -> dict[str, str] | None:
-    """The download of a submission's DOCX (by id and version), or None for any other file."""
+    """The download of a submission's DOCX (by id and version) or of 组联部's export ZIP (by name), or
+    None for any other file."""
     try:
         relative = document.resolve().relative_to(data_dir.resolve())
     except ValueError:
         return None
+    if relative.parts[0] == "exports" and len(relative.parts) == 2 and _EXPORT_ARCHIVE.match(relative.name):
+        return {"url": f"/files/exports/{relative.name}", "name": relative.name}
     match = _SUBMISSION_DOCUMENT.match(relative.name)
     if relative.parts[0] != "submissions" or match is None:
         return None
@@ -323,6 +328,7 @@ class WebChat:
             Route("/api/upload", self.upload, methods=["POST"]),
             Route("/api/notices", self.notices, methods=["POST"]),
             Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
+            Route("/files/exports/{name}", self.download_export, methods=["GET"]),
         ]
 
     # Who is asking -------------------------------------------------------------------------------
@@ -591,6 +597,20 @@ class WebChat:
         path, name = found
         log.info("contact %s downloaded submission %s", contact.id, submission_id)
         return FileResponse(path, media_type=DOCX_MIME, filename=name)
+
+    async def download_export(self, request: Request) -> Response:
+        """An export ZIP made by /export, for 组联部 only; anyone else, or any other name, gets 404."""
+        contact = await self._contact(request)
+        if contact is None:
+            return self._message_page(401, NEED_SIGN_IN)
+        name = str(request.path_params["name"])
+        folder = (self.repository.data_dir / "exports").resolve()
+        path = folder / name
+        if contact.role != "supervisor" or not _EXPORT_ARCHIVE.match(name) or not path.is_file():
+            log.info("download of an export refused or missing for contact %s", contact.id)
+            return self._message_page(404, FILE_NOT_FOUND)
+        log.info("contact %s downloaded an export", contact.id)
+        return FileResponse(path, media_type=ZIP_MIME, filename=name)
 
     def _document(self, contact: Contact, submission_id: int, version: str) -> tuple[Path, str] | None:
         submission = self.repository.submission(submission_id)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import re
 import socket
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -576,3 +578,22 @@ def test_invite_links_point_at_the_public_address_when_there_is_one() -> None:
     )
     public = Settings(web_url="https://fulian.example.cn/")
     assert join_link(public, "ABCD2345EF") == "https://fulian.example.cn/join?code=ABCD2345EF"
+
+
+def test_the_export_zip_downloads_for_supervisors_only(server: str, engine: DialogEngine) -> None:
+    submit_site(engine, "yufeng", "yufeng-colleague")
+    with browser(server) as supervisor:
+        csrf = sign_in(supervisor, engine, None, "supervisor")
+        replies = say(supervisor, csrf, "/export")
+        [document] = [reply["document"] for reply in replies if reply.get("document")]
+        url = str(document["url"])  # type: ignore[index]
+        assert url.startswith("/files/exports/liuzhou-2021-") and url.endswith(".zip")
+        archive = supervisor.get(url)
+        assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(archive.content)) as exported:
+            assert any(name.endswith(".docx") for name in exported.namelist())
+        for refused in ("/files/exports/intake.db", "/files/exports/..%2Fintake.db", url + ".bak"):
+            assert supervisor.get(refused).status_code == 404, refused
+    with browser(server) as client:
+        sign_in(client, engine, "yufeng")
+        assert client.get(url).status_code == 404, "a unit's contact cannot fetch 组联部's export"
