@@ -24,7 +24,7 @@ from dialogs.exports import write_export
 from dialogs.form_records import form_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.nudges import send_due_nudges
-from dialogs.supervision import pending_report, status_report
+from dialogs.supervision import areas, pending_report, status_report
 from renderers import (
     FORM_IDS,
     PreviewError,
@@ -138,14 +138,19 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """The same report 组联部 gets with /status (or /pending), printed here."""
+    """The same report 组联部 gets with /status (or /pending), printed here: for everyone, an area or
+    (/status only) a unit."""
     engine = build_engine(_settings(args))
-    now = engine.clock()
+    campaign, now = engine.campaign, engine.clock()
+    query = (args.which or "").strip()
+    area = query if query in areas(campaign) else None
     if args.command == "pending":
-        print(pending_report(engine.repository, engine.campaign, engine.forms, now))
+        if query and area is None:
+            raise SystemExit(f"没有“{query}”这个区域。可写的区域：{'、'.join(areas(campaign))}")
+        print(pending_report(engine.repository, campaign, engine.forms, now, area))
         return 0
-    unit_code = _find_unit(engine.campaign, args.unit).code if args.unit else None
-    print(status_report(engine.repository, engine.campaign, engine.forms, now, unit_code))
+    unit_code = _find_unit(campaign, query).code if query and area is None else None
+    print(status_report(engine.repository, campaign, engine.forms, now, unit_code, area))
     return 0
 
 
@@ -327,11 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     invite.set_defaults(handler=cmd_invite)
 
     status = commands.add_parser("status", help="各单位报送进度（与组联部的 /status 相同）")
-    status.add_argument("unit", nargs="?", help="只看某个单位")
+    status.add_argument("which", nargs="?", metavar="单位或区域", help="只看某个单位或某个区域（县区）")
     status.add_argument("--db", help="数据库地址")
     status.set_defaults(handler=cmd_status)
 
     pending = commands.add_parser("pending", help="尚未报齐的单位和任务（与 /pending 相同）")
+    pending.add_argument("which", nargs="?", metavar="区域", help="只看某个区域（县区）")
     pending.add_argument("--db", help="数据库地址")
     pending.set_defaults(handler=cmd_status)
 

@@ -205,3 +205,25 @@ def test_a_return_from_组联部_is_shown_the_next_time_the_console_opens(
     opened = chat(env, [])
     assert "【通知】贵单位的#1《登记表》被市妇联组联部退回修改，原因：请补充工作照说明" in opened.stdout
     assert "【通知】" not in chat(env, []).stdout, "shown once"
+
+
+def test_status_and_pending_take_a_unit_or_an_area(env: dict[str, str]) -> None:
+    def intake(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*INTAKE, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    whole = intake("status")
+    assert whole.returncode == 0 and "鱼峰区  登记表0/2" in whole.stdout and "全市示范点" in whole.stdout
+    area = intake("status", "柳州市")  # an area of two units: 市总工会 and 团市委
+    assert area.returncode == 0 and "全市示范点" not in area.stdout
+    assert (
+        "鱼峰区" not in area.stdout.split("\n\n", 1)[1]
+        and len(area.stdout.split("\n\n", 1)[1].splitlines()) == 2
+    )
+    unit = intake("status", "yufeng")
+    assert unit.returncode == 0 and "鱼峰区  登记表0/2" in unit.stdout and "城中区" not in unit.stdout
+    pending = intake("pending", "柳州市")
+    assert pending.returncode == 0 and "鱼峰区" not in pending.stdout and "尚未报齐" in pending.stdout
+    wrong = intake("pending", "火星区")
+    assert (
+        wrong.returncode != 0 and "没有“火星区”这个区域" in wrong.stderr and "Traceback" not in wrong.stderr
+    )
