@@ -307,12 +307,17 @@ class TelegramChannel:
         A chat that has had its burst, or whose message failed, is left for a later pass with all its
         later messages (so they keep their order), while the other chats' messages go on. What was sent
         is marked sent at the end of the pass, in one commit: the outbox is at-least-once, and a crash
-        before that commit sends this pass's messages again.
+        before that commit sends this pass's messages again. A pass sends about a second's worth (the
+        overall rate), so that new updates are processed between passes even when thousands of
+        reminders are queued.
         """
         sent: list[OutboxMessage] = []
         later: set[str] = set()
+        per_pass = max(int(self.pacer.overall), 1)
         try:
             for message in self.repository.due_messages(CHANNEL, self.now()):
+                if len(sent) >= per_pass:
+                    break
                 if message.chat_key in later:
                     continue
                 if await self.pacer.wait(message.chat_key) and await self._send(message):

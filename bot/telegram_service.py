@@ -136,7 +136,8 @@ async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
                 send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
             )
             next_nudge = time.monotonic() + NUDGE_INTERVAL
-        await channel.send_due()
+        if await channel.send_due():
+            continue  # a pass is a second's worth: more may be waiting, and updates go first
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(channel.work.wait(), timeout=1)
 

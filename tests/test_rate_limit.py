@@ -188,3 +188,16 @@ def test_a_429_holds_back_its_own_chat_and_only_what_was_sent_is_marked_sent(eng
     assert engine.repository.due_messages(CHANNEL, before_retry) == [], "7-1 waits behind 7-0's retry"
     asyncio.run(channel.send_all())
     assert [text for _stamp, _chat, text in channel.sent] == ["8-0", "8-1", "7-0", "7-1"]
+
+
+def test_a_pass_lasts_about_a_second_so_that_updates_are_not_kept_waiting(engine: DialogEngine) -> None:
+    time = SimulatedTime()
+    channel = RecordingChannel(engine, time)
+    with engine.repository.unit_of_work():
+        for chat in range(2000, 2100):  # a reminder morning: many queued, one each
+            engine.repository.enqueue_message(CHANNEL, str(chat), {"text": f"{chat}"})
+    first = asyncio.run(channel.send_due())
+    assert first == 30 and time.now < 1.0, "a second's worth at 30 a second, then back to the loop"
+    assert len(engine.repository.due_messages(CHANNEL, channel.now(), limit=1000)) == 100 - first
+    asyncio.run(channel.send_all())
+    assert [text for _stamp, _chat, text in channel.sent] == [str(chat) for chat in range(2000, 2100)]
