@@ -145,32 +145,35 @@ class TelegramChannel:
     async def process_pending(self) -> int:
         """Process stored updates in order; a chat whose update cannot be read now waits for next time.
 
-        The updates are read first (photos downloaded), then handled a group at a time in one
-        transaction — one commit, one disk flush, for the group — before any reply is sent. Should one
-        of them fail, the group is rolled back and handled again one message per transaction, where a
-        failing message gets its apology and the others their answers.
+        They go a group at a time: the group's updates read (photos downloaded — a group's worth held
+        in memory, not a batch's), then handled in one transaction — one commit, one disk flush, for
+        the group — before any reply is sent. Should one of them fail, the group is rolled back and
+        handled again one message per transaction, where a failing message gets its apology and the
+        others their answers.
         """
         waiting: set[str] = set()
-        ready: list[tuple[InboxUpdate, Inbound | Reply | None, str | None]] = []
-        for item in self.repository.pending_updates(CHANNEL):
-            if item.chat_key in waiting:
-                continue
-            try:
-                inbound, callback_id = await self._inbound(item)
-            except (NetworkError, TimeoutError):
-                log.warning("update %s: file download failed; will retry", item.update_id)
-                self.repository.retry_update_later(item)
-                waiting.add(item.chat_key)
-                continue
-            ready.append((item, inbound, callback_id))
         processed = 0
-        for start in range(0, len(ready), GROUP_COMMIT):
-            group = ready[start : start + GROUP_COMMIT]
-            done = self._handle_group(group)
+        pending = self.repository.pending_updates(CHANNEL)
+        for start in range(0, len(pending), GROUP_COMMIT):
+            group: list[tuple[InboxUpdate, Inbound | Reply | None, str | None]] = []
+            for item in pending[start : start + GROUP_COMMIT]:
+                if item.chat_key in waiting:
+                    continue
+                try:
+                    inbound, callback_id = await self._inbound(item)
+                except (NetworkError, TimeoutError):
+                    log.warning("update %s: file download failed; will retry", item.update_id)
+                    self.repository.retry_update_later(item)
+                    waiting.add(item.chat_key)
+                    continue
+                group.append((item, inbound, callback_id))
+            done = self._handle_group(group) if group else []
             for (item, inbound, callback_id), handled in zip(group, done, strict=True):
                 if handled:
                     processed += 1
                     await self._after_processing(item, inbound, callback_id)
+                else:
+                    waiting.add(item.chat_key)  # another worker has this chat now
             await asyncio.sleep(0)  # let the web chat and the poll run between groups
         if processed:
             self.work.set()

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,14 @@ from sqlalchemy import event
 from telegram import Bot
 
 from bot.settings import Settings
-from bot.telegram_channel import CHANNEL, TelegramChannel, chat_key_of, outgoing_payloads, split_text
+from bot.telegram_channel import (
+    CHANNEL,
+    GROUP_COMMIT,
+    TelegramChannel,
+    chat_key_of,
+    outgoing_payloads,
+    split_text,
+)
 from bot.web import SECRET_HEADER, WEBHOOK_PATH, build_app
 from dialogs.engine import NOT_BOUND, DialogEngine
 from dialogs.exchange import Inbound, Reply
@@ -188,3 +196,28 @@ def test_updates_without_a_chat_or_an_id_are_not_stored(channel: TelegramChannel
     assert not channel.receive({"message": text_update(8, 42, "你好")["message"]})
     assert channel.receive(text_update(9, 42, "你好"))
     assert [item.update_id for item in channel.repository.pending_updates(CHANNEL)] == [9]
+
+
+def test_updates_are_read_a_group_at_a_time_not_a_whole_batch(
+    channel: TelegramChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group's photos are held in memory, not a batch's (a hundred albums would be gigabytes)."""
+    users = list(range(401, 421))
+    bind_chats(channel.engine, users)
+    channel.receive_many([text_update(1000 + n, user, "/new") for n, user in enumerate(users)])
+    read: list[int] = []
+    groups: list[tuple[int, int]] = []  # (updates read so far, size of the group handled)
+    inbound, handle_group = channel._inbound, channel._handle_group
+
+    async def reading(item: Any) -> Any:
+        read.append(item.update_id)
+        return await inbound(item)
+
+    def handling(group: Any) -> list[bool]:
+        groups.append((len(read), len(group)))
+        return handle_group(group)
+
+    monkeypatch.setattr(channel, "_inbound", reading)
+    monkeypatch.setattr(channel, "_handle_group", handling)
+    assert asyncio.run(channel.process_pending()) == 20
+    assert groups == [(GROUP_COMMIT, GROUP_COMMIT), (20, 20 - GROUP_COMMIT)]
