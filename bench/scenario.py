@@ -23,6 +23,8 @@ from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
 from telegram.request import BaseRequest, RequestData
 
+from dialogs.sample_answers import CADRE_ANSWERS, chinese_text
+
 BOT_TOKEN = "123456:BENCHMARKBENCHMARKBENCHMARKBENCH"
 BOT_USER = {
     "id": 123456,
@@ -36,31 +38,7 @@ BOT_USER = {
 PHOTO_SIZE = (1280, 960)  # what Telegram keeps of a phone photo sent as a photo
 
 
-def chinese_text(length: int) -> str:
-    """Realistic Chinese prose of exactly ``length`` 字 (as tests/conftest.py makes it)."""
-    sentence = "她扎根基层多年，带领妇女姐妹发展特色产业，积极调解邻里矛盾，深受群众信赖。"
-    return (sentence * (length // len(sentence) + 1))[:length]
-
-
-#: The 登记表 answers of tests/test_dialog_forms.py (options picked by number, as people do).
-CADRE_ANSWERS: tuple[str, ...] = (
-    "韦丽华",
-    "女",
-    "1985.3",
-    "壮",
-    "2",
-    "1",
-    "柳江区拉堡镇妇联主席",
-    "柳州市柳江区拉堡镇柳堡路88号",
-    "545100",
-    "138 7721 2345",
-    "3",
-    "2018.6",
-    chinese_text(600),
-    chinese_text(300),
-)
-
-#: The same answers as the engine stores them (for pre-populated drafts and pickles).
+#: ``CADRE_ANSWERS`` as the engine stores them (for pre-populated drafts and pickles).
 CADRE_STORED: tuple[tuple[str, Any], ...] = (
     ("name", "韦丽华"),
     ("gender", "女"),

@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, text
 from sqlmodel import Session
 
-from bench.scenario import CADRE_STORED, chinese_text
+from bench.scenario import CADRE_STORED
 from dialogs.campaign import Campaign, UnitDecl
+from dialogs.sample_answers import chinese_text
 from dialogs.supervision import is_village_cadre, quota_count
 from storage.database import make_engine, migrate
 from storage.models import (

@@ -22,6 +22,7 @@ from bot.app import Declarations, assemble_engine, load_declarations
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.sample_answers import chinese_text as chinese_text  # for the tests' imports
 from storage.database import make_engine, migrate
 from storage.repository import Repository
 
@@ -166,10 +167,3 @@ class Chat:
 @pytest.fixture(name="chat")
 def chat_fixture(engine: DialogEngine) -> Chat:
     return Chat(engine)
-
-
-def chinese_text(length: int) -> str:
-    """Realistic-looking Chinese prose of exactly ``length`` 字 (CJK characters and full-width commas)."""
-    sentence = "她扎根基层多年，带领妇女姐妹发展特色产业，积极调解邻里矛盾，深受群众信赖。"
-    body = (sentence * (length // len(sentence) + 1))[:length]
-    return body

@@ -7,24 +7,8 @@ import json
 from docx import Document
 
 from dialogs.engine import DialogEngine
+from dialogs.sample_answers import CADRE_ANSWERS as CADRE_ANSWERS  # for the tests' imports
 from tests.conftest import Chat, chinese_text, photo_bytes
-
-CADRE_ANSWERS = [
-    "韦丽华",
-    "女",
-    "1985.3",
-    "壮",
-    "2",
-    "1",
-    "柳江区拉堡镇妇联主席",
-    "柳州市柳江区拉堡镇柳堡路88号",
-    "545100",
-    "138 7721 2345",
-    "3",
-    "2018.6",
-    chinese_text(600),
-    chinese_text(300),
-]
 
 
 def start(chat: Chat, form_title: str) -> None:
