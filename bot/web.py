@@ -26,11 +26,11 @@ import os
 import re
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -46,7 +46,7 @@ from bot.telegram_channel import TelegramChannel
 from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.nudges import send_due_nudges
-from dialogs.supervision import status_report
+from dialogs.supervision import areas, by_area, status_report
 from storage.models import Contact
 
 log = logging.getLogger(__name__)
@@ -179,9 +179,10 @@ def photo_mime(data: bytes) -> str | None:
     return None
 
 
-def status_html(report: str) -> str:
+def status_html(report: str, area_links: Collection[str] = ()) -> str:
     """``status_report``'s text as HTML a phone shows well: the title, the deadlines, one row per unit
-    (its cells wrap as chips, ✓ green, 逾期 and 退回 red), then the city's figures."""
+    (its cells wrap as chips, ✓ green, 逾期 and 退回 red), then the city's figures. A row of an area in
+    ``area_links`` (a region's summary) links to that area's own page of units."""
     parts: list[str] = []
     kind = ""  # the block being collected: deadlines, units or figures
     items: list[str] = []
@@ -203,7 +204,11 @@ def status_html(report: str) -> str:
         elif "  " in line:
             name, *cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
             chips = "".join(f"<span class='cell {_cell_class(c)}'>{html.escape(c)}</span>" for c in cells)
-            line_kind, item = "units", f"<tr><th scope='row'>{html.escape(name)}</th><td>{chips}</td></tr>"
+            area = name.split("（", 1)[0]
+            header = html.escape(name)
+            if area in area_links:
+                header = f"<a href='/status?area={quote(area)}'>{header}</a>"
+            line_kind, item = "units", f"<tr><th scope='row'>{header}</th><td>{chips}</td></tr>"
         else:
             line_kind, item = "figures", f"<p>{html.escape(line)}</p>"
         if line_kind != kind:
@@ -431,17 +436,22 @@ class WebChat:
         contact = await self._contact(request)
         if contact is None:
             return self._message_page(401, NEED_SIGN_IN)
-        report = await run_in_threadpool(self._status_report, contact)
+        campaign = self.engine.campaign
+        area = request.query_params.get("area") if contact.role == "supervisor" else None
+        if area is not None and area not in areas(campaign):
+            return self._message_page(404, f"没有“{area}”这个区域。")
+        report = await run_in_threadpool(self._status_report, contact, area)
         title = "报送进度" if contact.role == "supervisor" else "本单位报送进度"
-        page = fill(self.assets.status_page, title=title, raw_report=status_html(report))
+        links = areas(campaign) if contact.role == "supervisor" and area is None and by_area(campaign) else []
+        page = fill(self.assets.status_page, title=title, raw_report=status_html(report, links))
         log.info("status page shown to contact %s", contact.id)
         return HTMLResponse(page)
 
-    def _status_report(self, contact: Contact) -> str:
+    def _status_report(self, contact: Contact, area: str | None = None) -> str:
         now = self.engine.clock()
         engine = self.engine
         if contact.role == "supervisor":
-            return status_report(self.repository, engine.campaign, engine.forms, now)
+            return status_report(self.repository, engine.campaign, engine.forms, now, area=area)
         unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
         code = unit.code if unit is not None else ""
         return status_report(self.repository, engine.campaign, engine.forms, now, code)

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -44,6 +45,7 @@ from dialogs.engine import INVITE_UNUSABLE, NO_CONSENT, DialogEngine
 from dialogs.invites import issue_invite
 from storage.models import Attachment, Contact, Draft
 from tests.conftest import Chat, chinese_text, photo_bytes
+from tests.test_supervision import region_engine
 
 SESSION_SECRET = "web-session-secret-for-tests-only-0123456789"
 UPLOAD_MAX_MB = 2
@@ -597,3 +599,18 @@ def test_the_export_zip_downloads_for_supervisors_only(server: str, engine: Dial
     with browser(server) as client:
         sign_in(client, engine, "yufeng")
         assert client.get(url).status_code == 404, "a unit's contact cannot fetch 组联部's export"
+
+
+def test_a_regions_status_page_links_each_area_to_its_units(engine: DialogEngine) -> None:
+    regional = region_engine(engine)
+    with serving(build_app(regional, web_settings())) as server, browser(server) as supervisor:
+        sign_in(supervisor, regional, None, "supervisor")
+        page = supervisor.get("/status")
+        link = f"<a href='/status?area={quote('鱼峰区')}'>鱼峰区（10个单位）</a>"
+        assert page.status_code == 200 and link in page.text
+        assert "鱼峰区1村" not in page.text, "a region's page is one row per area"
+        area = supervisor.get("/status", params={"area": "鱼峰区"})
+        assert area.status_code == 200 and "鱼峰区9村" in area.text and "柳南区" not in area.text
+        assert "<a href=" not in area.text.split("<h1>", 1)[1].split("</table>")[0]
+        unknown = supervisor.get("/status", params={"area": "<b>火星区</b>"})
+        assert unknown.status_code == 404 and "&lt;b&gt;火星区&lt;/b&gt;" in unknown.text
