@@ -1013,9 +1013,13 @@ def _refresh_progress(session: Session, campaign_id: str, unit_id: int, task_id:
 
     The unit's row is locked first (PostgreSQL; SQLite writes one at a time anyway): two workers
     submitting for one unit at once then recompute one after the other, the second seeing the first's
-    submission, instead of both deleting and inserting the same row.
+    submission, instead of both deleting and inserting the same row. The lock is FOR NO KEY UPDATE
+    (``key_share=True``): the submission's foreign key already holds KEY SHARE on the unit, which
+    FOR UPDATE would wait on — two such transactions deadlocked.
     """
-    session.execute(sql_select(_table(Unit).c.id).where(_table(Unit).c.id == unit_id).with_for_update())
+    session.execute(
+        sql_select(_table(Unit).c.id).where(_table(Unit).c.id == unit_id).with_for_update(key_share=True)
+    )
     session.execute(
         delete(UnitProgress).where(col(UnitProgress.unit_id) == unit_id, col(UnitProgress.task_id) == task_id)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -240,3 +241,40 @@ def test_a_pass_of_sent_messages_is_marked_in_one_go(store: Repository) -> None:
     [again] = store.due_messages("telegram", utc_now())
     store.message_sent(again, utc_now())
     assert store.due_messages("telegram", utc_now()) == []
+
+
+def test_two_workers_submitting_for_one_unit_at_once_keep_its_progress_right(
+    postgres_url: str, tmp_path: Path, declarations: Declarations
+) -> None:
+    """PostgreSQL, two connections: each submit recomputes the unit's progress row; without the lock on
+    the unit they would both delete and re-insert it (a unique violation) or count without each other."""
+    first = postgres_repository(postgres_url, tmp_path, declarations)
+    second = Repository(make_engine(postgres_url), tmp_path)
+    rounds = 6
+    drafts = [
+        [new_draft(store, user=f"{name}{n}") for n in range(rounds)]
+        for name, store in (("a", first), ("b", second))
+    ]
+    errors: list[BaseException] = []
+
+    def submit_all(store: Repository, mine: list[tuple[Draft, object]], barrier: threading.Barrier) -> None:
+        for draft, contact in mine:
+            barrier.wait(timeout=30)
+            try:
+                store.submit(draft, contact, {"unit": "yufeng"}, counted=1, village_cadre=True)  # type: ignore[arg-type]
+            except BaseException as error:
+                errors.append(error)
+
+    barrier = threading.Barrier(2)
+    threads = [
+        threading.Thread(target=submit_all, args=(store, mine, barrier))
+        for store, mine in ((first, drafts[0]), (second, drafts[1]))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert first.progress("liuzhou-2021")[("yufeng", "cadres")] == (2 * rounds, 2 * rounds, 0, 0, 2 * rounds)
+    second.engine.dispose()
+    first.engine.dispose()
