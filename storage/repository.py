@@ -110,9 +110,11 @@ class Repository:
             yield
             return
         session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        session.info[_STALE_PROGRESS] = set()
         token = self._shared.set(session)
         try:
             yield
+            _refresh_stale_progress(session)
             session.commit()
         except BaseException:
             session.rollback()
@@ -483,8 +485,17 @@ class Repository:
     ) -> dict[tuple[str, str], ProgressTotals]:
         """Each unit's totals per task, by (unit code, task id): one small row each, no answers read.
 
-        Units without a submission for a task have no row. ``unit_id`` or ``area`` narrow it down.
+        Units without a submission for a task have no row. ``unit_id`` or ``area`` narrow it down; one
+        unit's are counted from its submissions (a few indexed rows), so they are exact even inside a
+        unit of work that has submitted for it and not yet refreshed its stored rows.
         """
+        if unit_id is not None:
+            unit = self.unit(unit_id)
+            assert unit is not None
+            counted = _progress_totals(campaign_id, unit_id)
+            with self._session() as session:
+                rows = session.connection().execute(counted)
+                return {(unit.code, row[2]): ProgressTotals._make(row[3:]) for row in rows}
         totals, units = _table(UnitProgress).c, _table(Unit).c
         query = sql_select(
             units.code,
@@ -495,10 +506,7 @@ class Repository:
             totals.accepted,
             totals.village_cadres,
         ).join_from(_table(UnitProgress), _table(Unit), units.id == totals.unit_id)
-        if unit_id is not None:  # by the (unit, task) key alone: with the campaign too, SQLite walks
-            query = query.where(totals.unit_id == unit_id)  # the campaign's index, 43,000 rows a region
-        else:
-            query = query.where(totals.campaign_id == campaign_id)
+        query = query.where(totals.campaign_id == campaign_id)
         if area is not None:
             query = query.where(units.area == area)
         with self._session() as session:
@@ -986,9 +994,11 @@ def _outbox_row(channel: str, chat_key: str, payload: dict[str, Any], now: datet
     }
 
 
-def _progress_totals(campaign_id: str) -> Select[Any]:
-    """Progress per (unit, task) worked out from the submissions themselves."""
+def _progress_totals(campaign_id: str, unit_id: int | None = None) -> Select[Any]:
+    """Progress per (unit, task) worked out from the submissions themselves: a campaign's, or one
+    unit's (by the unit alone: with the campaign too, SQLite walks the campaign's index instead)."""
     submissions = _table(Submission).c
+    which = submissions.campaign_id == campaign_id if unit_id is None else submissions.unit_id == unit_id
     return (
         sql_select(
             submissions.campaign_id,
@@ -1000,7 +1010,7 @@ def _progress_totals(campaign_id: str) -> Select[Any]:
             func.count().filter(submissions.status == "accepted"),
             func.count().filter(submissions.village_cadre.is_(True)),
         )
-        .where(submissions.campaign_id == campaign_id)
+        .where(which)
         .group_by(submissions.campaign_id, submissions.unit_id, submissions.task_id)
     )
 
@@ -1008,8 +1018,34 @@ def _progress_totals(campaign_id: str) -> Select[Any]:
 _PROGRESS_COLUMNS = ("campaign_id", "unit_id", "task_id", "records", "counted", "returned", "accepted")
 
 
+#: session.info key: the (unit, task, campaign) whose progress rows a unit of work has made stale.
+_STALE_PROGRESS = "stale_progress"
+
+
 def _refresh_progress(session: Session, campaign_id: str, unit_id: int, task_id: str) -> None:
-    """Recompute one unit's row for one task from its submissions, inside the caller's transaction.
+    """Bring one unit's progress row for one task up to date, in the caller's transaction: now, or —
+    inside a unit of work — just before it commits, with every other unit it touched, in unit order.
+
+    Many messages share one transaction (group commit); locking units in the order messages come
+    would let two workers' groups deadlock (one submits for A then B, the other for B then A).
+    Reads of one unit's progress count its submissions directly, so they are exact meanwhile.
+    """
+    stale = session.info.get(_STALE_PROGRESS)
+    if stale is not None:
+        stale.add((unit_id, task_id, campaign_id))
+        return
+    _recompute_progress(session, campaign_id, unit_id, task_id)
+
+
+def _refresh_stale_progress(session: Session) -> None:
+    stale = session.info.get(_STALE_PROGRESS) or set()
+    for unit_id, task_id, campaign_id in sorted(stale):
+        _recompute_progress(session, campaign_id, unit_id, task_id)
+    stale.clear()
+
+
+def _recompute_progress(session: Session, campaign_id: str, unit_id: int, task_id: str) -> None:
+    """Recompute one unit's row for one task from its submissions.
 
     The unit's row is locked first (PostgreSQL; SQLite writes one at a time anyway): two workers
     submitting for one unit at once then recompute one after the other, the second seeing the first's
@@ -1023,10 +1059,7 @@ def _refresh_progress(session: Session, campaign_id: str, unit_id: int, task_id:
     session.execute(
         delete(UnitProgress).where(col(UnitProgress.unit_id) == unit_id, col(UnitProgress.task_id) == task_id)
     )
-    submissions = _table(Submission).c
-    totals = _progress_totals(campaign_id).where(
-        submissions.unit_id == unit_id, submissions.task_id == task_id
-    )
+    totals = _progress_totals(campaign_id, unit_id).where(_table(Submission).c.task_id == task_id)
     session.execute(sql_insert(UnitProgress).from_select([*_PROGRESS_COLUMNS, "village_cadres"], totals))
 
 

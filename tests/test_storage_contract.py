@@ -278,3 +278,39 @@ def test_two_workers_submitting_for_one_unit_at_once_keep_its_progress_right(
     assert first.progress("liuzhou-2021")[("yufeng", "cadres")] == (2 * rounds, 2 * rounds, 0, 0, 2 * rounds)
     second.engine.dispose()
     first.engine.dispose()
+
+
+def test_two_workers_submitting_for_two_units_in_opposite_orders_do_not_deadlock(
+    postgres_url: str, tmp_path: Path, declarations: Declarations
+) -> None:
+    """PostgreSQL, group commit: one transaction submits for 鱼峰区 then 柳南区, the other for 柳南区 then
+    鱼峰区. Progress is brought up to date at each one's end, in unit order, so neither waits in a cycle."""
+    first = postgres_repository(postgres_url, tmp_path, declarations)
+    second = Repository(make_engine(postgres_url), tmp_path)
+    orders = (("yufeng", "liunan"), ("liunan", "yufeng"))
+    work = [
+        [new_draft(store, unit, user=f"{name}-{unit}") for unit in order]
+        for name, store, order in (("a", first, orders[0]), ("b", second, orders[1]))
+    ]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def group(store: Repository, drafts: list[tuple[Draft, object]]) -> None:
+        try:
+            with store.unit_of_work():
+                for draft, contact in drafts:
+                    store.submit(draft, contact, {}, counted=1)  # type: ignore[arg-type]
+                    barrier.wait(timeout=30)  # both have submitted their first before either goes on
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=group, args=args) for args in ((first, work[0]), (second, work[1]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    totals = first.progress("liuzhou-2021")
+    assert totals[("yufeng", "cadres")].records == 2 and totals[("liunan", "cadres")].records == 2
+    second.engine.dispose()
+    first.engine.dispose()
