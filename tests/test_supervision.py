@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session
 
-from dialogs.campaign import Campaign, UnitDecl
+from bench.setup_db import region_campaign
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
 from dialogs.invites import issue_invite
@@ -178,25 +178,8 @@ def test_submissions_stored_before_progress_was_kept_are_counted_at_start(
 # A region's campaign: too many units for one line each --------------------------------------------
 
 
-def region(campaign: Campaign, copies: int) -> Campaign:
-    """The campaign with each unit repeated ``copies`` times as villages of the same area."""
-    units = list(campaign.units)
-    for number in range(1, copies):
-        units += [
-            UnitDecl(
-                code=f"{unit.code}-{number}",
-                name=f"{unit.area}第{number}村（社区）妇联",
-                short_name=f"{unit.short_name}{number}村",
-                area=unit.area,
-                kind=unit.kind,
-            )
-            for unit in campaign.units
-        ]
-    return campaign.model_copy(update={"units": units})
-
-
 def region_engine(engine: DialogEngine) -> DialogEngine:
-    campaign = region(engine.campaign, 10)
+    campaign = region_campaign(engine.campaign, 10 * len(engine.campaign.units))  # 10 units an area
     assert len(campaign.units) > UNIT_LINES_MAX
     engine.repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
     return DialogEngine(
