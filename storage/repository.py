@@ -618,10 +618,6 @@ class Repository:
 
     # Messenger inbox and outbox -----------------------------------------------------------------
 
-    def store_update(self, channel: str, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
-        """Store an incoming update once; False when this update id was already stored (a duplicate)."""
-        return update_id in self.store_updates(channel, [(update_id, chat_key, payload)])
-
     def store_updates(self, channel: str, updates: Sequence[tuple[int, str, dict[str, Any]]]) -> set[int]:
         """Store incoming updates (update id, chat key, payload) in one transaction, each id once; the
         ids that were new. One already stored (by this or another process), or given twice, is not."""

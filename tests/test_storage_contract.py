@@ -166,9 +166,9 @@ def test_a_unit_of_work_commits_all_or_nothing(store: Repository) -> None:
 
 
 def test_an_update_is_stored_once_and_a_duplicate_is_recognised(store: Repository) -> None:
-    assert store.store_update("telegram", 1001, "42", {"update_id": 1001}) is True
-    assert store.store_update("telegram", 1001, "42", {"update_id": 1001}) is False
-    assert store.store_update("telegram", 1000, "42", {"update_id": 1000}) is True
+    assert store.store_updates("telegram", [(1001, "42", {"update_id": 1001})]) == {1001}
+    assert store.store_updates("telegram", [(1001, "42", {"update_id": 1001})]) == set()
+    assert store.store_updates("telegram", [(1000, "42", {"update_id": 1000})]) == {1000}
     pending = store.pending_updates("telegram")
     assert [u.update_id for u in pending] == [1000, 1001]
     store.finish_update(pending[0], "done", utc_now())
@@ -191,7 +191,7 @@ def test_an_invite_binds_once_and_expires(store: Repository) -> None:
 
 
 def test_a_batch_of_updates_is_stored_in_one_go_each_id_once(store: Repository) -> None:
-    assert store.store_update("telegram", 1001, "42", {"update_id": 1001}) is True
+    assert store.store_updates("telegram", [(1001, "42", {"update_id": 1001})]) == {1001}
     batch = [
         (1001, "42", {"update_id": 1001}),  # stored before
         (1002, "42", {"update_id": 1002}),
