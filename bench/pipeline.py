@@ -208,13 +208,14 @@ async def _worker(spec: WorkerSpec, start: Start) -> WorkerResult:
 
     import bot.telegram_channel as telegram_channel
     from bot.app import load_declarations
+    from bot.logs import quiet_third_party_logs
     from bot.rate_limit import SendPacer
     from bot.settings import Settings
     from dialogs.engine import DialogEngine
     from storage.database import make_engine
     from storage.repository import Repository
 
-    telegram_channel.quiet_third_party_logs()
+    quiet_third_party_logs()
     declarations = load_declarations(Settings())
     repository = Repository(make_engine(spec.database_url), Path(spec.data_dir))
     engine = DialogEngine(

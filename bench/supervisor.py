@@ -187,9 +187,10 @@ def dispatch_pace(
     from telegram import Bot
 
     from bot.app import load_declarations
+    from bot.logs import quiet_third_party_logs
     from bot.rate_limit import SendPacer
     from bot.settings import Settings
-    from bot.telegram_channel import CHANNEL, TelegramChannel, quiet_third_party_logs
+    from bot.telegram_channel import CHANNEL, TelegramChannel
     from dialogs.engine import DialogEngine
     from storage.repository import Repository
 

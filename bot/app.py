@@ -5,6 +5,7 @@ Channels (console, Telegram, web) get a ready ``DialogEngine`` from here and sta
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.settings import Settings
@@ -16,6 +17,8 @@ from dialogs.supervision import backfill_progress
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
     engine = make_engine(settings.resolved_database_url())
     check_migrated(engine)
     repository = Repository(engine, settings.data_dir.resolve())
+    if removed := repository.remove_stale_temporaries():
+        log.warning("%d temporary files left by an interrupted write were removed", removed)
     campaign = declarations.campaign
     repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
     backfill_progress(repository, campaign)
@@ -45,11 +50,12 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
 
 
 def assemble_engine(
-    declarations: Declarations, repository: Repository, clock: Clock = system_clock
+    declarations: Declarations, repository: Repository, clock: Clock = system_clock, *, trial: bool = False
 ) -> DialogEngine:
     """The engine over loaded declarations and an open repository (tests and benchmarks use it too)."""
     campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
+        trial=trial,
         campaign=campaign,
         forms=forms,
         machines=declarations.machines,
@@ -59,6 +65,12 @@ def assemble_engine(
     )
 
 
-def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngine:
-    declarations = load_declarations(settings)
-    return assemble_engine(declarations, open_repository(settings, declarations), clock)
+def build_engine(
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    trial: bool = False,
+    declarations: Declarations | None = None,
+) -> DialogEngine:
+    declarations = declarations or load_declarations(settings)
+    return assemble_engine(declarations, open_repository(settings, declarations), clock, trial=trial)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -14,16 +15,18 @@ from pathlib import Path
 
 from bot.app import build_engine, load_declarations
 from bot.console import run_console
+from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from bot.web import join_link, serve_web
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.declarations import DeclarationError
-from dialogs.engine import DialogEngine
+from dialogs.engine import DialogEngine, system_clock
 from dialogs.exports import write_export
 from dialogs.form_records import form_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.nudges import send_due_nudges
+from dialogs.privacy import TRIAL_NOTE
 from dialogs.supervision import areas, pending_report, status_report
 from renderers import (
     FORM_IDS,
@@ -37,9 +40,21 @@ from renderers import (
 from renderers.preview import write_previews
 from state_machines.diagrams import write_diagrams
 from storage.backup import BackupError, backup, purge, restore
-from storage.database import DatabaseNotMigrated, check_migrated, make_engine, migrate
+from storage.database import (
+    DatabaseNotMigrated,
+    check_migrated,
+    is_empty,
+    is_unavailable,
+    make_engine,
+    migrate,
+)
 
 log = logging.getLogger("intake")
+
+DATABASE_UNAVAILABLE = (
+    "连不上数据库（数据库未启动、正在重启、被其他程序锁住，或数据库文件已被删除）。"
+    "请检查 INTAKE_DATABASE_URL 和数据库服务后重试；已保存的内容不会丢失。"
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -80,18 +95,32 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The product: Telegram (with the web chat beside it) when a token is set; else the web chat alone,
-    on this computer, with invite codes printed so that someone can try it at once."""
+    on this computer, with invite codes printed so that someone can try it at once.
+
+    Refuses to collect for a campaign whose retention date has passed (``--trial`` runs it as a
+    clearly marked trial), and to start on an empty database beside a data folder of submissions."""
     settings = _settings(args)
-    migrate(settings.resolved_database_url())
+    declarations = load_declarations(settings)
+    if declarations.campaign.retention_over(system_clock()) and not args.trial:
+        print(_retention_over(settings, declarations.campaign), file=sys.stderr)
+        return 2
+    url = settings.resolved_database_url()
+    stored = _stored_submissions(settings.data_dir)
+    if stored and is_empty(url):
+        print(FRESH_DATABASE_BESIDE_DATA.format(data_dir=settings.data_dir, files=stored), file=sys.stderr)
+        return 2
+    migrate(url)
+    engine = build_engine(settings, trial=args.trial, declarations=declarations)
+    if args.trial:
+        print(f"【{TRIAL_NOTE}】")
     if settings.telegram_bot_token:
         print("正在启动 Telegram 渠道和网页版……（按 Ctrl+C 停止）")
         try:
-            asyncio.run(serve(settings))
+            asyncio.run(serve(settings, engine))
         except TelegramUnavailable as error:
             print(str(error), file=sys.stderr)
             return 2
         return 0
-    engine = build_engine(settings)
     campaign = engine.campaign
     unit_query = args.unit or campaign.units[0].code
     unit_decl = _find_unit(campaign, unit_query)
@@ -108,6 +137,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("按 Ctrl+C 停止。")
     asyncio.run(serve_web(settings, engine, asyncio.Event()))
     return 0
+
+
+FRESH_DATABASE_BESIDE_DATA = (
+    "数据目录 {data_dir}/ 里已有 {files} 份提交记录，但数据库是空的（或不存在）——通常是数据库文件被删除了，"
+    "或 INTAKE_DATABASE_URL 指向了别的数据库。为免在旧数据旁边另起一个空数据库，服务没有启动。\n"
+    "请从备份恢复：intake restore 备份文件.tar.gz（恢复到新建的空数据库），或改正 INTAKE_DATABASE_URL。"
+    "确实要从头开始，请先把数据目录中的 submissions/ 和 files/ 移到别处。"
+)
+
+
+def _stored_submissions(data_dir: Path) -> int:
+    """How many submission records the data folder holds (each version's JSON)."""
+    folder = data_dir / "submissions"
+    return sum(1 for _ in folder.rglob("*.json")) if folder.is_dir() else 0
+
+
+def _retention_over(settings: Settings, campaign: Campaign) -> str:
+    kept = campaign.personal_data_kept_until
+    return (
+        f"活动文件 {settings.campaign_file} 规定个人信息保存至 {kept.year}年{kept.month}月{kept.day}日，"
+        "这个日期已经过了：用它收集，告知书上的删除日期就在过去，所以服务没有启动。\n"
+        "正式使用：复制一份活动文件（如 campaigns/liuzhou-2021.toml），改成今年的通知、单位、名额、截止日期和"
+        "保存期限，再设置 INTAKE_CAMPAIGN_FILE 指向它。\n"
+        "只想试用：intake run --trial（或 make run），页面和告知书会标明“试用”。"
+    )
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
@@ -292,7 +346,11 @@ def cmd_purge(args: argparse.Namespace) -> int:
         )
     before = datetime.combine(day, time(0, 0), tzinfo=campaign.zone)
     removed = purge(engine.repository.engine, engine.repository.data_dir, campaign.id, before)
-    print(f"已删除 {day} 之前的个人信息：" + "，".join(f"{name} {count}" for name, count in removed.items()))
+    print(f"已删除 {day} 之前的个人信息：" + "，".join(f"{name} {n}" for name, n in removed.counts.items()))
+    if removed.files:
+        print(f"删除的文件（在 {engine.repository.data_dir} 中）：")
+        for path in removed.files:
+            print(f"  {path}")
     return 0
 
 
@@ -321,6 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="启动服务：Telegram（设置了令牌时）和网页版")
     run.add_argument("--unit", help="为哪个单位打印第一个邀请码（默认第一个单位）")
+    run.add_argument(
+        "--trial",
+        action="store_true",
+        help="试用模式：本机试用数据，不用于正式报送（活动已过保存期限时也能运行）",
+    )
     run.add_argument("--db", help="数据库地址")
     run.set_defaults(handler=cmd_run)
 
@@ -393,13 +456,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(
+        logging.DEBUG if os.environ.get("INTAKE_LOG_LEVEL", "").upper() == "DEBUG" else logging.WARNING
+    )
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
     except (DatabaseNotMigrated, DeclarationError, BackupError) as error:
         print(str(error), file=sys.stderr)
         return 2
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        print(DATABASE_UNAVAILABLE, file=sys.stderr)  # never the error's text: it may quote data
+        return 3
     except KeyboardInterrupt:
         return 130
 

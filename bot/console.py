@@ -15,8 +15,11 @@ from typing import TextIO
 from bot.mp4_probe import Mp4Info, probe_mp4
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.failures import report_failure
+from storage.database import is_unavailable
 
 CHANNEL = "console"
+NOT_TAKEN = "系统正在维护，刚才这一条没有保存（之前已填的内容都在），请稍后再发送一次。"
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv"}
 
 
@@ -64,18 +67,17 @@ def attachment_message(user_id: str, line: str) -> Inbound | str:
 
 def print_notices(engine: DialogEngine, user_id: str, out: TextIO) -> None:
     """Messages queued for this contact while the console was closed (returns, reminders)."""
-    now = engine.clock()
-    for message in engine.repository.due_messages(CHANNEL, now, limit=1000):
-        if message.chat_key == user_id:
+    while taken := engine.repository.take_messages(CHANNEL, user_id, engine.clock()):
+        for message in taken:
             out.write(f"【通知】{message.payload.get('text', '')}\n\n")
-            engine.repository.message_sent(message, now)
     out.flush()
 
 
 def run_console(engine: DialogEngine, user_id: str, lines: Iterable[str], out: TextIO) -> int:
-    """Show queued notices, greet (or resume) the contact, then feed it each line until input ends."""
+    """Show queued notices, greet (or resume) the contact, then feed it each line until input ends.
+    A line met by an unavailable database is not taken: the contact is told to send it again."""
     print_notices(engine, user_id, out)
-    print_replies(engine.handle(Inbound(channel=CHANNEL, user_id=user_id, text="/start")), out)
+    _send(engine, Inbound(channel=CHANNEL, user_id=user_id, text="/start"), out)
     for raw in lines:
         line = raw.rstrip("\r\n")
         if line.startswith("/attach"):
@@ -86,5 +88,16 @@ def run_console(engine: DialogEngine, user_id: str, lines: Iterable[str], out: T
                 continue
         else:
             message = Inbound(channel=CHANNEL, user_id=user_id, text=line)
-        print_replies(engine.handle(message), out)
+        _send(engine, message, out)
     return 0
+
+
+def _send(engine: DialogEngine, message: Inbound, out: TextIO) -> None:
+    try:
+        replies = engine.handle(message)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        report_failure(error, "the console")
+        replies = [Reply(NOT_TAKEN)]
+    print_replies(replies, out)

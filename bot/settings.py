@@ -36,11 +36,10 @@ class Settings(BaseSettings):
     telegram_chat_rate: float = Field(default=1.0, gt=0)
     # The web chat: its public address (for the same-origin check, Secure cookies and invite links),
     # the key that signs its session cookies (empty: a random key kept in the data folder), how long a
-    # browser stays signed in, and the largest photo it may upload.
+    # browser stays signed in. (The largest photo is the photo rule's, dialogs.validators.PHOTO_MAX_BYTES.)
     web_url: str = ""
     web_session_secret: str = ""
     web_session_days: int = Field(default=180, ge=1)
-    web_upload_max_mb: int = Field(default=15, ge=1, le=200)
 
     def resolved_database_url(self) -> str:
         """The database URL; by default an SQLite file inside the data folder."""

@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.rate_limit import SendPacer
 from dialogs.engine import CONSENT_MENU, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from storage.database import is_unavailable
 from storage.models import InboxUpdate, OutboxMessage
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: durations as timedelta, without warnings
@@ -63,12 +64,6 @@ CONTACT_COMMANDS = (
 
 EDITED_IGNORED = "修改已发送的消息不会改变已保存的内容。如需修改，请发送“修改”。"
 FILE_TOO_LARGE = "这个文件超过 20MB，无法接收。照片请直接以“图片”方式发送（会自动压缩）。"
-
-
-def quiet_third_party_logs() -> None:
-    """HTTP client and PTB debug logs carry tokens, texts and raw updates: never below WARNING."""
-    for name in ("httpx", "httpcore", "telegram", "hpack"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _seconds(value: Any) -> int | None:
@@ -187,6 +182,8 @@ class TelegramChannel:
             with self.repository.unit_of_work():
                 return [self._process(item, inbound, in_batch=True) for item, inbound, _ in group]
         except Exception as error:
+            if is_unavailable(error):
+                raise  # nothing can be recorded now: the loop waits, the updates stay pending
             log.warning(
                 "a group of %s updates rolled back (%s); one by one", len(group), type(error).__name__
             )

@@ -16,16 +16,19 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_engine
+from bot.logs import quiet_third_party_logs
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
-from bot.telegram_channel import TelegramChannel, quiet_third_party_logs
+from bot.telegram_channel import TelegramChannel
 from bot.web import WEBHOOK_PATH, serve_web
 from dialogs.engine import DialogEngine
+from dialogs.failures import report_failure
 from dialogs.nudges import send_due_nudges
 
 log = logging.getLogger(__name__)
 
 NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
+OUTAGE_PAUSE = 2.0  # seconds between tries while the database is unavailable
 
 
 class TelegramUnavailable(RuntimeError):
@@ -112,6 +115,8 @@ async def serve(
 
 
 async def _poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
+    """Long polling. Updates that cannot be stored (the database is down) are not acknowledged: the
+    offset stays, and Telegram gives them again on the next poll."""
     offset: int | None = None
     while not stop.is_set():
         try:
@@ -119,6 +124,9 @@ async def _poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
         except TelegramError as error:
             log.warning("getUpdates failed (%s); retrying", type(error).__name__)
             await _sleep_or_stop(stop, 3)
+        except Exception as error:
+            report_failure(error, "storing updates")
+            await _sleep_or_stop(stop, OUTAGE_PAUSE)
 
 
 async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
@@ -129,15 +137,20 @@ async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
     next_nudge = 0.0
     while not stop.is_set():
         channel.work.clear()
-        await channel.process_pending()
-        if time.monotonic() >= next_nudge:
-            # Off the event loop: at region scale planning takes seconds, and replies must not wait.
-            await asyncio.to_thread(
-                send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
-            )
-            next_nudge = time.monotonic() + NUDGE_INTERVAL
-        if await channel.send_due():
-            continue  # a pass is a second's worth: more may be waiting, and updates go first
+        try:
+            await channel.process_pending()
+            if time.monotonic() >= next_nudge:
+                # Off the event loop: at region scale planning takes seconds, and replies must not wait.
+                await asyncio.to_thread(
+                    send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
+                )
+                next_nudge = time.monotonic() + NUDGE_INTERVAL
+            if await channel.send_due():
+                continue  # a pass is a second's worth: more may be waiting, and updates go first
+        except Exception as error:  # the database is down, or a bug: wait, then carry on where it was
+            report_failure(error, "the Telegram loop")
+            await _sleep_or_stop(stop, OUTAGE_PAUSE)
+            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(channel.work.wait(), timeout=1)
 

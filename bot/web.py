@@ -41,12 +41,17 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.rate_limit import AttemptLimiter
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.failures import failure_line, report_failure
 from dialogs.nudges import send_due_nudges
+from dialogs.privacy import TRIAL_NOTE
 from dialogs.supervision import areas, by_area, status_report
+from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
+from storage.database import DatabaseFileGone, availability, database_health, is_unavailable
 from storage.models import Contact
 
 log = logging.getLogger(__name__)
@@ -61,8 +66,8 @@ CSRF_HEADER = "X-CSRF-Token"
 FILE_NAME_HEADER = "X-File-Name"
 PAGE_DIR = Path(__file__).resolve().parent / "web_page"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-MAX_JSON_BYTES = 256 * 1024
 MAX_TEXT_CHARS = 10_000
+MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
 NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
@@ -70,11 +75,18 @@ NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
 NEED_SIGN_IN = "请先登录：打开市妇联组联部发给您的邀请链接，或在首页输入邀请码。"
 REFUSED_ORIGIN = "页面已过期或来源不明，请刷新页面后再试。"
 BAD_REQUEST = "请求格式不正确，请刷新页面后再试。"
-TEXT_TOO_LONG = "这条消息太长了（超过 {limit} 字），请分几次发送。"
-FILE_TOO_LARGE = "文件太大，每个文件不能超过 {limit} MB。请选择手机拍摄的照片，或先压缩后再发送。"
+TEXT_TOO_LONG = f"这条消息太长了（超过 {MAX_TEXT_CHARS} 字），请分几次发送。"
+MAINTENANCE = "系统正在维护，请稍后再发送；已填的内容不会丢失。"
+SOMETHING_WRONG = "系统刚才出了点问题，请稍后再试；已填的内容不会丢失。"
+TOO_MANY_ATTEMPTS = "尝试次数太多，请一分钟后再试。"
+DATABASE_FILE_GONE = (
+    "数据库文件已被删除或替换，服务已停止接收数据。请停止服务，用 intake restore 从备份恢复。"
+)
 NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式），这个文件没有收到。"
 FILE_NOT_FOUND = "找不到这个文件。"
 NOT_DOWNLOADABLE = "（这个文件暂不能在网页上下载。）"
+
+MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
 
 _SUBMISSION_DOCUMENT = re.compile(r"^(\d+)-v(\d+)\.docx$")
 _EXPORT_ARCHIVE = re.compile(r"^[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip$")  # dialogs.exports.write_export's names
@@ -232,6 +244,68 @@ def _cell_class(cell: str) -> str:
     return "done" if "✓" in cell else ""
 
 
+# Errors at the edge -----------------------------------------------------------------------------------
+
+
+class Refusal(Exception):
+    """A request turned down with a Chinese message, raised anywhere in a handler.
+
+    Args:
+        status: the HTTP status.
+        message: what the person reads.
+        note: the one log line (English, ids and counts only); empty for nothing logged.
+    """
+
+    def __init__(self, status: int, message: str, note: str = "") -> None:
+        super().__init__(note or message)
+        self.status = status
+        self.message = message
+        self.note = note
+
+
+class ErrorBoundary:
+    """Whatever goes wrong below it, the browser (or Telegram) gets a short JSON answer and the log
+    one line, never a traceback nor an exception's text (which may quote personal data):
+
+    * a ``Refusal``: its status and message;
+    * an unavailable database (down, restarting, locked, its file gone): 503 ``MAINTENANCE`` with
+      ``Retry-After``; the log hears of it once per outage (``storage.database.availability``);
+    * anything else: 500 ``SOMETHING_WRONG`` and one line with the error's type and where.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+            return
+        except Refusal as refusal:
+            if refusal.note:
+                log.info("%s %s: %s", scope["method"], scope["path"], refusal.note)
+            response = _error(refusal.status, refusal.message)
+        except Exception as error:
+            if is_unavailable(error):
+                availability.failed(error)
+                response = _error(503, MAINTENANCE)
+                response.headers["Retry-After"] = "5"
+            else:
+                log.error("%s %s failed: %s", scope["method"], scope["path"], failure_line(error))
+                response = _error(500, SOMETHING_WRONG)
+        if not started:  # once a response has begun there is nothing left to answer with
+            await response(scope, receive, send)
+
+
 # Security headers ------------------------------------------------------------------------------------
 
 SECURITY_HEADERS = [
@@ -316,7 +390,10 @@ class WebChat:
         self.settings = settings
         self.assets = assets or PageAssets.load()
         self.signer = Signer(session_key(settings, self.repository.data_dir))
-        self.upload_limit = settings.web_upload_max_mb * 1024 * 1024
+        self.attempts = AttemptLimiter()
+        self._trial_banner = (
+            f"<p class='trial' role='note'>{html.escape(TRIAL_NOTE)}</p>" if engine.trial else ""
+        )
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def routes(self) -> list[Route]:
@@ -370,6 +447,16 @@ class WebChat:
             self._locks[user_id] = lock
         return lock
 
+    def _throttle(self, request: Request) -> None:
+        """Refuse (429) an address that has failed more than ``AttemptLimiter.per_minute`` codes a minute."""
+        if not self.attempts.allowed(_address(request)):
+            raise Refusal(
+                429, TOO_MANY_ATTEMPTS, "too many failed invite or consent attempts from one address"
+            )
+
+    def _failed_attempt(self, request: Request) -> None:
+        self.attempts.failed(_address(request))
+
     async def _bound(self, request: Request) -> Contact | Response:
         """The contact behind a state-changing API call, or the refusal (403 origin/token, 401 unbound)."""
         if not self._same_origin(request):
@@ -406,11 +493,12 @@ class WebChat:
             who, csrf, state, role = "", self.signer.csrf(f"guest:{guest_nonce}"), "guest", ""
         body = fill(
             self.assets.chat_page,
+            raw_trial=self._trial_banner,
             csrf=csrf,
             state=state,
             role=role,
             who=who,
-            upload_max=str(self.upload_limit),
+            upload_max=str(PHOTO_MAX_BYTES),
             contact_line=self.engine.campaign.contact.line(),
         )
         response = HTMLResponse(body)
@@ -443,7 +531,12 @@ class WebChat:
         report = await run_in_threadpool(self._status_report, contact, area)
         title = "报送进度" if contact.role == "supervisor" else "本单位报送进度"
         links = areas(campaign) if contact.role == "supervisor" and area is None and by_area(campaign) else []
-        page = fill(self.assets.status_page, title=title, raw_report=status_html(report, links))
+        page = fill(
+            self.assets.status_page,
+            title=title,
+            raw_trial=self._trial_banner,
+            raw_report=status_html(report, links),
+        )
         log.info("status page shown to contact %s", contact.id)
         return HTMLResponse(page)
 
@@ -458,7 +551,10 @@ class WebChat:
 
     def _message_page(self, status: int, text: str) -> HTMLResponse:
         page = fill(
-            self.assets.status_page, title="妇联表格报送助手", raw_report=f"<p>{html.escape(text)}</p>"
+            self.assets.status_page,
+            title="妇联表格报送助手",
+            raw_trial=self._trial_banner,
+            raw_report=f"<p>{html.escape(text)}</p>",
         )
         return HTMLResponse(page, status_code=status)
 
@@ -472,17 +568,21 @@ class WebChat:
 
     async def join(self, request: Request) -> Response:
         """The privacy notice for an invite code (nothing is stored), or why the code cannot be used."""
+        self._throttle(request)
         code = request.query_params.get("code", "").strip()
         if not code or len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isalnum():
-            unusable = Reply(INVITE_UNUSABLE.format(contact=self.engine.campaign.contact.line()))
-            return JSONResponse({"replies": self._replies([unusable])})
-        replies = await run_in_threadpool(self.engine.handle, Inbound(CHANNEL, "-", f"/start {code}"))
+            replies = [Reply(INVITE_UNUSABLE.format(contact=self.engine.campaign.contact.line()))]
+        else:
+            replies = await run_in_threadpool(self.engine.handle, Inbound(CHANNEL, "-", f"/start {code}"))
+        if not any(reply.menu.startswith(CONSENT_MENU) for reply in replies):
+            self._failed_attempt(request)
         return JSONResponse({"replies": self._replies(replies)})
 
     async def consent(self, request: Request) -> Response:
         """同意 / 不同意 on the privacy notice; on 同意 the browser is bound and gets its session cookie."""
         if not self._same_origin(request):
             return _error(403, REFUSED_ORIGIN)
+        self._throttle(request)
         contact = await self._contact(request)
         given = request.headers.get(CSRF_HEADER, "")
         guest = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
@@ -493,17 +593,18 @@ class WebChat:
         else:
             log.warning("consent refused: missing or wrong CSRF token")
             return _error(403, REFUSED_ORIGIN)
-        body = await _json_body(request)
-        menu = body.get("menu") if body is not None else None
-        text = body.get("text") if body is not None else None
+        body = await _json_body(request, too_large=BAD_REQUEST)
+        menu, text = body.get("menu"), body.get("text")
         if not isinstance(menu, str) or not isinstance(text, str) or not menu.startswith(CONSENT_MENU):
-            return _error(400, BAD_REQUEST)
+            raise Refusal(400, BAD_REQUEST, "consent body without its menu and text")
         if len(menu) > MAX_CODE_CHARS + 1 or len(text) > 20:
-            return _error(400, BAD_REQUEST)
+            raise Refusal(400, BAD_REQUEST, "consent body too long")
         replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, menu=menu))
         bound = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
         payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}
         if bound is None or not bound.active:
+            if text.strip() not in ("2", "不同意"):  # declining is no failed guess
+                self._failed_attempt(request)
             return JSONResponse(payload)
         log.info("web browser bound to contact %s", bound.id)
         payload.update(
@@ -546,26 +647,20 @@ class WebChat:
 
     def _take_notices(self, user_id: str) -> list[str]:
         """Messages queued for this browser (returns, reminders), each shown once."""
-        now = self.engine.clock()
-        taken = []
-        for message in self.repository.due_messages(CHANNEL, now, limit=1000):
-            if message.chat_key == user_id:
-                taken.append(str(message.payload.get("text", "")))
-                self.repository.message_sent(message, now)
-        return taken
+        taken = self.repository.take_messages(CHANNEL, user_id, self.engine.clock())
+        return [str(message.payload.get("text", "")) for message in taken]
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        body = await _json_body(request)
-        text = body.get("text") if body is not None else None
-        menu = body.get("menu") if body is not None else None
+        body = await _json_body(request, too_large=TEXT_TOO_LONG)
+        text, menu = body.get("text"), body.get("menu")
         if not isinstance(text, str) or not (menu is None or (isinstance(menu, str) and len(menu) <= 64)):
-            return _error(400, BAD_REQUEST)
+            raise Refusal(400, BAD_REQUEST, "message body without a text")
         if len(text) > MAX_TEXT_CHARS:
-            return _error(413, TEXT_TOO_LONG.format(limit=MAX_TEXT_CHARS))
+            raise Refusal(413, TEXT_TOO_LONG, f"message of {len(text)} characters refused")
         user_id = contact.external_id
         replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, menu=menu or None))
         log.info("web message of contact %s: %d replies", contact.id, len(replies))
@@ -576,10 +671,12 @@ class WebChat:
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        data = await _limited_body(request, self.upload_limit)
+        data = await _limited_body(request, PHOTO_MAX_BYTES)
         if data is None:
-            log.info("upload of contact %s refused: larger than %d MB", contact.id, self.upload_limit >> 20)
-            return _error(413, FILE_TOO_LARGE.format(limit=self.settings.web_upload_max_mb))
+            declared = request.headers.get("content-length", "")
+            size = int(declared) if declared.isdigit() and len(declared) < 16 else None
+            log.info("upload of contact %s refused: larger than the photo limit", contact.id)
+            return _error(413, photo_too_large(size))
         mime = photo_mime(data)
         if mime is None:
             log.info("upload of contact %s refused: not a photo (%d bytes)", contact.id, len(data))
@@ -641,19 +738,28 @@ class WebChat:
         return path, f"{form.short_title}-{submission_id}-第{chosen.version}版.docx"
 
 
+def _address(request: Request) -> str:
+    """The client's address (behind the deployment's reverse proxy, the one it forwarded)."""
+    return request.client.host if request.client is not None else ""
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _json_body(request: Request) -> dict[str, Any] | None:
+async def _json_body(request: Request, *, too_large: str) -> dict[str, Any]:
+    """The request's JSON object; a ``Refusal`` when it is larger than ``MAX_JSON_BYTES`` (413 with
+    ``too_large``), not JSON, nested too deep to parse, or not an object (400 ``BAD_REQUEST``)."""
     data = await _limited_body(request, MAX_JSON_BYTES)
     if data is None:
-        return None
+        raise Refusal(413, too_large, "body over the JSON limit")
     try:
         body = json.loads(data)
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+    except (ValueError, RecursionError):
+        raise Refusal(400, BAD_REQUEST, "body is not JSON (or nested too deep)") from None
+    if not isinstance(body, dict):
+        raise Refusal(400, BAD_REQUEST, "body is not a JSON object")
+    return body
 
 
 async def _limited_body(request: Request, limit: int) -> bytes | None:
@@ -678,20 +784,33 @@ def _webhook(channel: TelegramChannel, webhook_secret: str) -> Handler:
         if not webhook_secret or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
             log.warning("webhook request refused: wrong or missing secret token")
             return JSONResponse({"ok": False}, status_code=403)
+        data = await _limited_body(request, MAX_UPDATE_BYTES)
         try:
-            payload = json.loads(await request.body())
-            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
-                raise ValueError("not an update")
-        except ValueError:
+            payload = json.loads(data) if data is not None else None
+        except (ValueError, RecursionError):
+            payload = None
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            log.info("webhook request refused: not an update")
             return JSONResponse({"ok": False}, status_code=400)
-        channel.receive(payload)  # stored (or recognised as a duplicate) before Telegram hears 200
+        # Stored (or recognised as a duplicate) before Telegram hears 200; with the database
+        # unavailable the boundary answers 503 and Telegram sends the update again later.
+        await run_in_threadpool(channel.receive, payload)
         return JSONResponse({"ok": True})
 
     return webhook
 
 
-async def healthz(_request: Request) -> Response:
-    return PlainTextResponse("ok")
+def _healthz(engine: DialogEngine) -> Handler:
+    async def healthz(_request: Request) -> Response:
+        """``ok`` when the database answers (and, for SQLite, is still the file at the configured path)."""
+        try:
+            await run_in_threadpool(database_health, engine.repository.engine)
+        except DatabaseFileGone as error:
+            availability.failed(error)
+            return PlainTextResponse(DATABASE_FILE_GONE, status_code=503)
+        return PlainTextResponse("ok")
+
+    return healthz
 
 
 def build_app(
@@ -703,10 +822,10 @@ def build_app(
     """The one ASGI app: the web chat, its API and downloads, the status page, ``/healthz``, and the
     Telegram webhook (only when a Telegram channel and a secret are given)."""
     chat = WebChat(engine, settings)
-    routes = [Route("/healthz", healthz), *chat.routes()]
+    routes = [Route("/healthz", _healthz(engine)), *chat.routes()]
     if telegram is not None and webhook_secret:
         routes.append(Route(WEBHOOK_PATH, _webhook(telegram, webhook_secret), methods=["POST"]))
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(ErrorBoundary)])
 
 
 def join_link(settings: Settings, code: str) -> str:
@@ -761,6 +880,6 @@ async def _nudge(engine: DialogEngine, stop: asyncio.Event) -> None:
             if queued:
                 log.info("%d reminders queued", queued)
         except Exception as error:  # a database hiccup must not stop the web chat
-            log.error("reminders failed with %s", type(error).__name__)
+            report_failure(error, "reminders")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=NUDGE_INTERVAL)

@@ -152,6 +152,11 @@ class Campaign(_Frozen):
         """Whole calendar days from today to the deadline day (0 on the day, negative after it)."""
         return (task.deadline - now.astimezone(self.zone).date()).days
 
+    def retention_over(self, now: datetime) -> bool:
+        """True once ``personal_data_kept_until`` has passed: the privacy notice would promise a
+        deletion date in the past, so the campaign may no longer collect (only a trial may run)."""
+        return now.astimezone(self.zone).date() > self.personal_data_kept_until
+
     def find_units(self, query: str) -> list[UnitDecl]:
         """Units whose code or name matches what someone typed (exact first, then by part of the name)."""
         text = query.strip()

@@ -20,6 +20,7 @@ Counting 字 (``word_count``) follows Word's 字数 as FORMS.md "Counting 字" d
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -54,6 +55,16 @@ _INVISIBLE_JUNK = frozenset(
     "\u200e\u200f"  # left-to-right and right-to-left marks
     "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
     "\u2066\u2067\u2068\u2069"  # bidi isolates
+)
+
+# Terminal escape sequences (ECMA-48), removed whole by clean_text so that no “[31m” is left behind:
+# CSI (ESC [ or U+009B, parameters, intermediates, a final byte); the string controls OSC, DCS, SOS,
+# PM and APC with their terminator (BEL or ST) within 256 characters — a stray C1 character, as
+# mojibake has, must not swallow the rest of a message; and short escapes (ESC c, ESC ( B).
+_ESCAPE_SEQUENCES = re.compile(
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,256}(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
 )
 
 # Line separators other than \r that clean_text turns into \n.
@@ -114,7 +125,8 @@ def _is_junk(char: str) -> bool:
 def clean_text(text: str) -> CleanText:
     """Normalise a typed answer so that it can be stored and printed in a DOCX.
 
-    Line endings become ``\\n`` (also NEL, U+2028 and U+2029), junk characters are removed (C0/C1
+    Terminal escape sequences are removed whole (``\\x1b[31m``, not just the ESC), line endings
+    become ``\\n`` (also NEL, U+2028 and U+2029), junk characters are removed (C0/C1
     control characters except ``\\n`` and ``\\t``, lone surrogates, noncharacters, the BOM, zero-width
     space, word joiner, LTR/RTL marks and bidi embedding/override/isolate controls), the rest is put
     in Unicode NFC and leading and trailing whitespace is stripped. The zero-width joiner and
@@ -124,6 +136,7 @@ def clean_text(text: str) -> CleanText:
         The cleaned text; ``removed`` counts the junk characters dropped (not the line endings
         normalised nor the whitespace stripped).
     """
+    text = _ESCAPE_SEQUENCES.sub("\x1b", text)  # each sequence becomes one junk character, counted below
     text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
     kept = [char for char in text if not _is_junk(char)]
     removed = len(text) - len(kept)

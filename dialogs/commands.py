@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialogs.chinese_text import to_halfwidth_digits
+
 #: command name -> the slash command, then the plain words that mean the same (whole message only).
 COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "start": ("/start", "开始"),
@@ -51,6 +53,22 @@ _LOOKUP = {word: name for name, words in COMMAND_WORDS.items() for word in words
 class Command:
     name: str
     argument: str = ""
+
+
+def submission_number(argument: str) -> tuple[int | None, str]:
+    """The submission number a command starts with (``3``, ``#3``, ``＃３``) and the rest of it;
+    None when the argument does not start with a number. Any length of digits is read (a number
+    longer than 18 digits reads as ``TOO_BIG``): whether such a submission exists is the
+    repository's question."""
+    head, _, rest = argument.strip().replace("\u3000", " ").partition(" ")
+    digits = to_halfwidth_digits(head).lstrip("#")
+    if not (digits.isascii() and digits.isdigit()):
+        return None, rest.strip()
+    return (int(digits) if len(digits) <= 18 else TOO_BIG), rest.strip()
+
+
+#: What an absurdly long number reads as: larger than any id.
+TOO_BIG = 10**18
 
 
 def parse_command(text: str) -> Command | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,9 +18,10 @@ from typing import Any
 
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.chinese_text import clean_text
-from dialogs.commands import COMMAND_HELP, Command, parse_command
+from dialogs.commands import COMMAND_HELP, Command, parse_command, submission_number
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.failures import failure_line
 from dialogs.form_records import form_record
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
@@ -48,7 +48,8 @@ from state_machines.form_machine import (
     field_state,
     menu_state,
 )
-from storage.models import Contact, Draft, Unit
+from storage.database import is_unavailable
+from storage.models import MAX_ID, Contact, Draft, Unit
 from storage.repository import ConcurrentUpdate, Repository
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class DialogEngine:
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
         exporter: builds 组联部's export ZIP (for /export).
+        trial: a trial run on this computer (``intake run --trial``): the privacy notice says so.
     """
 
     def __init__(
@@ -107,8 +109,10 @@ class DialogEngine:
         repository: Repository,
         clock: Clock = system_clock,
         exporter: Exporter | None = None,
+        trial: bool = False,
     ) -> None:
         self.campaign = campaign
+        self.trial = trial
         self.forms = forms
         self.machines = machines
         self.repository = repository
@@ -125,7 +129,9 @@ class DialogEngine:
         *,
         in_batch: bool = False,
     ) -> list[Reply]:
-        """Process one message in one transaction; never raises to the channel (unless ``in_batch``).
+        """Process one message in one transaction. A failure becomes an apology to the person; only an
+        unavailable database (``storage.database.is_unavailable``) is raised, since then nothing can be
+        recorded: the channel answers “try later” and keeps the message (and ``in_batch`` raises all).
 
         Args:
             inbound: the message.
@@ -145,8 +151,9 @@ class DialogEngine:
             except ConcurrentUpdate:
                 log.info("concurrent update on one draft; retrying the message")
             except Exception as error:
-                frames = "".join(traceback.format_tb(error.__traceback__))
-                log.error("message handling failed with %s\n%s", type(error).__name__, frames)
+                if is_unavailable(error):
+                    raise  # nothing was done: the channel says “try later” and keeps the message
+                log.error("message handling failed: %s", failure_line(error))
                 break
         replies = [Reply(TRY_AGAIN.format(contact=self.campaign.contact.line()))]
         if on_commit is not None:
@@ -294,7 +301,7 @@ class DialogEngine:
             return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
         unit = self.repository.unit(invite.unit_id) if invite.unit_id is not None else None
         unit_name = unit.name if unit is not None else self.campaign.contact.department
-        notice = privacy_notice(self.campaign, inbound.channel, unit_name)
+        notice = privacy_notice(self.campaign, inbound.channel, unit_name, trial=self.trial)
         return [Reply(notice, ("同意", "不同意"), menu=f"{CONSENT_MENU}{code}")]
 
     def _consent(self, inbound: Inbound, code: str, text: str) -> list[Reply]:
@@ -444,12 +451,16 @@ class DialogEngine:
         self._ask(turn)
 
     def _reopen(self, turn: Turn, argument: str) -> None:
-        number = argument.strip().lstrip("#＃")
-        submission = self.repository.submission(int(number)) if number.isdigit() else None
-        if submission is None or submission.unit_id != turn.unit.id:
+        number, _rest = submission_number(argument)
+        if number is None:
             turn.say(
                 "请在 /reopen 后写上贵单位已提交的表的编号，例如：/reopen 3。发送 /submissions 可查看编号。"
             )
+            return
+        submission = self.repository.submission(number)
+        if submission is None or submission.unit_id != turn.unit.id:
+            shown = f"#{number}" if number <= MAX_ID else "这个编号"
+            turn.say(f"贵单位没有{shown}这份提交。发送 /submissions 可查看贵单位已提交的表和编号。")
             return
         task = self.campaign.task(submission.task_id)
         if submission.status == "accepted":
@@ -1068,7 +1079,6 @@ class DialogEngine:
         if late:
             deadline = f"{task.deadline.month}月{task.deadline.day}日"
             lines.append(f"注意：已过截止时间（{deadline}），本次提交标记为逾期。")
-        lines.append(f"提交记录：{self.repository.data_dir / version.record_path}")
         lines.append("发送 /new 可继续填写其他表，发送 /submissions 查看已提交的表。")
         turn.replies.append(Reply("\n".join(lines)))
         if version.document_path is not None:

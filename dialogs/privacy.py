@@ -8,12 +8,16 @@ from dialogs.campaign import Campaign
 ABROAD_CHANNELS = {"telegram": "Telegram"}
 
 
-def privacy_notice(campaign: Campaign, channel: str, unit_name: str) -> str:
-    """What is collected, why, where it is kept, for how long — and, for Telegram, that it goes abroad."""
+TRIAL_NOTE = "试用：本机试用数据，不用于正式报送"
+
+
+def privacy_notice(campaign: Campaign, channel: str, unit_name: str, *, trial: bool = False) -> str:
+    """What is collected, why, where it is kept, for how long — and, for Telegram, that it goes abroad.
+    In a trial (``intake run --trial``) it says so, and that the data is kept on this computer only."""
     kept = campaign.personal_data_kept_until
     department = campaign.contact.department
     lines = [
-        "【个人信息保护告知】",
+        f"【个人信息保护告知·{TRIAL_NOTE}】" if trial else "【个人信息保护告知】",
         f"本服务由{campaign.issuer}{department}用于收集《{campaign.notice}》要求报送的表格，"
         f"您将作为“{unit_name}”的联系人填写。",
         "· 收集哪些信息：您的聊天账号标识（用于识别您所在的单位）；您填写的表格内容，可能包括候选人、"
@@ -21,7 +25,11 @@ def privacy_notice(campaign: Campaign, channel: str, unit_name: str) -> str:
         "· 用途：仅用于本次活动的报送、审核和汇总，不作他用。",
         f"· 存放在哪里：{department}的服务器数据库和文件中；"
         f"只有贵单位的联系人和{department}能看到贵单位的表格。",
-        f"· 保存多久：保存至{kept.year}年{kept.month}月{kept.day}日，之后删除。",
+        (
+            "· 保存多久：这是试用，数据只保存在运行本程序的这台电脑上，可随时删除；请不要填写真实的个人信息。"
+            if trial
+            else f"· 保存多久：保存至{kept.year}年{kept.month}月{kept.day}日，之后删除。"
+        ),
     ]
     if channel in ABROAD_CHANNELS:
         name = ABROAD_CHANNELS[channel]

@@ -11,13 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 from dialogs.campaign import Campaign
-from dialogs.commands import SUPERVISOR_HELP, Command
+from dialogs.commands import SUPERVISOR_HELP, Command, submission_number
 from dialogs.declarations import FormDecl
 from dialogs.exchange import Reply
 from dialogs.nudges import send_reminder_now
 from dialogs.presentation import review_text
 from dialogs.supervision import areas, pending_report, status_report
-from storage.models import Contact, Submission
+from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
 
 STATUS_NAMES = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
@@ -97,17 +97,22 @@ class SupervisorDesk:
         status = STATUS_NAMES.get(submission.status, submission.status)
         return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
 
-    def _submission(self, argument: str) -> tuple[Submission | None, str]:
-        number, _, rest = argument.strip().lstrip("#＃").partition(" ")
-        submission = self.repository.submission(int(number)) if number.isdigit() else None
-        if submission is not None and submission.campaign_id != self.campaign.id:
-            submission = None
-        return submission, rest.strip()
+    def _submission(self, argument: str, example: str) -> tuple[Submission | Reply, str]:
+        """The submission an argument names, and the rest of the argument; or the reply saying that no
+        number was given (with ``example``) or that there is no such submission."""
+        number, rest = submission_number(argument)
+        if number is None:
+            return Reply(f"请写上提交编号，例如：{example}。/unit 单位 可查看某单位的编号。"), rest
+        submission = self.repository.submission(number)
+        if submission is None or submission.campaign_id != self.campaign.id:
+            shown = f"#{number}" if number <= MAX_ID else "这个编号"
+            return Reply(f"没有{shown}这份提交。/unit 单位 可查看某单位的编号。"), rest
+        return submission, rest
 
     def _show(self, argument: str) -> list[Reply]:
-        submission, _rest = self._submission(argument)
-        if submission is None:
-            return [Reply("请写上提交编号，例如：/show 3。/unit 单位 可查看某单位的编号。")]
+        submission, _rest = self._submission(argument, "/show 3")
+        if isinstance(submission, Reply):
+            return [submission]
         version = self.repository.versions(submission.id or 0)[-1]
         form = self.forms[submission.form_id]
         unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
@@ -134,10 +139,10 @@ class SupervisorDesk:
     # Deciding ---------------------------------------------------------------------------------
 
     def _decide(self, contact: Contact, action: str, argument: str) -> list[Reply]:
-        submission, rest = self._submission(argument)
-        if submission is None:
-            example = {"return": "/return 3 照片不清晰，请重新上传"}.get(action, f"/{action} 3")
-            return [Reply(f"请写上提交编号，例如：{example}")]
+        example = {"return": "/return 3 照片不清晰，请重新上传"}.get(action, f"/{action} 3")
+        submission, rest = self._submission(argument, example)
+        if isinstance(submission, Reply):
+            return [submission]
         assert contact.id is not None
         form = self.forms[submission.form_id]
         title = f"#{submission.id}《{form.short_title}》"

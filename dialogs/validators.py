@@ -12,9 +12,11 @@ Photos and videos have their own validators, ``validate_photo`` and ``validate_v
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -27,6 +29,8 @@ from dialogs.chinese_text import to_halfwidth_digits, word_count
 
 __all__ = [
     "ETHNIC_GROUPS",
+    "PHOTO_MAX_BYTES",
+    "PHOTO_MAX_PIXELS",
     "TEXT_VALIDATORS",
     "Accepted",
     "Rejected",
@@ -34,9 +38,11 @@ __all__ = [
     "ValidationContext",
     "ValidationResult",
     "check_params",
+    "decode_budget",
     "format_date",
     "format_year_month",
     "parse_year_month",
+    "photo_too_large",
     "validate_photo",
     "validate_video_meta",
 ]
@@ -224,11 +230,20 @@ def validate_campaign_date(text: str, params: Mapping[str, Any], ctx: Validation
 
 
 def validate_text(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
-    """Free text of ``min_chars``–``max_chars`` 字 as ``word_count`` counts them."""
+    """Free text of ``min_chars``–``max_chars`` 字 as ``word_count`` counts them, with at least
+    ``min_hanzi`` Chinese characters where the field names something in Chinese (a post, an address,
+    a title): “x” is no 工作单位及职务."""
     if not text.strip():
         return _empty(ctx)
     count = word_count(text)
     min_chars, max_chars = params.get("min_chars", 0), params["max_chars"]
+    min_hanzi = params.get("min_hanzi", 0)
+    if min_hanzi:
+        hanzi = sum(1 for char in text if _is_cjk_ideograph(char))
+        if hanzi < min_hanzi:
+            return Rejected(
+                f"{ctx.label}太短了，请用中文写清楚，至少 {min_hanzi} 个汉字（现有 {hanzi} 个）。"
+            )
     if count < min_chars:
         return Rejected(
             f"还差 {min_chars - count} 字，{ctx.label}需 {min_chars}-{max_chars} 字（现为 {count} 字）。"
@@ -502,7 +517,11 @@ class _Param:
 
 
 _PARAMS: dict[str, dict[str, _Param]] = {
-    "text": {"max_chars": _Param("int", required=True), "min_chars": _Param("int")},
+    "text": {
+        "max_chars": _Param("int", required=True),
+        "min_chars": _Param("int"),
+        "min_hanzi": _Param("int"),
+    },
     "person_name": {},
     "choice": {
         "choices": _Param("list[str]", required=True),
@@ -621,34 +640,87 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.3g}"
 
 
+#: The largest photo file taken on any channel, stated once: the web's upload limit is this too.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+#: The most pixels a photo may have: a phone's 48-50 MP mode fits, a screenshot-sized bomb does not.
+PHOTO_MAX_PIXELS = 50_000_000
+
+
+def photo_too_large(size: int | None = None) -> str:
+    """What a person reads when a photo file is over ``PHOTO_MAX_BYTES`` (its size, when known)."""
+    actual = f"（{_megabytes(size)} MB）" if size is not None else ""
+    limit = _megabytes(PHOTO_MAX_BYTES)
+    return f"照片太大{actual}，请发送不超过 {limit} MB 的照片（可先在相册里压缩后再发送）。"
+
+
+class DecodeBudget:
+    """How many pixels this process decodes at once, across threads.
+
+    A decode takes its share of the budget before it starts and gives it back after, waiting while
+    the others hold too much, so several people uploading large PNGs at once cannot multiply the
+    memory a decode costs. A single decode larger than the whole budget waits for the budget to be
+    free, then runs alone.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._in_use = 0
+        self._free = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int) -> Iterator[None]:
+        share = max(min(pixels, self.capacity), 1)
+        with self._free:
+            self._free.wait_for(lambda: self._in_use + share <= self.capacity)
+            self._in_use += share
+        try:
+            yield
+        finally:
+            with self._free:
+                self._in_use -= share
+                self._free.notify_all()
+
+
+#: Shared by the photo check and the renderer: one full-size worst case at a time (~200 MB decoded).
+decode_budget = DecodeBudget(PHOTO_MAX_PIXELS)
+
+
 def validate_photo(
-    data: bytes, *, min_short_side: int = 300, max_bytes: int = 10 * 1024 * 1024
+    data: bytes, *, min_short_side: int = 300, max_bytes: int = PHOTO_MAX_BYTES
 ) -> ValidationResult:
     """Check that ``data`` really is a photo (JPEG, PNG, WEBP, or HEIC/HEIF with pillow_heif).
 
+    The size in pixels is read from the header first: above ``PHOTO_MAX_PIXELS`` nothing is decoded.
+    A JPEG is decoded at 1/8 scale; other formats in full, within ``decode_budget``.
     The width and height reported respect the EXIF orientation. Accepted value:
     ``{"format": "JPEG", "mime": "image/jpeg", "width": w, "height": h, "bytes": len(data)}``.
     """
     if len(data) > max_bytes:
-        return Rejected(
-            f"照片太大（{_megabytes(len(data))} MB），请发送不超过 {_megabytes(max_bytes)} MB 的照片。"
-        )
+        return Rejected(photo_too_large(len(data)))
     formats = photo_formats()
     with warnings.catch_warnings():
         # A decompression bomb must be refused, not merely warned about.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(BytesIO(data), formats=formats) as probe:
-                probe.verify()
             with Image.open(BytesIO(data), formats=formats) as image:
                 image_format = image.format or ""
-                width, height = image.size  # before draft(), which shrinks it
+                width, height = image.size  # from the header: nothing decoded yet
+                if width * height > PHOTO_MAX_PIXELS:
+                    return Rejected(
+                        f"照片像素过大（约 {width * height // 10_000} 万像素），"
+                        f"请发送不超过 {PHOTO_MAX_PIXELS // 10_000} 万像素的照片（手机拍照的默认设置即可）。"
+                    )
+                image.verify()  # the container's structure and checksums, without decoding
+            with Image.open(BytesIO(data), formats=formats) as image:
                 orientation = image.getexif().get(ExifTags.Base.Orientation)
+                decoded = width * height
                 if image_format == "JPEG":
                     # Grey at 1/8 scale, libjpeg still reads all the compressed data: a truncated
                     # or broken file fails as in a full decode, at a fraction of the cost.
                     image.draft("L", (max(width // 8, 1), max(height // 8, 1)))
-                image.load()  # verify() does not decode pixels; load() catches truncated files
+                    decoded = image.width * image.height
+                with decode_budget.hold(decoded):
+                    image.load()  # verify() does not decode pixels; load() catches truncated files
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             return Rejected("照片像素过大，无法处理，请发送普通尺寸的照片。")
         except Exception:  # Pillow raises many exception types on malformed input

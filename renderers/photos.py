@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
 
-from dialogs.validators import photo_formats
+from dialogs.validators import decode_budget, photo_formats
 
 MAX_SIDE = 1600
 JPEG_QUALITY = 85
@@ -60,8 +60,10 @@ def _prepare(path: str, size: int, mtime_ns: int) -> PreparedPhoto:
         if image.format == "JPEG":  # decode at a reduced scale (1/2, 1/4, 1/8) when much larger
             scale = MAX_SIDE / max(image.size)
             image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
-        upright = ImageOps.exif_transpose(image)
-    upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+        with decode_budget.hold(image.width * image.height):  # as the photo check: one large one at a time
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     has_alpha = upright.mode in ("RGBA", "LA") or (upright.mode == "P" and "transparency" in upright.info)
     buffer = io.BytesIO()
     if has_alpha:

@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, Table, delete, func, text
@@ -165,24 +165,34 @@ def _row(line: str) -> dict[str, Any]:
     return {key: _decode(value) for key, value in json.loads(line).items()}
 
 
-def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) -> dict[str, int]:
+class Purged(NamedTuple):
+    """What ``purge`` removed: rows and files by kind, and every file by its path in the data folder."""
+
+    counts: dict[str, int]
+    files: list[str]
+
+
+def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) -> Purged:
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
     decisions and files, drafts, contacts and invites, messages, reminders, and photos no longer used.
-    Units (the campaign's structure) stay. Returns what was removed, by kind."""
+    Units (the campaign's structure) stay.
+
+    Then every file of the data folder that no remaining row names goes too, whatever its age: a
+    temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
+    was never saved; and the campaign's export ZIPs, which copy everything. Run it with the service
+    stopped: a photo being stored at that moment has no row yet."""
 
     removed: dict[str, int] = {}
-    record_files: list[Path] = []
     with engine.begin() as connection:
         units = select(Unit.id).where(col(Unit.campaign_id) == campaign_id)
         old = select(Submission.id).where(
             Submission.campaign_id == campaign_id, Submission.updated_at < before
         )
-        versions = select(SubmissionVersion.record_path, SubmissionVersion.document_path).where(
-            col(SubmissionVersion.submission_id).in_(old)
-        )
-        for paths in connection.execute(versions):
-            record_files += [data_dir / p for p in paths if p]
-        old_drafts = (col(Draft.updated_at) < before) | col(Draft.submission_id).in_(old)
+        # An old draft stays while a kept submission's version was made from it (a form submitted long
+        # ago, returned and corrected since: its submission is recent, its first draft is not).
+        old_drafts = ((col(Draft.updated_at) < before) | col(Draft.submission_id).in_(old)) & ~col(
+            Draft.id
+        ).in_(select(SubmissionVersion.draft_id))
         campaign_invites = col(Invite.unit_id).in_(units) | col(Invite.unit_id).is_(None)
         steps = [
             ("审核记录", delete(ReviewDecision).where(col(ReviewDecision.submission_id).in_(old))),
@@ -217,14 +227,42 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
         if unused:
             connection.execute(delete(Attachment).where(col(Attachment.id).in_([row.id for row in unused])))
         removed["照片"] = len(unused)
-    for path in [*record_files, *(data_dir / row.path for row in unused)]:
-        path.unlink(missing_ok=True)
-    removed["文件"] = len(record_files) + len(unused)
+        kept = _referenced_files(connection)
+    files = _remove_files_not_in(data_dir, kept, exports_of=campaign_id)
+    removed["文件"] = len(files)
     if engine.dialect.name == "sqlite":  # deleted rows linger in free pages and the WAL until rewritten
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM")
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return removed
+    return Purged(removed, files)
+
+
+def _referenced_files(connection: Any) -> set[str]:
+    """The data folder's files that remaining rows name (relative, POSIX style)."""
+    named: set[str] = set()
+    versions = select(SubmissionVersion.record_path, SubmissionVersion.document_path)
+    for paths in connection.execute(versions):
+        named.update(p for p in paths if p)
+    named.update(path for (path,) in connection.execute(select(Attachment.path)))
+    return {PurePosixPath(*Path(path).parts).as_posix() for path in named}
+
+
+def _remove_files_not_in(data_dir: Path, kept: set[str], *, exports_of: str) -> list[str]:
+    """Delete every file under the stored-file folders that is not in ``kept``, and the campaign's
+    export ZIPs; return their relative paths, sorted."""
+    removed: list[str] = []
+    candidates = [
+        p for folder in FILE_FOLDERS if (data_dir / folder).is_dir() for p in (data_dir / folder).rglob("*")
+    ]
+    exports = data_dir / "exports"
+    if exports.is_dir():
+        candidates += list(exports.glob(f"{exports_of}-*.zip")) + list(exports.glob(".tmp-*"))
+    for path in candidates:
+        relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
+        if path.is_file() and (relative not in kept or path.parent == exports):
+            path.unlink(missing_ok=True)
+            removed.append(relative)
+    return sorted(removed)
 
 
 def _photos_in_use(connection: Any) -> set[str]:

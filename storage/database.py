@@ -1,7 +1,17 @@
-"""The database engine and its migrations: SQLite file by default (WAL), PostgreSQL by URL."""
+"""The database engine and its migrations: SQLite file by default (WAL), PostgreSQL by URL.
+
+Every engine hides statement parameters (``hide_parameters=True``): an answer, a phone number or a
+session id never reaches a log or an exception's text. An SQLite engine also watches its file: when
+the file at the configured path is deleted or replaced while the service runs, every connection
+is refused (``DatabaseFileGone``) instead of writing on into a deleted file.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,29 +19,154 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session as OrmSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseNotMigrated(RuntimeError):
     """The database has no tables yet, or is behind the code's schema."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys, full sync and a busy timeout."""
+class DatabaseFileGone(RuntimeError):
+    """The SQLite file this process opened is no longer the file at the configured path."""
+
+
+def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys, full sync, a busy timeout (how long a
+    write waits for another process's lock) and a watch on its file (see ``SqliteFileWatch``)."""
     if url.startswith("sqlite"):
-        _ensure_sqlite_folder(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout},
+            hide_parameters=True,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if path is not None:
+            SqliteFileWatch(path).attach(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def _sqlite_path(url: str) -> Path | None:
     path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return Path(path) if path and path != ":memory:" else None
+
+
+class SqliteFileWatch:
+    """Keeps an engine on the file it first opened.
+
+    The file's identity (device, inode) is taken when it is first seen. Each time a connection is
+    made or taken from the pool, the file at the path is compared with it: missing or another file
+    (deleted, or a restore copied over it while running) raises ``DatabaseFileGone``. A new
+    connection is checked before SQLite opens the path, so no empty database is created in its place.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._identity = self._current()
+
+    def _current(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def check(self) -> None:
+        current = self._current()
+        if self._identity is None:
+            self._identity = current  # a new database, seen for the first time
+            return
+        if current != self._identity:
+            raise DatabaseFileGone(f"the database file {self.path} was deleted or replaced")
+
+    def attach(self, engine: Engine) -> None:
+        def before_connect(*_args: Any) -> None:
+            if self._identity is not None:
+                self.check()
+
+        def after_connect(*_args: Any) -> None:
+            self.check()
+
+        def on_checkout(*_args: Any) -> None:
+            self.check()
+
+        event.listen(engine, "do_connect", before_connect)
+        event.listen(engine, "connect", after_connect)
+        event.listen(engine, "checkout", on_checkout)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for errors that mean the database cannot be used now (down, restarting, locked, its file
+    gone), as opposed to a bug: the request should be answered “try later”, not as a failure."""
+    if isinstance(error, DatabaseFileGone | OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+class Availability:
+    """Tells the log once when the database becomes unavailable and once when it is back.
+
+    Every path that meets an unavailable database (web requests, the webhook, the Telegram loop,
+    reminders) calls ``failed``; the first call of an outage logs one line, the rest only count.
+    ``succeeded``, called after every commit, logs the recovery with how long it lasted and how many
+    requests were turned away. Thread-safe; one per process (``availability``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._refused = 0
+
+    @property
+    def down(self) -> bool:
+        return self._down_since is not None
+
+    def failed(self, error: BaseException) -> None:
+        with self._lock:
+            self._refused += 1
+            if self._down_since is not None:
+                return
+            self._down_since = time.monotonic()
+        if isinstance(error, DatabaseFileGone):
+            log.error(
+                "the database file was deleted or replaced while the service ran; every request is "
+                "refused. Stop the service and restore the database from a backup (intake restore)."
+            )
+        else:
+            log.error("database unavailable (%s); requests refused until it is back", type(error).__name__)
+
+    def succeeded(self) -> None:
+        if self._down_since is None:  # the usual case: no lock taken
+            return
+        with self._lock:
+            if self._down_since is None:
+                return
+            seconds, refused = time.monotonic() - self._down_since, self._refused
+            self._down_since, self._refused = None, 0
+        log.warning("database available again after %.0f s; %d requests refused meanwhile", seconds, refused)
+
+
+availability = Availability()
+
+# A committed transaction is what proves the database usable again (a read may succeed while writes
+# still fail, as under an SQLite lock): every session's commit ends an outage.
+event.listen(OrmSession, "after_commit", lambda _session: availability.succeeded())
+
+
+def database_health(engine: Engine) -> None:
+    """Raise when the database cannot answer a trivial query (or its file is gone)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -53,6 +188,20 @@ def migrate(url: str) -> None:
     """Bring the database at ``url`` up to the code's schema (``intake migrate``)."""
     make_engine(url).dispose()  # creates the SQLite folder
     command.upgrade(alembic_config(url), "head")
+
+
+def is_empty(url: str) -> bool:
+    """True when the database at ``url`` has never been migrated (for SQLite: no file, or an empty
+    one). Looks without creating anything."""
+    path = _sqlite_path(url) if url.startswith("sqlite") else None
+    if path is not None and (not path.exists() or path.stat().st_size == 0):
+        return True
+    engine = create_engine(url, hide_parameters=True)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision() is None
+    finally:
+        engine.dispose()
 
 
 def check_migrated(engine: Engine) -> None:

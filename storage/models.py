@@ -11,6 +11,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+#: The largest id a table's ``INTEGER`` key holds on every backend (PostgreSQL's is 32-bit): a number
+#: typed by a person above it names nothing, and is refused before it reaches a statement.
+MAX_ID = 2**31 - 1
+
 
 def utc_now() -> datetime:
     """The current time as stored: aware UTC (SQLModel keeps it UTC on SQLite and PostgreSQL)."""
@@ -175,7 +179,10 @@ class InboxUpdate(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A reply waiting to be sent, written in the same transaction as the effects that produced it."""
 
-    __table_args__ = (Index("ix_outboxmessage_channel_status_id", "channel", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outboxmessage_channel_status_id", "channel", "status", "id"),
+        Index("ix_outboxmessage_channel_chat_key_status_id", "channel", "chat_key", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str

@@ -8,15 +8,17 @@ replies and store the dialog's effects all at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -28,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    MAX_ID,
     Attachment,
     Contact,
     Draft,
@@ -45,6 +48,9 @@ from storage.models import (
 )
 
 Record = TypeVar("Record", bound=SQLModel)
+
+_TEMPORARY_PREFIX = ".tmp-"  # a file being written (see _write_atomically)
+STALE_TEMPORARY = timedelta(minutes=10)
 
 
 class ProgressTotals(NamedTuple):
@@ -249,6 +255,8 @@ class Repository:
 
     def revoke_contact(self, contact_id: int) -> bool:
         """Unbind a chat identity: it is refused from its next message on. False if there is none."""
+        if not _is_id(contact_id):
+            return False
         with self._session() as session:
             changed = session.execute(
                 update(Contact)
@@ -293,6 +301,8 @@ class Repository:
     # Drafts --------------------------------------------------------------------------------------
 
     def draft(self, draft_id: int) -> Draft | None:
+        if not _is_id(draft_id):
+            return None
         with self._session() as session:
             return session.get(Draft, draft_id)
 
@@ -449,10 +459,15 @@ class Repository:
             return list(session.exec(query.order_by(col(Submission.id))))
 
     def submission(self, submission_id: int) -> Submission | None:
+        """A submission by its number; None for a number no submission can have (0, negative, too big)."""
+        if not _is_id(submission_id):
+            return None
         with self._session() as session:
             return session.get(Submission, submission_id)
 
     def versions(self, submission_id: int) -> list[SubmissionVersion]:
+        if not _is_id(submission_id):
+            return []
         with self._session() as session:
             query = (
                 select(SubmissionVersion)
@@ -721,6 +736,42 @@ class Repository:
                     due.append(message)
             return due
 
+    def take_messages(
+        self, channel: str, chat_key: str, now: datetime, limit: int = 100
+    ) -> list[OutboxMessage]:
+        """The pending messages of one chat, oldest first, marked sent as they are taken: for channels
+        that show them when the person next looks (the web page, the console). An index on
+        (channel, chat_key, status, id) finds them however many other chats have messages waiting;
+        two readers at once (two open tabs) never both get the same message."""
+        outbox = _table(OutboxMessage).c
+        query = (
+            sql_select(_table(OutboxMessage))
+            .where(outbox.channel == channel, outbox.chat_key == chat_key, outbox.status == "pending")
+            .order_by(outbox.id)
+            .limit(limit)
+        )
+        with self._session() as session:
+            waiting = [
+                message
+                for message in _records(session, OutboxMessage, query)
+                if message.not_before is None or _aware(message.not_before) <= now
+            ]
+            if not waiting:
+                return []
+            taken = set(
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        col(OutboxMessage.id).in_([message.id for message in waiting]),
+                        col(OutboxMessage.status) == "pending",
+                    )
+                    .values(status="sent", sent_at=now, payload={}, attempts=col(OutboxMessage.attempts) + 1)
+                    .returning(col(OutboxMessage.id))
+                ).scalars()
+            )
+            self._commit(session)
+        return [message for message in waiting if message.id in taken]
+
     def message_sent(self, message: OutboxMessage, now: datetime) -> None:
         self.messages_sent([message], now)
 
@@ -897,6 +948,23 @@ class Repository:
             self._commit(session)
             return Attachment(id=key, **values)
 
+    def remove_stale_temporaries(self, older_than: timedelta = STALE_TEMPORARY) -> int:
+        """Delete the temporaries (``.tmp-*``) of writes a crash interrupted; one may hold a whole
+        submission record. Only those older than ``older_than``: another worker sharing the data
+        folder may be writing one right now (a write takes milliseconds). Returns how many went."""
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for folder in ("files", "submissions", "exports"):
+            root = self.data_dir / folder
+            if not root.is_dir():
+                continue
+            for path in root.rglob(f"{_TEMPORARY_PREFIX}*"):
+                with contextlib.suppress(FileNotFoundError):
+                    if path.is_file() and path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        return removed
+
     def file_path(self, sha256: str) -> Path | None:
         files = _table(Attachment).c
         with self._session() as session:
@@ -1069,6 +1137,10 @@ def rebuild_progress(session: Session | Connection, campaign_id: str) -> None:
     )
 
 
+def _is_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite gives times back without a zone; they are stored as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -1077,7 +1149,7 @@ def _aware(moment: datetime) -> datetime:
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write a file so that a crash leaves either the old file or the whole new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY_PREFIX)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from sqlmodel import SQLModel
 
 from bot.app import Declarations, assemble_engine, load_declarations
 from bot.settings import Settings
+from dialogs.campaign import DEFAULT_CAMPAIGN
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.sample_answers import chinese_text as chinese_text  # for the tests' imports
@@ -38,6 +40,18 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def current_campaign_file(folder: Path) -> Path:
+    """The shipped campaign with its retention date a year from today, as a deployer's copy for this
+    year would have it: what the real service (``intake run`` without ``--trial``) runs on."""
+    shipped = DEFAULT_CAMPAIGN.read_text(encoding="utf-8")
+    kept = date.today().replace(year=date.today().year + 1, day=1)
+    current = re.sub(r"(?m)^personal_data_kept_until = .*$", f"personal_data_kept_until = {kept}", shipped)
+    assert current != shipped
+    path = folder / "campaign-current.toml"
+    path.write_text(current, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(name="declarations", scope="session")

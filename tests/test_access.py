@@ -39,7 +39,7 @@ CELLS = [
     ("revoked", "韦丽华", "请向市妇联组联部索取邀请链接"),
     ("other", "/drafts", "没有未填完的表"),
     ("other", "/submissions", "还没有提交过"),
-    ("other", "/reopen 1", "请在 /reopen 后写上贵单位已提交的表的编号"),
+    ("other", "/reopen 1", "贵单位没有#1这份提交"),
     ("other", "/status", "柳南区"),
     ("other", "/show 1", "只有市妇联组联部可以使用"),
     ("other", "/accept 1", "只有市妇联组联部可以使用"),

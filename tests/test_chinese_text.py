@@ -76,6 +76,14 @@ def test_word_count(text: str, expected: int) -> None:
         ("你好，世界！“桂姐姐”……", "你好，世界！“桂姐姐”……", 0),
         ("", "", 0),
         ("\u200b \u200b", "", 2),
+        # Terminal escape sequences go whole, not just their ESC: no “[31m” is left behind.
+        ("\x00\x07\x1b[31m", "", 3),
+        ("红\x1b[1;31m色\x1b[0m", "红色", 2),  # CSI with parameters
+        ("\x9b2J妇联", "妇联", 1),  # the 8-bit CSI
+        ("\x1b]0;窗口标题\x07妇联", "妇联", 1),  # OSC up to BEL
+        ("\x1b]8;;http://x\x1b\\链接\x1b]8;;\x1b\\", "链接", 2),  # OSC up to ST (a hyperlink)
+        ("\x1b(B妇联\x1bc", "妇联", 2),  # charset and reset escapes
+        ("正常文字[31m", "正常文字[31m", 0),  # brackets typed by a person stay
     ],
 )
 def test_clean_text(raw: str, expected_text: str, expected_removed: int) -> None:

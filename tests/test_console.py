@@ -77,8 +77,9 @@ def test_a_whole_form_with_attached_photos_prints_the_stored_submission(
     assert result.returncode == 0, result.stderr
     assert "找不到文件：/no/such/file.jpg" in result.stdout
     assert "已提交《登记表》，编号 #1（第1版）" in result.stdout
-    record = next(line for line in result.stdout.splitlines() if line.startswith("提交记录："))
-    assert Path(record.removeprefix("提交记录：")).is_file()
+    data_dir = Path(env["INTAKE_DATA_DIR"]).resolve()
+    assert (data_dir / "submissions" / "yufeng" / "1-v1.json").is_file()
+    assert "提交记录" not in result.stdout and ".json" not in result.stdout, "no record path is shown"
     document = next(line for line in result.stdout.splitlines() if line.startswith("文件："))
     assert document.endswith("1-v1.docx") and Path(document.removeprefix("文件：")).stat().st_size > 5000
 
@@ -141,7 +142,7 @@ def test_an_attached_mp4_is_probed_for_duration_and_size(env: dict[str, str], tm
     lines = [
         "/new",
         "2",
-        "第一课",
+        "家风第一课",
         "讲授",
         chinese_text(50),
         "覃美玲",

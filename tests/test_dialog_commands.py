@@ -142,7 +142,7 @@ def test_another_contact_of_the_same_unit_sees_its_drafts_but_another_unit_does_
     stranger = Chat(engine, unit_code="liunan", user="stranger")
     assert "没有未填完的表" in stranger.send("/drafts")
     stranger.send("/reopen 1")
-    assert "请在 /reopen 后写上贵单位已提交的表的编号" in stranger.text
+    assert "贵单位没有#1这份提交" in stranger.text, "the same words as for a number that does not exist"
 
 
 def test_reopening_before_the_deadline_makes_a_new_version(chat: Chat, engine: DialogEngine) -> None:
@@ -239,16 +239,16 @@ def test_cross_field_rules_are_checked_again_at_submit_after_an_edit(chat: Chat)
 
 def test_group_rows_can_be_edited_and_removed_before_submit(chat: Chat) -> None:
     start(chat, "课程推荐表")
-    for number, title in enumerate(["第一课", "第二课", "第三课"]):
+    for number, title in enumerate(["家风第一课", "家风第二课", "家风第三课"]):
         if number:
             chat.send("添加一节课程")
         for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
             chat.send(answer)
-    assert "第3节课程《第三课》" in chat.text
+    assert "第3节课程《家风第三课》" in chat.text
     chat.send("删除2")
-    assert "已删除第2节课程" in chat.text and "第2节课程《第三课》" in chat.text
+    assert "已删除第2节课程" in chat.text and "第2节课程《家风第三课》" in chat.text
     chat.send("修改第1节课程")
-    assert chat.options[0] == "课程名称：第一课"
+    assert chat.options[0] == "课程名称：家风第一课"
     chat.send("1")
     chat.send("妇女议事会")
     assert chat.draft().state == "courses.menu" and "第1节课程《妇女议事会》" in chat.text
@@ -259,7 +259,7 @@ def test_group_rows_can_be_edited_and_removed_before_submit(chat: Chat) -> None:
 
 def test_a_course_video_is_checked_from_its_metadata(chat: Chat) -> None:
     start(chat, "课程推荐表")
-    for answer in ["第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+    for answer in ["家风第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
         chat.send(answer)
     video = IncomingFile(
         kind="video",
@@ -343,11 +343,11 @@ def test_machines_are_built_once_not_per_message(chat: Chat, monkeypatch: pytest
 def test_back_inside_a_group_walks_rows_and_leaves_the_group(chat: Chat) -> None:
     start(chat, "课程推荐表")
     assert "已经是第一项了" in chat.send("上一步")
-    for answer in ["第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
+    for answer in ["家风第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
         chat.send(answer)
     chat.send("添加一节课程")
     reply = chat.send("上一步")
-    assert chat.draft().state == "courses.menu" and "第1节课程《第一课》" in reply
+    assert chat.draft().state == "courses.menu" and "第1节课程《家风第一课》" in reply
     reply = chat.send("上一步")
     assert chat.draft().state == "courses.video" and "【推荐课程·第1节课程】" in reply
     start(chat, "示范点申报表")

@@ -131,7 +131,7 @@ def test_names_with_sql_and_paths_render_into_a_valid_docx(chat: Chat) -> None:
 
     start(chat, "登记表")
     answers = list(CADRE_ANSWERS)
-    answers[6] = "'; DROP TABLE submission; -- ../../etc/passwd 😀"
+    answers[6] = "柳州市妇联 '; DROP TABLE submission; -- ../../etc/passwd 😀"
     answers[7] = '<w:p>柳州市</w:p> & "引号" \u202e反向'
     for answer in answers:
         chat.send(answer)

@@ -53,7 +53,7 @@ def test_courses_are_selected_one_by_one_once_accepted(
     engine: DialogEngine, chat: Chat, clock: FakeClock
 ) -> None:
     start(chat, "课程推荐表")
-    for number, title in enumerate(["第一课", "第二课"]):
+    for number, title in enumerate(["家风第一课", "家风第二课"]):
         if number:
             chat.send("添加一节课程")
         for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
@@ -97,8 +97,14 @@ def test_contacts_cannot_use_supervisor_commands(engine: DialogEngine, chat: Cha
 def test_bad_arguments_get_clear_messages(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
     fill_cadre(chat)
     boss = supervisor(engine, clock)
-    assert "请写上提交编号" in ask(engine, boss, "/show 999")
+    assert "请写上提交编号" in ask(engine, boss, "/show")
     assert "请写上提交编号" in ask(engine, boss, "/accept abc")
+    for command in ("/show", "/accept", "/return", "/select", "/unselect"):
+        assert "没有#99这份提交" in ask(engine, boss, f"{command} 99 原因"), "a number that exists nowhere"
+        for huge in ("9223372036854775808", "99999999999999999999999", "9" * 5000):
+            said = ask(engine, boss, f"{command} {huge} 原因")
+            assert "这份提交" in said and "出了点问题" not in said, (command, huge[:20])
+    assert "#1 登记表" in ask(engine, boss, "/show ＃１"), "full-width digits and sign are read"
     assert "请写上一个单位" in ask(engine, boss, "/unit 不存在的单位")
     unit = ask(engine, boss, "/unit 鱼峰")
     assert "鱼峰区  登记表1/2" in unit and "#1 登记表·韦丽华（第1版，待审核）" in unit

@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.telegram_service import serve
 from dialogs.engine import DialogEngine
 from dialogs.invites import issue_invite
-from tests.conftest import chinese_text, photo_bytes
+from tests.conftest import chinese_text, current_campaign_file, photo_bytes
 from tests.telegram_emulator import BotMessage, EmulatedUser, Emulator
 from tests.telegram_emulator.fixtures import emulator_fixture  # noqa: F401
 from tests.test_telegram_webhook import free_port
@@ -229,6 +229,7 @@ def test_the_service_killed_mid_form_continues_in_a_new_process(emulator: Emulat
     env = {
         **os.environ,
         "INTAKE_DATA_DIR": str(tmp_path / "data"),
+        "INTAKE_CAMPAIGN_FILE": str(current_campaign_file(tmp_path)),
         "TELEGRAM_BOT_TOKEN": emulator.token,
         "TELEGRAM_API_BASE_URL": emulator.base_url,
         "TELEGRAM_FILE_BASE_URL": emulator.base_file_url,
@@ -346,6 +347,7 @@ def test_a_wrong_token_is_a_clear_message_not_a_traceback(emulator: Emulator, tm
     env = {
         **os.environ,
         "INTAKE_DATA_DIR": str(tmp_path / "data"),
+        "INTAKE_CAMPAIGN_FILE": str(current_campaign_file(tmp_path)),
         "TELEGRAM_BOT_TOKEN": "999:WRONG",
         "TELEGRAM_API_BASE_URL": emulator.base_url,
         "TELEGRAM_FILE_BASE_URL": emulator.base_file_url,

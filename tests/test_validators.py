@@ -245,6 +245,8 @@ STORY = {"min_chars": 500, "max_chars": 1000}
         ("妇" * 499 + "。", STORY),
         ("她带领 100 名妇女发展螺蛳粉产业。" + "字" * 490, STORY),
         ("柳江区拉堡镇妇联主席", {"max_chars": 60}),
+        ("村妇联主席", {"max_chars": 60, "min_hanzi": 4}),
+        ("柳州市城中区 88 号", {"max_chars": 80, "min_hanzi": 6}),
         ("字" * 500, {"max_chars": 500}),
         ("第一段\n\n第二段", {"max_chars": 6}),  # line breaks count 0
     ],
@@ -282,6 +284,24 @@ def test_text_accepts_and_stores_the_text(text: str, params: dict[str, Any]) -> 
         ),
         ("", "主要事迹", STORY, "请填写主要事迹。"),
         ("  \n ", "工作单位及职务", {"max_chars": 60}, "请填写工作单位及职务。"),
+        (
+            "x",
+            "工作单位及职务",
+            {"max_chars": 60, "min_hanzi": 4},
+            "工作单位及职务太短了，请用中文写清楚，至少 4 个汉字（现有 0 个）。",
+        ),
+        (
+            "村主任",
+            "工作单位及职务",
+            {"max_chars": 60, "min_hanzi": 4},
+            "工作单位及职务太短了，请用中文写清楚，至少 4 个汉字（现有 3 个）。",
+        ),
+        (
+            "ＡＢＣ１２３４",  # full-width letters count as 字 but are no Chinese
+            "课程名称",
+            {"max_chars": 40, "min_hanzi": 4},
+            "课程名称太短了，请用中文写清楚，至少 4 个汉字（现有 0 个）。",
+        ),
     ],
 )
 def test_text_refuses_with_exact_message(text: str, label: str, params: dict[str, Any], message: str) -> None:
@@ -750,7 +770,7 @@ def test_photo_too_large() -> None:
     max_bytes = len(data) - 1
     assert_rejected(validate_photo(data, max_bytes=max_bytes), "照片太大")
     big = validate_photo(b"\0" * (12 * 1024 * 1024 + 300 * 1024))
-    assert big == Rejected("照片太大（12.3 MB），请发送不超过 10 MB 的照片。")
+    assert big == Rejected("照片太大（12.3 MB），请发送不超过 10 MB 的照片（可先在相册里压缩后再发送）。")
 
 
 @pytest.mark.parametrize("size", [(40, 40), (400, 300)])  # over the limit (warning) / over twice it (error)
@@ -842,3 +862,60 @@ def test_video_with_nothing_known_gets_every_note() -> None:
 )
 def test_video_refuses(changes: dict[str, Any], fragment: str) -> None:
     assert_rejected(video(**changes), fragment)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds no pixels: all a bomb needs to get decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_a_photo_over_the_pixel_budget_is_refused_from_its_header() -> None:
+    from dialogs.validators import PHOTO_MAX_PIXELS, decode_budget
+
+    data = png_header_only(9400, 9400)  # 88 MP: just under Pillow's own bomb limit
+    assert PHOTO_MAX_PIXELS < 9400 * 9400
+    before = decode_budget._in_use
+    result = validate_photo(data)
+    assert result == Rejected(
+        "照片像素过大（约 8836 万像素），请发送不超过 5000 万像素的照片（手机拍照的默认设置即可）。"
+    )
+    assert decode_budget._in_use == before
+
+
+def test_decodes_share_one_pixel_budget() -> None:
+    import threading
+    import time
+
+    from dialogs.validators import DecodeBudget
+
+    budget = DecodeBudget(100)
+    held: list[int] = []
+    peak = [0]
+    lock = threading.Lock()
+
+    def decode(pixels: int) -> None:
+        with budget.hold(pixels):
+            with lock:
+                held.append(min(pixels, 100))  # a decode larger than the budget counts as all of it
+                peak[0] = max(peak[0], sum(held))
+            time.sleep(0.02)
+            with lock:
+                held.remove(min(pixels, 100))
+
+    sizes = [60, 60, 30, 30, 10, 500, 40]  # 500: larger than the budget, it runs alone at its cap
+    threads = [threading.Thread(target=decode, args=(size,)) for size in sizes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 60 < peak[0] <= 100, "never more than the budget at once, and small ones share it"
+    assert budget._in_use == 0
+    with budget.hold(100):
+        pass  # nothing leaked: the whole budget is there again

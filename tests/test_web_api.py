@@ -43,12 +43,12 @@ from bot.web import (
 )
 from dialogs.engine import INVITE_UNUSABLE, NO_CONSENT, DialogEngine
 from dialogs.invites import issue_invite
+from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.models import Attachment, Contact, Draft
 from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_supervision import region_engine
 
 SESSION_SECRET = "web-session-secret-for-tests-only-0123456789"
-UPLOAD_MAX_MB = 2
 
 SITE_ANSWERS = [
     "柳州市螺蛳粉产业园",
@@ -94,7 +94,7 @@ def serving(app: Starlette) -> Iterator[str]:
 
 
 def web_settings(**changes: object) -> Settings:
-    return Settings(web_session_secret=SESSION_SECRET, web_upload_max_mb=UPLOAD_MAX_MB, **changes)  # type: ignore[arg-type]
+    return Settings(web_session_secret=SESSION_SECRET, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture(name="server")
@@ -379,10 +379,14 @@ def test_uploads_too_big_or_not_photos_are_refused_with_a_message(server: str, e
     with browser(server) as client:
         csrf = sign_in(client, engine)
         headers = {CSRF_HEADER: csrf, "Content-Type": "image/jpeg"}
-        too_big = client.post(
-            "/api/upload", content=b"\xff\xd8\xff" + bytes(UPLOAD_MAX_MB << 20), headers=headers
+        too_big = client.post("/api/upload", content=b"\xff\xd8\xff" + bytes(14 << 20), headers=headers)
+        assert too_big.status_code == 413, "a 14 MB file is refused at the door, not taken in first"
+        assert too_big.json()["error"] == photo_too_large(3 + (14 << 20)), "the photo rule's limit, once"
+        assert "不超过 10 MB" in too_big.json()["error"]
+        just_over = client.post(
+            "/api/upload", content=b"\xff\xd8\xff" + bytes(PHOTO_MAX_BYTES - 2), headers=headers
         )
-        assert too_big.status_code == 413 and f"不能超过 {UPLOAD_MAX_MB} MB" in too_big.json()["error"]
+        assert just_over.status_code == 413 and "不超过 10 MB" in just_over.json()["error"]
         pdf = client.post("/api/upload", content=b"%PDF-1.4\n" + bytes(2000), headers=headers)
         assert pdf.status_code == 415 and pdf.json() == {"error": NOT_A_PHOTO}
         long_text = post(client, csrf, "/api/messages", {"text": "字" * 10_001})

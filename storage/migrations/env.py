@@ -12,7 +12,10 @@ target_metadata = SQLModel.metadata
 
 def run_migrations_online() -> None:
     connectable = engine_from_config(
-        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+        config.get_section(config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+        hide_parameters=True,  # statement parameters never reach a log or an exception's text
     )
     with connectable.connect() as connection:
         context.configure(

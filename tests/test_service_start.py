@@ -1,0 +1,101 @@
+"""Starting `intake run` for real: it refuses to collect for a campaign past its retention date (a trial
+still runs, marked as one everywhere a person looks), and refuses to start an empty database beside a
+data folder full of submissions (a deleted database file must be restored, not silently replaced)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from dialogs.privacy import TRIAL_NOTE
+from tests.conftest import current_campaign_file
+from tests.test_web_api import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+INTAKE = [sys.executable, "-m", "bot.cli"]
+
+
+def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "INTAKE_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1", **extra}
+    for name in ("INTAKE_DATABASE_URL", "TELEGRAM_BOT_TOKEN", "INTAKE_CAMPAIGN_FILE"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+@contextmanager
+def running(env: dict[str, str], *arguments: str) -> Iterator[str]:
+    """`intake run` as its own process until the block ends; yields its base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*INTAKE, "run", *arguments],
+        env={**env, "INTAKE_PORT": str(port)},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def test_a_campaign_past_its_retention_date_does_not_collect(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*INTAKE, "run"], env=service_env(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "个人信息保存至 2022年6月30日" in result.stderr and "INTAKE_CAMPAIGN_FILE" in result.stderr
+    assert "intake run --trial" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "intake.db").exists(), "nothing was set up"
+
+
+def test_a_trial_runs_and_says_so_on_the_page_and_in_the_notice(tmp_path: Path) -> None:
+    with running(service_env(tmp_path), "--trial") as url, httpx.Client(base_url=url) as client:
+        page = client.get("/")
+        assert TRIAL_NOTE in page.text
+        printed = (tmp_path / "data").exists()
+        assert printed
+        codes = subprocess.run(
+            [*INTAKE, "invite", "yufeng"], env=service_env(tmp_path), cwd=ROOT, capture_output=True, text=True
+        )
+        code = codes.stdout.split("的邀请码：", 1)[1][:10]
+        [notice] = client.get("/api/join", params={"code": code}).json()["replies"]
+        assert TRIAL_NOTE in notice["text"] and "请不要填写真实的个人信息" in notice["text"]
+        assert "2022年6月30日" not in notice["text"], "no deletion date in the past is promised"
+
+
+def test_the_real_service_shows_no_trial_mark(tmp_path: Path) -> None:
+    env = service_env(tmp_path, INTAKE_CAMPAIGN_FILE=str(current_campaign_file(tmp_path)))
+    with running(env) as url:
+        page = httpx.get(url + "/")
+        assert page.status_code == 200 and "试用" not in page.text
+
+
+def test_an_empty_database_beside_stored_submissions_is_refused(tmp_path: Path) -> None:
+    env = service_env(tmp_path, INTAKE_CAMPAIGN_FILE=str(current_campaign_file(tmp_path)))
+    record = tmp_path / "data" / "submissions" / "yufeng" / "1-v1.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"submission": 1}', encoding="utf-8")
+    result = subprocess.run([*INTAKE, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "已有 1 份提交记录" in result.stderr and "intake restore" in result.stderr
+    assert not (tmp_path / "data" / "intake.db").exists(), "no fresh database was made beside the old data"

@@ -1,0 +1,446 @@
+"""The running service's HTTP edge, tried as an attacker and as a bad day would: malformed and hostile
+requests, numbers no table holds, limits, guessing, a locked or vanished database. Each answer is a
+short Chinese JSON (or page) with the right status, and the log gets one line, never a traceback nor
+an answer, a name, a phone number or a session id.
+
+Requests go to the real Starlette app served by uvicorn on loopback, as a browser (or Telegram's
+webhook) would send them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from telegram import Bot
+
+from bot.logs import quiet_third_party_logs
+from bot.rate_limit import AttemptLimiter
+from bot.telegram_channel import TelegramChannel
+from bot.web import (
+    BAD_REQUEST,
+    CHANNEL,
+    CSRF_HEADER,
+    DATABASE_FILE_GONE,
+    FILE_NOT_FOUND,
+    MAINTENANCE,
+    SECRET_HEADER,
+    SESSION_COOKIE,
+    TEXT_TOO_LONG,
+    TOO_MANY_ATTEMPTS,
+    WEBHOOK_PATH,
+    build_app,
+)
+from dialogs.engine import DialogEngine
+from storage.database import make_engine
+from storage.repository import Repository
+from tests.conftest import FakeClock
+from tests.test_review import fill_cadre
+from tests.test_web_api import (
+    SESSION_SECRET,
+    browser,
+    invite,
+    page_csrf,
+    post,
+    say,
+    serving,
+    sign_in,
+    start_site_application,
+    web_settings,
+)
+
+DEEP_JSON = ("[" * 1000 + "]" * 1000).encode()
+WEBHOOK_SECRET = "webhook-secret-for-the-edge-tests"
+#: Personal data a contact types (as stored, and as JSON's \u escapes carry it).
+NAME, PHONE, ADDRESS = "韦丽华", "13877212345", "柳州市柳江区拉堡镇柳堡路88号"
+PERSONAL = [NAME, PHONE, ADDRESS, *(s.encode("unicode_escape").decode() for s in (NAME, ADDRESS))]
+
+
+class Captured(logging.Handler):
+    """Every record of every logger, at every level, formatted as the service formats them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def about(self, fragment: str) -> list[str]:
+        return [line for line in self.lines if fragment in line]
+
+
+@pytest.fixture(name="logs")
+def logs_fixture() -> Iterator[Captured]:
+    """The service's logging policy at DEBUG (a deployer hunting a bug), uvicorn's own logger included
+    (it does not propagate to the root logger)."""
+    handler = Captured()
+    roots = [logging.getLogger(), logging.getLogger("uvicorn")]
+    levels = [logger.level for logger in roots]
+    for logger in roots:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    quiet_third_party_logs()
+    yield handler
+    for logger, level in zip(roots, levels, strict=True):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def assert_clean(logs: Captured, *secrets: str) -> None:
+    """No traceback, no statement parameters, none of the personal data nor the given secrets."""
+    assert "Traceback" not in logs.text, logs.text
+    assert "[parameters:" not in logs.text and "[SQL:" not in logs.text, logs.text
+    for secret in [*PERSONAL, *secrets]:
+        assert secret not in logs.text, f"{secret!r} reached the log"
+
+
+@pytest.fixture(name="server")
+def server_fixture(engine: DialogEngine) -> Iterator[str]:
+    with serving(build_app(engine, web_settings())) as url:
+        yield url
+
+
+# Malformed requests ----------------------------------------------------------------------------------
+
+
+def test_deeply_nested_json_is_a_400_with_one_log_line(
+    server: str, engine: DialogEngine, logs: Captured
+) -> None:
+    with browser(server) as client:
+        guest = page_csrf(client)
+        consent = client.post("/api/consent", content=DEEP_JSON, headers={CSRF_HEADER: guest})
+        assert consent.status_code == 400 and consent.json() == {"error": BAD_REQUEST}
+        csrf = sign_in(client, engine)
+        message = client.post("/api/messages", content=DEEP_JSON, headers={CSRF_HEADER: csrf})
+        assert message.status_code == 400 and message.json() == {"error": BAD_REQUEST}
+    assert len(logs.about("/api/consent: body is not JSON")) == 1
+    assert len(logs.about("/api/messages: body is not JSON")) == 1
+    assert_clean(logs)
+
+
+def test_a_webhook_body_nested_too_deep_is_a_400(engine: DialogEngine, logs: Captured) -> None:
+    channel = TelegramChannel(Bot("123456:OFFLINE-TOKEN-never-used"), engine)
+    with serving(build_app(engine, web_settings(), channel, WEBHOOK_SECRET)) as url:
+        response = httpx.post(url + WEBHOOK_PATH, content=DEEP_JSON, headers={SECRET_HEADER: WEBHOOK_SECRET})
+    assert response.status_code == 400
+    assert_clean(logs, WEBHOOK_SECRET)
+
+
+@pytest.mark.parametrize("number", ["9223372036854775808", "2147483648", "99999999999999999999999", "0"])
+def test_a_number_no_table_holds_is_404_not_500(
+    server: str, engine: DialogEngine, logs: Captured, number: str
+) -> None:
+    with browser(server) as client:
+        sign_in(client, engine)
+        response = client.get(f"/files/submissions/{number}.docx")
+        assert response.status_code == 404 and FILE_NOT_FOUND in response.text
+    assert_clean(logs)
+
+
+def test_commands_with_huge_numbers_say_no_such_submission(
+    server: str, engine: DialogEngine, clock: FakeClock, logs: Captured
+) -> None:
+    from tests.conftest import Chat
+
+    fill_cadre(Chat(engine))
+    with browser(server) as client:
+        csrf = sign_in(client, engine, None, role="supervisor")
+        for command in ("/show", "/accept", "/return", "/select", "/unselect"):
+            for number in ("9223372036854775808", "99999999999999999999999"):
+                [reply] = say(client, csrf, f"{command} {number} 照片不清晰")
+                assert "这份提交" in str(reply["text"]) and "出了点问题" not in str(reply["text"])
+            [reply] = say(client, csrf, f"{command} 99 照片不清晰")
+            assert str(reply["text"]).startswith("没有#99这份提交"), reply
+    assert_clean(logs)
+    assert not logs.about("failed"), logs.text
+
+
+def test_a_message_over_the_body_limit_is_too_long_not_malformed(server: str, engine: DialogEngine) -> None:
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        huge = post(client, csrf, "/api/messages", {"text": "字" * 90_000})  # 270 KB of UTF-8
+        assert huge.status_code == 413 and huge.json() == {"error": TEXT_TOO_LONG}
+        assert "10000 字" in TEXT_TOO_LONG
+
+
+# Guessing --------------------------------------------------------------------------------------------
+
+
+def test_failed_invite_guesses_are_limited_per_address(server: str, engine: DialogEngine) -> None:
+    with browser(server) as client:
+        for attempt in range(10):
+            guess = client.get("/api/join", params={"code": f"WRONG{attempt:05d}"})
+            assert guess.status_code == 200 and "无效" in guess.text
+        refused = client.get("/api/join", params={"code": invite(engine)})
+        assert refused.status_code == 429 and refused.json() == {"error": TOO_MANY_ATTEMPTS}
+        elsewhere = client.get(
+            "/api/join", params={"code": invite(engine)}, headers={"X-Forwarded-For": "10.1.2.3"}
+        )
+        assert elsewhere.status_code == 200 and "个人信息保护告知" in elsewhere.text
+
+
+def test_a_room_signing_in_together_is_not_held_up(server: str, engine: DialogEngine) -> None:
+    """Thirty cadres at a training session behind one address: right codes never count."""
+    for _cadre in range(30):
+        with browser(server) as client:
+            sign_in(client, engine)
+
+
+def test_the_attempt_limit_refills_at_its_pace() -> None:
+    now = [0.0]
+    limiter = AttemptLimiter(per_minute=10, clock=lambda: now[0])
+    for _ in range(10):
+        assert limiter.allowed("a")
+        limiter.failed("a")
+    assert not limiter.allowed("a") and limiter.allowed("b")
+    now[0] += 5.9
+    assert not limiter.allowed("a")
+    now[0] += 0.2
+    assert limiter.allowed("a"), "one more try every six seconds"
+
+
+# Notices ---------------------------------------------------------------------------------------------
+
+
+def test_a_contacts_notice_shows_however_many_wait_for_others(server: str, engine: DialogEngine) -> None:
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        for other in range(1_000):  # e.g. reminders queued for browsers that never came back
+            engine.repository.enqueue_message(CHANNEL, f"someone-{other}", {"text": "别人的通知"})
+        user_id = client.cookies[SESSION_COOKIE].rsplit(".", 1)[0]
+        engine.repository.enqueue_message(
+            CHANNEL, user_id, {"text": "贵单位的#1被退回修改，原因：照片不清晰"}
+        )
+        assert post(client, csrf, "/api/notices", {}).json() == {
+            "notices": ["贵单位的#1被退回修改，原因：照片不清晰"]
+        }
+        assert post(client, csrf, "/api/notices", {}).json() == {"notices": []}, "each notice once"
+
+
+def test_two_tabs_never_both_take_a_notice(engine: DialogEngine) -> None:
+    engine.repository.enqueue_message(CHANNEL, "tab-owner", {"text": "截止提醒"})
+    taken: list[list[str]] = []
+
+    def read() -> None:
+        messages = engine.repository.take_messages(CHANNEL, "tab-owner", engine.clock())
+        taken.append([str(m.payload["text"]) for m in messages])
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert sorted(len(t) for t in taken) == [0, 0, 0, 1]
+
+
+# A database that cannot be used ----------------------------------------------------------------------
+
+
+def locked_database(database: Path, seconds: float) -> threading.Thread:
+    """Another process's exclusive lock on the SQLite file for ``seconds``."""
+    ready = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(database, timeout=1, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        ready.set()
+        time.sleep(seconds)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert ready.wait(5)
+    return holder
+
+
+def update_with_personal_data(update_id: int) -> dict[str, object]:
+    text = f"{NAME} {PHONE} {ADDRESS}"
+    user = {"id": 4242, "is_bot": False, "first_name": NAME}
+    chat = {"id": 4242, "type": "private", "first_name": NAME}
+    message = {"message_id": update_id, "date": int(time.time()), "chat": chat, "from": user, "text": text}
+    return {"update_id": update_id, "message": message}
+
+
+@pytest.fixture(name="impatient")
+def impatient_fixture(engine: DialogEngine, tmp_path: Path) -> Iterator[DialogEngine]:
+    """The test's engine on the same file, but waiting only half a second for another's lock."""
+    database = Path(str(engine.repository.engine.url.database))
+    repository = Repository(make_engine(f"sqlite:///{database}", sqlite_busy_timeout=0.5), tmp_path / "data")
+    engine.repository = repository
+    engine.desk.repository = repository
+    yield engine
+    repository.engine.dispose()
+
+
+def test_a_locked_database_answers_the_webhook_503_and_logs_no_personal_data(
+    impatient: DialogEngine, logs: Captured
+) -> None:
+    channel = TelegramChannel(Bot("123456:OFFLINE-TOKEN-never-used"), impatient)
+    database = Path(str(impatient.repository.engine.url.database))
+    with serving(build_app(impatient, web_settings(), channel, WEBHOOK_SECRET)) as url:
+        holder = locked_database(database, 3)
+        for update_id in (1, 2, 3):
+            refused = httpx.post(
+                url + WEBHOOK_PATH,
+                json=update_with_personal_data(update_id),
+                headers={SECRET_HEADER: WEBHOOK_SECRET},
+                timeout=10,
+            )
+            assert refused.status_code == 503, "not 200: Telegram must send it again"
+            assert refused.json() == {"error": MAINTENANCE}
+        holder.join()
+        for update_id in (1, 2, 3):  # Telegram's retries, once the lock is gone
+            stored = httpx.post(
+                url + WEBHOOK_PATH,
+                json=update_with_personal_data(update_id),
+                headers={SECRET_HEADER: WEBHOOK_SECRET},
+                timeout=10,
+            )
+            assert stored.status_code == 200
+    assert [u.update_id for u in impatient.repository.pending_updates("telegram")] == [1, 2, 3]
+    assert len(logs.about("database unavailable")) == 1, "one line for the outage, not one per request"
+    assert len(logs.about("database available again")) == 1
+    assert_clean(logs, WEBHOOK_SECRET)
+
+
+def test_a_locked_database_answers_the_web_chat_503_and_keeps_what_was_entered(
+    impatient: DialogEngine, logs: Captured
+) -> None:
+    database = Path(str(impatient.repository.engine.url.database))
+    with serving(build_app(impatient, web_settings())) as url, browser(url) as client:
+        csrf = sign_in(client, impatient)
+        start_site_application(client, csrf)
+        say(client, csrf, "柳州市螺蛳粉产业园")
+        session = client.cookies[SESSION_COOKIE]
+        holder = locked_database(database, 2)
+        refused = post(client, csrf, "/api/messages", {"text": "120"})  # an answer to store: a write
+        assert refused.status_code == 503 and refused.json() == {"error": MAINTENANCE}
+        assert refused.headers["retry-after"] == "5"
+        holder.join()
+        [reply] = say(client, csrf, "120")
+        assert "（3/17）" in str(reply["text"]), "the answer before the outage is still there"
+    assert_clean(logs, session, session.rsplit(".", 1)[0])
+
+
+def test_a_deleted_database_file_is_noticed_not_written_past(server: str, engine: DialogEngine) -> None:
+    database = Path(str(engine.repository.engine.url.database))
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        assert client.get("/healthz").text == "ok"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.text == DATABASE_FILE_GONE
+        answer = post(client, csrf, "/api/start", {})
+        assert answer.status_code == 503 and answer.json() == {"error": MAINTENANCE}
+    assert not database.exists(), "no empty database was made in its place"
+
+
+# Every route, fuzzed ---------------------------------------------------------------------------------
+
+HOSTILE_BODIES = [
+    b"",
+    DEEP_JSON,
+    b"\xff\xfe\x00garbage",
+    b'{"text": 1, "menu": []}',
+    b'{"text": "' + b"\\ud800" * 50 + b'"}',
+    b"[]",
+    b"null",
+    b'{"menu": "i' + b"A" * 500 + b'", "text": "1"}',
+]
+HOSTILE_PATHS = [
+    "/files/submissions/-1.docx",
+    "/files/submissions/1e9.docx",
+    "/files/submissions/00000000000000000000000000001.docx",
+    "/files/exports/..%2F..%2Fintake.db",
+    "/files/exports/%00.zip",
+    "/status?area=%00%ff",
+    "/join?code=" + "A" * 5000,
+    "/api/join?code=%E5%A6%87%E8%81%94",
+    "/api/join?code=" + "Z" * 41,
+]
+
+
+def test_no_request_to_any_route_gets_a_500_or_a_traceback(
+    server: str, engine: DialogEngine, logs: Captured
+) -> None:
+    app = build_app(engine, web_settings())
+    routes = [(str(route.path), sorted(route.methods or [])) for route in app.routes]  # type: ignore[attr-defined]
+    assert len(routes) >= 14
+    statuses: list[int] = []
+    with browser(server) as signed_in, browser(server) as guest:
+        csrf = sign_in(signed_in, engine)
+        guest_csrf = page_csrf(guest)
+        for path, methods in routes:
+            concrete = path.replace("{submission_id:int}", "1").replace("{name}", "x.zip")
+            for client, token in ((signed_in, csrf), (guest, guest_csrf), (guest, "forged")):
+                for method in {*methods, "POST", "GET", "PUT", "DELETE"}:
+                    for body in HOSTILE_BODIES if method in ("POST", "PUT") else [b""]:
+                        response = client.request(
+                            method, concrete, content=body, headers={CSRF_HEADER: token, "X-File-Name": "%ZZ"}
+                        )
+                        statuses.append(response.status_code)
+                        assert response.status_code < 500, (method, concrete, body[:20], response.text[:200])
+        for path in HOSTILE_PATHS:
+            response = signed_in.get(path)
+            statuses.append(response.status_code)
+            assert response.status_code < 500, (path, response.text[:200])
+        bad_cookie = httpx.get(server + "/", cookies={SESSION_COOKIE: "x." * 2000})
+        assert bad_cookie.status_code == 200
+    assert len(statuses) > 500
+    assert not [line for line in logs.lines if line.startswith("ERROR")], logs.text
+    assert_clean(logs, SESSION_SECRET)
+
+
+# The console ----------------------------------------------------------------------------------------
+
+
+def test_the_console_meeting_a_vanished_database_says_so_and_logs_nothing_personal(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "INTAKE_DATA_DIR": str(tmp_path / "data"),
+        "INTAKE_LOG_LEVEL": "DEBUG",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("INTAKE_DATABASE_URL", None)
+    intake = [sys.executable, "-m", "bot.cli"]
+    subprocess.run([*intake, "migrate"], env=env, cwd=root, check=True, capture_output=True)
+    chat = subprocess.Popen(
+        [*intake, "chat", "--unit", "yufeng"],
+        env=env,
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert chat.stdin is not None and chat.stdout is not None
+    chat.stdin.write("/new\n1\n")
+    chat.stdin.flush()
+    while "（1/16）" not in (line := chat.stdout.readline()):
+        assert line, "the console ended early"
+    for path in (tmp_path / "data").glob("intake.db*"):
+        path.unlink()
+    out, err = chat.communicate(f"{NAME}\n{PHONE}\n", timeout=60)
+    assert chat.returncode == 0, err
+    assert out.count("系统正在维护，刚才这一条没有保存") == 2
+    assert "Traceback" not in err and NAME not in err and PHONE not in err, err
+    assert err.count("database file was deleted or replaced") == 1, err
