@@ -7,7 +7,8 @@ Sections (``--only`` takes a comma-separated list; the default is all, in this o
 * ``usual`` — rows 2.x: the pickle bots at the same stored counts, and the ratios to ours;
 * ``render`` — rows 3.x: DOCX per form, the export ZIP, the export's workbook at region scale;
 * ``region`` — rows 4.x: /status, /pending, a contact's /new, nudge planning, the dispatcher's pace;
-* ``memory`` — rows 5.x: RSS with many stored conversations, ours and the pickle bot's.
+* ``memory`` — rows 5.x: RSS with many stored conversations, ours and the pickle bot's; the web chat's
+  peak RSS while contacts send worst-case photos at the same moment.
 
 Progress goes to stderr; stdout gets the run conditions and the table (Markdown).
 """
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench import pickle_bot, pipeline, rendering, supervisor
+from bench import pickle_bot, pipeline, rendering, supervisor, uploads
+from bench.processes import run_workers
 from bench.report import (
     Row,
     count,
@@ -49,7 +51,7 @@ from bench.setup_db import (
     sqlite_template,
 )
 
-SECTIONS = ("pipeline", "usual", "render", "region", "memory")
+SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads")
 FORM_NAMES = {
     "cadre_registration": "登记表",
     "course_recommendation": "课程推荐表",
@@ -72,6 +74,7 @@ class Sizes:
     memory_active: int
     memory_messages: int
     pace_chats: int
+    upload_contacts: int
 
 
 FULL = Sizes(
@@ -88,6 +91,7 @@ FULL = Sizes(
     memory_active=1_000,
     memory_messages=3,
     pace_chats=150,
+    upload_contacts=10,
 )
 QUICK = Sizes(
     chats=6,
@@ -103,6 +107,7 @@ QUICK = Sizes(
     memory_active=100,
     memory_messages=3,
     pace_chats=30,
+    upload_contacts=10,
 )
 MESSAGES = len(registration_script())
 
@@ -527,12 +532,37 @@ def section_memory(run: Run) -> None:
     )
 
 
+def section_uploads(run: Run) -> None:
+    """Rows 5.3-5.4: peak RSS of the web chat while every contact sends a worst-case photo at once."""
+    contacts = run.sizes.upload_contacts
+    for row_id, (width, height), kind in (
+        ("5.3", (7_000, 7_000), "49 MP RGBA PNG, just under the pixel budget: accepted"),
+        ("5.4", (9_400, 9_400), "88 MP RGBA PNG, just under Pillow's bomb limit: refused from its header"),
+    ):
+        progress(f"memory: {contacts} concurrent uploads of a {width}×{height} PNG")
+        spec = uploads.UploadSpec(str(run.directory(f"uploads-{row_id}")), width, height, contacts)
+        [result] = run_workers(uploads.run_uploads, [spec])
+        run.rows.append(
+            Row(
+                row_id,
+                f"web chat · peak RSS, {contacts} photos uploaded at once",
+                f"{result.peak_rss_mb:,.0f} MB (before {result.before_mb:,.0f} MB) · "
+                f"{result.accepted} accepted, {result.refused} refused in {seconds(result.seconds)}",
+                "≤400 MB",
+                verdict(result.peak_rss_mb <= 400),
+                f"{kind} ({result.png_kb:,.0f} KB each) · POST /api/upload through bot.web.build_app "
+                "(httpx ASGI transport) · each contact at the 登记表's 证件照 · SQLite · 1 process",
+            )
+        )
+
+
 RUNNERS: dict[str, Callable[[Run], None]] = {
     "pipeline": section_pipeline,
     "usual": section_usual,
     "render": section_render,
     "region": section_region,
     "memory": section_memory,
+    "uploads": section_uploads,
 }
 
 

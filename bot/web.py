@@ -64,6 +64,7 @@ SESSION_COOKIE = "intake_session"
 GUEST_COOKIE = "intake_guest"
 CSRF_HEADER = "X-CSRF-Token"
 FILE_NAME_HEADER = "X-File-Name"
+MESSAGE_ID_HEADER = "X-Message-Id"
 PAGE_DIR = Path(__file__).resolve().parent / "web_page"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MAX_TEXT_CHARS = 10_000
@@ -79,6 +80,7 @@ TEXT_TOO_LONG = f"这条消息太长了（超过 {MAX_TEXT_CHARS} 字），请�
 MAINTENANCE = "系统正在维护，请稍后再发送；已填的内容不会丢失。"
 SOMETHING_WRONG = "系统刚才出了点问题，请稍后再试；已填的内容不会丢失。"
 TOO_MANY_ATTEMPTS = "尝试次数太多，请一分钟后再试。"
+ALREADY_RECEIVED = "（刚才这条已经收到，不会重复保存。）"
 DATABASE_FILE_GONE = (
     "数据库文件已被删除或替换，服务已停止接收数据。请停止服务，用 intake restore 从备份恢复。"
 )
@@ -470,10 +472,30 @@ class WebChat:
             return _error(403, REFUSED_ORIGIN)
         return contact
 
-    async def _handle(self, user_id: str, inbound: Inbound) -> list[Reply]:
+    async def _handle(self, user_id: str, inbound: Inbound, message_id: str | None = None) -> list[Reply]:
         """One message through the engine, in a worker thread, one at a time per web user."""
         async with self._lock(user_id):
-            return await run_in_threadpool(self.engine.handle, inbound)
+            return await run_in_threadpool(self._handle_once, user_id, inbound, message_id)
+
+    def _handle_once(self, user_id: str, inbound: Inbound, message_id: str | None) -> list[Reply]:
+        """A message the page sent with its own id is handled once: the page sends it again (same id)
+        when the answer did not arrive — the network dropped, or the service restarted — and a second
+        copy must not fill the next field. The id is recorded in the transaction that handles it."""
+        if message_id is None:
+            return self.engine.handle(inbound)
+        key = web_update_id(user_id, message_id)
+        recorded = False
+
+        def claim() -> bool:
+            nonlocal recorded
+            recorded = self.repository.record_handled(CHANNEL, key, user_id)
+            return recorded
+
+        replies = self.engine.handle(inbound, claim=claim)
+        if recorded or replies:
+            return replies
+        log.info("a web message sent again was recognised; its answer is shown again")
+        return [Reply(ALREADY_RECEIVED), *self.engine.handle(Inbound(CHANNEL, user_id, "/start"))]
 
     def _replies(self, replies: list[Reply]) -> list[dict[str, Any]]:
         return [reply_json(reply, self.repository.data_dir) for reply in replies]
@@ -662,7 +684,8 @@ class WebChat:
         if len(text) > MAX_TEXT_CHARS:
             raise Refusal(413, TEXT_TOO_LONG, f"message of {len(text)} characters refused")
         user_id = contact.external_id
-        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, menu=menu or None))
+        inbound = Inbound(CHANNEL, user_id, text=text, menu=menu or None)
+        replies = await self._handle(user_id, inbound, _message_id(body.get("id")))
         log.info("web message of contact %s: %d replies", contact.id, len(replies))
         return JSONResponse({"replies": self._replies(replies)})
 
@@ -684,7 +707,8 @@ class WebChat:
         name = unquote(request.headers.get(FILE_NAME_HEADER, ""))[-100:] or None
         file = IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
         user_id = contact.external_id
-        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, file=file))
+        message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
+        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, file=file), message_id)
         log.info("web photo of contact %s (%d bytes): %d replies", contact.id, len(data), len(replies))
         return JSONResponse({"replies": self._replies(replies)})
 
@@ -736,6 +760,20 @@ class WebChat:
             return None
         form = self.engine.forms[submission.form_id]
         return path, f"{form.short_title}-{submission_id}-第{chosen.version}版.docx"
+
+
+def _message_id(given: object) -> str | None:
+    """The page's own id for a message (letters, digits, ``-`` and ``_``, up to 40), if it sent one."""
+    if not isinstance(given, str) or not 0 < len(given) <= 40 or not given.isascii():
+        return None
+    return given if all(char.isalnum() or char in "-_" for char in given) else None
+
+
+def web_update_id(user_id: str, message_id: str) -> int:
+    """The inbox key of a web message: a 63-bit hash of the browser's identity and the page's id, so
+    that ids chosen by different pages never meet."""
+    digest = hashlib.sha256(f"{user_id}|{message_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _address(request: Request) -> str:

@@ -11,6 +11,7 @@ Photos and videos have their own validators, ``validate_photo`` and ``validate_v
 
 from __future__ import annotations
 
+import ctypes
 import re
 import threading
 import unicodedata
@@ -660,9 +661,16 @@ class DecodeBudget:
     the others hold too much, so several people uploading large PNGs at once cannot multiply the
     memory a decode costs. A single decode larger than the whole budget waits for the budget to be
     free, then runs alone.
+
+    Taking turns is not enough by itself: glibc keeps one heap per thread and holds on to what a
+    decode freed in it (Pillow allocates pixels in 16 MB blocks, under glibc's moving mmap
+    threshold), so ten threads each decoding in turn still kept ten decodes' worth. The budget
+    therefore fixes that threshold (``mallopt``) where glibc is the C library: pixel blocks are
+    mapped on their own and handed back to the system as soon as they are freed.
     """
 
     def __init__(self, capacity: int) -> None:
+        _return_freed_blocks_at_once()
         self.capacity = capacity
         self._in_use = 0
         self._free = threading.Condition()
@@ -680,6 +688,17 @@ class DecodeBudget:
                 self._in_use -= share
                 self._free.notify_all()
 
+
+def _return_freed_blocks_at_once(threshold: int = 4 << 20) -> None:
+    """Allocations from ``threshold`` bytes up get their own mapping, returned when freed (glibc)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl maps large blocks on its own anyway; macOS, Windows)
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, threshold)
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 #: Shared by the photo check and the renderer: one full-size worst case at a time (~200 MB decoded).
 decode_budget = DecodeBudget(PHOTO_MAX_PIXELS)
@@ -712,7 +731,6 @@ def validate_photo(
                     )
                 image.verify()  # the container's structure and checksums, without decoding
             with Image.open(BytesIO(data), formats=formats) as image:
-                orientation = image.getexif().get(ExifTags.Base.Orientation)
                 decoded = width * height
                 if image_format == "JPEG":
                     # Grey at 1/8 scale, libjpeg still reads all the compressed data: a truncated
@@ -721,6 +739,7 @@ def validate_photo(
                     decoded = image.width * image.height
                 with decode_budget.hold(decoded):
                     image.load()  # verify() does not decode pixels; load() catches truncated files
+                    orientation = image.getexif().get(ExifTags.Base.Orientation)  # a PNG's: after its pixels
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             return Rejected("照片像素过大，无法处理，请发送普通尺寸的照片。")
         except Exception:  # Pillow raises many exception types on malformed input

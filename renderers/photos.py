@@ -47,20 +47,23 @@ def _prepare(path: str, size: int, mtime_ns: int) -> PreparedPhoto:
     del size, mtime_ns  # part of the cache key only
     data = Path(path).read_bytes()
     with Image.open(io.BytesIO(data)) as image:
-        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-        kept_as_is = (
-            image.format in _KEPT_FORMATS
-            and orientation in (0, 1)
-            and max(image.size) <= MAX_SIDE
-            and image.mode in ("RGB", "RGBA", "L", "LA", "P")
-        )
-        if kept_as_is:
-            width, height = image.size
-            return PreparedPhoto(data, width, height, _KEPT_FORMATS[image.format or "JPEG"])
-        if image.format == "JPEG":  # decode at a reduced scale (1/2, 1/4, 1/8) when much larger
-            scale = MAX_SIDE / max(image.size)
-            image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
-        with decode_budget.hold(image.width * image.height):  # as the photo check: one large one at a time
+        width, height = image.size
+        if image.format == "JPEG" and max(width, height) > MAX_SIDE:
+            # decoded at a reduced scale (1/2, 1/4, 1/8); nothing is decoded yet
+            scale = MAX_SIDE / max(width, height)
+            image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
+        # As the photo check: within the pixel budget, one large decode at a time. A PNG's EXIF
+        # comes after its pixels, so even reading the orientation decodes it.
+        with decode_budget.hold(image.width * image.height):
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+            kept_as_is = (
+                image.format in _KEPT_FORMATS
+                and orientation in (0, 1)
+                and max(width, height) <= MAX_SIDE
+                and image.mode in ("RGB", "RGBA", "L", "LA", "P")
+            )
+            if kept_as_is:
+                return PreparedPhoto(data, width, height, _KEPT_FORMATS[image.format or "JPEG"])
             image.load()
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)

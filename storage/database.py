@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +120,18 @@ class Availability:
     Every path that meets an unavailable database (web requests, the webhook, the Telegram loop,
     reminders) calls ``failed``; the first call of an outage logs one line, the rest only count.
     ``succeeded``, called after every commit, logs the recovery with how long it lasted and how many
-    requests were turned away. Thread-safe; one per process (``availability``).
+    requests were turned away — once commits succeed ``SETTLE`` seconds after the last failure: as a
+    server shuts down, a transaction already under way may still commit between two refusals.
+    Thread-safe; one per process (``availability``).
     """
 
-    def __init__(self) -> None:
+    SETTLE = 0.5
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._down_since: float | None = None
+        self._last_failure = 0.0
         self._refused = 0
 
     @property
@@ -134,9 +141,10 @@ class Availability:
     def failed(self, error: BaseException) -> None:
         with self._lock:
             self._refused += 1
+            self._last_failure = self._clock()
             if self._down_since is not None:
                 return
-            self._down_since = time.monotonic()
+            self._down_since = self._last_failure
         if isinstance(error, DatabaseFileGone):
             log.error(
                 "the database file was deleted or replaced while the service ran; every request is "
@@ -149,9 +157,10 @@ class Availability:
         if self._down_since is None:  # the usual case: no lock taken
             return
         with self._lock:
-            if self._down_since is None:
+            now = self._clock()
+            if self._down_since is None or now - self._last_failure < self.SETTLE:
                 return
-            seconds, refused = time.monotonic() - self._down_since, self._refused
+            seconds, refused = now - self._down_since, self._refused
             self._down_since, self._refused = None, 0
         log.warning("database available again after %.0f s; %d requests refused meanwhile", seconds, refused)
 

@@ -663,6 +663,32 @@ class Repository:
             self._commit(session)
             return stored
 
+    def record_handled(self, channel: str, update_id: int, chat_key: str) -> bool:
+        """Record a message as handled, inside the transaction that handles it: for channels that
+        answer in the same request (the web chat), so a message sent again — its answer lost on the
+        way — is recognised. False when it was recorded before."""
+        now = utc_now()
+        row = {
+            "channel": channel,
+            "update_id": update_id,
+            "chat_key": chat_key,
+            "payload": {},
+            "status": "done",
+            "attempts": 1,
+            "received_at": now,
+            "processed_at": now,
+        }
+        with self._session() as session:
+            insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+            statement = (
+                insert(InboxUpdate)
+                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+                .returning(col(InboxUpdate.id))
+            )
+            new = session.connection().execute(statement, row).first() is not None
+            self._commit(session)
+            return new
+
     def pending_updates(self, channel: str, limit: int = 100) -> list[InboxUpdate]:
         """Unprocessed updates in the order they were sent (update ids grow)."""
         inbox = _table(InboxUpdate).c

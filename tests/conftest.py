@@ -4,6 +4,7 @@ with an injected clock, and a small chat driver that talks to the engine with pl
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -40,6 +41,14 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def report_figures(name: str, figures: dict[str, object]) -> None:
+    """Append a run's figures to ``INTAKE_CRASH_REPORT`` when set (docs/RELIABILITY.md is made from them)."""
+    target = os.environ.get("INTAKE_CRASH_REPORT")
+    if target:
+        with open(target, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps({name: figures}, ensure_ascii=False) + "\n")
 
 
 def current_campaign_file(folder: Path) -> Path:

@@ -20,12 +20,54 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "RELIABILITY.md"
 
-#: (test file or node, what it tries, how many times — a number, or a key of the crash figures)
+#: (test file or node, what it tries, how many times — a number, "figures.key" of a run's figures, or
+#: None for the number of tests the row ran)
 SUITE = [
     (
         "tests/test_crash_recovery.py",
         "`intake chat` killed with SIGKILL at a random moment, restarted",
-        "kills",
+        "crash.kills",
+    ),
+    (
+        "tests/test_service_under_fire.py::test_twenty_web_contacts_through_ten_kills_of_the_service",
+        "`intake run` SIGKILLed at random moments under 20 web contacts, restarted",
+        "web_kills.kills",
+    ),
+    (
+        "tests/test_service_under_fire.py::test_twenty_web_contacts_through_five_restarts_of_postgresql",
+        "its own PostgreSQL restarted under `intake run` and 20 web contacts",
+        "postgres_restarts.restarts",
+    ),
+    (
+        "tests/test_web_edge.py::test_no_request_to_any_route_gets_a_500_or_a_traceback",
+        "every route fuzzed: each method, malformed/deep/huge bodies, forged tokens, hostile paths",
+        "fuzz.requests",
+    ),
+    (
+        "tests/test_web_edge.py",
+        "web edge: deep JSON, ids ≥ 2^31, body limits, guessing, notices, messages sent twice, "
+        "a locked or deleted database",
+        None,
+    ),
+    (
+        "tests/test_web_edge.py::test_a_locked_database_answers_the_webhook_503_and_logs_no_personal_data",
+        "logs at DEBUG scanned under database errors: the webhook on a locked SQLite",
+        3,
+    ),
+    (
+        "tests/test_web_edge.py::test_a_locked_database_answers_the_web_chat_503_and_keeps_what_was_entered",
+        "logs at DEBUG scanned under database errors: the web chat on a locked SQLite",
+        1,
+    ),
+    (
+        "tests/test_web_edge.py::test_the_console_meeting_a_vanished_database_says_so_and_logs_nothing_personal",
+        "logs at DEBUG scanned under database errors: the console with its database deleted",
+        2,
+    ),
+    (
+        "tests/test_service_start.py",
+        "`intake run` on an expired campaign, as a trial, beside submissions with an empty database",
+        4,
     ),
     (
         "tests/test_console.py::test_killed_mid_form_and_restarted_nothing_accepted_is_lost",
@@ -82,7 +124,15 @@ PROMISES = """\
   and marked done in the same transaction as its effects and its queued replies. A duplicate changes
   nothing; pending updates left by a crash are processed on start. Replies leave through an outbox at
   Telegram's pace and are retried (429 `retry_after` honoured); a reply may, rarely, be sent twice
-  after a crash between sending and recording it — an answer is never applied twice.
+  after a crash between sending and recording it — an answer is never applied twice. A web chat
+  message carries its page's own id, recorded in the transaction that handles it: the page sends a
+  message again (same id) when no answer came, and a copy is recognised, never applied to the next
+  field.
+- **Availability.** Whatever goes wrong, a request gets a short Chinese answer, never a bare 500 nor
+  a traceback. With the database down, restarting, locked or its file gone, every request gets 503
+  “系统正在维护…” (the webhook too, so Telegram sends the update again), the log one line when the
+  outage starts and one when it is over, and the service resumes by itself. `intake run` refuses an
+  empty database beside a data folder of submissions, and a campaign past its retention date.
 - **Durability.** Every accepted answer is committed before the reply is produced (SQLite in WAL mode
   with `synchronous=FULL`, or PostgreSQL). A process killed at any moment loses nothing accepted: the
   next message continues at the same field. Files are written atomically and named by their content.
@@ -91,9 +141,12 @@ PROMISES = """\
   nothing is stored about them. Several workers on one PostgreSQL database claim each update (row lock,
   `SKIP LOCKED`, and no earlier update of the chat pending), so each chat is processed one message at a
   time; reminders are recorded with a unique key before they are queued, so none is sent twice.
-- **Personal data.** No message text, name, phone number or raw update reaches the logs at any level;
-  `intake backup`/`restore` round-trip every table and file; `intake purge --before DATE` removes a
-  campaign's personal data after the retention period promised in the privacy notice.
+- **Personal data.** No message text, name, phone number, session id, raw update or statement
+  parameter reaches the logs at any level (every engine hides parameters; only error types are
+  logged, never their text); no server path reaches a person; `intake backup`/`restore` round-trip
+  every table and file; `intake purge --before DATE` removes a campaign's personal data after the
+  retention period promised in the privacy notice, with every file no row names (temporaries left
+  by a crash included), and lists them.
 """
 
 
@@ -106,14 +159,20 @@ def main() -> int:
         started = datetime.now(UTC)
         run = subprocess.run(command, cwd=ROOT, env=env, check=False)
         results = _results(junit)
-        crash = {}
+        figures: dict[str, dict[str, object]] = {}
         if figures_file.exists():
             for line in figures_file.read_text(encoding="utf-8").splitlines():
-                crash.update(json.loads(line).get("crash", {}))
+                for name, values in json.loads(line).items():
+                    figures.setdefault(name, {}).update(values)
+    crash = figures.get("crash", {})
     rows = []
     for node, tried, times in SUITE:
         passed, failed, skipped = _outcome(results, node)
-        count = crash.get(str(times), "—") if isinstance(times, str) else times
+        if isinstance(times, str):
+            source, _, key = times.partition(".")
+            count = figures.get(source, {}).get(key, "—")
+        else:
+            count = times if times is not None else passed + failed
         result = "held" if passed and not failed else ("skipped" if skipped and not failed else "FAILED")
         rows.append(f"| {tried} | {count} | {passed} passed, {failed} failed, {skipped} skipped | {result} |")
     crash_line = (
@@ -124,6 +183,9 @@ def main() -> int:
         if crash
         else "Crash run: no figures (the crash test did not run)."
     )
+    under_fire = "\n".join(
+        _under_fire_line(name, figures.get(name)) for name in ("web_kills", "postgres_restarts")
+    )
     OUTPUT.write_text(
         "# Reliability\n\n"
         "Generated by `python -m tests.reliability_report` from a real run of the reliability suite; "
@@ -132,12 +194,32 @@ def main() -> int:
         + f"\n## What the suite tried (run {started:%Y-%m-%d %H:%M} UTC)\n\n"
         "| what was tried | times | tests | result |\n|---|---|---|---|\n"
         + "\n".join(rows)
-        + f"\n\n{crash_line}\n\nA longer run: `INTAKE_CRASH_KILLS=1000 INTAKE_CRASH_SEED=7 "
+        + f"\n\n{crash_line}\n\n{under_fire}\n\nA longer run: `INTAKE_CRASH_KILLS=1000 "
+        "INTAKE_SERVICE_KILLS=100 INTAKE_POSTGRES_RESTARTS=50 INTAKE_CRASH_SEED=7 "
         ".venv/bin/python -m tests.reliability_report`.\n",
         encoding="utf-8",
     )
     print(f"wrote {OUTPUT}")
     return run.returncode
+
+
+UNDER_FIRE = {"web_kills": "SIGKILLs of `intake run`", "postgres_restarts": "PostgreSQL restarts"}
+
+
+def _under_fire_line(name: str, run: dict[str, object] | None) -> str:
+    """One sentence of figures from a run of tests/test_service_under_fire.py."""
+    what = UNDER_FIRE[name]
+    if not run:
+        return f"{what}: no figures (the test did not run)."
+    times = run.get("kills", run.get("restarts"))
+    return (
+        f"{times} {what} under {run['contacts']} web contacts: {run['forms']} forms submitted, "
+        f"{run['messages']} messages answered ({run['sent_again']} sent again by their page), "
+        f"{run['answers_lost']} acknowledged answers lost, {run['duplicates']} duplicates, "
+        f"{run['server_errors']} 500s, {run['apologies']} apologies, {run['tracebacks']} tracebacks and "
+        f"no personal data in {run['log_lines']} log lines at DEBUG "
+        f"({run['outage_lines']} “database unavailable” lines), {run['seconds']} s."
+    )
 
 
 def _results(junit: Path) -> list[tuple[str, str]]:

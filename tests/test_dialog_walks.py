@@ -94,6 +94,7 @@ def test_random_walks_never_hit_an_internal_error(engine: DialogEngine, form_tit
     start(chat, form_title)
     colors = iter((rng.randrange(256), rng.randrange(256), n % 256) for n in range(10_000))
     visited: set[str] = set()
+    data_dir = str(engine.repository.data_dir)
     for _step in range(250):
         draft_id = chat.contact().current_draft_id
         state = engine.repository.draft(draft_id).state if draft_id else None
@@ -109,6 +110,7 @@ def test_random_walks_never_hit_an_internal_error(engine: DialogEngine, form_tit
             reply = chat.send(rng.choice([*NOISE, *chat.options]))
         assert chat.replies, "every message gets a reply"
         assert "系统刚才出了点问题" not in reply, (state, reply)
+        assert data_dir not in reply and "/submissions/" not in reply, "no server path reaches a person"
         draft_id = chat.contact().current_draft_id
         if draft_id is not None:
             draft = engine.repository.draft(draft_id)

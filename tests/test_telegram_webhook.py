@@ -4,10 +4,12 @@ update is processed into queued replies without any further call to Telegram."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -221,3 +223,44 @@ def test_updates_are_read_a_group_at_a_time_not_a_whole_batch(
     monkeypatch.setattr(channel, "_handle_group", handling)
     assert asyncio.run(channel.process_pending()) == 20
     assert groups == [(GROUP_COMMIT, GROUP_COMMIT), (20, 20 - GROUP_COMMIT)]
+
+
+# The database away --------------------------------------------------------------------------------------
+
+
+def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
+    engine: DialogEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loop that processes the inbox meets an unavailable database: it says so once, waits, and
+    answers the waiting update when the database is back (it used to die, silently, for good)."""
+    from bot import telegram_service
+    from storage.database import make_engine
+    from storage.repository import Repository
+    from tests.test_web_edge import locked_database
+
+    database = Path(str(engine.repository.engine.url.database))
+    repository = Repository(make_engine(f"sqlite:///{database}", sqlite_busy_timeout=0.2), tmp_path / "data")
+    engine.repository = repository
+    channel = TelegramChannel(Bot("123456:OFFLINE-TOKEN-never-used"), engine)
+    channel.receive(text_update(501, 77, "你好"))
+
+    async def serve_for(seconds: float) -> None:
+        stop = asyncio.Event()
+        working = asyncio.create_task(telegram_service._work(channel, stop))
+        await asyncio.sleep(seconds)
+        stop.set()
+        await working
+
+    async def no_sending() -> int:
+        return 0
+
+    channel.send_due = no_sending  # type: ignore[method-assign]
+    holder = locked_database(database, 1.5)
+    with caplog.at_level(logging.INFO):
+        asyncio.run(serve_for(4.5))
+    holder.join()
+    assert channel.repository.pending_updates(CHANNEL) == [], "answered once the lock was gone"
+    [message] = channel.repository.due_messages(CHANNEL, utc_now())
+    assert message.payload == {"text": NOT_BOUND}
+    assert caplog.text.count("database unavailable") == 1 and "Traceback" not in caplog.text
+    repository.engine.dispose()

@@ -25,30 +25,36 @@ from bot.logs import quiet_third_party_logs
 from bot.rate_limit import AttemptLimiter
 from bot.telegram_channel import TelegramChannel
 from bot.web import (
+    ALREADY_RECEIVED,
     BAD_REQUEST,
     CHANNEL,
     CSRF_HEADER,
     DATABASE_FILE_GONE,
     FILE_NOT_FOUND,
     MAINTENANCE,
+    MESSAGE_ID_HEADER,
     SECRET_HEADER,
     SESSION_COOKIE,
     TEXT_TOO_LONG,
     TOO_MANY_ATTEMPTS,
     WEBHOOK_PATH,
     build_app,
+    web_update_id,
 )
 from dialogs.engine import DialogEngine
+from dialogs.sample_answers import CADRE_ANSWERS
 from storage.database import make_engine
 from storage.repository import Repository
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, photo_bytes, report_figures
 from tests.test_review import fill_cadre
 from tests.test_web_api import (
     SESSION_SECRET,
     browser,
+    contacts,
     invite,
     page_csrf,
     post,
+    press,
     say,
     serving,
     sign_in,
@@ -402,6 +408,7 @@ def test_no_request_to_any_route_gets_a_500_or_a_traceback(
         bad_cookie = httpx.get(server + "/", cookies={SESSION_COOKIE: "x." * 2000})
         assert bad_cookie.status_code == 200
     assert len(statuses) > 500
+    report_figures("fuzz", {"requests": len(statuses)})
     assert not [line for line in logs.lines if line.startswith("ERROR")], logs.text
     assert_clean(logs, SESSION_SECRET)
 
@@ -444,3 +451,71 @@ def test_the_console_meeting_a_vanished_database_says_so_and_logs_nothing_person
     assert out.count("系统正在维护，刚才这一条没有保存") == 2
     assert "Traceback" not in err and NAME not in err and PHONE not in err, err
     assert err.count("database file was deleted or replaced") == 1, err
+
+
+# Sent twice ------------------------------------------------------------------------------------------
+
+
+def test_a_message_sent_again_with_its_id_is_taken_once(server: str, engine: DialogEngine) -> None:
+    """The page sends a message again (same id) when its answer was lost: it must not fill the next field."""
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        start_site_application(client, csrf)
+        first = post(client, csrf, "/api/messages", {"text": "柳州市螺蛳粉产业园", "id": "m-1"})
+        assert "（2/17）" in str(first.json()["replies"][-1]["text"])
+        again = post(client, csrf, "/api/messages", {"text": "柳州市螺蛳粉产业园", "id": "m-1"})
+        texts = [str(reply["text"]) for reply in again.json()["replies"]]
+        assert texts[0] == ALREADY_RECEIVED and "（2/17）" in texts[-1], "it is still at the second field"
+        post(client, csrf, "/api/messages", {"text": "120", "id": "m-2"})
+        [contact] = [c for c in contacts(engine) if c.channel == CHANNEL]
+        draft = engine.repository.draft(contact.current_draft_id or 0)
+        assert draft is not None and draft.answers["org_name"] == "柳州市螺蛳粉产业园"
+        assert draft.answers["staff_count"] == 120 and draft.state == "female_count"
+
+
+def test_a_photo_sent_again_with_its_id_does_not_fill_the_next_photo(
+    server: str, engine: DialogEngine
+) -> None:
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        started = post(client, csrf, "/api/start", {}).json()["replies"]
+        press(client, csrf, started, "登记表")
+        for answer in CADRE_ANSWERS:
+            say(client, csrf, answer)
+        headers = {CSRF_HEADER: csrf, "Content-Type": "image/jpeg", MESSAGE_ID_HEADER: "photo-1"}
+        for _copy in range(3):
+            sent = client.post("/api/upload", content=photo_bytes(color=(9, 8, 7)), headers=headers)
+            assert sent.status_code == 200
+        [contact] = [c for c in contacts(engine) if c.channel == CHANNEL]
+        draft = engine.repository.draft(contact.current_draft_id or 0)
+        assert draft is not None and "id_photo" in draft.answers
+        assert "work_photo" not in draft.answers, "the copies did not become the 工作照"
+
+
+def test_ids_of_two_browsers_never_meet() -> None:
+    assert web_update_id("browser-a", "m-1") != web_update_id("browser-b", "m-1")
+    assert 0 <= web_update_id("browser-a", "m-1") < 2**63
+
+
+def test_an_outage_is_one_line_when_it_starts_and_one_when_it_is_over(logs: Captured) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from storage.database import Availability
+
+    now = [100.0]
+    watch = Availability(clock=lambda: now[0])
+    error = OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    for _request in range(50):
+        watch.failed(error)
+    now[0] += 0.1
+    watch.succeeded()  # a transaction that was already under way as the server went down
+    watch.failed(error)
+    assert watch.down
+    now[0] += 3
+    watch.succeeded()
+    watch.succeeded()
+    assert not watch.down
+    assert len(logs.about("database unavailable (OperationalError)")) == 1
+    assert logs.about("database available again") == [
+        "WARNING storage.database: database available again after 3 s; 51 requests refused meanwhile"
+    ]

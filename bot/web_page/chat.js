@@ -6,6 +6,7 @@
   var CONTACT_COMMANDS = ["上一步", "跳过", "查看", "修改", "帮助", "新建", "草稿", "已交", "进度"];
   var SUPERVISOR_COMMANDS = ["进度", "未交", "帮助"];
   var NOTICE_EVERY_MS = 60000;
+  var RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 8000, 8000];
 
   function meta(name) {
     var element = document.querySelector('meta[name="' + name + '"]');
@@ -15,7 +16,7 @@
   var csrf = meta("csrf-token");
   var state = meta("intake-state");
   var role = meta("intake-role");
-  var uploadMax = parseInt(meta("upload-max"), 10) || 15 * 1024 * 1024;
+  var uploadMax = parseInt(meta("upload-max"), 10) || 10 * 1024 * 1024;
 
   var list = document.getElementById("messages");
   var composer = document.getElementById("composer");
@@ -166,6 +167,33 @@
     return request("POST", path, JSON.stringify(payload), { "Content-Type": "application/json" });
   }
 
+  // Each message carries an id of its own. One that met a dropped network or a restarting service
+  // (no answer, or 503) is sent again with the same id, so the server takes it once however many
+  // copies arrive.
+  function messageId() {
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  }
+
+  function reliably(attempt) {
+    var tries = 0;
+    var warned = false;
+    function go() {
+      return attempt().then(function (result) {
+        if ((result.status === 0 || result.status === 503) && tries < RETRY_DELAYS_MS.length) {
+          if (!warned) showSystem("网络不稳定，正在重新发送……");
+          warned = true;
+          var delay = RETRY_DELAYS_MS[tries];
+          tries += 1;
+          return new Promise(function (resolve) {
+            window.setTimeout(resolve, delay);
+          }).then(go);
+        }
+        return result;
+      });
+    }
+    return go();
+  }
+
   function handleRefusal(result) {
     if (result.status === 401) {
       state = "guest";
@@ -195,7 +223,10 @@
 
   function exchange(path, payload) {
     showTyping(true);
-    return postJson(path, payload).then(function (result) {
+    payload.id = messageId();
+    return reliably(function () {
+      return postJson(path, payload);
+    }).then(function (result) {
       showTyping(false);
       if (!handleRefusal(result)) showReplies(result.data.replies || []);
     });
@@ -229,8 +260,11 @@
       var headers = {
         "Content-Type": file.type || "application/octet-stream",
         "X-File-Name": encodeURIComponent(file.name || "photo"),
+        "X-Message-Id": messageId(),
       };
-      return request("POST", "/api/upload", file, headers).then(function (result) {
+      return reliably(function () {
+        return request("POST", "/api/upload", file, headers);
+      }).then(function (result) {
         showTyping(false);
         if (!handleRefusal(result)) showReplies(result.data.replies || []);
       });

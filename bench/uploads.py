@@ -1,0 +1,134 @@
+"""Peak memory of the web chat while contacts send worst-case photos at the same moment.
+
+A worker process (fresh, so its peak RSS is its own) builds an engine on an SQLite file, puts each
+contact at the 登记表's 证件照 field, then sends every contact's photo at once through the real
+Starlette app (``bot.web.build_app`` over httpx's ASGI transport: the upload route, the photo check
+in worker threads, the storing). The peak is read from ``VmHWM`` after resetting it once set up.
+
+The photos are PNGs of one colour, a few hundred KB on the wire, that decode to the most memory:
+one just under the pixel budget (accepted; decoded one at a time) and one above it (refused from its
+header, nothing decoded) — the case that used to cost ~340 MB each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.processes import Start, memory_mb
+
+SESSION_KEY = "bench-web-session-key-0123456789abcdef"
+ORIGIN = "http://bench.local"
+
+
+@dataclass(frozen=True)
+class UploadSpec:
+    folder: str
+    width: int
+    height: int
+    contacts: int
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    peak_rss_mb: float
+    before_mb: float
+    seconds: float
+    accepted: int
+    refused: int
+    png_kb: float
+
+
+def solid_png(width: int, height: int) -> bytes:
+    """An RGBA PNG of one colour, written row by row (never the whole raw image in memory)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + bytes((200, 30, 30, 255)) * width
+    parts = [compressor.compress(row) for _ in range(height)]
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+    )
+
+
+def _reset_peak() -> None:
+    """Start VmHWM again from the current RSS (Linux: write 5 to clear_refs)."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+        refs.write("5")
+
+
+def run_uploads(spec: UploadSpec, start: Start) -> UploadResult:
+    import httpx
+
+    from bot.app import assemble_engine, load_declarations
+    from bot.settings import Settings
+    from bot.web import CSRF_HEADER, SESSION_COOKIE, Signer, build_app
+    from dialogs.exchange import Inbound
+    from dialogs.sample_answers import CADRE_ANSWERS
+    from storage.database import make_engine, migrate
+    from storage.repository import Repository
+
+    folder = Path(spec.folder)
+    url = f"sqlite:///{folder / 'intake.db'}"
+    migrate(url)
+    declarations = load_declarations(Settings())
+    repository = Repository(make_engine(url), folder / "data")
+    campaign = declarations.campaign
+    repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
+    engine = assemble_engine(declarations, repository)
+    settings = Settings(web_session_secret=SESSION_KEY, web_url=ORIGIN)
+    app = build_app(engine, settings)
+    signer = Signer(SESSION_KEY.encode())
+    users = []
+    for number in range(spec.contacts):
+        user = f"bench-upload-{number}"
+        unit = repository.unit_by_code(campaign.id, campaign.units[number % len(campaign.units)].code)
+        assert unit is not None and unit.id is not None
+        repository.bind_contact("web", user, unit.id)
+        for text in ("/new", "登记表", *CADRE_ANSWERS):
+            engine.handle(Inbound("web", user, text))
+        users.append(user)
+    photo = solid_png(spec.width, spec.height)
+
+    async def upload(client: httpx.AsyncClient, user: str) -> int:
+        response = await client.post(
+            "/api/upload",
+            content=photo,
+            headers={CSRF_HEADER: signer.csrf(f"user:{user}"), "Content-Type": "image/png"},
+            cookies={SESSION_COOKIE: signer.sign("session", user)},
+        )
+        assert response.status_code == 200, response.text
+        said = " ".join(reply["text"] for reply in response.json()["replies"])
+        return 1 if "像素过大" not in said else 0
+
+    async def everyone() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}
+        ) as client:
+            return list(await asyncio.gather(*(upload(client, user) for user in users)))
+
+    before, _peak = memory_mb()
+    _reset_peak()
+    start.wait()
+    began = time.perf_counter()
+    accepted = asyncio.run(everyone())
+    took = time.perf_counter() - began
+    _rss, peak = memory_mb()
+    repository.engine.dispose()
+    return UploadResult(
+        peak_rss_mb=peak,
+        before_mb=before,
+        seconds=took,
+        accepted=sum(accepted),
+        refused=len(accepted) - sum(accepted),
+        png_kb=len(photo) / 1024,
+    )
