@@ -20,6 +20,7 @@ from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from bot.web import join_link, serve_web
 from dialogs.campaign import Campaign, UnitDecl
+from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine, system_clock
 from dialogs.exports import write_export
@@ -43,7 +44,7 @@ from storage.backup import BackupError, backup, purge, restore
 from storage.database import (
     DatabaseNotMigrated,
     check_migrated,
-    is_empty,
+    holds_no_submissions,
     is_unavailable,
     make_engine,
     migrate,
@@ -101,12 +102,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     clearly marked trial), and to start on an empty database beside a data folder of submissions."""
     settings = _settings(args)
     declarations = load_declarations(settings)
+    if args.trial and settings.telegram_bot_token:
+        print(TRIAL_IS_LOCAL, file=sys.stderr)
+        return 2
     if declarations.campaign.retention_over(system_clock()) and not args.trial:
         print(_retention_over(settings, declarations.campaign), file=sys.stderr)
         return 2
     url = settings.resolved_database_url()
     stored = _stored_submissions(settings.data_dir)
-    if stored and is_empty(url):
+    if stored and holds_no_submissions(url):
         print(FRESH_DATABASE_BESIDE_DATA.format(data_dir=settings.data_dir, files=stored), file=sys.stderr)
         return 2
     migrate(url)
@@ -139,8 +143,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+TRIAL_IS_LOCAL = (
+    "试用模式只在本机运行网页版：设置了 TELEGRAM_BOT_TOKEN 时，试用的告知书会经 Telegram 发给真实的人。"
+    "试用请去掉 TELEGRAM_BOT_TOKEN；正式运行请用今年的活动文件，不加 --trial。"
+)
 FRESH_DATABASE_BESIDE_DATA = (
-    "数据目录 {data_dir}/ 里已有 {files} 份提交记录，但数据库是空的（或不存在）——通常是数据库文件被删除了，"
+    "数据目录 {data_dir}/ 里已有 {files} 份提交记录，但数据库里一份提交也没有（或数据库不存在）——"
+    "通常是数据库文件被删除或重建了，"
     "或 INTAKE_DATABASE_URL 指向了别的数据库。为免在旧数据旁边另起一个空数据库，服务没有启动。\n"
     "请从备份恢复：intake restore 备份文件.tar.gz（恢复到新建的空数据库），或改正 INTAKE_DATABASE_URL。"
     "确实要从头开始，请先把数据目录中的 submissions/ 和 files/ 移到别处。"
@@ -241,11 +250,12 @@ def _render_stored(engine: DialogEngine, args: argparse.Namespace) -> bytes:
         ]
         reporter = "市妇联" if unit_code is None else campaign.unit(unit_code).name
         return render_site_statistics(reporter, sites, today)
-    if not args.submission or not args.submission.isdigit():
+    number = plain_number(args.submission or "")
+    if number is None:
         raise SystemExit(
             "请写上提交编号，例如：intake render 3 -o 3.docx；或用 --sample 表单 / --statistics city"
         )
-    submission = repository.submission(int(args.submission))
+    submission = repository.submission(number)
     if submission is None:
         raise SystemExit(f"没有编号为 {args.submission} 的提交。")
     version = repository.versions(submission.id or 0)[-1]
@@ -332,9 +342,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    """Delete the campaign's personal data older than a date (after its retention period)."""
-    engine = build_engine(_settings(args))
-    campaign = engine.campaign
+    """Delete the campaign's personal data older than a date (after its retention period), and list
+    every file removed (without the start-up sweep of temporaries: purge lists those too)."""
+    settings = _settings(args)
+    campaign = load_declarations(settings).campaign
+    database = make_engine(settings.resolved_database_url())
+    check_migrated(database)
+    data_dir = settings.data_dir.resolve()
     try:
         day = date.fromisoformat(args.before)
     except ValueError as error:
@@ -345,10 +359,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
             f"活动文件规定个人信息保存至 {kept}；现在删除会早于告知用户的期限。确需删除请加 --force。"
         )
     before = datetime.combine(day, time(0, 0), tzinfo=campaign.zone)
-    removed = purge(engine.repository.engine, engine.repository.data_dir, campaign.id, before)
+    removed = purge(database, data_dir, campaign.id, before)
     print(f"已删除 {day} 之前的个人信息：" + "，".join(f"{name} {n}" for name, n in removed.counts.items()))
     if removed.files:
-        print(f"删除的文件（在 {engine.repository.data_dir} 中）：")
+        print(f"删除的文件（在 {data_dir} 中）：")
         for path in removed.files:
             print(f"  {path}")
     return 0

@@ -2,16 +2,20 @@
 
 Our own lines carry ids, counts and error types only. Libraries are louder: at DEBUG, SQLAlchemy logs
 every statement and every result row (answers, names, phone numbers), httpx the Bot API URLs (with
-the token), python-telegram-bot the raw updates. Those loggers are pinned at WARNING whatever level
-the service runs at, so that turning the log up to find a bug never writes personal data.
+the token), python-telegram-bot the raw updates, Pillow every EXIF tag of a photo (the camera owner's
+name, GPS). So the level a deployer turns up applies to our own loggers only; everything else stays
+at WARNING, and the loggers known to carry data are pinned there even when the root logger is turned
+up by someone else (a test, an embedding program).
 """
 
 from __future__ import annotations
 
 import logging
 
-#: Loggers that carry tokens, texts, raw updates or result rows below WARNING.
-TALKATIVE = ("sqlalchemy", "httpx", "httpcore", "telegram", "hpack", "uvicorn.access")
+#: Our own loggers: the packages of this project and the ``intake`` command.
+OURS = ("bot", "dialogs", "storage", "renderers", "state_machines", "intake")
+#: Loggers that carry tokens, texts, raw updates, result rows or photo metadata below WARNING.
+TALKATIVE = ("sqlalchemy", "httpx", "httpcore", "telegram", "hpack", "uvicorn.access", "PIL")
 
 
 def quiet_third_party_logs() -> None:
@@ -21,6 +25,9 @@ def quiet_third_party_logs() -> None:
 
 
 def configure_logging(level: int = logging.WARNING) -> None:
-    """The ``intake`` command's log: one line per record on stderr, libraries quietened."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """The ``intake`` command's log: one line per record on stderr; ``level`` for our own loggers,
+    WARNING for every library."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in OURS:
+        logging.getLogger(name).setLevel(level)
     quiet_third_party_logs()

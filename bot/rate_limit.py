@@ -82,29 +82,3 @@ class SendPacer:
         if len(self._chats) > 10_000:  # forget idle chats; a full bucket is the same as a new one
             self._chats = {chat_key: chat}
         return True
-
-
-@dataclass
-class AttemptLimiter:
-    """At most ``per_minute`` failed attempts a minute from one address (a burst of that many, then the
-    pace), for the doors a guesser knocks on: invite codes and consent. Only failures count, so a room
-    of cadres signing in together behind one address is never held up; once an address has used up
-    its failures, even a right code waits. Safe on one event loop (it never awaits)."""
-
-    per_minute: float = 10.0
-    clock: Callable[[], float] = time.monotonic
-    _addresses: dict[str, TokenBucket] = field(default_factory=dict, init=False)
-
-    def allowed(self, address: str) -> bool:
-        """Whether ``address`` may try now (it has failures left this minute)."""
-        bucket = self._addresses.get(address)
-        return bucket is None or bucket.wait_time(self.clock()) <= 0
-
-    def failed(self, address: str) -> None:
-        """Count one failed attempt of ``address``."""
-        bucket = self._addresses.get(address)
-        if bucket is None:
-            if len(self._addresses) > 10_000:  # forget the others; a full bucket is the same as a new one
-                self._addresses = {}
-            bucket = self._addresses[address] = TokenBucket(rate=self.per_minute / 60, burst=self.per_minute)
-        bucket.take(self.clock())

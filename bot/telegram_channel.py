@@ -32,6 +32,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.rate_limit import SendPacer
 from dialogs.engine import CONSENT_MENU, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.failures import failure_line
+from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.database import is_unavailable
 from storage.models import InboxUpdate, OutboxMessage
 
@@ -64,6 +66,16 @@ CONTACT_COMMANDS = (
 
 EDITED_IGNORED = "修改已发送的消息不会改变已保存的内容。如需修改，请发送“修改”。"
 FILE_TOO_LARGE = "这个文件超过 20MB，无法接收。照片请直接以“图片”方式发送（会自动压缩）。"
+FILE_UNAVAILABLE = "这个文件暂时无法从 Telegram 取得，请重新发送一次。"
+UNREADABLE = "这条消息无法识别，没有保存。请重新发送，或发送“帮助”。"
+
+
+class FileRefused(Exception):
+    """A file not taken in, with what the person reads."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _seconds(value: Any) -> int | None:
@@ -161,6 +173,11 @@ class TelegramChannel:
                     self.repository.retry_update_later(item)
                     waiting.add(item.chat_key)
                     continue
+                except Exception as error:  # one unreadable update must not hold up the inbox
+                    if is_unavailable(error):
+                        raise
+                    log.error("update %s cannot be read: %s", item.update_id, failure_line(error))
+                    inbound, callback_id = Reply(UNREADABLE), None
                 group.append((item, inbound, callback_id))
             done = self._handle_group(group) if group else []
             for (item, inbound, callback_id), handled in zip(group, done, strict=True):
@@ -241,8 +258,8 @@ class TelegramChannel:
         text = message.text or message.caption or ""
         try:
             file = await self._incoming_file(message)
-        except ValueError:
-            return Reply(FILE_TOO_LARGE), None
+        except FileRefused as refused:
+            return Reply(refused.message), None
         return Inbound(CHANNEL, user_id, text=text, file=file), None
 
     async def _incoming_file(self, message: Message) -> IncomingFile | None:
@@ -250,7 +267,7 @@ class TelegramChannel:
             largest = message.photo[-1]
             return IncomingFile(
                 kind="photo",
-                data=await self._download(largest.file_id, largest.file_size),
+                data=await self._download(largest.file_id, largest.file_size, photo=True),
                 mime="image/jpeg",
                 size=largest.file_size,
                 width=largest.width,
@@ -273,7 +290,7 @@ class TelegramChannel:
             document = message.document
             mime = document.mime_type or ""
             if mime.startswith("image/"):
-                data = await self._download(document.file_id, document.file_size)
+                data = await self._download(document.file_id, document.file_size, photo=True)
                 return IncomingFile(
                     kind="photo", data=data, file_name=document.file_name, mime=mime, size=document.file_size
                 )
@@ -287,11 +304,18 @@ class TelegramChannel:
             )
         return None
 
-    async def _download(self, file_id: str, size: int | None) -> bytes:
+    async def _download(self, file_id: str, size: int | None, *, photo: bool) -> bytes:
+        """A file's bytes; refused before downloading when its reported size is over what is taken
+        (a photo: the photo rule's limit; anything else: the cloud Bot API's 20 MB)."""
+        if photo and size is not None and size > PHOTO_MAX_BYTES:
+            raise FileRefused(photo_too_large(size))
         if size is not None and size > MAX_DOWNLOAD and not self.bot.local_mode:
-            raise ValueError("file too large for the cloud Bot API")
-        telegram_file = await self.bot.get_file(file_id)
-        return bytes(await telegram_file.download_as_bytearray())
+            raise FileRefused(FILE_TOO_LARGE)
+        try:
+            telegram_file = await self.bot.get_file(file_id)
+            return bytes(await telegram_file.download_as_bytearray())
+        except BadRequest as error:  # gone from Telegram's servers, or too large after all
+            raise FileRefused(FILE_UNAVAILABLE) from error
 
     async def _answer_callback(self, callback_id: str) -> None:
         try:

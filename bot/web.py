@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import hmac
 import html
+import ipaddress
 import json
 import logging
 import os
@@ -35,18 +36,20 @@ from urllib.parse import quote, unquote, urlsplit
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.rate_limit import AttemptLimiter
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
-from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, DialogEngine
+from dialogs.chinese_text import plain_number
+from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line, report_failure
+from dialogs.invites import FailedAttempts
 from dialogs.nudges import send_due_nudges
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.supervision import areas, by_area, status_report
@@ -79,13 +82,13 @@ BAD_REQUEST = "请求格式不正确，请刷新页面后再试。"
 TEXT_TOO_LONG = f"这条消息太长了（超过 {MAX_TEXT_CHARS} 字），请分几次发送。"
 MAINTENANCE = "系统正在维护，请稍后再发送；已填的内容不会丢失。"
 SOMETHING_WRONG = "系统刚才出了点问题，请稍后再试；已填的内容不会丢失。"
-TOO_MANY_ATTEMPTS = "尝试次数太多，请一分钟后再试。"
 ALREADY_RECEIVED = "（刚才这条已经收到，不会重复保存。）"
 DATABASE_FILE_GONE = (
     "数据库文件已被删除或替换，服务已停止接收数据。请停止服务，用 intake restore 从备份恢复。"
 )
 NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式），这个文件没有收到。"
 FILE_NOT_FOUND = "找不到这个文件。"
+NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 NOT_DOWNLOADABLE = "（这个文件暂不能在网页上下载。）"
 
 MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
@@ -275,8 +278,9 @@ class ErrorBoundary:
     * anything else: 500 ``SOMETHING_WRONG`` and one line with the error's type and where.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page: Callable[[int, str], Response]) -> None:
         self.app = app
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -289,23 +293,29 @@ class ErrorBoundary:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        answer = _error if _answers_in_json(scope["path"]) else self.page
         try:
             await self.app(scope, receive, watch)
             return
         except Refusal as refusal:
             if refusal.note:
                 log.info("%s %s: %s", scope["method"], scope["path"], refusal.note)
-            response = _error(refusal.status, refusal.message)
+            response = answer(refusal.status, refusal.message)
         except Exception as error:
             if is_unavailable(error):
                 availability.failed(error)
-                response = _error(503, MAINTENANCE)
+                response = answer(503, MAINTENANCE)
                 response.headers["Retry-After"] = "5"
             else:
                 log.error("%s %s failed: %s", scope["method"], scope["path"], failure_line(error))
-                response = _error(500, SOMETHING_WRONG)
+                response = answer(500, SOMETHING_WRONG)
         if not started:  # once a response has begun there is nothing left to answer with
             await response(scope, receive, send)
+
+
+def _answers_in_json(path: str) -> bool:
+    """The page's API and the webhook answer in JSON; pages and downloads, which a person opens, in HTML."""
+    return path.startswith("/api/") or path == WEBHOOK_PATH
 
 
 # Security headers ------------------------------------------------------------------------------------
@@ -392,7 +402,7 @@ class WebChat:
         self.settings = settings
         self.assets = assets or PageAssets.load()
         self.signer = Signer(session_key(settings, self.repository.data_dir))
-        self.attempts = AttemptLimiter()
+        self.attempts = FailedAttempts()  # per address: a guest has no identity yet
         self._trial_banner = (
             f"<p class='trial' role='note'>{html.escape(TRIAL_NOTE)}</p>" if engine.trial else ""
         )
@@ -450,11 +460,10 @@ class WebChat:
         return lock
 
     def _throttle(self, request: Request) -> None:
-        """Refuse (429) an address that has failed more than ``AttemptLimiter.per_minute`` codes a minute."""
+        """Refuse (429) an address that has failed more than ``FailedAttempts.per_minute`` codes a minute."""
         if not self.attempts.allowed(_address(request)):
-            raise Refusal(
-                429, TOO_MANY_ATTEMPTS, "too many failed invite or consent attempts from one address"
-            )
+            message = TOO_MANY_TRIES.format(contact=self.engine.campaign.contact.line())
+            raise Refusal(429, message, "too many failed invite or consent attempts from one address")
 
     def _failed_attempt(self, request: Request) -> None:
         self.attempts.failed(_address(request))
@@ -545,11 +554,11 @@ class WebChat:
         """组联部 see every unit; a unit's contact sees their own unit (as with /status in the chat)."""
         contact = await self._contact(request)
         if contact is None:
-            return self._message_page(401, NEED_SIGN_IN)
+            return self.message_page(401, NEED_SIGN_IN)
         campaign = self.engine.campaign
         area = request.query_params.get("area") if contact.role == "supervisor" else None
         if area is not None and area not in areas(campaign):
-            return self._message_page(404, f"没有“{area}”这个区域。")
+            return self.message_page(404, f"没有“{area}”这个区域。")
         report = await run_in_threadpool(self._status_report, contact, area)
         title = "报送进度" if contact.role == "supervisor" else "本单位报送进度"
         links = areas(campaign) if contact.role == "supervisor" and area is None and by_area(campaign) else []
@@ -571,7 +580,8 @@ class WebChat:
         code = unit.code if unit is not None else ""
         return status_report(self.repository, engine.campaign, engine.forms, now, code)
 
-    def _message_page(self, status: int, text: str) -> HTMLResponse:
+    def message_page(self, status: int, text: str) -> HTMLResponse:
+        """A page that says one thing (a refusal, a missing file, the service under maintenance)."""
         page = fill(
             self.assets.status_page,
             title="妇联表格报送助手",
@@ -595,7 +605,8 @@ class WebChat:
         if not code or len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isalnum():
             replies = [Reply(INVITE_UNUSABLE.format(contact=self.engine.campaign.contact.line()))]
         else:
-            replies = await run_in_threadpool(self.engine.handle, Inbound(CHANNEL, "-", f"/start {code}"))
+            guest = Inbound(CHANNEL, f"guest@{_address(request)}", f"/start {code}")  # nothing is stored
+            replies = await run_in_threadpool(self.engine.handle, guest)
         if not any(reply.menu.startswith(CONSENT_MENU) for reply in replies):
             self._failed_attempt(request)
         return JSONResponse({"replies": self._replies(replies)})
@@ -656,8 +667,9 @@ class WebChat:
         if isinstance(contact, Response):
             return contact
         user_id = contact.external_id
-        notices = await run_in_threadpool(self._take_notices, user_id)
         replies = await self._handle(user_id, Inbound(CHANNEL, user_id, "/start"))
+        # Taken last: should the greeting fail (the database away), the notices are still waiting.
+        notices = await run_in_threadpool(self._take_notices, user_id)
         log.info("web page of contact %s opened (%d notices)", contact.id, len(notices))
         return JSONResponse({"notices": notices, "replies": self._replies(replies)})
 
@@ -696,10 +708,8 @@ class WebChat:
             return contact
         data = await _limited_body(request, PHOTO_MAX_BYTES)
         if data is None:
-            declared = request.headers.get("content-length", "")
-            size = int(declared) if declared.isdigit() and len(declared) < 16 else None
             log.info("upload of contact %s refused: larger than the photo limit", contact.id)
-            return _error(413, photo_too_large(size))
+            return _error(413, photo_too_large(_declared_length(request)))
         mime = photo_mime(data)
         if mime is None:
             log.info("upload of contact %s refused: not a photo (%d bytes)", contact.id, len(data))
@@ -718,13 +728,13 @@ class WebChat:
         """A submission's DOCX by id (and version): the unit's own contacts and 组联部 only; others 404."""
         contact = await self._contact(request)
         if contact is None:
-            return self._message_page(401, NEED_SIGN_IN)
+            return self.message_page(401, NEED_SIGN_IN)
         submission_id = int(request.path_params["submission_id"])
         version = request.query_params.get("v", "")
         found = await run_in_threadpool(self._document, contact, submission_id, version)
         if found is None:
             log.info("download of submission %s refused or missing for contact %s", submission_id, contact.id)
-            return self._message_page(404, FILE_NOT_FOUND)
+            return self.message_page(404, FILE_NOT_FOUND)
         path, name = found
         log.info("contact %s downloaded submission %s", contact.id, submission_id)
         return FileResponse(path, media_type=DOCX_MIME, filename=name)
@@ -733,13 +743,13 @@ class WebChat:
         """An export ZIP made by /export, for 组联部 only; anyone else, or any other name, gets 404."""
         contact = await self._contact(request)
         if contact is None:
-            return self._message_page(401, NEED_SIGN_IN)
+            return self.message_page(401, NEED_SIGN_IN)
         name = str(request.path_params["name"])
         folder = (self.repository.data_dir / "exports").resolve()
         path = folder / name
         if contact.role != "supervisor" or not _EXPORT_ARCHIVE.match(name) or not path.is_file():
             log.info("download of an export refused or missing for contact %s", contact.id)
-            return self._message_page(404, FILE_NOT_FOUND)
+            return self.message_page(404, FILE_NOT_FOUND)
         log.info("contact %s downloaded an export", contact.id)
         return FileResponse(path, media_type=ZIP_MIME, filename=name)
 
@@ -750,7 +760,7 @@ class WebChat:
         if contact.role != "supervisor" and submission.unit_id != contact.unit_id:
             return None
         versions = self.repository.versions(submission_id)
-        wanted = int(version) if version.isdigit() else submission.current_version
+        wanted = plain_number(version) or submission.current_version
         chosen = next((v for v in versions if v.version == wanted), None)
         if chosen is None or not chosen.document_path:
             return None
@@ -760,6 +770,11 @@ class WebChat:
             return None
         form = self.engine.forms[submission.form_id]
         return path, f"{form.short_title}-{submission_id}-第{chosen.version}版.docx"
+
+
+def _declared_length(request: Request) -> int | None:
+    """The body's size as the client declared it (Content-Length), if it is a plain number."""
+    return plain_number(request.headers.get("content-length", ""), max_digits=15)
 
 
 def _message_id(given: object) -> str | None:
@@ -777,8 +792,16 @@ def web_update_id(user_id: str, message_id: str) -> int:
 
 
 def _address(request: Request) -> str:
-    """The client's address (behind the deployment's reverse proxy, the one it forwarded)."""
-    return request.client.host if request.client is not None else ""
+    """The client's address (behind the deployment's reverse proxy, the one it forwarded); for IPv6
+    its /64 network, which one household or phone holds whole and can rotate addresses within."""
+    host = request.client.host if request.client is not None else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -802,8 +825,8 @@ async def _json_body(request: Request, *, too_large: str) -> dict[str, Any]:
 
 async def _limited_body(request: Request, limit: int) -> bytes | None:
     """The request body, or None as soon as it is known to be larger than ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = _declared_length(request)
+    if declared is not None and declared > limit:
         return None
     received = bytearray()
     async for chunk in request.stream():
@@ -863,7 +886,22 @@ def build_app(
     routes = [Route("/healthz", _healthz(engine)), *chat.routes()]
     if telegram is not None and webhook_secret:
         routes.append(Route(WEBHOOK_PATH, _webhook(telegram, webhook_secret), methods=["POST"]))
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(ErrorBoundary)])
+
+    async def no_such_route(request: Request, error: Exception) -> Response:
+        """An address or method no route takes: Chinese words, as everywhere else."""
+        status = error.status_code if isinstance(error, HTTPException) else 404
+        message = NO_SUCH_PAGE if status == 404 else BAD_REQUEST
+        return (
+            _error(status, message)
+            if _answers_in_json(request.url.path)
+            else chat.message_page(status, message)
+        )
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders), Middleware(ErrorBoundary, page=chat.message_page)],
+        exception_handlers={HTTPException: no_such_route},
+    )
 
 
 def join_link(settings: Settings, code: str) -> str:

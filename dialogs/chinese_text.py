@@ -24,7 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["CleanText", "clean_text", "to_halfwidth_digits", "word_count"]
+__all__ = ["CleanText", "clean_text", "plain_number", "to_halfwidth_digits", "word_count"]
 
 # Inclusive code point ranges whose characters count 1 字 each.
 _ONE_ZI_RANGES: tuple[tuple[int, int], ...] = (
@@ -155,3 +155,16 @@ def to_halfwidth_digits(text: str) -> str:
     Meant for parsers of numbers, dates and phone numbers.
     """
     return text.translate(_HALFWIDTH)
+
+
+def plain_number(text: str, max_digits: int = 9) -> int | None:
+    """The whole number ``text`` is, in digits 0-9 (full-width ones too): ``"３"`` → 3, ``" 12 "`` → 12.
+
+    None for anything else, and for more than ``max_digits`` digits: ``str.isdigit`` also accepts
+    ``"²"`` and ``"٣"``, which ``int`` refuses or reads, and a 5,000-digit number is more than
+    ``int`` will parse — none of them is a choice, a row or an id a person means.
+    """
+    digits = to_halfwidth_digits(text.strip())
+    if not digits or len(digits) > max_digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(digits)

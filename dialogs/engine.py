@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dialogs.campaign import Campaign, TaskDecl
-from dialogs.chinese_text import clean_text
+from dialogs.chinese_text import clean_text, plain_number
 from dialogs.commands import COMMAND_HELP, Command, parse_command, submission_number
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line
 from dialogs.form_records import form_record
+from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.privacy import privacy_notice
@@ -60,6 +61,7 @@ OnCommit = Callable[[list[Reply], bool], None]
 NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请链接，打开后按提示完成绑定。"
 INVITE_UNUSABLE = "这个邀请码无效、已被使用或已过期。请向{contact}索取新的邀请链接。"
 NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
+TOO_MANY_TRIES = "邀请码试错的次数太多了，请一分钟后再试。如邀请码有问题，请联系{contact}。"
 CONSENT_MENU = "i"
 TRY_AGAIN = (
     "抱歉，系统刚才出了点问题，您已填写的内容都已保存。请稍后再发送一次；如仍有问题，请联系{contact}。"
@@ -113,6 +115,7 @@ class DialogEngine:
     ) -> None:
         self.campaign = campaign
         self.trial = trial
+        self.invite_tries = FailedAttempts()
         self.forms = forms
         self.machines = machines
         self.repository = repository
@@ -177,9 +180,15 @@ class DialogEngine:
     def _handle(self, inbound: Inbound) -> list[Reply]:
         cleaned = clean_text(inbound.text)
         command = parse_command(cleaned.text)
-        if inbound.menu is not None and inbound.menu.startswith(CONSENT_MENU):
+        consenting = inbound.menu is not None and inbound.menu.startswith(CONSENT_MENU)
+        inviting = command is not None and command.name == "start" and bool(command.argument)
+        if (consenting or inviting) and not self.invite_tries.allowed((inbound.channel, inbound.user_id)):
+            return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
+        if consenting:
+            assert inbound.menu is not None
             return self._consent(inbound, inbound.menu.removeprefix(CONSENT_MENU), cleaned.text)
-        if command is not None and command.name == "start" and command.argument:
+        if inviting:
+            assert command is not None
             return self._offer_invite(inbound, command.argument)
         contact, current = self.repository.contact_with_draft(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
@@ -298,6 +307,7 @@ class DialogEngine:
         code = argument.strip().upper()
         invite = self.repository.usable_invite(code, self.clock())
         if invite is None:
+            self.invite_tries.failed((inbound.channel, inbound.user_id))
             return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
         unit = self.repository.unit(invite.unit_id) if invite.unit_id is not None else None
         unit_name = unit.name if unit is not None else self.campaign.contact.department
@@ -309,6 +319,7 @@ class DialogEngine:
             return [Reply(NO_CONSENT)]
         contact = self.repository.redeem_invite(code, inbound.channel, inbound.user_id, self.clock())
         if contact is None:
+            self.invite_tries.failed((inbound.channel, inbound.user_id))
             return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
         log.info("contact %s bound by invite (role %s)", contact.id, contact.role)
         return [
@@ -1115,10 +1126,10 @@ def _aware(moment: datetime) -> datetime:
 def _pick(text: str, entries: list[tuple[str, str]], numbered: list[str] | None = None) -> str | None:
     """What a reply picks from a list of (label, action): by its number, its label, or a label's start."""
     stripped = text.strip().replace("．", ".").rstrip(".")
-    halfwidth = stripped.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if halfwidth.isdigit():
+    number = plain_number(stripped)
+    if number is not None:
         labels = numbered if numbered is not None else [label for label, _ in entries]
-        index = int(halfwidth) - 1
+        index = number - 1
         if 0 <= index < len(labels):
             return _pick(labels[index], entries) if numbered is not None else entries[index][1]
         return None
@@ -1134,7 +1145,7 @@ def _typed_row_action(text: str) -> str | None:
     stripped = text.strip().replace(" ", "").replace("第", "")
     for word, verb in (("删除", "remove"), ("修改", "edit")):
         if stripped.startswith(word):
-            digits = "".join(ch for ch in stripped[len(word) :] if ch.isdigit())
-            if digits:
-                return f"{verb}:{int(digits) - 1}"
+            number = plain_number(stripped[len(word) :].rstrip("张节项个行"))
+            if number is not None:
+                return f"{verb}:{number - 1}"
     return None

@@ -1,8 +1,12 @@
-"""Invite codes: single-use, expiring, easy to read aloud (no 0/O or 1/I)."""
+"""Invite codes: single-use, expiring, easy to read aloud (no 0/O or 1/I); and a limit on guessing them."""
 
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 
 from storage.models import Invite
@@ -25,3 +29,56 @@ def issue_invite(
 
 def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
+
+
+class FailedAttempts:
+    """At most ``per_minute`` failed tries in any minute for one key: an identity that keeps sending
+    invite codes that do not work (the engine: channel and user), or an address (the web's sign-in
+    page, before there is an identity). Right codes never count, so a room of cadres signing in
+    together is never held up. Thread-safe: the engine runs in several threads.
+
+    Memory stays bounded: past ``keys_max`` keys, those with no failure in the last minute go, then,
+    if still too many, the oldest half.
+    """
+
+    def __init__(
+        self, per_minute: int = 10, clock: Callable[[], float] = time.monotonic, keys_max: int = 100_000
+    ) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.keys_max = keys_max
+        self._failures: dict[Hashable, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allowed(self, key: Hashable) -> bool:
+        """Whether ``key`` may try now."""
+        with self._lock:
+            recent = self._failures.get(key)
+            if recent is None:
+                return True
+            self._forget_old(recent)
+            return len(recent) < self.per_minute
+
+    def failed(self, key: Hashable) -> None:
+        """Count one failed try of ``key``."""
+        with self._lock:
+            recent = self._failures.pop(key, None) or deque()
+            self._forget_old(recent)
+            recent.append(self.clock())
+            self._failures[key] = recent  # last in the dict: the most recently failed
+            if len(self._failures) > self.keys_max:
+                self._shrink()
+
+    def _forget_old(self, recent: deque[float]) -> None:
+        cutoff = self.clock() - 60
+        while recent and recent[0] <= cutoff:
+            recent.popleft()
+
+    def _shrink(self) -> None:
+        for key, recent in list(self._failures.items()):
+            self._forget_old(recent)
+            if not recent:
+                del self._failures[key]
+        if len(self._failures) > self.keys_max:
+            for key in list(self._failures)[: len(self._failures) // 2]:
+                del self._failures[key]

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dialogs.campaign import Campaign
+from dialogs.chinese_text import plain_number
 from dialogs.commands import SUPERVISOR_HELP, Command, submission_number
 from dialogs.declarations import FormDecl
 from dialogs.exchange import Reply
@@ -171,9 +172,9 @@ class SupervisorDesk:
         task = self.campaign.task(submission.task_id)
         row: int | None = None
         if task.counted_group is not None:
-            if not rest.isdigit():
+            row = plain_number(rest)
+            if row is None:
                 return [Reply(f"请写上第几节课程，例如：/{action} {submission.id} 2")]
-            row = int(rest)
             rows = self.repository.versions(submission.id or 0)[-1].answers.get(task.counted_group, [])
             if not 1 <= row <= len(rows):
                 return [Reply(f"{title}只有 {len(rows)} 节课程。")]

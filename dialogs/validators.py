@@ -12,6 +12,7 @@ Photos and videos have their own validators, ``validate_photo`` and ``validate_v
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import threading
 import unicodedata
@@ -26,7 +27,7 @@ from typing import Any, Literal, TypeGuard
 
 from PIL import ExifTags, Image
 
-from dialogs.chinese_text import to_halfwidth_digits, word_count
+from dialogs.chinese_text import plain_number, to_halfwidth_digits, word_count
 
 __all__ = [
     "ETHNIC_GROUPS",
@@ -238,22 +239,19 @@ def validate_text(text: str, params: Mapping[str, Any], ctx: ValidationContext) 
         return _empty(ctx)
     count = word_count(text)
     min_chars, max_chars = params.get("min_chars", 0), params["max_chars"]
-    min_hanzi = params.get("min_hanzi", 0)
-    if min_hanzi:
-        hanzi = sum(1 for char in text if _is_cjk_ideograph(char))
-        if hanzi < min_hanzi:
-            return Rejected(
-                f"{ctx.label}太短了，请用中文写清楚，至少 {min_hanzi} 个汉字（现有 {hanzi} 个）。"
-            )
-    if count < min_chars:
-        return Rejected(
-            f"还差 {min_chars - count} 字，{ctx.label}需 {min_chars}-{max_chars} 字（现为 {count} 字）。"
-        )
     if count > max_chars:
         limit = f"需 {min_chars}-{max_chars} 字" if min_chars else f"需在 {max_chars} 字以内"
         return Rejected(
             f"超出 {count - max_chars} 字，{ctx.label}{limit}（现为 {count} 字），请删减后重新发送。"
         )
+    if count < min_chars:
+        return Rejected(
+            f"还差 {min_chars - count} 字，{ctx.label}需 {min_chars}-{max_chars} 字（现为 {count} 字）。"
+        )
+    min_hanzi = params.get("min_hanzi", 0)
+    hanzi = sum(1 for char in text if _is_cjk_ideograph(char)) if min_hanzi else 0
+    if hanzi < min_hanzi:
+        return Rejected(f"{ctx.label}请用中文写清楚，至少要有 {min_hanzi} 个汉字（现有 {hanzi} 个）。")
     return Accepted(text)
 
 
@@ -468,9 +466,11 @@ def validate_integer(text: str, params: Mapping[str, Any], ctx: ValidationContex
         return Rejected(f"{ctx.label}不能是负数，请填写阿拉伯数字，例如 12。")
     if re.fullmatch(r"\d+\.\d+", typed):
         return Rejected(f"{ctx.label}需为整数，不能有小数，请重新填写。")
-    if not re.fullmatch(r"\d+", typed):
+    value = plain_number(typed)
+    if value is None and re.fullmatch(r"[0-9]+", typed):  # more digits than any count here
+        return Rejected(f"{ctx.label}需在{params['min']}-{params['max']}{unit}之间，请核对。")
+    if value is None:
         return Rejected(f"{ctx.label}请只填写阿拉伯数字，例如 12。")
-    value = int(typed)
     low, high = params["min"], params["max"]
     if not low <= value <= high:
         return Rejected(f"{ctx.label}需在{low}-{high}{unit}之间（现为{value}{unit}），请核对。")
@@ -638,11 +638,13 @@ def photo_formats() -> tuple[str, ...]:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.3g}"
+    """A file's size as a phone shows it: decimal megabytes, one decimal at most (``10.6``, ``80``),
+    rounded up — a file just over a limit never reads as the limit itself."""
+    return f"{math.ceil(size / 100_000) / 10:.1f}".removesuffix(".0")
 
 
 #: The largest photo file taken on any channel, stated once: the web's upload limit is this too.
-PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_BYTES = 10_000_000
 #: The most pixels a photo may have: a phone's 48-50 MP mode fits, a screenshot-sized bomb does not.
 PHOTO_MAX_PIXELS = 50_000_000
 

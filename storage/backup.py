@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -34,7 +35,7 @@ from storage.models import (
     SubmissionVersion,
     Unit,
 )
-from storage.repository import rebuild_progress
+from storage.repository import STALE_TEMPORARY, rebuild_progress
 
 FORMAT = 1
 FILE_FOLDERS = ("files", "submissions")
@@ -177,13 +178,14 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
     decisions and files, drafts, contacts and invites, messages, reminders, and photos no longer used.
     Units (the campaign's structure) stay.
 
-    Then every file of the data folder that no remaining row names goes too, whatever its age: a
+    Then every file of the data folder that no remaining row names goes too, whatever the date: a
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
-    was never saved; and the campaign's export ZIPs, which copy everything. Run it with the service
-    stopped: a photo being stored at that moment has no row yet."""
+    was never saved; and the campaign's export ZIPs, which copy everything. Files written in the last
+    ``STALE_TEMPORARY`` are left: with the service running, a photo being stored has no row yet."""
 
     removed: dict[str, int] = {}
     with engine.begin() as connection:
+        named_before = _referenced_files(connection)
         units = select(Unit.id).where(col(Unit.campaign_id) == campaign_id)
         old = select(Submission.id).where(
             Submission.campaign_id == campaign_id, Submission.updated_at < before
@@ -228,7 +230,7 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
             connection.execute(delete(Attachment).where(col(Attachment.id).in_([row.id for row in unused])))
         removed["照片"] = len(unused)
         kept = _referenced_files(connection)
-    files = _remove_files_not_in(data_dir, kept, exports_of=campaign_id)
+    files = _remove_files_not_in(data_dir, kept, named_before - kept, exports_of=campaign_id)
     removed["文件"] = len(files)
     if engine.dialect.name == "sqlite":  # deleted rows linger in free pages and the WAL until rewritten
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -247,21 +249,24 @@ def _referenced_files(connection: Any) -> set[str]:
     return {PurePosixPath(*Path(path).parts).as_posix() for path in named}
 
 
-def _remove_files_not_in(data_dir: Path, kept: set[str], *, exports_of: str) -> list[str]:
-    """Delete every file under the stored-file folders that is not in ``kept``, and the campaign's
-    export ZIPs; return their relative paths, sorted."""
+def _remove_files_not_in(data_dir: Path, kept: set[str], dropped: set[str], *, exports_of: str) -> list[str]:
+    """Delete the files of the rows just purged (``dropped``), every other file under the stored-file
+    folders that is not in ``kept`` (but those written in the last ``STALE_TEMPORARY``), and the
+    campaign's export ZIPs; return their relative paths, sorted."""
     removed: list[str] = []
-    candidates = [
-        p for folder in FILE_FOLDERS if (data_dir / folder).is_dir() for p in (data_dir / folder).rglob("*")
-    ]
+    recent = time.time() - STALE_TEMPORARY.total_seconds()
+    for folder in FILE_FOLDERS:
+        for path in (data_dir / folder).rglob("*") if (data_dir / folder).is_dir() else []:
+            relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
+            orphan = relative not in kept and path.stat().st_mtime < recent
+            if path.is_file() and (relative in dropped or orphan):
+                path.unlink(missing_ok=True)
+                removed.append(relative)
     exports = data_dir / "exports"
     if exports.is_dir():
-        candidates += list(exports.glob(f"{exports_of}-*.zip")) + list(exports.glob(".tmp-*"))
-    for path in candidates:
-        relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
-        if path.is_file() and (relative not in kept or path.parent == exports):
+        for path in [*exports.glob(f"{exports_of}-*.zip"), *exports.glob(".tmp-*")]:
             path.unlink(missing_ok=True)
-            removed.append(relative)
+            removed.append(f"exports/{path.name}")
     return sorted(removed)
 
 

@@ -108,9 +108,14 @@ class SqliteFileWatch:
 
 def is_unavailable(error: BaseException) -> bool:
     """True for errors that mean the database cannot be used now (down, restarting, locked, its file
-    gone), as opposed to a bug: the request should be answered “try later”, not as a failure."""
-    if isinstance(error, DatabaseFileGone | OperationalError | InterfaceError):
+    gone), as opposed to a bug: the request should be answered “try later”, not as a failure.
+
+    SQLite reports a statement its schema cannot run (“no such table”) as an OperationalError too,
+    with the generic SQLITE_ERROR code: that one is a bug, not an outage."""
+    if isinstance(error, DatabaseFileGone):
         return True
+    if isinstance(error, OperationalError | InterfaceError):
+        return getattr(error.orig, "sqlite_errorname", "") != "SQLITE_ERROR"
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
@@ -199,16 +204,18 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def is_empty(url: str) -> bool:
-    """True when the database at ``url`` has never been migrated (for SQLite: no file, or an empty
-    one). Looks without creating anything."""
+def holds_no_submissions(url: str) -> bool:
+    """True when the database at ``url`` holds no submitted form: never migrated (for SQLite: no
+    file, or an empty one), or migrated afresh. Looks without creating anything."""
     path = _sqlite_path(url) if url.startswith("sqlite") else None
     if path is not None and (not path.exists() or path.stat().st_size == 0):
         return True
     engine = create_engine(url, hide_parameters=True)
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision() is None
+            if MigrationContext.configure(connection).get_current_revision() is None:
+                return True
+            return connection.execute(text("SELECT 1 FROM submissionversion LIMIT 1")).first() is None
     finally:
         engine.dispose()
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, update
+from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, or_, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -640,26 +640,10 @@ class Repository:
             return set()
         now = utc_now()
         rows = [
-            {
-                "channel": channel,
-                "update_id": update_id,
-                "chat_key": chat_key,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "received_at": now,
-            }
-            for update_id, chat_key, payload in updates
+            _inbox_row(channel, update_id, chat_key, payload, now) for update_id, chat_key, payload in updates
         ]
         with self._session() as session:
-            insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-            statement = (
-                insert(InboxUpdate)
-                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                .returning(col(InboxUpdate.update_id))
-            )
-            # Core, not the ORM's bulk path: one INSERT of all the rows, at a third less cost
-            stored = set(session.connection().execute(statement, rows).scalars())
+            stored = _insert_new_inbox_rows(session, rows)
             self._commit(session)
             return stored
 
@@ -667,25 +651,9 @@ class Repository:
         """Record a message as handled, inside the transaction that handles it: for channels that
         answer in the same request (the web chat), so a message sent again — its answer lost on the
         way — is recognised. False when it was recorded before."""
-        now = utc_now()
-        row = {
-            "channel": channel,
-            "update_id": update_id,
-            "chat_key": chat_key,
-            "payload": {},
-            "status": "done",
-            "attempts": 1,
-            "received_at": now,
-            "processed_at": now,
-        }
+        row = _inbox_row(channel, update_id, chat_key, {}, utc_now(), done=True)
         with self._session() as session:
-            insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-            statement = (
-                insert(InboxUpdate)
-                .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-                .returning(col(InboxUpdate.id))
-            )
-            new = session.connection().execute(statement, row).first() is not None
+            new = bool(_insert_new_inbox_rows(session, [row]))
             self._commit(session)
             return new
 
@@ -773,15 +741,12 @@ class Repository:
         query = (
             sql_select(_table(OutboxMessage))
             .where(outbox.channel == channel, outbox.chat_key == chat_key, outbox.status == "pending")
+            .where(or_(outbox.not_before.is_(None), outbox.not_before <= now))
             .order_by(outbox.id)
             .limit(limit)
         )
         with self._session() as session:
-            waiting = [
-                message
-                for message in _records(session, OutboxMessage, query)
-                if message.not_before is None or _aware(message.not_before) <= now
-            ]
+            waiting = _records(session, OutboxMessage, query)
             if not waiting:
                 return []
             taken = set(
@@ -791,7 +756,7 @@ class Repository:
                         col(OutboxMessage.id).in_([message.id for message in waiting]),
                         col(OutboxMessage.status) == "pending",
                     )
-                    .values(status="sent", sent_at=now, payload={}, attempts=col(OutboxMessage.attempts) + 1)
+                    .values(**_sent(now))
                     .returning(col(OutboxMessage.id))
                 ).scalars()
             )
@@ -809,7 +774,7 @@ class Repository:
             session.execute(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id).in_([message.id for message in messages]))
-                .values(status="sent", sent_at=now, payload={}, attempts=col(OutboxMessage.attempts) + 1)
+                .values(**_sent(now))
             )
             self._commit(session)
 
@@ -1070,6 +1035,39 @@ def _records(session: Session, model: type[Record], query: Select[Any]) -> list[
     """Rows of ``model``'s table read with Core, as plain (detached) records: cheaper than ORM loading
     for the reads of every message. Such a record is never ``session.add``-ed again (it has its id)."""
     return [model(**row._mapping) for row in session.connection().execute(query)]
+
+
+def _sent(now: datetime) -> dict[str, Any]:
+    """What marking an outgoing message sent sets: its payload (a reply's text) is not kept."""
+    return {"status": "sent", "sent_at": now, "payload": {}, "attempts": col(OutboxMessage.attempts) + 1}
+
+
+def _inbox_row(
+    channel: str, update_id: int, chat_key: str, payload: dict[str, Any], now: datetime, *, done: bool = False
+) -> dict[str, Any]:
+    """An incoming message as a row for a Core INSERT: pending, or already handled (``done``)."""
+    row = {
+        "channel": channel,
+        "update_id": update_id,
+        "chat_key": chat_key,
+        "payload": payload,
+        "status": "done" if done else "pending",
+        "attempts": int(done),
+        "received_at": now,
+    }
+    return {**row, "processed_at": now} if done else row
+
+
+def _insert_new_inbox_rows(session: Session, rows: list[dict[str, Any]]) -> set[int]:
+    """Insert inbox rows, skipping those whose (channel, update id) is there already; the new ids.
+    Core, not the ORM's bulk path: one INSERT of all the rows, at a third less cost."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(InboxUpdate)
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(col(InboxUpdate.update_id))
+    )
+    return set(session.connection().execute(statement, rows).scalars())
 
 
 def _outbox_row(channel: str, chat_key: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -133,9 +133,11 @@ def leftovers(data_dir: Path) -> list[Path]:
     temporary = data_dir / "submissions" / "yufeng" / ".tmp-k2j4h6"
     orphan = data_dir / "files" / "ab" / ("ab" * 32 + ".jpg")
     export = data_dir / "exports" / "liuzhou-2021-20210601-090000.zip"
+    an_hour_ago = time.time() - 3600
     for path, data in ((temporary, record.encode()), (orphan, b"\xff\xd8\xff photo"), (export, b"PK")):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        os.utime(path, (an_hour_ago, an_hour_ago))
     return [temporary, orphan, export]
 
 
@@ -144,6 +146,9 @@ def test_purge_removes_every_file_no_row_names_and_lists_them(filled: DialogEngi
     temporary, orphan, export = leftovers(data_dir)
     other_campaign = data_dir / "exports" / "liuzhou-2022-20220601-090000.zip"
     other_campaign.write_bytes(b"PK")
+    being_stored = data_dir / "files" / "cd" / ("cd" * 32 + ".jpg")  # its row is not committed yet
+    being_stored.parent.mkdir(parents=True)
+    being_stored.write_bytes(b"\xff\xd8\xff")
     removed = purge(
         filled.repository.engine, data_dir, filled.campaign.id, datetime(2000, 1, 1, tzinfo=SHANGHAI)
     )
@@ -156,6 +161,7 @@ def test_purge_removes_every_file_no_row_names_and_lists_them(filled: DialogEngi
     ), "referenced or not, by the date or not: a leftover holding personal data goes, and is named"
     assert removed.counts["文件"] == 3 and not any(p.exists() for p in (temporary, orphan, export))
     assert other_campaign.exists(), "another campaign's export is not this purge's"
+    assert being_stored.exists(), "a file written minutes ago may be a photo whose row is on its way"
     assert (
         filled.repository.versions(1)[-1].record_path and (data_dir / "submissions/yufeng/1-v1.json").exists()
     )
@@ -166,8 +172,6 @@ def test_start_up_removes_stale_temporaries_only(filled: DialogEngine) -> None:
     temporary, orphan, _export = leftovers(data_dir)
     fresh = temporary.with_name(".tmp-being-written")
     fresh.write_bytes(b"{")
-    an_hour_ago = time.time() - 3600
-    os.utime(temporary, (an_hour_ago, an_hour_ago))
     assert filled.repository.remove_stale_temporaries() == 1
     assert not temporary.exists()
     assert fresh.exists(), "another worker may be writing this one right now"

@@ -1,6 +1,6 @@
 import pytest
 
-from dialogs.chinese_text import CleanText, clean_text, to_halfwidth_digits, word_count
+from dialogs.chinese_text import CleanText, clean_text, plain_number, to_halfwidth_digits, word_count
 
 
 @pytest.mark.parametrize(
@@ -125,3 +125,23 @@ def test_clean_text_output_is_xml_safe() -> None:
 )
 def test_to_halfwidth_digits(text: str, expected: str) -> None:
     assert to_halfwidth_digits(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("3", 3),
+        (" 12 ", 12),
+        ("３", 3),
+        ("007", 7),
+        ("²", None),  # str.isdigit says yes, int() says no
+        ("٣", None),  # Arabic-Indic three: int() reads it, nobody here means it
+        ("9" * 5000, None),  # more digits than int() will parse
+        ("1234567890", None),  # more than any choice, row or id typed by a person
+        ("-1", None),
+        ("1.5", None),
+        ("", None),
+    ],
+)
+def test_plain_number(text: str, number: int | None) -> None:
+    assert plain_number(text) == number

@@ -80,6 +80,9 @@ NOISE = [
     "../../etc/passwd",
     "\u202e\u200b",
     "x" * 5000,
+    "9" * 5000,  # more digits than int() parses
+    "²",  # a digit to str.isdigit, not to int()
+    "删除٣",
     "确认提交",
     "/reopen 1",
 ]

@@ -99,3 +99,15 @@ def test_an_empty_database_beside_stored_submissions_is_refused(tmp_path: Path) 
     assert result.returncode == 2
     assert "已有 1 份提交记录" in result.stderr and "intake restore" in result.stderr
     assert not (tmp_path / "data" / "intake.db").exists(), "no fresh database was made beside the old data"
+    # Made afresh by hand (intake migrate) it is still an empty database beside the old data.
+    subprocess.run([*INTAKE, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=60)
+    again = subprocess.run([*INTAKE, "run"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "intake restore" in again.stderr
+
+
+def test_a_trial_never_talks_to_telegram(tmp_path: Path) -> None:
+    env = service_env(tmp_path, TELEGRAM_BOT_TOKEN="123456:a-real-bot-would-reach-real-people")
+    result = subprocess.run(
+        [*INTAKE, "run", "--trial"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "试用模式只在本机运行网页版" in result.stderr

@@ -264,3 +264,19 @@ def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
     assert message.payload == {"text": NOT_BOUND}
     assert caplog.text.count("database unavailable") == 1 and "Traceback" not in caplog.text
     repository.engine.dispose()
+
+
+def test_an_update_that_cannot_be_read_does_not_hold_up_the_inbox(
+    channel: TelegramChannel, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.telegram_channel import UNREADABLE
+
+    broken = text_update(601, 88, "你好")
+    del broken["message"]["date"]  # type: ignore[attr-defined]
+    channel.receive_many([broken, text_update(602, 89, "/help")])
+    with caplog.at_level(logging.INFO):
+        assert asyncio.run(channel.process_pending()) == 2
+    assert channel.repository.pending_updates(CHANNEL) == [], "neither is left to block the others"
+    assert replies_to(channel, 88) == [UNREADABLE]
+    assert replies_to(channel, 89) == [NOT_BOUND]
+    assert "update 601 cannot be read: KeyError" in caplog.text and "Traceback" not in caplog.text

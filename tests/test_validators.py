@@ -288,19 +288,25 @@ def test_text_accepts_and_stores_the_text(text: str, params: dict[str, Any]) -> 
             "x",
             "工作单位及职务",
             {"max_chars": 60, "min_hanzi": 4},
-            "工作单位及职务太短了，请用中文写清楚，至少 4 个汉字（现有 0 个）。",
+            "工作单位及职务请用中文写清楚，至少要有 4 个汉字（现有 0 个）。",
         ),
         (
             "村主任",
             "工作单位及职务",
             {"max_chars": 60, "min_hanzi": 4},
-            "工作单位及职务太短了，请用中文写清楚，至少 4 个汉字（现有 3 个）。",
+            "工作单位及职务请用中文写清楚，至少要有 4 个汉字（现有 3 个）。",
+        ),
+        (
+            "word " * 600,  # too long first: the length is what to fix
+            "个人事迹",
+            {"max_chars": 500, "min_hanzi": 20},
+            "超出 100 字，个人事迹需在 500 字以内（现为 600 字），请删减后重新发送。",
         ),
         (
             "ＡＢＣ１２３４",  # full-width letters count as 字 but are no Chinese
             "课程名称",
             {"max_chars": 40, "min_hanzi": 4},
-            "课程名称太短了，请用中文写清楚，至少 4 个汉字（现有 0 个）。",
+            "课程名称请用中文写清楚，至少要有 4 个汉字（现有 0 个）。",
         ),
     ],
 )
@@ -619,6 +625,9 @@ def test_integer_accepts(text: str, params: dict[str, Any], answers: dict[str, A
         ("一百", "单位人数", STAFF, {}, "请只填写阿拉伯数字，例如 12。"),
         ("约100", "单位人数", STAFF, {}, "请只填写阿拉伯数字"),
         ("", "单位人数", STAFF, {}, "请填写单位人数。"),
+        ("9" * 5000, "单位人数", STAFF, {}, "单位人数需在1-1000000人之间，请核对。"),  # int() would refuse it
+        ("٣", "单位人数", STAFF, {}, "请只填写阿拉伯数字"),  # an Arabic-Indic three: int() reads it
+        ("²", "单位人数", STAFF, {}, "请只填写阿拉伯数字"),
     ],
 )
 def test_integer_refuses(
@@ -769,8 +778,12 @@ def test_photo_too_large() -> None:
     data = image_bytes((400, 300), "JPEG")
     max_bytes = len(data) - 1
     assert_rejected(validate_photo(data, max_bytes=max_bytes), "照片太大")
-    big = validate_photo(b"\0" * (12 * 1024 * 1024 + 300 * 1024))
+    big = validate_photo(b"\0" * 12_300_000)
     assert big == Rejected("照片太大（12.3 MB），请发送不超过 10 MB 的照片（可先在相册里压缩后再发送）。")
+    just_over = validate_photo(b"\0" * 10_040_000)
+    assert just_over == Rejected(
+        "照片太大（10.1 MB），请发送不超过 10 MB 的照片（可先在相册里压缩后再发送）。"
+    )
 
 
 @pytest.mark.parametrize("size", [(40, 40), (400, 300)])  # over the limit (warning) / over twice it (error)
@@ -788,7 +801,7 @@ GOOD_VIDEO: dict[str, Any] = {
     "duration_s": 300,
     "width": 1920,
     "height": 1080,
-    "size_bytes": 80 * 1024 * 1024,
+    "size_bytes": 80_000_000,
 }
 
 
@@ -828,7 +841,7 @@ def test_video_accepts_silently(changes: dict[str, Any]) -> None:
         ({"duration_s": None}, "无法读取视频时长"),
         ({"width": None}, "无法读取视频分辨率"),
         ({"mime": None, "file_name": None}, "无法确认视频格式"),
-        ({"max_download_bytes": 20 * 1024 * 1024}, "视频文件较大（80 MB）"),
+        ({"max_download_bytes": 20_000_000}, "视频文件较大（80 MB）"),
     ],
 )
 def test_video_accepts_with_a_note(changes: dict[str, Any], note: str) -> None:

@@ -22,7 +22,6 @@ import pytest
 from telegram import Bot
 
 from bot.logs import quiet_third_party_logs
-from bot.rate_limit import AttemptLimiter
 from bot.telegram_channel import TelegramChannel
 from bot.web import (
     ALREADY_RECEIVED,
@@ -36,12 +35,13 @@ from bot.web import (
     SECRET_HEADER,
     SESSION_COOKIE,
     TEXT_TOO_LONG,
-    TOO_MANY_ATTEMPTS,
     WEBHOOK_PATH,
     build_app,
     web_update_id,
 )
-from dialogs.engine import DialogEngine
+from dialogs.engine import TOO_MANY_TRIES, DialogEngine
+from dialogs.exchange import Inbound
+from dialogs.invites import FailedAttempts
 from dialogs.sample_answers import CADRE_ANSWERS
 from storage.database import make_engine
 from storage.repository import Repository
@@ -191,7 +191,8 @@ def test_failed_invite_guesses_are_limited_per_address(server: str, engine: Dial
             guess = client.get("/api/join", params={"code": f"WRONG{attempt:05d}"})
             assert guess.status_code == 200 and "无效" in guess.text
         refused = client.get("/api/join", params={"code": invite(engine)})
-        assert refused.status_code == 429 and refused.json() == {"error": TOO_MANY_ATTEMPTS}
+        assert refused.status_code == 429
+        assert refused.json() == {"error": TOO_MANY_TRIES.format(contact=engine.campaign.contact.line())}
         elsewhere = client.get(
             "/api/join", params={"code": invite(engine)}, headers={"X-Forwarded-For": "10.1.2.3"}
         )
@@ -205,17 +206,48 @@ def test_a_room_signing_in_together_is_not_held_up(server: str, engine: DialogEn
             sign_in(client, engine)
 
 
-def test_the_attempt_limit_refills_at_its_pace() -> None:
+def test_failed_tries_are_counted_over_a_sliding_minute() -> None:
     now = [0.0]
-    limiter = AttemptLimiter(per_minute=10, clock=lambda: now[0])
+    tries = FailedAttempts(per_minute=10, clock=lambda: now[0], keys_max=50)
     for _ in range(10):
-        assert limiter.allowed("a")
-        limiter.failed("a")
-    assert not limiter.allowed("a") and limiter.allowed("b")
-    now[0] += 5.9
-    assert not limiter.allowed("a")
-    now[0] += 0.2
-    assert limiter.allowed("a"), "one more try every six seconds"
+        assert tries.allowed("a")
+        tries.failed("a")
+        now[0] += 1
+    assert not tries.allowed("a") and tries.allowed("b")
+    now[0] += 50.5  # the first failure is now more than a minute old
+    assert tries.allowed("a")
+    tries.failed("a")
+    assert not tries.allowed("a")
+    for other in range(200):  # many addresses: memory stays bounded, the recent ones are kept
+        tries.failed(f"x{other}")
+    assert len(tries._failures) <= 50, "bounded"
+    assert "x199" in tries._failures, "the latest are kept"
+
+
+def test_guessing_codes_from_a_bound_chat_is_limited_too(engine: DialogEngine) -> None:
+    """The sign-in page is not the only door: /start CODE or a consent button from any chat."""
+    from dialogs.engine import CONSENT_MENU
+
+    for attempt in range(10):
+        [reply] = engine.handle(Inbound("telegram", "4242", f"/start WRONG{attempt:05d}"))
+        assert "无效" in reply.text
+    [refused] = engine.handle(Inbound("telegram", "4242", f"/start {invite(engine)}"))
+    assert refused.text.startswith("邀请码试错的次数太多了")
+    [consent] = engine.handle(Inbound("telegram", "4242", "1", menu=f"{CONSENT_MENU}{invite(engine)}"))
+    assert consent.text.startswith("邀请码试错的次数太多了")
+    [other] = engine.handle(Inbound("telegram", "4343", f"/start {invite(engine)}"))
+    assert "个人信息保护告知" in other.text, "another chat is not held up"
+
+
+def test_guesses_posted_as_chat_messages_are_limited(server: str, engine: DialogEngine) -> None:
+    from dialogs.engine import CONSENT_MENU
+
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        for attempt in range(10):
+            say(client, csrf, "1", f"{CONSENT_MENU}WRONG{attempt:05d}")
+        [refused] = say(client, csrf, "1", f"{CONSENT_MENU}{invite(engine)}")
+        assert str(refused["text"]).startswith("邀请码试错的次数太多了")
 
 
 # Notices ---------------------------------------------------------------------------------------------
@@ -519,3 +551,76 @@ def test_an_outage_is_one_line_when_it_starts_and_one_when_it_is_over(logs: Capt
     assert logs.about("database available again") == [
         "WARNING storage.database: database available again after 3 s; 51 requests refused meanwhile"
     ]
+
+
+def test_a_photos_metadata_never_reaches_the_log(engine: DialogEngine, logs: Captured) -> None:
+    """Pillow logs every EXIF tag at DEBUG: the camera owner's name, a phone number, GPS."""
+    import io
+
+    from PIL import Image
+
+    from dialogs.validators import validate_photo
+
+    owner = "Wei Lihua"  # EXIF text is ASCII
+    exif = Image.Exif()
+    exif[0x013B] = owner  # Artist
+    exif[0x010E] = f"{owner} {PHONE}"  # ImageDescription
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (9, 9, 9)).save(buffer, format="JPEG", exif=exif.tobytes())
+    assert owner.encode() in buffer.getvalue() and PHONE.encode() in buffer.getvalue()
+    assert validate_photo(buffer.getvalue()).__class__.__name__ == "Accepted"
+    assert_clean(logs, owner)
+
+
+def test_notices_wait_when_the_page_load_fails(
+    server: str, engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        user_id = client.cookies[SESSION_COOKIE].rsplit(".", 1)[0]
+        engine.repository.enqueue_message(CHANNEL, user_id, {"text": "截止提醒"})
+        with monkeypatch.context() as patched:
+
+            def unavailable(*_args: object, **_kwargs: object) -> None:
+                raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+            patched.setattr(engine, "handle", unavailable)
+            assert post(client, csrf, "/api/start", {}).status_code == 503
+        assert post(client, csrf, "/api/start", {}).json()["notices"] == ["截止提醒"], "not lost"
+
+
+def test_pages_say_it_in_a_page_and_unknown_addresses_in_chinese(server: str, engine: DialogEngine) -> None:
+    database = Path(str(engine.repository.engine.url.database))
+    with browser(server) as client:
+        sign_in(client, engine)
+        missing = client.get("/nope")
+        assert missing.status_code == 404 and "找不到这个页面" in missing.text
+        assert missing.headers["content-type"].startswith("text/html")
+        wrong_method = client.get("/api/messages")
+        assert wrong_method.status_code == 405 and wrong_method.json() == {"error": BAD_REQUEST}
+        for suffix in ("", "-wal", "-shm"):  # the database gone: the status page says so, as a page
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        page = client.get("/status")
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+        assert MAINTENANCE in page.text
+
+
+def test_a_statement_the_schema_cannot_run_is_a_bug_not_an_outage() -> None:
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from storage.database import is_unavailable
+
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        try:
+            connection.execute(text("SELECT * FROM no_such_table"))
+        except OperationalError as error:
+            assert not is_unavailable(error), "a schema error is logged as a failure, with where"
+    busy = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
+    busy.orig.sqlite_errorname = "SQLITE_BUSY"  # type: ignore[union-attr]
+    assert is_unavailable(busy)

@@ -16,7 +16,7 @@
   var csrf = meta("csrf-token");
   var state = meta("intake-state");
   var role = meta("intake-role");
-  var uploadMax = parseInt(meta("upload-max"), 10) || 10 * 1024 * 1024;
+  var uploadMax = parseInt(meta("upload-max"), 10) || 10000000;
 
   var list = document.getElementById("messages");
   var composer = document.getElementById("composer");
@@ -253,7 +253,7 @@
     return enqueue(function () {
       showPhoto(file);
       if (file.size > uploadMax) {
-        showSystem("这张照片太大（超过 " + Math.round(uploadMax / 1048576) + " MB），没有发送。");
+        showSystem("这张照片太大（超过 " + Math.round(uploadMax / 1000000) + " MB），没有发送。");
         return undefined;
       }
       showTyping(true);
