@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ RESTARTS = int(os.environ.get("INTAKE_POSTGRES_RESTARTS", "5"))
 SEED = int(os.environ.get("INTAKE_CRASH_SEED", "20210525"))
 UNITS = ["chengzhong", "yufeng", "liunan", "liubei", "liujiang", "liucheng", "luzhai", "rongan", "rongshui"]
 CAPTIONS = ["活动现场1", "活动现场2", "活动现场3"]
+Figures = dict[str, Any]
 PERSONAL = ["黄建国", "李秀梅", "莫小燕", "13907721234", "15878012345", "0772-2823290"]
 
 
@@ -342,28 +343,28 @@ def finish(contacts: list[Contact], stop: threading.Event) -> None:
 # The tests ------------------------------------------------------------------------------------------
 
 
-def test_twenty_web_contacts_through_ten_kills_of_the_service(tmp_path: Path) -> None:
-    env = service_env(tmp_path)
+def under_fire(
+    tmp_path: Path, trouble: Callable[[Service, random.Random], None], database_url: str = ""
+) -> Figures:
+    """The service with the contacts at work while ``trouble`` happens to it, then the count."""
+    env = service_env(tmp_path, database_url)
     repository, codes = prepared(env)
     golden = expected_answers(tmp_path)
     service = Service(env, tmp_path / "service.log")
-    chance = random.Random(SEED)
     tally = Tally()
     started = time.monotonic()
     service.start()
     contacts, stop = contacts_running(service.base, codes, tally)
     try:
-        for _kill in range(KILLS):
-            time.sleep(chance.uniform(0.3, 2.5))
-            service.kill()
-            service.start()
+        trouble(service, random.Random(SEED))
         time.sleep(1)
         finish(contacts, stop)
+        health = httpx.get(service.base + "/healthz", timeout=5)
+        assert health.status_code == 200, "the service is back by itself"
     finally:
         stop.set()
         service.stop()
-    figures = {
-        "kills": KILLS,
+    figures: Figures = {
         "contacts": CONTACTS,
         **check_submissions(repository, tally, golden),
         "messages": tally.acknowledged,
@@ -373,13 +374,24 @@ def test_twenty_web_contacts_through_ten_kills_of_the_service(tmp_path: Path) ->
         **scan_log(tmp_path / "service.log", tally),
         "seconds": round(time.monotonic() - started, 1),
     }
-    report_figures("web_kills", figures)
     repository.engine.dispose()
     assert figures["answers_lost"] == 0 and figures["duplicates"] == 0, figures
     assert figures["server_errors"] == 0 and figures["apologies"] == 0, (tally.server_errors, tally.apologies)
     assert figures["tracebacks"] == 0, figures
+    assert figures["sent_again"] > 0, "the trouble came while messages were in flight"
+    return figures
+
+
+def test_twenty_web_contacts_through_ten_kills_of_the_service(tmp_path: Path) -> None:
+    def kills(service: Service, chance: random.Random) -> None:
+        for _kill in range(KILLS):
+            time.sleep(chance.uniform(0.3, 2.5))
+            service.kill()
+            service.start()
+
+    figures = under_fire(tmp_path, kills)
+    report_figures("web_kills", {"kills": KILLS, **figures})
     assert figures["forms"] >= CONTACTS, "every contact got at least one form through"
-    assert figures["sent_again"] > 0, "the kills landed while messages were in flight"
 
 
 @pytest.fixture(name="cluster")
@@ -395,43 +407,11 @@ def cluster_fixture() -> Iterator[PrivateCluster]:
 def test_twenty_web_contacts_through_five_restarts_of_postgresql(
     tmp_path: Path, cluster: PrivateCluster
 ) -> None:
-    env = service_env(tmp_path, cluster.url)
-    repository, codes = prepared(env)
-    golden = expected_answers(tmp_path)
-    service = Service(env, tmp_path / "service.log")
-    chance = random.Random(SEED)
-    tally = Tally()
-    started = time.monotonic()
-    service.start()
-    contacts, stop = contacts_running(service.base, codes, tally)
-    try:
+    def restarts(_service: Service, chance: random.Random) -> None:
         for _restart in range(RESTARTS):
             time.sleep(chance.uniform(0.5, 2.0))
             cluster.restart(down_for=chance.uniform(0.5, 2.0))
-        time.sleep(1)
-        finish(contacts, stop)
-        health = httpx.get(service.base + "/healthz", timeout=5)
-        assert health.status_code == 200, "the service came back by itself"
-    finally:
-        stop.set()
-        service.stop()
-    repository.engine.dispose()
-    repository = Repository(make_engine(cluster.url), tmp_path / "data")
-    figures = {
-        "restarts": RESTARTS,
-        "contacts": CONTACTS,
-        **check_submissions(repository, tally, golden),
-        "messages": tally.acknowledged,
-        "sent_again": tally.resent,
-        "server_errors": len(tally.server_errors),
-        "apologies": len(tally.apologies),
-        **scan_log(tmp_path / "service.log", tally),
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    report_figures("postgres_restarts", figures)
-    repository.engine.dispose()
-    assert figures["answers_lost"] == 0 and figures["duplicates"] == 0, figures
-    assert figures["server_errors"] == 0 and figures["apologies"] == 0, (tally.server_errors, tally.apologies)
-    assert figures["tracebacks"] == 0, figures
+
+    figures = under_fire(tmp_path, restarts, cluster.url)
+    report_figures("postgres_restarts", {"restarts": RESTARTS, **figures})
     assert 1 <= figures["outage_lines"] <= RESTARTS, "one line per outage, not one per request"
-    assert figures["sent_again"] > 0, "the restarts landed while messages were in flight"
