@@ -26,7 +26,7 @@ from sqlmodel import Session
 from bench.scenario import CADRE_STORED
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.sample_answers import chinese_text
-from dialogs.supervision import is_village_cadre, quota_count
+from dialogs.supervision import quota_count
 from storage.database import make_engine, migrate
 from storage.models import (
     Contact,
@@ -381,7 +381,7 @@ class Loader:
                     "status": "returned" if n % 20 == 7 else "accepted" if n % 5 == 0 else "submitted",
                     "current_version": 2 if n % 10 == 5 else 1,
                     "counted": quota_count(campaign.task(task), answers),
-                    "village_cadre": is_village_cadre(answers),
+                    "in_share": campaign.in_share(task, answers),
                     "created_at": self.now,
                     "updated_at": self.now,
                 }

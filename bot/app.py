@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from bot.settings import Settings
 from dialogs.campaign import Campaign, load_campaign
-from dialogs.declarations import FormDecl, load_forms
+from dialogs.declarations import DeclarationError, FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.exports import write_export
 from dialogs.supervision import backfill_progress
+from renderers import FORM_RENDERERS
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
@@ -31,8 +32,15 @@ class Declarations:
 
 
 def load_declarations(settings: Settings) -> Declarations:
+    """The forms and the campaign, checked: every form a task collects has its renderer."""
     forms = load_forms()
     campaign = load_campaign(settings.campaign_file, forms)
+    for task in campaign.tasks:
+        if task.form not in FORM_RENDERERS:
+            raise DeclarationError(
+                f"{settings.campaign_file.name}: task {task.id!r} collects {task.form!r}, "
+                "which has no renderer (renderers/registry.py)"
+            )
     return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms))
 
 

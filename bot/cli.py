@@ -24,18 +24,19 @@ from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine, system_clock
 from dialogs.exports import write_export
-from dialogs.form_records import form_record
+from dialogs.form_records import submission_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.nudges import send_due_nudges
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.supervision import areas, pending_report, status_report
 from renderers import (
+    CITY_REPORTER,
     FORM_IDS,
+    STATISTICS,
     PreviewError,
     docx_to_pdf,
     pdf_to_pngs,
     render_form,
-    render_site_statistics,
     sample_record,
 )
 from renderers.preview import write_previews
@@ -239,17 +240,18 @@ def _render_stored(engine: DialogEngine, args: argparse.Namespace) -> bytes:
     today = engine.clock().astimezone(campaign.zone).date()
     if args.statistics:
         unit_code = None if args.statistics == "city" else _find_unit(campaign, args.statistics).code
-        form = engine.forms[campaign.task("sites").form]
+        tasks = [task for task in campaign.tasks if task.form in STATISTICS]
+        if not tasks:
+            raise SystemExit("本活动收集的表都没有统计表。")
+        form = engine.forms[tasks[0].form]  # the task whose records the 统计表 lists (the 示范点)
         codes = {u.id: u.code for u in repository.units(campaign.id)}
-        sites = [
-            form_record(
-                campaign, form, codes[s.unit_id], v.answers, v.submitted_at.date(), repository.file_path
-            )
+        records = [
+            submission_record(campaign, form, codes[s.unit_id], v, repository.file_path)
             for s, v in repository.current_versions(campaign.id)
-            if s.task_id == "sites" and (unit_code is None or codes[s.unit_id] == unit_code)
+            if s.form_id == form.id and (unit_code is None or codes[s.unit_id] == unit_code)
         ]
-        reporter = "市妇联" if unit_code is None else campaign.unit(unit_code).name
-        return render_site_statistics(reporter, sites, today)
+        reporter = CITY_REPORTER if unit_code is None else campaign.unit(unit_code).name
+        return STATISTICS[form.id].render(reporter, records, today)
     number = plain_number(args.submission or "")
     if number is None:
         raise SystemExit(
@@ -261,10 +263,7 @@ def _render_stored(engine: DialogEngine, args: argparse.Namespace) -> bytes:
     version = repository.versions(submission.id or 0)[-1]
     unit = next(u for u in repository.units(campaign.id) if u.id == submission.unit_id)
     form = engine.forms[submission.form_id]
-    record = form_record(
-        campaign, form, unit.code, version.answers, version.submitted_at.date(), repository.file_path
-    )
-    return render_form(record)
+    return render_form(submission_record(campaign, form, unit.code, version, repository.file_path))
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

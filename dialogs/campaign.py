@@ -7,9 +7,10 @@ collects; a task's form must exist in the loaded form declarations.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -39,9 +40,37 @@ class NoticeContact(_Frozen):
         )
 
 
+class CountTarget(_Frozen):
+    """At least ``at_least`` records of one task across the campaign: “全市示范点 3/10 个”."""
+
+    task: str
+    at_least: int = Field(ge=0)
+    label: str = Field(min_length=1)  # 全市示范点
+    unit: str = Field(min_length=1)  # 个
+
+
+class ShareTarget(_Frozen):
+    """At least ``at_least`` of one task's records answer ``field`` with ``value``:
+    “候选人 5 名，其中村（社区）执委 3 名，占 60%（要求≥70%）”."""
+
+    task: str
+    field: str
+    value: str
+    at_least: float = Field(ge=0, le=1)
+    label: str = Field(min_length=1)  # 候选人
+    unit: str = Field(min_length=1)  # 名
+    part: str = Field(min_length=1)  # 村（社区）执委
+
+    def holds(self, task_id: str, answers: Mapping[str, Any]) -> bool:
+        """Whether a record of ``task_id`` with these answers counts toward the share."""
+        return task_id == self.task and answers.get(self.field) == self.value
+
+
 class CityTargets(_Frozen):
-    sites: int = Field(ge=0)
-    village_cadre_share: float = Field(ge=0, le=1)
+    """What 组联部 watches across the campaign, beside each unit's quotas."""
+
+    counts: list[CountTarget] = Field(default_factory=list)
+    share: ShareTarget | None = None
 
 
 class NudgeSchedule(_Frozen):
@@ -152,6 +181,11 @@ class Campaign(_Frozen):
         """Whole calendar days from today to the deadline day (0 on the day, negative after it)."""
         return (task.deadline - now.astimezone(self.zone).date()).days
 
+    def in_share(self, task_id: str, answers: Mapping[str, Any]) -> bool:
+        """Whether a record counts toward the city's share target (a village-level candidate)."""
+        share = self.city_targets.share
+        return share is not None and share.holds(task_id, answers)
+
     def retention_over(self, now: datetime) -> bool:
         """True once ``personal_data_kept_until`` has passed: the privacy notice would promise a
         deletion date in the past, so the campaign may no longer collect (only a trial may run)."""
@@ -182,4 +216,30 @@ def load_campaign(path: Path, forms: dict[str, FormDecl]) -> Campaign:
         group = task.counted_group
         if group is not None and group not in {g.key for g in form.groups()}:
             raise DeclarationError(f"{path.name}: task {task.id!r} counts unknown group {group!r}")
+    _check_targets(path, campaign, forms)
     return campaign
+
+
+def _check_targets(path: Path, campaign: Campaign, forms: dict[str, FormDecl]) -> None:
+    """Every city target names a task of the campaign; the share, a choice of that task's form and one
+    of its choices."""
+    tasks = {task.id: task for task in campaign.tasks}
+    targets = campaign.city_targets
+    named = [(f"city_targets.counts[{n}]", t.task) for n, t in enumerate(targets.counts)]
+    named += [("city_targets.share", targets.share.task)] if targets.share else []
+    for key, task_id in named:
+        if task_id not in tasks:
+            raise DeclarationError(f"{path.name}: {key} names unknown task {task_id!r}")
+    share = targets.share
+    if share is None:
+        return
+    form = forms[tasks[share.task].form]
+    field = next((f for f in form.top_fields() if f.key == share.field), None)
+    if field is None:
+        raise DeclarationError(
+            f"{path.name}: city_targets.share reads {share.field!r}, no field of {form.id!r}"
+        )
+    if share.value not in field.choice_buttons:
+        raise DeclarationError(
+            f"{path.name}: city_targets.share counts {share.value!r}, not a choice of {form.id!r}.{field.key}"
+        )

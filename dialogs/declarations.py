@@ -73,6 +73,8 @@ class GroupDecl(_Frozen):
     min_rows: int = Field(ge=0)
     max_rows: int = Field(ge=1)
     title_field: str
+    # How a row's title is quoted in lists: （活动现场） by default, 《课程名》 for a title of a work.
+    title_quotes: str = Field(default="（）", min_length=2, max_length=2)
     prompt: str = Field(min_length=1)
     printed: str = Field(min_length=1)
     fields: list[FieldDecl] = Field(min_length=1)

@@ -27,7 +27,7 @@ from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.presentation import display_value, field_line, review_text, row_title
 from dialogs.privacy import privacy_notice
-from dialogs.supervision import Progress, campaign_progress, is_village_cadre, quota_count, status_report
+from dialogs.supervision import Progress, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk
 from dialogs.validators import (
     TEXT_VALIDATORS,
@@ -1082,7 +1082,7 @@ class DialogEngine:
             record,
             document=render_form(printable),
             counted=quota_count(task, draft.answers),
-            village_cadre=is_village_cadre(draft.answers),
+            in_share=self.campaign.in_share(task.id, draft.answers),
         )
         turn.dirty = False  # submit stored the draft and the contact with the version
         turn.contact.current_draft_id = None

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FormDecl
-from dialogs.form_records import form_record
+from dialogs.form_records import submission_record
 from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
+from renderers import STATISTICS
 from renderers.export import ExportItem, StatusRow, build_export
 from storage.repository import Repository
 
@@ -21,8 +22,7 @@ def export_items(repository: Repository, campaign: Campaign, forms: dict[str, Fo
     for submission, version in repository.current_versions(campaign.id):
         unit = units[submission.unit_id]
         form = forms[submission.form_id]
-        submitted_on = version.submitted_at.astimezone(campaign.zone).date()
-        record = form_record(campaign, form, unit.code, version.answers, submitted_on, repository.file_path)
+        record = submission_record(campaign, form, unit.code, version, repository.file_path)
         document = repository.data_dir / version.document_path if version.document_path else None
         items.append(
             ExportItem(
@@ -59,8 +59,14 @@ def write_export(
         for unit in campaign.units
     ]
     city = city_lines(city_figures(campaign, progress))
+    collected = dict.fromkeys(task.form for task in campaign.tasks if task.form in STATISTICS)
     content = build_export(
-        export_items(repository, campaign, forms), status, [t.name for t in campaign.tasks], city, local
+        export_items(repository, campaign, forms),
+        status,
+        [t.name for t in campaign.tasks],
+        city,
+        local,
+        collected,
     )
     path = repository.data_dir / "exports" / f"{campaign.id}-{local:%Y%m%d-%H%M%S}.zip"
     path.parent.mkdir(parents=True, exist_ok=True)

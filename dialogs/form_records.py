@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FieldDecl, FormDecl
 from renderers import FormRecord
+from storage.models import SubmissionVersion
 
 
 def photo_hashes(form: FormDecl, answers: Mapping[str, Any]) -> Iterator[str]:
@@ -47,3 +48,24 @@ def form_record(
         submitted_on=submitted_on,
         photo_files=files,
     )
+
+
+def submission_record(
+    campaign: Campaign,
+    form: FormDecl,
+    unit_code: str,
+    version: SubmissionVersion,
+    file_path: Callable[[str], Path | None],
+) -> FormRecord:
+    """The renderer's record of a stored version, dated the day it was submitted in the campaign's
+    time zone (a form submitted at 07:30 in 柳州 is dated that day, not the day before in UTC)."""
+    return form_record(
+        campaign, form, unit_code, version.answers, local_day(campaign, version.submitted_at), file_path
+    )
+
+
+def local_day(campaign: Campaign, moment: datetime) -> date:
+    """The campaign's calendar day of a stored moment (SQLite gives stored times back without a zone:
+    they are UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(campaign.zone).date()

@@ -47,7 +47,8 @@ def row_title(group: GroupDecl, row: dict[str, Any], index: int) -> str:
     if not title:
         return name
     shown = str(title) if len(str(title)) <= _SHORT else str(title)[:_SHORT] + "…"
-    return f"{name}《{shown}》" if group.key == "courses" else f"{name}（{shown}）"
+    opening, closing = group.title_quotes[0], group.title_quotes[1]
+    return f"{name}{opening}{shown}{closing}"
 
 
 def field_line(field_decl: FieldDecl, answers: dict[str, Any]) -> str:

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dialogs.campaign import Campaign, TaskDecl, UnitDecl
+from dialogs.campaign import Campaign, CountTarget, ShareTarget, TaskDecl, UnitDecl
 from dialogs.declarations import FormDecl
 from storage.repository import ProgressTotals, Repository
-
-VILLAGE_LEVEL = "村（社区）妇联执委"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +27,7 @@ class Progress:
     counted: int  # what the quota counts: records, or rows (courses) in them
     returned: int  # returned by 组联部 for correction, not yet resubmitted
     accepted: int
-    village_cadres: int = 0  # candidates who are 村（社区）妇联执委
+    in_share: int = 0  # records that count toward the city's share target (village-level candidates)
 
     @property
     def missing(self) -> int:
@@ -66,7 +64,7 @@ class AreaProgress:
     missing: int = 0  # the quotas' shortfall, summed over the units
     returned: int = 0
     records: int = 0
-    village_cadres: int = 0
+    in_share: int = 0
 
 
 def area_progress(repository: Repository, campaign: Campaign) -> list[AreaProgress]:
@@ -97,7 +95,7 @@ def area_progress(repository: Repository, campaign: Campaign) -> list[AreaProgre
         item.missing += row.units * (shortfall(task, row.counted) - shortfall(task, 0))
         item.returned += row.returned
         item.records += row.records
-        item.village_cadres += row.village_cadres
+        item.in_share += row.in_share
     return list(result.values())
 
 
@@ -105,11 +103,6 @@ def quota_count(task: TaskDecl, answers: dict[str, Any]) -> int:
     """What one submission adds to its task's quota: 1, or the rows of the counted group (courses)."""
     group = task.counted_group
     return len(answers.get(group) or []) if group else 1
-
-
-def is_village_cadre(answers: dict[str, Any]) -> bool:
-    """A 登记表 candidate at village level, for the city's share of them."""
-    return answers.get("cadre_level") == VILLAGE_LEVEL
 
 
 def campaign_progress(
@@ -144,7 +137,7 @@ def backfill_progress(repository: Repository, campaign: Campaign) -> int:
         repository.set_counts(
             campaign.id,
             {
-                key: (quota_count(campaign.task(task_id), answers), is_village_cadre(answers))
+                key: (quota_count(campaign.task(task_id), answers), campaign.in_share(task_id, answers))
                 for key, task_id, answers in uncounted
             },
         )
@@ -182,36 +175,58 @@ def progress_cell(item: Progress, campaign: Campaign, forms: dict[str, FormDecl]
 
 
 @dataclass(frozen=True)
-class CityFigures:
-    sites: int
-    sites_target: int
-    candidates: int
-    village_candidates: int
-    village_share_target: float
+class CountFigure:
+    """A count target and where the campaign stands on it."""
+
+    target: CountTarget
+    records: int
+
+
+@dataclass(frozen=True)
+class ShareFigure:
+    """The share target and where the campaign stands on it."""
+
+    target: ShareTarget
+    records: int
+    in_share: int
 
     @property
-    def village_share(self) -> float:
-        return self.village_candidates / self.candidates if self.candidates else 0.0
+    def share(self) -> float:
+        return self.in_share / self.records if self.records else 0.0
+
+
+@dataclass(frozen=True)
+class CityFigures:
+    counts: list[CountFigure]
+    share: ShareFigure | None
 
 
 def city_figures(campaign: Campaign, progress: Iterable[Progress | AreaProgress]) -> CityFigures:
-    items = list(progress)
+    """The campaign's city targets, each counted over the task it names."""
+    records: dict[str, int] = defaultdict(int)
+    in_share: dict[str, int] = defaultdict(int)
+    for item in progress:
+        records[item.task.id] += item.records
+        in_share[item.task.id] += item.in_share
+    targets = campaign.city_targets
+    share = targets.share
     return CityFigures(
-        sites=sum(p.records for p in items if p.task.id == "sites"),
-        sites_target=campaign.city_targets.sites,
-        candidates=sum(p.records for p in items if p.task.id == "cadres"),
-        village_candidates=sum(p.village_cadres for p in items),
-        village_share_target=campaign.city_targets.village_cadre_share,
+        counts=[CountFigure(target, records[target.task]) for target in targets.counts],
+        share=ShareFigure(share, records[share.task], in_share[share.task]) if share else None,
     )
 
 
 def city_lines(figures: CityFigures) -> list[str]:
-    share = f"{figures.village_share:.0%}" if figures.candidates else "—"
-    return [
-        f"全市示范点 {figures.sites}/{figures.sites_target} 个",
-        f"候选人 {figures.candidates} 名，其中村（社区）执委 {figures.village_candidates} 名，"
-        f"占 {share}（要求≥{figures.village_share_target:.0%}）",
-    ]
+    """“全市示范点 3/10 个”, “候选人 5 名，其中村（社区）执委 3 名，占 60%（要求≥70%）”."""
+    lines = [f"{c.target.label} {c.records}/{c.target.at_least} {c.target.unit}" for c in figures.counts]
+    if figures.share is not None:
+        share, target = figures.share, figures.share.target
+        percent = f"{share.share:.0%}" if share.records else "—"
+        whole, part = f"{share.records} {target.unit}", f"{share.in_share} {target.unit}"
+        lines.append(
+            f"{target.label} {whole}，其中{target.part} {part}，占 {percent}（要求≥{target.at_least:.0%}）"
+        )
+    return lines
 
 
 #: Above this many units (a region's villages, not a city's 14), /status and /pending answer with a

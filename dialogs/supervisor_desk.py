@@ -172,12 +172,13 @@ class SupervisorDesk:
         task = self.campaign.task(submission.task_id)
         row: int | None = None
         if task.counted_group is not None:
+            item = self.forms[task.form].group(task.counted_group).item  # “节课程”
             row = plain_number(rest)
             if row is None:
-                return [Reply(f"请写上第几节课程，例如：/{action} {submission.id} 2")]
+                return [Reply(f"请写上第几{item}，例如：/{action} {submission.id} 2")]
             rows = self.repository.versions(submission.id or 0)[-1].answers.get(task.counted_group, [])
             if not 1 <= row <= len(rows):
-                return [Reply(f"{title}只有 {len(rows)} 节课程。")]
+                return [Reply(f"{title}只有 {len(rows)} {item}。")]
         if action == "select" and submission.status != "accepted":
             return [Reply(f"{title}还没有接收，请先 /accept {submission.id}。")]
         self.repository.decide(submission, action, contact.id, row=row)

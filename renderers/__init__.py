@@ -31,37 +31,34 @@ poppler-utils``); ``docx_to_pdf`` and ``pdf_to_pngs`` raise ``PreviewUnavailable
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from renderers.course_recommendation import render_course_recommendation
 from renderers.preview import PreviewError, PreviewUnavailable, docx_to_pdf, pdf_to_pngs
-from renderers.records import FORM_IDS, FormRecord, RenderError
+from renderers.records import FormRecord, RenderError
 from renderers.registration import render_registration
+from renderers.registry import CITY_REPORTER, FORM_IDS, FORM_RENDERERS, STATISTICS, Statistics
 from renderers.samples import sample_record, sample_sites
 from renderers.site_application import render_site_application
 from renderers.site_statistics import render_site_statistics
 
-_RENDERERS: dict[str, Callable[[FormRecord], bytes]] = {
-    "cadre_registration": render_registration,
-    "course_recommendation": render_course_recommendation,
-    "site_application": render_site_application,
-}
-
 
 def render_form(record: FormRecord) -> bytes:
     """The official form of ``record`` as .docx bytes, chosen by ``record.form_id``."""
-    renderer = _RENDERERS.get(record.form_id)
+    renderer = FORM_RENDERERS.get(record.form_id)
     if renderer is None:
         raise RenderError(f"no renderer for form {record.form_id!r}; known forms: {', '.join(FORM_IDS)}")
     return renderer(record)
 
 
 __all__ = [
+    "CITY_REPORTER",
     "FORM_IDS",
+    "FORM_RENDERERS",
+    "STATISTICS",
     "FormRecord",
     "PreviewError",
     "PreviewUnavailable",
     "RenderError",
+    "Statistics",
     "docx_to_pdf",
     "pdf_to_pngs",
     "render_course_recommendation",

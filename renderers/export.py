@@ -24,9 +24,9 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import partial
 from typing import Any
 
@@ -42,10 +42,8 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.presentation import display_value
 from renderers import render_form
 from renderers.records import FormRecord, RenderError
-from renderers.site_statistics import render_site_statistics
+from renderers.registry import CITY_REPORTER, STATISTICS, Statistics
 
-CITY_REPORTER = "市妇联"
-STATISTICS_NAME = "新领域建妇联示范点统计表"
 RECOMMENDED_FOLDER = "推荐上报"
 WORKBOOK_NAME = "汇总.xlsx"
 STATUS_SHEET = "报送情况"
@@ -53,7 +51,6 @@ SUBMISSION_COLUMNS = ("编号", "版本", "单位", "状态", "是否推荐", "�
 STATUS_LABELS = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
 PHOTO_LIST_SEPARATOR = "；"
 
-_SITE_FORM = "site_application"
 _FOLDER_LIMIT = 60
 _ZIP_UTF8 = 0x800  # general purpose flag bit 11: the name is UTF-8 (Windows Explorer reads it)
 _TIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
@@ -151,8 +148,10 @@ def build_export(
     task_names: Sequence[str],
     city_lines: Sequence[str],
     generated_at: datetime,
+    statistics_of: Collection[str] = tuple(STATISTICS),
 ) -> bytes:
-    """The supervisor's ZIP (see the module docstring for its layout).
+    """The supervisor's ZIP (see the module docstring for its layout); the 统计表 of each form in
+    ``statistics_of`` (the forms the campaign collects that have one), even before any is submitted.
 
     Raises:
         ValueError: ``generated_at`` or a ``submitted_at`` is naive, a submission appears twice, or
@@ -184,21 +183,9 @@ def build_export(
             copy = f"{_folder(item.unit_name)}-{_document_name(item)}"
             _add(entries, f"{RECOMMENDED_FOLDER}/{_folder(item.task_name)}/{copy}", document(item))
 
-    sites = [item for item in ordered if item.form.id == _SITE_FORM]
-    city_sites = [site.record for site in sites]
-    _add(
-        entries,
-        safe_file_name(f"{CITY_REPORTER}-{STATISTICS_NAME}", _FOLDER_LIMIT) + ".docx",
-        lambda: render_site_statistics(CITY_REPORTER, city_sites, on),
-    )
-    for (unit_name, task_name), unit_sites in _grouped(sites).items():
-        records = [site.record for site in unit_sites]
-        name = safe_file_name(f"{unit_name}-{STATISTICS_NAME}", _FOLDER_LIMIT) + ".docx"
-        _add(
-            entries,
-            f"{_folder(unit_name)}/{_folder(task_name)}/{name}",
-            partial(render_site_statistics, unit_name, records, on),
-        )
+    for form_id in statistics_of:
+        mine = [item for item in ordered if item.form.id == form_id]
+        _add_statistics(entries, STATISTICS[form_id], mine, on)
     _add(
         entries,
         WORKBOOK_NAME,
@@ -211,6 +198,23 @@ def build_export(
             # DOCX and XLSX are zip files already: stored, not deflated again.
             archive.writestr(_zip_info(name, generated_at, zipfile.ZIP_STORED), entries[name]())
     return buffer.getvalue()
+
+
+def _add_statistics(
+    entries: dict[str, Callable[[], bytes]], statistics: Statistics, items: Sequence[ExportItem], on: date
+) -> None:
+    """The 统计表 of one form: the city's over all its records, and each unit's beside its documents."""
+    city = [item.record for item in items]
+    name = safe_file_name(f"{CITY_REPORTER}-{statistics.name}", _FOLDER_LIMIT) + ".docx"
+    _add(entries, name, partial(statistics.render, CITY_REPORTER, city, on))
+    for (unit_name, task_name), unit_items in _grouped(items).items():
+        records = [item.record for item in unit_items]
+        name = safe_file_name(f"{unit_name}-{statistics.name}", _FOLDER_LIMIT) + ".docx"
+        _add(
+            entries,
+            f"{_folder(unit_name)}/{_folder(task_name)}/{name}",
+            partial(statistics.render, unit_name, records, on),
+        )
 
 
 def _check_items(items: Sequence[ExportItem], generated_at: datetime) -> None:

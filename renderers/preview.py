@@ -85,7 +85,7 @@ def pdf_to_pngs(pdf: Path, out_dir: Path, *, dpi: int = 100) -> list[Path]:
 def write_previews(out_dir: Path) -> list[Path]:
     """Render every sample (and a city-wide 统计表) to .docx, .pdf and .png in ``out_dir``."""
     from renderers import render_form, render_site_statistics
-    from renderers.records import FORM_IDS
+    from renderers.registry import FORM_IDS
     from renderers.samples import sample_record, sample_sites
 
     out_dir.mkdir(parents=True, exist_ok=True)

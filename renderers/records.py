@@ -10,8 +10,6 @@ from typing import Any
 
 from dialogs.validators import format_date, format_year_month
 
-FORM_IDS = ("cadre_registration", "course_recommendation", "site_application")
-
 
 class RenderError(ValueError):
     """A record cannot be rendered: an answer or a photo file the form prints is missing."""

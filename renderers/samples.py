@@ -19,7 +19,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from dialogs.chinese_text import word_count
-from renderers.records import FORM_IDS, FormRecord
+from renderers.records import FormRecord
 
 SAMPLE_UNIT = "鱼峰区妇联"
 SAMPLE_AREA = "鱼峰区"
@@ -38,7 +38,7 @@ def sample_record(form_id: str, photo_dir: Path) -> FormRecord:
         return _course_recommendation()
     if form_id == "site_application":
         return sample_sites(photo_dir, 1)[0]
-    raise ValueError(f"unknown form {form_id!r}; expected one of {', '.join(FORM_IDS)}")
+    raise ValueError(f"unknown form {form_id!r}; there is no sample of it")
 
 
 # --- 登记表 ------------------------------------------------------------------------------------------

@@ -95,10 +95,11 @@ class Submission(SQLModel, table=True):
     status: str = "submitted"  # submitted | accepted | returned
     current_version: int = 1
     # What the current version adds to its unit's progress, set at submission: the quota's count (1, or
-    # the rows of the counted group) and whether it is a candidate at village level (the city's share).
+    # the rows of the counted group) and whether it counts toward the campaign's share target (a
+    # candidate at village level: the campaign file's city_targets.share).
     # None: not yet worked out (a submission stored before these columns existed; filled at start-up).
     counted: int | None = None
-    village_cadre: bool = False
+    in_share: bool = False
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
 
@@ -120,7 +121,7 @@ class UnitProgress(SQLModel, table=True):
     counted: int = 0  # what the quota counts
     returned: int = 0
     accepted: int = 0
-    village_cadres: int = 0
+    in_share: int = 0  # records counting toward the campaign's share target
 
 
 class SubmissionVersion(SQLModel, table=True):

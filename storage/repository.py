@@ -60,7 +60,7 @@ class ProgressTotals(NamedTuple):
     counted: int
     returned: int
     accepted: int
-    village_cadres: int
+    in_share: int
 
 
 class AreaTotals(NamedTuple):
@@ -73,7 +73,7 @@ class AreaTotals(NamedTuple):
     units: int
     returned: int
     records: int
-    village_cadres: int
+    in_share: int
 
 
 @dataclass(frozen=True)
@@ -376,13 +376,13 @@ class Repository:
         document: bytes | None = None,
         *,
         counted: int,
-        village_cadre: bool = False,
+        in_share: bool = False,
     ) -> SubmissionVersion:
         """Turn a confirmed draft into an immutable submission version, in one transaction.
 
         A draft that reopens a submission adds the next version to it; otherwise a new submission
         starts at version 1. The record is also written as JSON under ``submissions/``, and the
-        rendered form (``document``) as DOCX beside it. ``counted`` and ``village_cadre`` are what
+        rendered form (``document``) as DOCX beside it. ``counted`` and ``in_share`` are what
         this version adds to the unit's progress, which is brought up to date in the same transaction.
         """
         with self._session() as session:
@@ -400,7 +400,7 @@ class Repository:
                     task_id=draft.task_id,
                     form_id=draft.form_id,
                 )
-            submission.counted, submission.village_cadre = counted, village_cadre
+            submission.counted, submission.in_share = counted, in_share
             session.add(submission)
             session.flush()
             _refresh_progress(session, draft.campaign_id, draft.unit_id, draft.task_id)
@@ -519,7 +519,7 @@ class Repository:
             totals.counted,
             totals.returned,
             totals.accepted,
-            totals.village_cadres,
+            totals.in_share,
         ).join_from(_table(UnitProgress), _table(Unit), units.id == totals.unit_id)
         query = query.where(totals.campaign_id == campaign_id)
         if area is not None:
@@ -543,7 +543,7 @@ class Repository:
                 func.count(),
                 func.sum(totals.returned),
                 func.sum(totals.records),
-                func.sum(totals.village_cadres),
+                func.sum(totals.in_share),
             )
             .join_from(_table(UnitProgress), _table(Unit), units.id == totals.unit_id)
             .where(totals.campaign_id == campaign_id)
@@ -567,17 +567,17 @@ class Repository:
             return [(row[0], row[1], row[2]) for row in session.execute(query)]
 
     def set_counts(self, campaign_id: str, counts: dict[int, tuple[int, bool]]) -> None:
-        """Store (counted, village_cadre) for the given submissions and rebuild the campaign's progress."""
+        """Store (counted, in_share) for the given submissions and rebuild the campaign's progress."""
         with self._session() as session:
             if counts:
                 table = _table(Submission)
                 session.connection().execute(
                     table.update()
                     .where(table.c.id == bindparam("submission_id"))
-                    .values(counted=bindparam("new_counted"), village_cadre=bindparam("new_village")),
+                    .values(counted=bindparam("new_counted"), in_share=bindparam("new_in_share")),
                     [
-                        {"submission_id": key, "new_counted": counted, "new_village": village}
-                        for key, (counted, village) in counts.items()
+                        {"submission_id": key, "new_counted": counted, "new_in_share": in_share}
+                        for key, (counted, in_share) in counts.items()
                     ],
                 )
             rebuild_progress(session, campaign_id)
@@ -1096,7 +1096,7 @@ def _progress_totals(campaign_id: str, unit_id: int | None = None) -> Select[Any
             func.coalesce(func.sum(submissions.counted), 0),
             func.count().filter(submissions.status == "returned"),
             func.count().filter(submissions.status == "accepted"),
-            func.count().filter(submissions.village_cadre.is_(True)),
+            func.count().filter(submissions.in_share.is_(True)),
         )
         .where(which)
         .group_by(submissions.campaign_id, submissions.unit_id, submissions.task_id)
@@ -1148,16 +1148,14 @@ def _recompute_progress(session: Session, campaign_id: str, unit_id: int, task_i
         delete(UnitProgress).where(col(UnitProgress.unit_id) == unit_id, col(UnitProgress.task_id) == task_id)
     )
     totals = _progress_totals(campaign_id, unit_id).where(_table(Submission).c.task_id == task_id)
-    session.execute(sql_insert(UnitProgress).from_select([*_PROGRESS_COLUMNS, "village_cadres"], totals))
+    session.execute(sql_insert(UnitProgress).from_select([*_PROGRESS_COLUMNS, "in_share"], totals))
 
 
 def rebuild_progress(session: Session | Connection, campaign_id: str) -> None:
     """Recompute every progress row of a campaign (after a backfill or a purge)."""
     session.execute(delete(UnitProgress).where(col(UnitProgress.campaign_id) == campaign_id))
     session.execute(
-        sql_insert(UnitProgress).from_select(
-            [*_PROGRESS_COLUMNS, "village_cadres"], _progress_totals(campaign_id)
-        )
+        sql_insert(UnitProgress).from_select([*_PROGRESS_COLUMNS, "in_share"], _progress_totals(campaign_id))
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,47 @@ def test_a_campaign_naming_an_unknown_form_fails_at_load(tmp_path: Path, declara
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DeclarationError, match="unknown form 'nope'"):
         load_campaign(path, declarations.forms)
+
+
+@pytest.mark.parametrize(
+    ("shipped", "changed", "message"),
+    [
+        (
+            'task = "sites"\nat_least = 10',
+            'task = "shifandian"\nat_least = 10',
+            "campaign.toml: city_targets.counts[0] names unknown task 'shifandian'",
+        ),
+        (
+            'field = "cadre_level"',
+            'field = "cadre_levl"',
+            "campaign.toml: city_targets.share reads 'cadre_levl'",
+        ),
+        ('value = "村（社区）妇联执委"', 'value = "村妇联执委"', "counts '村妇联执委', not a choice"),
+    ],
+)
+def test_a_city_target_that_names_nothing_fails_at_load(
+    tmp_path: Path, declarations: Declarations, shipped: str, changed: str, message: str
+) -> None:
+    text = DEFAULT_CAMPAIGN.read_text(encoding="utf-8")
+    assert shipped in text
+    path = tmp_path / "campaign.toml"
+    path.write_text(text.replace(shipped, changed), encoding="utf-8")
+    with pytest.raises(DeclarationError, match=re.escape(message)):
+        load_campaign(path, declarations.forms)
+
+
+def test_every_form_a_campaign_collects_needs_its_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.app import load_declarations
+    from bot.settings import Settings
+    from renderers import FORM_RENDERERS
+
+    monkeypatch.delitem(FORM_RENDERERS, "site_application")
+    with pytest.raises(
+        DeclarationError, match="task 'sites' collects 'site_application', which has no renderer"
+    ):
+        load_declarations(Settings())
 
 
 def test_unit_lookup_accepts_codes_names_and_parts_of_names(declarations: Declarations) -> None:

@@ -36,7 +36,8 @@ from renderers import (
 )
 from renderers.docx_layout import VALUE, fit_within, style_run
 from renderers.photos import MAX_SIDE, PreparedPhoto, _prepare
-from renderers.records import FORM_IDS, FormRecord
+from renderers.records import FormRecord
+from renderers.registry import FORM_IDS
 from renderers.site_statistics import COLUMNS, NO_SITES
 from tests.fixtures.renderer_records import (
     max_courses,

@@ -261,7 +261,7 @@ def test_two_workers_submitting_for_one_unit_at_once_keep_its_progress_right(
         for draft, contact in mine:
             barrier.wait(timeout=30)
             try:
-                store.submit(draft, contact, {"unit": "yufeng"}, counted=1, village_cadre=True)  # type: ignore[arg-type]
+                store.submit(draft, contact, {"unit": "yufeng"}, counted=1, in_share=True)  # type: ignore[arg-type]
             except BaseException as error:
                 errors.append(error)
 

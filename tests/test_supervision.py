@@ -17,7 +17,6 @@ from dialogs.supervision import (
     area_progress,
     backfill_progress,
     campaign_progress,
-    is_village_cadre,
     quota_count,
     status_report,
 )
@@ -127,7 +126,7 @@ def recomputed_progress(engine: DialogEngine) -> dict[tuple[str, str], tuple[int
         row[1] += quota_count(engine.campaign.task(submission.task_id), version.answers)
         row[2] += submission.status == "returned"
         row[3] += submission.status == "accepted"
-        row[4] += is_village_cadre(version.answers)
+        row[4] += engine.campaign.in_share(submission.task_id, version.answers)
     return {key: tuple(row) for key, row in totals.items()}
 
 
@@ -136,8 +135,9 @@ def test_what_a_submission_counts(engine: DialogEngine) -> None:
     assert quota_count(courses, {"courses": [{}, {}, {}]}) == 3
     assert quota_count(courses, {}) == 0
     assert quota_count(cadres, {"name": "韦丽华"}) == 1
-    assert is_village_cadre({"cadre_level": "村（社区）妇联执委"})
-    assert not is_village_cadre({"cadre_level": "县（区）妇联执委"})
+    assert engine.campaign.in_share("cadres", {"cadre_level": "村（社区）妇联执委"})
+    assert not engine.campaign.in_share("cadres", {"cadre_level": "县（区）妇联执委"})
+    assert not engine.campaign.in_share("sites", {"cadre_level": "村（社区）妇联执委"}), "its own task only"
 
 
 def test_stored_progress_follows_submit_return_resubmit_and_accept(
@@ -166,7 +166,7 @@ def test_submissions_stored_before_progress_was_kept_are_counted_at_start(
     fill_cadre(chat, "覃美玲")
     before = stored_progress(engine)
     with Session(engine.repository.engine) as session:  # as migration 0005 leaves an older database
-        session.execute(update(Submission).values(counted=None, village_cadre=False))
+        session.execute(update(Submission).values(counted=None, in_share=False))
         session.execute(delete(UnitProgress))
         session.commit()
     assert stored_progress(engine) == {}
@@ -236,11 +236,11 @@ def test_area_sums_agree_with_the_units_lines(engine: DialogEngine, chat: Chat, 
     for item in campaign_progress(regional.repository, regional.campaign):
         row = summed[(item.unit.area, item.task.id)]
         for index, value in enumerate(
-            (1, item.complete, item.missing, item.returned, item.records, item.village_cadres)
+            (1, item.complete, item.missing, item.returned, item.records, item.in_share)
         ):
             row[index] += value
     grouped = {
-        (a.area, a.task.id): [a.units, a.complete, a.missing, a.returned, a.records, a.village_cadres]
+        (a.area, a.task.id): [a.units, a.complete, a.missing, a.returned, a.records, a.in_share]
         for a in area_progress(regional.repository, regional.campaign)
     }
     assert grouped == summed
