@@ -211,10 +211,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.command == "pending":
         if query and area is None:
             raise SystemExit(f"没有“{query}”这个区域。可写的区域：{'、'.join(areas(campaign))}")
-        print(pending_report(engine.repository, campaign, engine.forms, now, area))
+        print(pending_report(engine.repository, campaign, engine.forms, now, area).text())
         return 0
     unit_code = _find_unit(campaign, query).code if query and area is None else None
-    print(status_report(engine.repository, campaign, engine.forms, now, unit_code, area))
+    print(status_report(engine.repository, campaign, engine.forms, now, unit_code, area).text())
     return 0
 
 

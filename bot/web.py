@@ -27,7 +27,7 @@ import os
 import re
 import secrets
 import weakref
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,8 @@ from dialogs.failures import failure_line, report_failure
 from dialogs.invites import FailedAttempts
 from dialogs.nudges import send_due_nudges
 from dialogs.privacy import TRIAL_NOTE
-from dialogs.supervision import areas, by_area, status_report
+from dialogs.reports import Cell, StatusReport
+from dialogs.supervision import areas, status_report
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.database import DatabaseFileGone, availability, database_health, is_unavailable
 from storage.models import Contact
@@ -196,57 +197,37 @@ def photo_mime(data: bytes) -> str | None:
     return None
 
 
-def status_html(report: str, area_links: Collection[str] = ()) -> str:
-    """``status_report``'s text as HTML a phone shows well: the title, the deadlines, one row per unit
-    (its cells wrap as chips, ✓ green, 逾期 and 退回 red), then the city's figures. A row of an area in
-    ``area_links`` (a region's summary) links to that area's own page of units."""
-    parts: list[str] = []
-    kind = ""  # the block being collected: deadlines, units or figures
-    items: list[str] = []
-
-    def close() -> None:
-        if items:
-            opening, closing = _STATUS_BLOCKS[kind]
-            parts.append(opening + "".join(items) + closing)
-            items.clear()
-
-    for number, line in enumerate(report.splitlines()):
-        if number == 0:
-            parts.append(f"<h1>{html.escape(line)}</h1>")
-            continue
-        if not line.strip():
-            continue
-        if line.startswith("· "):
-            line_kind, item = "deadlines", f"<li>{html.escape(line[2:])}</li>"
-        elif "  " in line:
-            name, *cells = [cell.strip() for cell in line.split("  ") if cell.strip()]
-            chips = "".join(f"<span class='cell {_cell_class(c)}'>{html.escape(c)}</span>" for c in cells)
-            area = name.split("（", 1)[0]
-            header = html.escape(name)
-            if area in area_links:
-                header = f"<a href='/status?area={quote(area)}'>{header}</a>"
-            line_kind, item = "units", f"<tr><th scope='row'>{header}</th><td>{chips}</td></tr>"
-        else:
-            line_kind, item = "figures", f"<p>{html.escape(line)}</p>"
-        if line_kind != kind:
-            close()
-            kind = line_kind
-        items.append(item)
-    close()
+def status_html(report: StatusReport) -> str:
+    """/status as HTML a phone shows well: the title, the deadlines, one row per unit (its cells wrap
+    as chips: done green, late or returned red), then the city's figures. An area's row (a region's
+    summary) links to that area's own page of units."""
+    esc = html.escape
+    parts = [f"<h1>{esc(report.heading)}</h1>"]
+    if report.deadlines:
+        parts.append(
+            "<ul class='deadlines'>" + "".join(f"<li>{esc(d)}</li>" for d in report.deadlines) + "</ul>"
+        )
+    if report.rows:
+        rows = []
+        for row in report.rows:
+            header = esc(row.name)
+            if row.area is not None:
+                header = f"<a href='/status?area={quote(row.area)}'>{header}</a>"
+            chips = "".join(
+                f"<span class='cell {_cell_class(cell)}'>{esc(cell.text())}</span>" for cell in row.cells
+            )
+            rows.append(f"<tr><th scope='row'>{header}</th><td>{chips}</td></tr>")
+        parts.append("<table class='units'><tbody>" + "".join(rows) + "</tbody></table>")
+    figures = [report.hint, *report.figures] if report.hint else list(report.figures)
+    if figures:
+        parts.append("<div class='figures'>" + "".join(f"<p>{esc(line)}</p>" for line in figures) + "</div>")
     return "\n".join(parts)
 
 
-_STATUS_BLOCKS = {
-    "deadlines": ("<ul class='deadlines'>", "</ul>"),
-    "units": ("<table class='units'><tbody>", "</tbody></table>"),
-    "figures": ("<div class='figures'>", "</div>"),
-}
-
-
-def _cell_class(cell: str) -> str:
-    if "逾期" in cell or "退回" in cell:
+def _cell_class(cell: Cell) -> str:
+    if cell.late or cell.returned:
         return "late"
-    return "done" if "✓" in cell else ""
+    return "done" if cell.done else ""
 
 
 # Errors at the edge -----------------------------------------------------------------------------------
@@ -561,17 +542,16 @@ class WebChat:
             return self.message_page(404, f"没有“{area}”这个区域。")
         report = await run_in_threadpool(self._status_report, contact, area)
         title = "报送进度" if contact.role == "supervisor" else "本单位报送进度"
-        links = areas(campaign) if contact.role == "supervisor" and area is None and by_area(campaign) else []
         page = fill(
             self.assets.status_page,
             title=title,
             raw_trial=self._trial_banner,
-            raw_report=status_html(report, links),
+            raw_report=status_html(report),
         )
         log.info("status page shown to contact %s", contact.id)
         return HTMLResponse(page)
 
-    def _status_report(self, contact: Contact, area: str | None = None) -> str:
+    def _status_report(self, contact: Contact, area: str | None = None) -> StatusReport:
         now = self.engine.clock()
         engine = self.engine
         if contact.role == "supervisor":

@@ -25,7 +25,7 @@ from dialogs.failures import failure_line
 from dialogs.form_records import form_record
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
-from dialogs.presentation import display_value, field_line, review_text, row_title
+from dialogs.presentation import display_value, field_line, review_text, row_title, status_label
 from dialogs.privacy import privacy_notice
 from dialogs.supervision import Progress, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk
@@ -250,7 +250,8 @@ class DialogEngine:
                 self._reopen(turn, command.argument)
                 return True
             case "status":
-                turn.say(status_report(self.repository, self.campaign, self.forms, turn.now, turn.unit.code))
+                report = status_report(self.repository, self.campaign, self.forms, turn.now, turn.unit.code)
+                turn.say(report.text())
                 if turn.draft is not None:
                     self._ask(turn)
                 return True
@@ -392,9 +393,7 @@ class DialogEngine:
             form = self.forms[submission.form_id]
             latest = self.repository.versions(submission.id or 0)[-1]
             name = latest.answers.get(form.summary_field) or ""
-            status = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}.get(
-                submission.status, ""
-            )
+            status = status_label(submission.status)
             lines.append(
                 f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
             )

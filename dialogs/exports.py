@@ -53,7 +53,9 @@ def write_export(
     status = [
         StatusRow(
             unit_name=unit.name,
-            cells={p.task.name: progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])},
+            cells={
+                p.task.name: progress_cell(p, campaign, forms, now).text() for p in grouped.get(unit.code, [])
+            },
             returned=sum(p.returned for p in grouped.get(unit.code, [])),
         )
         for unit in campaign.units

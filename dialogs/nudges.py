@@ -153,7 +153,7 @@ def _digest(repository: Repository, campaign: Campaign, forms: dict[str, FormDec
     key = f"{campaign.id}:digest:{local.date()}"
     if not supervisors or key in repository.nudge_keys(campaign.id, [at]):
         return 0
-    text = "【每日报送情况】\n" + status_report(repository, campaign, forms, now)
+    text = "【每日报送情况】\n" + status_report(repository, campaign, forms, now).text()
     return repository.record_nudges(
         campaign.id, [NudgeToSend(key, None, "", "digest", at, supervisors, text)]
     )

@@ -8,9 +8,17 @@ from dialogs.chinese_text import word_count
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_year_month
 
+#: A submission's status as 组联部 and the unit read it: one list for the chat, /show and the export.
+STATUS_LABELS = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
+
 _SHORT = 24
 _DATE_VALIDATORS = {"campaign_date"}
 _YEAR_MONTH_VALIDATORS = {"birth_year_month", "service_start"}
+
+
+def status_label(status: str) -> str:
+    """“待审核”, “已接收”, “已退回修改” (an unknown status as it is stored)."""
+    return STATUS_LABELS.get(status, status)
 
 
 def display_value(field_decl: FieldDecl, value: Any, *, full: bool = False) -> str:

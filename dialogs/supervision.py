@@ -14,6 +14,7 @@ from typing import Any
 
 from dialogs.campaign import Campaign, CountTarget, ShareTarget, TaskDecl, UnitDecl
 from dialogs.declarations import FormDecl
+from dialogs.reports import Cell, PendingReport, PendingRow, StatusReport, StatusRow
 from storage.repository import ProgressTotals, Repository
 
 
@@ -162,16 +163,16 @@ def deadline_phrase(campaign: Campaign, task: TaskDecl, now: datetime) -> str:
     return f"已于{day}截止"
 
 
-def progress_cell(item: Progress, campaign: Campaign, forms: dict[str, FormDecl], now: datetime) -> str:
-    """“登记表1/2” with marks: ✓ done, 退回N, 逾期 when short after the deadline."""
-    cell = f"{_short_name(forms, item.task)}{item.counted}/{item.required()}"
-    if item.returned:
-        cell += f"（退回{item.returned}）"
-    if item.complete:
-        cell += "✓"
-    elif campaign.days_left(item.task, now) < 0:
-        cell += "逾期"
-    return cell
+def progress_cell(item: Progress, campaign: Campaign, forms: dict[str, FormDecl], now: datetime) -> Cell:
+    """A unit's task on /status: “登记表1/2” marked done, returned or late."""
+    return Cell(
+        _short_name(forms, item.task),
+        item.counted,
+        item.required(),
+        item.returned,
+        done=item.complete,
+        late=campaign.days_left(item.task, now) < 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -251,53 +252,55 @@ def status_report(
     now: datetime,
     unit_code: str | None = None,
     area: str | None = None,
-) -> str:
-    """The /status text: deadlines, a line per unit (or per area), then the city's figures.
+) -> StatusReport:
+    """/status: deadlines, a row per unit (or per area), then the city's figures.
 
     ``unit_code`` narrows it to one unit, ``area`` to the units of one area (neither: the whole city).
     """
     local = now.astimezone(campaign.zone)
-    lines = [f"《{campaign.notice}》报送情况（截至{local.month}月{local.day}日 {local:%H:%M}）"]
-    for task in campaign.tasks:
-        lines.append(f"· {forms[task.form].short_title}：{deadline_phrase(campaign, task, now)}")
-    lines.append("")
+    heading = f"《{campaign.notice}》报送情况（截至{local.month}月{local.day}日 {local:%H:%M}）"
+    deadlines = tuple(
+        f"{forms[task.form].short_title}：{deadline_phrase(campaign, task, now)}" for task in campaign.tasks
+    )
     whole = unit_code is None and area is None
     totals: Sequence[Progress | AreaProgress]
+    hint = ""
     if whole and by_area(campaign):
         totals = area_progress(repository, campaign)
-        lines += _area_status_lines(campaign, forms, now, totals)
-        lines += [
-            "",
-            f"各单位明细：发送 /status 区域名（如 /status {areas(campaign)[0]}）；全部数据：/export",
-        ]
+        rows = _area_status_rows(campaign, forms, now, totals)
+        hint = f"各单位明细：发送 /status 区域名（如 /status {areas(campaign)[0]}）；全部数据：/export"
     else:
         totals = campaign_progress(repository, campaign, unit_code, area)
         grouped = by_unit(totals)
-        for unit in campaign.units:
-            if cells := [progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])]:
-                lines.append(f"{unit.short_name}  " + "  ".join(cells))
+        rows = [
+            StatusRow(unit.short_name, cells)
+            for unit in campaign.units
+            if (cells := tuple(progress_cell(p, campaign, forms, now) for p in grouped.get(unit.code, [])))
+        ]
+    figures: list[str] = []
     if whole:
-        lines += ["", *city_lines(city_figures(campaign, totals))]
-        lines += selection_lines(repository, campaign, forms)
-    return "\n".join(lines)
+        figures = [*city_lines(city_figures(campaign, totals)), *selection_lines(repository, campaign, forms)]
+    return StatusReport(heading, deadlines, tuple(rows), hint, tuple(figures))
 
 
-def _area_status_lines(
+def _area_status_rows(
     campaign: Campaign, forms: dict[str, FormDecl], now: datetime, totals: Iterable[AreaProgress]
-) -> list[str]:
+) -> list[StatusRow]:
     """“城中区（120个单位）  登记表齐80/120（退回3）  …”: per area and task, the units done of those owing."""
     units = Counter(unit.area for unit in campaign.units)
-    cells: dict[str, list[str]] = defaultdict(list)
+    cells: dict[str, list[Cell]] = defaultdict(list)
     for item in totals:
-        cell = f"{_short_name(forms, item.task)}齐{item.complete}/{item.units}"
-        if item.returned:
-            cell += f"（退回{item.returned}）"
-        if item.complete == item.units:
-            cell += "✓"
-        elif campaign.days_left(item.task, now) < 0:
-            cell += "逾期"
-        cells[item.area].append(cell)
-    return [f"{area}（{units[area]}个单位）  " + "  ".join(cells[area]) for area in areas(campaign)]
+        cells[item.area].append(
+            Cell(
+                f"{_short_name(forms, item.task)}齐",
+                item.complete,
+                str(item.units),
+                item.returned,
+                done=item.complete == item.units,
+                late=campaign.days_left(item.task, now) < 0,
+            )
+        )
+    return [StatusRow(f"{area}（{units[area]}个单位）", tuple(cells[area]), area) for area in areas(campaign)]
 
 
 def selection_lines(repository: Repository, campaign: Campaign, forms: dict[str, FormDecl]) -> list[str]:
@@ -321,41 +324,37 @@ def pending_report(
     forms: dict[str, FormDecl],
     now: datetime,
     area: str | None = None,
-) -> str:
-    """The /pending text: only what is outstanding, by unit with how many contacts it has (or by area)."""
+) -> PendingReport:
+    """/pending: only what is outstanding, by unit with how many contacts it has (or by area)."""
     if area is None and by_area(campaign):
-        lines = _area_pending_lines(campaign, forms, now, area_progress(repository, campaign))
-        if not lines:
-            return "各单位均已报齐。"
+        rows = _area_pending_rows(campaign, forms, now, area_progress(repository, campaign))
         hint = f"各单位明细：发送 /pending 区域名（如 /pending {areas(campaign)[0]}）"
-        return "\n".join(["尚未报齐（按区域）：", *lines, "", hint])
+        return PendingReport(tuple(rows), by_area=True, hint=hint)
     short = [p for p in campaign_progress(repository, campaign, area=area) if not p.complete]
-    if not short:
-        return f"{area or '各单位'}均已报齐。"
-    contacts = repository.contacts_per_unit(campaign.id)
-    lines = ["尚未报齐："]
+    contacts = repository.contacts_per_unit(campaign.id) if short else {}
     grouped = by_unit(short)
+    pending = []
     for unit in campaign.units:
         items = grouped.get(unit.code, [])
         if not items:
             continue
-        parts = []
+        owed = []
         for item in items:
             title = forms[item.task.form].short_title
             part = f"{title}还差{item.missing}{_noun(forms, item.task)}" if item.missing else title
             if item.returned:
                 part += f"（{item.returned}份退回待改）"
-            parts.append(part + f"，{deadline_phrase(campaign, item.task, now)}")
-        reach = f"联系人{contacts.get(unit.code, 0)}名" if contacts.get(unit.code) else "尚无联系人绑定"
-        lines.append(f"{unit.name}（{reach}）：" + "；".join(parts))
-    return "\n".join(lines)
+            owed.append(part + f"，{deadline_phrase(campaign, item.task, now)}")
+        reach = f"联系人{contacts[unit.code]}名" if contacts.get(unit.code) else "尚无联系人绑定"
+        pending.append(PendingRow(unit.name, reach, tuple(owed)))
+    return PendingReport(tuple(pending), scope=area or "各单位")
 
 
-def _area_pending_lines(
+def _area_pending_rows(
     campaign: Campaign, forms: dict[str, FormDecl], now: datetime, totals: Iterable[AreaProgress]
-) -> list[str]:
+) -> list[PendingRow]:
     """“城中区：登记表40个单位未报齐（还差52份，退回3份），5月25日截止，还有7天；…”."""
-    parts: dict[str, list[str]] = defaultdict(list)
+    owed: dict[str, list[str]] = defaultdict(list)
     for item in totals:
         short = item.units - item.complete
         if not short:
@@ -363,8 +362,8 @@ def _area_pending_lines(
         detail = [f"还差{item.missing}{_noun(forms, item.task)}"] if item.missing else []
         detail += [f"退回{item.returned}份"] if item.returned else []
         title = f"{forms[item.task.form].short_title}{short}个单位未报齐（{'，'.join(detail)}）"
-        parts[item.area].append(f"{title}，{deadline_phrase(campaign, item.task, now)}")
-    return [f"{area}：" + "；".join(parts[area]) for area in areas(campaign) if parts[area]]
+        owed[item.area].append(f"{title}，{deadline_phrase(campaign, item.task, now)}")
+    return [PendingRow(area, "", tuple(owed[area])) for area in areas(campaign) if owed[area]]
 
 
 def _short_name(forms: dict[str, FormDecl], task: TaskDecl) -> str:

@@ -16,12 +16,10 @@ from dialogs.commands import SUPERVISOR_HELP, Command, submission_number
 from dialogs.declarations import FormDecl
 from dialogs.exchange import Reply
 from dialogs.nudges import send_reminder_now
-from dialogs.presentation import review_text
+from dialogs.presentation import review_text, status_label
 from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
-
-STATUS_NAMES = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
 
 #: Builds the export ZIP and returns its path (None while exports are not available).
 Exporter = Callable[[datetime], Path]
@@ -74,8 +72,8 @@ class SupervisorDesk:
             choices = "、".join(areas(self.campaign))
             return [Reply(f"没有“{area}”这个区域。可写的区域：{choices}。查看单个单位请用 /unit 单位名。")]
         if name == "status":
-            return [Reply(status_report(self.repository, self.campaign, self.forms, now, area=area))]
-        return [Reply(pending_report(self.repository, self.campaign, self.forms, now, area))]
+            return [Reply(status_report(self.repository, self.campaign, self.forms, now, area=area).text())]
+        return [Reply(pending_report(self.repository, self.campaign, self.forms, now, area).text())]
 
     def _unit(self, query: str, now: datetime) -> list[Reply]:
         matches = self.campaign.find_units(query) if query.strip() else []
@@ -83,7 +81,7 @@ class SupervisorDesk:
             names = "、".join(u.short_name for u in self.campaign.units)
             return [Reply(f"请写上一个单位，例如：/unit 鱼峰区。可选：{names}")]
         unit = matches[0]
-        lines = [status_report(self.repository, self.campaign, self.forms, now, unit.code), ""]
+        lines = [status_report(self.repository, self.campaign, self.forms, now, unit.code).text(), ""]
         stored = self.repository.unit_by_code(self.campaign.id, unit.code)
         assert stored is not None and stored.id is not None
         versions = self.repository.current_versions(self.campaign.id, stored.id)
@@ -95,7 +93,7 @@ class SupervisorDesk:
     def _line(self, submission: Submission, answers: dict[str, object]) -> str:
         form = self.forms[submission.form_id]
         summary = answers.get(form.summary_field) or ""
-        status = STATUS_NAMES.get(submission.status, submission.status)
+        status = status_label(submission.status)
         return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
 
     def _submission(self, argument: str, example: str) -> tuple[Submission | Reply, str]:

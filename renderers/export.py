@@ -39,7 +39,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from dialogs.presentation import display_value
+from dialogs.presentation import display_value, status_label
 from renderers import render_form
 from renderers.records import FormRecord, RenderError
 from renderers.registry import CITY_REPORTER, STATISTICS, Statistics
@@ -48,7 +48,6 @@ RECOMMENDED_FOLDER = "推荐上报"
 WORKBOOK_NAME = "汇总.xlsx"
 STATUS_SHEET = "报送情况"
 SUBMISSION_COLUMNS = ("编号", "版本", "单位", "状态", "是否推荐", "提交时间")
-STATUS_LABELS = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
 PHOTO_LIST_SEPARATOR = "；"
 
 _FOLDER_LIMIT = 60
@@ -358,7 +357,7 @@ def _columns(form: FormDecl, zone: tzinfo | None) -> tuple[list[_Column], GroupD
         _Column("编号", lambda item, _row: item.submission_id),
         _Column("版本", lambda item, _row: item.version),
         _Column("单位", lambda item, _row: item.unit_name),
-        _Column("状态", lambda item, _row: STATUS_LABELS.get(item.status, item.status)),
+        _Column("状态", lambda item, _row: status_label(item.status)),
         _Column("是否推荐", lambda item, _row: "是" if item.selected else "否"),
         _Column(
             "提交时间",

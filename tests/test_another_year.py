@@ -165,3 +165,12 @@ def test_no_code_names_a_campaigns_tasks_answers_or_groups() -> None:
         if any(name in line for name in CAMPAIGN_NAMES) and not re.match(r"\s*#", line)
     ]
     assert found == [], "\n".join(found)
+
+
+def test_the_status_labels_are_written_once() -> None:
+    spelled = [
+        str(path.relative_to(ROOT))
+        for path in [*SHARED, *sorted((ROOT / "renderers").glob("*.py"))]
+        if "已退回修改" in path.read_text(encoding="utf-8") or "待审核" in path.read_text(encoding="utf-8")
+    ]
+    assert spelled == ["dialogs/presentation.py"]

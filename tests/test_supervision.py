@@ -65,7 +65,7 @@ def test_after_the_deadline_short_units_are_marked_overdue(
 ) -> None:
     fill_cadre(chat)
     clock.now = datetime(2021, 5, 26, 9, 0, tzinfo=SHANGHAI)
-    report = status_report(engine.repository, engine.campaign, engine.forms, clock())
+    report = status_report(engine.repository, engine.campaign, engine.forms, clock()).text()
     assert "登记表：已于5月25日截止" in report
     assert "鱼峰区  登记表1/2逾期" in report and "示范点0/≥1  " not in report
 
@@ -102,7 +102,7 @@ def test_status_lines_fit_a_phone_screen(engine: DialogEngine, chat: Chat, clock
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
     fill_cadre(chat)
-    report = status_report(engine.repository, engine.campaign, engine.forms, clock())
+    report = status_report(engine.repository, engine.campaign, engine.forms, clock()).text()
     shorts = {unit.short_name for unit in engine.campaign.units}
     unit_lines = [line for line in report.splitlines() if line.split("  ")[0] in shorts]
     assert len(unit_lines) == 14

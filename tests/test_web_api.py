@@ -43,6 +43,7 @@ from bot.web import (
 )
 from dialogs.engine import INVITE_UNUSABLE, NO_CONSENT, DialogEngine
 from dialogs.invites import issue_invite
+from dialogs.reports import Cell, StatusReport, StatusRow
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.models import Attachment, Contact, Draft
 from tests.conftest import Chat, chinese_text, photo_bytes
@@ -475,23 +476,26 @@ def test_photo_types_are_recognised_by_their_bytes() -> None:
 
 
 def test_the_status_report_reads_as_a_table() -> None:
-    report = "\n".join(
-        [
-            "《通知》报送情况（截至5月10日 10:00）",
-            "· 登记表：5月25日截止",
-            "",
-            "鱼峰区  登记表2/2✓  课程0/≥2逾期",
-            "",
-            "全市示范点 0/10 个",
-        ]
+    report = StatusReport(
+        "《通知》报送情况（截至5月10日 10:00）",
+        ("登记表：5月25日截止",),
+        (
+            StatusRow("鱼峰区", (Cell("登记表", 2, "2", done=True), Cell("课程", 0, "≥2", late=True))),
+            StatusRow("城中区（120个单位）", (Cell("登记表齐", 80, "120", returned=3),), area="城中区"),
+        ),
+        figures=("全市示范点 0/10 个",),
     )
     rendered = status_html(report)
     assert "<h1>《通知》报送情况（截至5月10日 10:00）</h1>" in rendered
     assert "<li>登记表：5月25日截止</li>" in rendered
     assert "<span class='cell done'>登记表2/2✓</span>" in rendered
     assert "<span class='cell late'>课程0/≥2逾期</span>" in rendered
+    assert "<span class='cell late'>登记表齐80/120（退回3）</span>" in rendered, (
+        "returned: marked, not parsed"
+    )
+    assert "<a href='/status?area=%E5%9F%8E%E4%B8%AD%E5%8C%BA'>城中区（120个单位）</a>" in rendered
     assert "<div class='figures'><p>全市示范点 0/10 个</p></div>" in rendered
-    assert "&lt;script&gt;" in status_html("<script>alert(1)</script>")
+    assert "&lt;script&gt;" in status_html(StatusReport("<script>alert(1)</script>", (), ()))
 
 
 def test_serve_web_serves_every_route_until_stopped(engine: DialogEngine) -> None:
