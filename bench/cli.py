@@ -7,8 +7,10 @@ Sections (``--only`` takes a comma-separated list; the default is all, in this o
 * ``usual`` — rows 2.x: the pickle bots at the same stored counts, and the ratios to ours;
 * ``render`` — rows 3.x: DOCX per form, the export ZIP, the export's workbook at region scale;
 * ``region`` — rows 4.x: /status, /pending, a contact's /new, nudge planning, the dispatcher's pace;
-* ``memory`` — rows 5.x: RSS with many stored conversations, ours and the pickle bot's; the web chat's
-  peak RSS while contacts send worst-case photos at the same moment.
+* ``memory`` — rows 5.x: RSS with many stored conversations, ours and the pickle bot's;
+* ``uploads`` — rows 5.3-5.4: the web chat's peak RSS while contacts send worst-case photos at once;
+* ``web`` — rows 6.x: the web chat under 50 and 200 browsers at once (msg/s, p50, p99), beside the
+  Telegram pipeline's row 1.1 of the same run.
 
 Progress goes to stderr; stdout gets the run conditions and the table (Markdown).
 """
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench import pickle_bot, pipeline, rendering, supervisor, uploads
+from bench import pickle_bot, pipeline, rendering, supervisor, uploads, web_chat
 from bench.processes import run_workers
 from bench.report import (
     Row,
@@ -51,7 +53,7 @@ from bench.setup_db import (
     sqlite_template,
 )
 
-SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads")
+SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads", "web")
 FORM_NAMES = {
     "cadre_registration": "登记表",
     "course_recommendation": "课程推荐表",
@@ -75,6 +77,7 @@ class Sizes:
     memory_messages: int
     pace_chats: int
     upload_contacts: int
+    web_browsers: tuple[int, ...]
 
 
 FULL = Sizes(
@@ -92,6 +95,7 @@ FULL = Sizes(
     memory_messages=3,
     pace_chats=150,
     upload_contacts=10,
+    web_browsers=(50, 200),
 )
 QUICK = Sizes(
     chats=6,
@@ -108,6 +112,7 @@ QUICK = Sizes(
     memory_messages=3,
     pace_chats=30,
     upload_contacts=10,
+    web_browsers=(6, 12),
 )
 MESSAGES = len(registration_script())
 
@@ -556,6 +561,45 @@ def section_uploads(run: Run) -> None:
         )
 
 
+def section_web(run: Run) -> None:
+    """Rows 6.x: the web chat under many browsers at once, and beside the Telegram pipeline."""
+    results = {}
+    for index, browsers in enumerate(run.sizes.web_browsers, start=1):
+        progress(f"web chat: {browsers} browsers at once")
+        spec = web_chat.WebSpec(str(run.directory(f"web-{browsers}")), browsers)
+        [result] = run_workers(web_chat.run_web_chat, [spec])
+        results[browsers] = result
+        p50, p99 = percentile(result.latencies_ms, 0.5), percentile(result.latencies_ms, 0.99)
+        slowest = max(result.by_position.items(), key=lambda item: percentile(item[1], 0.5))
+        run.rows.append(
+            Row(
+                f"6.{index}",
+                f"web chat · {count(browsers)} browsers at once",
+                f"{rate(result.rate)} · {latency(result.latencies_ms)}",
+                "p99 ≤10× p50 · no errors",
+                verdict(p99 <= 10 * p50, result.errors == 0),
+                f"bot.web.build_app through ASGI, SQLite (the product's pragmas) · {count(browsers)} "
+                f"browsers × {MESSAGES} msgs ({count(result.messages)} in {seconds(result.seconds)}, "
+                f"{result.errors} errors) · latency = request to answer, group commit's queue included · "
+                f"slowest step: #{slowest[0] + 1} of the 登记表, p50 {ms(percentile(slowest[1], 0.5))} · "
+                f"peak RSS {result.peak_rss_mb:,.0f} MB",
+            )
+        )
+    ours = _ours(run, run.sizes.stored[0])
+    best = max(results.values(), key=lambda result: result.rate)
+    over = best.rate / ours.rate
+    run.rows.append(
+        Row(
+            "6.3",
+            "web chat ÷ Telegram pipeline (msg/s)",
+            ratio(over),
+            "≥0.9×",
+            verdict(over >= 0.9),
+            f"the better of rows 6.1-6.2 over row 1.1 ({rate(ours.rate)}), same run",
+        )
+    )
+
+
 RUNNERS: dict[str, Callable[[Run], None]] = {
     "pipeline": section_pipeline,
     "usual": section_usual,
@@ -563,6 +607,7 @@ RUNNERS: dict[str, Callable[[Run], None]] = {
     "region": section_region,
     "memory": section_memory,
     "uploads": section_uploads,
+    "web": section_web,
 }
 
 

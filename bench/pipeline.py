@@ -109,14 +109,52 @@ def _timed_channel_class() -> Any:
     from bot.telegram_channel import TelegramChannel
 
     class TimedChannel(TelegramChannel):
-        """The product's channel, unchanged, with a stopwatch around each per-message step; the time
-        is booked on the update (a reply's sending on the update its chat sent last)."""
+        """The product's channel, unchanged, with a stopwatch around each per-message step of the
+        delivery layer; the time is booked on the update (a reply's sending on the update its chat
+        sent last)."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.costs: dict[int, float] = {}  # update id -> seconds
             self.latest: dict[str, int] = {}  # chat key -> the update id it sent last
             self.messages = 0
+            inbox, dispatcher = self.inbox, self.dispatcher
+            work, handle_group, send = inbox._work, inbox._handle_group, dispatcher._send
+
+            def timed_work(item: Any, message: Any) -> Any:
+                piece = work(item, message)
+
+                def timed(in_batch: bool) -> Any:
+                    began = time.perf_counter()
+                    done = piece(in_batch)
+                    self._add(item.update_id, time.perf_counter() - began)
+                    if done is not False:
+                        self.messages += 1
+                    return done
+
+                return timed
+
+            def timed_group(group: Any) -> Any:
+                """The product's; what a group costs beyond its messages (its one commit, mostly) is
+                shared equally by the group's messages."""
+                before = {item.update_id: self.costs.get(item.update_id, 0.0) for item, _ in group}
+                began = time.perf_counter()
+                done = handle_group(group)
+                whole = time.perf_counter() - began
+                inside = sum(self.costs.get(update_id, 0.0) - cost for update_id, cost in before.items())
+                for update_id in before:
+                    self._add(update_id, max(whole - inside, 0.0) / len(before))
+                return done
+
+            async def timed_send(message: Any) -> bool:
+                began = time.perf_counter()
+                sent: bool = await send(message)
+                self._add(self.latest.get(message.chat_key), time.perf_counter() - began)
+                return sent
+
+            inbox._work = timed_work  # type: ignore[method-assign]
+            inbox._handle_group = timed_group  # type: ignore[method-assign]
+            dispatcher._send = timed_send  # type: ignore[method-assign]
 
         def _add(self, update_id: int | None, seconds: float) -> None:
             if update_id is not None:
@@ -133,37 +171,11 @@ def _timed_channel_class() -> Any:
                 self._add(update_id, share)
             return stored
 
-        async def _inbound(self, item: Any) -> Any:
+        async def translate(self, item: Any) -> Any:
             began = time.perf_counter()
-            result = await super()._inbound(item)
+            result = await super().translate(item)
             self._add(item.update_id, time.perf_counter() - began)
             return result
-
-        def _process(self, item: Any, inbound: Any, **options: Any) -> Any:
-            began = time.perf_counter()
-            done = super()._process(item, inbound, **options)  # None before the multi-worker claim
-            self._add(item.update_id, time.perf_counter() - began)
-            if done is not False:
-                self.messages += 1
-            return done
-
-        def _handle_group(self, group: Any) -> Any:
-            """The product's; what a group costs beyond its messages (its one commit, mostly) is
-            shared equally by the group's messages."""
-            before = {item.update_id: self.costs.get(item.update_id, 0.0) for item, _, _ in group}
-            began = time.perf_counter()
-            done = super()._handle_group(group)
-            whole = time.perf_counter() - began
-            inside = sum(self.costs.get(update_id, 0.0) - cost for update_id, cost in before.items())
-            for update_id in before:
-                self._add(update_id, max(whole - inside, 0.0) / len(before))
-            return done
-
-        async def _send(self, message: Any) -> bool:
-            began = time.perf_counter()
-            sent: bool = await super()._send(message)
-            self._add(self.latest.get(message.chat_key), time.perf_counter() - began)
-            return sent
 
     return TimedChannel
 
@@ -206,7 +218,6 @@ async def _worker(spec: WorkerSpec, start: Start) -> WorkerResult:
     logging.basicConfig(level=logging.ERROR)
     from telegram import Bot
 
-    import bot.telegram_channel as telegram_channel
     from bot.app import load_declarations
     from bot.logs import quiet_third_party_logs
     from bot.rate_limit import SendPacer
@@ -232,11 +243,11 @@ async def _worker(spec: WorkerSpec, start: Start) -> WorkerResult:
     channel = _timed_channel_class()(bot, engine, unpaced)
     script: list[Step] = registration_script()[: spec.script_length]
 
-    telegram_channel.CHANNEL = warmup_channel(spec.first_update_id)  # alone, even on a shared inbox
+    channel.channel = warmup_channel(spec.first_update_id)  # alone, even on a shared inbox
     for chat in spec.warmup_chats:  # compiles statements, loads the renderer, fills caches
         telegram.add_chat(chat, registration_script())
     await drive(channel, telegram)
-    telegram_channel.CHANNEL = spec.channel
+    channel.channel = spec.channel
     channel.costs.clear()
     channel.messages = 0
     warmed = max(telegram.positions, default=0)

@@ -21,9 +21,6 @@ from pathlib import Path
 
 from bench.processes import Start, memory_mb
 
-SESSION_KEY = "bench-web-session-key-0123456789abcdef"
-ORIGIN = "http://bench.local"
-
 
 @dataclass(frozen=True)
 class UploadSpec:
@@ -68,25 +65,13 @@ def _reset_peak() -> None:
 def run_uploads(spec: UploadSpec, start: Start) -> UploadResult:
     import httpx
 
-    from bot.app import assemble_engine, load_declarations
-    from bot.settings import Settings
-    from bot.web import CSRF_HEADER, SESSION_COOKIE, Signer, build_app
+    from bench.web_chat import ORIGIN, web_app
+    from bot.web import CSRF_HEADER, SESSION_COOKIE
     from dialogs.exchange import Inbound
     from dialogs.sample_answers import CADRE_ANSWERS
-    from storage.database import make_engine, migrate
-    from storage.repository import Repository
 
-    folder = Path(spec.folder)
-    url = f"sqlite:///{folder / 'intake.db'}"
-    migrate(url)
-    declarations = load_declarations(Settings())
-    repository = Repository(make_engine(url), folder / "data")
-    campaign = declarations.campaign
-    repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
-    engine = assemble_engine(declarations, repository)
-    settings = Settings(web_session_secret=SESSION_KEY, web_url=ORIGIN)
-    app = build_app(engine, settings)
-    signer = Signer(SESSION_KEY.encode())
+    engine, app, signer = web_app(Path(spec.folder))
+    repository, campaign = engine.repository, engine.campaign
     users = []
     for number in range(spec.contacts):
         user = f"bench-upload-{number}"

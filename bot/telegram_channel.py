@@ -1,9 +1,11 @@
-"""The Telegram channel: a thin translator between Bot API updates and the dialog engine.
+"""The Telegram channel: an adapter between Bot API updates and the delivery layer (``bot.delivery``).
 
 Delivery loses nothing: each update is stored in the inbox (unique by update id) before it is
-acknowledged, processed in update order, and marked done in the same transaction as its effects and
-its queued replies. Replies leave through the outbox at Telegram's pace (about 30 messages a second
-overall, about one a second per chat), retrying after a 429 for as long as Telegram asks.
+acknowledged (the webhook's 200, the poll's next offset), then handled by the delivery layer in
+update order and marked done in the same transaction as its effects and its queued replies. Replies
+leave through the outbox at Telegram's pace (about 30 messages a second overall, about one a second
+per chat), retrying after a 429 for as long as Telegram asks. What is Telegram's here: turning an
+update into an ``Inbound`` (downloading its photo), replies into Bot API calls, and the command menus.
 
 No message text, name, phone number or raw update is ever logged: only ids, counts and error types.
 """
@@ -29,13 +31,12 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.rate_limit import SendPacer
 from dialogs.engine import CONSENT_MENU, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
-from dialogs.failures import failure_line
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
-from storage.database import is_unavailable
-from storage.models import InboxUpdate, OutboxMessage
+from storage.models import InboxUpdate
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: durations as timedelta, without warnings
 
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_TEXT = 4000  # Telegram's limit is 4096 characters; keep a margin for safety
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
-MAX_SEND_ATTEMPTS = 8
-GROUP_COMMIT = 16  # updates handled in one transaction: one commit for them, a short hold on the loop
 
 SUPERVISOR_COMMANDS = (
     ("status", "进度：各单位报送情况"),
@@ -67,7 +66,6 @@ CONTACT_COMMANDS = (
 EDITED_IGNORED = "修改已发送的消息不会改变已保存的内容。如需修改，请发送“修改”。"
 FILE_TOO_LARGE = "这个文件超过 20MB，无法接收。照片请直接以“图片”方式发送（会自动压缩）。"
 FILE_UNAVAILABLE = "这个文件暂时无法从 Telegram 取得，请重新发送一次。"
-UNREADABLE = "这条消息无法识别，没有保存。请重新发送，或发送“帮助”。"
 
 
 class FileRefused(Exception):
@@ -98,7 +96,8 @@ def chat_key_of(payload: dict[str, Any]) -> str | None:
 
 
 class TelegramChannel:
-    """Receives updates into the inbox, feeds them to the engine, sends the outbox.
+    """The Telegram adapter: Bot API updates into the inbox and out as ``Inbound``; replies as Bot API
+    calls. Storing, claiming, group commit, pacing and retries are the delivery layer's.
 
     Args:
         bot: an initialised ``telegram.Bot`` (its ``base_url`` may point at a local Bot API server).
@@ -106,15 +105,22 @@ class TelegramChannel:
         pacer: the sending pace (tests use a fast one).
     """
 
+    channel = CHANNEL
+
     def __init__(self, bot: Bot, engine: DialogEngine, pacer: SendPacer | None = None) -> None:
         self.bot = bot
         self.engine = engine
         self.repository = engine.repository
         self.pacer = pacer or SendPacer()
-        self.work = asyncio.Event()
+        self.inbox = Inbox(engine, self)
+        self.dispatcher = Dispatcher(self.repository, self, clock=self.now)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    @property
+    def work(self) -> asyncio.Event:
+        return self.inbox.work
 
     # Receiving ---------------------------------------------------------------------------------
 
@@ -130,12 +136,7 @@ class TelegramChannel:
             update_id, chat_key = payload.get("update_id"), chat_key_of(payload)
             if isinstance(update_id, int) and chat_key is not None:
                 rows.append((update_id, chat_key, payload))
-        stored = self.repository.store_updates(CHANNEL, rows)
-        for update_id in sorted({update_id for update_id, _, _ in rows} - stored):
-            log.info("duplicate update %s ignored", update_id)
-        if stored:
-            self.work.set()
-        return len(stored)
+        return self.inbox.store(rows)
 
     async def poll_once(self, offset: int | None, timeout: int = 25) -> int | None:
         """One long poll: store what arrived, then return the offset that acknowledges it."""
@@ -147,120 +148,50 @@ class TelegramChannel:
             return max(u.update_id for u in updates) + 1
         return offset
 
-    # Processing --------------------------------------------------------------------------------
-
     async def process_pending(self) -> int:
-        """Process stored updates in order; a chat whose update cannot be read now waits for next time.
+        """Handle what the inbox holds (``Inbox.process_pending``)."""
+        return await self.inbox.process_pending()
 
-        They go a group at a time: the group's updates read (photos downloaded — a group's worth held
-        in memory, not a batch's), then handled in one transaction — one commit, one disk flush, for
-        the group — before any reply is sent. Should one of them fail, the group is rolled back and
-        handled again one message per transaction, where a failing message gets its apology and the
-        others their answers.
-        """
-        waiting: set[str] = set()
-        processed = 0
-        pending = self.repository.pending_updates(CHANNEL)
-        for start in range(0, len(pending), GROUP_COMMIT):
-            group: list[tuple[InboxUpdate, Inbound | Reply | None, str | None]] = []
-            for item in pending[start : start + GROUP_COMMIT]:
-                if item.chat_key in waiting:
-                    continue
-                try:
-                    inbound, callback_id = await self._inbound(item)
-                except (NetworkError, TimeoutError):
-                    log.warning("update %s: file download failed; will retry", item.update_id)
-                    self.repository.retry_update_later(item)
-                    waiting.add(item.chat_key)
-                    continue
-                except Exception as error:  # one unreadable update must not hold up the inbox
-                    if is_unavailable(error):
-                        raise
-                    log.error("update %s cannot be read: %s", item.update_id, failure_line(error))
-                    inbound, callback_id = Reply(UNREADABLE), None
-                group.append((item, inbound, callback_id))
-            done = self._handle_group(group) if group else []
-            for (item, inbound, callback_id), handled in zip(group, done, strict=True):
-                if handled:
-                    processed += 1
-                    await self._after_processing(item, inbound, callback_id)
-                else:
-                    waiting.add(item.chat_key)  # another worker has this chat now
-            await asyncio.sleep(0)  # let the web chat and the poll run between groups
-        if processed:
-            self.work.set()
-        return processed
+    async def send_due(self) -> int:
+        """Send what the outbox holds at Telegram's pace (``Dispatcher.send_due``)."""
+        return await self.dispatcher.send_due()
 
-    def _handle_group(
-        self, group: Sequence[tuple[InboxUpdate, Inbound | Reply | None, str | None]]
-    ) -> list[bool]:
-        """Handle updates in one transaction; if one fails, roll back and handle each in its own."""
-        try:
-            with self.repository.unit_of_work():
-                return [self._process(item, inbound, in_batch=True) for item, inbound, _ in group]
-        except Exception as error:
-            if is_unavailable(error):
-                raise  # nothing can be recorded now: the loop waits, the updates stay pending
-            log.warning(
-                "a group of %s updates rolled back (%s); one by one", len(group), type(error).__name__
-            )
-            return [self._process(item, inbound) for item, inbound, _ in group]
+    # The translator ------------------------------------------------------------------------------
 
-    async def _after_processing(
-        self, item: InboxUpdate, inbound: Inbound | Reply | None, callback_id: str | None
-    ) -> None:
-        """What Telegram needs once an update's effects are committed: the button's spinner stopped,
-        and a new supervisor's command menu."""
-        if callback_id is not None:
-            await self._answer_callback(callback_id)
-        if isinstance(inbound, Inbound) and (inbound.menu or "").startswith(CONSENT_MENU):
-            contact = self.repository.contact(CHANNEL, inbound.user_id)
-            if contact is not None and contact.role == "supervisor":
-                await self._set_supervisor_commands(item.chat_key)
-
-    def _process(self, item: InboxUpdate, inbound: Inbound | Reply | None, *, in_batch: bool = False) -> bool:
-        """Handle one stored update in one transaction (or in the caller's, ``in_batch``); False when
-        another worker has claimed it (or an earlier update of its chat is not done)."""
-        done = False
-
-        def commit(replies: list[Reply], failed: bool) -> None:
-            nonlocal done
-            for payload in outgoing_payloads(replies):
-                self.repository.enqueue_message(CHANNEL, item.chat_key, payload)
-            self.repository.finish_update(item, "failed" if failed else "done", self.now())
-            done = True
-
-        def claim() -> bool:
-            return self.repository.claim_update(item)
-
-        if isinstance(inbound, Inbound):
-            self.engine.handle(inbound, on_commit=commit, claim=claim, in_batch=in_batch)
-            return done
-        with self.repository.unit_of_work():
-            if claim():
-                commit([inbound] if inbound is not None else [], False)
-        return done
-
-    async def _inbound(self, item: InboxUpdate) -> tuple[Inbound | Reply | None, str | None]:
-        """The engine's view of an update (or a direct reply, or None to ignore it) and a callback id."""
+    async def translate(self, item: InboxUpdate) -> Translated:
+        """The engine's view of an update (or a direct reply, or nothing), and a button's callback id."""
         update = Update.de_json(item.payload, self.bot)
         if update.callback_query is not None:
             query = update.callback_query
             menu, _, number = (query.data or "").partition("|")
-            inbound = Inbound(CHANNEL, str(query.from_user.id), text=number, menu=menu or None)
-            return inbound, query.id
+            inbound = Inbound(self.channel, str(query.from_user.id), text=number, menu=menu or None)
+            return Translated(inbound, query.id)
         if update.edited_message is not None:
-            return Reply(EDITED_IGNORED), None
+            return Translated(Reply(EDITED_IGNORED))
         message = update.message
         if message is None or message.from_user is None:
-            return None, None
+            return Translated(None)
         user_id = str(message.from_user.id)
         text = message.text or message.caption or ""
         try:
             file = await self._incoming_file(message)
         except FileRefused as refused:
-            return Reply(refused.message), None
-        return Inbound(CHANNEL, user_id, text=text, file=file), None
+            return Translated(Reply(refused.message))
+        return Translated(Inbound(self.channel, user_id, text=text, file=file))
+
+    def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
+        return outgoing_payloads(replies)
+
+    async def handled(self, item: InboxUpdate, translated: Translated) -> None:
+        """What Telegram needs once an update's effects are committed: the button's spinner stopped,
+        and a new supervisor's command menu."""
+        if translated.keep is not None:
+            await self._answer_callback(str(translated.keep))
+        inbound = translated.message
+        if isinstance(inbound, Inbound) and (inbound.menu or "").startswith(CONSENT_MENU):
+            contact = self.repository.contact(self.channel, inbound.user_id)
+            if contact is not None and contact.role == "supervisor":
+                await self._set_supervisor_commands(item.chat_key)
 
     async def _incoming_file(self, message: Message) -> IncomingFile | None:
         if message.photo:
@@ -316,6 +247,8 @@ class TelegramChannel:
             return bytes(await telegram_file.download_as_bytearray())
         except BadRequest as error:  # gone from Telegram's servers, or too large after all
             raise FileRefused(FILE_UNAVAILABLE) from error
+        except (NetworkError, TimeoutError) as error:
+            raise DeliveryFailed(f"file download failed ({type(error).__name__})") from error
 
     async def _answer_callback(self, callback_id: str) -> None:
         try:
@@ -323,59 +256,18 @@ class TelegramChannel:
         except TelegramError as error:  # an expired query: nothing to do
             log.info("answerCallbackQuery failed: %s", type(error).__name__)
 
-    # Sending -----------------------------------------------------------------------------------
+    # The sender ----------------------------------------------------------------------------------
 
-    async def send_due(self) -> int:
-        """Send what the outbox holds, each chat in order, at Telegram's pace.
-
-        A chat that has had its burst, or whose message failed, is left for a later pass with all its
-        later messages (so they keep their order), while the other chats' messages go on. What was sent
-        is marked sent at the end of the pass, in one commit: the outbox is at-least-once, and a crash
-        before that commit sends this pass's messages again. A pass sends about a second's worth (the
-        overall rate), so that new updates are processed between passes even when thousands of
-        reminders are queued.
-        """
-        sent: list[OutboxMessage] = []
-        later: set[str] = set()
-        per_pass = max(int(self.pacer.overall), 1)
+    async def deliver(self, chat_key: str, payload: dict[str, Any]) -> None:
+        """One payload as one Bot API call; its failures as the delivery layer's errors."""
         try:
-            for message in self.repository.due_messages(CHANNEL, self.now()):
-                if len(sent) >= per_pass:
-                    break
-                if message.chat_key in later:
-                    continue
-                if await self.pacer.wait(message.chat_key) and await self._send(message):
-                    sent.append(message)
-                else:
-                    later.add(message.chat_key)
-        finally:  # an error or a cancelled task mid-pass still marks what has left
-            self.repository.messages_sent(sent, self.now())
-        return len(sent)
-
-    async def _send(self, message: OutboxMessage) -> bool:
-        """Deliver one message; False (and a later try, or none) when Telegram did not take it."""
-        payload = message.payload
-        try:
-            await self._deliver(int(message.chat_key), payload)
+            await self._deliver(int(chat_key), payload)
         except RetryAfter as error:
-            wait = _seconds(error.retry_after) or 1
-            self.pacer.pause(wait)
-            self.repository.message_later(message, self.now() + timedelta(seconds=wait))
-            log.warning("flood control: retrying chat message %s in %s s", message.id, wait)
-            return False
+            raise DeliveryLater(_seconds(error.retry_after) or 1) from error
         except (Forbidden, BadRequest) as error:
-            log.warning("message %s refused by Telegram (%s); dropped", message.id, type(error).__name__)
-            self.repository.message_later(message, self.now(), give_up=True)
-            return False
+            raise DeliveryRefused(type(error).__name__) from error
         except (NetworkError, TimeoutError) as error:
-            give_up = message.attempts + 1 >= MAX_SEND_ATTEMPTS
-            backoff = timedelta(seconds=min(2**message.attempts, 300))
-            self.repository.message_later(message, self.now() + backoff, give_up=give_up)
-            log.warning(
-                "message %s not sent (%s); attempt %s", message.id, type(error).__name__, message.attempts
-            )
-            return False
-        return True
+            raise DeliveryFailed(type(error).__name__) from error
 
     async def _deliver(self, chat_id: int, payload: dict[str, Any]) -> None:
         markup = keyboard(payload.get("options", []), payload.get("menu", ""))
@@ -392,7 +284,7 @@ class TelegramChannel:
     async def set_commands(self) -> None:
         """The command menu in Chinese: the contacts' by default, 组联部's in each supervisor's chat."""
         await self.bot.set_my_commands([BotCommand(name, text) for name, text in CONTACT_COMMANDS])
-        for chat_key in self.repository.supervisor_chats(CHANNEL):
+        for chat_key in self.repository.supervisor_chats(self.channel):
             await self._set_supervisor_commands(chat_key)
 
     async def _set_supervisor_commands(self, chat_key: str) -> None:

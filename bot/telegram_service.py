@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_engine
+from bot.delivery import run_reminders
+from bot.delivery.inbox import run_channel
 from bot.logs import quiet_third_party_logs
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
@@ -23,11 +24,9 @@ from bot.telegram_channel import TelegramChannel
 from bot.web import WEBHOOK_PATH, serve_web
 from dialogs.engine import DialogEngine
 from dialogs.failures import report_failure
-from dialogs.nudges import send_due_nudges
 
 log = logging.getLogger(__name__)
 
-NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
 OUTAGE_PAUSE = 2.0  # seconds between tries while the database is unavailable
 
 
@@ -105,11 +104,12 @@ async def serve(
         web = asyncio.create_task(serve_web(settings, engine, stop, channel, secret, send_nudges=False))
         receiving = web if webhook else asyncio.create_task(_poll(channel, stop))
         log.info("Telegram channel serving as @%s by %s", bot.username, "webhook" if webhook else "polling")
-        working = asyncio.create_task(_work(channel, stop))
+        working = asyncio.create_task(run_channel(channel.inbox, channel.dispatcher, stop))
+        reminding = asyncio.create_task(run_reminders(engine, stop))
         await stop.wait()
         if not webhook:
             receiving.cancel()  # a long poll in flight: its updates stay unconfirmed, delivered next time
-        await asyncio.gather(receiving, working, web, return_exceptions=True)
+        await asyncio.gather(receiving, working, reminding, web, return_exceptions=True)
     finally:
         await bot.shutdown()
 
@@ -127,32 +127,6 @@ async def _poll(channel: TelegramChannel, stop: asyncio.Event) -> None:
         except Exception as error:
             report_failure(error, "storing updates")
             await _sleep_or_stop(stop, OUTAGE_PAUSE)
-
-
-async def _work(channel: TelegramChannel, stop: asyncio.Event) -> None:
-    """Process the inbox and send the outbox whenever something arrives (and every second anyway);
-    queue the deadline reminders that are due, once a minute."""
-    channel.work.set()  # pending rows left by a crash go first
-    engine = channel.engine
-    next_nudge = 0.0
-    while not stop.is_set():
-        channel.work.clear()
-        try:
-            await channel.process_pending()
-            if time.monotonic() >= next_nudge:
-                # Off the event loop: at region scale planning takes seconds, and replies must not wait.
-                await asyncio.to_thread(
-                    send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
-                )
-                next_nudge = time.monotonic() + NUDGE_INTERVAL
-            if await channel.send_due():
-                continue  # a pass is a second's worth: more may be waiting, and updates go first
-        except Exception as error:  # the database is down, or a bug: wait, then carry on where it was
-            report_failure(error, "the Telegram loop")
-            await _sleep_or_stop(stop, OUTAGE_PAUSE)
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(channel.work.wait(), timeout=1)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

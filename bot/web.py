@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import secrets
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -43,14 +44,15 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.delivery import GroupCommit, run_reminders
+from bot.delivery.together import Work
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from dialogs.chinese_text import plain_number
 from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
-from dialogs.failures import failure_line, report_failure
+from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
-from dialogs.nudges import send_due_nudges
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.reports import Cell, StatusReport
 from dialogs.supervision import areas, status_report
@@ -75,7 +77,7 @@ MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
-NUDGE_INTERVAL = 60.0  # seconds between looks at the reminder schedule
+BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
 
 NEED_SIGN_IN = "请先登录：打开市妇联组联部发给您的邀请链接，或在首页输入邀请码。"
 REFUSED_ORIGIN = "页面已过期或来源不明，请刷新页面后再试。"
@@ -388,6 +390,9 @@ class WebChat:
             f"<p class='trial' role='note'>{html.escape(TRIAL_NOTE)}</p>" if engine.trial else ""
         )
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.together: GroupCommit[list[Reply]] = GroupCommit(self.repository)
+        self._bound_contacts: dict[str, tuple[float, Contact]] = {}
+        self._serving: asyncio.Task[None] | None = None
 
     def routes(self) -> list[Route]:
         return [
@@ -412,12 +417,25 @@ class WebChat:
         return self.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
 
     async def _contact(self, request: Request) -> Contact | None:
-        """The bound, active contact of this browser, or None."""
+        """The bound, active contact of this browser, or None.
+
+        Looked up once every ``BOUND_FOR`` seconds per browser, not at every request (it was a thread
+        hop and a query each time): a contact revoked meanwhile is refused by the engine itself, which
+        reads the contact with every message, until the browser is looked up again."""
         user_id = self._user_id(request)
         if user_id is None:
             return None
+        now = time.monotonic()
+        known = self._bound_contacts.get(user_id)
+        if known is not None and now - known[0] < BOUND_FOR:
+            return known[1]
         contact = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
-        return contact if contact is not None and contact.active else None
+        if contact is None or not contact.active:
+            return None  # not remembered: a browser may be bound the next moment
+        if len(self._bound_contacts) > 10_000:
+            self._bound_contacts.clear()
+        self._bound_contacts[user_id] = (now, contact)
+        return contact
 
     def _secure(self, request: Request) -> bool:
         return request.url.scheme == "https" or self.settings.web_url.startswith("https://")
@@ -463,29 +481,38 @@ class WebChat:
         return contact
 
     async def _handle(self, user_id: str, inbound: Inbound, message_id: str | None = None) -> list[Reply]:
-        """One message through the engine, in a worker thread, one at a time per web user."""
+        """One message through the engine, one at a time per web user; the messages of different
+        users that arrive together share one transaction (``bot.delivery.GroupCommit``)."""
+        if self._serving is None or self._serving.done():
+            self._serving = asyncio.create_task(self.together.serve())
         async with self._lock(user_id):
-            return await run_in_threadpool(self._handle_once, user_id, inbound, message_id)
+            return await self.together.handle(self._work(user_id, inbound, message_id))
 
-    def _handle_once(self, user_id: str, inbound: Inbound, message_id: str | None) -> list[Reply]:
-        """A message the page sent with its own id is handled once: the page sends it again (same id)
-        when the answer did not arrive — the network dropped, or the service restarted — and a second
-        copy must not fill the next field. The id is recorded in the transaction that handles it."""
-        if message_id is None:
-            return self.engine.handle(inbound)
-        key = web_update_id(user_id, message_id)
-        recorded = False
+    def _work(self, user_id: str, inbound: Inbound, message_id: str | None) -> Work[list[Reply]]:
+        """Handling one web message, for group commit. A message the page sent with its own id is
+        handled once: the page sends it again (same id) when the answer did not arrive — the network
+        dropped, or the service restarted — and a second copy must not fill the next field. The id is
+        recorded in the transaction that handles it."""
 
-        def claim() -> bool:
-            nonlocal recorded
-            recorded = self.repository.record_handled(CHANNEL, key, user_id)
-            return recorded
+        def work(in_batch: bool) -> list[Reply]:
+            if message_id is None:
+                return self.engine.handle(inbound, in_batch=in_batch)
+            key = web_update_id(user_id, message_id)
+            recorded = False
 
-        replies = self.engine.handle(inbound, claim=claim)
-        if recorded or replies:
-            return replies
-        log.info("a web message sent again was recognised; its answer is shown again")
-        return [Reply(ALREADY_RECEIVED), *self.engine.handle(Inbound(CHANNEL, user_id, "/start"))]
+            def claim() -> bool:
+                nonlocal recorded
+                recorded = self.repository.record_handled(CHANNEL, key, user_id)
+                return recorded
+
+            replies = self.engine.handle(inbound, claim=claim, in_batch=in_batch)
+            if recorded or replies:
+                return replies
+            log.info("a web message sent again was recognised; its answer is shown again")
+            again = self.engine.handle(Inbound(CHANNEL, user_id, "/start"), in_batch=in_batch)
+            return [Reply(ALREADY_RECEIVED), *again]
+
+        return work
 
     def _replies(self, replies: list[Reply]) -> list[dict[str, Any]]:
         return [reply_json(reply, self.repository.data_dir) for reply in replies]
@@ -916,7 +943,7 @@ async def serve_web(
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
-    nudging = asyncio.create_task(_nudge(engine, stop)) if send_nudges else None
+    nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
     log.info("web chat serving on %s:%s", settings.host, settings.port)
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -925,17 +952,3 @@ async def serve_web(
     if nudging is not None:
         nudging.cancel()
     await asyncio.gather(serving, *([nudging] if nudging else []), return_exceptions=True)
-
-
-async def _nudge(engine: DialogEngine, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            queued = await run_in_threadpool(
-                send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
-            )
-            if queued:
-                log.info("%d reminders queued", queued)
-        except Exception as error:  # a database hiccup must not stop the web chat
-            report_failure(error, "reminders")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=NUDGE_INTERVAL)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_POOL_SIZE = 40
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT_S)
             url,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout},
             hide_parameters=True,
+            # A connection per worker thread of the web chat (Starlette's pool has 40), kept: a new
+            # one costs its pragmas, and a pool of 5 opened and closed one for nearly every request.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if path is not None:

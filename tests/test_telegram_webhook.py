@@ -18,10 +18,10 @@ import uvicorn
 from sqlalchemy import event
 from telegram import Bot
 
+from bot.delivery.together import GROUP_SIZE as GROUP_COMMIT
 from bot.settings import Settings
 from bot.telegram_channel import (
     CHANNEL,
-    GROUP_COMMIT,
     TelegramChannel,
     chat_key_of,
     outgoing_payloads,
@@ -209,18 +209,18 @@ def test_updates_are_read_a_group_at_a_time_not_a_whole_batch(
     channel.receive_many([text_update(1000 + n, user, "/new") for n, user in enumerate(users)])
     read: list[int] = []
     groups: list[tuple[int, int]] = []  # (updates read so far, size of the group handled)
-    inbound, handle_group = channel._inbound, channel._handle_group
+    translate, handle_group = channel.translate, channel.inbox._handle_group
 
     async def reading(item: Any) -> Any:
         read.append(item.update_id)
-        return await inbound(item)
+        return await translate(item)
 
     def handling(group: Any) -> list[bool]:
         groups.append((len(read), len(group)))
         return handle_group(group)
 
-    monkeypatch.setattr(channel, "_inbound", reading)
-    monkeypatch.setattr(channel, "_handle_group", handling)
+    monkeypatch.setattr(channel, "translate", reading)
+    monkeypatch.setattr(channel.inbox, "_handle_group", handling)
     assert asyncio.run(channel.process_pending()) == 20
     assert groups == [(GROUP_COMMIT, GROUP_COMMIT), (20, 20 - GROUP_COMMIT)]
 
@@ -233,7 +233,7 @@ def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
 ) -> None:
     """The loop that processes the inbox meets an unavailable database: it says so once, waits, and
     answers the waiting update when the database is back (it used to die, silently, for good)."""
-    from bot import telegram_service
+    from bot.delivery.inbox import run_channel
     from storage.database import make_engine
     from storage.repository import Repository
     from tests.test_web_edge import locked_database
@@ -246,7 +246,7 @@ def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
 
     async def serve_for(seconds: float) -> None:
         stop = asyncio.Event()
-        working = asyncio.create_task(telegram_service._work(channel, stop))
+        working = asyncio.create_task(run_channel(channel.inbox, channel.dispatcher, stop))
         await asyncio.sleep(seconds)
         stop.set()
         await working
@@ -254,7 +254,7 @@ def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
     async def no_sending() -> int:
         return 0
 
-    channel.send_due = no_sending  # type: ignore[method-assign]
+    channel.dispatcher.send_due = no_sending  # type: ignore[method-assign]
     holder = locked_database(database, 1.5)
     with caplog.at_level(logging.INFO):
         asyncio.run(serve_for(4.5))
@@ -269,7 +269,7 @@ def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
 def test_an_update_that_cannot_be_read_does_not_hold_up_the_inbox(
     channel: TelegramChannel, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.telegram_channel import UNREADABLE
+    from bot.delivery.inbox import UNREADABLE
 
     broken = text_update(601, 88, "你好")
     del broken["message"]["date"]  # type: ignore[attr-defined]

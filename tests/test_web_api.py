@@ -539,13 +539,13 @@ def test_messages_of_one_browser_are_handled_one_at_a_time_in_order(
         overlap = {"now": 0, "most": 0}
         guard = threading.Lock()
 
-        def slow_handle(inbound: Any, on_commit: Any = None) -> Any:
+        def slow_handle(inbound: Any, **options: Any) -> Any:
             with guard:
                 overlap["now"] += 1
                 overlap["most"] = max(overlap["most"], overlap["now"])
             time.sleep(0.25)
             try:
-                return handle(inbound, on_commit)
+                return handle(inbound, **options)
             finally:
                 with guard:
                     overlap["now"] -= 1

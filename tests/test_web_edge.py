@@ -624,3 +624,45 @@ def test_a_statement_the_schema_cannot_run_is_a_bug_not_an_outage() -> None:
     busy = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
     busy.orig.sqlite_errorname = "SQLITE_BUSY"  # type: ignore[union-attr]
     assert is_unavailable(busy)
+
+
+# Group commit ------------------------------------------------------------------------------------------
+
+
+def test_messages_of_several_browsers_arriving_together_share_a_commit(
+    server: str, engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web chat gets the Telegram path's group commit: one disk flush for the requests that came in
+    while the previous group was being written, each reply only after that commit."""
+    from sqlalchemy import event
+
+    browsers = []
+    for _ in range(6):
+        client = browser(server)
+        browsers.append((client, sign_in(client, engine)))
+    commits: list[float] = []
+    database = engine.repository.engine
+    handle = engine.handle
+
+    def slower(inbound: Inbound, **options: object) -> object:
+        time.sleep(0.05)  # long enough for the others to queue up behind the first
+        return handle(inbound, **options)  # type: ignore[arg-type]
+
+    def count(_connection: object) -> None:
+        commits.append(time.monotonic())
+
+    monkeypatch.setattr(engine, "handle", slower)
+    event.listen(database, "commit", count)
+    try:
+        threads = [
+            threading.Thread(target=post, args=(client, csrf, "/api/start", {})) for client, csrf in browsers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        event.remove(database, "commit", count)
+        for client, _csrf in browsers:
+            client.close()
+    assert 1 < len(commits) < 6, f"{len(commits)} commits for 6 browsers' messages"
