@@ -23,13 +23,16 @@ NOT_TAKEN = "系统正在维护，刚才这一条没有保存（之前已填的�
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".mkv"}
 
 
-def print_replies(replies: Iterable[Reply], out: TextIO) -> None:
+def print_replies(engine: DialogEngine, replies: Iterable[Reply], out: TextIO) -> None:
+    """Each reply, its options numbered; a document as the file on this computer (the console runs
+    beside the data folder: the person at it is the one who can open the file)."""
     for reply in replies:
         out.write(reply.text + "\n")
         for number, option in enumerate(reply.options, start=1):
             out.write(f"[{number}] {option}\n")
         if reply.document is not None:
-            out.write(f"文件：{reply.document}\n")
+            opened = engine.open_document(reply.document)
+            out.write(f"文件：{opened.path}\n" if opened is not None else "（文件已不在）\n")
         out.write("\n")
     out.flush()
 
@@ -100,4 +103,4 @@ def _send(engine: DialogEngine, message: Inbound, out: TextIO) -> None:
             raise
         report_failure(error, "the console")
         replies = [Reply(NOT_TAKEN)]
-    print_replies(replies, out)
+    print_replies(engine, replies, out)

@@ -34,9 +34,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.rate_limit import SendPacer
 from dialogs.engine import CONSENT_MENU, DialogEngine
-from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
-from storage.models import InboxUpdate
+from storage.repository import Incoming
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: durations as timedelta, without warnings
 
@@ -158,7 +158,7 @@ class TelegramChannel:
 
     # The translator ------------------------------------------------------------------------------
 
-    async def translate(self, item: InboxUpdate) -> Translated:
+    async def translate(self, item: Incoming) -> Translated:
         """The engine's view of an update (or a direct reply, or nothing), and a button's callback id."""
         update = Update.de_json(item.payload, self.bot)
         if update.callback_query is not None:
@@ -182,7 +182,7 @@ class TelegramChannel:
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
         return outgoing_payloads(replies)
 
-    async def handled(self, item: InboxUpdate, translated: Translated) -> None:
+    async def handled(self, item: Incoming, translated: Translated) -> None:
         """What Telegram needs once an update's effects are committed: the button's spinner stopped,
         and a new supervisor's command menu."""
         if translated.keep is not None:
@@ -273,10 +273,16 @@ class TelegramChannel:
         markup = keyboard(payload.get("options", []), payload.get("menu", ""))
         document = payload.get("document")
         if document:
-            path = Path(document)
+            if isinstance(document, str):  # queued by a version that kept the file's path
+                path, name = Path(document), Path(document).name
+            else:
+                opened = self.engine.open_document(DocumentRef.from_payload(document))
+                if opened is None:  # purged since it was queued
+                    raise DeliveryRefused("the document is no longer there")
+                path, name = opened.path, opened.file_name
             with path.open("rb") as stream:
                 await self.bot.send_document(
-                    chat_id, document=stream, filename=path.name, caption=payload.get("text") or None
+                    chat_id, document=stream, filename=name, caption=payload.get("text") or None
                 )
             return
         await self.bot.send_message(chat_id, payload["text"], reply_markup=markup)
@@ -335,7 +341,7 @@ def outgoing_payloads(replies: Sequence[Reply]) -> list[dict[str, Any]]:
             if pending:
                 payloads += [{"text": piece} for piece in split_text("\n\n".join(pending))]
                 pending = []
-            payloads.append({"text": reply.text[:1000], "document": str(reply.document)})
+            payloads.append({"text": reply.text[:1000], "document": reply.document.as_payload()})
             continue
         pending.append(reply.text)
         if reply.options:

@@ -24,7 +24,6 @@ import ipaddress
 import json
 import logging
 import os
-import re
 import secrets
 import time
 import weakref
@@ -50,7 +49,7 @@ from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from dialogs.chinese_text import plain_number
 from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
-from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
@@ -72,7 +71,6 @@ CSRF_HEADER = "X-CSRF-Token"
 FILE_NAME_HEADER = "X-File-Name"
 MESSAGE_ID_HEADER = "X-Message-Id"
 PAGE_DIR = Path(__file__).resolve().parent / "web_page"
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
@@ -92,13 +90,9 @@ DATABASE_FILE_GONE = (
 NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式），这个文件没有收到。"
 FILE_NOT_FOUND = "找不到这个文件。"
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
-NOT_DOWNLOADABLE = "（这个文件暂不能在网页上下载。）"
 
 MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
 
-_SUBMISSION_DOCUMENT = re.compile(r"^(\d+)-v(\d+)\.docx$")
-_EXPORT_ARCHIVE = re.compile(r"^[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip$")  # dialogs.exports.write_export's names
-ZIP_MIME = "application/zip"
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -156,33 +150,21 @@ def session_key(settings: Settings, data_dir: Path) -> bytes:
 # Translation between the engine and JSON -----------------------------------------------------------
 
 
-def document_link(document: Path, data_dir: Path) -> dict[str, str] | None:
-    """The download of a submission's DOCX (by id and version) or of 组联部's export ZIP (by name), or
-    None for any other file."""
-    try:
-        relative = document.resolve().relative_to(data_dir.resolve())
-    except ValueError:
-        return None
-    if relative.parts[0] == "exports" and len(relative.parts) == 2 and _EXPORT_ARCHIVE.match(relative.name):
-        return {"url": f"/files/exports/{relative.name}", "name": relative.name}
-    match = _SUBMISSION_DOCUMENT.match(relative.name)
-    if relative.parts[0] != "submissions" or match is None:
-        return None
-    submission_id, version = match.groups()
-    return {
-        "url": f"/files/submissions/{submission_id}.docx?v={version}",
-        "name": f"#{submission_id} 第{version}版",
-    }
+def document_link(document: DocumentRef) -> dict[str, str]:
+    """Where the page downloads a document: a submission's DOCX by number and version, the export by
+    its name — the download itself asks the engine for the file, for this browser's contact."""
+    if document.kind == "export":
+        return {"url": f"/files/exports/{quote(document.key)}", "name": document.key}
+    version = f"?v={document.version}" if document.version else ""
+    shown = f"#{document.key} 第{document.version}版" if document.version else f"#{document.key}"
+    return {"url": f"/files/submissions/{document.key}.docx{version}", "name": shown}
 
 
-def reply_json(reply: Reply, data_dir: Path) -> dict[str, Any]:
+def reply_json(reply: Reply) -> dict[str, Any]:
     """One engine reply for the page: its text, its buttons (with the menu token), a download link."""
     item: dict[str, Any] = {"text": reply.text, "options": list(reply.options), "menu": reply.menu}
     if reply.document is not None:
-        link = document_link(reply.document, data_dir)
-        item["document"] = link
-        if link is None:
-            item["text"] = f"{reply.text}\n{NOT_DOWNLOADABLE}"
+        item["document"] = document_link(reply.document)
     return item
 
 
@@ -515,7 +497,7 @@ class WebChat:
         return work
 
     def _replies(self, replies: list[Reply]) -> list[dict[str, Any]]:
-        return [reply_json(reply, self.repository.data_dir) for reply in replies]
+        return [reply_json(reply) for reply in replies]
 
     # Pages ---------------------------------------------------------------------------------------
 
@@ -732,51 +714,30 @@ class WebChat:
     # Files ---------------------------------------------------------------------------------------
 
     async def download(self, request: Request) -> Response:
-        """A submission's DOCX by id (and version): the unit's own contacts and 组联部 only; others 404."""
+        """A submission's DOCX by number (and version): the unit's own contacts and 组联部; others 404."""
         contact = await self._contact(request)
         if contact is None:
             return self.message_page(401, NEED_SIGN_IN)
         submission_id = int(request.path_params["submission_id"])
-        version = request.query_params.get("v", "")
-        found = await run_in_threadpool(self._document, contact, submission_id, version)
-        if found is None:
-            log.info("download of submission %s refused or missing for contact %s", submission_id, contact.id)
-            return self.message_page(404, FILE_NOT_FOUND)
-        path, name = found
-        log.info("contact %s downloaded submission %s", contact.id, submission_id)
-        return FileResponse(path, media_type=DOCX_MIME, filename=name)
+        ref = DocumentRef("submission", str(submission_id), plain_number(request.query_params.get("v", "")))
+        return await self._send_document(contact, ref, f"submission {submission_id}")
 
     async def download_export(self, request: Request) -> Response:
         """An export ZIP made by /export, for 组联部 only; anyone else, or any other name, gets 404."""
         contact = await self._contact(request)
         if contact is None:
             return self.message_page(401, NEED_SIGN_IN)
-        name = str(request.path_params["name"])
-        folder = (self.repository.data_dir / "exports").resolve()
-        path = folder / name
-        if contact.role != "supervisor" or not _EXPORT_ARCHIVE.match(name) or not path.is_file():
-            log.info("download of an export refused or missing for contact %s", contact.id)
-            return self.message_page(404, FILE_NOT_FOUND)
-        log.info("contact %s downloaded an export", contact.id)
-        return FileResponse(path, media_type=ZIP_MIME, filename=name)
+        return await self._send_document(
+            contact, DocumentRef("export", str(request.path_params["name"])), "an export"
+        )
 
-    def _document(self, contact: Contact, submission_id: int, version: str) -> tuple[Path, str] | None:
-        submission = self.repository.submission(submission_id)
-        if submission is None or submission.campaign_id != self.engine.campaign.id:
-            return None
-        if contact.role != "supervisor" and submission.unit_id != contact.unit_id:
-            return None
-        versions = self.repository.versions(submission_id)
-        wanted = plain_number(version) or submission.current_version
-        chosen = next((v for v in versions if v.version == wanted), None)
-        if chosen is None or not chosen.document_path:
-            return None
-        root = self.repository.data_dir.resolve()
-        path = (root / chosen.document_path).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            return None
-        form = self.engine.forms[submission.form_id]
-        return path, f"{form.short_title}-{submission_id}-第{chosen.version}版.docx"
+    async def _send_document(self, contact: Contact, ref: DocumentRef, what: str) -> Response:
+        opened = await run_in_threadpool(self.engine.open_document, ref, contact)
+        if opened is None:
+            log.info("download of %s refused or missing for contact %s", what, contact.id)
+            return self.message_page(404, FILE_NOT_FOUND)
+        log.info("contact %s downloaded %s", contact.id, what)
+        return FileResponse(opened.path, media_type=opened.mime, filename=opened.file_name)
 
 
 def _declared_length(request: Request) -> int | None:

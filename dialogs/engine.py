@@ -20,7 +20,7 @@ from dialogs.campaign import Campaign, TaskDecl
 from dialogs.chinese_text import clean_text, plain_number
 from dialogs.commands import COMMAND_HELP, Command, parse_command, submission_number
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.exchange import DocumentRef, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
 from dialogs.form_records import form_record
 from dialogs.invites import FailedAttempts
@@ -68,6 +68,8 @@ TRY_AGAIN = (
 )
 
 _PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic", "HEIC": "heic"}
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ZIP_MIME = "application/zip"
 
 
 def system_clock() -> datetime:
@@ -219,6 +221,33 @@ class DialogEngine:
         if turn.dirty:
             self.repository.save(turn.draft, turn.contact, now=turn.now)
         return turn.replies
+
+    # Documents ---------------------------------------------------------------------------------
+
+    def open_document(self, ref: DocumentRef, viewer: Contact | None = None) -> OpenedDocument | None:
+        """The file of a document reference, or None when there is none (or ``viewer`` may not see it:
+        a unit's contact sees the unit's own submissions, 组联部 every one and the exports)."""
+        if ref.kind == "export":
+            if viewer is not None and viewer.role != "supervisor":
+                return None
+            path = self.repository.export_path(ref.key)
+            return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
+        number = plain_number(ref.key)
+        submission = self.repository.submission(number) if number is not None else None
+        if submission is None or submission.campaign_id != self.campaign.id:
+            return None
+        if viewer is not None and viewer.role != "supervisor" and submission.unit_id != viewer.unit_id:
+            return None
+        wanted = ref.version or submission.current_version
+        versions = self.repository.versions(submission.id or 0)
+        version = next((v for v in versions if v.version == wanted), None)
+        if version is None or not version.document_path:
+            return None
+        path = self.repository.stored_path(version.document_path)
+        if path is None:
+            return None
+        form = self.forms[submission.form_id]
+        return OpenedDocument(path, f"{form.short_title}-{submission.id}-第{wanted}版.docx", DOCX_MIME)
 
     # Commands that work anywhere ---------------------------------------------------------------
 
@@ -1095,7 +1124,8 @@ class DialogEngine:
             caption = (
                 f"《{form.title}》#{version.submission_id}（第{version.version}版），请打印、盖章后报送。"
             )
-            turn.replies.append(Reply(caption, document=self.repository.data_dir / version.document_path))
+            ref = DocumentRef("submission", str(version.submission_id), version.version)
+            turn.replies.append(Reply(caption, document=ref))
 
     def _where(self, draft: Draft) -> str:
         if draft.state == REVIEW:

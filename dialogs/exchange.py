@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,38 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class DocumentRef:
+    """A document for a person, named by what it is — a submission's DOCX (one version of it), or
+    组联部's export ZIP — never by where it lies. A channel asks the engine to open it
+    (``DialogEngine.open_document``) when it sends it or when someone follows a link to it."""
+
+    kind: Literal["submission", "export"]
+    key: str  # the submission's number, or the export's name
+    version: int | None = None
+
+    def as_payload(self) -> dict[str, Any]:
+        """The reference as an outbox payload keeps it (JSON)."""
+        return {"kind": self.kind, "key": self.key, "version": self.version}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> DocumentRef:
+        return cls(kind=data["kind"], key=str(data["key"]), version=data.get("version"))
+
+
+@dataclass(frozen=True)
+class OpenedDocument:
+    """A document the engine opened for a channel: the file, the name to offer it under, its type."""
+
+    path: Path
+    file_name: str
+    mime: str
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message to send back: text, optional choices (buttons / numbered lines), optional file."""
+    """One message to send back: text, optional choices (buttons / numbered lines), optional document."""
 
     text: str
     options: tuple[str, ...] = ()
-    document: Path | None = None
+    document: DocumentRef | None = None
     menu: str = ""  # identifies these options, so a press on an old message's button can be recognised

@@ -14,7 +14,7 @@ from dialogs.campaign import Campaign
 from dialogs.chinese_text import plain_number
 from dialogs.commands import SUPERVISOR_HELP, Command, submission_number
 from dialogs.declarations import FormDecl
-from dialogs.exchange import Reply
+from dialogs.exchange import DocumentRef, Reply
 from dialogs.nudges import send_reminder_now
 from dialogs.presentation import review_text, status_label
 from dialogs.supervision import areas, pending_report, status_report
@@ -127,12 +127,8 @@ class SupervisorDesk:
                 lines.append(f"· {when:%m-%d %H:%M} 第{decision.version}版 {action}{row}{reason}")
         replies = [Reply("\n".join(lines))]
         if version.document_path:
-            replies.append(
-                Reply(
-                    f"#{submission.id} 第{version.version}版",
-                    document=self.repository.data_dir / version.document_path,
-                )
-            )
+            ref = DocumentRef("submission", str(submission.id), version.version)
+            replies.append(Reply(f"#{submission.id} 第{version.version}版", document=ref))
         return replies
 
     # Deciding ---------------------------------------------------------------------------------
@@ -211,7 +207,8 @@ class SupervisorDesk:
         if self.exporter is None:
             return [Reply("导出功能暂不可用。")]
         path = self.exporter(now)
-        return [Reply(f"全部表格和汇总表（{now.astimezone(self.campaign.zone):%m-%d %H:%M}）", document=path)]
+        made = now.astimezone(self.campaign.zone)
+        return [Reply(f"全部表格和汇总表（{made:%m-%d %H:%M}）", document=DocumentRef("export", path.name))]
 
     # Telling the unit --------------------------------------------------------------------------
 

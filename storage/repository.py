@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -50,6 +51,7 @@ from storage.models import (
 Record = TypeVar("Record", bound=SQLModel)
 
 _TEMPORARY_PREFIX = ".tmp-"  # a file being written (see _write_atomically)
+_EXPORT_NAME = re.compile(r"[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip")  # campaign id, then when it was made
 STALE_TEMPORARY = timedelta(minutes=10)
 
 
@@ -87,6 +89,31 @@ class NudgeToSend:
     slot: datetime
     recipients: list[tuple[str, str]]  # (channel, chat identity)
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A messenger's update as stored in the inbox (a record, not the table)."""
+
+    id: int
+    channel: str
+    update_id: int
+    chat_key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message waiting in the outbox (a record, not the table)."""
+
+    id: int
+    channel: str
+    chat_key: str
+    payload: dict[str, Any]
+    attempts: int
+    status: str
+    not_before: datetime | None
 
 
 class ConcurrentUpdate(RuntimeError):
@@ -657,7 +684,7 @@ class Repository:
             self._commit(session)
             return new
 
-    def pending_updates(self, channel: str, limit: int = 100) -> list[InboxUpdate]:
+    def pending_updates(self, channel: str, limit: int = 100) -> list[Incoming]:
         """Unprocessed updates in the order they were sent (update ids grow)."""
         inbox = _table(InboxUpdate).c
         query = (
@@ -667,9 +694,9 @@ class Repository:
             .limit(limit)
         )
         with self._session() as session:
-            return _records(session, InboxUpdate, query)
+            return _plain(session, Incoming, query)
 
-    def claim_update(self, item: InboxUpdate) -> bool:
+    def claim_update(self, item: Incoming) -> bool:
         """Take an update for processing, inside the caller's transaction: False when another worker
         holds it (row locked), it is already done, or an earlier update of the same chat is still
         pending — so each chat's updates are processed one at a time, in order, by one worker."""
@@ -685,7 +712,7 @@ class Repository:
             )
             return mine.first() is not None
 
-    def finish_update(self, item: InboxUpdate, status: str, now: datetime) -> None:
+    def finish_update(self, item: Incoming, status: str, now: datetime) -> None:
         """Mark an update processed (done or failed) and drop its payload."""
         with self._session() as session:
             session.connection().execute(
@@ -694,7 +721,7 @@ class Repository:
             )
             self._commit(session)
 
-    def retry_update_later(self, item: InboxUpdate) -> None:
+    def retry_update_later(self, item: Incoming) -> None:
         with self._session() as session:
             session.execute(
                 update(InboxUpdate).where(col(InboxUpdate.id) == item.id).values(attempts=item.attempts + 1)
@@ -708,7 +735,7 @@ class Repository:
             )
             self._commit(session)
 
-    def due_messages(self, channel: str, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    def due_messages(self, channel: str, now: datetime, limit: int = 100) -> list[Outgoing]:
         """Pending outgoing messages whose time has come, oldest first. A chat's messages wait behind
         its earlier one that is to be retried later, so that they keep their order."""
         outbox = _table(OutboxMessage).c
@@ -719,9 +746,9 @@ class Repository:
             .limit(limit)
         )
         with self._session() as session:
-            due: list[OutboxMessage] = []
+            due: list[Outgoing] = []
             waiting: set[str] = set()
-            for message in _records(session, OutboxMessage, query):
+            for message in _plain(session, Outgoing, query):
                 if message.chat_key in waiting or (
                     message.not_before is not None and _aware(message.not_before) > now
                 ):
@@ -730,9 +757,7 @@ class Repository:
                     due.append(message)
             return due
 
-    def take_messages(
-        self, channel: str, chat_key: str, now: datetime, limit: int = 100
-    ) -> list[OutboxMessage]:
+    def take_messages(self, channel: str, chat_key: str, now: datetime, limit: int = 100) -> list[Outgoing]:
         """The pending messages of one chat, oldest first, marked sent as they are taken: for channels
         that show them when the person next looks (the web page, the console). An index on
         (channel, chat_key, status, id) finds them however many other chats have messages waiting;
@@ -746,7 +771,7 @@ class Repository:
             .limit(limit)
         )
         with self._session() as session:
-            waiting = _records(session, OutboxMessage, query)
+            waiting = _plain(session, Outgoing, query)
             if not waiting:
                 return []
             taken = set(
@@ -763,10 +788,10 @@ class Repository:
             self._commit(session)
         return [message for message in waiting if message.id in taken]
 
-    def message_sent(self, message: OutboxMessage, now: datetime) -> None:
+    def message_sent(self, message: Outgoing, now: datetime) -> None:
         self.messages_sent([message], now)
 
-    def messages_sent(self, messages: Sequence[OutboxMessage], now: datetime) -> None:
+    def messages_sent(self, messages: Sequence[Outgoing], now: datetime) -> None:
         """Mark messages sent (and drop their payloads) in one statement and one commit."""
         if not messages:
             return
@@ -778,7 +803,7 @@ class Repository:
             )
             self._commit(session)
 
-    def message_later(self, message: OutboxMessage, not_before: datetime, *, give_up: bool = False) -> None:
+    def message_later(self, message: Outgoing, not_before: datetime, *, give_up: bool = False) -> None:
         with self._session() as session:
             session.execute(
                 update(OutboxMessage)
@@ -956,6 +981,20 @@ class Repository:
                         removed += 1
         return removed
 
+    def stored_path(self, relative: str) -> Path | None:
+        """A stored file (a submission's record or DOCX) by its path in the data folder; None when it is
+        missing or the path would lead out of the folder."""
+        root = self.data_dir.resolve()
+        path = (root / relative).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+
+    def export_path(self, name: str) -> Path | None:
+        """An export ZIP by its name (as ``dialogs.exports.write_export`` names them), or None."""
+        if not _EXPORT_NAME.fullmatch(name):
+            return None
+        path = self.data_dir / "exports" / name
+        return path if path.is_file() else None
+
     def file_path(self, sha256: str) -> Path | None:
         files = _table(Attachment).c
         with self._session() as session:
@@ -1035,6 +1074,17 @@ def _records(session: Session, model: type[Record], query: Select[Any]) -> list[
     """Rows of ``model``'s table read with Core, as plain (detached) records: cheaper than ORM loading
     for the reads of every message. Such a record is never ``session.add``-ed again (it has its id)."""
     return [model(**row._mapping) for row in session.connection().execute(query)]
+
+
+Plain = TypeVar("Plain", Incoming, Outgoing)
+
+
+def _plain(session: Session, record: type[Plain], query: Select[Any]) -> list[Plain]:
+    """Rows as the delivery layer's records: only the columns the record has."""
+    names = record.__slots__
+    return [
+        record(**{name: row._mapping[name] for name in names}) for row in session.connection().execute(query)
+    ]
 
 
 def _sent(now: datetime) -> dict[str, Any]:

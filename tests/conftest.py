@@ -142,6 +142,14 @@ def photo_bytes(
     return buffer.getvalue()
 
 
+def document_path(engine: DialogEngine, reply: Reply) -> Path:
+    """The file behind a reply's document, as a channel opens it."""
+    assert reply.document is not None
+    opened = engine.open_document(reply.document)
+    assert opened is not None
+    return opened.path
+
+
 class Chat:
     """Talks to the engine as one contact, one string per message, like a person on a phone."""
 

@@ -11,7 +11,7 @@ import transitions
 from dialogs.engine import NOT_BOUND, DialogEngine
 from dialogs.exchange import Inbound, IncomingFile
 from storage.repository import ConcurrentUpdate
-from tests.conftest import SHANGHAI, Chat, FakeClock, chinese_text, photo_bytes
+from tests.conftest import SHANGHAI, Chat, FakeClock, chinese_text, document_path, photo_bytes
 from tests.test_dialog_forms import CADRE_ANSWERS, fill_cadre, start
 
 SITE_ANSWERS = [
@@ -379,4 +379,4 @@ def test_an_iphone_heic_photo_is_accepted_and_printed(chat: Chat, engine: Dialog
         chat.photo(caption=f"说明{color}", color=(color * 90, 9, 9))
     chat.send("填写完毕")
     chat.send("确认提交")
-    assert len(Document(str(chat.replies[-1].document)).inline_shapes) == 3
+    assert len(Document(str(document_path(engine, chat.replies[-1]))).inline_shapes) == 3

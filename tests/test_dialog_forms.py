@@ -7,8 +7,9 @@ import json
 from docx import Document
 
 from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef
 from dialogs.sample_answers import CADRE_ANSWERS as CADRE_ANSWERS  # for the tests' imports
-from tests.conftest import Chat, chinese_text, photo_bytes
+from tests.conftest import Chat, chinese_text, document_path, photo_bytes
 
 
 def start(chat: Chat, form_title: str) -> None:
@@ -52,8 +53,9 @@ def test_registration_form_end_to_end(chat: Chat, engine: DialogEngine) -> None:
     record = json.loads((engine.repository.data_dir / version.record_path).read_text(encoding="utf-8"))
     assert record["answers"]["name"] == "韦丽华" and record["unit"] == "yufeng" and record["late"] is False
     assert str(engine.repository.data_dir) not in reply and ".json" not in reply, "no server path is shown"
-    document = chat.replies[-1].document
-    assert document is not None and document == engine.repository.data_dir / (version.document_path or "")
+    assert chat.replies[-1].document == DocumentRef("submission", "1", 1), "the document by what it is"
+    document = document_path(engine, chat.replies[-1])
+    assert document == (engine.repository.data_dir / (version.document_path or "")).resolve()
     text = "\n".join(
         cell.text for table in Document(str(document)).tables for row in table.rows for cell in row.cells
     )
@@ -142,7 +144,7 @@ def test_site_application_end_to_end_with_an_album_of_photos(chat: Chat, engine:
         "巾帼志愿服务队开展活动",
     ]
     assert len({p["photo"]["sha256"] for p in answers["photos"]}) == 3
-    document = Document(str(chat.replies[-1].document))
+    document = Document(str(document_path(chat.engine, chat.replies[-1])))
     assert len(document.inline_shapes) == 3, "the three photos are in the 申报表"
     cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     assert any("园区妇联成立大会现场" in cell for cell in cells)

@@ -15,7 +15,7 @@ from dialogs.chinese_text import clean_text, word_count
 from dialogs.engine import DialogEngine
 from dialogs.exchange import IncomingFile
 from dialogs.validators import TEXT_VALIDATORS, Accepted, Rejected, ValidationContext, validate_photo
-from tests.conftest import Chat
+from tests.conftest import Chat, document_path
 from tests.test_dialog_forms import start
 
 CONTEXT = ValidationContext(
@@ -138,8 +138,7 @@ def test_names_with_sql_and_paths_render_into_a_valid_docx(chat: Chat) -> None:
     chat.photo(color=(1, 2, 3))
     chat.photo(color=(3, 2, 1))
     assert "已提交" in chat.send("确认提交")
-    document = chat.replies[-1].document
-    assert document is not None
+    document = document_path(chat.engine, chat.replies[-1])
     text = "".join(
         c.text for t in Document(io.BytesIO(document.read_bytes())).tables for r in t.rows for c in r.cells
     )
@@ -166,4 +165,4 @@ def test_a_flood_of_photos_keeps_the_first_twelve_and_refuses_the_rest(chat: Cha
     assert "已收到的照片如下" in chat.text
     chat.send("填写完毕")
     assert "已提交" in chat.send("确认提交")
-    assert len(Document(str(chat.replies[-1].document)).inline_shapes) == 12
+    assert len(Document(str(document_path(chat.engine, chat.replies[-1]))).inline_shapes) == 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dialogs.engine import DialogEngine
 from storage.models import utc_now
-from tests.conftest import Chat, FakeClock, chinese_text
+from tests.conftest import Chat, FakeClock, chinese_text, document_path
 from tests.test_dialog_forms import fill_cadre, start
 from tests.test_supervision import ask, supervisor
 
@@ -46,7 +46,7 @@ def test_show_sends_the_docx(engine: DialogEngine, chat: Chat, clock: FakeClock)
     from dialogs.exchange import Inbound
 
     replies = engine.handle(Inbound("telegram", boss, "/show 1"))
-    assert replies[-1].document is not None and replies[-1].document.suffix == ".docx"
+    assert document_path(engine, replies[-1]).suffix == ".docx"
 
 
 def test_courses_are_selected_one_by_one_once_accepted(
@@ -140,8 +140,8 @@ def test_export_zip_has_every_docx_the_statistics_and_the_workbook(
     ask(engine, boss, "/accept 2")
     ask(engine, boss, "/select 2")
     replies = engine.handle(Inbound("telegram", boss, "/export"))
-    document = replies[-1].document
-    assert document is not None and document.suffix == ".zip"
+    document = document_path(engine, replies[-1])
+    assert document.suffix == ".zip"
     with zipfile.ZipFile(document) as archive:
         names = archive.namelist()
         stored = engine.repository.data_dir / (engine.repository.versions(1)[-1].document_path or "")

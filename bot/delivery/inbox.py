@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.delivery.outbox import DeliveryFailed, Dispatcher
@@ -26,7 +27,7 @@ from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, Reply
 from dialogs.failures import failure_line, report_failure
 from storage.database import is_unavailable
-from storage.models import InboxUpdate, utc_now
+from storage.repository import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,11 @@ class Translator(Protocol):
 
     channel: str
 
-    async def translate(self, item: InboxUpdate) -> Translated: ...
+    async def translate(self, item: Incoming) -> Translated: ...
 
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]: ...
 
-    async def handled(self, item: InboxUpdate, translated: Translated) -> None: ...
+    async def handled(self, item: Incoming, translated: Translated) -> None: ...
 
 
 class Inbox:
@@ -96,7 +97,7 @@ class Inbox:
         processed = 0
         pending = self.repository.pending_updates(self.channel)
         for start in range(0, len(pending), self.group_size):
-            group: list[tuple[InboxUpdate, Translated]] = []
+            group: list[tuple[Incoming, Translated]] = []
             for item in pending[start : start + self.group_size]:
                 if item.chat_key in waiting:
                     continue
@@ -118,10 +119,10 @@ class Inbox:
             self.work.set()
         return processed
 
-    def _handle_group(self, group: Sequence[tuple[InboxUpdate, Translated]]) -> list[bool]:
+    def _handle_group(self, group: Sequence[tuple[Incoming, Translated]]) -> list[bool]:
         return handle_together(self.repository, [self._work(item, t.message) for item, t in group])
 
-    async def _translate(self, item: InboxUpdate) -> Translated | None:
+    async def _translate(self, item: Incoming) -> Translated | None:
         """The update's meaning; None to try it again later (its file could not be fetched now)."""
         try:
             return await self.translator.translate(item)
@@ -134,7 +135,7 @@ class Inbox:
             log.error("update %s cannot be read: %s", item.update_id, failure_line(error))
             return Translated(Reply(UNREADABLE))
 
-    def _work(self, item: InboxUpdate, message: Inbound | Reply | None) -> Work[bool]:
+    def _work(self, item: Incoming, message: Inbound | Reply | None) -> Work[bool]:
         """Handling one stored update, for ``handle_together``: True once done, False when another
         worker has claimed it (or an earlier update of its chat is not done)."""
 
@@ -145,7 +146,7 @@ class Inbox:
                 nonlocal done
                 for payload in self.translator.payloads(replies):
                     self.repository.enqueue_message(self.channel, item.chat_key, payload)
-                self.repository.finish_update(item, "failed" if failed else "done", utc_now())
+                self.repository.finish_update(item, "failed" if failed else "done", datetime.now(UTC))
                 done = True
 
             def claim() -> bool:

@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.rate_limit import SendPacer
-from storage.models import OutboxMessage
-from storage.repository import Repository
+from storage.repository import Outgoing, Repository
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,7 @@ class Dispatcher:
         (the overall rate), so that new messages are handled between passes even when thousands of
         reminders are queued.
         """
-        sent: list[OutboxMessage] = []
+        sent: list[Outgoing] = []
         later: set[str] = set()
         pacer = self.sender.pacer
         per_pass = max(int(pacer.overall), 1)
@@ -95,7 +94,7 @@ class Dispatcher:
             self.repository.messages_sent(sent, self.clock())
         return len(sent)
 
-    async def _send(self, message: OutboxMessage) -> bool:
+    async def _send(self, message: Outgoing) -> bool:
         """Deliver one message; False (and a later try, or none) when the messenger did not take it."""
         try:
             await self.sender.deliver(message.chat_key, message.payload)
