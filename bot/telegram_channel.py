@@ -33,7 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.rate_limit import SendPacer
-from dialogs.engine import CONSENT_MENU, DialogEngine
+from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.repository import Incoming
@@ -63,6 +63,7 @@ CONTACT_COMMANDS = (
     ("help", "帮助"),
 )
 
+CONSENT_BUTTONS = "i"  # what a privacy notice's buttons carry before its invite code (“iABCD2345EF|1”)
 EDITED_IGNORED = "修改已发送的消息不会改变已保存的内容。如需修改，请发送“修改”。"
 FILE_TOO_LARGE = "这个文件超过 20MB，无法接收。照片请直接以“图片”方式发送（会自动压缩）。"
 FILE_UNAVAILABLE = "这个文件暂时无法从 Telegram 取得，请重新发送一次。"
@@ -164,8 +165,13 @@ class TelegramChannel:
         if update.callback_query is not None:
             query = update.callback_query
             menu, _, number = (query.data or "").partition("|")
-            inbound = Inbound(self.channel, str(query.from_user.id), text=number, menu=menu or None)
-            return Translated(inbound, query.id)
+            user = str(query.from_user.id)
+            if menu.startswith(CONSENT_BUTTONS):  # a privacy notice's 同意/不同意
+                consent = Inbound(
+                    self.channel, user, text=number, consent_for=menu.removeprefix(CONSENT_BUTTONS)
+                )
+                return Translated(consent, query.id)
+            return Translated(Inbound(self.channel, user, text=number, menu=menu or None), query.id)
         if update.edited_message is not None:
             return Translated(Reply(EDITED_IGNORED))
         message = update.message
@@ -188,7 +194,7 @@ class TelegramChannel:
         if translated.keep is not None:
             await self._answer_callback(str(translated.keep))
         inbound = translated.message
-        if isinstance(inbound, Inbound) and (inbound.menu or "").startswith(CONSENT_MENU):
+        if isinstance(inbound, Inbound) and inbound.consent_for is not None:
             contact = self.repository.contact(self.channel, inbound.user_id)
             if contact is not None and contact.role == "supervisor":
                 await self._set_supervisor_commands(item.chat_key)
@@ -347,7 +353,8 @@ def outgoing_payloads(replies: Sequence[Reply]) -> list[dict[str, Any]]:
         if reply.options:
             pieces = split_text("\n\n".join(pending))
             payloads += [{"text": piece} for piece in pieces[:-1]]
-            payloads.append({"text": pieces[-1], "options": list(reply.options), "menu": reply.menu})
+            menu = f"{CONSENT_BUTTONS}{reply.consent_for}" if reply.consent_for else reply.menu
+            payloads.append({"text": pieces[-1], "options": list(reply.options), "menu": menu})
             pending = []
     if pending:
         payloads += [{"text": piece} for piece in split_text("\n\n".join(pending))]

@@ -48,7 +48,7 @@ from bot.delivery.together import Work
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from dialogs.chinese_text import plain_number
-from dialogs.engine import CONSENT_MENU, INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
+from dialogs.engine import INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
@@ -74,6 +74,7 @@ PAGE_DIR = Path(__file__).resolve().parent / "web_page"
 MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
+CONSENT_BUTTONS = "i"  # the page's menu token of a privacy notice: this, then its invite code
 GUEST_MAX_AGE = 24 * 3600
 BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
 
@@ -162,7 +163,8 @@ def document_link(document: DocumentRef) -> dict[str, str]:
 
 def reply_json(reply: Reply) -> dict[str, Any]:
     """One engine reply for the page: its text, its buttons (with the menu token), a download link."""
-    item: dict[str, Any] = {"text": reply.text, "options": list(reply.options), "menu": reply.menu}
+    menu = f"{CONSENT_BUTTONS}{reply.consent_for}" if reply.consent_for else reply.menu
+    item: dict[str, Any] = {"text": reply.text, "options": list(reply.options), "menu": menu}
     if reply.document is not None:
         item["document"] = document_link(reply.document)
     return item
@@ -596,7 +598,7 @@ class WebChat:
         else:
             guest = Inbound(CHANNEL, f"guest@{_address(request)}", f"/start {code}")  # nothing is stored
             replies = await run_in_threadpool(self.engine.handle, guest)
-        if not any(reply.menu.startswith(CONSENT_MENU) for reply in replies):
+        if not any(reply.consent_for for reply in replies):
             self._failed_attempt(request)
         return JSONResponse({"replies": self._replies(replies)})
 
@@ -617,11 +619,12 @@ class WebChat:
             return _error(403, REFUSED_ORIGIN)
         body = await _json_body(request, too_large=BAD_REQUEST)
         menu, text = body.get("menu"), body.get("text")
-        if not isinstance(menu, str) or not isinstance(text, str) or not menu.startswith(CONSENT_MENU):
+        if not isinstance(menu, str) or not isinstance(text, str) or not menu.startswith(CONSENT_BUTTONS):
             raise Refusal(400, BAD_REQUEST, "consent body without its menu and text")
-        if len(menu) > MAX_CODE_CHARS + 1 or len(text) > 20:
+        if len(menu) > MAX_CODE_CHARS + len(CONSENT_BUTTONS) or len(text) > 20:
             raise Refusal(400, BAD_REQUEST, "consent body too long")
-        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, menu=menu))
+        code = menu.removeprefix(CONSENT_BUTTONS)
+        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, consent_for=code))
         bound = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
         payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}
         if bound is None or not bound.active:

@@ -62,7 +62,6 @@ NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向�
 INVITE_UNUSABLE = "这个邀请码无效、已被使用或已过期。请向{contact}索取新的邀请链接。"
 NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
 TOO_MANY_TRIES = "邀请码试错的次数太多了，请一分钟后再试。如邀请码有问题，请联系{contact}。"
-CONSENT_MENU = "i"
 TRY_AGAIN = (
     "抱歉，系统刚才出了点问题，您已填写的内容都已保存。请稍后再发送一次；如仍有问题，请联系{contact}。"
 )
@@ -182,13 +181,12 @@ class DialogEngine:
     def _handle(self, inbound: Inbound) -> list[Reply]:
         cleaned = clean_text(inbound.text)
         command = parse_command(cleaned.text)
-        consenting = inbound.menu is not None and inbound.menu.startswith(CONSENT_MENU)
+        consenting = inbound.consent_for is not None
         inviting = command is not None and command.name == "start" and bool(command.argument)
         if (consenting or inviting) and not self.invite_tries.allowed((inbound.channel, inbound.user_id)):
             return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
-        if consenting:
-            assert inbound.menu is not None
-            return self._consent(inbound, inbound.menu.removeprefix(CONSENT_MENU), cleaned.text)
+        if inbound.consent_for is not None:
+            return self._consent(inbound, inbound.consent_for, cleaned.text)
         if inviting:
             assert command is not None
             return self._offer_invite(inbound, command.argument)
@@ -342,7 +340,7 @@ class DialogEngine:
         unit = self.repository.unit(invite.unit_id) if invite.unit_id is not None else None
         unit_name = unit.name if unit is not None else self.campaign.contact.department
         notice = privacy_notice(self.campaign, inbound.channel, unit_name, trial=self.trial)
-        return [Reply(notice, ("同意", "不同意"), menu=f"{CONSENT_MENU}{code}")]
+        return [Reply(notice, ("同意", "不同意"), consent_for=code)]
 
     def _consent(self, inbound: Inbound, code: str, text: str) -> list[Reply]:
         if _pick(text, [("同意", "yes"), ("不同意", "no")]) != "yes":

@@ -31,6 +31,7 @@ class Inbound:
     text: str = ""
     file: IncomingFile | None = None
     menu: str | None = None  # set when a button was pressed: the menu it belongs to; text is its number
+    consent_for: str | None = None  # the invite code of the privacy notice this answers (同意/不同意)
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,6 @@ class Reply:
     options: tuple[str, ...] = ()
     document: DocumentRef | None = None
     menu: str = ""  # identifies these options, so a press on an old message's button can be recognised
+    # A privacy notice: the invite code its 同意/不同意 answer. A channel carries it with the buttons its
+    # own way and gives it back as ``Inbound.consent_for``.
+    consent_for: str = ""

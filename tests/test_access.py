@@ -72,7 +72,7 @@ def test_a_used_or_expired_invite_binds_nobody(engine: DialogEngine, clock: Fake
     unit = engine.repository.unit_by_code(engine.campaign.id, "yufeng")
     code = issue_invite(engine.repository, unit.id, role="contact", now=clock()).code
     [notice] = engine.handle(Inbound("test", "first", f"/start {code}"))
-    engine.handle(Inbound("test", "first", "1", menu=notice.menu))
+    engine.handle(Inbound("test", "first", "1", consent_for=notice.consent_for))
     [late] = engine.handle(Inbound("test", "second", f"/start {code}"))
     assert "无效、已被使用或已过期" in late.text
     expired = issue_invite(engine.repository, unit.id, role="contact", now=clock() - timedelta(days=8)).code

@@ -200,7 +200,7 @@ def test_a_return_from_组联部_is_shown_the_next_time_the_console_opens(
     engine = build_engine(Settings(data_dir=Path(env["INTAKE_DATA_DIR"])))
     code = issue_invite(engine.repository, None, role="supervisor", now=engine.clock()).code
     [notice] = engine.handle(Inbound("telegram", "boss", f"/start {code}"))
-    engine.handle(Inbound("telegram", "boss", "1", menu=notice.menu))
+    engine.handle(Inbound("telegram", "boss", "1", consent_for=notice.consent_for))
     engine.handle(Inbound("telegram", "boss", "/return 1 请补充工作照说明"))
     engine.repository.engine.dispose()
     opened = chat(env, [])

@@ -17,8 +17,14 @@ def invite_for(
     return issue_invite(engine.repository, unit.id if unit else None, role=role, now=clock()).code
 
 
-def send(engine: DialogEngine, text: str, menu: str | None = None, user: str = "tg-1"):  # type: ignore[no-untyped-def]
-    return engine.handle(Inbound(channel="telegram", user_id=user, text=text, menu=menu))
+def send(  # type: ignore[no-untyped-def]
+    engine: DialogEngine,
+    text: str,
+    menu: str | None = None,
+    user: str = "tg-1",
+    consent_for: str | None = None,
+):
+    return engine.handle(Inbound("telegram", user, text=text, menu=menu, consent_for=consent_for))
 
 
 def test_codes_are_long_and_readable() -> None:
@@ -32,9 +38,9 @@ def test_the_notice_comes_first_and_consent_binds(engine: DialogEngine, clock: F
     [notice] = send(engine, f"/start {code}")
     assert "【个人信息保护告知】" in notice.text and "鱼峰区妇联" in notice.text
     assert "Telegram 的服务器位于境外" in notice.text and "保存至2022年6月30日" in notice.text
-    assert notice.options == ("同意", "不同意") and notice.menu == f"i{code}"
+    assert notice.options == ("同意", "不同意") and notice.consent_for == code
     assert engine.repository.contact("telegram", "tg-1") is None, "nothing stored before consent"
-    replies = send(engine, "1", menu=notice.menu)
+    replies = send(engine, "1", consent_for=notice.consent_for)
     assert replies[0].text == "已绑定，感谢您的同意。"
     assert replies[-1].options[0].startswith("登记表")
     contact = engine.repository.contact("telegram", "tg-1")
@@ -44,7 +50,7 @@ def test_the_notice_comes_first_and_consent_binds(engine: DialogEngine, clock: F
 def test_refusing_consent_stores_nothing(engine: DialogEngine, clock: FakeClock) -> None:
     code = invite_for(engine, clock)
     [notice] = send(engine, f"/start {code}")
-    [reply] = send(engine, "2", menu=notice.menu)
+    [reply] = send(engine, "2", consent_for=notice.consent_for)
     assert "不会保存您的任何信息" in reply.text
     assert engine.repository.contact("telegram", "tg-1") is None
     assert engine.repository.usable_invite(code, clock()) is not None, "the invite can still be used"
@@ -53,10 +59,10 @@ def test_refusing_consent_stores_nothing(engine: DialogEngine, clock: FakeClock)
 def test_a_used_or_expired_code_is_refused(engine: DialogEngine, clock: FakeClock) -> None:
     code = invite_for(engine, clock)
     [notice] = send(engine, f"/start {code}")
-    send(engine, "同意", menu=notice.menu)
+    send(engine, "同意", consent_for=notice.consent_for)
     [reply] = send(engine, f"/start {code}", user="tg-2")
     assert "无效、已被使用或已过期" in reply.text and "2823290" in reply.text
-    [reply] = send(engine, "1", menu=notice.menu, user="tg-3")  # an old notice's button
+    [reply] = send(engine, "1", consent_for=notice.consent_for, user="tg-3")  # an old notice's button
     assert "无效、已被使用或已过期" in reply.text
     old = invite_for(engine, clock)
     clock.now += timedelta(days=8)
@@ -75,7 +81,7 @@ def test_a_supervisor_invite_binds_to_the_department(engine: DialogEngine, clock
     code = invite_for(engine, clock, None, role="supervisor")
     [notice] = send(engine, f"/start {code}")
     assert "市妇联组联部" in notice.text
-    replies = send(engine, "同意", menu=notice.menu)
+    replies = send(engine, "同意", consent_for=notice.consent_for)
     contact = engine.repository.contact("telegram", "tg-1")
     assert contact is not None and contact.role == "supervisor" and contact.unit_id is None
     assert "/status 进度" in replies[-1].text

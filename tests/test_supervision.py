@@ -28,7 +28,7 @@ from tests.test_dialog_forms import fill_cadre
 def supervisor(engine: DialogEngine, clock: FakeClock) -> str:
     code = issue_invite(engine.repository, None, role="supervisor", now=clock()).code
     [notice] = engine.handle(Inbound("telegram", "boss", f"/start {code}"))
-    engine.handle(Inbound("telegram", "boss", "1", menu=notice.menu))
+    engine.handle(Inbound("telegram", "boss", "1", consent_for=notice.consent_for))
     return "boss"
 
 

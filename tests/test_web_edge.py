@@ -226,28 +226,27 @@ def test_failed_tries_are_counted_over_a_sliding_minute() -> None:
 
 def test_guessing_codes_from_a_bound_chat_is_limited_too(engine: DialogEngine) -> None:
     """The sign-in page is not the only door: /start CODE or a consent button from any chat."""
-    from dialogs.engine import CONSENT_MENU
-
     for attempt in range(10):
         [reply] = engine.handle(Inbound("telegram", "4242", f"/start WRONG{attempt:05d}"))
         assert "无效" in reply.text
     [refused] = engine.handle(Inbound("telegram", "4242", f"/start {invite(engine)}"))
     assert refused.text.startswith("邀请码试错的次数太多了")
-    [consent] = engine.handle(Inbound("telegram", "4242", "1", menu=f"{CONSENT_MENU}{invite(engine)}"))
+    [consent] = engine.handle(Inbound("telegram", "4242", "1", consent_for=invite(engine)))
     assert consent.text.startswith("邀请码试错的次数太多了")
     [other] = engine.handle(Inbound("telegram", "4343", f"/start {invite(engine)}"))
     assert "个人信息保护告知" in other.text, "another chat is not held up"
 
 
 def test_guesses_posted_as_chat_messages_are_limited(server: str, engine: DialogEngine) -> None:
-    from dialogs.engine import CONSENT_MENU
-
     with browser(server) as client:
         csrf = sign_in(client, engine)
         for attempt in range(10):
-            say(client, csrf, "1", f"{CONSENT_MENU}WRONG{attempt:05d}")
-        [refused] = say(client, csrf, "1", f"{CONSENT_MENU}{invite(engine)}")
+            say(client, csrf, f"/start WRONG{attempt:05d}")
+        [refused] = say(client, csrf, f"/start {invite(engine)}")
         assert str(refused["text"]).startswith("邀请码试错的次数太多了")
+        # A notice's token posted as a chat message is no consent at all: only /api/consent binds.
+        [stale, _question] = say(client, csrf, "1", f"i{invite(engine)}")
+        assert "按钮已过期" in str(stale["text"])
 
 
 # Notices ---------------------------------------------------------------------------------------------
