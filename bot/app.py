@@ -73,6 +73,39 @@ def assemble_engine(
     )
 
 
+@dataclass(frozen=True)
+class Service:
+    """An opened deployment, as the ``intake`` command works with it: the declarations, storage and
+    the clock for its administration, the engine for the channels it serves."""
+
+    declarations: Declarations
+    repository: Repository
+    engine: DialogEngine
+    clock: Clock
+
+    @property
+    def campaign(self) -> Campaign:
+        return self.declarations.campaign
+
+    @property
+    def forms(self) -> dict[str, FormDecl]:
+        return self.declarations.forms
+
+
+def open_service(
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    trial: bool = False,
+    declarations: Declarations | None = None,
+) -> Service:
+    """The migrated database opened for the campaign of ``settings``, and the engine over it."""
+    declarations = declarations or load_declarations(settings)
+    repository = open_repository(settings, declarations)
+    engine = assemble_engine(declarations, repository, clock, trial=trial)
+    return Service(declarations, repository, engine, clock)
+
+
 def build_engine(
     settings: Settings,
     clock: Clock = system_clock,

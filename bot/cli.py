@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-from bot.app import build_engine, load_declarations
+from bot.app import Service, load_declarations, open_service
 from bot.console import run_console
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -22,7 +22,7 @@ from bot.web import join_link, serve_web
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
-from dialogs.engine import DialogEngine, system_clock
+from dialogs.engine import system_clock
 from dialogs.exports import write_export
 from dialogs.form_records import submission_record
 from dialogs.invites import deep_link, issue_invite
@@ -85,14 +85,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     """The console channel: chat as one of a unit's contacts, one message per input line."""
     settings, user = _settings(args), args.user
-    engine = build_engine(settings)
-    unit_decl = _find_unit(engine.campaign, args.unit)
-    unit = engine.repository.unit_by_code(engine.campaign.id, unit_decl.code)
+    service = open_service(settings)
+    unit_decl = _find_unit(service.campaign, args.unit)
+    unit = service.repository.unit_by_code(service.campaign.id, unit_decl.code)
     assert unit is not None
-    contact = engine.repository.contact("console", user)
+    contact = service.repository.contact("console", user)
     if contact is None or contact.unit_id != unit.id:
-        engine.repository.bind_contact("console", user, unit.id)
-    return run_console(engine, user, sys.stdin, sys.stdout)
+        service.repository.bind_contact("console", user, unit.id)
+    return run_console(service.engine, user, sys.stdin, sys.stdout)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -115,32 +115,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(FRESH_DATABASE_BESIDE_DATA.format(data_dir=settings.data_dir, files=stored), file=sys.stderr)
         return 2
     migrate(url)
-    engine = build_engine(settings, trial=args.trial, declarations=declarations)
+    service = open_service(settings, trial=args.trial, declarations=declarations)
     if args.trial:
         print(f"【{TRIAL_NOTE}】")
     if settings.telegram_bot_token:
         print("正在启动 Telegram 渠道和网页版……（按 Ctrl+C 停止）")
         try:
-            asyncio.run(serve(settings, engine))
+            asyncio.run(serve(settings, service.engine))
         except TelegramUnavailable as error:
             print(str(error), file=sys.stderr)
             return 2
         return 0
-    campaign = engine.campaign
+    campaign = service.campaign
     unit_query = args.unit or campaign.units[0].code
     unit_decl = _find_unit(campaign, unit_query)
-    unit = engine.repository.unit_by_code(campaign.id, unit_decl.code)
+    unit = service.repository.unit_by_code(campaign.id, unit_decl.code)
     assert unit is not None
-    now = engine.clock()
-    contact_code = issue_invite(engine.repository, unit.id, role="contact", now=now).code
-    supervisor_code = issue_invite(engine.repository, None, role="supervisor", now=now).code
+    now = service.clock()
+    contact_code = issue_invite(service.repository, unit.id, role="contact", now=now).code
+    supervisor_code = issue_invite(service.repository, None, role="supervisor", now=now).code
     print(f"{campaign.issuer}《{campaign.name}》报送助手（网页版，数据保存在 {settings.data_dir}/）")
     print(f"用手机或电脑浏览器打开：http://{settings.host}:{settings.port}/")
     print(f"· {unit_decl.name}联系人的邀请链接：{join_link(settings, contact_code)}")
     print(f"· {campaign.contact.department}的邀请链接：{join_link(settings, supervisor_code)}")
     print("其他单位的邀请码：intake invite 单位代码；在终端里填表：intake chat --unit 单位代码。")
     print("按 Ctrl+C 停止。")
-    asyncio.run(serve_web(settings, engine, asyncio.Event()))
+    asyncio.run(serve_web(settings, service.engine, asyncio.Event()))
     return 0
 
 
@@ -177,21 +177,21 @@ def _retention_over(settings: Settings, campaign: Campaign) -> str:
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a single-use invite code and the Telegram link that binds a chat to a unit (or to 组联部)."""
     settings = _settings(args)
-    engine = build_engine(settings)
+    service = open_service(settings)
     unit_id = None
-    who = engine.campaign.contact.department
+    who = service.campaign.contact.department
     if not args.supervisor:
         if not args.unit:
             raise SystemExit(
                 "请写上单位，例如：intake invite yufeng；组联部账号用：intake invite --supervisor"
             )
-        unit_decl = _find_unit(engine.campaign, args.unit)
-        unit = engine.repository.unit_by_code(engine.campaign.id, unit_decl.code)
+        unit_decl = _find_unit(service.campaign, args.unit)
+        unit = service.repository.unit_by_code(service.campaign.id, unit_decl.code)
         assert unit is not None
         unit_id, who = unit.id, unit.name
     role = "supervisor" if args.supervisor else "contact"
-    invite = issue_invite(engine.repository, unit_id, role=role, now=engine.clock(), valid_days=args.days)
-    expires = invite.expires_at.astimezone(engine.campaign.zone)
+    invite = issue_invite(service.repository, unit_id, role=role, now=service.clock(), valid_days=args.days)
+    expires = invite.expires_at.astimezone(service.campaign.zone)
     print(f"{who} 的邀请码：{invite.code}（只能使用一次，{expires:%Y-%m-%d %H:%M} 前有效）")
     username = settings.telegram_bot_username or telegram_username(settings)
     if username:
@@ -204,17 +204,17 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """The same report 组联部 gets with /status (or /pending), printed here: for everyone, an area or
     (/status only) a unit."""
-    engine = build_engine(_settings(args))
-    campaign, now = engine.campaign, engine.clock()
+    service = open_service(_settings(args))
+    campaign, now = service.campaign, service.clock()
     query = (args.which or "").strip()
     area = query if query in areas(campaign) else None
     if args.command == "pending":
         if query and area is None:
             raise SystemExit(f"没有“{query}”这个区域。可写的区域：{'、'.join(areas(campaign))}")
-        print(pending_report(engine.repository, campaign, engine.forms, now, area).text())
+        print(pending_report(service.repository, campaign, service.forms, now, area).text())
         return 0
     unit_code = _find_unit(campaign, query).code if query and area is None else None
-    print(status_report(engine.repository, campaign, engine.forms, now, unit_code, area).text())
+    print(status_report(service.repository, campaign, service.forms, now, unit_code, area).text())
     return 0
 
 
@@ -227,23 +227,23 @@ def cmd_render(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as photos:
             content = render_form(sample_record(args.sample, Path(photos)))
     else:
-        engine = build_engine(_settings(args))
-        content = _render_stored(engine, args)
+        service = open_service(_settings(args))
+        content = _render_stored(service, args)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(content)
     print(f"已生成：{output}")
     return 0
 
 
-def _render_stored(engine: DialogEngine, args: argparse.Namespace) -> bytes:
-    campaign, repository = engine.campaign, engine.repository
-    today = engine.clock().astimezone(campaign.zone).date()
+def _render_stored(service: Service, args: argparse.Namespace) -> bytes:
+    campaign, repository = service.campaign, service.repository
+    today = service.clock().astimezone(campaign.zone).date()
     if args.statistics:
         unit_code = None if args.statistics == "city" else _find_unit(campaign, args.statistics).code
         tasks = [task for task in campaign.tasks if task.form in STATISTICS]
         if not tasks:
             raise SystemExit("本活动收集的表都没有统计表。")
-        form = engine.forms[tasks[0].form]  # the task whose records the 统计表 lists (the 示范点)
+        form = service.forms[tasks[0].form]  # the task whose records the 统计表 lists (the 示范点)
         codes = {u.id: u.code for u in repository.units(campaign.id)}
         records = [
             submission_record(campaign, form, codes[s.unit_id], v, repository.file_path)
@@ -262,7 +262,7 @@ def _render_stored(engine: DialogEngine, args: argparse.Namespace) -> bytes:
         raise SystemExit(f"没有编号为 {args.submission} 的提交。")
     version = repository.versions(submission.id or 0)[-1]
     unit = next(u for u in repository.units(campaign.id) if u.id == submission.unit_id)
-    form = engine.forms[submission.form_id]
+    form = service.forms[submission.form_id]
     return render_form(submission_record(campaign, form, unit.code, version, repository.file_path))
 
 
@@ -290,8 +290,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx."""
-    engine = build_engine(_settings(args))
-    path = write_export(engine.repository, engine.campaign, engine.forms, engine.clock())
+    service = open_service(_settings(args))
+    path = write_export(service.repository, service.campaign, service.forms, service.clock())
     if args.output:
         shutil.copyfile(path, args.output)
         path = Path(args.output)
@@ -301,22 +301,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_nudge(args: argparse.Namespace) -> int:
     """Queue the deadline reminders due now (the Telegram service does this every minute by itself)."""
-    engine = build_engine(_settings(args))
-    queued = send_due_nudges(engine.repository, engine.campaign, engine.forms, engine.clock())
+    service = open_service(_settings(args))
+    queued = send_due_nudges(service.repository, service.campaign, service.forms, service.clock())
     print(f"已排队 {queued} 条提醒。" if queued else "现在没有需要发送的提醒。")
     return 0
 
 
 def cmd_contacts(args: argparse.Namespace) -> int:
     """List bound chat identities (ids and units only: no names are stored) or revoke one."""
-    engine = build_engine(_settings(args))
+    service = open_service(_settings(args))
     if args.revoke is not None:
-        if not engine.repository.revoke_contact(args.revoke):
+        if not service.repository.revoke_contact(args.revoke):
             raise SystemExit(f"没有编号为 {args.revoke} 的联系人。")
         print(f"已解除 {args.revoke} 号联系人的绑定，其后发送的消息将被拒绝。")
         return 0
-    for contact, unit in engine.repository.contacts(engine.campaign.id):
-        who = unit.name if unit is not None else engine.campaign.contact.department
+    for contact, unit in service.repository.contacts(service.campaign.id):
+        who = unit.name if unit is not None else service.campaign.contact.department
         state = "" if contact.active else "（已解除）"
         bound = contact.consented_at or contact.created_at
         print(f"{contact.id:>4}  {contact.channel:<8} {who}{state}  绑定于 {bound:%Y-%m-%d}")

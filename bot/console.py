@@ -70,9 +70,9 @@ def attachment_message(user_id: str, line: str) -> Inbound | str:
 
 def print_notices(engine: DialogEngine, user_id: str, out: TextIO) -> None:
     """Messages queued for this contact while the console was closed (returns, reminders)."""
-    while taken := engine.repository.take_messages(CHANNEL, user_id, engine.clock()):
-        for message in taken:
-            out.write(f"【通知】{message.payload.get('text', '')}\n\n")
+    while notices := engine.notices(CHANNEL, user_id):
+        for notice in notices:
+            out.write(f"【通知】{notice}\n\n")
     out.flush()
 
 

@@ -111,10 +111,9 @@ class TelegramChannel:
     def __init__(self, bot: Bot, engine: DialogEngine, pacer: SendPacer | None = None) -> None:
         self.bot = bot
         self.engine = engine
-        self.repository = engine.repository
         self.pacer = pacer or SendPacer()
         self.inbox = Inbox(engine, self)
-        self.dispatcher = Dispatcher(self.repository, self, clock=self.now)
+        self.dispatcher = Dispatcher(engine.store, self, clock=self.now)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -195,8 +194,8 @@ class TelegramChannel:
             await self._answer_callback(str(translated.keep))
         inbound = translated.message
         if isinstance(inbound, Inbound) and inbound.consent_for is not None:
-            contact = self.repository.contact(self.channel, inbound.user_id)
-            if contact is not None and contact.role == "supervisor":
+            contact = self.engine.identity(self.channel, inbound.user_id)
+            if contact is not None and contact.supervisor:
                 await self._set_supervisor_commands(item.chat_key)
 
     async def _incoming_file(self, message: Message) -> IncomingFile | None:
@@ -296,7 +295,7 @@ class TelegramChannel:
     async def set_commands(self) -> None:
         """The command menu in Chinese: the contacts' by default, 组联部's in each supervisor's chat."""
         await self.bot.set_my_commands([BotCommand(name, text) for name, text in CONTACT_COMMANDS])
-        for chat_key in self.repository.supervisor_chats(self.channel):
+        for chat_key in self.engine.supervisor_chats(self.channel):
             await self._set_supervisor_commands(chat_key)
 
     async def _set_supervisor_commands(self, chat_key: str) -> None:

@@ -49,15 +49,13 @@ from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from dialogs.chinese_text import plain_number
 from dialogs.engine import INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
-from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
+from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.reports import Cell, StatusReport
-from dialogs.supervision import areas, status_report
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
-from storage.database import DatabaseFileGone, availability, database_health, is_unavailable
-from storage.models import Contact
+from storage.database import DatabaseFileGone, availability, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -365,17 +363,16 @@ class WebChat:
 
     def __init__(self, engine: DialogEngine, settings: Settings, assets: PageAssets | None = None) -> None:
         self.engine = engine
-        self.repository = engine.repository
         self.settings = settings
         self.assets = assets or PageAssets.load()
-        self.signer = Signer(session_key(settings, self.repository.data_dir))
+        self.signer = Signer(session_key(settings, settings.data_dir.resolve()))
         self.attempts = FailedAttempts()  # per address: a guest has no identity yet
         self._trial_banner = (
             f"<p class='trial' role='note'>{html.escape(TRIAL_NOTE)}</p>" if engine.trial else ""
         )
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.together: GroupCommit[list[Reply]] = GroupCommit(self.repository)
-        self._bound_contacts: dict[str, tuple[float, Contact]] = {}
+        self.together: GroupCommit[list[Reply]] = GroupCommit(engine.store)
+        self._bound_contacts: dict[str, tuple[float, Identity]] = {}
         self._serving: asyncio.Task[None] | None = None
 
     def routes(self) -> list[Route]:
@@ -400,7 +397,7 @@ class WebChat:
     def _user_id(self, request: Request) -> str | None:
         return self.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
 
-    async def _contact(self, request: Request) -> Contact | None:
+    async def _contact(self, request: Request) -> Identity | None:
         """The bound, active contact of this browser, or None.
 
         Looked up once every ``BOUND_FOR`` seconds per browser, not at every request (it was a thread
@@ -413,8 +410,8 @@ class WebChat:
         known = self._bound_contacts.get(user_id)
         if known is not None and now - known[0] < BOUND_FOR:
             return known[1]
-        contact = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
-        if contact is None or not contact.active:
+        contact = await run_in_threadpool(self.engine.identity, CHANNEL, user_id)
+        if contact is None:
             return None  # not remembered: a browser may be bound the next moment
         if len(self._bound_contacts) > 10_000:
             self._bound_contacts.clear()
@@ -445,13 +442,13 @@ class WebChat:
     def _throttle(self, request: Request) -> None:
         """Refuse (429) an address that has failed more than ``FailedAttempts.per_minute`` codes a minute."""
         if not self.attempts.allowed(_address(request)):
-            message = TOO_MANY_TRIES.format(contact=self.engine.campaign.contact.line())
+            message = TOO_MANY_TRIES.format(contact=self.engine.contact_line)
             raise Refusal(429, message, "too many failed invite or consent attempts from one address")
 
     def _failed_attempt(self, request: Request) -> None:
         self.attempts.failed(_address(request))
 
-    async def _bound(self, request: Request) -> Contact | Response:
+    async def _bound(self, request: Request) -> Identity | Response:
         """The contact behind a state-changing API call, or the refusal (403 origin/token, 401 unbound)."""
         if not self._same_origin(request):
             log.warning("web request refused: foreign or missing origin")
@@ -459,8 +456,8 @@ class WebChat:
         contact = await self._contact(request)
         if contact is None:
             return _error(401, NEED_SIGN_IN)
-        if not self.signer.check_csrf(f"user:{contact.external_id}", request.headers.get(CSRF_HEADER, "")):
-            log.warning("web request of contact %s refused: missing or wrong CSRF token", contact.id)
+        if not self.signer.check_csrf(f"user:{contact.user_id}", request.headers.get(CSRF_HEADER, "")):
+            log.warning("web request of contact %s refused: missing or wrong CSRF token", contact.contact_id)
             return _error(403, REFUSED_ORIGIN)
         return contact
 
@@ -481,16 +478,8 @@ class WebChat:
         def work(in_batch: bool) -> list[Reply]:
             if message_id is None:
                 return self.engine.handle(inbound, in_batch=in_batch)
-            key = web_update_id(user_id, message_id)
-            recorded = False
-
-            def claim() -> bool:
-                nonlocal recorded
-                recorded = self.repository.record_handled(CHANNEL, key, user_id)
-                return recorded
-
-            replies = self.engine.handle(inbound, claim=claim, in_batch=in_batch)
-            if recorded or replies:
+            replies = self.engine.handle_once(inbound, web_update_id(user_id, message_id), in_batch=in_batch)
+            if replies is not None:
                 return replies
             log.info("a web message sent again was recognised; its answer is shown again")
             again = self.engine.handle(Inbound(CHANNEL, user_id, "/start"), in_batch=in_batch)
@@ -507,9 +496,10 @@ class WebChat:
         """The chat page: bound (the chat) or a guest (the sign-in form, or the privacy notice of ?code)."""
         contact = await self._contact(request)
         guest_nonce: str | None = None
+        role: str = ""
         if contact is not None:
-            who = await run_in_threadpool(self._who, contact)
-            csrf, state, role = self.signer.csrf(f"user:{contact.external_id}"), "bound", contact.role
+            who = contact.who
+            csrf, state, role = self.signer.csrf(f"user:{contact.user_id}"), "bound", contact.role
         else:
             guest_nonce = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
             guest_nonce = guest_nonce or secrets.token_urlsafe(18)
@@ -522,7 +512,7 @@ class WebChat:
             role=role,
             who=who,
             upload_max=str(PHOTO_MAX_BYTES),
-            contact_line=self.engine.campaign.contact.line(),
+            contact_line=self.engine.contact_line,
         )
         response = HTMLResponse(body)
         if guest_nonce is not None:
@@ -536,40 +526,24 @@ class WebChat:
             )
         return response
 
-    def _who(self, contact: Contact) -> str:
-        if contact.role == "supervisor":
-            return self.engine.campaign.contact.department
-        unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
-        return unit.name if unit is not None else ""
-
     async def status_page(self, request: Request) -> Response:
         """组联部 see every unit; a unit's contact sees their own unit (as with /status in the chat)."""
         contact = await self._contact(request)
         if contact is None:
             return self.message_page(401, NEED_SIGN_IN)
-        campaign = self.engine.campaign
-        area = request.query_params.get("area") if contact.role == "supervisor" else None
-        if area is not None and area not in areas(campaign):
+        area = request.query_params.get("area") if contact.supervisor else None
+        report = await run_in_threadpool(self.engine.status, contact, area)
+        if report is None:
             return self.message_page(404, f"没有“{area}”这个区域。")
-        report = await run_in_threadpool(self._status_report, contact, area)
-        title = "报送进度" if contact.role == "supervisor" else "本单位报送进度"
+        title = "报送进度" if contact.supervisor else "本单位报送进度"
         page = fill(
             self.assets.status_page,
             title=title,
             raw_trial=self._trial_banner,
             raw_report=status_html(report),
         )
-        log.info("status page shown to contact %s", contact.id)
+        log.info("status page shown to contact %s", contact.contact_id)
         return HTMLResponse(page)
-
-    def _status_report(self, contact: Contact, area: str | None = None) -> StatusReport:
-        now = self.engine.clock()
-        engine = self.engine
-        if contact.role == "supervisor":
-            return status_report(self.repository, engine.campaign, engine.forms, now, area=area)
-        unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
-        code = unit.code if unit is not None else ""
-        return status_report(self.repository, engine.campaign, engine.forms, now, code)
 
     def message_page(self, status: int, text: str) -> HTMLResponse:
         """A page that says one thing (a refusal, a missing file, the service under maintenance)."""
@@ -594,7 +568,7 @@ class WebChat:
         self._throttle(request)
         code = request.query_params.get("code", "").strip()
         if not code or len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isalnum():
-            replies = [Reply(INVITE_UNUSABLE.format(contact=self.engine.campaign.contact.line()))]
+            replies = [Reply(INVITE_UNUSABLE.format(contact=self.engine.contact_line))]
         else:
             guest = Inbound(CHANNEL, f"guest@{_address(request)}", f"/start {code}")  # nothing is stored
             replies = await run_in_threadpool(self.engine.handle, guest)
@@ -610,8 +584,8 @@ class WebChat:
         contact = await self._contact(request)
         given = request.headers.get(CSRF_HEADER, "")
         guest = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
-        if contact is not None and self.signer.check_csrf(f"user:{contact.external_id}", given):
-            user_id = contact.external_id  # a bound browser taking a new invite: the same identity
+        if contact is not None and self.signer.check_csrf(f"user:{contact.user_id}", given):
+            user_id = contact.user_id  # a bound browser taking a new invite: the same identity
         elif guest is not None and self.signer.check_csrf(f"guest:{guest}", given):
             user_id = secrets.token_urlsafe(18)
         else:
@@ -625,19 +599,14 @@ class WebChat:
             raise Refusal(400, BAD_REQUEST, "consent body too long")
         code = menu.removeprefix(CONSENT_BUTTONS)
         replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, consent_for=code))
-        bound = await run_in_threadpool(self.repository.contact, CHANNEL, user_id)
+        bound = await run_in_threadpool(self.engine.identity, CHANNEL, user_id)
         payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}
-        if bound is None or not bound.active:
+        if bound is None:
             if text.strip() not in ("2", "不同意"):  # declining is no failed guess
                 self._failed_attempt(request)
             return JSONResponse(payload)
-        log.info("web browser bound to contact %s", bound.id)
-        payload.update(
-            bound=True,
-            csrf=self.signer.csrf(f"user:{user_id}"),
-            role=bound.role,
-            who=await run_in_threadpool(self._who, bound),
-        )
+        log.info("web browser bound to contact %s", bound.contact_id)
+        payload.update(bound=True, csrf=self.signer.csrf(f"user:{user_id}"), role=bound.role, who=bound.who)
         response = JSONResponse(payload)
         response.set_cookie(
             SESSION_COOKIE,
@@ -658,23 +627,22 @@ class WebChat:
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        user_id = contact.external_id
+        user_id = contact.user_id
         replies = await self._handle(user_id, Inbound(CHANNEL, user_id, "/start"))
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
         notices = await run_in_threadpool(self._take_notices, user_id)
-        log.info("web page of contact %s opened (%d notices)", contact.id, len(notices))
+        log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
         return JSONResponse({"notices": notices, "replies": self._replies(replies)})
 
     async def notices(self, request: Request) -> Response:
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact.external_id)})
+        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact.user_id)})
 
     def _take_notices(self, user_id: str) -> list[str]:
         """Messages queued for this browser (returns, reminders), each shown once."""
-        taken = self.repository.take_messages(CHANNEL, user_id, self.engine.clock())
-        return [str(message.payload.get("text", "")) for message in taken]
+        return self.engine.notices(CHANNEL, user_id)
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
@@ -687,10 +655,10 @@ class WebChat:
             raise Refusal(400, BAD_REQUEST, "message body without a text")
         if len(text) > MAX_TEXT_CHARS:
             raise Refusal(413, TEXT_TOO_LONG, f"message of {len(text)} characters refused")
-        user_id = contact.external_id
+        user_id = contact.user_id
         inbound = Inbound(CHANNEL, user_id, text=text, menu=menu or None)
         replies = await self._handle(user_id, inbound, _message_id(body.get("id")))
-        log.info("web message of contact %s: %d replies", contact.id, len(replies))
+        log.info("web message of contact %s: %d replies", contact.contact_id, len(replies))
         return JSONResponse({"replies": self._replies(replies)})
 
     async def upload(self, request: Request) -> Response:
@@ -700,18 +668,20 @@ class WebChat:
             return contact
         data = await _limited_body(request, PHOTO_MAX_BYTES)
         if data is None:
-            log.info("upload of contact %s refused: larger than the photo limit", contact.id)
+            log.info("upload of contact %s refused: larger than the photo limit", contact.contact_id)
             return _error(413, photo_too_large(_declared_length(request)))
         mime = photo_mime(data)
         if mime is None:
-            log.info("upload of contact %s refused: not a photo (%d bytes)", contact.id, len(data))
+            log.info("upload of contact %s refused: not a photo (%d bytes)", contact.contact_id, len(data))
             return _error(415, NOT_A_PHOTO)
         name = unquote(request.headers.get(FILE_NAME_HEADER, ""))[-100:] or None
         file = IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
-        user_id = contact.external_id
+        user_id = contact.user_id
         message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
         replies = await self._handle(user_id, Inbound(CHANNEL, user_id, file=file), message_id)
-        log.info("web photo of contact %s (%d bytes): %d replies", contact.id, len(data), len(replies))
+        log.info(
+            "web photo of contact %s (%d bytes): %d replies", contact.contact_id, len(data), len(replies)
+        )
         return JSONResponse({"replies": self._replies(replies)})
 
     # Files ---------------------------------------------------------------------------------------
@@ -734,12 +704,12 @@ class WebChat:
             contact, DocumentRef("export", str(request.path_params["name"])), "an export"
         )
 
-    async def _send_document(self, contact: Contact, ref: DocumentRef, what: str) -> Response:
+    async def _send_document(self, contact: Identity, ref: DocumentRef, what: str) -> Response:
         opened = await run_in_threadpool(self.engine.open_document, ref, contact)
         if opened is None:
-            log.info("download of %s refused or missing for contact %s", what, contact.id)
+            log.info("download of %s refused or missing for contact %s", what, contact.contact_id)
             return self.message_page(404, FILE_NOT_FOUND)
-        log.info("contact %s downloaded %s", contact.id, what)
+        log.info("contact %s downloaded %s", contact.contact_id, what)
         return FileResponse(opened.path, media_type=opened.mime, filename=opened.file_name)
 
 
@@ -836,7 +806,7 @@ def _healthz(engine: DialogEngine) -> Handler:
     async def healthz(_request: Request) -> Response:
         """``ok`` when the database answers (and, for SQLite, is still the file at the configured path)."""
         try:
-            await run_in_threadpool(database_health, engine.repository.engine)
+            await run_in_threadpool(engine.check_health)
         except DatabaseFileGone as error:
             availability.failed(error)
             return PlainTextResponse(DATABASE_FILE_GONE, status_code=503)

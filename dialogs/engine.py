@@ -14,20 +14,22 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.chinese_text import clean_text, plain_number
 from dialogs.commands import COMMAND_HELP, Command, parse_command, submission_number
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from dialogs.exchange import DocumentRef, Inbound, IncomingFile, OpenedDocument, Reply
+from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
 from dialogs.form_records import form_record
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
+from dialogs.nudges import send_due_nudges
 from dialogs.presentation import display_value, field_line, review_text, row_title, status_label
 from dialogs.privacy import privacy_notice
-from dialogs.supervision import Progress, campaign_progress, quota_count, status_report
+from dialogs.reports import StatusReport
+from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk
 from dialogs.validators import (
     TEXT_VALIDATORS,
@@ -49,7 +51,7 @@ from state_machines.form_machine import (
     field_state,
     menu_state,
 )
-from storage.database import is_unavailable
+from storage.database import database_health, is_unavailable
 from storage.models import MAX_ID, Contact, Draft, Unit
 from storage.repository import ConcurrentUpdate, Repository
 
@@ -220,13 +222,88 @@ class DialogEngine:
             self.repository.save(turn.draft, turn.contact, now=turn.now)
         return turn.replies
 
+    # What a channel may ask besides messages ------------------------------------------------------
+
+    @property
+    def store(self) -> Repository:
+        """Storage, for the delivery layer's inbox, outbox and group commit (``bot.delivery``) only:
+        channels ask the engine, never the store."""
+        return self.repository
+
+    @property
+    def contact_line(self) -> str:
+        """Who to ask when the bot cannot help: “市妇联组联部（联系人：…，电话：…，邮箱：…）”."""
+        return self.campaign.contact.line()
+
+    def identity(self, channel: str, user_id: str) -> Identity | None:
+        """A bound, active contact of a channel's user, or None."""
+        contact = self.repository.contact(channel, user_id)
+        if contact is None or not contact.active or contact.id is None:
+            return None
+        return self._identity(contact)
+
+    def _identity(self, contact: Contact) -> Identity:
+        assert contact.id is not None
+        unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
+        who = unit.name if unit is not None else self.campaign.contact.department
+        role: Literal["contact", "supervisor"] = "supervisor" if contact.role == "supervisor" else "contact"
+        return Identity(contact.id, contact.channel, contact.external_id, role, contact.unit_id, who)
+
+    def supervisor_chats(self, channel: str) -> list[str]:
+        """The user ids of 组联部 on a channel (their command menus differ)."""
+        return self.repository.supervisor_chats(channel)
+
+    def notices(self, channel: str, user_id: str) -> list[str]:
+        """Messages queued for someone who reads them when they next look (the web page, the console):
+        returns, reminders. Each is given once."""
+        return [
+            str(m.payload.get("text", ""))
+            for m in self.repository.take_messages(channel, user_id, self.clock())
+        ]
+
+    def areas(self) -> list[str]:
+        return areas(self.campaign)
+
+    def status(self, viewer: Identity, area: str | None = None) -> StatusReport | None:
+        """/status for ``viewer``: 组联部 the whole campaign (or one ``area``), a unit's contact their
+        unit. None for an area the campaign does not have."""
+        now = self.clock()
+        if viewer.supervisor:
+            if area is not None and area not in areas(self.campaign):
+                return None
+            return status_report(self.repository, self.campaign, self.forms, now, area=area)
+        unit = self.repository.unit(viewer.unit_id) if viewer.unit_id is not None else None
+        return status_report(self.repository, self.campaign, self.forms, now, unit.code if unit else "")
+
+    def queue_reminders(self) -> int:
+        """Queue the deadline reminders (and the digest) due now; how many (see ``dialogs.nudges``)."""
+        return send_due_nudges(self.repository, self.campaign, self.forms, self.clock())
+
+    def check_health(self) -> None:
+        """Raise when the database cannot answer (or its file is gone)."""
+        database_health(self.repository.engine)
+
+    def handle_once(self, inbound: Inbound, key: int, *, in_batch: bool = False) -> list[Reply] | None:
+        """Handle a message that its channel names by ``key`` (the web page's own id), once: the key
+        is recorded in the transaction that handles it. None when it was handled before (its answer
+        was lost on the way and the channel sent it again)."""
+        recorded = False
+
+        def claim() -> bool:
+            nonlocal recorded
+            recorded = self.repository.record_handled(inbound.channel, key, inbound.user_id)
+            return recorded
+
+        replies = self.handle(inbound, claim=claim, in_batch=in_batch)
+        return replies if recorded or replies else None
+
     # Documents ---------------------------------------------------------------------------------
 
-    def open_document(self, ref: DocumentRef, viewer: Contact | None = None) -> OpenedDocument | None:
+    def open_document(self, ref: DocumentRef, viewer: Identity | None = None) -> OpenedDocument | None:
         """The file of a document reference, or None when there is none (or ``viewer`` may not see it:
         a unit's contact sees the unit's own submissions, 组联部 every one and the exports)."""
         if ref.kind == "export":
-            if viewer is not None and viewer.role != "supervisor":
+            if viewer is not None and not viewer.supervisor:
                 return None
             path = self.repository.export_path(ref.key)
             return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
@@ -234,7 +311,7 @@ class DialogEngine:
         submission = self.repository.submission(number) if number is not None else None
         if submission is None or submission.campaign_id != self.campaign.id:
             return None
-        if viewer is not None and viewer.role != "supervisor" and submission.unit_id != viewer.unit_id:
+        if viewer is not None and not viewer.supervisor and submission.unit_id != viewer.unit_id:
             return None
         wanted = ref.version or submission.current_version
         versions = self.repository.versions(submission.id or 0)

@@ -35,6 +35,22 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who a channel's user is to the core, once bound: what a channel may know of a contact."""
+
+    contact_id: int
+    channel: str
+    user_id: str
+    role: Literal["contact", "supervisor"]
+    unit_id: int | None
+    who: str  # the unit's name, or 组联部's
+
+    @property
+    def supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+@dataclass(frozen=True)
 class DocumentRef:
     """A document for a person, named by what it is — a submission's DOCX (one version of it), or
     组联部's export ZIP — never by where it lies. A channel asks the engine to open it

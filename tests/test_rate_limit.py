@@ -141,7 +141,7 @@ class RecordingChannel(TelegramChannel):
 
     async def send_all(self) -> None:
         """The service's loop: a pass, and when it sent nothing, another within a second."""
-        while self.repository.due_messages(CHANNEL, self.now() + timedelta(days=1)):
+        while self.engine.repository.due_messages(CHANNEL, self.now() + timedelta(days=1)):
             if not await self.send_due():
                 await self.time.sleep(1.0)
 

@@ -89,25 +89,25 @@ def post(server: str, payload: dict[str, object], secret: str | None) -> httpx.R
 def test_wrong_or_missing_secret_is_403_and_changes_nothing(server: str, channel: TelegramChannel) -> None:
     assert post(server, text_update(1, 42, "你好"), None).status_code == 403
     assert post(server, text_update(1, 42, "你好"), "guess").status_code == 403
-    assert channel.repository.pending_updates(CHANNEL) == []
+    assert channel.engine.repository.pending_updates(CHANNEL) == []
     assert httpx.get(server + "/healthz", timeout=10).text == "ok"
 
 
 def test_the_right_secret_stores_the_update_once(server: str, channel: TelegramChannel) -> None:
     assert post(server, text_update(7, 42, "你好"), SECRET).status_code == 200
     assert post(server, text_update(7, 42, "你好"), SECRET).status_code == 200
-    assert [u.update_id for u in channel.repository.pending_updates(CHANNEL)] == [7]
+    assert [u.update_id for u in channel.engine.repository.pending_updates(CHANNEL)] == [7]
     assert post(server, {"not": "an update"}, SECRET).status_code == 400
 
 
 def test_a_stored_update_is_processed_into_queued_replies(server: str, channel: TelegramChannel) -> None:
     post(server, text_update(8, 42, "你好"), SECRET)
     assert asyncio.run(channel.process_pending()) == 1
-    assert channel.repository.pending_updates(CHANNEL) == []
-    [message] = channel.repository.due_messages(CHANNEL, utc_now())
+    assert channel.engine.repository.pending_updates(CHANNEL) == []
+    [message] = channel.engine.repository.due_messages(CHANNEL, utc_now())
     assert message.chat_key == "42" and message.payload == {"text": NOT_BOUND}
     post(server, text_update(8, 42, "你好"), SECRET)  # Telegram delivering it again after the 200
-    assert channel.repository.pending_updates(CHANNEL) == []
+    assert channel.engine.repository.pending_updates(CHANNEL) == []
     assert asyncio.run(channel.process_pending()) == 0
 
 
@@ -134,7 +134,7 @@ def bind_chats(engine: DialogEngine, users: list[int]) -> None:
 
 
 def replies_to(channel: TelegramChannel, user: int) -> list[str]:
-    due = channel.repository.due_messages(CHANNEL, utc_now(), limit=1000)
+    due = channel.engine.repository.due_messages(CHANNEL, utc_now(), limit=1000)
     return [m.payload.get("text", "") for m in due if m.chat_key == str(user)]
 
 
@@ -147,7 +147,7 @@ def test_a_group_of_updates_is_committed_once(channel: TelegramChannel) -> None:
     def count(connection: object) -> None:
         commits.append(connection)
 
-    database = channel.repository.engine
+    database = channel.engine.repository.engine
     event.listen(database, "commit", count)
     try:
         assert asyncio.run(channel.process_pending()) == 5
@@ -155,7 +155,7 @@ def test_a_group_of_updates_is_committed_once(channel: TelegramChannel) -> None:
         event.remove(database, "commit", count)
     assert len(commits) == 1, "one transaction (one disk flush) for the group, not one per update"
     assert all("请选择要填写的表" in "".join(replies_to(channel, user)) for user in users)
-    assert channel.repository.pending_updates(CHANNEL) == []
+    assert channel.engine.repository.pending_updates(CHANNEL) == []
 
 
 def test_a_failing_update_rolls_its_group_back_and_the_others_are_still_answered(
@@ -178,7 +178,7 @@ def test_a_failing_update_rolls_its_group_back_and_the_others_are_still_answered
     assert "请选择要填写的表" in "".join(replies_to(channel, 303))
     [apology] = replies_to(channel, 302)
     assert "抱歉" in apology
-    assert channel.repository.pending_updates(CHANNEL) == []
+    assert channel.engine.repository.pending_updates(CHANNEL) == []
     contact = engine.repository.contact(CHANNEL, "301")
     assert contact is not None and contact.menu, "the first update's effects survived the group's rollback"
 
@@ -197,7 +197,7 @@ def test_updates_without_a_chat_or_an_id_are_not_stored(channel: TelegramChannel
     assert not channel.receive({"update_id": 7, "my_chat_member": {"chat": {"id": 42}}})
     assert not channel.receive({"message": text_update(8, 42, "你好")["message"]})
     assert channel.receive(text_update(9, 42, "你好"))
-    assert [item.update_id for item in channel.repository.pending_updates(CHANNEL)] == [9]
+    assert [item.update_id for item in channel.engine.repository.pending_updates(CHANNEL)] == [9]
 
 
 def test_updates_are_read_a_group_at_a_time_not_a_whole_batch(
@@ -259,8 +259,8 @@ def test_the_telegram_loop_waits_out_a_locked_database_and_carries_on(
     with caplog.at_level(logging.INFO):
         asyncio.run(serve_for(4.5))
     holder.join()
-    assert channel.repository.pending_updates(CHANNEL) == [], "answered once the lock was gone"
-    [message] = channel.repository.due_messages(CHANNEL, utc_now())
+    assert channel.engine.repository.pending_updates(CHANNEL) == [], "answered once the lock was gone"
+    [message] = channel.engine.repository.due_messages(CHANNEL, utc_now())
     assert message.payload == {"text": NOT_BOUND}
     assert caplog.text.count("database unavailable") == 1 and "Traceback" not in caplog.text
     repository.engine.dispose()
@@ -276,7 +276,7 @@ def test_an_update_that_cannot_be_read_does_not_hold_up_the_inbox(
     channel.receive_many([broken, text_update(602, 89, "/help")])
     with caplog.at_level(logging.INFO):
         assert asyncio.run(channel.process_pending()) == 2
-    assert channel.repository.pending_updates(CHANNEL) == [], "neither is left to block the others"
+    assert channel.engine.repository.pending_updates(CHANNEL) == [], "neither is left to block the others"
     assert replies_to(channel, 88) == [UNREADABLE]
     assert replies_to(channel, 89) == [NOT_BOUND]
     assert "update 601 cannot be read: KeyError" in caplog.text and "Traceback" not in caplog.text

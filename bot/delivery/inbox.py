@@ -67,7 +67,7 @@ class Inbox:
 
     def __init__(self, engine: DialogEngine, translator: Translator, group_size: int = GROUP_SIZE) -> None:
         self.engine = engine
-        self.repository = engine.repository
+        self.repository = engine.store
         self.translator = translator
         self.group_size = group_size
         self.work = asyncio.Event()  # set when there may be something to handle or send

@@ -10,7 +10,6 @@ import logging
 
 from dialogs.engine import DialogEngine
 from dialogs.failures import report_failure
-from dialogs.nudges import send_due_nudges
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +21,7 @@ async def run_reminders(engine: DialogEngine, stop: asyncio.Event, interval: flo
     region scale planning takes a while, and replies must not wait for it."""
     while not stop.is_set():
         try:
-            queued = await asyncio.to_thread(
-                send_due_nudges, engine.repository, engine.campaign, engine.forms, engine.clock()
-            )
+            queued = await asyncio.to_thread(engine.queue_reminders)
             if queued:
                 log.info("%d reminders queued", queued)
         except Exception as error:  # a database hiccup must not stop the service
