@@ -106,12 +106,6 @@ def open_service(
     return Service(declarations, repository, engine, clock)
 
 
-def build_engine(
-    settings: Settings,
-    clock: Clock = system_clock,
-    *,
-    trial: bool = False,
-    declarations: Declarations | None = None,
-) -> DialogEngine:
-    declarations = declarations or load_declarations(settings)
-    return assemble_engine(declarations, open_repository(settings, declarations), clock, trial=trial)
+def build_engine(settings: Settings, clock: Clock = system_clock) -> DialogEngine:
+    """The engine of an opened deployment (``open_service``), for a service that only serves."""
+    return open_service(settings, clock).engine
