@@ -223,6 +223,7 @@ async def _worker(spec: WorkerSpec, start: Start) -> WorkerResult:
     from bot.rate_limit import SendPacer
     from bot.settings import Settings
     from dialogs.engine import DialogEngine
+    from renderers import render_form
     from storage.database import make_engine
     from storage.repository import Repository
 
@@ -235,6 +236,7 @@ async def _worker(spec: WorkerSpec, start: Start) -> WorkerResult:
         machines=declarations.machines,
         repository=repository,
         clock=lambda: CAMPAIGN_NOW,
+        render=render_form,
     )
     telegram = FakeTelegram(first_update_id=spec.first_update_id)
     bot = Bot(BOT_TOKEN, request=FakeBotApi(telegram), get_updates_request=FakeBotApi(telegram))

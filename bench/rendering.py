@@ -72,7 +72,7 @@ def export_items(
     from bench.setup_db import region_campaign
     from bot.app import load_declarations
     from bot.settings import Settings
-    from renderers.export import ExportItem, StatusRow
+    from renderers.export import ExportItem, ExportStatusRow
 
     declarations = load_declarations(Settings())
     forms = declarations.forms
@@ -108,7 +108,7 @@ def export_items(
                         record=pool[number % len(pool)],
                     )
                 )
-        status.append(StatusRow(unit.name, {task.name: "1/2" for task in tasks}, 0))
+        status.append(ExportStatusRow(unit.name, {task.name: "1/2" for task in tasks}, 0))
         if len(items) >= count:
             break
     return items, status, [task.name for task in campaign.tasks]

@@ -51,6 +51,7 @@ def build_region(database: Database, data_dir: Path, units: int, submissions: in
     from bot.app import load_declarations
     from bot.settings import Settings
     from dialogs.engine import DialogEngine
+    from renderers import render_form
     from storage.repository import Repository
 
     began = time.perf_counter()
@@ -78,6 +79,7 @@ def build_region(database: Database, data_dir: Path, units: int, submissions: in
         machines=declarations.machines,
         repository=repository,
         clock=lambda: CAMPAIGN_NOW,
+        render=render_form,
     )
     return Region(
         engine=dialog,
@@ -192,6 +194,7 @@ def dispatch_pace(
     from bot.settings import Settings
     from bot.telegram_channel import CHANNEL, TelegramChannel
     from dialogs.engine import DialogEngine
+    from renderers import render_form
     from storage.repository import Repository
 
     quiet_third_party_logs()
@@ -203,6 +206,7 @@ def dispatch_pace(
         machines=declarations.machines,
         repository=repository,
         clock=lambda: CAMPAIGN_NOW,
+        render=render_form,
     )
     with repository.unit_of_work():
         for round_ in range(talkative):  # first: a long reply in parts, a digest, a burst of reminders

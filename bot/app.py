@@ -14,7 +14,9 @@ from dialogs.declarations import DeclarationError, FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.exports import write_export
 from dialogs.supervision import backfill_progress
-from renderers import FORM_RENDERERS
+from dialogs.supervisor_desk import Exporter
+from renderers import FORM_RENDERERS, render_form
+from renderers.export import export_zip
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
@@ -57,6 +59,13 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
     return repository
 
 
+def campaign_exporter(declarations: Declarations, repository: Repository) -> Exporter:
+    """组联部's export ZIP of this deployment (``/export``, ``intake export``); a form not printed yet
+    is printed and kept on the way."""
+    campaign, forms = declarations.campaign, declarations.forms
+    return lambda now: write_export(repository, campaign, forms, now, render_form, export_zip)
+
+
 def assemble_engine(
     declarations: Declarations, repository: Repository, clock: Clock = system_clock, *, trial: bool = False
 ) -> DialogEngine:
@@ -64,12 +73,13 @@ def assemble_engine(
     campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
         trial=trial,
+        render=render_form,
         campaign=campaign,
         forms=forms,
         machines=declarations.machines,
         repository=repository,
         clock=clock,
-        exporter=lambda now: write_export(repository, campaign, forms, now),
+        exporter=campaign_exporter(declarations, repository),
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-from bot.app import Service, load_declarations, open_service
+from bot.app import Service, campaign_exporter, load_declarations, open_service
 from bot.console import run_console
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -23,7 +23,6 @@ from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
 from dialogs.engine import system_clock
-from dialogs.exports import write_export
 from dialogs.form_records import submission_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.nudges import send_due_nudges
@@ -291,7 +290,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx."""
     service = open_service(_settings(args))
-    path = write_export(service.repository, service.campaign, service.forms, service.clock())
+    path = campaign_exporter(service.declarations, service.repository)(service.clock())
     if args.output:
         shutil.copyfile(path, args.output)
         path = Path(args.output)

@@ -22,11 +22,12 @@ from dialogs.commands import COMMAND_HELP, Command, parse_command, submission_nu
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
-from dialogs.form_records import form_record
+from dialogs.form_records import Render
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
 from dialogs.presentation import display_value, field_line, review_text, row_title, status_label
+from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
@@ -40,7 +41,6 @@ from dialogs.validators import (
     validate_photo,
     validate_video_meta,
 )
-from renderers import render_form
 from state_machines.form_machine import (
     CANCELLED,
     CONFIRM_CANCEL,
@@ -102,6 +102,8 @@ class DialogEngine:
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
         exporter: builds 组联部's export ZIP (for /export).
+        render: prints a record as its official form (``renderers.render_form``); a submission's
+            DOCX is rendered when it is first opened, outside the transaction that submits it.
         trial: a trial run on this computer (``intake run --trial``): the privacy notice says so.
     """
 
@@ -114,10 +116,12 @@ class DialogEngine:
         repository: Repository,
         clock: Clock = system_clock,
         exporter: Exporter | None = None,
+        render: Render | None = None,
         trial: bool = False,
     ) -> None:
         self.campaign = campaign
         self.trial = trial
+        self.render = render
         self.invite_tries = FailedAttempts()
         self.forms = forms
         self.machines = machines
@@ -318,10 +322,12 @@ class DialogEngine:
         version = next((v for v in versions if v.version == wanted), None)
         if version is None or not version.document_path:
             return None
-        path = self.repository.stored_path(version.document_path)
+        form = self.forms[submission.form_id]
+        unit = self.repository.unit(submission.unit_id)
+        assert unit is not None
+        path = printed_form(self.repository, self.campaign, form, unit.code, version, self.render)
         if path is None:
             return None
-        form = self.forms[submission.form_id]
         return OpenedDocument(path, f"{form.short_title}-{submission.id}-第{wanted}版.docx", DOCX_MIME)
 
     # Commands that work anywhere ---------------------------------------------------------------
@@ -1175,15 +1181,11 @@ class DialogEngine:
             "form": form.id,
             "late": late,
         }
-        today = turn.now.astimezone(self.campaign.zone).date()
-        printable = form_record(
-            self.campaign, form, turn.unit.code, draft.answers, today, self.repository.file_path
-        )
         version = self.repository.submit(
             draft,
             turn.contact,
             record,
-            document=render_form(printable),
+            with_document=self.render is not None,
             counted=quota_count(task, draft.answers),
             in_share=self.campaign.in_share(task.id, draft.answers),
         )

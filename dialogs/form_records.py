@@ -1,16 +1,72 @@
-"""From stored answers to what a renderer takes: the record with its unit, date and photo files."""
+"""What a renderer takes — one submitted form's record, with its unit, its date and its photo files —
+and how it is made from stored answers. The core's type: renderers depend on it, never the other way."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FieldDecl, FormDecl
-from renderers import FormRecord
 from storage.models import SubmissionVersion
+
+#: Turns a record into its official form's bytes (``renderers.render_form``, given to the engine).
+Render = Callable[["FormRecord"], bytes]
+
+
+class RenderError(ValueError):
+    """A record cannot be rendered: an answer or a photo file the form prints is missing."""
+
+
+@dataclass(frozen=True)
+class FormRecord:
+    """One submitted form.
+
+    ``answers`` are the stored answers, keyed as in ``dialogs/forms/*.toml``; a group is a list of
+    row dicts; a photo answer is ``{"sha256": ..., "width": ..., "height": ..., "mime": ...}`` and
+    ``photo_files`` maps that sha256 to the stored file.
+    """
+
+    form_id: str
+    answers: Mapping[str, Any]
+    unit_name: str
+    unit_area: str
+    city: str
+    campaign_year: int
+    submitted_on: date
+    photo_files: Mapping[str, Path] = field(default_factory=dict)
+
+    def text(self, key: str) -> str:
+        """A printed top-level answer as text."""
+        return answer_text(self.answers, key, self.form_id)
+
+    def rows(self, group: str) -> list[Mapping[str, Any]]:
+        """The rows of a repeating group (courses, photos)."""
+        rows = self.answers.get(group)
+        if not isinstance(rows, list):
+            raise RenderError(f"{self.form_id}: group {group!r} is missing from the answers")
+        return rows
+
+    def photo_path(self, photo: Any) -> Path:
+        """The stored file of a photo answer."""
+        sha = photo.get("sha256") if isinstance(photo, Mapping) else None
+        if not isinstance(sha, str):
+            raise RenderError(f"{self.form_id}: a photo answer has no sha256: {photo!r}")
+        path = self.photo_files.get(sha)
+        if path is None:
+            raise RenderError(f"{self.form_id}: no stored file for photo {sha}")
+        return path
+
+
+def answer_text(answers: Mapping[str, Any], key: str, form_id: str = "") -> str:
+    """An answer as printed; a missing or empty answer is an error, not a blank on the form."""
+    value = answers.get(key)
+    if value is None or value == "":
+        raise RenderError(f"{form_id}: answer {key!r} is missing")
+    return str(value)
 
 
 def photo_hashes(form: FormDecl, answers: Mapping[str, Any]) -> Iterator[str]:

@@ -39,9 +39,10 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
+from dialogs.exports import ExportContent, ExportItem, ExportStatusRow
 from dialogs.presentation import display_value, status_label
 from renderers import render_form
-from renderers.records import FormRecord, RenderError
+from renderers.records import RenderError
 from renderers.registry import CITY_REPORTER, STATISTICS, Statistics
 
 RECOMMENDED_FOLDER = "推荐上报"
@@ -57,33 +58,6 @@ _MIN_WIDTH, _MAX_WIDTH = 6, 50
 _BOLD = Font(bold=True)
 _HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _COPY_CHUNK = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class ExportItem:
-    """One submission's current version, with what the export prints around it."""
-
-    submission_id: int
-    version: int
-    unit_code: str
-    unit_name: str
-    task_id: str
-    task_name: str
-    form: FormDecl
-    status: str  # "submitted" | "accepted" | "returned"
-    selected: bool
-    submitted_at: datetime  # aware
-    record: FormRecord
-    document: bytes | None = None  # the DOCX rendered at submission, reused instead of rendering again
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    """One unit's line of the status overview, already computed by the caller."""
-
-    unit_name: str
-    cells: dict[str, str]  # task name -> "1/2" style text
-    returned: int
 
 
 # --- file names ------------------------------------------------------------------------------------
@@ -141,9 +115,18 @@ def _document_name(item: ExportItem) -> str:
 # --- the ZIP ---------------------------------------------------------------------------------------
 
 
+def export_zip(content: ExportContent) -> bytes:
+    """The ZIP of what the core gathered for an export (``dialogs.exports``): every form, and the 统计表
+    of each form the campaign collects that has one."""
+    collected = [form_id for form_id in content.form_ids if form_id in STATISTICS]
+    return build_export(
+        content.items, content.status, content.task_names, content.city_lines, content.generated_at, collected
+    )
+
+
 def build_export(
     items: Sequence[ExportItem],
-    status: Sequence[StatusRow],
+    status: Sequence[ExportStatusRow],
     task_names: Sequence[str],
     city_lines: Sequence[str],
     generated_at: datetime,
@@ -234,7 +217,7 @@ def _check_items(items: Sequence[ExportItem], generated_at: datetime) -> None:
 
 
 def _ordered(
-    items: Iterable[ExportItem], status: Sequence[StatusRow], task_names: Sequence[str]
+    items: Iterable[ExportItem], status: Sequence[ExportStatusRow], task_names: Sequence[str]
 ) -> list[ExportItem]:
     """Units in the status overview's order, tasks in ``task_names`` order, then by number."""
     unit_rank = {row.unit_name: index for index, row in enumerate(status)}
@@ -293,7 +276,7 @@ def _zip_info(name: str, stamp: datetime, compression: int) -> zipfile.ZipInfo:
 
 def export_workbook(
     items: Sequence[ExportItem],
-    status: Sequence[StatusRow],
+    status: Sequence[ExportStatusRow],
     task_names: Sequence[str],
     city_lines: Sequence[str],
     generated_at: datetime,
@@ -326,7 +309,7 @@ def export_workbook(
 
 def _write_status(
     sheet: WriteOnlyWorksheet,
-    status: Sequence[StatusRow],
+    status: Sequence[ExportStatusRow],
     task_names: Sequence[str],
     city_lines: Sequence[str],
     generated_at: datetime,
@@ -534,8 +517,9 @@ def _deterministic_xlsx(workbook: Workbook, generated_at: datetime) -> bytes:
 
 __all__ = [
     "ExportItem",
-    "StatusRow",
+    "ExportStatusRow",
     "build_export",
     "export_workbook",
+    "export_zip",
     "safe_file_name",
 ]

@@ -400,17 +400,19 @@ class Repository:
         draft: Draft,
         contact: Contact,
         record: dict[str, Any],
-        document: bytes | None = None,
         *,
         counted: int,
         in_share: bool = False,
+        with_document: bool = False,
     ) -> SubmissionVersion:
         """Turn a confirmed draft into an immutable submission version, in one transaction.
 
         A draft that reopens a submission adds the next version to it; otherwise a new submission
-        starts at version 1. The record is also written as JSON under ``submissions/``, and the
-        rendered form (``document``) as DOCX beside it. ``counted`` and ``in_share`` are what
-        this version adds to the unit's progress, which is brought up to date in the same transaction.
+        starts at version 1. The record is also written as JSON under ``submissions/``, before the
+        commit that names it. ``with_document``: the version has a printed form, whose DOCX is
+        written beside the record when it is first opened (``store_document``) — not in this
+        transaction. ``counted`` and ``in_share`` are what this version adds to the unit's progress,
+        which is brought up to date in the same transaction.
         """
         with self._session() as session:
             if draft.submission_id is not None:
@@ -436,7 +438,7 @@ class Repository:
             assert unit is not None
             stem = Path("submissions") / unit.code / f"{submission.id}-v{submission.current_version}"
             relative = stem.with_suffix(".json")
-            docx = stem.with_suffix(".docx") if document is not None else None
+            docx = stem.with_suffix(".docx") if with_document else None
             version = SubmissionVersion(
                 submission_id=submission.id,
                 version=submission.current_version,
@@ -472,8 +474,6 @@ class Repository:
             _write_atomically(
                 self.data_dir / relative, json.dumps(payload, ensure_ascii=False, indent=2).encode()
             )
-            if docx is not None and document is not None:
-                _write_atomically(self.data_dir / docx, document)
             self._commit(session)
         draft.status, draft.submission_id, draft.revision = "submitted", submission.id, draft.revision + 1
         return version
@@ -987,6 +987,13 @@ class Repository:
         root = self.data_dir.resolve()
         path = (root / relative).resolve()
         return path if path.is_relative_to(root) and path.is_file() else None
+
+    def store_document(self, relative: str, data: bytes) -> Path:
+        """Write a version's printed form at the path the version names (atomically: two processes
+        rendering it at once write the same bytes, one after the other)."""
+        path = self.data_dir / relative
+        _write_atomically(path, data)
+        return path.resolve()
 
     def export_path(self, name: str) -> Path | None:
         """An export ZIP by its name (as ``dialogs.exports.write_export`` names them), or None."""

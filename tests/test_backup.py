@@ -17,6 +17,7 @@ from sqlmodel import SQLModel
 
 from bot.app import Declarations
 from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef
 from storage.backup import BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
 from tests.conftest import SHANGHAI, Chat, FakeClock, postgres_repository
@@ -53,6 +54,7 @@ def filled_fixture(engine: DialogEngine, chat: Chat, clock: FakeClock) -> Dialog
     chat.photo(caption="会场", color=(7, 7, 7))  # a draft in progress, with a photo
     boss = supervisor(engine, clock)
     ask(engine, boss, "/return 1 照片不清晰")
+    assert engine.open_document(DocumentRef("submission", "1")) is not None, "#1 printed, so it is kept"
     return engine
 
 

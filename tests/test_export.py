@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from dialogs.declarations import FormDecl, load_forms
 from renderers import FormRecord, sample_record, sample_sites
-from renderers.export import ExportItem, StatusRow, build_export, export_workbook, safe_file_name
+from renderers.export import ExportItem, ExportStatusRow, build_export, export_workbook, safe_file_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GENERATED_AT = datetime(2021, 8, 31, 16, 30, 10, tzinfo=SHANGHAI)
@@ -38,10 +38,10 @@ UNIT_CODES = {
     "融水苗族自治县妇联": "rongshui",
 }
 STATUS = (
-    StatusRow("城中区妇联", {CADRES: "1/2", COURSES: "2/≥2", SITES: "1/≥1"}, 1),
-    StatusRow("鱼峰区妇联", {CADRES: "2/2", COURSES: "10/≥2", SITES: "2/≥1"}, 0),
-    StatusRow("柳东新区党群工作部", {CADRES: "0/2", SITES: "1/≥1"}, 0),
-    StatusRow("融水苗族自治县妇联", {CADRES: "0/2", COURSES: "0/≥2", SITES: "1/≥1"}, 0),
+    ExportStatusRow("城中区妇联", {CADRES: "1/2", COURSES: "2/≥2", SITES: "1/≥1"}, 1),
+    ExportStatusRow("鱼峰区妇联", {CADRES: "2/2", COURSES: "10/≥2", SITES: "2/≥1"}, 0),
+    ExportStatusRow("柳东新区党群工作部", {CADRES: "0/2", SITES: "1/≥1"}, 0),
+    ExportStatusRow("融水苗族自治县妇联", {CADRES: "0/2", COURSES: "0/≥2", SITES: "1/≥1"}, 0),
 )
 CITY_LINES = ("全市示范点 5/10 个", "候选人 3 名，其中村（社区）执委 2 名，占 67%（要求≥70%）")
 VIDEO = {

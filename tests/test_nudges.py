@@ -59,6 +59,7 @@ def test_reminders_go_once_per_slot_only_to_units_still_short(engine: DialogEngi
         forms=engine.forms,
         machines=engine.machines,
         repository=Repository(make_engine(str(engine.repository.engine.url)), engine.repository.data_dir),
+        render=engine.render,
     )
     assert nudge(restarted, at(5, 18, 10)) == 0, "nor after a restart"
     assert (

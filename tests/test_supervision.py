@@ -188,6 +188,7 @@ def region_engine(engine: DialogEngine) -> DialogEngine:
         machines=engine.machines,
         repository=engine.repository,
         clock=engine.clock,
+        render=engine.render,
     )
 
 

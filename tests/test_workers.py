@@ -13,6 +13,7 @@ from telegram import Bot
 from bot.app import Declarations
 from bot.telegram_channel import CHANNEL, TelegramChannel
 from dialogs.engine import DialogEngine
+from renderers import render_form
 from storage.database import make_engine
 from storage.models import utc_now
 from storage.repository import Repository
@@ -36,6 +37,7 @@ def test_two_workers_serialise_each_chat_and_lose_nothing(
             machines=declarations.machines,
             repository=repository,
             clock=FakeClock(),
+            render=render_form,
         )
         return TelegramChannel(Bot("123456:OFFLINE-never-used"), engine)
 
