@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ from dialogs.validators import (
     validate_photo,
     validate_video_meta,
 )
+from state_machines.cursor import Cursor
 from state_machines.form_machine import (
     CANCELLED,
     CONFIRM_CANCEL,
@@ -549,7 +550,7 @@ class DialogEngine:
             started_by=turn.contact.id,
             state=state,
             answers=answers or {},
-            context={"row": 0},
+            context=Cursor(state).context(),
             submission_id=reopens,
         )
         return self.repository.create_draft(draft, turn.contact)
@@ -564,8 +565,9 @@ class DialogEngine:
         turn.contact.menu = []
         turn.dirty = True
         if draft.status == "cancelled":
-            back_to = str(draft.context.pop("before_cancel", REVIEW))
-            self._move(turn, "restore", back_to)
+            cursor = self._cursor(draft)
+            restored = replace(cursor, before_cancel=None).at(cursor.before_cancel or REVIEW)
+            self._move(turn, "restore", restored)
             draft.status, draft.cancelled_at = "open", None
             turn.say("草稿已恢复，之前填写的内容都在。")
         self._ask(turn)
@@ -616,26 +618,32 @@ class DialogEngine:
     def _machine(self, draft: Draft) -> FormMachine:
         return self.machines[draft.form_id]
 
-    def _move(self, turn: Turn, trigger: str, dest: str) -> None:
-        assert turn.draft is not None
-        turn.draft.state = self._machine(turn.draft).move(turn.draft.state, trigger, dest)
+    def _cursor(self, draft: Draft) -> Cursor:
+        return Cursor.read(draft.state, draft.context)
+
+    def _move(self, turn: Turn, trigger: str, to: Cursor) -> None:
+        """Move the draft to ``to`` through its form's machine (which refuses a move it does not have)."""
+        draft = turn.draft
+        assert draft is not None
+        draft.state = self._machine(draft).move(draft.state, trigger, to.state)
+        draft.context = to.context()
         turn.dirty = True
 
     def _in_draft(self, turn: Turn, command: Command | None, text: str, file: IncomingFile | None) -> None:
+        """Route a message to what the draft's position answers: a field, a group's list, the review,
+        the edit list or the cancel confirmation."""
         draft = turn.draft
         assert draft is not None
-        state = draft.state
-        if state == CONFIRM_CANCEL:
+        kind = self._cursor(draft).kind
+        if kind == "confirm_cancel":
             self._confirm_cancel(turn, command, text)
-            return
-        if command is not None:
+        elif command is not None:
             self._draft_command(turn, command)
-            return
-        if state == REVIEW:
+        elif kind == "review":
             self._review_choice(turn, text)
-        elif state == EDIT_PICK:
+        elif kind == "edit_pick":
             self._edit_choice(turn, text)
-        elif state.endswith(".menu"):
+        elif kind == "group_menu":
             self._group_menu(turn, text, file)
         else:
             self._answer(turn, text, file)
@@ -651,12 +659,11 @@ class DialogEngine:
             case "edit":
                 if draft.state != REVIEW:
                     self._to_review(turn, quiet=True)
-                draft.context.pop("edit_row", None)
-                self._move(turn, "edit", EDIT_PICK)
+                self._move(turn, "edit", replace(self._cursor(draft), edit_row=None).at(EDIT_PICK))
                 self._ask(turn)
             case "cancel":
-                draft.context["before_cancel"] = draft.state
-                self._move(turn, "cancel", CONFIRM_CANCEL)
+                cursor = self._cursor(draft)
+                self._move(turn, "cancel", replace(cursor, before_cancel=cursor.state).at(CONFIRM_CANCEL))
                 self._ask(turn)
             case "back":
                 self._back(turn)
@@ -664,12 +671,13 @@ class DialogEngine:
                 self._skip(turn)
 
     def _to_review(self, turn: Turn, *, quiet: bool = False) -> None:
-        assert turn.draft is not None
-        turn.draft.context.pop("editing", None)
-        if turn.draft.state != REVIEW:
-            if turn.draft.state in self._machine(turn.draft).input_states:
-                turn.draft.context["before_review"] = turn.draft.state
-            self._move(turn, "to_review", REVIEW)
+        draft = turn.draft
+        assert draft is not None
+        cursor = replace(self._cursor(draft), returns_to=None)
+        if cursor.kind != "review":
+            if cursor.state in self._machine(draft).input_states:
+                cursor = replace(cursor, before_review=cursor.state)
+            self._move(turn, "to_review", cursor.at(REVIEW))
         if not quiet:
             self._ask(turn)
 
@@ -679,8 +687,9 @@ class DialogEngine:
         choice = _pick(text, [("确认放弃", "discard"), ("继续填写", "keep")])
         if choice is None and command is not None and command.name in ("back", "review"):
             choice = "keep"
+        cursor = self._cursor(draft)
         if choice == "discard":
-            self._move(turn, "discard", CANCELLED)
+            self._move(turn, "discard", cursor.at(CANCELLED))  # remembers where to restore it to
             draft.status, draft.cancelled_at = "cancelled", turn.now
             turn.contact.current_draft_id = None
             days = self.campaign.cancelled_draft_days
@@ -688,7 +697,7 @@ class DialogEngine:
                 f"已放弃这份表。草稿会保留 {days} 天，期间发送 /drafts 可以恢复。发送 /new 可以填写新的表。"
             )
         elif choice == "keep":
-            self._move(turn, "keep", str(draft.context.pop("before_cancel", REVIEW)))
+            self._move(turn, "keep", replace(cursor, before_cancel=None).at(cursor.before_cancel or REVIEW))
             turn.say("好的，继续填写。")
             self._ask(turn)
         else:
@@ -704,18 +713,18 @@ class DialogEngine:
             turn.contact.menu = []
             turn.dirty = True
         form = self._form(draft)
-        state = draft.state
         lead = f"{prefix}\n" if prefix else ""
-        if state == REVIEW:
-            text, options = self._review_prompt(turn)
-        elif state == EDIT_PICK:
-            text, options = "请选择要修改的项：", [label for label, _ in self._edit_entries(draft)]
-        elif state == CONFIRM_CANCEL:
-            text, options = f"确定放弃这份《{form.short_title}》吗？", ["确认放弃", "继续填写"]
-        elif state.endswith(".menu"):
-            text, options = self._menu_prompt(draft)
-        else:
-            text, options = self._field_prompt(draft)
+        match self._cursor(draft).kind:
+            case "review":
+                text, options = self._review_prompt(turn)
+            case "edit_pick":
+                text, options = "请选择要修改的项：", [label for label, _ in self._edit_entries(draft)]
+            case "confirm_cancel":
+                text, options = f"确定放弃这份《{form.short_title}》吗？", ["确认放弃", "继续填写"]
+            case "group_menu":
+                text, options = self._menu_prompt(draft)
+            case _:
+                text, options = self._field_prompt(draft)
         turn.say(lead + text, options, menu=_draft_token(draft))
 
     def _field_prompt(self, draft: Draft) -> tuple[str, list[str]]:
@@ -771,8 +780,7 @@ class DialogEngine:
     def _help(self, turn: Turn) -> None:
         draft = turn.draft
         assert draft is not None
-        state = draft.state
-        if state in (REVIEW, EDIT_PICK) or state.endswith(".menu"):
+        if self._cursor(draft).kind in ("review", "edit_pick", "group_menu"):
             text = "请点选下面的选项，或发送选项前的数字。"
         else:
             _group, field_decl = self._current_field(draft)
@@ -789,17 +797,19 @@ class DialogEngine:
 
     def _current_field(self, draft: Draft) -> tuple[GroupDecl | None, FieldDecl]:
         form = self._form(draft)
-        if "." in draft.state:
-            group_key, field_key = draft.state.split(".", 1)
-            group = form.group(group_key)
-            return group, group.field(field_key)
-        return None, form.top_field(draft.state)
+        cursor = self._cursor(draft)
+        if cursor.group_key is not None:
+            group = form.group(cursor.group_key)
+            return group, group.field(cursor.field_key)
+        return None, form.top_field(cursor.field_key)
 
     def _group(self, draft: Draft) -> GroupDecl:
-        return self._form(draft).group(draft.state.split(".", 1)[0])
+        group_key = self._cursor(draft).group_key
+        assert group_key is not None, "asked for the group of a position outside any"
+        return self._form(draft).group(group_key)
 
     def _row(self, draft: Draft) -> int:
-        return int(draft.context.get("row", 0))
+        return self._cursor(draft).row
 
     def _answers_for(self, draft: Draft, group: GroupDecl | None) -> dict[str, Any]:
         """The answers a field lives in: the draft's top level, or its group's current row."""
@@ -963,8 +973,8 @@ class DialogEngine:
         """Move to where the dialog goes after an accepted answer (or a skip), and ask it."""
         draft = turn.draft
         assert draft is not None
-        editing = draft.context.pop("editing", None)
-        group = self._group(draft) if "." in draft.state else None
+        editing = self._cursor(draft).returns_to
+        group = self._group(draft) if self._cursor(draft).group_key is not None else None
         if editing == "review":
             self._go(turn, trigger, None)
         elif group is not None and editing == "menu":
@@ -977,13 +987,13 @@ class DialogEngine:
         self._ask(turn, prefix=note)
 
     def _go(self, turn: Turn, trigger: str, spot: Spot | None) -> None:
-        """Move to a spot (None: the review), pointing the row cursor at the spot's row."""
+        """Move to a spot (None: the review), at the spot's row; an edit under way is over."""
         assert turn.draft is not None
+        cursor = replace(self._cursor(turn.draft), returns_to=None)
         if spot is None:
-            self._move(turn, trigger, REVIEW)
+            self._move(turn, trigger, cursor.at(REVIEW))
             return
-        turn.draft.context["row"] = spot.row
-        self._move(turn, trigger, spot.state)
+        self._move(turn, trigger, cursor.at(spot.state, spot.row))
 
     # Back and skip -----------------------------------------------------------------------------
 
@@ -992,34 +1002,34 @@ class DialogEngine:
         draft = turn.draft
         assert draft is not None
         machine = self._machine(draft)
-        state = draft.state
-        targets = [e.dest for e in machine.edges if e.trigger == "back" and e.source == state]
+        cursor = replace(self._cursor(draft), returns_to=None)
+        targets = [e.dest for e in machine.edges if e.trigger == "back" and e.source == cursor.state]
         target: str | None = targets[0] if targets else None
-        if state == REVIEW:
-            target = str(draft.context.pop("before_review", machine.input_states[-1]))
-        elif "." in state and state == field_state(self._group(draft).fields[0], self._group(draft)):
+        if cursor.kind == "review":
+            target = cursor.before_review or machine.input_states[-1]
+            cursor = replace(cursor, before_review=None)
+        elif cursor.kind == "field" and cursor.group_key is not None:
             group = self._group(draft)
-            rows = [row for row in draft.answers.get(group.key, []) if row]  # drop the row just begun
-            draft.answers = {**draft.answers, group.key: rows}
-            target = (
-                menu_state(group) if rows else next((t for t in targets if not t.endswith(".menu")), None)
-            )
+            if cursor.state == field_state(group.fields[0], group):
+                rows = [row for row in draft.answers.get(group.key, []) if row]  # drop the row just begun
+                draft.answers = {**draft.answers, group.key: rows}
+                before = (t for t in targets if Cursor(t).kind != "group_menu")
+                target = menu_state(group) if rows else next(before, None)
         if target is None:
             turn.say("已经是第一项了。")
             self._ask(turn)
             return
-        if target.endswith(".menu") or state.endswith(".menu"):
-            group = self._form(draft).group(target.split(".", 1)[0])
-            draft.context["row"] = max(len(draft.answers.get(group.key, [])) - 1, 0)
-        draft.context.pop("editing", None)
-        self._move(turn, "back", target)
+        landing = cursor.at(target)
+        if cursor.kind == "group_menu" or landing.kind == "group_menu":  # the last row of the group
+            group = self._form(draft).group(str(landing.group_key))
+            landing = landing.at(target, max(len(draft.answers.get(group.key, [])) - 1, 0))
+        self._move(turn, "back", landing)
         self._ask(turn)
 
     def _skip(self, turn: Turn) -> None:
         draft = turn.draft
         assert draft is not None
-        state = draft.state
-        if state in (REVIEW, EDIT_PICK) or state.endswith(".menu"):
+        if self._cursor(draft).kind != "field":
             turn.say("这里没有可以跳过的项，请点选下面的选项。")
             self._ask(turn)
             return
@@ -1047,9 +1057,9 @@ class DialogEngine:
         entries = [*self._menu_entries(draft), ("填写完毕，下一步", "finish")]  # finishing early is explained
         action = _pick(text, entries) or _typed_row_action(text)
         rows = draft.answers.get(group.key, [])
+        cursor = self._cursor(draft)
         if action == "add":
-            draft.context["row"] = len(rows)
-            self._move(turn, "add_row", field_state(group.fields[0], group))
+            self._move(turn, "add_row", cursor.at(field_state(group.fields[0], group), len(rows)))
             self._ask(turn)
         elif action == "finish":
             if len(rows) < group.min_rows:
@@ -1069,11 +1079,10 @@ class DialogEngine:
                 self._ask(turn)
             elif verb == "remove":
                 draft.answers = {**draft.answers, group.key: [r for i, r in enumerate(rows) if i != index]}
-                self._move(turn, "remove_row", draft.state)
+                self._move(turn, "remove_row", cursor)
                 self._ask(turn, prefix=f"已删除第{index + 1}{group.item}。")
             else:
-                draft.context["edit_row"] = [group.key, index]
-                self._move(turn, "edit_row", EDIT_PICK)
+                self._move(turn, "edit_row", replace(cursor, edit_row=(group.key, index)).at(EDIT_PICK))
                 self._ask(turn)
         else:
             turn.say("请点选下面的选项，或发送选项前的数字。")
@@ -1102,11 +1111,12 @@ class DialogEngine:
 
     def _edit_entries(self, draft: Draft) -> list[tuple[str, str]]:
         form = self._form(draft)
-        edit_row = draft.context.get("edit_row")
-        if edit_row:
-            group = form.group(str(edit_row[0]))
+        edit_row = self._cursor(draft).edit_row
+        if edit_row is not None:
+            group_key, index = edit_row
+            group = form.group(group_key)
             rows = draft.answers.get(group.key, [])
-            row = rows[int(edit_row[1])] if int(edit_row[1]) < len(rows) else {}
+            row = rows[index] if index < len(rows) else {}
             return [(field_line(f, row), field_state(f, group)) for f in group.fields]
         entries = []
         for step in form.steps:
@@ -1124,13 +1134,15 @@ class DialogEngine:
             turn.say("请点选要修改的项，或发送它前面的数字；不改了请发送“查看”。")
             self._ask(turn)
             return
-        edit_row = draft.context.pop("edit_row", None)
-        if edit_row:
-            draft.context["row"] = int(edit_row[1])
-            draft.context["editing"] = "menu"
-        elif not target.endswith(".menu"):
-            draft.context["editing"] = "review"
-        self._move(turn, "pick", target)
+        cursor = replace(self._cursor(draft), edit_row=None)
+        edit_row = self._cursor(draft).edit_row
+        if edit_row is not None:  # a field of one row: back to the group's list after it
+            landing = replace(cursor, returns_to="menu").at(target, edit_row[1])
+        elif Cursor(target).kind == "field":  # a field of the form: back to the review after it
+            landing = replace(cursor, returns_to="review").at(target)
+        else:  # a group's list: it goes on from there
+            landing = cursor.at(target)
+        self._move(turn, "pick", landing)
         self._ask(turn)
 
     # Submitting --------------------------------------------------------------------------------
@@ -1158,8 +1170,7 @@ class DialogEngine:
         problem = self._final_check(draft)
         if problem is not None:
             target, message = problem
-            draft.context["editing"] = "review"
-            self._move(turn, "resume", target)
+            self._move(turn, "resume", replace(self._cursor(draft), returns_to="review").at(target))
             self._ask(turn, prefix=message)
             return
         task = self.campaign.task(draft.task_id)
@@ -1172,7 +1183,7 @@ class DialogEngine:
             )
             self._ask(turn)
             return
-        self._move(turn, "submit", SUBMITTED)
+        self._move(turn, "submit", self._cursor(draft).at(SUBMITTED))
         late = turn.now > self.campaign.deadline_end(task)
         record = {
             "campaign": self.campaign.id,
@@ -1205,11 +1216,14 @@ class DialogEngine:
             turn.replies.append(Reply(caption, document=ref))
 
     def _where(self, draft: Draft) -> str:
-        if draft.state == REVIEW:
+        kind = self._cursor(draft).kind
+        if kind == "submitted":
+            return "已提交"
+        if kind == "review":
             return "待确认提交"
-        if draft.state in (EDIT_PICK, CONFIRM_CANCEL, CANCELLED):
+        if kind in ("edit_pick", "confirm_cancel", "cancelled"):
             return "修改中"
-        if draft.state.endswith(".menu"):
+        if kind == "group_menu":
             return f"填到“{self._group(draft).label}”"
         _group, field_decl = self._current_field(draft)
         return f"填到“{field_decl.label}”"
@@ -1221,7 +1235,8 @@ def _menu_token(entries: list[Any]) -> str:
 
 
 def _draft_token(draft: Draft) -> str:
-    question = f"{draft.id}:{draft.state}:{draft.context.get('row', 0)}"
+    cursor = Cursor.read(draft.state, draft.context)
+    question = f"{draft.id}:{cursor.state}:{cursor.row}"
     return "d" + hashlib.sha1(question.encode(), usedforsecurity=False).hexdigest()[:10]
 
 
