@@ -105,14 +105,15 @@ def repeat(action: Callable[[], Any], budget: float, at_most: int = 7) -> list[f
 
 
 def message(region: Region, chat: int, text: str) -> Callable[[], Any]:
-    from bot.telegram_channel import outgoing_payloads
+    from bot.delivery.compose import outgoing_payloads
+    from bot.telegram_channel import MAX_TEXT
     from dialogs.exchange import Inbound
 
     def send() -> Any:
         replies = region.engine.handle(Inbound("telegram", str(chat), text))
         assert replies and "抱歉" not in replies[0].text, replies[0].text[:200]
         characters = sum(len(reply.text) for reply in replies)
-        region.replies[text] = (characters, len(outgoing_payloads(replies)))
+        region.replies[text] = (characters, len(outgoing_payloads(replies, MAX_TEXT)))
         return replies
 
     return send

@@ -18,7 +18,8 @@ from bot.console import run_console
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
-from bot.web import join_link, serve_web
+from bot.web import join_link, public_url, serve_web
+from bot.wecom import CALLBACK_PATH
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
@@ -138,6 +139,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"· {unit_decl.name}联系人的邀请链接：{join_link(settings, contact_code)}")
     print(f"· {campaign.contact.department}的邀请链接：{join_link(settings, supervisor_code)}")
     print("其他单位的邀请码：intake invite 单位代码；在终端里填表：intake chat --unit 单位代码。")
+    if settings.wecom_enabled:
+        callback = public_url(settings, CALLBACK_PATH)
+        print(f"企业微信已启用：回调地址 {callback}；成员在应用里发送“绑定 邀请码”即可开始。")
     print("按 Ctrl+C 停止。")
     asyncio.run(serve_web(settings, service.engine, asyncio.Event()))
     return 0

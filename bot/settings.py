@@ -11,7 +11,8 @@ from dialogs.campaign import DEFAULT_CAMPAIGN
 
 
 class Settings(BaseSettings):
-    """``INTAKE_*`` variables configure storage and the campaign; ``TELEGRAM_*`` the Telegram channel."""
+    """``INTAKE_*`` variables configure storage and the campaign; ``TELEGRAM_*`` the Telegram channel;
+    ``WECOM_*`` the 企业微信 / 政务微信 channel (a self-built app: its callback is ``/wecom/callback``)."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_file=".env", extra="ignore")
 
@@ -40,6 +41,27 @@ class Settings(BaseSettings):
     web_url: str = ""
     web_session_secret: str = ""
     web_session_days: int = Field(default=180, ge=1)
+    # 企业微信 (or 政务微信, whose API is served from the deployment's own host: WECOM_API_BASE_URL).
+    # Every call — token, messages, media — goes to the base URL; tests point it at a local fake.
+    wecom_corp_id: str = Field(default="", validation_alias="WECOM_CORP_ID")
+    wecom_agent_id: int = Field(default=0, validation_alias="WECOM_AGENT_ID")
+    wecom_secret: str = Field(default="", validation_alias="WECOM_SECRET")
+    wecom_token: str = Field(default="", validation_alias="WECOM_TOKEN")
+    wecom_aes_key: str = Field(default="", validation_alias="WECOM_AES_KEY", pattern=r"^([A-Za-z0-9]{43})?$")
+    wecom_api_base_url: str = Field(
+        default="https://qyapi.weixin.qq.com", validation_alias="WECOM_API_BASE_URL"
+    )
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """Whether the 企业微信 channel is configured (all five of its settings given)."""
+        return bool(
+            self.wecom_corp_id
+            and self.wecom_agent_id
+            and self.wecom_secret
+            and self.wecom_token
+            and self.wecom_aes_key
+        )
 
     def resolved_database_url(self) -> str:
         """The database URL; by default an SQLite file inside the data folder."""

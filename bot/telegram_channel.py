@@ -32,6 +32,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
+from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads
 from bot.rate_limit import SendPacer
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
@@ -63,7 +64,6 @@ CONTACT_COMMANDS = (
     ("help", "帮助"),
 )
 
-CONSENT_BUTTONS = "i"  # what a privacy notice's buttons carry before its invite code (“iABCD2345EF|1”)
 EDITED_IGNORED = "修改已发送的消息不会改变已保存的内容。如需修改，请发送“修改”。"
 FILE_TOO_LARGE = "这个文件超过 20MB，无法接收。照片请直接以“图片”方式发送（会自动压缩）。"
 FILE_UNAVAILABLE = "这个文件暂时无法从 Telegram 取得，请重新发送一次。"
@@ -185,7 +185,7 @@ class TelegramChannel:
         return Translated(Inbound(self.channel, user_id, text=text, file=file))
 
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
-        return outgoing_payloads(replies)
+        return outgoing_payloads(replies, MAX_TEXT)
 
     async def handled(self, item: Incoming, translated: Translated) -> None:
         """What Telegram needs once an update's effects are committed: the button's spinner stopped,
@@ -312,49 +312,3 @@ def keyboard(options: Sequence[str], menu: str) -> InlineKeyboardMarkup | None:
         return None
     rows = [[InlineKeyboardButton(label, callback_data=f"{menu}|{n}")] for n, label in enumerate(options, 1)]
     return InlineKeyboardMarkup(rows)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a long text at line breaks (or hard, for a single huge line) into pieces within ``limit``."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
-
-
-def outgoing_payloads(replies: Sequence[Reply]) -> list[dict[str, Any]]:
-    """The messages to send for one turn: plain texts joined into the next message, long ones split,
-    the buttons on the last piece, documents as their own messages."""
-    payloads: list[dict[str, Any]] = []
-    pending: list[str] = []
-    for reply in replies:
-        if reply.document is not None:
-            if pending:
-                payloads += [{"text": piece} for piece in split_text("\n\n".join(pending))]
-                pending = []
-            payloads.append({"text": reply.text[:1000], "document": reply.document.as_payload()})
-            continue
-        pending.append(reply.text)
-        if reply.options:
-            pieces = split_text("\n\n".join(pending))
-            payloads += [{"text": piece} for piece in pieces[:-1]]
-            menu = f"{CONSENT_BUTTONS}{reply.consent_for}" if reply.consent_for else reply.menu
-            payloads.append({"text": pieces[-1], "options": list(reply.options), "menu": menu})
-            pending = []
-    if pending:
-        payloads += [{"text": piece} for piece in split_text("\n\n".join(pending))]
-    return payloads

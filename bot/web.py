@@ -44,9 +44,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.delivery import GroupCommit, run_reminders
+from bot.delivery.compose import CONSENT_BUTTONS
+from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
+from bot.wecom import WeComChannel, callback_routes
 from dialogs.chinese_text import plain_number
 from dialogs.engine import INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
@@ -72,7 +75,6 @@ PAGE_DIR = Path(__file__).resolve().parent / "web_page"
 MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
-CONSENT_BUTTONS = "i"  # the page's menu token of a privacy notice: this, then its invite code
 GUEST_MAX_AGE = 24 * 3600
 BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
 
@@ -820,13 +822,17 @@ def build_app(
     settings: Settings,
     telegram: TelegramChannel | None = None,
     webhook_secret: str = "",
+    wecom: WeComChannel | None = None,
 ) -> Starlette:
-    """The one ASGI app: the web chat, its API and downloads, the status page, ``/healthz``, and the
-    Telegram webhook (only when a Telegram channel and a secret are given)."""
+    """The one ASGI app: the web chat, its API and downloads, the status page, ``/healthz``, the
+    Telegram webhook (only when a Telegram channel and a secret are given) and the 企业微信 callback
+    (when that channel is configured)."""
     chat = WebChat(engine, settings)
     routes = [Route("/healthz", _healthz(engine)), *chat.routes()]
     if telegram is not None and webhook_secret:
         routes.append(Route(WEBHOOK_PATH, _webhook(telegram, webhook_secret), methods=["POST"]))
+    if wecom is not None:
+        routes += callback_routes(wecom)
 
     async def no_such_route(request: Request, error: Exception) -> Response:
         """An address or method no route takes: Chinese words, as everywhere else."""
@@ -845,10 +851,16 @@ def build_app(
     )
 
 
-def join_link(settings: Settings, code: str) -> str:
-    """The web chat's invite link for a code: on the public address when set, else on the local one."""
+def public_url(settings: Settings, path: str) -> str:
+    """An address of this service as people (and WeCom) reach it: on the public address when set,
+    else on the local one."""
     base = settings.web_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
-    return f"{base}/join?code={code}"
+    return f"{base}{path}"
+
+
+def join_link(settings: Settings, code: str) -> str:
+    """The web chat's invite link for a code."""
+    return public_url(settings, f"/join?code={code}")
 
 
 async def serve_web(
@@ -864,11 +876,14 @@ async def serve_web(
 
     With ``send_nudges`` the deadline reminders that are due are queued once a minute (each is
     recorded before it is queued, so a second process doing the same sends nothing twice); web
-    contacts see them as notices on their next page load. The access log stays off: invite links
-    carry their code in the query string.
+    contacts see them as notices on their next page load, 企业微信 members on their phones. With the
+    ``WECOM_*`` settings the 企业微信 channel runs here too: its callback beside the web chat, its
+    inbox and outbox in this process. The access log stays off: invite links carry their code in the
+    query string.
     """
+    wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
     config = uvicorn.Config(
-        build_app(engine, settings, telegram, webhook_secret),
+        build_app(engine, settings, telegram, webhook_secret, wecom),
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -878,11 +893,13 @@ async def serve_web(
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
-    log.info("web chat serving on %s:%s", settings.host, settings.port)
+    pushing = asyncio.create_task(run_channel(wecom.inbox, wecom.dispatcher, stop)) if wecom else None
+    log.info("web chat serving on %s:%s%s", settings.host, settings.port, " with 企业微信" if wecom else "")
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     stopping.cancel()
-    if nudging is not None:
-        nudging.cancel()
-    await asyncio.gather(serving, *([nudging] if nudging else []), return_exceptions=True)
+    others = [task for task in (nudging, pushing) if task is not None]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(serving, *others, return_exceptions=True)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from dialogs.campaign import Campaign
 
-#: Channels whose messages travel through servers outside the mainland.
-ABROAD_CHANNELS = {"telegram": "Telegram"}
+#: What a channel's notice says of the messenger the messages travel through.
+CHANNEL_NOTES = {
+    "telegram": "· 请注意：Telegram 的服务器位于境外，您发送的消息和照片会经过境外服务器传输。",
+    "wecom": (
+        "· 消息经企业微信传输：企业微信由腾讯公司在中国境内运营；"
+        "您填写的表格保存在本市{department}的服务器上，不存放在企业微信。"
+    ),
+}
 
 
 TRIAL_NOTE = "试用：本机试用数据，不用于正式报送"
 
 
 def privacy_notice(campaign: Campaign, channel: str, unit_name: str, *, trial: bool = False) -> str:
-    """What is collected, why, where it is kept, for how long — and, for Telegram, that it goes abroad.
+    """What is collected, why, where it is kept, for how long — and what the messenger is: for
+    Telegram, that it goes abroad; for 企业微信, that it is Tencent's, in China.
     In a trial (``intake run --trial``) it says so, and that the data is kept on this computer only."""
     kept = campaign.personal_data_kept_until
     department = campaign.contact.department
@@ -35,8 +42,7 @@ def privacy_notice(campaign: Campaign, channel: str, unit_name: str, *, trial: b
             else f"· 保存多久：保存至{kept.year}年{kept.month}月{kept.day}日，之后删除。"
         ),
     ]
-    if channel in ABROAD_CHANNELS:
-        name = ABROAD_CHANNELS[channel]
-        lines.append(f"· 请注意：{name} 的服务器位于境外，您发送的消息和照片会经过境外服务器传输。")
+    if channel in CHANNEL_NOTES:
+        lines.append(CHANNEL_NOTES[channel].format(department=department))
     lines.append("点“同意”表示您同意按上述方式处理这些信息；不同意则不会保存您的任何信息。")
     return "\n".join(lines)

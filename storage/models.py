@@ -232,3 +232,12 @@ class NudgeRecord(SQLModel, table=True):
     slot: datetime
     recipients: int = 0
     created_at: datetime = Field(default_factory=utc_now)
+
+
+class ApiToken(SQLModel, table=True):
+    """A messenger's access token (WeCom's), cached once for every worker of the deployment until
+    shortly before it expires: fetching a new one per process would spend WeCom's gettoken quota."""
+
+    key: str = Field(primary_key=True)
+    value: str
+    expires_at: datetime

@@ -28,10 +28,12 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
     MAX_ID,
+    ApiToken,
     Attachment,
     Contact,
     Draft,
@@ -727,6 +729,34 @@ class Repository:
                 update(InboxUpdate).where(col(InboxUpdate.id) == item.id).values(attempts=item.attempts + 1)
             )
             self._commit(session)
+
+    # Access tokens ---------------------------------------------------------------------------------
+
+    def cached_token(self, key: str, now: datetime) -> str | None:
+        """A messenger's access token kept for every worker, while it is still good at ``now``."""
+        with self._session() as session:
+            token = session.get(ApiToken, key)
+            if token is None or _aware(token.expires_at) <= now:
+                return None
+            return token.value
+
+    def cache_token(self, key: str, value: str, expires_at: datetime) -> None:
+        """Keep an access token until ``expires_at``. Two workers fetching one at once both hold a good
+        token: the one whose write loses keeps its own in memory, the database keeps the other."""
+        with self._session() as session:
+            session.execute(delete(ApiToken).where(_table(ApiToken).c.key == key))
+            session.add(ApiToken(key=key, value=value, expires_at=expires_at))
+            try:
+                self._commit(session)
+            except IntegrityError:
+                session.rollback()
+
+    def drop_token(self, key: str) -> None:
+        with self._session() as session:
+            token = session.get(ApiToken, key)
+            if token is not None:
+                session.delete(token)
+                self._commit(session)
 
     def enqueue_message(self, channel: str, chat_key: str, payload: dict[str, Any]) -> None:
         with self._session() as session:

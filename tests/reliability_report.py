@@ -114,6 +114,35 @@ SUITE = [
         "a whole Telegram session at DEBUG level, logs scanned for names and phones",
         1,
     ),
+    (
+        "tests/test_wecom_crypto.py",
+        "企业微信 crypto: Tencent's published echostr and message vectors, against the fake's own AES "
+        "and against wechatpy's; another corp's ciphertext refused",
+        4,
+    ),
+    (
+        "tests/test_wecom.py::test_the_callback_answers_wecoms_url_check_and_refuses_what_is_not_wecom",
+        "企业微信 callback: URL check answered within 1 s; a bad signature, an hour-old replay, a garbled "
+        "body, another corp's message: 4xx, nothing stored, no message text in the log",
+        5,
+    ),
+    (
+        "tests/test_wecom.py::test_a_member_binds_fills_a_form_gets_its_docx_and_is_reached_by_returns_and_nudges",
+        "企业微信 through `intake run` and the fake: bind, 登记表 with photos, DOCX as a file; a resent "
+        "MsgId, an old card pressed again; 退回 and /remind pushed; an expired token fetched again once",
+        1,
+    ),
+    (
+        "tests/test_wecom.py::test_wecom_refusals_delay_a_message_without_losing_it",
+        "企业微信 45009 (waits out the minute) and 81013 (kept in the outbox, a Chinese line for the "
+        "deployer)",
+        2,
+    ),
+    (
+        "tests/test_wecom.py::test_a_kill_between_storing_and_replying_loses_nothing_and_answers_once",
+        "`intake run` SIGKILLed between storing a WeCom message and replying, the MsgId sent again",
+        1,
+    ),
 ]
 
 PROMISES = """\

@@ -18,15 +18,10 @@ import uvicorn
 from sqlalchemy import event
 from telegram import Bot
 
+from bot.delivery.compose import outgoing_payloads, split_text
 from bot.delivery.together import GROUP_SIZE as GROUP_COMMIT
 from bot.settings import Settings
-from bot.telegram_channel import (
-    CHANNEL,
-    TelegramChannel,
-    chat_key_of,
-    outgoing_payloads,
-    split_text,
-)
+from bot.telegram_channel import CHANNEL, MAX_TEXT, TelegramChannel, chat_key_of
 from bot.web import SECRET_HEADER, WEBHOOK_PATH, build_app
 from dialogs.engine import NOT_BOUND, DialogEngine
 from dialogs.exchange import Inbound, Reply
@@ -113,14 +108,14 @@ def test_a_stored_update_is_processed_into_queued_replies(server: str, channel: 
 
 def test_replies_of_one_turn_become_few_messages_within_limits() -> None:
     replies = [Reply("还差 37 字。"), Reply("请输入主要事迹。"), Reply("性别？", ("女", "男"), menu="d1")]
-    assert outgoing_payloads(replies) == [
+    assert outgoing_payloads(replies, MAX_TEXT) == [
         {"text": "还差 37 字。\n\n请输入主要事迹。\n\n性别？", "options": ["女", "男"], "menu": "d1"}
     ]
     long = "\n".join(["一二三四五六七八九十" * 30] * 40)  # 12,000 characters in 40 lines
-    pieces = split_text(long)
+    pieces = split_text(long, MAX_TEXT)
     assert all(len(piece) <= 4000 for piece in pieces) and "\n".join(pieces) == long
     huge = "字" * 9000
-    assert [len(p) for p in split_text(huge)] == [4000, 4000, 1000]
+    assert [len(p) for p in split_text(huge, MAX_TEXT)] == [4000, 4000, 1000]
 
 
 # Group commit ------------------------------------------------------------------------------------------

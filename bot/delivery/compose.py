@@ -1,0 +1,63 @@
+"""One turn's replies as the messages a channel sends: what every messenger adapter shares.
+
+Plain texts are joined into the next message and split at line breaks under the channel's limit;
+the buttons go on the last piece (with the menu they answer, or a privacy notice's invite code);
+a document is a message of its own. A channel turns each payload into its messenger's call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dialogs.exchange import Reply
+
+#: What a privacy notice's buttons carry before its invite code (“iABCD2345EF|1”): a press answers
+#: the notice (``Inbound.consent_for``), not a menu.
+CONSENT_BUTTONS = "i"
+CAPTION_LIMIT = 1000
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long text at line breaks (or hard, for a single huge line) into pieces within ``limit``."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def outgoing_payloads(replies: Sequence[Reply], limit: int) -> list[dict[str, Any]]:
+    """The messages to send for one turn (see the module docstring), each text within ``limit``."""
+    payloads: list[dict[str, Any]] = []
+    pending: list[str] = []
+    for reply in replies:
+        if reply.document is not None:
+            if pending:
+                payloads += [{"text": piece} for piece in split_text("\n\n".join(pending), limit)]
+                pending = []
+            payloads.append({"text": reply.text[:CAPTION_LIMIT], "document": reply.document.as_payload()})
+            continue
+        pending.append(reply.text)
+        if reply.options:
+            pieces = split_text("\n\n".join(pending), limit)
+            payloads += [{"text": piece} for piece in pieces[:-1]]
+            menu = f"{CONSENT_BUTTONS}{reply.consent_for}" if reply.consent_for else reply.menu
+            payloads.append({"text": pieces[-1], "options": list(reply.options), "menu": menu})
+            pending = []
+    if pending:
+        payloads += [{"text": piece} for piece in split_text("\n\n".join(pending), limit)]
+    return payloads

@@ -1,0 +1,513 @@
+"""The 企业微信 / 政务微信 channel: a self-built app (自建应用) as one adapter on the delivery layer.
+
+Messages come in through the app's callback URL (``/wecom/callback``, served beside the web chat):
+the signature is checked and the body decrypted (wechatpy's ``WeChatCrypto``), the message stored
+in the inbox keyed by its ``MsgId`` (an event by its sender, time and key) and an empty 200 answered
+at once — WeCom waits 5 s and then sends the same message again, three times. The delivery layer
+handles it and the replies leave through ``message/send`` at a pace under WeCom's per-member limits
+(30 a minute, 1,000 an hour; WeCom drops the excess silently).
+
+What is WeCom's here: the callback's checks; a message's meaning (text, a photo fetched by
+``media/get``, a video, a card's button); replies as text, a button card (``template_card``,
+``button_interaction``: at most six buttons, a numbered list beyond), the signed-for DOCX as a
+``file`` after ``media/upload``; the access token, cached in the database for every worker and
+fetched again once on 40014/42001; and WeCom's errors as the delivery layer's (45009: later; 60020,
+81013: a line for the deployer, the message kept).
+
+Every call goes to ``WECOM_API_BASE_URL`` — the public API, a 政务微信 host, or a test's fake. No
+message text, user id or media is logged: only ids of updates, counts and error codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+import xmltodict
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from wechatpy.enterprise import WeChatClient
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
+from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads
+from bot.mp4_probe import probe_mp4
+from bot.rate_limit import SendPacer
+from bot.settings import Settings
+from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
+from dialogs.invites import ALPHABET, CODE_LENGTH
+from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
+from storage.repository import Incoming, Repository
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wecom"
+CALLBACK_PATH = "/wecom/callback"
+MAX_TEXT = 600  # characters a text message carries: WeCom's limit is 2,048 bytes, a Chinese character 3
+CARD_BUTTONS = 6  # button_interaction's limit
+BUTTON_TEXT = 10  # WeCom's advice for a button's words; a longer option goes in a numbered list
+MAX_CALLBACK_BYTES = 64 * 1024
+REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not WeCom
+MEDIA_LIMIT = 20 * 1024 * 1024  # the largest file WeCom serves by media/get
+TOKEN_MARGIN = timedelta(minutes=5)  # a cached token is fetched again this long before it expires
+TOKEN_ERRORS = frozenset({40014, 42001, 42007})  # invalid or expired access token: fetch again, once
+TOO_FAST = 45009
+NOT_TRUSTED_IP = 60020
+NOT_VISIBLE = 81013
+
+# Per member: 30 a minute and 1,000 an hour. A bucket of 3 filled at 0.26/s keeps under both
+# (3 + 0.26 × 60 ≈ 19 a minute; 3 + 0.26 × 3,600 ≈ 940 an hour).
+MEMBER_RATE = 0.26
+MEMBER_BURST = 3.0
+APP_RATE = 20.0
+
+NOT_A_MESSAGE_WE_READ = "这里可以发送文字、照片和视频；语音、位置和链接无法识别，请改用文字。"
+FILE_UNAVAILABLE = "这个文件暂时无法从企业微信取得，请重新发送一次。"
+BIND_WORD = "绑定"
+
+DEPLOYER_LINES = {
+    NOT_TRUSTED_IP: (
+        "企业微信拒绝了本服务器的请求（错误 60020）：服务器的出口 IP 不在应用的“企业可信IP”中。"
+        "请在企业微信管理后台 → 应用管理 → 本应用 → 企业可信IP 中加入本服务器的公网 IP。"
+        "消息保留在待发队列，稍后重试。"
+    ),
+    NOT_VISIBLE: (
+        "企业微信拒绝发送（错误 81013）：接收人不在应用的可见范围内。"
+        "请在企业微信管理后台 → 应用管理 → 本应用 → 可见范围 中加入该成员或其部门。"
+        "消息保留在待发队列，稍后重试。"
+    ),
+}
+
+_CODE = re.compile(rf"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
+_TASK_ID = re.compile(r"[^A-Za-z0-9_\-@]")
+
+
+class CallbackRefused(Exception):
+    """A callback request that is not WeCom's (or not for this app): answered 4xx, nothing stored."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# The API --------------------------------------------------------------------------------------------
+
+
+class DatabaseTokens(SessionStorage):
+    """wechatpy's session storage over the database: one access token for every worker."""
+
+    def __init__(self, repository: Repository, clock: Callable[[], datetime]) -> None:
+        self.repository = repository
+        self.clock = clock
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.repository.cached_token(key, self.clock() + TOKEN_MARGIN) or default
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        expires = self.clock() + timedelta(seconds=ttl or 7200)
+        self.repository.cache_token(key, str(value), expires)
+
+    def delete(self, key: str) -> None:
+        self.repository.drop_token(key)
+
+
+class _Client(WeChatClient):
+    """wechatpy's client at a configurable base (it hard-codes the public host for the token), with a
+    timeout on every call and one retry after a token error (its own retry never stops)."""
+
+    def __init__(
+        self, base_url: str, corp_id: str, secret: str, tokens: SessionStorage, timeout: float
+    ) -> None:
+        super().__init__(corp_id, secret, session=tokens, timeout=timeout, auto_retry=False)
+        self.base_url = base_url.rstrip("/")
+        self.API_BASE_URL = f"{self.base_url}/cgi-bin/"
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        response = self._http.get(
+            f"{self.base_url}/cgi-bin/gettoken",
+            params={"corpid": self.corp_id, "corpsecret": self.secret},
+            timeout=self.timeout,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        if result.get("errcode", 0) != 0:
+            raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self)
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
+
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        try:
+            return super()._request(
+                method, url_or_endpoint, **dict(kwargs, params=dict(kwargs.get("params", {})))
+            )
+        except WeChatClientException as error:
+            if error.errcode not in TOKEN_ERRORS:
+                raise
+            log.info("WeCom access token refused (%s); fetching a new one", error.errcode)
+            self.session.delete(self.access_token_key)
+            self.fetch_access_token()
+            return super()._request(method, url_or_endpoint, **kwargs)
+
+
+class WeComApi:
+    """The calls the channel makes, blocking (the channel runs them in a thread)."""
+
+    def __init__(self, settings: Settings, repository: Repository, timeout: float = 10.0) -> None:
+        self.agent_id = settings.wecom_agent_id
+        self.base_url = settings.wecom_api_base_url.rstrip("/")
+        self.client = _Client(
+            self.base_url,
+            settings.wecom_corp_id,
+            settings.wecom_secret,
+            DatabaseTokens(repository, lambda: datetime.now(UTC)),
+            timeout,
+        )
+
+    def send(self, user: str, message: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.message.send(self.agent_id, user, msg=message)
+        return result
+
+    def update_card(self, user: str, response_code: str, replace_name: str) -> None:
+        body = {
+            "userids": [user],
+            "agentid": self.agent_id,
+            "response_code": response_code,
+            "button": {"replace_name": replace_name},
+        }
+        self.client.post("message/update_template_card", data=body)
+
+    def upload_file(self, file_name: str, data: bytes, mime: str) -> str:
+        result = self.client.media.upload("file", (file_name, data, mime))
+        return str(result["media_id"])
+
+    def download(self, media_id: str, limit: int) -> tuple[bytes, str]:
+        """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond); the
+        access token fetched again once when WeCom refuses it."""
+        try:
+            return self._download(media_id, limit)
+        except WeChatClientException as error:
+            if error.errcode not in TOKEN_ERRORS:
+                raise
+            self.client.session.delete(self.client.access_token_key)
+            self.client.fetch_access_token()
+            return self._download(media_id, limit)
+
+    def _download(self, media_id: str, limit: int) -> tuple[bytes, str]:
+        response = self.client._http.get(
+            f"{self.base_url}/cgi-bin/media/get",
+            params={"access_token": self.client.access_token, "media_id": media_id},
+            timeout=self.client.timeout,
+            stream=True,
+        )
+        with response:
+            response.raise_for_status()
+            kind = response.headers.get("Content-Type", "")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise FileTooLarge(len(data))
+        if kind.startswith(("application/json", "text/plain")):  # an error, not the file
+            try:
+                errcode = int(json.loads(bytes(data)).get("errcode", -1))
+            except (ValueError, AttributeError):
+                errcode = -1
+            raise WeChatClientException(errcode, "media/get failed", client=self.client)
+        return bytes(data), kind.split(";")[0].strip()
+
+
+class FileTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+# The channel ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CardClick:
+    """A button pressed on a card: its card is updated once handled, so it cannot be pressed again."""
+
+    user: str
+    response_code: str
+    label: str
+
+
+class WeComChannel:
+    """The 企业微信 adapter: callback requests into the inbox and out as ``Inbound``; replies as
+    ``message/send`` calls. Storing, claiming, group commit, pacing and retries are the delivery
+    layer's."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: DialogEngine,
+        api: WeComApi | None = None,
+        pacer: SendPacer | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.corp_id = settings.wecom_corp_id
+        self.agent_id = settings.wecom_agent_id
+        self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+        self.api = api or WeComApi(settings, engine.store)
+        self.pacer = pacer or SendPacer(overall=APP_RATE, per_chat=MEMBER_RATE, chat_burst=MEMBER_BURST)
+        self.clock = clock
+        self.inbox = Inbox(engine, self)
+        self.dispatcher = Dispatcher(engine.store, self, clock=clock)
+
+    # The callback ------------------------------------------------------------------------------
+
+    def verify(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """The URL check WeCom makes when the callback is saved: the decrypted echostr."""
+        self._check_time(timestamp)
+        try:
+            return str(self.crypto.check_signature(signature, timestamp, nonce, echostr))
+        except Exception as error:  # a bad signature, corp id or ciphertext: all the same to WeCom
+            raise CallbackRefused(403, type(error).__name__) from error
+
+    def receive(self, signature: str, timestamp: str, nonce: str, body: bytes) -> bool:
+        """Check, decrypt and store one callback message; False for one stored before (WeCom's resend)."""
+        self._check_time(timestamp)
+        try:
+            plain = self.crypto.decrypt_message(body, signature, timestamp, nonce)
+        except Exception as error:
+            raise CallbackRefused(403, type(error).__name__) from error
+        try:
+            message = xmltodict.parse(plain)["xml"]
+        except Exception as error:
+            raise CallbackRefused(400, "the decrypted body is not a message") from error
+        if not isinstance(message, dict) or not message.get("FromUserName") or not message.get("MsgType"):
+            raise CallbackRefused(400, "a message without sender or type")
+        agent = str(message.get("AgentID") or "")
+        if agent and agent != str(self.agent_id):
+            raise CallbackRefused(403, "another app's message")
+        payload = {key: value for key, value in message.items() if isinstance(value, str)}
+        return self.inbox.store([(update_key(payload), payload["FromUserName"], payload)]) == 1
+
+    def _check_time(self, timestamp: str) -> None:
+        try:
+            sent = int(timestamp)
+        except ValueError as error:
+            raise CallbackRefused(400, "no timestamp") from error
+        if abs(self.clock().timestamp() - sent) > REPLAY_WINDOW:
+            raise CallbackRefused(403, "a stale or future timestamp (a replay)")
+
+    # The translator ----------------------------------------------------------------------------
+
+    async def translate(self, item: Incoming) -> Translated:
+        """The engine's view of a stored message (or a direct reply, or nothing)."""
+        message = item.payload
+        user = item.chat_key
+        kind = message.get("MsgType", "")
+        if kind == "event":
+            return self._event(user, message)
+        if kind == "text":
+            return Translated(
+                Inbound(self.channel, user, text=self._bind_words(user, message.get("Content", "")))
+            )
+        if kind == "image":
+            file = await self._photo(message.get("MediaId", ""))
+            return Translated(file if isinstance(file, Reply) else Inbound(self.channel, user, file=file))
+        if kind == "video":
+            file = await self._video(message.get("MediaId", ""))
+            return Translated(file if isinstance(file, Reply) else Inbound(self.channel, user, file=file))
+        return Translated(Reply(NOT_A_MESSAGE_WE_READ))
+
+    def _event(self, user: str, message: dict[str, Any]) -> Translated:
+        if message.get("Event") != "template_card_event":
+            return Translated(None)  # entering the app, subscribing …: nothing to answer
+        menu, _, number = str(message.get("EventKey", "")).partition("|")
+        click = CardClick(user, str(message.get("ResponseCode", "")), f"已选择第{number}项")
+        if menu.startswith(CONSENT_BUTTONS):
+            consent = Inbound(self.channel, user, text=number, consent_for=menu.removeprefix(CONSENT_BUTTONS))
+            return Translated(consent, click)
+        return Translated(Inbound(self.channel, user, text=number, menu=menu or None), click)
+
+    def _bind_words(self, user: str, text: str) -> str:
+        """“绑定 CODE”, or an invite code alone from someone not bound yet: the invite."""
+        words = text.strip()
+        if words.startswith(BIND_WORD):
+            return f"/start {words.removeprefix(BIND_WORD).strip()}"
+        if _CODE.match(words.upper()) and self.engine.identity(self.channel, user) is None:
+            return f"/start {words}"
+        return text
+
+    async def _photo(self, media_id: str) -> IncomingFile | Reply:
+        try:
+            data, mime = await asyncio.to_thread(self.api.download, media_id, PHOTO_MAX_BYTES)
+        except FileTooLarge as too_large:
+            return Reply(photo_too_large(too_large.size))
+        except WeChatClientException as error:
+            log.warning("WeCom media/get failed: %s", error.errcode)
+            return Reply(FILE_UNAVAILABLE)
+        except requests.RequestException as error:
+            raise DeliveryFailed(f"media download failed ({type(error).__name__})") from error
+        return IncomingFile(
+            kind="photo", data=data, mime=mime or "image/jpeg", size=len(data), file_id=media_id
+        )
+
+    async def _video(self, media_id: str) -> IncomingFile | Reply:
+        try:
+            data, mime = await asyncio.to_thread(self.api.download, media_id, MEDIA_LIMIT)
+        except FileTooLarge:
+            return Reply(FILE_UNAVAILABLE)
+        except WeChatClientException as error:
+            log.warning("WeCom media/get failed: %s", error.errcode)
+            return Reply(FILE_UNAVAILABLE)
+        except requests.RequestException as error:
+            raise DeliveryFailed(f"media download failed ({type(error).__name__})") from error
+        info = probe_mp4(data)
+        return IncomingFile(
+            kind="video",
+            file_name="video.mp4",
+            mime=mime or "video/mp4",
+            size=len(data),
+            duration_s=info.duration_s if info else None,
+            width=info.width if info else None,
+            height=info.height if info else None,
+            file_id=media_id,
+        )
+
+    def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
+        """Texts joined and split under WeCom's limit; a document's caption as a text before the file."""
+        payloads: list[dict[str, Any]] = []
+        for payload in outgoing_payloads(replies, MAX_TEXT):
+            if "document" in payload:
+                if payload.get("text"):
+                    payloads.append({"text": payload["text"]})
+                payloads.append({"document": payload["document"]})
+            else:
+                payloads.append(payload)
+        return payloads
+
+    async def handled(self, item: Incoming, translated: Translated) -> None:
+        """A pressed card is updated once its press is committed: its buttons give way to a line."""
+        click = translated.keep
+        if isinstance(click, CardClick) and click.response_code:
+            try:
+                await asyncio.to_thread(self.api.update_card, click.user, click.response_code, click.label)
+            except (WeChatClientException, requests.RequestException) as error:
+                log.info("WeCom card not updated: %s", getattr(error, "errcode", type(error).__name__))
+
+    # The sender --------------------------------------------------------------------------------
+
+    async def deliver(self, chat_key: str, payload: dict[str, Any]) -> None:
+        """One payload as one or two WeCom calls; WeCom's errors as the delivery layer's."""
+        try:
+            await asyncio.to_thread(self._deliver, chat_key, payload)
+        except WeChatClientException as error:
+            code = error.errcode
+            if code == TOO_FAST:
+                self.pacer.pause(60)
+                raise DeliveryLater(60) from error
+            if code in DEPLOYER_LINES:
+                log.error("%s", DEPLOYER_LINES[code])
+                raise DeliveryLater(600) from error
+            if code is None:  # an HTTP error: WeCom or the network, try again
+                raise DeliveryFailed("WeCom HTTP error") from error
+            raise DeliveryRefused(f"WeCom error {code}") from error
+        except requests.RequestException as error:
+            raise DeliveryFailed(type(error).__name__) from error
+
+    def _deliver(self, user: str, payload: dict[str, Any]) -> None:
+        document = payload.get("document")
+        if document:
+            opened = self.engine.open_document(DocumentRef.from_payload(document))
+            if opened is None:  # purged since it was queued
+                raise DeliveryRefused("the document is no longer there")
+            media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)
+            self.api.send(user, {"msgtype": "file", "file": {"media_id": media_id}})
+            return
+        options: list[str] = list(payload.get("options", []))
+        text = str(payload.get("text", ""))
+        if not options:
+            self.api.send(user, {"msgtype": "text", "text": {"content": text}})
+            return
+        if len(options) > CARD_BUTTONS or any(len(option) > BUTTON_TEXT for option in options):
+            listed = "\n".join(f"{number}. {option}" for number, option in enumerate(options, 1))
+            self.api.send(
+                user, {"msgtype": "text", "text": {"content": f"{text}\n{listed}\n（请回复数字选择）"}}
+            )
+            return
+        self.api.send(user, {"msgtype": "text", "text": {"content": text}})
+        self.api.send(
+            user, {"msgtype": "template_card", "template_card": button_card(options, payload.get("menu", ""))}
+        )
+
+
+def button_card(options: Sequence[str], menu: str) -> dict[str, Any]:
+    """A button card for the options: each button's key names the menu and the option's number."""
+    task_id = f"{_TASK_ID.sub('', menu)[:90]}-{secrets.token_hex(8)}"
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": "请选择", "desc": "点选下面的一项，也可以回复数字"},
+        "task_id": task_id,
+        "button_list": [
+            {"text": option, "style": 1, "key": f"{menu}|{number}"}
+            for number, option in enumerate(options, 1)
+        ],
+    }
+
+
+def update_key(message: dict[str, Any]) -> int:
+    """The inbox key of a callback message: its MsgId; an event (which has none) by its sender, time
+    and key — what WeCom repeats when it sends the same event again."""
+    msg_id = str(message.get("MsgId") or "")
+    if msg_id.isdigit() and 0 < int(msg_id) < 2**63:
+        return int(msg_id)
+    identity = "|".join(
+        str(message.get(key, "")) for key in ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")
+    )
+    return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") >> 1
+
+
+# The routes -----------------------------------------------------------------------------------------
+
+
+def callback_routes(channel: WeComChannel) -> list[Route]:
+    async def callback(request: Request) -> Response:
+        query = request.query_params
+        signature, timestamp, nonce = (query.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
+        try:
+            if request.method == "GET":
+                echo = channel.verify(signature, timestamp, nonce, query.get("echostr", ""))
+                return PlainTextResponse(echo)
+            body = await _limited(request)
+            await run_in_threadpool(channel.receive, signature, timestamp, nonce, body)
+        except CallbackRefused as refused:
+            log.warning("WeCom callback refused (%s): %s", refused.status, refused.reason)
+            return PlainTextResponse("", status_code=refused.status)
+        return PlainTextResponse("")
+
+    return [Route(CALLBACK_PATH, callback, methods=["GET", "POST"])]
+
+
+async def _limited(request: Request) -> bytes:
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_CALLBACK_BYTES:
+            raise CallbackRefused(413, "a body larger than a WeCom message")
+    return bytes(data)

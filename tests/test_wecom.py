@@ -1,0 +1,256 @@
+"""The 企业微信 channel end to end: the real ``intake run`` process, its callback at ``/wecom/callback``
+and its calls to a local fake of WeCom (``tests.wecom_fake``, whose cryptography is written apart
+from wechatpy's and pinned to Tencent's sample vectors in ``tests/test_wecom_crypto.py``).
+
+A member binds with an invite code, reads the privacy notice and taps 同意 on its card; fills a
+登记表 (text answers, two photos sent in the chat) and gets the DOCX back as a file; 组联部, bound
+the same way, returns it with a reason, which reaches the member's phone as a push; the member
+reopens, resubmits, and is nudged by /remind. WeCom's resends of one message change nothing; bad
+signatures, replays and malformed bodies are refused with nothing stored; an expired token is
+fetched again once; 45009 and 81013 delay a message without losing it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from docx import Document
+
+from bot.app import load_declarations, open_repository
+from bot.settings import Settings
+from dialogs.invites import issue_invite
+from dialogs.sample_answers import CADRE_ANSWERS
+from storage.database import migrate
+from storage.repository import Repository
+from tests.conftest import photo_bytes
+from tests.test_service_under_fire import Service, service_env
+from tests.test_web_api import serving
+from tests.wecom_fake.server import Delivery, FakeWeCom, Member, verify_url
+
+
+@pytest.fixture
+def wecom() -> Iterator[tuple[FakeWeCom, str]]:
+    fake = FakeWeCom()
+    with serving(fake.app()) as base:
+        yield fake, base
+
+
+@pytest.fixture
+def service(
+    tmp_path: Path, wecom: tuple[FakeWeCom, str]
+) -> Iterator[tuple[Service, Repository, dict[str, str]]]:
+    fake, base = wecom
+    env = service_env(tmp_path)
+    env.update(
+        WECOM_CORP_ID=fake.corp_id,
+        WECOM_AGENT_ID=str(fake.agent_id),
+        WECOM_SECRET=fake.secret,
+        WECOM_TOKEN=fake.token,
+        WECOM_AES_KEY=fake.aes_key,
+        WECOM_API_BASE_URL=base,
+        INTAKE_LOG_LEVEL="INFO",
+    )
+    settings = Settings(
+        data_dir=Path(env["INTAKE_DATA_DIR"]), campaign_file=Path(env["INTAKE_CAMPAIGN_FILE"])
+    )
+    migrate(settings.resolved_database_url())
+    declarations = load_declarations(settings)
+    repository = open_repository(settings, declarations)
+    unit = repository.unit_by_code(declarations.campaign.id, "yufeng")
+    assert unit is not None
+    now = datetime.now(UTC)
+    codes = {
+        "contact": issue_invite(repository, unit.id, role="contact", now=now).code,
+        "supervisor": issue_invite(repository, None, role="supervisor", now=now).code,
+    }
+    running = Service(env, tmp_path / "service.log")
+    running.start()
+    try:
+        yield running, repository, codes
+    finally:
+        running.stop()
+        repository.engine.dispose()
+
+
+def callback_url(running: Service) -> str:
+    return running.base + "/wecom/callback"
+
+
+def settled(repository: Repository, user: str) -> bool:
+    """Nothing of ``user``'s waits in the service: every message handled, every reply sent."""
+    later = datetime.now(UTC) + timedelta(days=1)
+    waiting = [u for u in repository.pending_updates("wecom") if u.chat_key == user]
+    unsent = [m for m in repository.due_messages("wecom", later) if m.chat_key == user]
+    return not waiting and not unsent
+
+
+def turn(
+    fake: FakeWeCom, repository: Repository, member: Member, send: Callable[[], object], timeout: float = 60
+) -> list[Delivery]:
+    """What the member gets for one message: sent, then waited for until the service has handled it
+    and sent every reply (at WeCom's per-member pace)."""
+    seen = len(fake.to(member.user))
+    send()
+    deadline = time.monotonic() + timeout
+    while not settled(repository, member.user):
+        assert time.monotonic() < deadline, "the service did not answer"
+        time.sleep(0.05)
+    time.sleep(0.1)  # the last call's answer reaches the fake's record
+    return fake.to(member.user)[seen:]
+
+
+def said(deliveries: list[Delivery]) -> str:
+    """The last text among a turn's messages (a card that follows it carries only the buttons)."""
+    texts = [d.text for d in deliveries if d.msgtype == "text"]
+    assert texts, deliveries
+    return texts[-1]
+
+
+def bind(fake: FakeWeCom, repository: Repository, member: Member, code: str) -> list[Delivery]:
+    notice = turn(fake, repository, member, lambda: member.text(f"绑定 {code}"))
+    assert "个人信息保护告知" in notice[0].text and "腾讯" in notice[0].text, "this channel's own wording"
+    card = notice[-1]
+    assert [b["text"] for b in card.buttons] == ["同意", "不同意"]
+    return turn(fake, repository, member, lambda: member.click(card, 1))
+
+
+def test_the_callback_answers_wecoms_url_check_and_refuses_what_is_not_wecom(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    fake, _base = wecom
+    running, repository, _codes = service
+    started = time.monotonic()
+    answer = verify_url(fake, callback_url(running))
+    assert answer.status_code == 200 and answer.text == answer.extensions["expected_echo"]
+    assert time.monotonic() - started < 1.0, "WeCom waits 1 s for the echo"
+    assert verify_url(fake, callback_url(running), sign="0" * 40).status_code == 403
+
+    member = Member(fake, callback_url(running), "intruder")
+    plain = member._xml(
+        "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>42</MsgId>"
+    )
+    assert member.post_once(plain, sign="f" * 40).status_code == 403, "a bad signature"
+    stale = str(int(time.time()) - 3600)
+    assert member.post_once(plain, timestamp=stale).status_code == 403, "a replay an hour old"
+    garbled = httpx.post(
+        callback_url(running), params={"msg_signature": "x", "timestamp": "1", "nonce": "n"}, content=b"<xml>"
+    )
+    assert garbled.status_code in (400, 403)
+    other_corp = FakeWeCom(corp_id="another-corp")
+    stranger = Member(other_corp, callback_url(running), "stranger")
+    assert stranger.post_once(plain).status_code == 403, "sealed for another corp"
+    time.sleep(1)
+    assert fake.to("intruder") == [] and fake.to("stranger") == []
+    assert repository.pending_updates("wecom") == []
+    log = (running.log).read_text(encoding="utf-8")
+    assert log.count("WeCom callback refused") >= 4 and "你好" not in log
+
+
+def test_a_member_binds_fills_a_form_gets_its_docx_and_is_reached_by_returns_and_nudges(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    fake, _base = wecom
+    running, repository, codes = service
+    url = callback_url(running)
+    member, boss = Member(fake, url, "WeiLiHua"), Member(fake, url, "ZuLianBu")
+    assert "已绑定" in " ".join(d.text for d in bind(fake, repository, member, codes["contact"]))
+    bind(fake, repository, boss, codes["supervisor"])
+
+    offer = turn(fake, repository, member, lambda: member.text("/new"))
+    menu = offer[-1]
+    if menu.buttons:  # up to six short options: a card
+        number = next(i for i, b in enumerate(menu.buttons, 1) if b["text"].startswith("登记表"))
+        asked = turn(fake, repository, member, lambda: member.click(menu, number))
+    else:  # a numbered list, answered with a number
+        [line] = [line for line in menu.text.splitlines() if re.match(r"^\d+\. 登记表", line)]
+        asked = turn(fake, repository, member, lambda: member.text(line.split(".")[0]))
+    assert "（1/" in asked[-1].text, [d.text for d in asked]
+    for answer in CADRE_ANSWERS:  # each accepted: the next question is another
+        question = said(asked)
+        asked = turn(fake, repository, member, lambda answer=answer: member.text(answer))
+        assert said(asked) != question, [d.text for d in asked]
+    again = turn(fake, repository, member, lambda: member.text(CADRE_ANSWERS[-1], msg_id=member.last_id))
+    assert again == [], "WeCom's resend of one MsgId is not answered twice"
+    for color in ((10, 20, 30), (40, 50, 60)):
+        turn(fake, repository, member, lambda color=color: member.image(photo_bytes(color=color)))
+    review = fake.to(member.user)[-1]
+    assert [b["text"] for b in review.buttons] == ["确认提交", "修改", "放弃"], review.text
+    submitted = turn(fake, repository, member, lambda: member.click(review, 1))
+    assert any("已提交《登记表》" in d.text for d in submitted), [d.text for d in submitted]
+    [file_message] = [d for d in submitted if d.msgtype == "file"]
+    media = fake.media[file_message.body["file"]["media_id"]]
+    assert media.file_name.endswith(".docx") and "登记表" in media.file_name
+    cells = [c.text for t in Document(io.BytesIO(media.data)).tables for r in t.rows for c in r.cells]
+    assert any("韦丽华" in cell for cell in cells)
+    assert any(u["response_code"] for u in fake.card_updates), "a pressed card is updated"
+    stale = turn(fake, repository, member, lambda: member.click(review, 1))
+    assert not any("已提交" in d.text for d in stale), "an old card pressed again does nothing"
+
+    seen = len(fake.to(member.user))
+    turn(fake, repository, boss, lambda: boss.text("/return 1 请补充个人事迹中的具体数据"))
+    turn(fake, repository, member, lambda: None)
+    pushed = fake.to(member.user)[seen:]
+    assert any("退回" in d.text and "具体数据" in d.text for d in pushed), "the reason reaches the phone"
+
+    fake.expire_tokens()
+    fetched = fake.token_fetches
+    seen = len(fake.to(member.user))
+    turn(fake, repository, boss, lambda: boss.text("/remind yufeng"))
+    turn(fake, repository, member, lambda: None)
+    nudged = fake.to(member.user)[seen:]
+    assert any("登记表" in d.text for d in nudged), [d.text for d in nudged]
+    assert fake.token_fetches == fetched + 1, "the expired token was fetched again, once"
+    log = running.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and "韦丽华" not in log and "WeiLiHua" not in log
+
+
+def test_wecom_refusals_delay_a_message_without_losing_it(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    fake, _base = wecom
+    running, repository, codes = service
+    member = Member(fake, callback_url(running), "LanFang")
+    fake.fail_next(45009)
+    started = time.monotonic()
+    notice = turn(fake, repository, member, lambda: member.text(f"绑定 {codes['contact']}"), timeout=120)
+    assert "个人信息保护告知" in notice[0].text, "sent after WeCom's 45009 pause"
+    assert time.monotonic() - started >= 50, "it waited out WeCom's minute"
+    fake.visible = {"someone-else"}
+    seen = len(fake.to(member.user))
+    member.click(notice[-1], 1)
+    deadline = time.monotonic() + 20
+    while "81013" not in running.log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, "the deployer is told why"
+        time.sleep(0.1)
+    assert len(fake.to(member.user)) == seen, "not visible: nothing delivered"
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert [m.chat_key for m in repository.due_messages("wecom", later)] == [member.user], "kept, not lost"
+
+
+def test_a_kill_between_storing_and_replying_loses_nothing_and_answers_once(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    """The message is stored before WeCom hears 200, and the service is SIGKILLed right after (its
+    reply waits for the member's pace: binding spent the burst). Back up, it answers once; WeCom's
+    resend of the same MsgId changes nothing."""
+    fake, _base = wecom
+    running, repository, codes = service
+    member = Member(fake, callback_url(running), "QinMeiLing")
+    bind(fake, repository, member, codes["contact"])
+    seen = len(fake.to(member.user))
+    member.text("/new")
+    running.kill()
+    assert len(fake.to(member.user)) == seen, "killed before it answered"
+    running.start()
+    turn(fake, repository, member, lambda: member.text("/new", msg_id=member.last_id))
+    time.sleep(1)
+    answers = fake.to(member.user)[seen:]
+    assert [said(answers)] == [d.text for d in answers if d.msgtype == "text"], "answered once"
+    assert "请选择要填写的表" in said(answers)

@@ -1,0 +1,409 @@
+"""A local fake of WeCom (企业微信) for tests: the server API the product calls, and a member who writes
+to the product's callback URL, as WeCom does.
+
+The API side (under ``/cgi-bin/``, so that ``WECOM_API_BASE_URL`` points at this server exactly as a
+政务微信 deployment points it at its own host):
+
+* ``gettoken`` — the access token for the corp id and secret, valid ``token_seconds``; an expired or
+  unknown token makes every call answer 42001 / 40014, as WeCom does; ``agent/get`` — the app;
+* ``message/send`` — text, markdown, file, template_card; each delivery is recorded; a member outside
+  the app's visible range comes back in ``invaliduser`` (81013 when nobody was valid); errors can be
+  injected (``fail_next``: 42001, 45009, 60020, 81013 …); a button card returns a single-use
+  ``response_code``;
+* ``message/update_template_card`` — consumes a ``response_code`` once (a second use is refused);
+* ``media/upload`` — multipart, with WeCom's size limits per type (image 10 MB, video 10 MB, file
+  20 MB, anything under 5 bytes refused); ``media/get`` — the bytes of a media id, with its type.
+
+The member side (``Member``): encrypts and signs text, image, video and card-click XML, POSTs it to
+the callback URL and, like WeCom, waits at most 5 s for a 200 and sends the same message again up to
+three times; runs the echostr handshake. The cryptography is ``tests.wecom_fake.crypto``'s, written
+apart from the product's.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.wecom_fake.crypto import CallbackCipher, signature
+
+MEDIA_LIMITS = {"image": 10 * 1024 * 1024, "video": 10 * 1024 * 1024, "file": 20 * 1024 * 1024}
+RESPONSE_CODE_USED = 301083
+CALLBACK_TIMEOUT = 5.0
+CALLBACK_TRIES = 4  # the first POST and three more
+
+
+@dataclass
+class Delivery:
+    """One message the product sent through ``message/send``."""
+
+    user: str
+    msgtype: str
+    body: dict[str, Any]
+    msgid: str
+    at: float
+
+    @property
+    def text(self) -> str:
+        if self.msgtype == "text":
+            return str(self.body["text"]["content"])
+        if self.msgtype == "markdown":
+            return str(self.body["markdown"]["content"])
+        if self.msgtype == "template_card":
+            card = self.body["template_card"]
+            return str(card.get("main_title", {}).get("desc") or card.get("main_title", {}).get("title", ""))
+        return ""
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        if self.msgtype != "template_card":
+            return []
+        return list(self.body["template_card"].get("button_list", []))
+
+
+@dataclass
+class Media:
+    data: bytes
+    kind: str
+    file_name: str
+    content_type: str
+
+
+@dataclass
+class FakeWeCom:
+    corp_id: str = "ww-fake-corp"
+    secret: str = "fake-secret"
+    agent_id: int = 1000002
+    token: str = "FakeToken123"
+    aes_key: str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+    token_seconds: float = 7200.0
+    visible: set[str] | None = None  # the app's visible range; None: every member
+    deliveries: list[Delivery] = field(default_factory=list)
+    token_fetches: int = 0
+    card_updates: list[dict[str, Any]] = field(default_factory=list)
+    media: dict[str, Media] = field(default_factory=dict)
+    _tokens: dict[str, float] = field(default_factory=dict)
+    _failures: list[int] = field(default_factory=list)
+    _response_codes: dict[str, bool] = field(default_factory=dict)  # code -> used
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cipher(self) -> CallbackCipher:
+        return CallbackCipher(self.aes_key, self.corp_id)
+
+    # Control ---------------------------------------------------------------------------------------
+
+    def fail_next(self, *errcodes: int) -> None:
+        """The next ``message/send`` calls answer these error codes, one each."""
+        with self._lock:
+            self._failures.extend(errcodes)
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens = {token: 0.0 for token in self._tokens}
+
+    def to(self, user: str) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self.deliveries if d.user == user]
+
+    def wait_for(self, user: str, count: int, timeout: float = 20.0) -> list[Delivery]:
+        """The first ``count`` messages to ``user`` once they have come (AssertionError after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.to(user)
+            if len(got) >= count:
+                return got[:count]
+            time.sleep(0.02)
+        raise AssertionError(f"{user} got {len(self.to(user))} messages, not {count}: {self.to(user)}")
+
+    def upload_media(self, data: bytes, kind: str, file_name: str, content_type: str) -> str:
+        """A file a member sent, kept as WeCom keeps it (the product fetches it by ``media/get``)."""
+        media_id = f"{kind}-{secrets.token_hex(12)}"
+        with self._lock:
+            self.media[media_id] = Media(data, kind, file_name, content_type)
+        return media_id
+
+    # The API ---------------------------------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/cgi-bin/gettoken", self._gettoken),
+                Route("/cgi-bin/agent/get", self._agent),
+                Route("/cgi-bin/message/send", self._send, methods=["POST"]),
+                Route("/cgi-bin/message/update_template_card", self._update_card, methods=["POST"]),
+                Route("/cgi-bin/media/upload", self._upload, methods=["POST"]),
+                Route("/cgi-bin/media/get", self._get_media),
+            ]
+        )
+
+    async def _gettoken(self, request: Request) -> Response:
+        if request.query_params.get("corpid") != self.corp_id:
+            return _error(40013, "invalid corpid")
+        if request.query_params.get("corpsecret") != self.secret:
+            return _error(40001, "invalid credential")
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.token_seconds
+            self.token_fetches += 1
+        return JSONResponse(
+            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": int(self.token_seconds)}
+        )
+
+    async def _agent(self, request: Request) -> Response:
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        if request.query_params.get("agentid") != str(self.agent_id):
+            return _error(40056, "invalid agentid")
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "agentid": self.agent_id, "name": "妇联报送助手"})
+
+    def _token_error(self, request: Request) -> Response | None:
+        token = request.query_params.get("access_token", "")
+        with self._lock:
+            expiry = self._tokens.get(token)
+        if expiry is None:
+            return _error(40014, "invalid access_token")
+        if expiry < time.monotonic():
+            return _error(42001, "access_token expired")
+        return None
+
+    async def _send(self, request: Request) -> Response:
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+        if failure is not None:
+            return _error(failure, "injected")
+        if body.get("agentid") != self.agent_id:
+            return _error(40056, "invalid agentid")
+        users = [u for u in str(body.get("touser", "")).split("|") if u]
+        valid = [u for u in users if self.visible is None or u in self.visible]
+        invalid = [u for u in users if u not in valid]
+        if not valid:
+            return _error(81013, "user & party & tag all invalid")
+        msgtype = str(body.get("msgtype"))
+        if msgtype not in ("text", "markdown", "file", "image", "template_card"):
+            return _error(40008, "invalid message type")
+        if msgtype == "text" and len(str(body["text"]["content"]).encode()) > 2048:
+            return _error(45002, "content size out of limit")
+        if msgtype == "file" and body.get("file", {}).get("media_id") not in self.media:
+            return _error(40007, "invalid media_id")
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(8)}
+        if invalid:
+            answer["invaliduser"] = "|".join(u.lower() for u in invalid)
+        if msgtype == "template_card":
+            card = body["template_card"]
+            if len(card.get("button_list", [])) > 6 or not card.get("task_id"):
+                return _error(40058, "invalid template_card")
+            code = secrets.token_hex(10)
+            with self._lock:
+                self._response_codes[code] = False
+            answer["response_code"] = code
+        with self._lock:
+            for user in valid:
+                self.deliveries.append(Delivery(user, msgtype, body, answer["msgid"], time.monotonic()))
+        return JSONResponse(answer)
+
+    def issue_response_code(self) -> str:
+        """A response code as a card click's callback carries one (usable once)."""
+        code = secrets.token_hex(10)
+        with self._lock:
+            self._response_codes[code] = False
+        return code
+
+    async def _update_card(self, request: Request) -> Response:
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        code = str(body.get("response_code", ""))
+        with self._lock:
+            used = self._response_codes.get(code)
+            if used is None:
+                return _error(40125, "invalid response_code")
+            if used:
+                return _error(RESPONSE_CODE_USED, "response_code already used")
+            self._response_codes[code] = True
+            self.card_updates.append(body)
+        return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
+    async def _upload(self, request: Request) -> Response:
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        kind = request.query_params.get("type", "")
+        if kind not in MEDIA_LIMITS:
+            return _error(40004, "invalid media type")
+        async with request.form() as form:
+            upload = form.get("media")
+            if upload is None or isinstance(upload, str):
+                return _error(41001, "media missing")
+            data = await upload.read()
+            file_name, content_type = upload.filename or "", upload.content_type or ""
+        if len(data) < 5:
+            return _error(40005, "invalid file size")
+        if len(data) > MEDIA_LIMITS[kind]:
+            return _error(40006, "invalid file size")
+        media_id = self.upload_media(data, kind, file_name, content_type)
+        return JSONResponse(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": kind,
+                "media_id": media_id,
+                "created_at": str(int(time.time())),
+            }
+        )
+
+    async def _get_media(self, request: Request) -> Response:
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        with self._lock:
+            media = self.media.get(request.query_params.get("media_id", ""))
+        if media is None:
+            return _error(40007, "invalid media_id")
+        return Response(
+            media.data,
+            media_type=media.content_type or "application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{media.file_name or "file"}"'},
+        )
+
+
+def _error(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"errcode": code, "errmsg": message})
+
+
+# The member side ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    """A WeCom member writing to the app: each message encrypted, signed and POSTed to the callback
+    URL as WeCom does it (a new nonce and timestamp per try, the same ``MsgId``)."""
+
+    wecom: FakeWeCom
+    callback_url: str
+    user: str
+    last_id: int = 0
+    _next_id: int = 7_000_000_000_000_000_000
+
+    def _msg_id(self) -> int:
+        Member._next_id += 1
+        self.last_id = Member._next_id
+        return self.last_id
+
+    def _xml(self, inner: str, created: int | None = None) -> str:
+        created = created or int(time.time())
+        return (
+            f"<xml><ToUserName><![CDATA[{self.wecom.corp_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{self.user}]]></FromUserName><CreateTime>{created}</CreateTime>"
+            f"{inner}<AgentID>{self.wecom.agent_id}</AgentID></xml>"
+        )
+
+    def text(self, content: str, msg_id: int | None = None) -> int:
+        msg_id = msg_id or self._msg_id()
+        inner = (
+            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+            f"<MsgId>{msg_id}</MsgId>"
+        )
+        self.post(self._xml(inner))
+        return msg_id
+
+    def image(self, data: bytes, content_type: str = "image/jpeg") -> int:
+        media_id = self.wecom.upload_media(data, "image", "photo.jpg", content_type)
+        msg_id = self._msg_id()
+        inner = (
+            "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://wework.qpic.cn/fake]]></PicUrl>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{msg_id}</MsgId>"
+        )
+        self.post(self._xml(inner))
+        return msg_id
+
+    def video(self, data: bytes) -> int:
+        media_id = self.wecom.upload_media(data, "video", "video.mp4", "video/mp4")
+        msg_id = self._msg_id()
+        inner = (
+            "<MsgType><![CDATA[video]]></MsgType>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId><ThumbMediaId><![CDATA[thumb]]></ThumbMediaId>"
+            f"<MsgId>{msg_id}</MsgId>"
+        )
+        self.post(self._xml(inner))
+        return msg_id
+
+    def click(self, delivery: Delivery, number: int) -> str:
+        """Press button ``number`` (1-based) of a card the product sent; the response code it carries."""
+        button = delivery.buttons[number - 1]
+        task_id = delivery.body["template_card"]["task_id"]
+        code = self.wecom.issue_response_code()
+        inner = (
+            "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+            f"<EventKey><![CDATA[{button['key']}]]></EventKey><TaskId><![CDATA[{task_id}]]></TaskId>"
+            "<CardType><![CDATA[button_interaction]]></CardType>"
+            f"<ResponseCode><![CDATA[{code}]]></ResponseCode>"
+        )
+        self.post(self._xml(inner))
+        return code
+
+    def post(self, plain_xml: str, *, tries: int = CALLBACK_TRIES) -> httpx.Response:
+        """POST as WeCom does: wait at most 5 s for a 200, else send the same message again."""
+        last: httpx.Response | None = None
+        for _try in range(tries):
+            try:
+                last = self.post_once(plain_xml)
+            except httpx.TimeoutException:
+                continue
+            if last.status_code == 200:
+                return last
+        assert last is not None, "the callback never answered"
+        return last
+
+    def post_once(
+        self,
+        plain_xml: str,
+        *,
+        timestamp: str | None = None,
+        nonce: str | None = None,
+        sign: str | None = None,
+    ) -> httpx.Response:
+        sealed = self.wecom.cipher.encrypt(plain_xml)
+        timestamp = timestamp or str(int(time.time()))
+        nonce = nonce or secrets.token_hex(5)
+        body = (
+            f"<xml><ToUserName><![CDATA[{self.wecom.corp_id}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{sealed}]]></Encrypt><AgentID><![CDATA[{self.wecom.agent_id}]]></AgentID></xml>"
+        )
+        params = {
+            "msg_signature": sign or signature(self.wecom.token, timestamp, nonce, sealed),
+            "timestamp": timestamp,
+            "nonce": nonce,
+        }
+        return httpx.post(self.callback_url, params=params, content=body.encode(), timeout=CALLBACK_TIMEOUT)
+
+
+def verify_url(wecom: FakeWeCom, callback_url: str, *, sign: str | None = None) -> httpx.Response:
+    """The handshake WeCom makes when the admin saves the callback URL: a GET with an encrypted echostr."""
+    echo = secrets.token_hex(8)
+    sealed = wecom.cipher.encrypt(echo)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    params = {
+        "msg_signature": sign or signature(wecom.token, timestamp, nonce, sealed),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "echostr": sealed,
+    }
+    response = httpx.get(callback_url, params=params, timeout=1.0)
+    response.extensions["expected_echo"] = echo
+    return response
