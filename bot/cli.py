@@ -19,7 +19,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from bot.web import join_link, public_url, serve_web
-from bot.wecom import CALLBACK_PATH
+from bot.wecom import CALLBACK_PATH, WeComChannel, check_setup
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
@@ -196,12 +196,40 @@ def cmd_invite(args: argparse.Namespace) -> int:
     invite = issue_invite(service.repository, unit_id, role=role, now=service.clock(), valid_days=args.days)
     expires = invite.expires_at.astimezone(service.campaign.zone)
     print(f"{who} 的邀请码：{invite.code}（只能使用一次，{expires:%Y-%m-%d %H:%M} 前有效）")
+    if args.wecom_user:
+        if not settings.wecom_enabled:
+            raise SystemExit(WECOM_NOT_SET)
+        WeComChannel(settings, service.engine).offer_invite(args.wecom_user, invite.code)
+        print(
+            f"告知书已排入发往企业微信成员 {args.wecom_user} 的队列，服务运行时发出；对方点“同意”后即绑定。"
+        )
+        return 0
     username = settings.telegram_bot_username or telegram_username(settings)
     if username:
         print(f"Telegram 链接：{deep_link(username, invite.code)}")
     else:
         print("设置 TELEGRAM_BOT_TOKEN 后可生成 Telegram 链接；也可以在聊天中发送：/start " + invite.code)
     return 0
+
+
+WECOM_NOT_SET = (
+    "企业微信还没有配置：请在 .env 中写入 WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET、"
+    "WECOM_TOKEN 和 WECOM_AES_KEY。"
+)
+
+
+def cmd_wecom_check(args: argparse.Namespace) -> int:
+    """Check the 企业微信 settings against WeCom: the token, the app, the callback (the service must be
+    running for the last)."""
+    settings = _settings(args)
+    if not settings.wecom_enabled:
+        print(WECOM_NOT_SET, file=sys.stderr)
+        return 2
+    service = open_service(settings)
+    results = check_setup(settings, service.repository, public_url(settings, CALLBACK_PATH))
+    for passed, line in results:
+        print(("✓ " if passed else "✗ ") + line)
+    return 0 if all(passed for passed, _line in results) else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -407,8 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("unit", nargs="?", help="单位代码或名称，例如 yufeng")
     invite.add_argument("--supervisor", action="store_true", help="生成市妇联组联部账号的邀请码")
     invite.add_argument("--days", type=int, default=7, help="有效天数（默认7天）")
+    invite.add_argument(
+        "--wecom-user", help="直接把告知书发给这位企业微信成员（其 UserID），对方同意后即绑定"
+    )
     invite.add_argument("--db", help="数据库地址")
     invite.set_defaults(handler=cmd_invite)
+
+    wecom = commands.add_parser("wecom", help="企业微信：检查配置")
+    wecom_commands = wecom.add_subparsers(dest="wecom_command", required=True)
+    wecom_check = wecom_commands.add_parser("check", help="检查令牌、应用和回调地址（服务需在运行）")
+    wecom_check.add_argument("--db", help="数据库地址")
+    wecom_check.set_defaults(handler=cmd_wecom_check)
 
     status = commands.add_parser("status", help="各单位报送进度（与组联部的 /status 相同）")
     status.add_argument("which", nargs="?", metavar="单位或区域", help="只看某个单位或某个区域（县区）")

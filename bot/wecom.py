@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from wechatpy.enterprise import WeChatClient
-from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
@@ -402,6 +402,15 @@ class WeComChannel:
                 payloads.append(payload)
         return payloads
 
+    def offer_invite(self, user: str, code: str) -> int:
+        """Queue an invite's privacy notice for a member 组联部 knows (``intake invite --wecom-user``):
+        nothing about them is stored until they tap 同意. How many messages were queued."""
+        replies = self.engine.handle(Inbound(self.channel, user, f"/start {code}"))
+        payloads = self.payloads(replies)
+        for payload in payloads:
+            self.engine.store.enqueue_message(self.channel, user, payload)
+        return len(payloads)
+
     async def handled(self, item: Incoming, translated: Translated) -> None:
         """A pressed card is updated once its press is committed: its buttons give way to a line."""
         click = translated.keep
@@ -511,3 +520,60 @@ async def _limited(request: Request) -> bytes:
         if len(data) > MAX_CALLBACK_BYTES:
             raise CallbackRefused(413, "a body larger than a WeCom message")
     return bytes(data)
+
+
+# Checking a deployment ------------------------------------------------------------------------------
+
+#: What WeCom's error codes mean to the deployer setting the app up (``intake wecom check``).
+SETUP_ERRORS = {
+    40001: "应用 Secret（WECOM_SECRET）不对，请在应用详情页重新查看",
+    40013: "企业 ID（WECOM_CORP_ID）不对，请在“我的企业”页底部查看",
+    40091: "应用 Secret（WECOM_SECRET）不对，请在应用详情页重新查看",
+    40056: "应用 AgentId（WECOM_AGENT_ID）不对，请在应用详情页查看",
+    301002: "WECOM_SECRET 与 WECOM_AGENT_ID 不是同一个应用的",
+    NOT_TRUSTED_IP: "本服务器的出口 IP 不在应用的“企业可信IP”中，请在应用详情页添加",
+}
+
+
+def check_setup(settings: Settings, repository: Repository, callback_url: str) -> list[tuple[bool, str]]:
+    """The access token, the app, and the callback as WeCom will reach it: one Chinese line each,
+    passed or not, with what a failure means. Stops at the first failure that hides the rest."""
+    api = WeComApi(settings, repository, timeout=5.0)
+    lines: list[tuple[bool, str]] = []
+    try:
+        api.client.fetch_access_token()
+        lines.append((True, f"访问令牌：取得（{api.base_url}）"))
+        agent = api.client.agent.get(settings.wecom_agent_id)
+        lines.append((True, f"应用：{agent.get('name', '')}（AgentId {settings.wecom_agent_id}）"))
+    except WeChatClientException as error:
+        meaning = SETUP_ERRORS.get(error.errcode, f"企业微信返回错误 {error.errcode}")
+        lines.append((False, f"企业微信拒绝：{meaning}。"))
+        return lines
+    except requests.RequestException as error:
+        problem = f"连不上企业微信接口 {api.base_url}（{type(error).__name__}）"
+        lines.append((False, f"{problem}，请检查网络和 WECOM_API_BASE_URL。"))
+        return lines
+    lines.append(_check_callback(settings, callback_url))
+    return lines
+
+
+def _check_callback(settings: Settings, url: str) -> tuple[bool, str]:
+    """The URL check WeCom makes when the callback is saved, made here: an encrypted echostr sent to
+    the callback, which must answer it decrypted."""
+    echo = secrets.token_hex(8)
+    crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+    sealed = PrpCrypto(crypto.key).encrypt(echo, settings.wecom_corp_id)
+    sealed = sealed.decode() if isinstance(sealed, bytes) else str(sealed)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    parts = "".join(sorted([settings.wecom_token, timestamp, nonce, sealed]))
+    signed = hashlib.sha1(parts.encode()).hexdigest()
+    params = {"msg_signature": signed, "timestamp": timestamp, "nonce": nonce, "echostr": sealed}
+    try:
+        answer = requests.get(url, params=params, timeout=5)
+    except requests.RequestException as error:
+        problem = f"回调地址 {url} 连不上（{type(error).__name__}）"
+        return False, f"{problem}：服务是否在运行，INTAKE_WEB_URL 是否正确？"
+    if answer.status_code == 200 and answer.text == echo:
+        return True, f"回调地址：{url} 应答正确"
+    problem = f"回调地址 {url} 应答不对（HTTP {answer.status_code}）"
+    return False, f"{problem}：WECOM_TOKEN 或 WECOM_AES_KEY 与运行中的服务不一致？"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +32,7 @@ from dialogs.sample_answers import CADRE_ANSWERS
 from storage.database import migrate
 from storage.repository import Repository
 from tests.conftest import photo_bytes
-from tests.test_service_under_fire import Service, service_env
+from tests.test_service_under_fire import ROOT, Service, service_env
 from tests.test_web_api import serving
 from tests.wecom_fake.server import Delivery, FakeWeCom, Member, verify_url
 
@@ -254,3 +256,50 @@ def test_a_kill_between_storing_and_replying_loses_nothing_and_answers_once(
     answers = fake.to(member.user)[seen:]
     assert [said(answers)] == [d.text for d in answers if d.msgtype == "text"], "answered once"
     assert "请选择要填写的表" in said(answers)
+
+
+def intake(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *arguments],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_intake_wecom_check_says_in_chinese_what_works_and_what_does_not(
+    service: tuple[Service, Repository, dict[str, str]],
+) -> None:
+    running, _repository, _codes = service
+    checked = intake(running.env, "wecom", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert (
+        checked.stdout.count("✓") == 3 and "妇联报送助手" in checked.stdout and "回调地址" in checked.stdout
+    )
+    wrong_secret = intake({**running.env, "WECOM_SECRET": "not-the-secret"}, "wecom", "check")
+    assert wrong_secret.returncode == 1 and "Secret（WECOM_SECRET）不对" in wrong_secret.stdout
+    wrong_key = intake({**running.env, "WECOM_AES_KEY": "k" * 43}, "wecom", "check")
+    assert wrong_key.returncode == 1 and "WECOM_AES_KEY" in wrong_key.stdout, "the callback did not answer it"
+    unset = intake({**running.env, "WECOM_CORP_ID": ""}, "wecom", "check")
+    assert unset.returncode == 2 and "企业微信还没有配置" in unset.stderr
+
+
+def test_intake_invite_for_a_known_member_sends_the_notice_first(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    fake, _base = wecom
+    running, repository, _codes = service
+    invited = intake(running.env, "invite", "yufeng", "--wecom-user", "HuangMei")
+    assert invited.returncode == 0, invited.stderr
+    member = Member(fake, callback_url(running), "HuangMei")
+    notice = fake.wait_for(member.user, 2)
+    assert "个人信息保护告知" in notice[0].text and [b["text"] for b in notice[1].buttons] == [
+        "同意",
+        "不同意",
+    ]
+    assert repository.contact("wecom", "HuangMei") is None, "nothing stored before 同意"
+    bound = turn(fake, repository, member, lambda: member.click(notice[1], 1))
+    assert "鱼峰区" in said(bound)
+    assert repository.contact("wecom", "HuangMei") is not None
