@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bench import pickle_bot, pipeline, rendering, supervisor, uploads, web_chat
+from bench import pickle_bot, pipeline, rendering, supervisor, uploads, web_chat, wecom_members
 from bench.processes import run_workers
 from bench.report import (
     Row,
@@ -53,7 +53,7 @@ from bench.setup_db import (
     sqlite_template,
 )
 
-SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads", "web")
+SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads", "web", "wecom")
 FORM_NAMES = {
     "cadre_registration": "登记表",
     "course_recommendation": "课程推荐表",
@@ -78,6 +78,8 @@ class Sizes:
     pace_chats: int
     upload_contacts: int
     web_browsers: tuple[int, ...]
+    wecom_members: int
+    wecom_messages: int  # of the 登记表's 19: replies keep the member's pace, so a short run is short
 
 
 FULL = Sizes(
@@ -96,6 +98,8 @@ FULL = Sizes(
     pace_chats=150,
     upload_contacts=10,
     web_browsers=(50, 200),
+    wecom_members=100,
+    wecom_messages=19,
 )
 QUICK = Sizes(
     chats=6,
@@ -113,6 +117,8 @@ QUICK = Sizes(
     pace_chats=30,
     upload_contacts=10,
     web_browsers=(6, 12),
+    wecom_members=4,
+    wecom_messages=4,
 )
 MESSAGES = len(registration_script())
 
@@ -600,6 +606,44 @@ def section_web(run: Run) -> None:
     )
 
 
+def section_wecom(run: Run) -> None:
+    """Rows 7.x: 企业微信's callback under many members at once, and its replies at WeCom's pace."""
+    members = run.sizes.wecom_members
+    progress(f"企业微信: {members} members at once")
+    messages = run.sizes.wecom_messages
+    spec = wecom_members.MembersSpec(str(run.directory(f"wecom-{members}")), members, messages)
+    [result] = run_workers(wecom_members.run_members, [spec])
+    p99 = percentile(result.latencies_ms, 0.99)
+    conditions = (
+        f"bot.web.build_app with the 企业微信 channel, through ASGI, SQLite · {count(members)} members × "
+        f"{messages} msgs ({count(result.callbacks)} callbacks in {seconds(result.seconds)}, 0.5 s think "
+        f"time, {result.errors} errors) · encrypted and signed as WeCom sends them · the channel's loop "
+        f"(inbox → engine → outbox → the fake WeCom over HTTP) in the same event loop"
+    )
+    run.rows.append(
+        Row(
+            "7.1",
+            f"企业微信 · callback answered, {count(members)} members at once",
+            latency(result.latencies_ms),
+            "p99 ≤50 ms · no errors",
+            verdict(p99 <= 50, result.errors == 0),
+            conditions,
+        )
+    )
+    run.rows.append(
+        Row(
+            "7.2",
+            "企业微信 · replies at WeCom's per-member pace",
+            f"busiest member minute {result.busiest_minute} replies · {count(result.replies)} replies, "
+            f"the last {seconds(result.replied_after_s)} after the first message · {result.unanswered} left",
+            "≤30 a minute per member · none left",
+            verdict(result.busiest_minute <= 30, result.unanswered == 0, result.replies > 0),
+            f"SendPacer 0.26/s, burst 3 per member (WeCom drops beyond 30/min, 1,000/h) · peak RSS "
+            f"{result.peak_rss_mb:,.0f} MB",
+        )
+    )
+
+
 RUNNERS: dict[str, Callable[[Run], None]] = {
     "pipeline": section_pipeline,
     "usual": section_usual,
@@ -608,6 +652,7 @@ RUNNERS: dict[str, Callable[[Run], None]] = {
     "memory": section_memory,
     "uploads": section_uploads,
     "web": section_web,
+    "wecom": section_wecom,
 }
 
 

@@ -144,3 +144,14 @@ def machine_lines(work_dir: Path) -> list[str]:
         f"SQLAlchemy {_version('SQLAlchemy')}, SQLite {sqlite3.sqlite_version}, "
         f"python-docx {_version('python-docx')}, openpyxl {_version('openpyxl')}",
     ]
+
+
+def busiest(stamps: list[float], window_s: float) -> int:
+    """The most of ``stamps`` (seconds) inside any window of ``window_s`` seconds."""
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, stamp in enumerate(stamps):
+        while stamp - stamps[start] >= window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best

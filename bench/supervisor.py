@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.pipeline import CAMPAIGN_NOW
+from bench.report import busiest
 from bench.scenario import BOT_TOKEN, FakeBotApi, FakeTelegram, percentile
 from bench.setup_db import Database, Loader, region_campaign
 
@@ -172,15 +173,6 @@ class _Recorder(FakeTelegram):
         return super().call(method, parameters)
 
 
-def _busiest(stamps: list[float]) -> int:
-    best, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamp - stamps[start] >= 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 def dispatch_pace(
     database: Database, data_dir: Path, chats: int, per_chat: int, talkative: int = 6
 ) -> PaceResult:
@@ -238,8 +230,8 @@ def dispatch_pace(
     return PaceResult(
         messages=len(stamps),
         seconds=stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0,
-        busiest_second=_busiest(stamps),
-        busiest_chat_second=max((_busiest(times) for times in by_chat.values()), default=0),
+        busiest_second=busiest(stamps, 1.0),
+        busiest_chat_second=max((busiest(times, 1.0) for times in by_chat.values()), default=0),
         per_chat_gaps_ms=gaps,
     )
 

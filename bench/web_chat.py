@@ -127,9 +127,17 @@ def run_web_chat(spec: WebSpec, start: Start) -> WebResult:
 async def asgi_post(
     app: Any, path: str, body: bytes, cookie: str, csrf: str, headers: list[tuple[str, str]]
 ) -> int:
-    """One POST into the app as uvicorn makes it; the response's status (its body is read and dropped)."""
+    """One POST from a signed-in browser page into the app; the response's status."""
     from bot.web import CSRF_HEADER
 
+    signed_in = [("origin", ORIGIN), ("cookie", cookie), (CSRF_HEADER.lower(), csrf), *headers]
+    return await asgi_request(app, path, body, signed_in)
+
+
+async def asgi_request(
+    app: Any, path: str, body: bytes, headers: list[tuple[str, str]], query: str = ""
+) -> int:
+    """One POST into the app as uvicorn makes it; the response's status (its body is read and dropped)."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -138,15 +146,12 @@ async def asgi_post(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "client": ("127.0.0.1", 50000),
         "server": ("bench.local", 80),
         "headers": [
             (b"host", b"bench.local"),
-            (b"origin", ORIGIN.encode()),
-            (b"cookie", cookie.encode()),
-            (CSRF_HEADER.lower().encode(), csrf.encode()),
             (b"content-length", str(len(body)).encode()),
             *((name.encode(), value.encode()) for name, value in headers),
         ],

@@ -44,7 +44,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
-from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads
+from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text
 from bot.mp4_probe import probe_mp4
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
@@ -78,6 +78,7 @@ APP_RATE = 20.0
 
 NOT_A_MESSAGE_WE_READ = "这里可以发送文字、照片和视频；语音、位置和链接无法识别，请改用文字。"
 FILE_UNAVAILABLE = "这个文件暂时无法从企业微信取得，请重新发送一次。"
+VIDEO_TOO_LARGE = "这个视频超过 20MB，企业微信里无法接收。请剪短或压缩到 20MB 以内再发送。"
 BIND_WORD = "绑定"
 
 DEPLOYER_LINES = {
@@ -372,7 +373,7 @@ class WeComChannel:
         try:
             data, mime = await asyncio.to_thread(self.api.download, media_id, MEDIA_LIMIT)
         except FileTooLarge:
-            return Reply(FILE_UNAVAILABLE)
+            return Reply(VIDEO_TOO_LARGE)
         except WeChatClientException as error:
             log.warning("WeCom media/get failed: %s", error.errcode)
             return Reply(FILE_UNAVAILABLE)
@@ -391,15 +392,25 @@ class WeComChannel:
         )
 
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
-        """Texts joined and split under WeCom's limit; a document's caption as a text before the file."""
+        """One WeCom message per payload, so that the member's pace counts what WeCom counts: texts
+        joined and split under the limit; a document's caption, then the file; a question's text,
+        then its card — or, with more than six options or a long one, the text with a numbered list."""
         payloads: list[dict[str, Any]] = []
         for payload in outgoing_payloads(replies, MAX_TEXT):
+            text = str(payload.get("text", ""))
+            options: list[str] = list(payload.get("options", []))
             if "document" in payload:
-                if payload.get("text"):
-                    payloads.append({"text": payload["text"]})
+                payloads += [{"text": text}] if text else []
                 payloads.append({"document": payload["document"]})
+            elif options and fits_a_card(options):
+                payloads += [{"text": text}] if text else []
+                payloads.append({"options": options, "menu": payload.get("menu", "")})
+            elif options:
+                listed = "\n".join(f"{number}. {option}" for number, option in enumerate(options, 1))
+                pieces = split_text(f"{text}\n{listed}\n（请回复数字选择）", MAX_TEXT)
+                payloads += [{"text": piece} for piece in pieces]
             else:
-                payloads.append(payload)
+                payloads.append({"text": text})
         return payloads
 
     def offer_invite(self, user: str, code: str) -> int:
@@ -423,7 +434,8 @@ class WeComChannel:
     # The sender --------------------------------------------------------------------------------
 
     async def deliver(self, chat_key: str, payload: dict[str, Any]) -> None:
-        """One payload as one or two WeCom calls; WeCom's errors as the delivery layer's."""
+        """One payload as one WeCom message (a file: its upload, then the message); WeCom's errors as
+        the delivery layer's."""
         try:
             await asyncio.to_thread(self._deliver, chat_key, payload)
         except WeChatClientException as error:
@@ -448,22 +460,16 @@ class WeComChannel:
                 raise DeliveryRefused("the document is no longer there")
             media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)
             self.api.send(user, {"msgtype": "file", "file": {"media_id": media_id}})
-            return
-        options: list[str] = list(payload.get("options", []))
-        text = str(payload.get("text", ""))
-        if not options:
-            self.api.send(user, {"msgtype": "text", "text": {"content": text}})
-            return
-        if len(options) > CARD_BUTTONS or any(len(option) > BUTTON_TEXT for option in options):
-            listed = "\n".join(f"{number}. {option}" for number, option in enumerate(options, 1))
-            self.api.send(
-                user, {"msgtype": "text", "text": {"content": f"{text}\n{listed}\n（请回复数字选择）"}}
-            )
-            return
-        self.api.send(user, {"msgtype": "text", "text": {"content": text}})
-        self.api.send(
-            user, {"msgtype": "template_card", "template_card": button_card(options, payload.get("menu", ""))}
-        )
+        elif payload.get("options"):
+            card = button_card(payload["options"], str(payload.get("menu", "")))
+            self.api.send(user, {"msgtype": "template_card", "template_card": card})
+        else:
+            self.api.send(user, {"msgtype": "text", "text": {"content": str(payload.get("text", ""))}})
+
+
+def fits_a_card(options: Sequence[str]) -> bool:
+    """Whether options fit a button card: at most six, each short enough for a button."""
+    return len(options) <= CARD_BUTTONS and all(len(option) <= BUTTON_TEXT for option in options)
 
 
 def button_card(options: Sequence[str], menu: str) -> dict[str, Any]:

@@ -27,6 +27,9 @@ from docx import Document
 
 from bot.app import load_declarations, open_repository
 from bot.settings import Settings
+from bot.wecom import VIDEO_TOO_LARGE, WeComChannel
+from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef, Reply
 from dialogs.invites import issue_invite
 from dialogs.sample_answers import CADRE_ANSWERS
 from storage.database import migrate
@@ -303,3 +306,41 @@ def test_intake_invite_for_a_known_member_sends_the_notice_first(
     bound = turn(fake, repository, member, lambda: member.click(notice[1], 1))
     assert "鱼峰区" in said(bound)
     assert repository.contact("wecom", "HuangMei") is not None
+
+
+def test_each_payload_is_one_wecom_message_so_the_pace_counts_what_wecom_counts(engine: DialogEngine) -> None:
+    settings = Settings.model_validate(
+        {
+            "WECOM_CORP_ID": "c",
+            "WECOM_AGENT_ID": 1,
+            "WECOM_SECRET": "s",
+            "WECOM_TOKEN": "t",
+            "WECOM_AES_KEY": "k" * 43,
+        }
+    )
+    channel = WeComChannel(settings, engine)
+    assert channel.payloads([Reply("性别？", options=("女", "男"), menu="m1")]) == [
+        {"text": "性别？"},
+        {"options": ["女", "男"], "menu": "m1"},
+    ], "a question, then its card"
+    many = tuple(f"第{n}项" for n in range(1, 8))
+    [listed] = channel.payloads([Reply("请选择：", options=many, menu="m2")])
+    assert "7. 第7项" in listed["text"] and "options" not in listed, "seven options: a numbered list"
+    long = channel.payloads([Reply("\n".join("字" * 100 for _ in range(15)))])
+    assert len(long) == 3 and all(len(p["text"]) <= 600 for p in long), "split under WeCom's 2,048 bytes"
+    ref = DocumentRef("submission", "1", 1)
+    assert channel.payloads([Reply("请打印、盖章后报送。", document=ref)]) == [
+        {"text": "请打印、盖章后报送。"},
+        {"document": ref.as_payload()},
+    ]
+
+
+def test_a_video_too_large_for_wecom_is_refused_with_what_to_do(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    fake, _base = wecom
+    running, repository, codes = service
+    member = Member(fake, callback_url(running), "LiuYan")
+    bind(fake, repository, member, codes["contact"])
+    refused = turn(fake, repository, member, lambda: member.video(b"\x00" * (20 * 1024 * 1024 + 1)))
+    assert said(refused) == VIDEO_TOO_LARGE

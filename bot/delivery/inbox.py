@@ -107,7 +107,9 @@ class Inbox:
                     waiting.add(item.chat_key)
                     continue
                 group.append((item, translated))
-            done = self._handle_group(group) if group else []
+            # In a worker thread, as the web chat's group commit: the event loop keeps answering the
+            # messenger's callbacks (WeCom waits 5 s, Telegram's webhook too) while a group commits.
+            done = await asyncio.to_thread(self._handle_group, group) if group else []
             for (item, translated), handled in zip(group, done, strict=True):
                 if handled:
                     processed += 1
