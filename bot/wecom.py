@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import xmltodict
@@ -55,6 +55,7 @@ from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.repository import Incoming, Repository
 
 log = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 CHANNEL = "wecom"
 CALLBACK_PATH = "/wecom/callback"
@@ -154,18 +155,23 @@ class _Client(WeChatClient):
         self.expires_at = int(time.time()) + expires_in
         return result
 
-    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+    def with_fresh_token(self, call: Callable[[], Result]) -> Result:
+        """``call``, and once more with a new access token when WeCom refuses the one it used."""
         try:
-            return super()._request(
-                method, url_or_endpoint, **dict(kwargs, params=dict(kwargs.get("params", {})))
-            )
+            return call()
         except WeChatClientException as error:
             if error.errcode not in TOKEN_ERRORS:
                 raise
             log.info("WeCom access token refused (%s); fetching a new one", error.errcode)
             self.session.delete(self.access_token_key)
             self.fetch_access_token()
-            return super()._request(method, url_or_endpoint, **kwargs)
+            return call()
+
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        request = super()._request  # each try with its own params: the second asks for the new token
+        return self.with_fresh_token(
+            lambda: request(method, url_or_endpoint, **dict(kwargs, params=dict(kwargs.get("params", {}))))
+        )
 
 
 class WeComApi:
@@ -202,14 +208,7 @@ class WeComApi:
     def download(self, media_id: str, limit: int) -> tuple[bytes, str]:
         """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond); the
         access token fetched again once when WeCom refuses it."""
-        try:
-            return self._download(media_id, limit)
-        except WeChatClientException as error:
-            if error.errcode not in TOKEN_ERRORS:
-                raise
-            self.client.session.delete(self.client.access_token_key)
-            self.client.fetch_access_token()
-            return self._download(media_id, limit)
+        return self.client.with_fresh_token(lambda: self._download(media_id, limit))
 
     def _download(self, media_id: str, limit: int) -> tuple[bytes, str]:
         response = self.client._http.get(
@@ -328,11 +327,9 @@ class WeComChannel:
             return Translated(
                 Inbound(self.channel, user, text=self._bind_words(user, message.get("Content", "")))
             )
-        if kind == "image":
-            file = await self._photo(message.get("MediaId", ""))
-            return Translated(file if isinstance(file, Reply) else Inbound(self.channel, user, file=file))
-        if kind == "video":
-            file = await self._video(message.get("MediaId", ""))
+        if kind in ("image", "video"):
+            media_id = message.get("MediaId", "")
+            file = await (self._photo(media_id) if kind == "image" else self._video(media_id))
             return Translated(file if isinstance(file, Reply) else Inbound(self.channel, user, file=file))
         return Translated(Reply(NOT_A_MESSAGE_WE_READ))
 
@@ -355,30 +352,35 @@ class WeComChannel:
             return f"/start {words}"
         return text
 
-    async def _photo(self, media_id: str) -> IncomingFile | Reply:
+    async def _fetched(
+        self, media_id: str, limit: int, too_large: Callable[[int], str]
+    ) -> tuple[bytes, str] | Reply:
+        """A member's file from ``media/get``, or what they read when it cannot be had; a network
+        failure is raised for the inbox to try the message again later."""
         try:
-            data, mime = await asyncio.to_thread(self.api.download, media_id, PHOTO_MAX_BYTES)
-        except FileTooLarge as too_large:
-            return Reply(photo_too_large(too_large.size))
+            return await asyncio.to_thread(self.api.download, media_id, limit)
+        except FileTooLarge as error:
+            return Reply(too_large(error.size))
         except WeChatClientException as error:
             log.warning("WeCom media/get failed: %s", error.errcode)
             return Reply(FILE_UNAVAILABLE)
         except requests.RequestException as error:
             raise DeliveryFailed(f"media download failed ({type(error).__name__})") from error
+
+    async def _photo(self, media_id: str) -> IncomingFile | Reply:
+        fetched = await self._fetched(media_id, PHOTO_MAX_BYTES, photo_too_large)
+        if isinstance(fetched, Reply):
+            return fetched
+        data, mime = fetched
         return IncomingFile(
             kind="photo", data=data, mime=mime or "image/jpeg", size=len(data), file_id=media_id
         )
 
     async def _video(self, media_id: str) -> IncomingFile | Reply:
-        try:
-            data, mime = await asyncio.to_thread(self.api.download, media_id, MEDIA_LIMIT)
-        except FileTooLarge:
-            return Reply(VIDEO_TOO_LARGE)
-        except WeChatClientException as error:
-            log.warning("WeCom media/get failed: %s", error.errcode)
-            return Reply(FILE_UNAVAILABLE)
-        except requests.RequestException as error:
-            raise DeliveryFailed(f"media download failed ({type(error).__name__})") from error
+        fetched = await self._fetched(media_id, MEDIA_LIMIT, lambda _size: VIDEO_TOO_LARGE)
+        if isinstance(fetched, Reply):
+            return fetched
+        data, mime = fetched
         info = probe_mp4(data)
         return IncomingFile(
             kind="video",

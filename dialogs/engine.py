@@ -973,8 +973,9 @@ class DialogEngine:
         """Move to where the dialog goes after an accepted answer (or a skip), and ask it."""
         draft = turn.draft
         assert draft is not None
-        editing = self._cursor(draft).returns_to
-        group = self._group(draft) if self._cursor(draft).group_key is not None else None
+        cursor = self._cursor(draft)
+        editing = cursor.returns_to
+        group = self._group(draft) if cursor.group_key is not None else None
         if editing == "review":
             self._go(turn, trigger, None)
         elif group is not None and editing == "menu":
@@ -1134,8 +1135,8 @@ class DialogEngine:
             turn.say("请点选要修改的项，或发送它前面的数字；不改了请发送“查看”。")
             self._ask(turn)
             return
-        cursor = replace(self._cursor(draft), edit_row=None)
-        edit_row = self._cursor(draft).edit_row
+        current = self._cursor(draft)
+        cursor, edit_row = replace(current, edit_row=None), current.edit_row
         if edit_row is not None:  # a field of one row: back to the group's list after it
             landing = replace(cursor, returns_to="menu").at(target, edit_row[1])
         elif Cursor(target).kind == "field":  # a field of the form: back to the review after it
