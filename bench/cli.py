@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -613,23 +613,31 @@ def section_wecom(run: Run) -> None:
     messages = run.sizes.wecom_messages
     spec = wecom_members.MembersSpec(str(run.directory(f"wecom-{members}")), members, messages)
     [result] = run_workers(wecom_members.run_members, [spec])
-    p99 = percentile(result.latencies_ms, 0.99)
-    conditions = (
-        f"bot.web.build_app with the 企业微信 channel, through ASGI, SQLite · {count(members)} members × "
-        f"{messages} msgs ({count(result.callbacks)} callbacks in {seconds(result.seconds)}, 0.5 s think "
-        f"time, {result.errors} errors) · encrypted and signed as WeCom sends them · the channel's loop "
-        f"(inbox → engine → outbox → the fake WeCom over HTTP) in the same event loop"
+    in_step = replace(
+        spec, folder=str(run.directory(f"wecom-{members}-in-step")), in_step=True, settle_timeout_s=0.0
     )
-    run.rows.append(
-        Row(
-            "7.1",
-            f"企业微信 · callback answered, {count(members)} members at once",
-            latency(result.latencies_ms),
-            "p99 ≤50 ms · no errors",
-            verdict(p99 <= 50, result.errors == 0),
-            conditions,
+    [worst] = run_workers(wecom_members.run_members, [in_step])
+    setting = (
+        "bot.web.build_app with the 企业微信 channel, through ASGI, SQLite · encrypted and signed as WeCom "
+        "sends them · the channel's loop (inbox → engine → outbox → the fake WeCom over HTTP) in the same "
+        "event loop"
+    )
+    for number, measured, pace, target, limit_ms in (
+        ("7.1", result, "each pause 0.25–0.75 s, starts spread over 0.5 s", "p99 ≤50 ms", 50),
+        ("7.1b", worst, "all in step: every 0.5 s all at once", "p99 ≤1 s (WeCom resends after 5 s)", 1000),
+    ):
+        run.rows.append(
+            Row(
+                number,
+                f"企业微信 · callback answered, {count(members)} members at once"
+                + ("" if measured is result else ", in step"),
+                latency(measured.latencies_ms),
+                f"{target} · no errors",
+                verdict(percentile(measured.latencies_ms, 0.99) <= limit_ms, measured.errors == 0),
+                f"{count(members)} members × {messages} msgs ({count(measured.callbacks)} callbacks in "
+                f"{seconds(measured.seconds)}, {pace}, {measured.errors} errors) · {setting}",
+            )
         )
-    )
     run.rows.append(
         Row(
             "7.2",

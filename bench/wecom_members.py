@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -38,8 +39,11 @@ class MembersSpec:
     folder: str
     members: int
     script_length: int = 19
-    think_s: float = 0.5
+    think_s: float = 0.5  # on average: each pause is drawn between half and one and a half of it
     settle_timeout_s: float = 900.0
+    # Every member's messages in the same instant (a fixed pause, one start): the worst case for the
+    # callback, as opposed to people who type at their own pace.
+    in_step: bool = False
 
 
 @dataclass
@@ -131,7 +135,9 @@ def _run_members(spec: MembersSpec, start: Start, fake: Any, base: str) -> Membe
         result.callbacks += 1
         result.errors += status != 200
 
-    async def member(user: str) -> None:
+    async def member(user: str, pause: random.Random) -> None:
+        if not spec.in_step:
+            await asyncio.sleep(pause.uniform(0, spec.think_s))  # people do not start in the same instant
         for step in script:
             msg_id = next(next_id)
             if step.photo:
@@ -146,7 +152,7 @@ def _run_members(spec: MembersSpec, start: Start, fake: Any, base: str) -> Membe
                     f"<MsgId>{msg_id}</MsgId>"
                 )
             await deliver(user, inner)
-            await asyncio.sleep(spec.think_s)
+            await asyncio.sleep(spec.think_s if spec.in_step else pause.uniform(0.5, 1.5) * spec.think_s)
 
     def settled() -> bool:
         later = CAMPAIGN_NOW.replace(year=CAMPAIGN_NOW.year + 5)
@@ -156,7 +162,7 @@ def _run_members(spec: MembersSpec, start: Start, fake: Any, base: str) -> Membe
         stop = asyncio.Event()
         loop = asyncio.create_task(run_channel(channel.inbox, channel.dispatcher, stop))
         began = time.perf_counter()
-        await asyncio.gather(*(member(user) for user in users))
+        await asyncio.gather(*(member(user, random.Random(user)) for user in users))
         result.seconds = time.perf_counter() - began
         deadline = time.monotonic() + spec.settle_timeout_s
         while not settled() and time.monotonic() < deadline:

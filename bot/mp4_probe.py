@@ -18,6 +18,7 @@ class Mp4Info:
     duration_s: int | None
     width: int | None
     height: int | None
+    quicktime: bool = False  # a QuickTime (.mov) file: the same boxes, another format
 
 
 def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
@@ -65,4 +66,6 @@ def probe_mp4(data: bytes) -> Mp4Info | None:
                     w, h = struct.unpack_from(">II", data, offset)
                     if w and h and width is None:
                         width, height = w >> 16, h >> 16
-    return Mp4Info(duration_s=duration, width=width, height=height)
+    _kind, ftyp_start, ftyp_end = top[0]
+    quicktime = data[ftyp_start : min(ftyp_start + 4, ftyp_end)] == b"qt  "
+    return Mp4Info(duration_s=duration, width=width, height=height, quicktime=quicktime)

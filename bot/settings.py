@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     wecom_api_base_url: str = Field(
         default="https://qyapi.weixin.qq.com", validation_alias="WECOM_API_BASE_URL"
     )
+    # Where a member's WeCom opens the sign-in for the web chat (OAuth2 snsapi_base); 政务微信: its host.
+    wecom_oauth_base_url: str = Field(
+        default="https://open.weixin.qq.com", validation_alias="WECOM_OAUTH_BASE_URL"
+    )
+    # Sending pace per member: WeCom drops what goes beyond 30 a minute and 1,000 an hour, so the
+    # defaults keep under both (bot.wecom). Tests against the fake, which drops nothing, may raise them.
+    wecom_member_rate: float = Field(default=0.26, gt=0)
+    wecom_member_burst: float = Field(default=3.0, ge=1)
 
     @property
     def wecom_enabled(self) -> bool:

@@ -136,7 +136,7 @@ class TelegramChannel:
             update_id, chat_key = payload.get("update_id"), chat_key_of(payload)
             if isinstance(update_id, int) and chat_key is not None:
                 rows.append((update_id, chat_key, payload))
-        return self.inbox.store(rows)
+        return len(self.inbox.store(rows))
 
     async def poll_once(self, offset: int | None, timeout: int = 25) -> int | None:
         """One long poll: store what arrived, then return the offset that acknowledges it."""

@@ -33,13 +33,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import requests
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,9 +55,11 @@ from bot.delivery import GroupCommit, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
+from bot.mp4_probe import probe_mp4
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
-from bot.wecom import WeComChannel, callback_routes
+from bot.wecom import CHANNEL as WECOM_CHANNEL
+from bot.wecom import SIGN_IN_PATH, WeComChannel, callback_routes
 from dialogs.chinese_text import plain_number
 from dialogs.engine import INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
@@ -57,7 +67,7 @@ from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.reports import Cell, StatusReport
-from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
+from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES, photo_too_large, video_too_large
 from storage.database import DatabaseFileGone, availability, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -88,7 +98,12 @@ ALREADY_RECEIVED = "（刚才这条已经收到，不会重复保存。）"
 DATABASE_FILE_GONE = (
     "数据库文件已被删除或替换，服务已停止接收数据。请停止服务，用 intake restore 从备份恢复。"
 )
-NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式），这个文件没有收到。"
+WECOM_LINK_UNUSABLE = "这个链接已经失效。请回到企业微信里的报送助手，点开最新一条消息里的链接。"
+WECOM_AWAY = "暂时连不上企业微信，请过一会儿再点开链接。"
+WECOM_NOT_BOUND = (
+    "您还没有在企业微信里绑定单位：请先在报送助手应用里发送邀请码，阅读告知书并点“同意”，再点开链接。"
+)
+NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式）或 MP4 视频，这个文件没有收到。"
 FILE_NOT_FOUND = "找不到这个文件。"
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 
@@ -168,6 +183,27 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     if reply.document is not None:
         item["document"] = document_link(reply.document)
     return item
+
+
+def uploaded_file(data: bytes, name: str | None) -> IncomingFile | None:
+    """An upload as the engine takes it: a photo, a video (an MP4 or QuickTime file, with what its
+    boxes say), or None for anything else."""
+    mime = photo_mime(data)
+    if mime is not None:
+        return IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
+    info = probe_mp4(data)
+    if info is None:
+        return None
+    return IncomingFile(
+        kind="video",
+        data=data,
+        file_name=name,
+        mime="video/quicktime" if info.quicktime else "video/mp4",
+        size=len(data),
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+    )
 
 
 def photo_mime(data: bytes) -> str | None:
@@ -363,9 +399,16 @@ class WebChat:
         assets: the page's files.
     """
 
-    def __init__(self, engine: DialogEngine, settings: Settings, assets: PageAssets | None = None) -> None:
+    def __init__(
+        self,
+        engine: DialogEngine,
+        settings: Settings,
+        assets: PageAssets | None = None,
+        wecom: WeComChannel | None = None,
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.wecom = wecom
         self.assets = assets or PageAssets.load()
         self.signer = Signer(session_key(settings, settings.data_dir.resolve()))
         self.attempts = FailedAttempts()  # per address: a guest has no identity yet
@@ -392,11 +435,12 @@ class WebChat:
             Route("/api/notices", self.notices, methods=["POST"]),
             Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
             Route("/files/exports/{name}", self.download_export, methods=["GET"]),
+            *([Route(SIGN_IN_PATH, self.wecom_sign_in, methods=["GET"])] if self.wecom is not None else []),
         ]
 
     # Who is asking -------------------------------------------------------------------------------
 
-    def _user_id(self, request: Request) -> str | None:
+    def _session(self, request: Request) -> str | None:
         return self.signer.unsign("session", request.cookies.get(SESSION_COOKIE))
 
     async def _contact(self, request: Request) -> Identity | None:
@@ -405,19 +449,19 @@ class WebChat:
         Looked up once every ``BOUND_FOR`` seconds per browser, not at every request (it was a thread
         hop and a query each time): a contact revoked meanwhile is refused by the engine itself, which
         reads the contact with every message, until the browser is looked up again."""
-        user_id = self._user_id(request)
-        if user_id is None:
+        session = self._session(request)
+        if session is None:
             return None
         now = time.monotonic()
-        known = self._bound_contacts.get(user_id)
+        known = self._bound_contacts.get(session)
         if known is not None and now - known[0] < BOUND_FOR:
             return known[1]
-        contact = await run_in_threadpool(self.engine.identity, CHANNEL, user_id)
+        contact = await run_in_threadpool(self.engine.identity, *speaker_of(session))
         if contact is None:
             return None  # not remembered: a browser may be bound the next moment
         if len(self._bound_contacts) > 10_000:
             self._bound_contacts.clear()
-        self._bound_contacts[user_id] = (now, contact)
+        self._bound_contacts[session] = (now, contact)
         return contact
 
     def _secure(self, request: Request) -> bool:
@@ -458,20 +502,20 @@ class WebChat:
         contact = await self._contact(request)
         if contact is None:
             return _error(401, NEED_SIGN_IN)
-        if not self.signer.check_csrf(f"user:{contact.user_id}", request.headers.get(CSRF_HEADER, "")):
+        if not self.signer.check_csrf(csrf_holder(contact), request.headers.get(CSRF_HEADER, "")):
             log.warning("web request of contact %s refused: missing or wrong CSRF token", contact.contact_id)
             return _error(403, REFUSED_ORIGIN)
         return contact
 
-    async def _handle(self, user_id: str, inbound: Inbound, message_id: str | None = None) -> list[Reply]:
+    async def _handle(self, inbound: Inbound, message_id: str | None = None) -> list[Reply]:
         """One message through the engine, one at a time per web user; the messages of different
         users that arrive together share one transaction (``bot.delivery.GroupCommit``)."""
         if self._serving is None or self._serving.done():
             self._serving = asyncio.create_task(self.together.serve())
-        async with self._lock(user_id):
-            return await self.together.handle(self._work(user_id, inbound, message_id))
+        async with self._lock(session_value(inbound.channel, inbound.user_id)):
+            return await self.together.handle(self._work(inbound, message_id))
 
-    def _work(self, user_id: str, inbound: Inbound, message_id: str | None) -> Work[list[Reply]]:
+    def _work(self, inbound: Inbound, message_id: str | None) -> Work[list[Reply]]:
         """Handling one web message, for group commit. A message the page sent with its own id is
         handled once: the page sends it again (same id) when the answer did not arrive — the network
         dropped, or the service restarted — and a second copy must not fill the next field. The id is
@@ -480,11 +524,12 @@ class WebChat:
         def work(in_batch: bool) -> list[Reply]:
             if message_id is None:
                 return self.engine.handle(inbound, in_batch=in_batch)
-            replies = self.engine.handle_once(inbound, web_update_id(user_id, message_id), in_batch=in_batch)
+            update_id = web_update_id(session_value(inbound.channel, inbound.user_id), message_id)
+            replies = self.engine.handle_once(inbound, update_id, in_batch=in_batch)
             if replies is not None:
                 return replies
             log.info("a web message sent again was recognised; its answer is shown again")
-            again = self.engine.handle(Inbound(CHANNEL, user_id, "/start"), in_batch=in_batch)
+            again = self.engine.handle(Inbound(inbound.channel, inbound.user_id, "/start"), in_batch=in_batch)
             return [Reply(ALREADY_RECEIVED), *again]
 
         return work
@@ -501,7 +546,7 @@ class WebChat:
         role: str = ""
         if contact is not None:
             who = contact.who
-            csrf, state, role = self.signer.csrf(f"user:{contact.user_id}"), "bound", contact.role
+            csrf, state, role = self.signer.csrf(csrf_holder(contact)), "bound", contact.role
         else:
             guest_nonce = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
             guest_nonce = guest_nonce or secrets.token_urlsafe(18)
@@ -514,6 +559,7 @@ class WebChat:
             role=role,
             who=who,
             upload_max=str(PHOTO_MAX_BYTES),
+            video_max=str(VIDEO_MAX_BYTES),
             contact_line=self.engine.contact_line,
         )
         response = HTMLResponse(body)
@@ -586,8 +632,9 @@ class WebChat:
         contact = await self._contact(request)
         given = request.headers.get(CSRF_HEADER, "")
         guest = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
-        if contact is not None and self.signer.check_csrf(f"user:{contact.user_id}", given):
-            user_id = contact.user_id  # a bound browser taking a new invite: the same identity
+        if contact is not None and self.signer.check_csrf(csrf_holder(contact), given):
+            # a bound browser taking a new invite: the same identity (a 企业微信 member's: a new one)
+            user_id = contact.user_id if contact.channel == CHANNEL else secrets.token_urlsafe(18)
         elif guest is not None and self.signer.check_csrf(f"guest:{guest}", given):
             user_id = secrets.token_urlsafe(18)
         else:
@@ -600,7 +647,7 @@ class WebChat:
         if len(menu) > MAX_CODE_CHARS + len(CONSENT_BUTTONS) or len(text) > 20:
             raise Refusal(400, BAD_REQUEST, "consent body too long")
         code = menu.removeprefix(CONSENT_BUTTONS)
-        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, text=text, consent_for=code))
+        replies = await self._handle(Inbound(CHANNEL, user_id, text=text, consent_for=code))
         bound = await run_in_threadpool(self.engine.identity, CHANNEL, user_id)
         payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}
         if bound is None:
@@ -621,6 +668,36 @@ class WebChat:
         response.delete_cookie(GUEST_COOKIE, httponly=True, samesite="strict", secure=self._secure(request))
         return response
 
+    async def wecom_sign_in(self, request: Request) -> Response:
+        """Where WeCom's OAuth2 brings a member back (``WeComChannel.sign_in_link``): the browser is
+        signed in as the member's own contact — the one the app chat fills forms with — and the chat
+        opens where they left off. No invite code, no second notice: they agreed in the app."""
+        assert self.wecom is not None
+        code, state = request.query_params.get("code", ""), request.query_params.get("state", "")
+        try:
+            user = await run_in_threadpool(self.wecom.member_signing_in, code, state)
+        except requests.RequestException as error:
+            log.warning("WeCom sign-in: WeCom not reachable (%s)", type(error).__name__)
+            return self.message_page(503, WECOM_AWAY)
+        if user is None:
+            log.warning("WeCom sign-in refused: a link not ours, too old, or a code WeCom does not vouch for")
+            return self.message_page(403, WECOM_LINK_UNUSABLE)
+        contact = await run_in_threadpool(self.engine.identity, WECOM_CHANNEL, user)
+        if contact is None:
+            log.info("WeCom sign-in of a member not bound to any unit")
+            return self.message_page(403, WECOM_NOT_BOUND)
+        log.info("web browser signed in through WeCom as contact %s", contact.contact_id)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.signer.sign("session", session_value(WECOM_CHANNEL, user)),
+            max_age=self.settings.web_session_days * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure(request),
+        )
+        return response
+
     # Chatting ------------------------------------------------------------------------------------
 
     async def start(self, request: Request) -> Response:
@@ -629,10 +706,9 @@ class WebChat:
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        user_id = contact.user_id
-        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, "/start"))
+        replies = await self._handle(Inbound(contact.channel, contact.user_id, "/start"))
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
-        notices = await run_in_threadpool(self._take_notices, user_id)
+        notices = await run_in_threadpool(self._take_notices, contact)
         log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
         return JSONResponse({"notices": notices, "replies": self._replies(replies)})
 
@@ -640,11 +716,12 @@ class WebChat:
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact.user_id)})
+        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact)})
 
-    def _take_notices(self, user_id: str) -> list[str]:
-        """Messages queued for this browser (returns, reminders), each shown once."""
-        return self.engine.notices(CHANNEL, user_id)
+    def _take_notices(self, contact: Identity) -> list[str]:
+        """Messages queued for this browser (returns, reminders), each shown once. A 企业微信 member's
+        reach their phone, not the page."""
+        return self.engine.notices(CHANNEL, contact.user_id) if contact.channel == CHANNEL else []
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
@@ -657,32 +734,42 @@ class WebChat:
             raise Refusal(400, BAD_REQUEST, "message body without a text")
         if len(text) > MAX_TEXT_CHARS:
             raise Refusal(413, TEXT_TOO_LONG, f"message of {len(text)} characters refused")
-        user_id = contact.user_id
-        inbound = Inbound(CHANNEL, user_id, text=text, menu=menu or None)
-        replies = await self._handle(user_id, inbound, _message_id(body.get("id")))
+        inbound = Inbound(contact.channel, contact.user_id, text=text, menu=menu or None)
+        replies = await self._handle(inbound, _message_id(body.get("id")))
         log.info("web message of contact %s: %d replies", contact.contact_id, len(replies))
         return JSONResponse({"replies": self._replies(replies)})
 
     async def upload(self, request: Request) -> Response:
-        """One photo as the request body (several photos: several requests, in order)."""
+        """One photo or one MP4 video as the request body (several photos: several requests, in
+        order). What it is, is read from its bytes, not from its name or declared type."""
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        data = await _limited_body(request, PHOTO_MAX_BYTES)
+        video = request.headers.get("content-type", "").startswith("video/")
+        limit = VIDEO_MAX_BYTES if video else PHOTO_MAX_BYTES
+        data = await _limited_body(request, limit)
         if data is None:
-            log.info("upload of contact %s refused: larger than the photo limit", contact.contact_id)
-            return _error(413, photo_too_large(_declared_length(request)))
-        mime = photo_mime(data)
-        if mime is None:
-            log.info("upload of contact %s refused: not a photo (%d bytes)", contact.contact_id, len(data))
-            return _error(415, NOT_A_PHOTO)
+            log.info("upload of contact %s refused: larger than %d bytes", contact.contact_id, limit)
+            declared = _declared_length(request)
+            return _error(413, video_too_large(declared) if video else photo_too_large(declared))
         name = unquote(request.headers.get(FILE_NAME_HEADER, ""))[-100:] or None
-        file = IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
-        user_id = contact.user_id
+        file = uploaded_file(data, name)
+        if file is None:
+            log.info(
+                "upload of contact %s refused: neither photo nor MP4 (%d bytes)",
+                contact.contact_id,
+                len(data),
+            )
+            return _error(415, NOT_A_PHOTO)
+        file = await run_in_threadpool(self.engine.check_file, file)  # not inside the group's transaction
         message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
-        replies = await self._handle(user_id, Inbound(CHANNEL, user_id, file=file), message_id)
+        replies = await self._handle(Inbound(contact.channel, contact.user_id, file=file), message_id)
         log.info(
-            "web photo of contact %s (%d bytes): %d replies", contact.contact_id, len(data), len(replies)
+            "web %s of contact %s (%d bytes): %d replies",
+            file.kind,
+            contact.contact_id,
+            len(data),
+            len(replies),
         )
         return JSONResponse({"replies": self._replies(replies)})
 
@@ -725,6 +812,23 @@ def _message_id(given: object) -> str | None:
     if not isinstance(given, str) or not 0 < len(given) <= 40 or not given.isascii():
         return None
     return given if all(char.isalnum() or char in "-_" for char in given) else None
+
+
+def session_value(channel: str, user_id: str) -> str:
+    """What a session cookie holds (signed): a web user's id, or “wecom:UserID” for a 企业微信 member
+    signed in through WeCom (the same contact as in the app chat)."""
+    return user_id if channel == CHANNEL else f"{channel}:{user_id}"
+
+
+def speaker_of(session: str) -> tuple[str, str]:
+    """The channel and user id a session cookie speaks as (``session_value`` read back). A web id
+    never holds a colon (``secrets.token_urlsafe``)."""
+    channel, colon, user_id = session.partition(":")
+    return (channel, user_id) if colon and channel == WECOM_CHANNEL else (CHANNEL, session)
+
+
+def csrf_holder(contact: Identity) -> str:
+    return f"user:{session_value(contact.channel, contact.user_id)}"
 
 
 def web_update_id(user_id: str, message_id: str) -> int:
@@ -827,7 +931,7 @@ def build_app(
     """The one ASGI app: the web chat, its API and downloads, the status page, ``/healthz``, the
     Telegram webhook (only when a Telegram channel and a secret are given) and the 企业微信 callback
     (when that channel is configured)."""
-    chat = WebChat(engine, settings)
+    chat = WebChat(engine, settings, wecom=wecom)
     routes = [Route("/healthz", _healthz(engine)), *chat.routes()]
     if telegram is not None and webhook_secret:
         routes.append(Route(WEBHOOK_PATH, _webhook(telegram, webhook_secret), methods=["POST"]))

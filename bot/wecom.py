@@ -22,19 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import requests
 import xmltodict
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -72,14 +73,17 @@ NOT_TRUSTED_IP = 60020
 NOT_VISIBLE = 81013
 
 # Per member: 30 a minute and 1,000 an hour. A bucket of 3 filled at 0.26/s keeps under both
-# (3 + 0.26 × 60 ≈ 19 a minute; 3 + 0.26 × 3,600 ≈ 940 an hour).
-MEMBER_RATE = 0.26
-MEMBER_BURST = 3.0
+# (3 + 0.26 × 60 ≈ 19 a minute; 3 + 0.26 × 3,600 ≈ 940 an hour): the settings' defaults.
+MEMBER_RATE = Settings.model_fields["wecom_member_rate"].default
+MEMBER_BURST = Settings.model_fields["wecom_member_burst"].default
 APP_RATE = 20.0
 
 NOT_A_MESSAGE_WE_READ = "这里可以发送文字、照片和视频；语音、位置和链接无法识别，请改用文字。"
 FILE_UNAVAILABLE = "这个文件暂时无法从企业微信取得，请重新发送一次。"
 VIDEO_TOO_LARGE = "这个视频超过 20MB，企业微信里无法接收。请剪短或压缩到 20MB 以内再发送。"
+VIDEO_ON_THE_WEB = "视频较大（超过 20MB）时，请点开这个链接在网页上发送，无需再输入邀请码：{link}"
+SIGN_IN_PATH = "/wecom/signin"
+SIGN_IN_LASTS = timedelta(days=3)  # a sign-in link in the chat, as long as WeCom keeps the chat's media
 BIND_WORD = "绑定"
 
 DEPLOYER_LINES = {
@@ -201,6 +205,17 @@ class WeComApi:
         }
         self.client.post("message/update_template_card", data=body)
 
+    def member_of_code(self, code: str) -> str | None:
+        """The member (UserID) a sign-in code of WeCom's OAuth2 belongs to; None for a code WeCom does
+        not know (expired, used, made up) or someone outside the corp (they have an OpenId only)."""
+        try:
+            result: dict[str, Any] = self.client.get("auth/getuserinfo", params={"code": code})
+        except WeChatClientException as error:
+            log.info("WeCom sign-in code refused: %s", error.errcode)
+            return None
+        user = result.get("userid") or result.get("UserId")
+        return str(user) if user else None
+
     def upload_file(self, file_name: str, data: bytes, mime: str) -> str:
         result = self.client.media.upload("file", (file_name, data, mime))
         return str(result["media_id"])
@@ -272,10 +287,50 @@ class WeComChannel:
         self.agent_id = settings.wecom_agent_id
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
         self.api = api or WeComApi(settings, engine.store)
-        self.pacer = pacer or SendPacer(overall=APP_RATE, per_chat=MEMBER_RATE, chat_burst=MEMBER_BURST)
+        self.pacer = pacer or SendPacer(
+            overall=APP_RATE, per_chat=settings.wecom_member_rate, chat_burst=settings.wecom_member_burst
+        )
         self.clock = clock
         self.inbox = Inbox(engine, self)
         self.dispatcher = Dispatcher(engine.store, self, clock=clock)
+        self.web_url = settings.web_url.rstrip("/")
+        self.oauth_base_url = settings.wecom_oauth_base_url.rstrip("/")
+        self._link_key = hmac.new(settings.wecom_secret.encode(), b"wecom sign-in", hashlib.sha256).digest()
+
+    # Signing in to the web chat (WeCom's OAuth2, snsapi_base) ----------------------------------
+
+    def sign_in_link(self) -> str | None:
+        """A link that opens the web chat signed in as the member who taps it (WeCom tells who), for
+        what the app chat cannot take; None without the web chat's public address (INTAKE_WEB_URL)."""
+        if not self.web_url:
+            return None
+        issued = str(int(self.clock().timestamp()))
+        state = f"{issued}.{self._link_mac(issued)}"
+        query = urlencode(
+            {
+                "appid": self.corp_id,
+                "redirect_uri": self.web_url + SIGN_IN_PATH,
+                "response_type": "code",
+                "scope": "snsapi_base",
+                "state": state,
+                "agentid": self.agent_id,
+            }
+        )
+        return f"{self.oauth_base_url}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+    def member_signing_in(self, code: str, state: str) -> str | None:
+        """The member a sign-in comes back for (blocking: asks WeCom); None when the link is not one of
+        ours, too old, or WeCom does not vouch for the code."""
+        issued, _, mac = state.partition(".")
+        if not issued.isdigit() or not hmac.compare_digest(mac, self._link_mac(issued)):
+            return None
+        age = self.clock().timestamp() - int(issued)
+        if not 0 <= age <= SIGN_IN_LASTS.total_seconds() or not code or len(code) > 512:
+            return None
+        return self.api.member_of_code(code)
+
+    def _link_mac(self, issued: str) -> str:
+        return hmac.new(self._link_key, issued.encode(), hashlib.sha256).hexdigest()[:32]
 
     # The callback ------------------------------------------------------------------------------
 
@@ -287,8 +342,15 @@ class WeComChannel:
         except Exception as error:  # a bad signature, corp id or ciphertext: all the same to WeCom
             raise CallbackRefused(403, type(error).__name__) from error
 
-    def receive(self, signature: str, timestamp: str, nonce: str, body: bytes) -> bool:
+    async def receive(self, signature: str, timestamp: str, nonce: str, body: bytes) -> bool:
         """Check, decrypt and store one callback message; False for one stored before (WeCom's resend)."""
+        update_id, user, payload = self.opened(signature, timestamp, nonce, body)
+        return await self.inbox.store_soon(update_id, user, payload)
+
+    def opened(
+        self, signature: str, timestamp: str, nonce: str, body: bytes
+    ) -> tuple[int, str, dict[str, str]]:
+        """A callback message checked and decrypted: its inbox key, its sender, its fields."""
         self._check_time(timestamp)
         try:
             plain = self.crypto.decrypt_message(body, signature, timestamp, nonce)
@@ -304,7 +366,7 @@ class WeComChannel:
         if agent and agent != str(self.agent_id):
             raise CallbackRefused(403, "another app's message")
         payload = {key: value for key, value in message.items() if isinstance(value, str)}
-        return self.inbox.store([(update_key(payload), payload["FromUserName"], payload)]) == 1
+        return update_key(payload), payload["FromUserName"], payload
 
     def _check_time(self, timestamp: str) -> None:
         try:
@@ -376,16 +438,26 @@ class WeComChannel:
             kind="photo", data=data, mime=mime or "image/jpeg", size=len(data), file_id=media_id
         )
 
+    def _video_too_large(self, _size: int) -> str:
+        link = self.sign_in_link()
+        return f"{VIDEO_TOO_LARGE}\n{VIDEO_ON_THE_WEB.format(link=link)}" if link else VIDEO_TOO_LARGE
+
     async def _video(self, media_id: str) -> IncomingFile | Reply:
-        fetched = await self._fetched(media_id, MEDIA_LIMIT, lambda _size: VIDEO_TOO_LARGE)
+        """A video from the chat, its bytes kept (WeCom's media id lasts three days): what its boxes
+        say of it, or — bytes that are no MP4, whatever WeCom calls them — a file the check refuses."""
+        fetched = await self._fetched(media_id, MEDIA_LIMIT, self._video_too_large)
         if isinstance(fetched, Reply):
             return fetched
         data, mime = fetched
         info = probe_mp4(data)
+        if info is None:
+            mime = "application/octet-stream"
+        elif not mime.startswith("video/"):
+            mime = "video/mp4"
         return IncomingFile(
             kind="video",
-            file_name="video.mp4",
-            mime=mime or "video/mp4",
+            data=data,
+            mime=mime,
             size=len(data),
             duration_s=info.duration_s if info else None,
             width=info.width if info else None,
@@ -398,6 +470,14 @@ class WeComChannel:
         joined and split under the limit; a document's caption, then the file; a question's text,
         then its card — or, with more than six options or a long one, the text with a numbered list."""
         payloads: list[dict[str, Any]] = []
+        link = self.sign_in_link() if any(reply.asks_for == "video" for reply in replies) else None
+        if link:
+            replies = [
+                replace(reply, text=f"{reply.text}\n{VIDEO_ON_THE_WEB.format(link=link)}")
+                if reply.asks_for == "video"
+                else reply
+                for reply in replies
+            ]
         for payload in outgoing_payloads(replies, MAX_TEXT):
             text = str(payload.get("text", ""))
             options: list[str] = list(payload.get("options", []))
@@ -512,7 +592,7 @@ def callback_routes(channel: WeComChannel) -> list[Route]:
                 echo = channel.verify(signature, timestamp, nonce, query.get("echostr", ""))
                 return PlainTextResponse(echo)
             body = await _limited(request)
-            await run_in_threadpool(channel.receive, signature, timestamp, nonce, body)
+            await channel.receive(signature, timestamp, nonce, body)
         except CallbackRefused as refused:
             log.warning("WeCom callback refused (%s): %s", refused.status, refused.reason)
             return PlainTextResponse("", status_code=refused.status)

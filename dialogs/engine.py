@@ -33,6 +33,7 @@ from dialogs.reports import StatusReport
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk
 from dialogs.validators import (
+    NOT_A_PHOTO,
     TEXT_VALIDATORS,
     Accepted,
     Rejected,
@@ -89,8 +90,14 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     dirty: bool = False
 
-    def say(self, text: str, options: tuple[str, ...] | list[str] = (), menu: str = "") -> None:
-        self.replies.append(Reply(text, tuple(options), menu=menu if options else ""))
+    def say(
+        self,
+        text: str,
+        options: tuple[str, ...] | list[str] = (),
+        menu: str = "",
+        asks_for: Literal["photo", "video"] | None = None,
+    ) -> None:
+        self.replies.append(Reply(text, tuple(options), menu=menu if options else "", asks_for=asks_for))
 
 
 class DialogEngine:
@@ -714,6 +721,7 @@ class DialogEngine:
             turn.dirty = True
         form = self._form(draft)
         lead = f"{prefix}\n" if prefix else ""
+        asks_for: Literal["photo", "video"] | None = None
         match self._cursor(draft).kind:
             case "review":
                 text, options = self._review_prompt(turn)
@@ -725,7 +733,9 @@ class DialogEngine:
                 text, options = self._menu_prompt(draft)
             case _:
                 text, options = self._field_prompt(draft)
-        turn.say(lead + text, options, menu=_draft_token(draft))
+                kind = self._current_field(draft)[1].kind
+                asks_for = kind if kind in ("photo", "video") else None
+        turn.say(lead + text, options, menu=_draft_token(draft), asks_for=asks_for)
 
     def _field_prompt(self, draft: Draft) -> tuple[str, list[str]]:
         form = self._form(draft)
@@ -872,14 +882,10 @@ class DialogEngine:
                 turn.say("这一步需要发送视频文件；还没有视频可以发送“跳过”。")
                 self._ask(turn)
                 return
-            result = validate_video_meta(
-                mime=file.mime,
-                file_name=file.file_name,
-                duration_s=file.duration_s,
-                width=file.width,
-                height=file.height,
-                size_bytes=file.size,
-            )
+            if file.kind == "video":
+                result = file.checked or self._check_video(file)
+            else:  # a photo or another file: refused by its type, nothing stored
+                result = self._check_video(replace(file, data=None, checked=None))
         elif file is not None:
             turn.say("这一步需要输入文字，不是文件。")
             self._ask(turn)
@@ -908,20 +914,46 @@ class DialogEngine:
     def _accept_photo(
         self, file: IncomingFile, draft: Draft | None = None, group: GroupDecl | None = None
     ) -> ValidationResult:
-        """Check and store a photo; within a group, the same photo twice is refused."""
-        assert file.data is not None
-        result = validate_photo(file.data)
+        """A photo's checks (made before the transaction, or now); within a group, the same photo twice
+        is refused."""
+        if file.kind != "photo" or file.data is None:
+            return NOT_A_PHOTO
+        result = file.checked or self._check_photo(file.data)
+        if isinstance(result, Rejected) or draft is None or group is None:
+            return result
+        digest = result.value["sha256"]
+        photo = self._photo_field(group)
+        rows = draft.answers.get(group.key, [])
+        if photo is not None and any((row.get(photo.key) or {}).get("sha256") == digest for row in rows):
+            return Rejected(f"这张照片已经上传过了（{group.label}里已有），请换一张。")
+        return result
+
+    # Files -------------------------------------------------------------------------------------
+
+    def check_file(self, file: IncomingFile) -> IncomingFile:
+        """The file with its own checks made and, when it passes, stored under its content hash.
+
+        Channels call this before the transaction that handles the message, outside it: decoding a
+        photo takes tens of milliseconds, and on SQLite every other writer — a messenger's callback
+        storing its next message — would wait for it. A file stored for an answer that then fails is
+        unreferenced, and ``intake purge`` removes it. A photo's answer is ``{sha256, mime, width,
+        height}``; a video's is its metadata, with its ``sha256`` when its bytes came along.
+        """
+        if file.checked is not None:
+            return file
+        if file.kind == "photo" and file.data is not None:
+            return replace(file, checked=self._check_photo(file.data))
+        if file.kind == "video":
+            return replace(file, checked=self._check_video(file))
+        return file
+
+    def _check_photo(self, data: bytes) -> ValidationResult:
+        result = validate_photo(data)
         if isinstance(result, Rejected):
             return result
-        if draft is not None and group is not None:
-            digest = hashlib.sha256(file.data).hexdigest()
-            photo = self._photo_field(group)
-            rows = draft.answers.get(group.key, [])
-            if photo is not None and any((row.get(photo.key) or {}).get("sha256") == digest for row in rows):
-                return Rejected(f"这张照片已经上传过了（{group.label}里已有），请换一张。")
         meta = dict(result.value)
         stored = self.repository.store_file(
-            file.data,
+            data,
             kind="photo",
             mime=str(meta["mime"]),
             extension=_PHOTO_EXTENSIONS.get(str(meta["format"]), "img"),
@@ -931,6 +963,22 @@ class DialogEngine:
         return Accepted(
             {"sha256": stored.sha256, "mime": stored.mime, "width": stored.width, "height": stored.height}
         )
+
+    def _check_video(self, file: IncomingFile) -> ValidationResult:
+        result = validate_video_meta(
+            mime=file.mime,
+            file_name=file.file_name,
+            duration_s=file.duration_s,
+            width=file.width,
+            height=file.height,
+            size_bytes=file.size,
+        )
+        if isinstance(result, Rejected) or file.data is None:
+            return result
+        stored = self.repository.store_file(
+            file.data, kind="video", mime="video/mp4", extension="mp4", width=file.width, height=file.height
+        )
+        return Accepted({**result.value, "sha256": stored.sha256}, note=result.note)
 
     def _caption_from_file(self, draft: Draft, group: GroupDecl, photo: FieldDecl, caption: str) -> list[str]:
         """A photo sent with a caption also answers the row's next text field (the 说明)."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from dialogs.validators import ValidationResult
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,9 @@ class IncomingFile:
     width: int | None = None
     height: int | None = None
     file_id: str | None = None
+    # The file's own checks, made and the file stored under its content hash before the transaction
+    # that answers with it (``DialogEngine.check_file``); None: the engine makes them while handling.
+    checked: ValidationResult | None = None
 
 
 @dataclass(frozen=True)
@@ -89,3 +95,6 @@ class Reply:
     # A privacy notice: the invite code its 同意/不同意 answer. A channel carries it with the buttons its
     # own way and gives it back as ``Inbound.consent_for``.
     consent_for: str = ""
+    # A question that asks for a file: what kind. A channel offers its way of sending one (a file
+    # picker that takes videos; where the chat cannot take a large file, a link to the web chat).
+    asks_for: Literal["photo", "video"] | None = None

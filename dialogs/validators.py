@@ -31,9 +31,11 @@ from dialogs.chinese_text import plain_number, to_halfwidth_digits, word_count
 
 __all__ = [
     "ETHNIC_GROUPS",
+    "NOT_A_PHOTO",
     "PHOTO_MAX_BYTES",
     "PHOTO_MAX_PIXELS",
     "TEXT_VALIDATORS",
+    "VIDEO_MAX_BYTES",
     "Accepted",
     "Rejected",
     "TextValidator",
@@ -47,6 +49,7 @@ __all__ = [
     "photo_too_large",
     "validate_photo",
     "validate_video_meta",
+    "video_too_large",
 ]
 
 
@@ -619,7 +622,7 @@ def _check_param_consistency(name: str, params: Mapping[str, Any]) -> None:
 # --- photos and videos -------------------------------------------------------------------------
 
 _PHOTO_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heif"}
-_NOT_A_PHOTO = Rejected("无法识别为照片，请发送 JPG 或 PNG 格式的照片。")
+NOT_A_PHOTO = Rejected("无法识别为照片，请发送 JPG 或 PNG 格式的照片。")
 _ORIENTATIONS_SWAPPING_SIDES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 or 270 degrees
 
 
@@ -654,6 +657,16 @@ def photo_too_large(size: int | None = None) -> str:
     actual = f"（{_megabytes(size)} MB）" if size is not None else ""
     limit = _megabytes(PHOTO_MAX_BYTES)
     return f"照片太大{actual}，请发送不超过 {limit} MB 的照片（可先在相册里压缩后再发送）。"
+
+
+VIDEO_MAX_BYTES = 300_000_000  # a course video of about five minutes, at a phone's usual quality
+
+
+def video_too_large(size: int | None = None) -> str:
+    """What a person reads when a video file is over ``VIDEO_MAX_BYTES`` (its size, when known)."""
+    actual = f"（{_megabytes(size)} MB）" if size is not None else ""
+    limit = _megabytes(VIDEO_MAX_BYTES)
+    return f"视频太大{actual}，请发送不超过 {limit} MB 的视频（可在剪辑软件中降低清晰度后导出为 MP4）。"
 
 
 class DecodeBudget:
@@ -745,7 +758,7 @@ def validate_photo(
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             return Rejected("照片像素过大，无法处理，请发送普通尺寸的照片。")
         except Exception:  # Pillow raises many exception types on malformed input
-            return _NOT_A_PHOTO
+            return NOT_A_PHOTO
     if orientation in _ORIENTATIONS_SWAPPING_SIDES:
         width, height = height, width
     short_side = min(width, height)

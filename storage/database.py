@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from alembic import command
 from alembic.config import Config
@@ -41,14 +44,20 @@ class DatabaseFileGone(RuntimeError):
 
 def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys, full sync, a busy timeout (how long a
-    write waits for another process's lock) and a watch on its file (see ``SqliteFileWatch``)."""
+    write waits for another process's lock), this process's writers in turn (``WriterGate``) and a
+    watch on its file (see ``SqliteFileWatch``)."""
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        gate = WriterGate.for_file(path, sqlite_busy_timeout)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": sqlite_busy_timeout,
+                "factory": lambda *args, **kwargs: GatedConnection(gate, *args, **kwargs),
+            },
             hide_parameters=True,
             # A connection per worker thread of the web chat (Starlette's pool has 40), kept: a new
             # one costs its pragmas, and a pool of 5 opened and closed one for nearly every request.
@@ -56,10 +65,137 @@ def make_engine(url: str, *, sqlite_busy_timeout: float = SQLITE_BUSY_TIMEOUT_S)
             max_overflow=SQLITE_POOL_SIZE,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        _gates_of_engines[engine] = gate
         if path is not None:
             SqliteFileWatch(path).attach(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+class WriterGate:
+    """This process's SQLite writers, one at a time, in the order they asked.
+
+    SQLite has one writer per database; the others wait in its busy handler, which sleeps and looks
+    again (up to 100 ms at a time) and is not fair: a worker committing group after group can take
+    the lock again in the gap before a sleeper wakes, and a messenger's callback storing one row
+    waited hundreds of milliseconds behind the inbox. Here a transaction takes the gate at its first
+    write and gives it up when it commits or rolls back; the next writer in line gets it at once.
+    Other processes on the same file still meet SQLite's own lock. A writer on a second connection
+    of the thread that holds the gate is let through (it would wait for itself): SQLite decides, as
+    before. Waiting longer than the busy timeout is SQLite's “database is locked”.
+    """
+
+    _gates: ClassVar[dict[Path, WriterGate]] = {}
+    _gates_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._turn = threading.Condition()
+        self._queue: deque[object] = deque()
+        self._holder: object | None = None
+        self._holder_thread: int | None = None
+
+    @classmethod
+    def for_file(cls, path: Path | None, timeout: float) -> WriterGate:
+        """The gate of one database file, shared by every engine of this process on it."""
+        key = path.resolve() if path is not None else None
+        with cls._gates_lock:
+            if key is None or key not in cls._gates:
+                gate = cls(timeout)
+                if key is None:  # an in-memory database is its connection's own
+                    return gate
+                cls._gates[key] = gate
+            return cls._gates[key]
+
+    @property
+    def waiting(self) -> int:
+        """How many writers wait for their turn."""
+        return len(self._queue)
+
+    def enter(self, writer: object) -> None:
+        thread = threading.get_ident()
+        with self._turn:
+            if self._holder is writer or (self._holder is not None and self._holder_thread == thread):
+                return
+            self._queue.append(writer)
+            first = self._turn.wait_for(
+                lambda: self._holder is None and self._queue[0] is writer, timeout=self.timeout
+            )
+            if not first:
+                self._queue.remove(writer)
+                self._turn.notify_all()
+                raise sqlite3.OperationalError("database is locked")
+            self._queue.popleft()
+            self._holder, self._holder_thread = writer, thread
+
+    def leave(self, writer: object) -> None:
+        with self._turn:
+            if self._holder is writer:
+                self._holder = self._holder_thread = None
+                self._turn.notify_all()
+
+
+_gates_of_engines: weakref.WeakKeyDictionary[Engine, WriterGate] = weakref.WeakKeyDictionary()
+
+
+def writers_waiting(engine: Engine) -> int:
+    """How many writers of this process wait for the database (SQLite; none on PostgreSQL, whose
+    writers lock rows, not the database)."""
+    gate = _gates_of_engines.get(engine)
+    return 0 if gate is None else gate.waiting
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class GatedConnection(sqlite3.Connection):
+    """An SQLite connection that takes its ``WriterGate`` at a transaction's first write and leaves
+    it when the transaction ends."""
+
+    def __init__(self, gate: WriterGate, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = gate
+
+    def cursor(self, factory: Any = None) -> Any:
+        return super().cursor(factory or GatedCursor)
+
+    def before(self, statement: str) -> None:
+        if statement.lstrip()[:7].upper().startswith(_WRITES):
+            self.gate.enter(self)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.gate.leave(self)
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.gate.leave(self)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.gate.leave(self)
+
+
+class GatedCursor(sqlite3.Cursor):
+    """A cursor that tells its connection of each statement before running it."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+        connection = self.connection
+        if isinstance(connection, GatedConnection):
+            connection.before(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
+        connection = self.connection
+        if isinstance(connection, GatedConnection):
+            connection.before(sql)
+        return super().executemany(sql, parameters)
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.database import writers_waiting
 from storage.models import (
     MAX_ID,
     ApiToken,
@@ -157,6 +158,11 @@ class Repository:
         finally:
             self._shared.reset(token)
             session.close()
+
+    def writers_waiting(self) -> bool:
+        """Whether another writer of this process waits for its turn (see ``storage.database.WriterGate``):
+        a long transaction should commit what it has done and let it through."""
+        return writers_waiting(self.engine) > 0
 
     @contextmanager
     def _session(self) -> Iterator[Session]:

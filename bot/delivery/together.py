@@ -29,17 +29,38 @@ GROUP_SIZE = 16  # messages in one transaction: one commit for them, a short hol
 
 
 def handle_together(repository: Repository, work: Sequence[Work[Result]]) -> list[Result]:
-    """Run every piece of ``work`` in one transaction; should one fail, roll back and run each in its
-    own, where a failing message gets its apology and the others their answers. An unavailable
-    database is raised: nothing can be recorded, the messages stay where they are."""
+    """Run the pieces of ``work`` in as few transactions as the other writers allow: one for all of
+    them, unless another writer of this process waits (on SQLite, a messenger's callback storing its
+    next message) — then the transaction commits after the piece at hand, so that writer waits for
+    one message, not a group, and the rest go on in the next.
+
+    Should a piece fail, its transaction is rolled back and the pieces it held run each in its own,
+    where the failing message gets its apology and the others their answers; the pieces after it go
+    on together. An unavailable database is raised: nothing can be recorded, the messages stay where
+    they are."""
+    results: list[Result] = []
+    while len(results) < len(work):
+        results += _one_transaction(repository, work[len(results) :])
+    return results
+
+
+def _one_transaction(repository: Repository, work: Sequence[Work[Result]]) -> list[Result]:
+    """Run pieces of ``work`` from the first, in one transaction; what they returned (fewer than
+    ``work`` when another writer asked for its turn)."""
+    done: list[Result] = []
     try:
         with repository.unit_of_work():
-            return [piece(True) for piece in work]
+            for piece in work:
+                done.append(piece(True))
+                if repository.writers_waiting():
+                    break
+        return done
     except Exception as error:
         if is_unavailable(error):
             raise
-        log.warning("a group of %s messages rolled back (%s); one by one", len(work), type(error).__name__)
-        return [piece(False) for piece in work]
+        taken = work[: len(done) + 1]  # the pieces before the failing one, and that one
+        log.warning("a group of %s messages rolled back (%s); one by one", len(taken), type(error).__name__)
+        return [piece(False) for piece in taken]
 
 
 @dataclass

@@ -17,6 +17,7 @@
   var state = meta("intake-state");
   var role = meta("intake-role");
   var uploadMax = parseInt(meta("upload-max"), 10) || 10000000;
+  var videoMax = parseInt(meta("video-max"), 10) || 300000000;
 
   var list = document.getElementById("messages");
   var composer = document.getElementById("composer");
@@ -99,6 +100,16 @@
 
   function showUser(text) {
     row("user").appendChild(element("div", "bubble", text));
+    scrollDown();
+  }
+
+  function isVideo(file) {
+    return /^video\//.test(file.type || "") || /\.(mp4|mov|m4v)$/i.test(file.name || "");
+  }
+
+  function showVideo(file) {
+    var size = (file.size / 1000000).toFixed(1);
+    row("user").appendChild(element("div", "bubble", "视频：" + (file.name || "视频") + "（" + size + " MB）"));
     scrollDown();
   }
 
@@ -251,14 +262,18 @@
 
   function sendPhoto(file) {
     return enqueue(function () {
-      showPhoto(file);
-      if (file.size > uploadMax) {
-        showSystem("这张照片太大（超过 " + Math.round(uploadMax / 1000000) + " MB），没有发送。");
+      var video = isVideo(file);
+      var limit = video ? videoMax : uploadMax;
+      if (video) showVideo(file);
+      else showPhoto(file);
+      if (file.size > limit) {
+        var what = video ? "这个视频" : "这张照片";
+        showSystem(what + "太大（超过 " + Math.round(limit / 1000000) + " MB），没有发送。");
         return undefined;
       }
       showTyping(true);
       var headers = {
-        "Content-Type": file.type || "application/octet-stream",
+        "Content-Type": file.type || (video ? "video/mp4" : "application/octet-stream"),
         "X-File-Name": encodeURIComponent(file.name || "photo"),
         "X-Message-Id": messageId(),
       };

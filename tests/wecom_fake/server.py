@@ -13,6 +13,11 @@ The API side (under ``/cgi-bin/``, so that ``WECOM_API_BASE_URL`` points at this
 * ``message/update_template_card`` — consumes a ``response_code`` once (a second use is refused);
 * ``media/upload`` — multipart, with WeCom's size limits per type (image 10 MB, video 10 MB, file
   20 MB, anything under 5 bytes refused); ``media/get`` — the bytes of a media id, with its type.
+* OAuth2 (``snsapi_base``): ``/connect/oauth2/authorize`` plays the member's WeCom, which knows who
+  opened the link (here: the browser's ``wecom_member`` cookie) and sends the browser back to the
+  ``redirect_uri`` with a code and the ``state``, only for this corp's app and a ``redirect_uri``
+  on the app's trusted domain (``trusted_domain``); ``auth/getuserinfo`` turns a code into the member's
+  UserID once, within 5 minutes (40029 otherwise).
 
 The member side (``Member``): encrypts and signs text, image, video and card-click XML, POSTs it to
 the callback URL and, like WeCom, waits at most 5 s for a 200 and sends the same message again up to
@@ -27,11 +32,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.wecom_fake.crypto import CallbackCipher, signature
@@ -94,6 +100,8 @@ class FakeWeCom:
     _tokens: dict[str, float] = field(default_factory=dict)
     _failures: list[int] = field(default_factory=list)
     _response_codes: dict[str, bool] = field(default_factory=dict)  # code -> used
+    trusted_domain: str = "127.0.0.1"  # the app's 可信域名: where a sign-in may send the member back
+    _sign_in_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> member, expiry
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -143,6 +151,8 @@ class FakeWeCom:
                 Route("/cgi-bin/message/update_template_card", self._update_card, methods=["POST"]),
                 Route("/cgi-bin/media/upload", self._upload, methods=["POST"]),
                 Route("/cgi-bin/media/get", self._get_media),
+                Route("/cgi-bin/auth/getuserinfo", self._user_of_code),
+                Route("/connect/oauth2/authorize", self._authorize),
             ]
         )
 
@@ -280,6 +290,38 @@ class FakeWeCom:
             media_type=media.content_type or "application/octet-stream",
             headers={"Content-Disposition": f'attachment; filename="{media.file_name or "file"}"'},
         )
+
+    async def _authorize(self, request: Request) -> Response:
+        """The member's WeCom opening a sign-in link: back to the app's page with a code."""
+        query = request.query_params
+        if query.get("appid") != self.corp_id or query.get("agentid") != str(self.agent_id):
+            return PlainTextResponse("invalid appid or agentid", status_code=400)
+        if query.get("response_type") != "code" or query.get("scope") != "snsapi_base":
+            return PlainTextResponse("invalid scope", status_code=400)
+        back = urlsplit(query.get("redirect_uri", ""))
+        if back.hostname != self.trusted_domain:
+            return PlainTextResponse("redirect_uri not on the app's trusted domain", status_code=400)
+        member = request.cookies.get("wecom_member")
+        if not member:
+            return PlainTextResponse("not opened in WeCom", status_code=403)
+        code = secrets.token_urlsafe(16)
+        with self._lock:
+            self._sign_in_codes[code] = (member, time.monotonic() + 300)
+        separator = "&" if back.query else "?"
+        target = (
+            f"{query['redirect_uri']}{separator}{urlencode({'code': code, 'state': query.get('state', '')})}"
+        )
+        return RedirectResponse(target, status_code=302)
+
+    async def _user_of_code(self, request: Request) -> Response:
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        with self._lock:
+            member, expiry = self._sign_in_codes.pop(request.query_params.get("code", ""), ("", 0.0))
+        if not member or expiry < time.monotonic():
+            return _error(40029, "invalid code")
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "userid": member, "user_ticket": "t"})
 
 
 def _error(code: int, message: str) -> JSONResponse:
