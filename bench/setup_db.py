@@ -314,6 +314,7 @@ class Loader:
                     "id": row_id,
                     "channel": channel,
                     "update_id": HISTORY_UPDATE_BASE + row_id,
+                    "sequence": HISTORY_UPDATE_BASE + row_id,
                     "chat_key": str(STORED_CHAT_BASE + n // history),
                     "payload": {},
                     "status": "done",

@@ -49,6 +49,7 @@ from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text
 from bot.mp4_probe import probe_mp4
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
+from dialogs.chinese_text import plain_number
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
 from dialogs.invites import ALPHABET, CODE_LENGTH
@@ -345,7 +346,9 @@ class WeComChannel:
     async def receive(self, signature: str, timestamp: str, nonce: str, body: bytes) -> bool:
         """Check, decrypt and store one callback message; False for one stored before (WeCom's resend)."""
         update_id, user, payload = self.opened(signature, timestamp, nonce, body)
-        return await self.inbox.store_soon(update_id, user, payload)
+        # A member's messages in the order they were made: a card press has no MsgId to order it by.
+        created = plain_number(str(payload.get("CreateTime", "")), max_digits=12)
+        return await self.inbox.store_soon(update_id, user, payload, sequence=created)
 
     def opened(
         self, signature: str, timestamp: str, nonce: str, body: bytes

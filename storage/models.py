@@ -163,12 +163,15 @@ class InboxUpdate(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "update_id"),
         # the pending ones in order, without walking past the millions already done
-        Index("ix_inboxupdate_channel_status_update_id", "channel", "status", "update_id"),
+        Index("ix_inboxupdate_channel_status_sequence_id", "channel", "status", "sequence", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str
     update_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Its place in its chat's order, as its channel tells it (Telegram: the update id; 企业微信: the
+    # message's CreateTime); ties go by arrival (``id``).
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
     chat_key: str = Field(index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", index=True)  # pending | done | failed

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, Table, bindparam, delete, func, or_, update
+from sqlalchemy import Connection, Engine, Select, Table, and_, bindparam, delete, func, or_, update
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -101,6 +101,7 @@ class Incoming:
     id: int
     channel: str
     update_id: int
+    sequence: int
     chat_key: str
     payload: dict[str, Any]
     attempts: int
@@ -668,14 +669,22 @@ class Repository:
 
     # Messenger inbox and outbox -----------------------------------------------------------------
 
-    def store_updates(self, channel: str, updates: Sequence[tuple[int, str, dict[str, Any]]]) -> set[int]:
+    def store_updates(
+        self,
+        channel: str,
+        updates: Sequence[tuple[int, str, dict[str, Any]]],
+        sequences: Sequence[int] | None = None,
+    ) -> set[int]:
         """Store incoming updates (update id, chat key, payload) in one transaction, each id once; the
-        ids that were new. One already stored (by this or another process), or given twice, is not."""
+        ids that were new. One already stored (by this or another process), or given twice, is not.
+        ``sequences``: each update's place in its chat's order, where the update ids do not say it."""
         if not updates:
             return set()
         now = utc_now()
+        order = sequences if sequences is not None else [update_id for update_id, _, _ in updates]
         rows = [
-            _inbox_row(channel, update_id, chat_key, payload, now) for update_id, chat_key, payload in updates
+            _inbox_row(channel, update_id, chat_key, payload, now, sequence=sequence)
+            for (update_id, chat_key, payload), sequence in zip(updates, order, strict=True)
         ]
         with self._session() as session:
             stored = _insert_new_inbox_rows(session, rows)
@@ -693,12 +702,12 @@ class Repository:
             return new
 
     def pending_updates(self, channel: str, limit: int = 100) -> list[Incoming]:
-        """Unprocessed updates in the order they were sent (update ids grow)."""
+        """Unprocessed updates in the order they were sent (their sequence, then their arrival)."""
         inbox = _table(InboxUpdate).c
         query = (
             sql_select(_table(InboxUpdate))
             .where(inbox.channel == channel, inbox.status == "pending")
-            .order_by(inbox.update_id)
+            .order_by(inbox.sequence, inbox.id)
             .limit(limit)
         )
         with self._session() as session:
@@ -715,7 +724,7 @@ class Repository:
                     "item_id": item.id,
                     "item_channel": item.channel,
                     "item_chat": item.chat_key,
-                    "item_update": item.update_id,
+                    "item_sequence": item.sequence,
                 },
             )
             return mine.first() is not None
@@ -1088,7 +1097,13 @@ _EARLIER_PENDING = (
         col(InboxUpdate.channel) == bindparam("item_channel"),
         col(InboxUpdate.chat_key) == bindparam("item_chat"),
         InboxUpdate.status == "pending",
-        col(InboxUpdate.update_id) < bindparam("item_update"),
+        or_(
+            col(InboxUpdate.sequence) < bindparam("item_sequence"),
+            and_(
+                col(InboxUpdate.sequence) == bindparam("item_sequence"),
+                col(InboxUpdate.id) < bindparam("item_id"),
+            ),
+        ),
     )
     .correlate(None)  # the chat's other rows, by value; not the outer row
 )
@@ -1136,12 +1151,20 @@ def _sent(now: datetime) -> dict[str, Any]:
 
 
 def _inbox_row(
-    channel: str, update_id: int, chat_key: str, payload: dict[str, Any], now: datetime, *, done: bool = False
+    channel: str,
+    update_id: int,
+    chat_key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    done: bool = False,
+    sequence: int | None = None,
 ) -> dict[str, Any]:
     """An incoming message as a row for a Core INSERT: pending, or already handled (``done``)."""
     row = {
         "channel": channel,
         "update_id": update_id,
+        "sequence": update_id if sequence is None else sequence,
         "chat_key": chat_key,
         "payload": payload,
         "status": "done" if done else "pending",

@@ -229,6 +229,21 @@ def test_an_update_is_claimed_only_once_and_after_the_earlier_ones_of_its_chat(s
         assert store.claim_update(second) is True
 
 
+def test_a_chats_updates_go_by_the_order_their_channel_gives_then_by_arrival(store: Repository) -> None:
+    """企业微信: a card press has no MsgId (its key is a hash, here 900); its CreateTime orders it."""
+    updates = [(900, "42", {"n": "press"}), (5, "42", {"n": "text after"}), (7, "42", {"n": "same second"})]
+    assert store.store_updates("wecom", updates, sequences=[1_700_000_001, 1_700_000_002, 1_700_000_001])
+    press, same_second, text = store.pending_updates("wecom")
+    assert [u.payload["n"] for u in (press, same_second, text)] == ["press", "same second", "text after"]
+    with store.unit_of_work():
+        assert store.claim_update(text) is False, "the press, made before it, is pending"
+        assert store.claim_update(same_second) is False, "the same second, stored after the press"
+        assert store.claim_update(press) is True
+        store.finish_update(press, "done", utc_now())
+    with store.unit_of_work():
+        assert store.claim_update(same_second) is True
+
+
 def test_a_pass_of_sent_messages_is_marked_in_one_go(store: Repository) -> None:
     for chat in ("1", "2", "3"):
         store.enqueue_message("telegram", chat, {"text": f"你好 {chat}"})

@@ -155,9 +155,9 @@ def test_callbacks_arriving_together_are_stored_in_few_commits_and_a_resend_is_n
     calls: list[int] = []
     store = repository.store_updates
 
-    def counted(channel: str, updates: object) -> set[int]:
+    def counted(channel: str, updates: object, sequences: object = None) -> set[int]:
         calls.append(len(updates))  # type: ignore[arg-type]
-        return store(channel, updates)  # type: ignore[arg-type]
+        return store(channel, updates, sequences)  # type: ignore[arg-type]
 
     monkeypatch.setattr(repository, "store_updates", counted)
 

@@ -74,7 +74,7 @@ class Inbox:
         self.translator = translator
         self.group_size = group_size
         self.work = asyncio.Event()  # set when there may be something to handle or send
-        self._arrivals: asyncio.Queue[tuple[Update, asyncio.Future[bool]]] = asyncio.Queue()
+        self._arrivals: asyncio.Queue[tuple[Update, int | None, asyncio.Future[bool]]] = asyncio.Queue()
         self._storing: asyncio.Task[None] | None = None
 
     @property
@@ -89,21 +89,24 @@ class Inbox:
             self.work.set()
         return stored
 
-    def _stored(self, updates: Sequence[Update]) -> set[int]:
-        stored = self.repository.store_updates(self.channel, updates)
+    def _stored(self, updates: Sequence[Update], sequences: Sequence[int] | None = None) -> set[int]:
+        stored = self.repository.store_updates(self.channel, updates, sequences)
         for update_id in sorted({update_id for update_id, _, _ in updates} - stored):
             log.info("duplicate update %s ignored", update_id)
         return stored
 
-    async def store_soon(self, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
+    async def store_soon(
+        self, update_id: int, chat_key: str, payload: dict[str, Any], sequence: int | None = None
+    ) -> bool:
         """Store one update as ``store`` does, in one statement and one commit with the updates that
         arrive while the last ones are being stored: a burst of a hundred callbacks is a commit or
         two, not a hundred in a row, each waiting for the one before. True when it was new. For a
-        messenger that waits for its callback to be answered (WeCom: 5 s)."""
+        messenger that waits for its callback to be answered (WeCom: 5 s). ``sequence``: the update's
+        place in its chat's order, where its id does not say it (``Repository.store_updates``)."""
         if self._storing is None or self._storing.done():
             self._storing = asyncio.create_task(self._store_arrivals())
         arrival: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        await self._arrivals.put(((update_id, chat_key, payload), arrival))
+        await self._arrivals.put(((update_id, chat_key, payload), sequence, arrival))
         return await arrival
 
     async def _store_arrivals(self) -> None:
@@ -112,14 +115,16 @@ class Inbox:
             while not self._arrivals.empty():
                 waiting.append(self._arrivals.get_nowait())
             try:
-                stored = await asyncio.to_thread(self._stored, [update for update, _ in waiting])
+                updates = [update for update, _, _ in waiting]
+                order = [update[0] if sequence is None else sequence for update, sequence, _ in waiting]
+                stored = await asyncio.to_thread(self._stored, updates, order)
             except Exception as error:  # the database is away: each callback hears of it
-                for _update, arrival in waiting:
+                for _update, _sequence, arrival in waiting:
                     if not arrival.done():
                         arrival.set_exception(error)
                 continue
             first: set[int] = set()
-            for (update_id, _chat, _payload), arrival in waiting:
+            for (update_id, _chat, _payload), _sequence, arrival in waiting:
                 new = update_id in stored and update_id not in first  # the same id twice: one is new
                 first.add(update_id)
                 if not arrival.done():  # its request may have gone
