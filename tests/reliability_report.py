@@ -143,6 +143,14 @@ SUITE = [
         "`intake run` SIGKILLed between storing a WeCom message and replying, the MsgId sent again",
         1,
     ),
+    (
+        "tests/test_wecom_under_fire.py::test_ten_wecom_members_through_kills_of_the_service",
+        "`intake run` SIGKILLed at random moments (about half once a message in flight is stored) under "
+        "10 企业微信 members filling 登记表, each callback without a 200 sent again with its MsgId: every "
+        "answer once, one inbox row per MsgId, every reply delivered (a killed pass's resent), no "
+        "traceback or personal data in the log",
+        "wecom_kills.kills",
+    ),
 ]
 
 PROMISES = """\
