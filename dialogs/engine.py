@@ -39,6 +39,7 @@ from dialogs.validators import (
     Rejected,
     ValidationContext,
     ValidationResult,
+    cross_field_names,
     validate_photo,
     validate_video_meta,
 )
@@ -853,6 +854,30 @@ class DialogEngine:
             answers=answers,
         )
 
+    def _with_dependents(
+        self, draft: Draft, field_decl: FieldDecl, group: GroupDecl | None, accepted: Accepted
+    ) -> ValidationResult:
+        """An answer checked against the answers whose rules name it: 单位人数 changed to 50 while
+        女性人数 says 86 is refused here, naming both, not at the submit."""
+        form = self._form(draft)
+        fields = group.fields if group is not None else [s for s in form.steps if isinstance(s, FieldDecl)]
+        answers = {**self._answers_for(draft, group), field_decl.key: accepted.value}
+        notes = [accepted.note] if accepted.note else []
+        for other in fields:
+            if other is field_decl or other.validator is None or answers.get(other.key) is None:
+                continue
+            if field_decl.key not in cross_field_names(other.params):
+                continue
+            context = replace(self._context(draft, other, group), answers=answers)
+            again = TEXT_VALIDATORS[other.validator](str(answers[other.key]), other.params, context)
+            if isinstance(again, Rejected):
+                return Rejected(
+                    f"{field_decl.label}填{accepted.value}，与已填的{other.label}不符：{again.message}\n"
+                    f"请重新填写{field_decl.label}；如果是{other.label}填错了，请先发送“跳过”，再修改{other.label}。"
+                )
+            notes += [again.note] if again.note else []  # a warning the change brings on (单独创建)
+        return replace(accepted, note="\n".join(notes) or None)
+
     def _validate_text(
         self, draft: Draft, field_decl: FieldDecl, group: GroupDecl | None, text: str
     ) -> ValidationResult:
@@ -892,6 +917,8 @@ class DialogEngine:
             return
         else:
             result = self._validate_text(draft, field_decl, group, text)
+            if isinstance(result, Accepted):
+                result = self._with_dependents(draft, field_decl, group, result)
         if isinstance(result, Rejected):
             turn.say(result.message)
             self._ask(turn)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dialogs.chinese_text import word_count
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from dialogs.validators import format_date, format_year_month
+from dialogs.validators import choice_advice, format_date, format_year_month
 
 #: A submission's status as 组联部 and the unit read it: one list for the chat, /show and the export.
 STATUS_LABELS = {"submitted": "待审核", "accepted": "已接收", "returned": "已退回修改"}
@@ -83,4 +84,16 @@ def review_text(form: FormDecl, answers: dict[str, Any]) -> str:
             lines.append(f"   {row_title(step, row, index)}")
             for group_field in step.fields:
                 lines.append(f"     {field_line(group_field, row)}")
+    lines += advice(form, answers)
     return "\n".join(lines)
+
+
+def advice(form: FormDecl, answers: Mapping[str, Any]) -> list[str]:
+    """The warnings the answers bring on (an organisation of 30 women or more not 单独创建): shown
+    when the answer is given, in the review, in 组联部's /show and in the export's workbook."""
+    return [
+        note
+        for step in form.steps
+        if isinstance(step, FieldDecl) and step.validator == "choice" and "advise" in step.params
+        if (note := choice_advice(step.params, answers.get(step.key), answers)) is not None
+    ]

@@ -42,6 +42,8 @@ __all__ = [
     "ValidationContext",
     "ValidationResult",
     "check_params",
+    "choice_advice",
+    "cross_field_names",
     "decode_budget",
     "format_date",
     "format_year_month",
@@ -315,7 +317,8 @@ def _fold(text: str) -> str:
 def validate_choice(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
     """One of ``choices``, matched exactly, then ignoring case and width, then through ``aliases``.
 
-    A choice listed in ``refusals`` is recognised but refused with the declared message.
+    A choice listed in ``refusals`` is recognised but refused with the declared message; one the
+    ``advise_*`` rule warns of is accepted with its note (``choice_advice``).
     """
     choices: list[str] = params["choices"]
     typed = _without_spaces(text)
@@ -332,7 +335,18 @@ def validate_choice(text: str, params: Mapping[str, Any], ctx: ValidationContext
     refusal: str | None = params.get("refusals", {}).get(chosen)
     if refusal is not None:
         return Rejected(refusal)
-    return Accepted(chosen)
+    return Accepted(chosen, note=choice_advice(params, chosen, ctx.answers))
+
+
+def choice_advice(params: Mapping[str, Any], chosen: Any, answers: Mapping[str, Any]) -> str | None:
+    """A warning, not a refusal: ``advise`` (its ``{count}`` filled in) when the answer named by
+    ``advise_field`` is at least ``advise_at_least`` and the choice is not ``advise_unless`` — an
+    organisation of 30 women or more should build its own federation (单独创建), FORMS.md."""
+    field = params.get("advise_field")
+    count = answers.get(field) if isinstance(field, str) else None
+    if not _is_int(count) or count < params["advise_at_least"] or chosen in (None, params["advise_unless"]):
+        return None
+    return str(params["advise"]).format(count=count)
 
 
 # The 56 recognised ethnic groups: the five of this region first, then the official (GB 3304) order.
@@ -495,6 +509,13 @@ def validate_integer(text: str, params: Mapping[str, Any], ctx: ValidationContex
     return Accepted(value)
 
 
+def cross_field_names(params: Mapping[str, Any]) -> set[str]:
+    """The other answers a field's rule reads (``at_most_field``, ``more_than_sum_of``): when one of
+    them changes, the rule is run again."""
+    names = {params[key] for key in ("at_most_field", "advise_field") if isinstance(params.get(key), str)}
+    return names | set(params.get("more_than_sum_of") or [])
+
+
 # --- the registry and its declaration check ----------------------------------------------------
 
 TEXT_VALIDATORS: dict[str, TextValidator] = {
@@ -531,6 +552,10 @@ _PARAMS: dict[str, dict[str, _Param]] = {
         "choices": _Param("list[str]", required=True),
         "aliases": _Param("dict[str, str]"),
         "refusals": _Param("dict[str, str]"),
+        "advise_field": _Param("str"),
+        "advise_at_least": _Param("int"),
+        "advise_unless": _Param("str"),
+        "advise": _Param("str"),
     },
     "ethnic_group": {},
     "birth_year_month": {"min_age": _Param("int", required=True), "max_age": _Param("int", required=True)},

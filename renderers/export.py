@@ -40,7 +40,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exports import ExportContent, ExportItem, ExportStatusRow
-from dialogs.presentation import display_value, status_label
+from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
 from renderers.records import RenderError
 from renderers.registry import CITY_REPORTER, STATISTICS, Statistics
@@ -355,6 +355,10 @@ def _columns(form: FormDecl, zone: tzinfo | None) -> tuple[list[_Column], GroupD
             columns += [_Column(field.label, _row_value(field)) for field in step.fields]
         else:
             columns += [_summarised(step, field) for field in step.fields]
+    if any(isinstance(step, FieldDecl) and "advise" in step.params for step in form.steps):
+        columns.append(
+            _Column("提示", lambda item, _row: "；".join(advice(item.form, item.record.answers)) or None)
+        )
     return columns, expanded
 
 

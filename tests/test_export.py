@@ -435,7 +435,7 @@ def test_headers_are_the_submission_columns_and_every_field_label(
     assert course_labels[0] == "课程名称"
 
     site_top = [field.label for field in forms["site_application"].top_fields()]
-    assert header("示范点申报表") == LEADING + site_top + ["照片数", "照片说明"]
+    assert header("示范点申报表") == LEADING + site_top + ["照片数", "照片说明", "提示"]
     assert site_top[0] == "申报单位名称" and "创建时间" in site_top
 
 
