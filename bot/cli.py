@@ -204,11 +204,12 @@ def cmd_invite(args: argparse.Namespace) -> int:
             f"告知书已排入发往企业微信成员 {args.wecom_user} 的队列，服务运行时发出；对方点“同意”后即绑定。"
         )
         return 0
+    if settings.web_url:
+        print(f"网页版链接：{join_link(settings, invite.code)}")
     username = settings.telegram_bot_username or telegram_username(settings)
     if username:
         print(f"Telegram 链接：{deep_link(username, invite.code)}")
-    else:
-        print("设置 TELEGRAM_BOT_TOKEN 后可生成 Telegram 链接；也可以在聊天中发送：/start " + invite.code)
+    print(f"在企业微信或 Telegram 的聊天中也可以发送：绑定 {invite.code}")
     return 0
 
 

@@ -1,7 +1,14 @@
-"""The commands a person can send in any state, as slash commands and as plain Chinese words."""
+"""The commands a person can send in any state, as slash commands and as plain Chinese words.
+
+What the bot says never asks for a slash command: every action it suggests is a button or one of
+the Chinese words here — a word alone (“新建”), a word with a submission number (“修改第3号”,
+“接收3号”, “退回3号 照片不清晰”), or a word with what it is about (“绑定 邀请码”; 组联部's “进度
+城中区”, “单位 鱼峰区”, “提醒 鱼峰区”). The slash commands keep working for those who type them.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dialogs.chinese_text import to_halfwidth_digits
@@ -31,19 +38,44 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "remind": ("/remind",),
 }
 
-#: One line per command for /help.
+#: A word with a submission number: “修改第3号”, “接收 3号”, “退回3号 照片不清晰”.
+NUMBERED_WORDS: dict[str, str] = {
+    "修改": "reopen",
+    "查看": "show",
+    "接收": "accept",
+    "退回": "return",
+    "推荐": "select",
+    "取消推荐": "unselect",
+}
+#: 组联部's words followed by what they are about: “进度 城中区”, “单位 鱼峰区”, “提醒 鱼峰区”.
+ABOUT_WORDS: dict[str, str] = {
+    "进度": "status",
+    "未交": "pending",
+    "单位": "unit",
+    "提醒": "remind",
+    "绑定": "start",  # “绑定 邀请码”: an invite code sent in the chat
+}
+
+_NUMBERED = re.compile(
+    r"^("
+    + "|".join(sorted(NUMBERED_WORDS, key=len, reverse=True))
+    + r")\s*第?\s*[#＃]?([0-9０-９]+)\s*号(.*)$",
+    re.S,
+)
+
+#: One line per command for 帮助.
 COMMAND_HELP: tuple[tuple[str, str], ...] = (
-    ("/new 新建", "开始填写一份表"),
-    ("/drafts 草稿", "查看、继续或恢复未填完的表"),
-    ("/submissions 已交", "查看已提交的表"),
-    ("/reopen 编号", "在截止前修改已提交的表"),
-    ("/status 进度", "查看本单位各项任务的报送进度"),
-    ("/back 上一步", "回到上一项"),
-    ("/skip 跳过", "跳过选填项（已填的项保留原值）"),
-    ("/review 查看", "查看已填内容"),
-    ("/edit 修改", "选择一项重新填写"),
-    ("/cancel 放弃", "放弃当前这份表（可在30天内恢复）"),
-    ("/help 帮助", "查看本项说明"),
+    ("新建", "开始填写一份表"),
+    ("草稿", "查看、继续或恢复未填完的表"),
+    ("已交", "查看已提交的表"),
+    ("修改第3号", "在截止前修改已提交的第3号表"),
+    ("进度", "查看本单位各项任务的报送进度"),
+    ("上一步", "回到上一项"),
+    ("跳过", "跳过选填项（已填的项保留原值）"),
+    ("查看", "查看已填内容"),
+    ("修改", "选择一项重新填写"),
+    ("放弃", "放弃当前这份表（可在30天内恢复）"),
+    ("帮助", "查看本项说明"),
 )
 
 _LOOKUP = {word: name for name, words in COMMAND_WORDS.items() for word in words}
@@ -76,7 +108,13 @@ def parse_command(text: str) -> Command | None:
     stripped = text.strip()
     if not stripped:
         return None
-    head, _, rest = stripped.partition(" ")
+    numbered = _NUMBERED.match(stripped)
+    if numbered is not None:
+        word, number, rest = numbered.groups()
+        return Command(NUMBERED_WORDS[word], f"{to_halfwidth_digits(number)} {rest.strip()}".strip())
+    head, _, rest = stripped.replace("\u3000", " ").partition(" ")
+    if head in ABOUT_WORDS and rest.strip():
+        return Command(ABOUT_WORDS[head], rest.strip())
     head = head.split("@", 1)[0].lower() if head.startswith("/") else head  # /help@bot_name
     name = _LOOKUP.get(head)
     if name is None:
@@ -86,16 +124,16 @@ def parse_command(text: str) -> Command | None:
     return Command(name, rest.strip())
 
 
-#: What 组联部 can ask, for its /help.
+#: What 组联部 can ask, for its 帮助.
 SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
-    ("/status 进度", "各单位各项任务的报送进度，以及全市示范点数、村（社区）执委占比和推荐上报数"),
-    ("/pending 未交", "只看还没报齐的单位和任务"),
-    ("/status 区域 或 /pending 区域", "只看一个区域（县区）的单位，例如 /status 城中区"),
-    ("/unit 单位", "某单位的进度和全部提交（带编号）"),
-    ("/show 编号", "查看一份提交的内容、处理记录和 Word 文件"),
-    ("/accept 编号", "接收"),
-    ("/return 编号 原因", "退回修改，原因会发给该单位联系人"),
-    ("/select 编号 [第几节]", "推荐上报自治区（课程要写第几节）；/unselect 取消"),
-    ("/export 导出", "全部表格、统计表和汇总表（ZIP）"),
-    ("/remind 单位", "马上提醒该单位还差的材料"),
+    ("进度", "各单位各项任务的报送进度，以及全市示范点数、村（社区）执委占比和推荐上报数"),
+    ("未交", "只看还没报齐的单位和任务"),
+    ("进度 城中区、未交 城中区", "只看一个区域（县区）的单位"),
+    ("单位 鱼峰区", "某单位的进度和全部提交（带编号）"),
+    ("查看3号", "查看第3号提交的内容、处理记录和 Word 文件"),
+    ("接收3号", "接收第3号提交"),
+    ("退回3号 原因", "退回修改，原因会发给该单位联系人"),
+    ("推荐3号（课程：推荐3号 第2节）", "推荐上报自治区；取消推荐3号 取消"),
+    ("导出", "全部表格、统计表和汇总表（ZIP）"),
+    ("提醒 鱼峰区", "马上提醒该单位还差的材料"),
 )

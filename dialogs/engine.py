@@ -393,12 +393,12 @@ class DialogEngine:
                     self._ask(turn)
                 return True
             case _ if turn.draft is None:
-                turn.say("您现在没有正在填写的表。发送 /new 开始填写，或 /drafts 继续未填完的表。")
+                turn.say("您现在没有正在填写的表。发送“新建”开始填写，或发送“草稿”继续未填完的表。")
                 return True
         return False
 
     def _general_help(self) -> str:
-        lines = ["可以发送以下命令（也可以直接发送中文词语）："]
+        lines = ["可以直接发送以下词语："]
         lines += [f"{name}：{purpose}" for name, purpose in COMMAND_HELP]
         lines.append(f"其他问题请联系{self.campaign.contact.line()}。")
         return "\n".join(lines).replace("30天", f"{self.campaign.cancelled_draft_days}天")
@@ -496,7 +496,7 @@ class DialogEngine:
                 label = f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
                 entries.append((label, f"resume:{draft.id}"))
         if not entries:
-            turn.say("没有未填完的表。发送 /new 开始填写。")
+            turn.say("没有未填完的表。发送“新建”开始填写。")
             return
         self._set_menu(turn, "未填完的表（点选继续）：", entries)
 
@@ -504,7 +504,7 @@ class DialogEngine:
         assert turn.unit.id is not None
         submissions = self.repository.submissions(turn.unit.id)
         if not submissions:
-            turn.say("贵单位还没有提交过表。发送 /new 开始填写。")
+            turn.say("贵单位还没有提交过表。发送“新建”开始填写。")
             return
         lines = ["贵单位已提交："]
         entries = []
@@ -528,13 +528,13 @@ class DialogEngine:
         if task.max_records is not None and records >= task.max_records:
             turn.say(
                 f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量。"
-                "如需修改已提交的表，请发送 /submissions 选择要修改的一份。"
+                "如需修改已提交的表，请发送“已交”选择要修改的一份。"
             )
             return
         previous = turn.draft
         turn.draft = self._new_draft(turn, task.id, form.id, self.machines[form.id].input_states[0])
         if previous is not None:
-            turn.say("原来正在填写的表已保存，可随时发送 /drafts 继续。")
+            turn.say("原来正在填写的表已保存，可随时发送“草稿”继续。")
         turn.say(f"{form.intro}共 {len(form.steps)} 项，随时可发送“上一步”“查看”“帮助”。")
         self._ask(turn)
 
@@ -566,7 +566,7 @@ class DialogEngine:
     def _resume(self, turn: Turn, draft_id: int) -> None:
         draft = self.repository.draft(draft_id)
         if draft is None or draft.unit_id != turn.unit.id or draft.status not in ("open", "cancelled"):
-            turn.say("这份草稿已不存在或已提交。发送 /drafts 查看可继续的表。")
+            turn.say("这份草稿已不存在或已提交。发送“草稿”查看可继续的表。")
             return
         turn.draft = draft
         turn.contact.current_draft_id = draft.id
@@ -583,14 +583,12 @@ class DialogEngine:
     def _reopen(self, turn: Turn, argument: str) -> None:
         number, _rest = submission_number(argument)
         if number is None:
-            turn.say(
-                "请在 /reopen 后写上贵单位已提交的表的编号，例如：/reopen 3。发送 /submissions 可查看编号。"
-            )
+            turn.say("请写上贵单位已提交的表的编号，例如：修改第3号。发送“已交”可查看编号。")
             return
         submission = self.repository.submission(number)
         if submission is None or submission.unit_id != turn.unit.id:
             shown = f"#{number}" if number <= MAX_ID else "这个编号"
-            turn.say(f"贵单位没有{shown}这份提交。发送 /submissions 可查看贵单位已提交的表和编号。")
+            turn.say(f"贵单位没有{shown}这份提交。发送“已交”可查看贵单位已提交的表和编号。")
             return
         task = self.campaign.task(submission.task_id)
         if submission.status == "accepted":
@@ -702,7 +700,7 @@ class DialogEngine:
             turn.contact.current_draft_id = None
             days = self.campaign.cancelled_draft_days
             turn.say(
-                f"已放弃这份表。草稿会保留 {days} 天，期间发送 /drafts 可以恢复。发送 /new 可以填写新的表。"
+                f"已放弃这份表。草稿会保留 {days} 天，期间发送“草稿”可以恢复。发送“新建”可以填写新的表。"
             )
         elif choice == "keep":
             self._move(turn, "keep", replace(cursor, before_cancel=None).at(cursor.before_cancel or REVIEW))
@@ -1255,7 +1253,7 @@ class DialogEngine:
         if draft.submission_id is None and task.max_records is not None and records >= task.max_records:
             turn.say(
                 f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量，这份暂不能提交。"
-                "如需替换，请发送 /submissions 修改已提交的表；这份草稿会保留。"
+                "如需替换，请发送“已交”修改已提交的表；这份草稿会保留。"
             )
             self._ask(turn)
             return
@@ -1282,7 +1280,7 @@ class DialogEngine:
         if late:
             deadline = f"{task.deadline.month}月{task.deadline.day}日"
             lines.append(f"注意：已过截止时间（{deadline}），本次提交标记为逾期。")
-        lines.append("发送 /new 可继续填写其他表，发送 /submissions 查看已提交的表。")
+        lines.append("发送“新建”可继续填写其他表，发送“已交”查看已提交的表。")
         turn.replies.append(Reply("\n".join(lines)))
         if version.document_path is not None:
             caption = (

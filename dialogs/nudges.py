@@ -69,9 +69,9 @@ def nudge_text(campaign: Campaign, form: FormDecl, item: Progress, now: datetime
     noun = form.group(task.counted_group).item if task.counted_group else "份"
     parts = [f"{when}，贵单位已交{item.counted}{noun}"]
     if item.missing:
-        parts.append(f"还差{item.missing}{noun}，发送 /new 开始填写")
+        parts.append(f"还差{item.missing}{noun}，发送“新建”开始填写")
     if item.returned:
-        parts.append(f"有{item.returned}份被退回待修改，发送 /submissions 查看并修改")
+        parts.append(f"有{item.returned}份被退回待修改，发送“已交”查看并修改")
     return "【提醒】" + "，".join(parts) + "。"
 
 

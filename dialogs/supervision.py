@@ -268,7 +268,7 @@ def status_report(
     if whole and by_area(campaign):
         totals = area_progress(repository, campaign)
         rows = _area_status_rows(campaign, forms, now, totals)
-        hint = f"各单位明细：发送 /status 区域名（如 /status {areas(campaign)[0]}）；全部数据：/export"
+        hint = f"各单位明细：发送“进度 区域名”（如“进度 {areas(campaign)[0]}”）；全部数据：发送“导出”"
     else:
         totals = campaign_progress(repository, campaign, unit_code, area)
         grouped = by_unit(totals)
@@ -328,7 +328,7 @@ def pending_report(
     """/pending: only what is outstanding, by unit with how many contacts it has (or by area)."""
     if area is None and by_area(campaign):
         rows = _area_pending_rows(campaign, forms, now, area_progress(repository, campaign))
-        hint = f"各单位明细：发送 /pending 区域名（如 /pending {areas(campaign)[0]}）"
+        hint = f"各单位明细：发送“未交 区域名”（如“未交 {areas(campaign)[0]}”）"
         return PendingReport(tuple(rows), by_area=True, hint=hint)
     short = [p for p in campaign_progress(repository, campaign, area=area) if not p.complete]
     contacts = repository.contacts_per_unit(campaign.id) if short else {}

@@ -70,7 +70,7 @@ class SupervisorDesk:
         area = argument.strip() or None
         if area is not None and area not in areas(self.campaign):
             choices = "、".join(areas(self.campaign))
-            return [Reply(f"没有“{area}”这个区域。可写的区域：{choices}。查看单个单位请用 /unit 单位名。")]
+            return [Reply(f"没有“{area}”这个区域。可写的区域：{choices}。查看单个单位请发送“单位 单位名”。")]
         if name == "status":
             return [Reply(status_report(self.repository, self.campaign, self.forms, now, area=area).text())]
         return [Reply(pending_report(self.repository, self.campaign, self.forms, now, area).text())]
@@ -79,7 +79,7 @@ class SupervisorDesk:
         matches = self.campaign.find_units(query) if query.strip() else []
         if len(matches) != 1:
             names = "、".join(u.short_name for u in self.campaign.units)
-            return [Reply(f"请写上一个单位，例如：/unit 鱼峰区。可选：{names}")]
+            return [Reply(f"请写上一个单位，例如：单位 鱼峰区。可选：{names}")]
         unit = matches[0]
         lines = [status_report(self.repository, self.campaign, self.forms, now, unit.code).text(), ""]
         stored = self.repository.unit_by_code(self.campaign.id, unit.code)
@@ -101,15 +101,15 @@ class SupervisorDesk:
         number was given (with ``example``) or that there is no such submission."""
         number, rest = submission_number(argument)
         if number is None:
-            return Reply(f"请写上提交编号，例如：{example}。/unit 单位 可查看某单位的编号。"), rest
+            return Reply(f"请写上提交编号，例如：{example}。发送“单位 单位名”可查看某单位的编号。"), rest
         submission = self.repository.submission(number)
         if submission is None or submission.campaign_id != self.campaign.id:
             shown = f"#{number}" if number <= MAX_ID else "这个编号"
-            return Reply(f"没有{shown}这份提交。/unit 单位 可查看某单位的编号。"), rest
+            return Reply(f"没有{shown}这份提交。发送“单位 单位名”可查看某单位的编号。"), rest
         return submission, rest
 
     def _show(self, argument: str) -> list[Reply]:
-        submission, _rest = self._submission(argument, "/show 3")
+        submission, _rest = self._submission(argument, "查看3号")
         if isinstance(submission, Reply):
             return [submission]
         version = self.repository.versions(submission.id or 0)[-1]
@@ -134,7 +134,7 @@ class SupervisorDesk:
     # Deciding ---------------------------------------------------------------------------------
 
     def _decide(self, contact: Contact, action: str, argument: str) -> list[Reply]:
-        example = {"return": "/return 3 照片不清晰，请重新上传"}.get(action, f"/{action} 3")
+        example = ACTION_EXAMPLES[action]
         submission, rest = self._submission(argument, example)
         if isinstance(submission, Reply):
             return [submission]
@@ -149,12 +149,12 @@ class SupervisorDesk:
             return [Reply(f"已接收{title}第{submission.current_version}版。")]
         if action == "return":
             if not rest:
-                return [Reply("退回时请写明原因，例如：/return 3 照片不清晰，请重新上传")]
+                return [Reply("退回时请写明原因，例如：退回3号 照片不清晰，请重新上传")]
             self.repository.decide(submission, "return", contact.id, reason=rest, status="returned")
             self._notify(
                 submission,
                 f"贵单位的{title}被{self._department}退回修改，原因：{rest}\n"
-                f"请发送 /reopen {submission.id} 修改后重新提交。",
+                f"请发送“修改第{submission.id}号”修改后重新提交。",
             )
             return [Reply(f"已退回{title}，原因已发给该单位的联系人。")]
         return self._select(contact, submission, action, rest, title)
@@ -167,14 +167,15 @@ class SupervisorDesk:
         row: int | None = None
         if task.counted_group is not None:
             item = self.forms[task.form].group(task.counted_group).item  # “节课程”
-            row = plain_number(rest)
+            row = plain_number(rest.strip().removeprefix("第").split(item[0])[0])
             if row is None:
-                return [Reply(f"请写上第几{item}，例如：/{action} {submission.id} 2")]
+                example = f"{ACTION_WORDS[action]}{submission.id}号 第2{item[0]}"
+                return [Reply(f"请写上第几{item}，例如：{example}")]
             rows = self.repository.versions(submission.id or 0)[-1].answers.get(task.counted_group, [])
             if not 1 <= row <= len(rows):
                 return [Reply(f"{title}只有 {len(rows)} {item}。")]
         if action == "select" and submission.status != "accepted":
-            return [Reply(f"{title}还没有接收，请先 /accept {submission.id}。")]
+            return [Reply(f"{title}还没有接收，请先发送“接收{submission.id}号”。")]
         self.repository.decide(submission, action, contact.id, row=row)
         chosen = sum(
             1
@@ -189,7 +190,7 @@ class SupervisorDesk:
     def _remind(self, query: str, now: datetime) -> list[Reply]:
         matches = self.campaign.find_units(query) if query.strip() else []
         if len(matches) != 1:
-            return [Reply("请写上一个单位，例如：/remind 鱼峰区")]
+            return [Reply("请写上一个单位，例如：提醒 鱼峰区")]
         reminded, contacts = send_reminder_now(
             self.repository, self.campaign, self.forms, matches[0].code, now
         )
@@ -223,3 +224,11 @@ class SupervisorDesk:
 
 
 _ACTION_NAMES = {"accept": "接收", "return": "退回", "select": "推荐上报", "unselect": "取消推荐"}
+#: How each decision is asked for, in the words the bot understands (``dialogs.commands``).
+ACTION_WORDS = {"accept": "接收", "return": "退回", "select": "推荐", "unselect": "取消推荐"}
+ACTION_EXAMPLES = {
+    "accept": "接收3号",
+    "return": "退回3号 照片不清晰，请重新上传",
+    "select": "推荐3号",
+    "unselect": "取消推荐3号",
+}

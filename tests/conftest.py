@@ -10,6 +10,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -150,6 +151,17 @@ def document_path(engine: DialogEngine, reply: Reply) -> Path:
     return opened.path
 
 
+#: A slash command in words a person reads (“/new”), not a path or a link (“https://t.me/…”).
+SLASH_COMMAND = re.compile(r"(?<![\w/:.])/[a-z]+")
+
+
+def assert_no_slash_command(text: str, echoed: AbstractSet[str] = frozenset()) -> None:
+    """What the bot says suggests buttons and Chinese words, never a command to type in English
+    (``echoed``: what the person typed, which the bot may show back, as in the review)."""
+    found = set(SLASH_COMMAND.findall(text)) - echoed
+    assert not found, f"an English command in a message a person reads: {found} in {text!r}"
+
+
 class Chat:
     """Talks to the engine as one contact, one string per message, like a person on a phone."""
 
@@ -163,11 +175,14 @@ class Chat:
         assert unit is not None
         engine.repository.bind_contact(channel, user, unit.id)
         self.replies: list[Reply] = []
+        self.typed: set[str] = set()  # what looked like a command in what this contact typed
 
     def send(self, text: str = "", file: IncomingFile | None = None) -> str:
         self.replies = self.engine.handle(
             Inbound(channel=self.channel, user_id=self.user, text=text, file=file)
         )
+        self.typed |= set(SLASH_COMMAND.findall(text))
+        assert_no_slash_command(self.text, self.typed)
         return self.text
 
     def photo(

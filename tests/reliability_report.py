@@ -221,7 +221,10 @@ def main() -> int:
         else "Crash run: no figures (the crash test did not run)."
     )
     under_fire = "\n\n".join(
-        _under_fire_line(name, figures.get(name)) for name in ("web_kills", "postgres_restarts")
+        [
+            *(_under_fire_line(name, figures.get(name)) for name in ("web_kills", "postgres_restarts")),
+            _wecom_line(figures.get("wecom_kills")),
+        ]
     )
     OUTPUT.write_text(
         "# Reliability\n\n"
@@ -256,6 +259,22 @@ def _under_fire_line(name: str, run: dict[str, object] | None) -> str:
         f"{run['server_errors']} 500s, {run['apologies']} apologies, {run['tracebacks']} tracebacks and "
         f"no personal data in {run['log_lines']} log lines at DEBUG "
         f"({run['outage_lines']} “database unavailable” lines), {run['seconds']} s."
+    )
+
+
+def _wecom_line(run: dict[str, object] | None) -> str:
+    """One sentence of figures from a run of tests/test_wecom_under_fire.py."""
+    if not run:
+        return "企业微信 under SIGKILLs: no figures (the test did not run)."
+    return (
+        f"{run['kills']} SIGKILLs of `intake run` under {run['members']} 企业微信 members: "
+        f"{run['forms']} forms submitted, {run['messages']} callbacks acknowledged "
+        f"({run['sent_again']} sent again with their MsgId; "
+        f"{run['kills_after_storing']} kills between storing a message and its 200), "
+        f"{run['answers_lost']} answers lost, {run['duplicates']} duplicates, "
+        f"{run['replies']} replies delivered ({run['replies_sent_again']} sent again after a kill), "
+        f"{run['replies_lost']} lost, {run['tracebacks']} tracebacks and no personal data "
+        f"in {run['log_lines']} log lines at DEBUG, {run['seconds']} s."
     )
 
 

@@ -84,7 +84,7 @@ def test_a_supervisor_invite_binds_to_the_department(engine: DialogEngine, clock
     replies = send(engine, "同意", consent_for=notice.consent_for)
     contact = engine.repository.contact("telegram", "tg-1")
     assert contact is not None and contact.role == "supervisor" and contact.unit_id is None
-    assert "/status 进度" in replies[-1].text
+    assert "进度：" in replies[-1].text
 
 
 def test_a_button_from_an_old_message_is_recognised_as_stale(chat: Chat) -> None:

@@ -63,7 +63,7 @@ def test_reminders_go_once_per_slot_only_to_units_still_short(engine: DialogEngi
     )
     assert nudge(restarted, at(5, 18, 10)) == 0, "nor after a restart"
     assert (
-        "距《登记表》截止（5月25日）还有7天，贵单位已交1份，还差1份，发送 /new 开始填写" in texts(engine)[0]
+        "距《登记表》截止（5月25日）还有7天，贵单位已交1份，还差1份，发送“新建”开始填写" in texts(engine)[0]
     )
     fill_cadre(chat, "覃美玲")
     assert nudge(engine, at(5, 22, 9)) == 1, "登记表 is complete now: only 课程"

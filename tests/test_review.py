@@ -22,7 +22,7 @@ def test_return_correct_resubmit_accept(engine: DialogEngine, chat: Chat, clock:
     assert "退回时请写明原因" in ask(engine, boss, "/return 1")
     assert "已退回#1《登记表》" in ask(engine, boss, "/return 1 工作照不清晰，请重新上传")
     [notice] = notices(engine)
-    assert "退回修改，原因：工作照不清晰，请重新上传" in notice and "/reopen 1" in notice
+    assert "退回修改，原因：工作照不清晰，请重新上传" in notice and "修改第1号" in notice
     chat.send("/submissions")
     assert "#1 登记表·韦丽华（第1版，已退回修改）" in chat.text
     chat.send("/reopen 1")
@@ -72,6 +72,10 @@ def test_courses_are_selected_one_by_one_once_accepted(
     )
     assert "推荐上报《课程推荐表》1/2（5月30日前）" in ask(engine, boss, "/status")
     assert "现为 0/2" in ask(engine, boss, "/unselect 1 2")
+    # the same in the words the bot suggests
+    assert "例如：推荐1号 第2节" in ask(engine, boss, "推荐1号")
+    assert "已推荐#1《课程推荐表》第1节" in ask(engine, boss, "推荐1号 第1节")
+    assert "现为 0/2" in ask(engine, boss, "取消推荐1号 第1节")
 
 
 def test_contacts_cannot_use_supervisor_commands(engine: DialogEngine, chat: Chat) -> None:
@@ -120,7 +124,7 @@ def test_remind_by_hand_reaches_only_units_with_contacts_and_something_missing(
     texts = notices(engine)
     assert len(texts) == 3
     assert any(
-        "距《登记表》截止（5月25日）还有15天，贵单位已交1份，还差1份，发送 /new 开始填写" in t for t in texts
+        "距《登记表》截止（5月25日）还有15天，贵单位已交1份，还差1份，发送“新建”开始填写" in t for t in texts
     )
 
 

@@ -21,7 +21,7 @@ from dialogs.supervision import (
     status_report,
 )
 from storage.models import Submission, UnitProgress
-from tests.conftest import SHANGHAI, Chat, FakeClock
+from tests.conftest import SHANGHAI, Chat, FakeClock, assert_no_slash_command
 from tests.test_dialog_forms import fill_cadre
 
 
@@ -33,7 +33,9 @@ def supervisor(engine: DialogEngine, clock: FakeClock) -> str:
 
 
 def ask(engine: DialogEngine, user: str, text: str) -> str:
-    return "\n".join(r.text for r in engine.handle(Inbound("telegram", user, text)))
+    said = "\n".join(r.text for r in engine.handle(Inbound("telegram", user, text)))
+    assert_no_slash_command(said)
+    return said
 
 
 def test_progress_counts_records_and_course_rows_per_unit(engine: DialogEngine, chat: Chat) -> None:
@@ -91,7 +93,7 @@ def test_a_contact_sees_only_their_own_unit(engine: DialogEngine, chat: Chat) ->
 def test_supervisor_help_lists_supervisor_commands(engine: DialogEngine, clock: FakeClock) -> None:
     boss = supervisor(engine, clock)
     reply = ask(engine, boss, "/help")
-    assert "/status 进度" in reply and "/pending 未交" in reply
+    assert "进度：" in reply and "未交：" in reply and "接收3号" in reply
 
 
 def test_status_lines_fit_a_phone_screen(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
@@ -202,7 +204,7 @@ def test_a_region_is_reported_by_area_and_an_area_by_unit(
     report = ask(regional, boss, "/status")
     assert "鱼峰区（10个单位）  登记表齐1/10  课程齐0/10  示范点齐0/10" in report
     assert "柳州市（20个单位）  登记表齐0/20  示范点齐0/20" in report
-    assert "鱼峰区1村" not in report and "/status 城中区" in report
+    assert "鱼峰区1村" not in report and "进度 城中区" in report
     assert "候选人 2 名，其中村（社区）执委 2 名" in report
     assert len(report.splitlines()) < 30
     area = ask(regional, boss, "/status 鱼峰区")
@@ -219,7 +221,7 @@ def test_a_regions_outstanding_work_is_summed_by_area(
     boss = supervisor(regional, clock)
     report = ask(regional, boss, "/pending")
     assert "鱼峰区：登记表10个单位未报齐（还差19份），5月25日截止，还有15天" in report
-    assert "鱼峰区第1村" not in report and "/pending 城中区" in report
+    assert "鱼峰区第1村" not in report and "未交 城中区" in report
     area = ask(regional, boss, "/pending 鱼峰区")
     assert "鱼峰区妇联（联系人1名）：登记表还差1份" in area
     assert "鱼峰区第9村（社区）妇联（尚无联系人绑定）：登记表还差2份" in area

@@ -287,7 +287,7 @@ def test_flood_control_is_honoured_and_the_reply_still_arrives(
     bind(phone, engine)
     emulator.inject_error("sendMessage", error_code=429, retry_after=2)
     sent_at = time.monotonic()
-    phone.say("/help", "/new 新建")
+    phone.say("/help", "新建：开始填写")
     assert time.monotonic() - sent_at >= 1.9, "the retry waited for retry_after"
     failures = [c for c in emulator.api_calls("sendMessage") if c.get("error")]
     assert len(failures) == 1
@@ -327,7 +327,7 @@ def test_supervisors_get_their_own_command_menu(
     phone = Phone(emulator.user(6006, "冯柳青"))
     code = issue_invite(engine.repository, None, role="supervisor", now=engine.clock()).code
     notice = phone.say(f"/start {code}", "个人信息保护告知")
-    phone.tap(notice, "同意", "/status 进度")
+    phone.tap(notice, "同意", "进度：各单位")
     phone.say("/status", "全市示范点 0/10 个")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
