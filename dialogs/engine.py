@@ -475,7 +475,8 @@ class DialogEngine:
             wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
             noun = form.group(task.counted_group).item if task.counted_group else "份"
             deadline = f"{task.deadline.month}月{task.deadline.day}日前"
-            label = f"{form.short_title}（已交{item.counted}{noun}，需{wanted}{noun}，{deadline}）"
+            returned = f"，{item.returned}份被退回待修改" if item.returned else ""
+            label = f"{form.short_title}（已交{item.counted}{noun}{returned}，需{wanted}{noun}，{deadline}）"
             entries.append((label, f"new:{task.id}"))
         self._set_menu(turn, "请选择要填写的表：", entries)
 
@@ -516,9 +517,14 @@ class DialogEngine:
             lines.append(
                 f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
             )
-            if submission.status != "accepted":
+            task = self.campaign.task(submission.task_id)
+            open_to_change = submission.status == "returned" or turn.now <= self.campaign.deadline_end(task)
+            if submission.status != "accepted" and open_to_change:
                 entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
-        self._set_menu(turn, "\n".join(lines) + "\n截止前可以修改：", entries)
+        if not entries:
+            turn.say("\n".join(lines) + "\n（已接收或已过截止时间的表不能再修改。）")
+            return
+        self._set_menu(turn, "\n".join(lines) + "\n可以修改的表：", entries)
 
     # Starting, resuming, reopening ---------------------------------------------------------------
 

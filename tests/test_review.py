@@ -157,3 +157,27 @@ def test_export_zip_has_every_docx_the_statistics_and_the_workbook(
     assert workbook.sheetnames[:2] == ["报送情况", "登记表"]
     rows = list(workbook["登记表"].iter_rows(values_only=True))
     assert len(rows) == 3 and "韦丽华" in rows[1] and "覃美玲" in rows[2]
+
+
+def test_the_menus_say_what_was_returned_and_offer_changes_only_where_they_can_be_made(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 工作照不清晰")
+    chat.send("新建")
+    assert chat.options[0].startswith("登记表（已交2份，1份被退回待修改"), chat.options
+    assert chat.send("已交") and chat.options == ("修改 #1", "修改 #2"), "before the deadline: both"
+    clock.now = clock.now.replace(month=6, day=10)
+    listed = chat.send("已交")
+    assert chat.options == ("修改 #1",), "after it, only the returned one"
+    assert "可以修改的表" in listed and "截止前" not in listed
+    ask(engine, boss, "接收2号")
+    chat.send("修改第1号")
+    assert chat.draft() is not None
+    chat.send("放弃")
+    chat.send("确认放弃")
+    ask(engine, boss, "接收1号")
+    closed = chat.send("已交")
+    assert chat.options == () and "不能再修改" in closed, closed
