@@ -47,6 +47,18 @@ def wecom() -> Iterator[tuple[FakeWeCom, str]]:
         yield fake, base
 
 
+def wecom_env(fake: FakeWeCom, base: str) -> dict[str, str]:
+    """The settings of an ``intake run`` that talks to the fake WeCom at ``base``."""
+    return {
+        "WECOM_CORP_ID": fake.corp_id,
+        "WECOM_AGENT_ID": str(fake.agent_id),
+        "WECOM_SECRET": fake.secret,
+        "WECOM_TOKEN": fake.token,
+        "WECOM_AES_KEY": fake.aes_key,
+        "WECOM_API_BASE_URL": base,
+    }
+
+
 @pytest.fixture
 def member_pace() -> dict[str, str]:
     """The service's settings for its per-member pace: WeCom's own (a module may override this)."""
@@ -60,13 +72,8 @@ def service(
     fake, base = wecom
     env = service_env(tmp_path)
     env.update(member_pace)
+    env.update(wecom_env(fake, base))
     env.update(
-        WECOM_CORP_ID=fake.corp_id,
-        WECOM_AGENT_ID=str(fake.agent_id),
-        WECOM_SECRET=fake.secret,
-        WECOM_TOKEN=fake.token,
-        WECOM_AES_KEY=fake.aes_key,
-        WECOM_API_BASE_URL=base,
         WECOM_OAUTH_BASE_URL=base,
         INTAKE_WEB_URL=f"http://127.0.0.1:{env['INTAKE_PORT']}",
         INTAKE_LOG_LEVEL="INFO",

@@ -68,6 +68,7 @@ from storage.repository import Repository
 from tests.conftest import Chat, current_campaign_file, photo_bytes, report_figures
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import serving
+from tests.test_wecom import wecom_env
 from tests.wecom_fake.server import Delivery, FakeWeCom, Member
 
 MEMBERS = 10
@@ -531,14 +532,7 @@ def wecom_fixture() -> Iterator[tuple[FakeWeCom, str]]:
 def test_ten_wecom_members_through_kills_of_the_service(tmp_path: Path, wecom: tuple[FakeWeCom, str]) -> None:
     fake, base = wecom
     env = service_env(tmp_path)
-    env.update(
-        WECOM_CORP_ID=fake.corp_id,
-        WECOM_AGENT_ID=str(fake.agent_id),
-        WECOM_SECRET=fake.secret,
-        WECOM_TOKEN=fake.token,
-        WECOM_AES_KEY=fake.aes_key,
-        WECOM_API_BASE_URL=base,
-    )
+    env.update(wecom_env(fake, base))
     for paced in [name for name in env if name.startswith("INTAKE_WECOM_")]:
         del env[paced]  # WeCom's own pace, whatever the environment says: the resends' bound is its burst
     repository, codes = prepared(env)
