@@ -1,7 +1,8 @@
 """Read an MP4 file's duration and picture size from its boxes, without decoding any video.
 
-Used by the console channel, where a file comes from disk; messengers report the same metadata
-themselves (Telegram's Video object), so nothing here needs ffmpeg.
+Used where the bytes are at hand — the console (a file on disk), the web chat's upload, a 企业微信
+video fetched by media/get; Telegram reports the same metadata itself (its Video object). Nothing
+here needs ffmpeg.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from dialogs.exchange import IncomingFile
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 
@@ -69,3 +72,25 @@ def probe_mp4(data: bytes) -> Mp4Info | None:
     _kind, ftyp_start, ftyp_end = top[0]
     quicktime = data[ftyp_start : min(ftyp_start + 4, ftyp_end)] == b"qt  "
     return Mp4Info(duration_s=duration, width=width, height=height, quicktime=quicktime)
+
+
+def video_file(
+    data: bytes, *, file_name: str | None = None, file_id: str | None = None
+) -> IncomingFile | None:
+    """A video as the engine takes it, read from its own boxes — duration, picture size, and its type
+    (MP4, or QuickTime, which the check refuses) — whatever it is called; None when the bytes are no
+    MP4 or QuickTime file at all."""
+    info = probe_mp4(data)
+    if info is None:
+        return None
+    return IncomingFile(
+        kind="video",
+        data=data,
+        file_name=file_name,
+        mime="video/quicktime" if info.quicktime else "video/mp4",
+        size=len(data),
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+        file_id=file_id,
+    )

@@ -55,7 +55,7 @@ from bot.delivery import GroupCommit, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
-from bot.mp4_probe import probe_mp4
+from bot.mp4_probe import video_file
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.wecom import CHANNEL as WECOM_CHANNEL
@@ -191,19 +191,7 @@ def uploaded_file(data: bytes, name: str | None) -> IncomingFile | None:
     mime = photo_mime(data)
     if mime is not None:
         return IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
-    info = probe_mp4(data)
-    if info is None:
-        return None
-    return IncomingFile(
-        kind="video",
-        data=data,
-        file_name=name,
-        mime="video/quicktime" if info.quicktime else "video/mp4",
-        size=len(data),
-        duration_s=info.duration_s,
-        width=info.width,
-        height=info.height,
-    )
+    return video_file(data, file_name=name)
 
 
 def photo_mime(data: bytes) -> str | None:
@@ -657,14 +645,7 @@ class WebChat:
         log.info("web browser bound to contact %s", bound.contact_id)
         payload.update(bound=True, csrf=self.signer.csrf(f"user:{user_id}"), role=bound.role, who=bound.who)
         response = JSONResponse(payload)
-        response.set_cookie(
-            SESSION_COOKIE,
-            self.signer.sign("session", user_id),
-            max_age=self.settings.web_session_days * 24 * 3600,
-            httponly=True,
-            samesite="lax",
-            secure=self._secure(request),
-        )
+        self._signed_in(request, response, user_id)
         response.delete_cookie(GUEST_COOKIE, httponly=True, samesite="strict", secure=self._secure(request))
         return response
 
@@ -688,15 +669,19 @@ class WebChat:
             return self.message_page(403, WECOM_NOT_BOUND)
         log.info("web browser signed in through WeCom as contact %s", contact.contact_id)
         response = RedirectResponse("/", status_code=303)
+        self._signed_in(request, response, session_value(WECOM_CHANNEL, user))
+        return response
+
+    def _signed_in(self, request: Request, response: Response, session: str) -> None:
+        """The browser's session cookie: who it speaks as from now on (``session_value``), signed."""
         response.set_cookie(
             SESSION_COOKIE,
-            self.signer.sign("session", session_value(WECOM_CHANNEL, user)),
+            self.signer.sign("session", session),
             max_age=self.settings.web_session_days * 24 * 3600,
             httponly=True,
             samesite="lax",
             secure=self._secure(request),
         )
-        return response
 
     # Chatting ------------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from wechatpy.session import SessionStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text
-from bot.mp4_probe import probe_mp4
+from bot.mp4_probe import video_file
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from dialogs.chinese_text import plain_number
@@ -451,22 +451,13 @@ class WeComChannel:
         fetched = await self._fetched(media_id, MEDIA_LIMIT, self._video_too_large)
         if isinstance(fetched, Reply):
             return fetched
-        data, mime = fetched
-        info = probe_mp4(data)
-        if info is None:
-            mime = "application/octet-stream"
-        elif not mime.startswith("video/"):
-            mime = "video/mp4"
-        return IncomingFile(
-            kind="video",
-            data=data,
-            mime=mime,
-            size=len(data),
-            duration_s=info.duration_s if info else None,
-            width=info.width if info else None,
-            height=info.height if info else None,
-            file_id=media_id,
-        )
+        data, _declared = fetched
+        video = video_file(data, file_id=media_id)
+        if video is None:  # not kept: the check refuses a file that is no MP4
+            return IncomingFile(
+                kind="video", mime="application/octet-stream", size=len(data), file_id=media_id
+            )
+        return video
 
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
         """One WeCom message per payload, so that the member's pace counts what WeCom counts: texts
