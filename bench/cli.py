@@ -10,7 +10,7 @@ Sections (``--only`` takes a comma-separated list; the default is all, in this o
 * ``memory`` — rows 5.x: RSS with many stored conversations, ours and the pickle bot's;
 * ``uploads`` — rows 5.3-5.4: the web chat's peak RSS while contacts send worst-case photos at once;
 * ``web`` — rows 6.x: the web chat under 50 and 200 browsers at once (msg/s, p50, p99), beside the
-  Telegram pipeline's row 1.1 of the same run.
+  Telegram pipeline's row 1.1 of the same run; and how soon 100 notices reach 50 open pages (row 6.4).
 
 Progress goes to stderr; stdout gets the run conditions and the table (Markdown).
 """
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from bench import pickle_bot, pipeline, rendering, supervisor, uploads, web_chat, wecom_members
+from bench import pickle_bot, pipeline, rendering, supervisor, uploads, web_chat, web_notices, wecom_members
 from bench.processes import run_workers
 from bench.report import (
     Row,
@@ -78,6 +78,8 @@ class Sizes:
     pace_chats: int
     upload_contacts: int
     web_browsers: tuple[int, ...]
+    notice_browsers: int  # open pages holding their event stream
+    notices: int
     wecom_members: int
     wecom_messages: int  # of the 登记表's 19: replies keep the member's pace, so a short run is short
 
@@ -98,6 +100,8 @@ FULL = Sizes(
     pace_chats=150,
     upload_contacts=10,
     web_browsers=(50, 200),
+    notice_browsers=50,
+    notices=100,
     wecom_members=100,
     wecom_messages=19,
 )
@@ -117,6 +121,8 @@ QUICK = Sizes(
     pace_chats=30,
     upload_contacts=10,
     web_browsers=(6, 12),
+    notice_browsers=5,
+    notices=20,
     wecom_members=4,
     wecom_messages=4,
 )
@@ -602,6 +608,24 @@ def section_web(run: Run) -> None:
             "≥0.9×",
             verdict(over >= 0.9),
             f"the better of rows 6.1-6.2 over row 1.1 ({rate(ours.rate)}), same run",
+        )
+    )
+    browsers, notices = run.sizes.notice_browsers, run.sizes.notices
+    progress(f"web chat: {notices} notices to {browsers} open pages")
+    spec = web_notices.NoticesSpec(str(run.directory("web-notices")), browsers, notices)
+    [pushed] = run_workers(web_notices.run_notices, [spec])
+    run.rows.append(
+        Row(
+            "6.4",
+            "web chat · a notice reaches the open page",
+            latency(pushed.latencies_ms),
+            "p99 ≤1 s · none lost",
+            verdict(percentile(pushed.latencies_ms, 0.99) <= 1000, pushed.lost == 0),
+            f"{count(notices)} notices, one every {ms(spec.spacing_s * 1000)}, each to one of "
+            f"{count(browsers)} "
+            f"pages holding GET /api/events (uvicorn on loopback, httpx) · queued from a thread outside the "
+            f"server's loop, as another worker would · latency = before the queueing's commit to the event "
+            f"read · {pushed.lost} lost · peak RSS {pushed.peak_rss_mb:,.0f} MB",
         )
     )
 

@@ -27,7 +27,7 @@ import os
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from starlette.responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -55,6 +56,7 @@ from bot.delivery import GroupCommit, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
+from bot.live_notices import LiveNotices
 from bot.mp4_probe import video_file
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
@@ -87,6 +89,8 @@ MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every 
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
 BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
+STREAM_FOR = 300.0  # seconds an event stream stays open before the page reconnects (and is checked again)
+HEARTBEAT_EVERY = 20.0  # seconds between comments on a quiet stream, so that proxies keep it open
 
 NEED_SIGN_IN = "请先登录：打开市妇联组联部发给您的邀请链接，或在首页输入邀请码。"
 REFUSED_ORIGIN = "页面已过期或来源不明，请刷新页面后再试。"
@@ -407,6 +411,8 @@ class WebChat:
         self.together: GroupCommit[list[Reply]] = GroupCommit(engine.store)
         self._bound_contacts: dict[str, tuple[float, Identity]] = {}
         self._serving: asyncio.Task[None] | None = None
+        self.live = LiveNotices(lambda user_ids: engine.have_notices(CHANNEL, user_ids))
+        self._looking: asyncio.Task[None] | None = None
 
     def routes(self) -> list[Route]:
         return [
@@ -421,6 +427,7 @@ class WebChat:
             Route("/api/messages", self.message, methods=["POST"]),
             Route("/api/upload", self.upload, methods=["POST"]),
             Route("/api/notices", self.notices, methods=["POST"]),
+            Route("/api/events", self.events, methods=["GET"]),
             Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
             Route("/files/exports/{name}", self.download_export, methods=["GET"]),
             *([Route(SIGN_IN_PATH, self.wecom_sign_in, methods=["GET"])] if self.wecom is not None else []),
@@ -501,7 +508,9 @@ class WebChat:
         if self._serving is None or self._serving.done():
             self._serving = asyncio.create_task(self.together.serve())
         async with self._lock(session_value(inbound.channel, inbound.user_id)):
-            return await self.together.handle(self._work(inbound, message_id))
+            replies = await self.together.handle(self._work(inbound, message_id))
+        self.live.ring()  # it may have queued a notice for an open page (a 退回, an 已接收)
+        return replies
 
     def _work(self, inbound: Inbound, message_id: str | None) -> Work[list[Reply]]:
         """Handling one web message, for group commit. A message the page sent with its own id is
@@ -702,6 +711,46 @@ class WebChat:
         if isinstance(contact, Response):
             return contact
         return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact)})
+
+    async def events(self, request: Request) -> Response:
+        """The open page's stream of notices (Server-Sent Events): each as an ``notice`` event the
+        moment it is queued (``bot.live_notices``), a comment now and then so that proxies keep the
+        stream open, and an end after ``STREAM_FOR`` seconds (the page reconnects, and who it is, is
+        checked again). A 企业微信 member's notices go to their phone: 204, which tells the page's
+        EventSource not to come back."""
+        origin = request.headers.get("origin")
+        if origin is not None and not self._same_origin(request):
+            log.warning("event stream refused: foreign origin")
+            return _error(403, REFUSED_ORIGIN)
+        contact = await self._contact(request)
+        if contact is None:
+            return _error(401, NEED_SIGN_IN)
+        if contact.channel != CHANNEL:
+            return Response(status_code=204)
+        if request.method == "HEAD":  # the head alone: a stream never ends
+            return Response(media_type="text/event-stream")
+        if self._looking is None or self._looking.done():
+            self._looking = asyncio.create_task(self.live.run(asyncio.Event()))
+        return StreamingResponse(
+            self._notice_stream(contact),
+            media_type="text/event-stream",
+            headers={"X-Accel-Buffering": "no"},  # nginx: pass each event on at once
+        )
+
+    async def _notice_stream(self, contact: Identity) -> AsyncIterator[str]:
+        ends = time.monotonic() + STREAM_FOR
+        yield "retry: 3000\n\n"
+        with self.live.listening(contact.user_id) as bell:
+            while not self.live.closed and time.monotonic() < ends:
+                if bell.is_set():
+                    bell.clear()
+                    for text in await run_in_threadpool(self._take_notices, contact):
+                        yield f"event: notice\ndata: {json.dumps({'text': text}, ensure_ascii=False)}\n\n"
+                    continue
+                try:
+                    await asyncio.wait_for(bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic()))
+                except TimeoutError:
+                    yield ": \n\n"
 
     def _take_notices(self, contact: Identity) -> list[str]:
         """Messages queued for this browser (returns, reminders), each shown once. A 企业微信 member's
@@ -933,11 +982,21 @@ def build_app(
             else chat.message_page(status, message)
         )
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders), Middleware(ErrorBoundary, page=chat.message_page)],
         exception_handlers={HTTPException: no_such_route},
     )
+    app.state.live = chat.live  # closed before the server stops (``stop_streams``)
+    return app
+
+
+def stop_streams(app: Starlette) -> None:
+    """End the open pages' event streams, so that the server can stop: it waits for every response
+    to finish, and a stream never does on its own. Any other app: nothing to do."""
+    live = getattr(app.state, "live", None)
+    if isinstance(live, LiveNotices):
+        live.close()
 
 
 def public_url(settings: Settings, path: str) -> str:
@@ -971,8 +1030,9 @@ async def serve_web(
     query string.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
+    app = build_app(engine, settings, telegram, webhook_secret, wecom)
     config = uvicorn.Config(
-        build_app(engine, settings, telegram, webhook_secret, wecom),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -986,6 +1046,7 @@ async def serve_web(
     log.info("web chat serving on %s:%s%s", settings.host, settings.port, " with 企业微信" if wecom else "")
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stop_streams(app)
     server.should_exit = True
     stopping.cancel()
     others = [task for task in (nudging, pushing) if task is not None]

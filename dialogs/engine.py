@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -273,6 +273,10 @@ class DialogEngine:
             str(m.payload.get("text", ""))
             for m in self.repository.take_messages(channel, user_id, self.clock())
         ]
+
+    def have_notices(self, channel: str, user_ids: Sequence[str]) -> set[str]:
+        """Which of these people have notices waiting (``notices`` would give them some)."""
+        return self.repository.chats_with_messages(channel, user_ids, self.clock())
 
     def areas(self) -> list[str]:
         return areas(self.campaign)
@@ -1265,6 +1269,7 @@ class DialogEngine:
             return
         self._move(turn, "submit", self._cursor(draft).at(SUBMITTED))
         late = turn.now > self.campaign.deadline_end(task)
+        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
         record = {
             "campaign": self.campaign.id,
             "unit": turn.unit.code,
@@ -1282,6 +1287,12 @@ class DialogEngine:
         )
         turn.dirty = False  # submit stored the draft and the contact with the version
         turn.contact.current_draft_id = None
+        if reopened is not None and reopened.status == "returned":
+            self._tell_supervisors(
+                f"【退回后重新提交】{turn.unit.name}已修改并重新提交《{form.short_title}》"
+                f"#{version.submission_id}（第{version.version}版）。"
+                f"发送“查看{version.submission_id}号”审核，再接收或退回。"
+            )
         lines = [f"已提交《{form.short_title}》，编号 #{version.submission_id}（第{version.version}版）。"]
         if late:
             deadline = f"{task.deadline.month}月{task.deadline.day}日"
@@ -1294,6 +1305,11 @@ class DialogEngine:
             )
             ref = DocumentRef("submission", str(version.submission_id), version.version)
             turn.replies.append(Reply(caption, document=ref))
+
+    def _tell_supervisors(self, text: str) -> None:
+        """A notice to every 组联部 identity, on its own channel (pushed, or shown on the next look)."""
+        for channel, chat_key in self.repository.supervisor_contacts():
+            self.repository.enqueue_message(channel, chat_key, {"text": text})
 
     def _where(self, draft: Draft) -> str:
         kind = self._cursor(draft).kind

@@ -802,6 +802,22 @@ class Repository:
                     due.append(message)
             return due
 
+    def chats_with_messages(self, channel: str, chat_keys: Sequence[str], now: datetime) -> set[str]:
+        """Which of ``chat_keys`` have messages due on ``channel`` (one query, by the chat index)."""
+        if not chat_keys:
+            return set()
+        outbox = _table(OutboxMessage).c
+        query = (
+            sql_select(outbox.chat_key)
+            .distinct()
+            .where(
+                outbox.channel == channel, outbox.chat_key.in_(list(chat_keys)), outbox.status == "pending"
+            )
+            .where(or_(outbox.not_before.is_(None), outbox.not_before <= now))
+        )
+        with self._session() as session:
+            return set(session.execute(query).scalars())
+
     def take_messages(self, channel: str, chat_key: str, now: datetime, limit: int = 100) -> list[Outgoing]:
         """The pending messages of one chat, oldest first, marked sent as they are taken: for channels
         that show them when the person next looks (the web page, the console). An index on

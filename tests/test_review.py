@@ -30,6 +30,8 @@ def test_return_correct_resubmit_accept(engine: DialogEngine, chat: Chat, clock:
     chat.send(next(str(i) for i, o in enumerate(chat.options, 1) if o.startswith("工作照")))
     chat.photo(color=(90, 90, 90))
     assert "编号 #1（第2版）" in chat.send("确认提交")
+    [told] = [m.payload["text"] for m in engine.repository.due_messages("telegram", utc_now())]
+    assert "重新提交《登记表》#1（第2版）" in told and "查看1号" in told, told
     shown = ask(engine, boss, "/show 1")
     assert "#1 登记表·韦丽华（第2版，待审核）" in shown and "第1版 退回：工作照不清晰" in shown
     assert "已接收#1《登记表》第2版" in ask(engine, boss, "/accept 1")

@@ -40,6 +40,7 @@ from bot.web import (
     photo_mime,
     serve_web,
     status_html,
+    stop_streams,
 )
 from dialogs.engine import INVITE_UNUSABLE, NO_CONSENT, DialogEngine
 from dialogs.invites import issue_invite
@@ -90,6 +91,7 @@ def serving(app: Starlette) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        stop_streams(app)
         server.should_exit = True
         thread.join(timeout=10)
 

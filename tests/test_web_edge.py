@@ -427,9 +427,13 @@ def test_no_request_to_any_route_gets_a_500_or_a_traceback(
             for client, token in ((signed_in, csrf), (guest, guest_csrf), (guest, "forged")):
                 for method in {*methods, "POST", "GET", "PUT", "DELETE"}:
                     for body in HOSTILE_BODIES if method in ("POST", "PUT") else [b""]:
-                        response = client.request(
-                            method, concrete, content=body, headers={CSRF_HEADER: token, "X-File-Name": "%ZZ"}
-                        )
+                        headers = {CSRF_HEADER: token, "X-File-Name": "%ZZ"}
+                        if (method, concrete) == ("GET", "/api/events"):  # a stream: its head is enough
+                            with client.stream(method, concrete, headers=headers) as response:
+                                statuses.append(response.status_code)
+                                assert response.status_code in (200, 401), response.status_code
+                            continue
+                        response = client.request(method, concrete, content=body, headers=headers)
                         statuses.append(response.status_code)
                         assert response.status_code < 500, (method, concrete, body[:20], response.text[:200])
         for path in HOSTILE_PATHS:

@@ -335,6 +335,7 @@
         who.textContent = result.data.who || "";
         history.replaceState(null, "", "/");
         showChat();
+        listen();
       } else {
         showSignIn();
       }
@@ -350,10 +351,34 @@
       if (handleRefusal(result)) return;
       (result.data.notices || []).forEach(showNotice);
       showReplies(result.data.replies || []);
+      listen();
+    });
+  }
+
+  // Notices arrive the moment they are sent while the page is open (Server-Sent Events; the browser
+  // reconnects by itself after a dropped network or a restart). The minute poll is the fallback for
+  // a browser without EventSource, or a stream the server turned down.
+  var stream = null;
+
+  function listen() {
+    if (stream || state !== "bound" || !window.EventSource) return;
+    stream = new EventSource("/api/events");
+    stream.addEventListener("notice", function (event) {
+      var data = {};
+      try {
+        data = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (data.text) showNotice(data.text);
+    });
+    stream.addEventListener("error", function () {
+      if (stream && stream.readyState === EventSource.CLOSED) stream = null;
     });
   }
 
   function pollNotices() {
+    if (stream && stream.readyState === EventSource.OPEN) return;
     if (state !== "bound" || document.visibilityState !== "visible") return;
     enqueue(function () {
       return postJson("/api/notices", {}).then(function (result) {
