@@ -174,10 +174,12 @@ def document_link(document: DocumentRef) -> dict[str, str]:
     """Where the page downloads a document: a submission's DOCX by number and version, the export by
     its name — the download itself asks the engine for the file, for this browser's contact."""
     if document.kind == "export":
-        return {"url": f"/files/exports/{quote(document.key)}", "name": document.key}
+        url = f"/files/exports/{quote(document.key)}"
+        return {"url": url, "name": document.key, "label": "下载全部表格（ZIP 压缩包）", "icon": "ZIP"}
     version = f"?v={document.version}" if document.version else ""
     shown = f"#{document.key} 第{document.version}版" if document.version else f"#{document.key}"
-    return {"url": f"/files/submissions/{document.key}.docx{version}", "name": shown}
+    url = f"/files/submissions/{document.key}.docx{version}"
+    return {"url": url, "name": shown, "label": "下载 Word 表格", "icon": "W"}
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:
@@ -211,10 +213,11 @@ def photo_mime(data: bytes) -> str | None:
     return None
 
 
-def status_html(report: StatusReport) -> str:
+def status_html(report: StatusReport, *, link_units: bool = False) -> str:
     """/status as HTML a phone shows well: the title, the deadlines, one row per unit (its cells wrap
     as chips: done green, late or returned red), then the city's figures. An area's row (a region's
-    summary) links to that area's own page of units."""
+    summary) links to that area's own page of units; with ``link_units`` (组联部) a unit's row opens
+    the chat at that unit's submissions, each with its buttons."""
     esc = html.escape
     parts = [f"<h1>{esc(report.heading)}</h1>"]
     if report.deadlines:
@@ -227,6 +230,8 @@ def status_html(report: StatusReport) -> str:
             header = esc(row.name)
             if row.area is not None:
                 header = f"<a href='/status?area={quote(row.area)}'>{header}</a>"
+            elif link_units:
+                header = f"<a href='/?unit={quote(row.name)}'>{header}</a>"
             chips = "".join(
                 f"<span class='cell {_cell_class(cell)}'>{esc(cell.text())}</span>" for cell in row.cells
             )
@@ -585,7 +590,7 @@ class WebChat:
             self.assets.status_page,
             title=title,
             raw_trial=self._trial_banner,
-            raw_report=status_html(report),
+            raw_report=status_html(report, link_units=contact.supervisor),
         )
         log.info("status page shown to contact %s", contact.contact_id)
         return HTMLResponse(page)

@@ -8,10 +8,13 @@ the Chinese words here — a word alone (“新建”), a word with a submission
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from dialogs.chinese_text import to_halfwidth_digits
+from dialogs.chinese_text import plain_number, to_halfwidth_digits
 
 #: command name -> the slash command, then the plain words that mean the same (whole message only).
 COMMAND_WORDS: dict[str, tuple[str, ...]] = {
@@ -137,3 +140,33 @@ SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
     ("导出", "全部表格、统计表和汇总表（ZIP）"),
     ("提醒 鱼峰区", "马上提醒该单位还差的材料"),
 )
+
+
+# Menus: buttons remembered on the contact ----------------------------------------------------------
+
+STALE_BUTTON = "这个按钮已过期，请使用最新一条消息里的按钮。"
+#: The label of a menu entry that takes whatever is typed next (a 退回's reason): never shown.
+ANY_TEXT = "*"
+
+
+def menu_token(entries: list[Any]) -> str:
+    """The token of a menu (its entries): a button pressed from an older menu is recognised."""
+    digest = hashlib.sha1(json.dumps(entries, ensure_ascii=False).encode(), usedforsecurity=False)
+    return "m" + digest.hexdigest()[:10]
+
+
+def pick_action(text: str, entries: list[tuple[str, str]], numbered: list[str] | None = None) -> str | None:
+    """What a reply picks from a list of (label, action): by its number, its label, or a label's start."""
+    stripped = text.strip().replace("．", ".").rstrip(".")
+    number = plain_number(stripped)
+    if number is not None:
+        labels = numbered if numbered is not None else [label for label, _ in entries]
+        index = number - 1
+        if 0 <= index < len(labels):
+            return pick_action(labels[index], entries) if numbered is not None else entries[index][1]
+        return None
+    for label, action in entries:
+        if stripped == label:
+            return action
+    starts = {action for label, action in entries if stripped and label.startswith(stripped)}
+    return starts.pop() if len(starts) == 1 else None

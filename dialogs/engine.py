@@ -9,7 +9,6 @@ form's machine to make the move, commits, and only then returns what to say.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,7 +17,15 @@ from typing import Any, Literal
 
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.chinese_text import clean_text, plain_number
-from dialogs.commands import COMMAND_HELP, Command, parse_command, submission_number
+from dialogs.commands import (
+    COMMAND_HELP,
+    STALE_BUTTON,
+    Command,
+    menu_token,
+    parse_command,
+    pick_action,
+    submission_number,
+)
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
@@ -64,6 +71,7 @@ Clock = Callable[[], datetime]
 OnCommit = Callable[[list[Reply], bool], None]
 
 NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请链接，打开后按提示完成绑定。"
+CONSENTED = "感谢您的同意，已登记。以后打开这里就能接着办理。"
 INVITE_UNUSABLE = "这个邀请码无效、已被使用或已过期。请向{contact}索取新的邀请链接。"
 NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
 TOO_MANY_TRIES = "邀请码试错的次数太多了，请一分钟后再试。如邀请码有问题，请联系{contact}。"
@@ -207,7 +215,7 @@ class DialogEngine:
             return self._offer_invite(inbound, command.argument)
         contact, current = self.repository.contact_with_draft(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
-            return self.desk.answer(contact, command, self.clock())
+            return self.desk.answer(contact, command, self.clock(), cleaned.text, inbound.menu)
         unit = (
             self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
         )
@@ -216,9 +224,9 @@ class DialogEngine:
         turn = Turn(contact=contact, unit=unit, now=self.clock())
         if current is not None and current.unit_id == unit.id and current.status == "open":
             turn.draft = current
-        menu_action = _pick(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
+        menu_action = pick_action(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
         if inbound.menu is not None and inbound.menu != self._current_menu(turn):
-            turn.say("这个按钮已过期，请使用最新一条消息里的按钮。")
+            turn.say(STALE_BUTTON)
             if turn.draft is not None:
                 self._ask(turn)
             else:
@@ -412,12 +420,12 @@ class DialogEngine:
     def _set_menu(self, turn: Turn, text: str, entries: list[tuple[str, str]]) -> None:
         turn.contact.menu = [[label, action] for label, action in entries]
         turn.dirty = True
-        turn.say(text, [label for label, _action in entries], menu=_menu_token(turn.contact.menu))
+        turn.say(text, [label for label, _action in entries], menu=menu_token(turn.contact.menu))
 
     def _current_menu(self, turn: Turn) -> str:
         """The token of the options the person was last shown (a home menu, else the draft's question)."""
         if turn.contact.menu:
-            return _menu_token(turn.contact.menu)
+            return menu_token(turn.contact.menu)
         if turn.draft is not None:
             return _draft_token(turn.draft)
         return ""
@@ -434,12 +442,12 @@ class DialogEngine:
             self.invite_tries.failed((inbound.channel, inbound.user_id))
             return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
         unit = self.repository.unit(invite.unit_id) if invite.unit_id is not None else None
-        unit_name = unit.name if unit is not None else self.campaign.contact.department
+        unit_name = None if invite.role == "supervisor" or unit is None else unit.name
         notice = privacy_notice(self.campaign, inbound.channel, unit_name, trial=self.trial)
         return [Reply(notice, ("同意", "不同意"), consent_for=code)]
 
     def _consent(self, inbound: Inbound, code: str, text: str) -> list[Reply]:
-        if _pick(text, [("同意", "yes"), ("不同意", "no")]) != "yes":
+        if pick_action(text, [("同意", "yes"), ("不同意", "no")]) != "yes":
             return [Reply(NO_CONSENT)]
         contact = self.repository.redeem_invite(code, inbound.channel, inbound.user_id, self.clock())
         if contact is None:
@@ -447,7 +455,7 @@ class DialogEngine:
             return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
         log.info("contact %s bound by invite (role %s)", contact.id, contact.role)
         return [
-            Reply("已绑定，感谢您的同意。"),
+            Reply(CONSENTED),
             *self._handle(Inbound(inbound.channel, inbound.user_id, "/start")),
         ]
 
@@ -700,7 +708,7 @@ class DialogEngine:
     def _confirm_cancel(self, turn: Turn, command: Command | None, text: str) -> None:
         draft = turn.draft
         assert draft is not None
-        choice = _pick(text, [("确认放弃", "discard"), ("继续填写", "keep")])
+        choice = pick_action(text, [("确认放弃", "discard"), ("继续填写", "keep")])
         if choice is None and command is not None and command.name in ("back", "review"):
             choice = "keep"
         cursor = self._cursor(draft)
@@ -891,7 +899,7 @@ class DialogEngine:
     ) -> ValidationResult:
         assert field_decl.validator is not None
         if field_decl.kind == "choice":
-            choice = _pick(text, [(option, option) for option in field_decl.choice_buttons])
+            choice = pick_action(text, [(option, option) for option in field_decl.choice_buttons])
             text = choice if choice is not None else text
         validator = TEXT_VALIDATORS[field_decl.validator]
         return validator(text, field_decl.params, self._context(draft, field_decl, group))
@@ -1139,7 +1147,7 @@ class DialogEngine:
             self._album_photo(turn, group, file)
             return
         entries = [*self._menu_entries(draft), ("填写完毕，下一步", "finish")]  # finishing early is explained
-        action = _pick(text, entries) or _typed_row_action(text)
+        action = pick_action(text, entries) or _typed_row_action(text)
         rows = draft.answers.get(group.key, [])
         cursor = self._cursor(draft)
         if action == "add":
@@ -1175,7 +1183,7 @@ class DialogEngine:
     def _review_choice(self, turn: Turn, text: str) -> None:
         draft = turn.draft
         assert draft is not None
-        choice = _pick(
+        choice = pick_action(
             text,
             [("确认提交", "submit"), ("继续填写", "resume"), ("修改", "edit"), ("放弃", "cancel")],
             numbered=self._review_prompt(turn)[1],
@@ -1213,7 +1221,7 @@ class DialogEngine:
     def _edit_choice(self, turn: Turn, text: str) -> None:
         draft = turn.draft
         assert draft is not None
-        target = _pick(text, self._edit_entries(draft))
+        target = pick_action(text, self._edit_entries(draft))
         if target is None:
             turn.say("请点选要修改的项，或发送它前面的数字；不改了请发送“查看”。")
             self._ask(turn)
@@ -1325,11 +1333,6 @@ class DialogEngine:
         return f"填到“{field_decl.label}”"
 
 
-def _menu_token(entries: list[Any]) -> str:
-    digest = hashlib.sha1(json.dumps(entries, ensure_ascii=False).encode(), usedforsecurity=False)
-    return "m" + digest.hexdigest()[:10]
-
-
 def _draft_token(draft: Draft) -> str:
     cursor = Cursor.read(draft.state, draft.context)
     question = f"{draft.id}:{cursor.state}:{cursor.row}"
@@ -1338,23 +1341,6 @@ def _draft_token(draft: Draft) -> str:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _pick(text: str, entries: list[tuple[str, str]], numbered: list[str] | None = None) -> str | None:
-    """What a reply picks from a list of (label, action): by its number, its label, or a label's start."""
-    stripped = text.strip().replace("．", ".").rstrip(".")
-    number = plain_number(stripped)
-    if number is not None:
-        labels = numbered if numbered is not None else [label for label, _ in entries]
-        index = number - 1
-        if 0 <= index < len(labels):
-            return _pick(labels[index], entries) if numbered is not None else entries[index][1]
-        return None
-    for label, action in entries:
-        if stripped == label:
-            return action
-    starts = {action for label, action in entries if stripped and label.startswith(stripped)}
-    return starts.pop() if len(starts) == 1 else None
 
 
 def _typed_row_action(text: str) -> str | None:

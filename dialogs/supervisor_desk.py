@@ -12,7 +12,16 @@ from pathlib import Path
 
 from dialogs.campaign import Campaign
 from dialogs.chinese_text import plain_number
-from dialogs.commands import SUPERVISOR_HELP, Command, submission_number
+from dialogs.commands import (
+    ANY_TEXT,
+    STALE_BUTTON,
+    SUPERVISOR_HELP,
+    Command,
+    menu_token,
+    parse_command,
+    pick_action,
+    submission_number,
+)
 from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.nudges import send_reminder_now
@@ -21,6 +30,8 @@ from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
 
+#: Units with buttons under 未交 at most (a city's 14; a region's hundreds are reached by area).
+MAX_UNIT_BUTTONS = 20
 #: Builds the export ZIP and returns its path (None while exports are not available).
 Exporter = Callable[[datetime], Path]
 
@@ -40,16 +51,53 @@ class SupervisorDesk:
         self.repository = repository
         self.exporter = exporter
 
-    def answer(self, contact: Contact, command: Command | None, now: datetime) -> list[Reply]:
+    def answer(
+        self,
+        contact: Contact,
+        command: Command | None,
+        now: datetime,
+        text: str = "",
+        menu: str | None = None,
+    ) -> list[Reply]:
+        """One message of 组联部: a command typed, or a button of the last reply pressed (its number
+        with the menu's token), or the reason a 退回 button asked for."""
+        shown = list(contact.menu)
+        contact.menu = []  # buttons answer only the reply that showed them
+        replies = self._answer(contact, shown, command, now, text, menu)
+        if contact.menu != shown:
+            self.repository.save(None, contact)
+        return replies
+
+    def _answer(
+        self,
+        contact: Contact,
+        shown: list[list[str]],
+        command: Command | None,
+        now: datetime,
+        text: str,
+        menu: str | None,
+    ) -> list[Reply]:
+        if menu is not None and menu != menu_token(shown):
+            return [Reply(STALE_BUTTON)]
+        if command is None and shown:
+            entries = [(str(label), str(action)) for label, action in shown]
+            action = pick_action(text, [entry for entry in entries if entry[0] != ANY_TEXT])
+            if action is None and text.strip():
+                action = next((f"{a} {text.strip()}" for label, a in entries if label == ANY_TEXT), None)
+            if action == "cancel":
+                return [Reply("好的，没有退回。")]
+            if action is not None and action.startswith("reason:"):
+                return self._ask_reason(contact, action.removeprefix("reason:"))
+            command = parse_command(action) if action is not None else None
         name = command.name if command is not None else "help"
         argument = command.argument if command is not None else ""
         match name:
             case "status" | "pending":
-                return self._overview(name, argument, now)
+                return self._overview(contact, name, argument, now)
             case "unit":
-                return self._unit(argument, now)
+                return self._unit(contact, argument, now)
             case "show":
-                return self._show(argument)
+                return self._show(contact, argument)
             case "accept" | "return" | "select" | "unselect":
                 return self._decide(contact, name, argument)
             case "remind":
@@ -58,6 +106,15 @@ class SupervisorDesk:
                 return self._export(now)
         return [Reply(self.help_text())]
 
+    def _offer(self, contact: Contact, text: str, entries: list[tuple[str, str]]) -> Reply:
+        """A reply with buttons: each entry's label shown, its action (a command in words) remembered
+        on the contact; an ``ANY_TEXT`` entry (last) takes the next typed message instead."""
+        if not entries:
+            return Reply(text)
+        contact.menu = [[label, action] for label, action in entries]
+        shown = [label for label, _action in entries if label != ANY_TEXT]
+        return Reply(text, tuple(shown), menu=menu_token(contact.menu))
+
     def help_text(self) -> str:
         lines = [f"{self.campaign.contact.department}可用的命令："]
         lines += [f"{name}：{purpose}" for name, purpose in SUPERVISOR_HELP]
@@ -65,7 +122,7 @@ class SupervisorDesk:
 
     # Looking ----------------------------------------------------------------------------------
 
-    def _overview(self, name: str, argument: str, now: datetime) -> list[Reply]:
+    def _overview(self, contact: Contact, name: str, argument: str, now: datetime) -> list[Reply]:
         """/status and /pending for the whole campaign, or for one area: “/status 城中区”."""
         area = argument.strip() or None
         if area is not None and area not in areas(self.campaign):
@@ -73,9 +130,13 @@ class SupervisorDesk:
             return [Reply(f"没有“{area}”这个区域。可写的区域：{choices}。查看单个单位请发送“单位 单位名”。")]
         if name == "status":
             return [Reply(status_report(self.repository, self.campaign, self.forms, now, area=area).text())]
-        return [Reply(pending_report(self.repository, self.campaign, self.forms, now, area).text())]
+        report = pending_report(self.repository, self.campaign, self.forms, now, area)
+        units = (
+            [] if report.by_area or len(report.rows) > MAX_UNIT_BUTTONS else [row.name for row in report.rows]
+        )
+        return [self._offer(contact, report.text(), [(unit, f"单位 {unit}") for unit in units])]
 
-    def _unit(self, query: str, now: datetime) -> list[Reply]:
+    def _unit(self, contact: Contact, query: str, now: datetime) -> list[Reply]:
         matches = self.campaign.find_units(query) if query.strip() else []
         if len(matches) != 1:
             names = "、".join(u.short_name for u in self.campaign.units)
@@ -88,7 +149,8 @@ class SupervisorDesk:
         lines += [self._line(submission, version.answers) for submission, version in versions] or [
             "尚无提交。"
         ]
-        return [Reply("\n".join(lines))]
+        entries = [(f"查看#{submission.id}", f"查看{submission.id}号") for submission, _version in versions]
+        return [self._offer(contact, "\n".join(lines), entries)]
 
     def _line(self, submission: Submission, answers: dict[str, object]) -> str:
         form = self.forms[submission.form_id]
@@ -108,7 +170,7 @@ class SupervisorDesk:
             return Reply(f"没有{shown}这份提交。发送“单位 单位名”可查看某单位的编号。"), rest
         return submission, rest
 
-    def _show(self, argument: str) -> list[Reply]:
+    def _show(self, contact: Contact, argument: str) -> list[Reply]:
         submission, _rest = self._submission(argument, "查看3号")
         if isinstance(submission, Reply):
             return [submission]
@@ -129,7 +191,47 @@ class SupervisorDesk:
         if version.document_path:
             ref = DocumentRef("submission", str(submission.id), version.version)
             replies.append(Reply(f"#{submission.id} 第{version.version}版", document=ref))
+        decisions = self._decisions(submission, version.answers)
+        if decisions:
+            replies.append(self._offer(contact, f"#{submission.id} 要怎样处理？", decisions))
         return replies
+
+    def _decisions(self, submission: Submission, answers: dict[str, object]) -> list[tuple[str, str]]:
+        """The buttons under a submission, by where it stands: 接收 and 退回 while it waits for review;
+        推荐上报 (each 节 of a course form) and 退回 once accepted; none while the unit corrects it."""
+        number = submission.id
+        task = self.campaign.task(submission.task_id)
+        give_back = ("退回（写原因）", f"reason:{number}")
+        if submission.status == "submitted":
+            return [("接收", f"接收{number}号"), give_back]
+        if submission.status != "accepted":
+            return []
+        chosen = {  # rows already recommended; -1 the whole submission
+            selection.row
+            for selection, _submission in self.repository.selections(self.campaign.id)
+            if selection.submission_id == number
+        }
+        select: list[tuple[str, str]] = []
+        if task.select_deadline is not None and task.counted_group is not None:
+            item = self.forms[task.form].group(task.counted_group).item
+            rows = answers.get(task.counted_group, [])
+            for row in range(1, (len(rows) if isinstance(rows, list) else 0) + 1):
+                if row not in chosen:
+                    select.append((f"推荐上报第{row}{item[0]}", f"推荐{number}号 第{row}{item[0]}"))
+        elif task.select_deadline is not None and -1 not in chosen:
+            select.append(("推荐上报", f"推荐{number}号"))
+        return [*select, give_back]
+
+    def _ask_reason(self, contact: Contact, number: str) -> list[Reply]:
+        submission, _rest = self._submission(number, "退回3号")
+        if isinstance(submission, Reply):
+            return [submission]
+        form = self.forms[submission.form_id]
+        text = (
+            f"请写退回#{submission.id}《{form.short_title}》的原因，下一条消息会原样发给该单位的联系人，"
+            "例如：照片不清晰，请重新上传。"
+        )
+        return [self._offer(contact, text, [("取消", "cancel"), (ANY_TEXT, f"退回{submission.id}号")])]
 
     # Deciding ---------------------------------------------------------------------------------
 

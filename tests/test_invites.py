@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dialogs.engine import DialogEngine
+from dialogs.engine import CONSENTED, DialogEngine
 from dialogs.exchange import Inbound
 from dialogs.invites import ALPHABET, CODE_LENGTH, issue_invite, new_invite_code
 from tests.conftest import Chat, FakeClock
@@ -41,10 +41,20 @@ def test_the_notice_comes_first_and_consent_binds(engine: DialogEngine, clock: F
     assert notice.options == ("同意", "不同意") and notice.consent_for == code
     assert engine.repository.contact("telegram", "tg-1") is None, "nothing stored before consent"
     replies = send(engine, "1", consent_for=notice.consent_for)
-    assert replies[0].text == "已绑定，感谢您的同意。"
+    assert replies[0].text == CONSENTED
     assert replies[-1].options[0].startswith("登记表")
     contact = engine.repository.contact("telegram", "tg-1")
     assert contact is not None and contact.consented_at is not None
+
+
+def test_组联部_reads_a_notice_for_reviewers_not_for_a_units_contact(
+    engine: DialogEngine, clock: FakeClock
+) -> None:
+    [notice] = send(engine, f"/start {invite_for(engine, clock, None, 'supervisor')}")
+    assert "审核人员" in notice.text and "请勿转发或外传" in notice.text
+    assert "联系人填写" not in notice.text and "贵单位" not in notice.text
+    [unit_notice] = send(engine, f"/start {invite_for(engine, clock)}", user="tg-2")
+    assert "审核人员" not in unit_notice.text and "“鱼峰区妇联”的联系人" in unit_notice.text
 
 
 def test_refusing_consent_stores_nothing(engine: DialogEngine, clock: FakeClock) -> None:

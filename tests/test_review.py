@@ -4,8 +4,9 @@ for the region, remind by hand — every decision recorded, and contacts kept to
 from __future__ import annotations
 
 from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound, Reply
 from storage.models import utc_now
-from tests.conftest import Chat, FakeClock, chinese_text, document_path
+from tests.conftest import Chat, FakeClock, assert_no_slash_command, chinese_text, document_path
 from tests.test_dialog_forms import fill_cadre, start
 from tests.test_supervision import ask, supervisor
 
@@ -45,10 +46,10 @@ def test_return_correct_resubmit_accept(engine: DialogEngine, chat: Chat, clock:
 def test_show_sends_the_docx(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
     fill_cadre(chat)
     boss = supervisor(engine, clock)
-    from dialogs.exchange import Inbound
-
     replies = engine.handle(Inbound("telegram", boss, "/show 1"))
-    assert document_path(engine, replies[-1]).suffix == ".docx"
+    [document] = [reply for reply in replies if reply.document is not None]
+    assert document_path(engine, document).suffix == ".docx"
+    assert replies[-1].options == ("接收", "退回（写原因）"), "the last reply offers the decisions"
 
 
 def test_courses_are_selected_one_by_one_once_accepted(
@@ -138,8 +139,6 @@ def test_export_zip_has_every_docx_the_statistics_and_the_workbook(
 
     from openpyxl import load_workbook
 
-    from dialogs.exchange import Inbound
-
     fill_cadre(chat)
     fill_cadre(chat, "覃美玲")
     boss = supervisor(engine, clock)
@@ -183,3 +182,57 @@ def test_the_menus_say_what_was_returned_and_offer_changes_only_where_they_can_b
     ask(engine, boss, "接收1号")
     closed = chat.send("已交")
     assert chat.options == () and "不能再修改" in closed, closed
+
+
+def tap(engine: DialogEngine, user: str, replies: list[Reply], label: str) -> list[Reply]:
+    """Press the button ``label`` of the last reply that has buttons, as a channel sends it."""
+    shown = [reply for reply in replies if reply.options][-1]
+    number = shown.options.index(label) + 1
+    answer = engine.handle(Inbound("telegram", user, str(number), menu=shown.menu))
+    for reply in answer:
+        assert_no_slash_command(reply.text)
+    return answer
+
+
+def test_组联部_taps_from_未交_to_a_return_with_its_reason_typed_next(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    pending = engine.handle(Inbound("telegram", boss, "未交"))
+    assert "鱼峰区妇联" in pending[-1].options, pending[-1].options
+    unit = tap(engine, boss, pending, "鱼峰区妇联")
+    assert "#1 登记表·韦丽华" in unit[-1].text and unit[-1].options == ("查看#1",)
+    shown = tap(engine, boss, unit, "查看#1")
+    assert shown[-1].options == ("接收", "退回（写原因）")
+    asked = tap(engine, boss, shown, "退回（写原因）")
+    assert "请写退回#1《登记表》的原因" in asked[-1].text and asked[-1].options == ("取消",)
+    assert engine.repository.submission(1).status == "submitted", "nothing decided before the reason"
+    [done] = engine.handle(Inbound("telegram", boss, "工作照不清晰，请重新上传"))
+    assert "已退回#1《登记表》" in done.text
+    [notice] = notices(engine)
+    assert "原因：工作照不清晰，请重新上传" in notice
+    stale = engine.handle(Inbound("telegram", boss, "1", menu=asked[-1].menu))
+    assert "按钮已过期" in stale[0].text and len(engine.repository.decisions(1)) == 1
+    assert engine.handle(Inbound("telegram", boss, "查看1号"))[-1].options == (), (
+        "returned: the unit acts next"
+    )
+
+
+def test_a_reason_asked_for_can_be_cancelled_and_accepting_offers_推荐上报(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    shown = engine.handle(Inbound("telegram", boss, "查看1号"))
+    asked = tap(engine, boss, shown, "退回（写原因）")
+    assert "没有退回" in tap(engine, boss, asked, "取消")[0].text
+    assert engine.repository.submission(1).status == "submitted"
+    assert (
+        "已接收#1《登记表》第1版"
+        in tap(engine, boss, engine.handle(Inbound("telegram", boss, "查看1号")), "接收")[0].text
+    )
+    after = engine.handle(Inbound("telegram", boss, "查看1号"))
+    assert after[-1].options == ("推荐上报", "退回（写原因）")
+    assert "已推荐#1《登记表》" in tap(engine, boss, after, "推荐上报")[0].text
+    assert engine.handle(Inbound("telegram", boss, "查看1号"))[-1].options == ("退回（写原因）",)

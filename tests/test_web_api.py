@@ -245,7 +245,7 @@ def test_consent_binds_the_browser_with_a_signed_http_only_cookie(server: str, e
         )
         body = agreed.json()
         assert body["bound"] is True and body["who"] == "鱼峰区妇联" and body["role"] == "contact"
-        assert "已绑定" in texts(body["replies"]) and "请选择要填写的表" in texts(body["replies"])
+        assert "感谢您的同意" in texts(body["replies"]) and "请选择要填写的表" in texts(body["replies"])
         cookie = next(h for h in agreed.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
         attributes = [part.strip().lower() for part in cookie.split(";")]
         assert "httponly" in attributes and "samesite=lax" in attributes and "path=/" in attributes
@@ -450,10 +450,16 @@ def test_downloads_by_submission_id_only_for_the_unit_and_for_supervisors(
             assert supervisor.get(f"/files/submissions/{submission_id}.docx").status_code == 200
         page = supervisor.get("/status")
         assert page.status_code == 200 and "全市示范点 2/10 个" in page.text
-        assert "<th scope='row'>城中区</th>" in page.text and "示范点1/≥1✓" in page.text
+        linked = "<th scope='row'><a href='/?unit=%E5%9F%8E%E4%B8%AD%E5%8C%BA'>城中区</a></th>"
+        assert linked in page.text and "示范点1/≥1✓" in page.text, "each unit opens its submissions"
         shown = say(supervisor, csrf, f"/show {other}")
         [document] = [reply["document"] for reply in shown if reply.get("document")]
-        assert document == {"url": f"/files/submissions/{other}.docx?v=1", "name": f"#{other} 第1版"}
+        assert document == {
+            "url": f"/files/submissions/{other}.docx?v=1",
+            "name": f"#{other} 第1版",
+            "label": "下载 Word 表格",
+            "icon": "W",
+        }
         assert supervisor.get(str(document["url"])).status_code == 200  # type: ignore[index]
 
 
@@ -621,6 +627,7 @@ def test_a_regions_status_page_links_each_area_to_its_units(engine: DialogEngine
         assert "鱼峰区1村" not in page.text, "a region's page is one row per area"
         area = supervisor.get("/status", params={"area": "鱼峰区"})
         assert area.status_code == 200 and "鱼峰区9村" in area.text and "柳南区" not in area.text
-        assert "<a href=" not in area.text.split("<h1>", 1)[1].split("</table>")[0]
+        table = area.text.split("<h1>", 1)[1].split("</table>")[0]
+        assert "/status?area=" not in table and f"<a href='/?unit={quote('鱼峰区9村')}'>" in table
         unknown = supervisor.get("/status", params={"area": "<b>火星区</b>"})
         assert unknown.status_code == 404 and "&lt;b&gt;火星区&lt;/b&gt;" in unknown.text

@@ -287,3 +287,33 @@ def test_a_return_and_a_resubmission_reach_open_pages_within_a_second(
     assert took < 1.0, f"组联部 heard of the resubmission after {took:.2f} s"
     assert "重新提交" in boss.locator(".bubble.notice").last.inner_text()
     desk.close()
+
+
+def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_button(
+    phone: Page, server: str, engine: DialogEngine
+) -> None:
+    """Item 10 of issue 15: the status page links a unit to its submissions, /show's buttons decide,
+    退回 asks for the reason as the next message; 导出 is a button; no camera for 组联部."""
+    number = submit_site(engine, "chengzhong", "chengzhong-contact")
+    phone.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
+    notice = phone.locator(".bubble", has_text="个人信息保护告知").last
+    notice.wait_for()
+    assert "审核人员" in notice.inner_text() and "贵单位" not in notice.inner_text()
+    press(phone, "同意")
+    assert not phone.is_visible(".attach"), "组联部 sends no photos"
+    phone.click("#status-link")
+    phone.wait_for_url(f"{server}/status")
+    phone.locator("tr", has_text="城中区").locator("a").click()
+    sees(phone, f"#{number} 示范点申报表")
+    assert phone.url == f"{server}/", "the unit leaves the address bar once asked"
+    press(phone, f"查看#{number}")
+    sees(phone, f"#{number} 要怎样处理？")
+    assert "请写退回" in press(phone, "退回（写原因）")
+    assert f"已退回#{number}" in send(phone, "照片太暗，请换一张")
+    assert engine.repository.decisions(number)[-1].reason == "照片太暗，请换一张"
+
+    before = bot_rows(phone)
+    phone.locator(".chip", has_text="导出").click()
+    wait_for_answer(phone, before)
+    link = phone.locator("a.document").last
+    assert "下载全部表格（ZIP 压缩包）" in link.inner_text() and "Word" not in link.inner_text()

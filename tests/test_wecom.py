@@ -181,7 +181,7 @@ def test_a_member_binds_fills_a_form_gets_its_docx_and_is_reached_by_returns_and
     running, repository, codes = service
     url = callback_url(running)
     member, boss = Member(fake, url, "WeiLiHua"), Member(fake, url, "ZuLianBu")
-    assert "已绑定" in " ".join(d.text for d in bind(fake, repository, member, codes["contact"]))
+    assert "感谢您的同意" in " ".join(d.text for d in bind(fake, repository, member, codes["contact"]))
     bind(fake, repository, boss, codes["supervisor"])
 
     offer = turn(fake, repository, member, lambda: member.text("/new"))

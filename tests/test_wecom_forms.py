@@ -115,7 +115,7 @@ def start_form(
     its options are long)."""
     service_process, repository, codes = running
     assert REAL_PACE or service_process.env.get("INTAKE_WECOM_MEMBER_RATE") == "50", "at the raised pace"
-    assert "已绑定" in texts(bind(fake, repository, member, codes["contact"]))
+    assert "感谢您的同意" in texts(bind(fake, repository, member, codes["contact"]))
     menu = answer(fake, repository, member, "/new")
     return repository, choose(fake, repository, member, menu, short_title, way="list")
 

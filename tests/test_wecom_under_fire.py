@@ -245,7 +245,7 @@ class MemberAtWork(threading.Thread):
                 "the notice's card", lambda d: [b["text"] for b in d.buttons] == ["同意", "不同意"]
             )
             member.click(notice, 1)
-            self.wait_for("已绑定", lambda d: "已绑定" in d.text)
+            self.wait_for("感谢您的同意", lambda d: "感谢您的同意" in d.text)
             member.text("/new")
             listed = re.compile(r"(?m)^(\d+)\. 登记表")
             offer = self.wait_for(

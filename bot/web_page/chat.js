@@ -4,7 +4,7 @@
   "use strict";
 
   var CONTACT_COMMANDS = ["上一步", "跳过", "查看", "修改", "帮助", "新建", "草稿", "已交", "进度"];
-  var SUPERVISOR_COMMANDS = ["进度", "未交", "帮助"];
+  var SUPERVISOR_COMMANDS = ["进度", "未交", "导出", "帮助"];
   var NOTICE_EVERY_MS = 60000;
   var RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 8000, 8000];
 
@@ -25,6 +25,7 @@
   var form = document.getElementById("send-form");
   var input = document.getElementById("text-input");
   var photos = document.getElementById("photo-input");
+  var attach = document.querySelector(".attach");
   var quick = document.getElementById("quick");
   var statusLink = document.getElementById("status-link");
   var who = document.getElementById("who");
@@ -59,9 +60,10 @@
       var link = element("a", "document");
       link.href = reply.document.url;
       link.setAttribute("download", "");
-      link.appendChild(element("span", "document-icon", "W"));
+      var icon = reply.document.icon || "W";
+      link.appendChild(element("span", "document-icon" + (icon === "ZIP" ? " zip" : ""), icon));
       var label = element("span", "document-label");
-      label.appendChild(element("strong", "", "下载 Word 文件"));
+      label.appendChild(element("strong", "", reply.document.label || "下载文件"));
       label.appendChild(element("small", "", reply.document.name));
       link.appendChild(label);
       bubble.appendChild(link);
@@ -299,6 +301,7 @@
     composer.hidden = false;
     document.body.classList.remove("guest");
     statusLink.hidden = role !== "supervisor";
+    attach.hidden = role === "supervisor"; // 组联部 review; they send no photos
     quick.textContent = "";
     (role === "supervisor" ? SUPERVISOR_COMMANDS : CONTACT_COMMANDS).forEach(function (word) {
       var chip = element("button", "chip", word);
@@ -352,6 +355,7 @@
       (result.data.notices || []).forEach(showNotice);
       showReplies(result.data.replies || []);
       listen();
+      askAboutUnit();
     });
   }
 
@@ -375,6 +379,15 @@
     stream.addEventListener("error", function () {
       if (stream && stream.readyState === EventSource.CLOSED) stream = null;
     });
+  }
+
+  // The status page links each unit to its submissions: “/?unit=鱼峰区妇联” opens the chat and asks.
+  function askAboutUnit() {
+    var unit = new URLSearchParams(location.search).get("unit");
+    if (role !== "supervisor" || !unit || unit.length > 60) return;
+    history.replaceState(null, "", "/");
+    showUser("单位 " + unit);
+    send("单位 " + unit);
   }
 
   function pollNotices() {
