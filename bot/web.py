@@ -188,6 +188,8 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     item: dict[str, Any] = {"text": reply.text, "options": list(reply.options), "menu": menu}
     if reply.document is not None:
         item["document"] = document_link(reply.document)
+    if reply.refuses_text:
+        item["refused"] = True
     return item
 
 

@@ -936,7 +936,7 @@ class DialogEngine:
             if isinstance(result, Accepted):
                 result = self._with_dependents(draft, field_decl, group, result)
         if isinstance(result, Rejected):
-            turn.say(result.message)
+            turn.replies.append(Reply(result.message, refuses_text=file is None))
             self._ask(turn)
             return
         self._store(draft, group, field_decl.key, result.value)

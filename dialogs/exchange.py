@@ -98,3 +98,6 @@ class Reply:
     # A question that asks for a file: what kind. A channel offers its way of sending one (a file
     # picker that takes videos; where the chat cannot take a large file, a link to the web chat).
     asks_for: Literal["photo", "video"] | None = None
+    # This reply turns down the text just sent as an answer: a channel with an input box gives the
+    # text back to be corrected, not typed again (a 300-字 summary one 字 too long).
+    refuses_text: bool = False

@@ -164,3 +164,16 @@ def test_courses_are_not_offered_to_units_that_do_not_owe_them(engine: DialogEng
     chat = Chat(engine, unit_code="zonggonghui", user="z1")
     chat.send("/new")
     assert [o.split("（")[0] for o in chat.options] == ["登记表", "示范点申报表"]
+
+
+def test_a_refused_text_is_marked_for_the_channel_to_give_back(chat: Chat) -> None:
+    start(chat, "登记表")
+    chat.send("13907721234")  # a phone number where the name is asked
+    assert [reply.refuses_text for reply in chat.replies] == [True, False], chat.text
+    chat.send("韦丽华")
+    assert not any(reply.refuses_text for reply in chat.replies)
+    for answer in CADRE_ANSWERS[1:]:
+        chat.send(answer)
+    assert "证件照" in chat.text
+    chat.send("这不是照片")  # a text where a photo is asked: nothing to give back
+    assert not any(reply.refuses_text for reply in chat.replies)

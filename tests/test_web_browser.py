@@ -19,7 +19,7 @@ from docx import Document
 
 from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import INVITE_UNUSABLE, DialogEngine
-from tests.conftest import Chat, photo_bytes
+from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
 
 try:
@@ -175,8 +175,13 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     screenshot(phone, tmp_path)
     press(phone, "单独创建")
     press(phone, "园区")
-    for answer in SITE_ANSWERS[9:]:
+    for answer in SITE_ANSWERS[9:-1]:
         send(phone, answer)
+    too_long = chinese_text(600)  # the 创建情况 takes 500 字 at most
+    send(phone, too_long)
+    sees(phone, "刚才发送的内容已放回输入框")
+    assert phone.input_value("#text-input") == too_long, "a refused long answer is given back, not lost"
+    send(phone, SITE_ANSWERS[-1])  # corrected in the box
     sees(phone, "请发送一张示范点的照片")
     phone.set_viewport_size({"width": 360, "height": 740})  # a small phone: the 300字 answer wraps
     assert fits_width(phone, 360)

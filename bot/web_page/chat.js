@@ -241,13 +241,32 @@
       return postJson(path, payload);
     }).then(function (result) {
       showTyping(false);
-      if (!handleRefusal(result)) showReplies(result.data.replies || []);
+      if (handleRefusal(result)) return [];
+      showReplies(result.data.replies || []);
+      return result.data.replies || [];
     });
   }
 
   function send(text, menu) {
     return enqueue(function () {
       return exchange("/api/messages", menu ? { text: text, menu: menu } : { text: text });
+    });
+  }
+
+  // A long answer turned down (one 字 too many, a rule across answers) goes back into the input box,
+  // to be corrected rather than typed again.
+  var KEEP_REFUSED_FROM = 20;
+
+  function sendTyped(text) {
+    return enqueue(function () {
+      return exchange("/api/messages", { text: text }).then(function (replies) {
+        var refused = (replies || []).some(function (reply) { return reply.refused; });
+        if (refused && text.length >= KEEP_REFUSED_FROM && !input.value) {
+          input.value = text;
+          grow();
+          showSystem("刚才发送的内容已放回输入框，改好后再发送。");
+        }
+      });
     });
   }
 
@@ -414,7 +433,7 @@
     input.value = "";
     grow();
     showUser(text);
-    send(text);
+    sendTyped(text);
   });
 
   input.addEventListener("input", grow);
