@@ -650,6 +650,8 @@ class DialogEngine:
         draft = turn.draft
         assert draft is not None
         draft.state = self._machine(draft).move(draft.state, trigger, to.state)
+        if trigger != "remove_row":  # 撤销删除 is offered right after a deletion, not later
+            to = replace(to, removed=None)
         draft.context = to.context()
         turn.dirty = True
 
@@ -787,6 +789,9 @@ class DialogEngine:
         group = self._group(draft)
         rows = draft.answers.get(group.key, [])
         entries: list[tuple[str, str]] = []
+        removed = self._cursor(draft).removed
+        if removed is not None and removed[0] == group.key:
+            entries.append(("撤销删除", "undo"))
         if len(rows) < group.max_rows:
             entries.append((f"添加一{group.item}", "add"))
         for index in range(len(rows)):
@@ -1153,6 +1158,12 @@ class DialogEngine:
         if action == "add":
             self._move(turn, "add_row", cursor.at(field_state(group.fields[0], group), len(rows)))
             self._ask(turn)
+        elif action == "undo" and cursor.removed is not None:
+            _key, index, row = cursor.removed
+            restored = [*rows[:index], row, *rows[index:]]
+            draft.answers = {**draft.answers, group.key: restored}
+            self._move(turn, "remove_row", replace(cursor, removed=None))
+            self._ask(turn, prefix=f"已恢复{row_title(group, row, min(index, len(rows)))}。")
         elif action == "finish":
             if len(rows) < group.min_rows:
                 turn.say(f"至少需要 {group.min_rows} {group.item}，现在有 {len(rows)} {group.item}。")
@@ -1170,9 +1181,10 @@ class DialogEngine:
                 turn.say(f"没有第{index + 1}{group.item}。")
                 self._ask(turn)
             elif verb == "remove":
+                title = row_title(group, rows[index], index)
                 draft.answers = {**draft.answers, group.key: [r for i, r in enumerate(rows) if i != index]}
-                self._move(turn, "remove_row", cursor)
-                self._ask(turn, prefix=f"已删除第{index + 1}{group.item}。")
+                self._move(turn, "remove_row", replace(cursor, removed=(group.key, index, rows[index])))
+                self._ask(turn, prefix=f"已删除{title}。删错了请点“撤销删除”。")
             else:
                 self._move(turn, "edit_row", replace(cursor, edit_row=(group.key, index)).at(EDIT_PICK))
                 self._ask(turn)

@@ -30,7 +30,7 @@ _KINDS: dict[str, Kind] = {
     CANCELLED: "cancelled",
 }
 _MENU = "menu"
-_KEYS = frozenset({"row", "editing", "edit_row", "before_review", "before_cancel"})
+_KEYS = frozenset({"row", "editing", "edit_row", "before_review", "before_cancel", "removed"})
 
 
 class BadCursor(ValueError):
@@ -49,6 +49,8 @@ class Cursor:
         edit_row: the edit list is about this row of this group (``修改第2张``), not the whole form.
         before_review: the field 查看 was asked from (上一步 at the review goes back there).
         before_cancel: the state 放弃 was asked from (继续填写 goes back there).
+        removed: the row just deleted from a group's list — (group, row, its answers) — until the next
+            move: 撤销删除 puts it back where it was.
     """
 
     state: str
@@ -57,6 +59,7 @@ class Cursor:
     edit_row: tuple[str, int] | None = None
     before_review: str | None = None
     before_cancel: str | None = None
+    removed: tuple[str, int, dict[str, Any]] | None = None
 
     @property
     def kind(self) -> Kind:
@@ -106,6 +109,16 @@ class Cursor:
             and edit_row[1] >= 0
         ):
             raise BadCursor(f"edit_row {edit_row!r} is not [group, row]")
+        removed = context.get("removed")
+        if removed is not None and not (
+            isinstance(removed, list | tuple)
+            and len(removed) == 3
+            and isinstance(removed[0], str)
+            and isinstance(removed[1], int)
+            and removed[1] >= 0
+            and isinstance(removed[2], dict)
+        ):
+            raise BadCursor("removed is not [group, row, answers]")
         for key in ("before_review", "before_cancel"):
             if context.get(key) is not None and not isinstance(context[key], str):
                 raise BadCursor(f"{key} {context[key]!r} is not a state")
@@ -116,6 +129,7 @@ class Cursor:
             edit_row=(edit_row[0], edit_row[1]) if edit_row is not None else None,
             before_review=context.get("before_review"),
             before_cancel=context.get("before_cancel"),
+            removed=(removed[0], removed[1], removed[2]) if removed is not None else None,
         )
 
     def context(self) -> dict[str, Any]:
@@ -126,5 +140,6 @@ class Cursor:
             "edit_row": list(self.edit_row) if self.edit_row is not None else None,
             "before_review": self.before_review,
             "before_cancel": self.before_cancel,
+            "removed": list(self.removed) if self.removed is not None else None,
         }
         return {key: value for key, value in stored.items() if value is not None}

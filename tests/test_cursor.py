@@ -41,7 +41,13 @@ def test_each_state_is_one_kind_of_position(
 
 def test_a_cursor_is_stored_and_read_back_whole() -> None:
     cursor = Cursor(
-        EDIT_PICK, row=2, returns_to="menu", edit_row=("photos", 1), before_review="x", before_cancel="y"
+        EDIT_PICK,
+        row=2,
+        returns_to="menu",
+        edit_row=("photos", 1),
+        before_review="x",
+        before_cancel="y",
+        removed=("photos", 0, {"caption": "活动现场"}),
     )
     assert Cursor.read(cursor.state, cursor.context()) == cursor
     assert Cursor("name").context() == {}, "a fresh position stores nothing beside its state"
@@ -67,6 +73,9 @@ def test_a_cursor_is_stored_and_read_back_whole() -> None:
         {"edit_row": "photos:1"},
         {"before_review": 3},
         {"colour": "blue"},
+        {"removed": ["courses", 1]},
+        {"removed": ["courses", -1, {}]},
+        {"removed": ["courses", 0, "row"]},
     ],
 )
 def test_a_stored_position_no_cursor_writes_is_refused(context: dict[str, Any]) -> None:

@@ -245,7 +245,20 @@ def test_group_rows_can_be_edited_and_removed_before_submit(chat: Chat) -> None:
             chat.send(answer)
     assert "第3节课程《家风第三课》" in chat.text
     chat.send("删除2")
-    assert "已删除第2节课程" in chat.text and "第2节课程《家风第三课》" in chat.text
+    assert "已删除第2节课程《家风第二课》" in chat.text and "第2节课程《家风第三课》" in chat.text
+    assert chat.options[0] == "撤销删除", "one tap deleted it: one tap brings it back"
+    chat.send("撤销删除")
+    assert "已恢复第2节课程《家风第二课》" in chat.text and "第3节课程《家风第三课》" in chat.text
+    assert [row["course_title"] for row in chat.draft().answers["courses"]] == [
+        "家风第一课",
+        "家风第二课",
+        "家风第三课",
+    ]
+    assert "撤销删除" not in chat.options, "undone once"
+    chat.send("删除2")
+    chat.send("添加一节课程")  # anything else done since: the deletion stands
+    chat.send("上一步")
+    assert "撤销删除" not in chat.options and len(chat.draft().answers["courses"]) == 2
     chat.send("修改第1节课程")
     assert chat.options[0] == "课程名称：家风第一课"
     chat.send("1")
