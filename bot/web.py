@@ -190,6 +190,8 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         item["document"] = document_link(reply.document)
     if reply.refuses_text:
         item["refused"] = True
+    if reply.pictures:
+        item["pictures"] = [{"url": f"/files/photos/{picture.key}"} for picture in reply.pictures]
     return item
 
 
@@ -437,6 +439,7 @@ class WebChat:
             Route("/api/events", self.events, methods=["GET"]),
             Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
             Route("/files/exports/{name}", self.download_export, methods=["GET"]),
+            Route("/files/photos/{sha256}", self.photo, methods=["GET"]),
             *([Route(SIGN_IN_PATH, self.wecom_sign_in, methods=["GET"])] if self.wecom is not None else []),
         ]
 
@@ -834,13 +837,29 @@ class WebChat:
             contact, DocumentRef("export", str(request.path_params["name"])), "an export"
         )
 
-    async def _send_document(self, contact: Identity, ref: DocumentRef, what: str) -> Response:
+    async def photo(self, request: Request) -> Response:
+        """A stored photo by its hash, shown in the chat (the photo a caption is asked for, the photos
+        of a submission 组联部 looks at): to whom the engine lets see it; others 404."""
+        contact = await self._contact(request)
+        if contact is None:
+            return self.message_page(401, NEED_SIGN_IN)
+        ref = DocumentRef("photo", str(request.path_params["sha256"])[:64])
+        return await self._send_document(contact, ref, "a photo", inline=True)
+
+    async def _send_document(
+        self, contact: Identity, ref: DocumentRef, what: str, *, inline: bool = False
+    ) -> Response:
         opened = await run_in_threadpool(self.engine.open_document, ref, contact)
         if opened is None:
             log.info("download of %s refused or missing for contact %s", what, contact.contact_id)
             return self.message_page(404, FILE_NOT_FOUND)
         log.info("contact %s downloaded %s", contact.contact_id, what)
-        return FileResponse(opened.path, media_type=opened.mime, filename=opened.file_name)
+        return FileResponse(
+            opened.path,
+            media_type=opened.mime,
+            filename=opened.file_name,
+            content_disposition_type="inline" if inline else "attachment",
+        )
 
 
 def _declared_length(request: Request) -> int | None:

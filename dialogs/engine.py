@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mimetypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from dialogs.commands import (
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
-from dialogs.form_records import Render
+from dialogs.form_records import Render, photo_hashes
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
@@ -332,6 +333,8 @@ class DialogEngine:
                 return None
             path = self.repository.export_path(ref.key)
             return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
+        if ref.kind == "photo":
+            return self._open_photo(ref.key, viewer)
         number = plain_number(ref.key)
         submission = self.repository.submission(number) if number is not None else None
         if submission is None or submission.campaign_id != self.campaign.id:
@@ -350,6 +353,28 @@ class DialogEngine:
         if path is None:
             return None
         return OpenedDocument(path, f"{form.short_title}-{submission.id}-第{wanted}版.docx", DOCX_MIME)
+
+    def _open_photo(self, sha256: str, viewer: Identity | None) -> OpenedDocument | None:
+        """A stored photo: for 组联部 any; for a unit's contact one in their open draft or in their
+        unit's submissions; for no one else."""
+        if viewer is None or not (len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
+            return None
+        if not viewer.supervisor and sha256 not in self._photos_seen_by(viewer):
+            return None
+        path = self.repository.file_path(sha256)
+        if path is None or not path.is_file():
+            return None
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return OpenedDocument(path, path.name, mime)
+
+    def _photos_seen_by(self, viewer: Identity) -> set[str]:
+        contact, draft = self.repository.contact_with_draft(viewer.channel, viewer.user_id)
+        if contact is None or viewer.unit_id is None:
+            return set()
+        seen = set(photo_hashes(self.forms[draft.form_id], draft.answers)) if draft is not None else set()
+        for submission, version in self.repository.current_versions(self.campaign.id, viewer.unit_id):
+            seen.update(photo_hashes(self.forms[submission.form_id], version.answers))
+        return seen
 
     # Commands that work anywhere ---------------------------------------------------------------
 
@@ -741,6 +766,7 @@ class DialogEngine:
         form = self._form(draft)
         lead = f"{prefix}\n" if prefix else ""
         asks_for: Literal["photo", "video"] | None = None
+        pictures: tuple[DocumentRef, ...] = ()
         match self._cursor(draft).kind:
             case "review":
                 text, options = self._review_prompt(turn)
@@ -752,9 +778,19 @@ class DialogEngine:
                 text, options = self._menu_prompt(draft)
             case _:
                 text, options = self._field_prompt(draft)
-                kind = self._current_field(draft)[1].kind
+                group, field_decl = self._current_field(draft)
+                kind = field_decl.kind
                 asks_for = kind if kind in ("photo", "video") else None
+                pictures = self._row_photo(draft, group) if kind != "photo" else ()
         turn.say(lead + text, options, menu=_draft_token(draft), asks_for=asks_for)
+        if pictures:
+            turn.replies[-1] = replace(turn.replies[-1], pictures=pictures)
+
+    def _row_photo(self, draft: Draft, group: GroupDecl | None) -> tuple[DocumentRef, ...]:
+        """The photo of the row a question is about (its caption is asked: the photo is shown)."""
+        photo = self._photo_field(group) if group is not None else None
+        answer = self._answers_for(draft, group).get(photo.key) if photo is not None else None
+        return (DocumentRef("photo", str(answer["sha256"])),) if isinstance(answer, dict) else ()
 
     def _field_prompt(self, draft: Draft) -> tuple[str, list[str]]:
         form = self._form(draft)

@@ -24,6 +24,7 @@ from dialogs.commands import (
 )
 from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
+from dialogs.form_records import photo_hashes
 from dialogs.nudges import send_reminder_now
 from dialogs.presentation import review_text, status_label
 from dialogs.supervision import areas, pending_report, status_report
@@ -187,7 +188,8 @@ class SupervisorDesk:
                 row = f"第{decision.row}节" if decision.row is not None else ""
                 action = _ACTION_NAMES[decision.action]
                 lines.append(f"· {when:%m-%d %H:%M} 第{decision.version}版 {action}{row}{reason}")
-        replies = [Reply("\n".join(lines))]
+        pictures = tuple(DocumentRef("photo", sha) for sha in photo_hashes(form, version.answers))
+        replies = [Reply("\n".join(lines), pictures=pictures)]
         if version.document_path:
             ref = DocumentRef("submission", str(submission.id), version.version)
             replies.append(Reply(f"#{submission.id} 第{version.version}版", document=ref))

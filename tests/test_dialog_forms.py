@@ -7,7 +7,7 @@ import json
 from docx import Document
 
 from dialogs.engine import DialogEngine
-from dialogs.exchange import DocumentRef
+from dialogs.exchange import DocumentRef, Identity
 from dialogs.sample_answers import CADRE_ANSWERS as CADRE_ANSWERS  # for the tests' imports
 from tests.conftest import Chat, chinese_text, document_path, photo_bytes
 
@@ -124,8 +124,23 @@ def test_site_application_end_to_end_with_an_album_of_photos(chat: Chat, engine:
     chat.photo(color=(20, 20, 20))
     reply = chat.photo(color=(30, 30, 30))
     assert "已收到第3张照片" in reply and "请为这张照片写一句说明" in reply
+    rows = chat.draft().answers["photos"]
+    assert chat.replies[-1].pictures == (DocumentRef("photo", rows[1]["photo"]["sha256"]),), "its photo shown"
     chat.send("妇女之家活动室")
     assert "【图片及说明·第3张照片】请为这张照片写一句说明" in chat.text
+    third = DocumentRef("photo", rows[2]["photo"]["sha256"])
+    assert chat.replies[-1].pictures == (third,), "each caption is asked beside its own photo"
+    mine = Identity(0, "test", "u1", "contact", rows_unit(engine, "yufeng"), "鱼峰区妇联")
+    Chat(engine, unit_code="chengzhong", user="u2").send("/new")  # bound to another unit, a draft open
+    stranger = Identity(0, "test", "u2", "contact", rows_unit(engine, "chengzhong"), "城中区妇联")
+    boss = Identity(0, "test", "boss", "supervisor", None, "组联部")
+    opened = engine.open_document(third, mine)
+    assert (
+        opened is not None and opened.mime == "image/jpeg" and opened.path.read_bytes()[:3] == b"\xff\xd8\xff"
+    )
+    assert engine.open_document(third, stranger) is None, "another unit's photo is not theirs to see"
+    assert engine.open_document(third, boss) is not None
+    assert engine.open_document(DocumentRef("photo", "../" * 20 + "etc/passwd"), boss) is None
     chat.send("巾帼志愿服务队开展活动")
     assert chat.options[-1] == "填写完毕，下一步"
     chat.send("填写完毕，下一步")
@@ -177,3 +192,9 @@ def test_a_refused_text_is_marked_for_the_channel_to_give_back(chat: Chat) -> No
     assert "证件照" in chat.text
     chat.send("这不是照片")  # a text where a photo is asked: nothing to give back
     assert not any(reply.refuses_text for reply in chat.replies)
+
+
+def rows_unit(engine: DialogEngine, code: str) -> int:
+    unit = engine.repository.unit_by_code(engine.campaign.id, code)
+    assert unit is not None and unit.id is not None
+    return unit.id

@@ -192,8 +192,13 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     wait_for_answer(phone, before + 2)  # three photos: three messages, three answers, in order
     assert phone.locator(".row.user .bubble.photo img").count() == 3
     sees(phone, "已收到第3张照片")
+    shown: list[str] = []
     for caption in ("园区妇联成立大会现场", "妇女之家活动室", "巾帼志愿服务队开展活动"):
+        question = phone.locator(".row.bot .bubble").last
+        assert "请为这张照片写一句说明" in question.inner_text()
+        shown.append(loaded_pictures(question)[0])
         send(phone, caption)
+    assert len(set(shown)) == 3, "each caption is asked beside its own photo"
     assert "请核对以上内容" in press(phone, "填写完毕，下一步")
     press(phone, "确认提交")
     sees(phone, "已提交《示范点申报表》")
@@ -241,6 +246,16 @@ def test_a_supervisor_sees_the_status_page(phone: Page, server: str, engine: Dia
     assert "示范点1/≥1✓" in row.inner_text()
     phone.set_viewport_size({"width": 360, "height": 740})
     assert fits_width(phone, 360), "the status page fits a small phone without sideways scrolling"
+
+
+def loaded_pictures(bubble: Any) -> list[str]:
+    """The addresses of the photos a bubble shows, once every one has loaded (none broken)."""
+    images = bubble.locator(".pictures img")
+    images.last.wait_for()
+    bubble.page.wait_for_function(
+        "nodes => nodes.every(n => n.complete && n.naturalWidth > 0)", arg=images.element_handles()
+    )
+    return [str(src) for src in images.evaluate_all("nodes => nodes.map(n => n.src)")]
 
 
 def screenshot(page: Page, folder: Path) -> None:
@@ -313,6 +328,8 @@ def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_butt
     assert phone.url == f"{server}/", "the unit leaves the address bar once asked"
     press(phone, f"查看#{number}")
     sees(phone, f"#{number} 要怎样处理？")
+    content = phone.locator(".row.bot .bubble", has_text="示范点申报表").last
+    assert len(loaded_pictures(content)) == 3, "组联部 sees the form's photos"
     assert "请写退回" in press(phone, "退回（写原因）")
     assert f"已退回#{number}" in send(phone, "照片太暗，请换一张")
     assert engine.repository.decisions(number)[-1].reason == "照片太暗，请换一张"

@@ -56,6 +56,18 @@
     var line = row("bot");
     var bubble = element("div", "bubble", reply.text);
     line.appendChild(bubble);
+    if (reply.pictures && reply.pictures.length) {
+      var strip = element("div", "pictures");
+      reply.pictures.forEach(function (picture, index) {
+        var image = element("img", "thumb");
+        image.alt = "第" + (index + 1) + "张照片";
+        image.loading = "lazy";
+        image.src = picture.url;
+        image.addEventListener("load", scrollDown);
+        strip.appendChild(image);
+      });
+      bubble.insertBefore(strip, bubble.firstChild);
+    }
     if (reply.document) {
       var link = element("a", "document");
       link.href = reply.document.url;
