@@ -69,7 +69,7 @@ from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.reports import Cell, StatusReport
-from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES, photo_too_large, video_too_large
+from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES, Accepted, photo_too_large, video_too_large
 from storage.database import DatabaseFileGone, availability, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -512,17 +512,20 @@ class WebChat:
             return _error(403, REFUSED_ORIGIN)
         return contact
 
-    async def _handle(self, inbound: Inbound, message_id: str | None = None) -> list[Reply]:
+    async def _handle(
+        self, inbound: Inbound, message_id: str | None = None, said: Said | None = None
+    ) -> list[Reply]:
         """One message through the engine, one at a time per web user; the messages of different
-        users that arrive together share one transaction (``bot.delivery.GroupCommit``)."""
+        users that arrive together share one transaction (``bot.delivery.GroupCommit``). With
+        ``said``, the message and its answers are kept as lines of the conversation (for a reload)."""
         if self._serving is None or self._serving.done():
             self._serving = asyncio.create_task(self.together.serve())
         async with self._lock(session_value(inbound.channel, inbound.user_id)):
-            replies = await self.together.handle(self._work(inbound, message_id))
+            replies = await self.together.handle(self._work(inbound, message_id, said))
         self.live.ring()  # it may have queued a notice for an open page (a 退回, an 已接收)
         return replies
 
-    def _work(self, inbound: Inbound, message_id: str | None) -> Work[list[Reply]]:
+    def _work(self, inbound: Inbound, message_id: str | None, said: Said | None) -> Work[list[Reply]]:
         """Handling one web message, for group commit. A message the page sent with its own id is
         handled once: the page sends it again (same id) when the answer did not arrive — the network
         dropped, or the service restarted — and a second copy must not fill the next field. The id is
@@ -530,10 +533,14 @@ class WebChat:
 
         def work(in_batch: bool) -> list[Reply]:
             if message_id is None:
-                return self.engine.handle(inbound, in_batch=in_batch)
-            update_id = web_update_id(session_value(inbound.channel, inbound.user_id), message_id)
-            replies = self.engine.handle_once(inbound, update_id, in_batch=in_batch)
+                replies: list[Reply] | None = self.engine.handle(inbound, in_batch=in_batch)
+            else:
+                update_id = web_update_id(session_value(inbound.channel, inbound.user_id), message_id)
+                replies = self.engine.handle_once(inbound, update_id, in_batch=in_batch)
             if replies is not None:
+                if said is not None:  # in the same transaction as the answer, when in a group
+                    lines = [("person", said.line), *(("bot", reply_json(reply)) for reply in replies)]
+                    self.engine.remember_chat(said.contact_id, lines)
                 return replies
             log.info("a web message sent again was recognised; its answer is shown again")
             again = self.engine.handle(Inbound(inbound.channel, inbound.user_id, "/start"), in_batch=in_batch)
@@ -710,11 +717,13 @@ class WebChat:
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
+        history = await run_in_threadpool(self.engine.chat_history, contact.contact_id)
         replies = await self._handle(Inbound(contact.channel, contact.user_id, "/start"))
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
         notices = await run_in_threadpool(self._take_notices, contact)
         log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
-        return JSONResponse({"notices": notices, "replies": self._replies(replies)})
+        lines = [{"speaker": speaker, **payload} for speaker, payload in history]
+        return JSONResponse({"history": lines, "notices": notices, "replies": self._replies(replies)})
 
     async def notices(self, request: Request) -> Response:
         contact = await self._bound(request)
@@ -763,9 +772,13 @@ class WebChat:
                     yield ": \n\n"
 
     def _take_notices(self, contact: Identity) -> list[str]:
-        """Messages queued for this browser (returns, reminders), each shown once. A 企业微信 member's
-        reach their phone, not the page."""
-        return self.engine.notices(CHANNEL, contact.user_id) if contact.channel == CHANNEL else []
+        """Messages queued for this browser (returns, reminders), each shown once, and kept with the
+        conversation. A 企业微信 member's reach their phone, not the page."""
+        if contact.channel != CHANNEL:
+            return []
+        notices = self.engine.notices(CHANNEL, contact.user_id)
+        self.engine.remember_chat(contact.contact_id, [("notice", {"text": text}) for text in notices])
+        return notices
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
@@ -779,7 +792,9 @@ class WebChat:
         if len(text) > MAX_TEXT_CHARS:
             raise Refusal(413, TEXT_TOO_LONG, f"message of {len(text)} characters refused")
         inbound = Inbound(contact.channel, contact.user_id, text=text, menu=menu or None)
-        replies = await self._handle(inbound, _message_id(body.get("id")))
+        shown = body.get("shown")  # a pressed button's label, as the page showed it
+        said = {"text": shown if menu and isinstance(shown, str) and len(shown) <= 200 else text}
+        replies = await self._handle(inbound, _message_id(body.get("id")), Said(contact.contact_id, said))
         log.info("web message of contact %s: %d replies", contact.contact_id, len(replies))
         return JSONResponse({"replies": self._replies(replies)})
 
@@ -807,7 +822,8 @@ class WebChat:
             return _error(415, NOT_A_PHOTO)
         file = await run_in_threadpool(self.engine.check_file, file)  # not inside the group's transaction
         message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
-        replies = await self._handle(Inbound(contact.channel, contact.user_id, file=file), message_id)
+        said = Said(contact.contact_id, _file_line(file))
+        replies = await self._handle(Inbound(contact.channel, contact.user_id, file=file), message_id, said)
         log.info(
             "web %s of contact %s (%d bytes): %d replies",
             file.kind,
@@ -860,6 +876,22 @@ class WebChat:
             filename=opened.file_name,
             content_disposition_type="inline" if inline else "attachment",
         )
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a person sent, as their conversation keeps it: ``{"text"}``, ``{"photo": sha256}`` (empty
+    when the photo was refused) or ``{"video": name}``."""
+
+    contact_id: int
+    line: dict[str, Any]
+
+
+def _file_line(file: IncomingFile) -> dict[str, Any]:
+    if file.kind == "video":
+        return {"video": file.file_name or "视频"}
+    value = file.checked.value if isinstance(file.checked, Accepted) else None
+    return {"photo": str(value.get("sha256", "")) if isinstance(value, dict) else ""}
 
 
 def _declared_length(request: Request) -> int | None:

@@ -283,6 +283,14 @@ class DialogEngine:
             for m in self.repository.take_messages(channel, user_id, self.clock())
         ]
 
+    def remember_chat(self, contact_id: int, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Keep lines of a web conversation (who said it, what), the last ones only, for a reload."""
+        self.repository.add_chat_lines(contact_id, lines)
+
+    def chat_history(self, contact_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """The kept lines of a web conversation, oldest first."""
+        return self.repository.chat_lines(contact_id)
+
     def have_notices(self, channel: str, user_ids: Sequence[str]) -> set[str]:
         """Which of these people have notices waiting (``notices`` would give them some)."""
         return self.repository.chats_with_messages(channel, user_ids, self.clock())

@@ -23,6 +23,7 @@ from sqlmodel import SQLModel, col, select
 
 from storage.models import (
     Attachment,
+    ChatLine,
     Contact,
     Draft,
     InboxUpdate,
@@ -175,7 +176,8 @@ class Purged(NamedTuple):
 
 def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) -> Purged:
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
-    decisions and files, drafts, contacts and invites, messages, reminders, and photos no longer used.
+    decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, and photos
+    no longer used.
     Units (the campaign's structure) stay.
 
     Then every file of the data folder that no remaining row names goes too, whatever the date: a
@@ -211,6 +213,7 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
             ("邀请码", delete(Invite).where(col(Invite.created_at) < before, campaign_invites)),
             ("待发消息", delete(OutboxMessage).where(col(OutboxMessage.created_at) < before)),
             ("收到的消息", delete(InboxUpdate).where(col(InboxUpdate.received_at) < before)),
+            ("聊天记录", delete(ChatLine).where(col(ChatLine.created_at) < before)),
         ]
         for name, statement in steps:
             removed[name] = connection.execute(statement).rowcount
@@ -220,6 +223,7 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
             | col(Contact.id).in_(select(SubmissionVersion.submitted_by))
             | col(Contact.id).in_(select(ReviewDecision.decided_by))
             | col(Contact.id).in_(select(Invite.used_by).where(col(Invite.used_by).is_not(None)))
+            | col(Contact.id).in_(select(ChatLine.contact_id))
         )
         contacts = delete(Contact).where(col(Contact.created_at) < before, ~still_referenced)
         removed["联系人"] = connection.execute(contacts).rowcount

@@ -180,6 +180,25 @@ class InboxUpdate(SQLModel, table=True):
     processed_at: datetime | None = None
 
 
+#: Lines of a web conversation kept per contact (a reloaded page shows them).
+CHAT_LINES_KEPT = 50
+
+
+class ChatLine(SQLModel, table=True):
+    """One line of a web chat's conversation, kept so that a reloaded page shows where it was: what
+    the person sent (``person``), what the bot answered (``bot``), a notice shown (``notice``). Only
+    the last ``CHAT_LINES_KEPT`` or so per contact are kept; ``intake purge`` removes them with the
+    rest of the personal data."""
+
+    __table_args__ = (Index("ix_chatline_contact_id_id", "contact_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id")
+    speaker: str  # person | bot | notice
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utc_now)
+
+
 class OutboxMessage(SQLModel, table=True):
     """A reply waiting to be sent, written in the same transaction as the effects that produced it."""
 

@@ -33,9 +33,11 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.database import writers_waiting
 from storage.models import (
+    CHAT_LINES_KEPT,
     MAX_ID,
     ApiToken,
     Attachment,
+    ChatLine,
     Contact,
     Draft,
     InboxUpdate,
@@ -801,6 +803,44 @@ class Repository:
                 else:
                     due.append(message)
             return due
+
+    # A web chat's last lines -------------------------------------------------------------------------
+
+    def add_chat_lines(self, contact_id: int, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Keep lines of a contact's web conversation (speaker, payload), and only the last
+        ``CHAT_LINES_KEPT`` of them."""
+        if not lines:
+            return
+        table = _table(ChatLine)
+        now = utc_now()
+        rows = [{"contact_id": contact_id, "speaker": s, "payload": p, "created_at": now} for s, p in lines]
+        with self._session() as session:
+            connection = session.connection()
+            connection.execute(table.insert(), rows)
+            oldest_kept = connection.execute(
+                sql_select(table.c.id)
+                .where(table.c.contact_id == contact_id)
+                .order_by(table.c.id.desc())
+                .offset(CHAT_LINES_KEPT - 1)
+                .limit(1)
+            ).scalar()
+            if oldest_kept is not None:
+                connection.execute(
+                    delete(table).where(table.c.contact_id == contact_id, table.c.id < oldest_kept)
+                )
+            self._commit(session)
+
+    def chat_lines(self, contact_id: int) -> list[tuple[str, dict[str, Any]]]:
+        """A contact's kept web conversation, oldest first."""
+        table = _table(ChatLine)
+        query = (
+            sql_select(table.c.speaker, table.c.payload)
+            .where(table.c.contact_id == contact_id)
+            .order_by(table.c.id.desc())
+            .limit(CHAT_LINES_KEPT)
+        )
+        with self._session() as session:
+            return [(speaker, payload) for speaker, payload in reversed(session.execute(query).all())]
 
     def chats_with_messages(self, channel: str, chat_keys: Sequence[str], now: datetime) -> set[str]:
         """Which of ``chat_keys`` have messages due on ``channel`` (one query, by the chat index)."""

@@ -54,6 +54,8 @@ def filled_fixture(engine: DialogEngine, chat: Chat, clock: FakeClock) -> Dialog
     chat.photo(caption="会场", color=(7, 7, 7))  # a draft in progress, with a photo
     boss = supervisor(engine, clock)
     ask(engine, boss, "/return 1 照片不清晰")
+    contact = chat.contact()
+    engine.remember_chat(contact.id, [("person", {"text": "韦丽华"}), ("bot", {"text": "请输入出生年月"})])
     assert engine.open_document(DocumentRef("submission", "1")) is not None, "#1 printed, so it is kept"
     return engine
 
@@ -102,11 +104,13 @@ def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_pa
     ).counts
     assert removed["提交"] == 1 and removed["提交版本"] == 1 and removed["草稿"] == 2
     assert removed["审核记录"] == 1 and removed["照片"] == 3 and removed["联系人"] >= 1
+    assert removed["聊天记录"] == 2
     assert removed["文件"] == len(stored)
     tables, files = everything(repository.engine, repository.data_dir)
     assert files == {}
     assert all(
-        not tables[name] for name in ("draft", "submission", "submissionversion", "attachment", "contact")
+        not tables[name]
+        for name in ("draft", "submission", "submissionversion", "attachment", "contact", "chatline")
     )
     assert len(tables["unit"]) == 14, "the campaign's structure stays"
     database = Path(str(repository.engine.url.database))

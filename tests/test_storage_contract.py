@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 
 from bot.app import Declarations
 from storage.database import DatabaseNotMigrated, check_migrated, make_engine
-from storage.models import Draft, utc_now
+from storage.models import CHAT_LINES_KEPT, Draft, utc_now
 from storage.repository import ConcurrentUpdate, Repository
 from tests.conftest import photo_bytes, postgres_repository, sqlite_repository
 
@@ -125,6 +125,23 @@ def test_rebinding_a_contact_to_another_unit_forgets_its_current_draft(store: Re
     assert other is not None
     rebound = store.bind_contact("test", "u1", other.id)
     assert rebound.unit_id == other.id and rebound.current_draft_id is None
+
+
+def test_a_web_conversation_keeps_its_last_lines_only(store: Repository) -> None:
+    unit = store.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None and unit.id is not None
+    contact, other = store.bind_contact("test", "u1", unit.id), store.bind_contact("test", "u2", unit.id)
+    assert contact.id is not None and other.id is not None
+    for number in range(CHAT_LINES_KEPT + 7):
+        store.add_chat_lines(contact.id, [("person", {"text": f"第{number}句"})])
+    store.add_chat_lines(other.id, [("bot", {"text": "别人的"})])
+    kept = store.chat_lines(contact.id)
+    assert len(kept) == CHAT_LINES_KEPT and kept[0] == ("person", {"text": "第7句"})
+    assert kept[-1] == ("person", {"text": f"第{CHAT_LINES_KEPT + 6}句"}), "oldest first, the newest last"
+    assert store.chat_lines(other.id) == [("bot", {"text": "别人的"})], "each conversation its own"
+    with store.engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT count(*) FROM chatline").scalar()
+    assert stored == CHAT_LINES_KEPT + 1, "older lines are deleted, not just hidden"
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:

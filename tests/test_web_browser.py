@@ -164,9 +164,14 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     sees(phone, "女性人数（200）不能多于单位人数（120），请核对。")
     send(phone, SITE_ANSWERS[2])
 
-    phone.reload()  # mid-form: the page greets and asks where the contact left off
+    phone.reload()  # mid-form: the conversation so far, then a greeting and the question left off at
     sees(phone, "欢迎回来，鱼峰区妇联")
     assert "请输入申报单位负责人的姓名" in last_bot_text(phone)
+    earlier = phone.locator(".row.user .bubble").all_inner_texts()
+    assert earlier[0].startswith("示范点申报表（已交0份") and earlier[1] == SITE_ANSWERS[0], earlier
+    assert phone.locator(".row.bot .bubble", has_text="女性人数（200）不能多于单位人数（120）").count() == 1
+    assert phone.locator(".row.system", has_text="以上是之前的对话").count() == 1
+    assert phone.locator(".row.bot .choices button:not([disabled])").count() == 0, "old buttons are spent"
 
     for answer in SITE_ANSWERS[3:7]:
         send(phone, answer)

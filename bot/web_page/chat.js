@@ -133,6 +133,11 @@
     image.alt = file.name || "照片";
     image.src = URL.createObjectURL(file);
     image.addEventListener("load", scrollDown);
+    image.addEventListener("error", function () {
+      // not a picture this browser can show (a file named .jpg that is none): its name, no broken icon
+      bubble.textContent = "文件：" + (file.name || "照片");
+      bubble.className = "bubble";
+    });
     bubble.appendChild(image);
     row("user").appendChild(bubble);
     scrollDown();
@@ -259,9 +264,9 @@
     });
   }
 
-  function send(text, menu) {
+  function send(text, menu, shown) {
     return enqueue(function () {
-      return exchange("/api/messages", menu ? { text: text, menu: menu } : { text: text });
+      return exchange("/api/messages", menu ? { text: text, menu: menu, shown: shown } : { text: text });
     });
   }
 
@@ -290,7 +295,7 @@
       });
       return;
     }
-    send(number, menu);
+    send(number, menu, label);
   }
 
   function sendPhoto(file) {
@@ -377,12 +382,46 @@
     });
   }
 
+  // The conversation so far (its last lines, kept by the server), under a line that says so.
+  function showHistory(lines) {
+    if (!lines.length) return;
+    lines.forEach(function (line) {
+      if (line.speaker === "notice") showNotice(line.text || "");
+      else if (line.speaker === "bot") showBot(line, choose);
+      else if (line.photo !== undefined) showStoredPhoto(line.photo);
+      else if (line.video !== undefined) row("user").appendChild(element("div", "bubble", "视频：" + line.video));
+      else showUser(line.text || "");
+    });
+    closeChoices();
+    row("system divider").appendChild(element("div", "bubble", "以上是之前的对话"));
+  }
+
+  function showStoredPhoto(sha) {
+    var bubble = element("div", "bubble photo");
+    if (sha) {
+      var image = element("img");
+      image.alt = "照片";
+      image.src = "/files/photos/" + sha;
+      image.addEventListener("load", scrollDown);
+      image.addEventListener("error", function () {
+        bubble.textContent = "照片（已不在）";
+        bubble.className = "bubble";
+      });
+      bubble.appendChild(image);
+    } else {
+      bubble.textContent = "照片（没有收下）";
+      bubble.className = "bubble";
+    }
+    row("user").appendChild(bubble);
+  }
+
   function start() {
     showChat();
     showTyping(true);
     return postJson("/api/start", {}).then(function (result) {
       showTyping(false);
       if (handleRefusal(result)) return;
+      showHistory(result.data.history || []);
       (result.data.notices || []).forEach(showNotice);
       showReplies(result.data.replies || []);
       listen();
