@@ -366,12 +366,14 @@ class SecurityHeaders:
 
 @dataclass(frozen=True)
 class PageAssets:
-    """The page's files, read once: the chat page and the status page (templates), the script, the styles."""
+    """The page's files, read once: the chat page and the status page (templates), the script, the
+    styles, the icon."""
 
     chat_page: str
     status_page: str
     script: bytes
     styles: bytes
+    icon: bytes
 
     @classmethod
     def load(cls, folder: Path = PAGE_DIR) -> PageAssets:
@@ -380,6 +382,7 @@ class PageAssets:
             status_page=(folder / "status.html").read_text(encoding="utf-8"),
             script=(folder / "chat.js").read_bytes(),
             styles=(folder / "chat.css").read_bytes(),
+            icon=(folder / "icon.svg").read_bytes(),
         )
 
 
@@ -430,6 +433,8 @@ class WebChat:
             Route("/status", self.status_page, methods=["GET"]),
             Route("/static/chat.js", self.script, methods=["GET"]),
             Route("/static/chat.css", self.styles, methods=["GET"]),
+            Route("/static/icon.svg", self.icon, methods=["GET"]),
+            Route("/favicon.ico", self.icon, methods=["GET"]),
             Route("/api/join", self.join, methods=["GET"]),
             Route("/api/consent", self.consent, methods=["POST"]),
             Route("/api/start", self.start, methods=["POST"]),
@@ -622,6 +627,12 @@ class WebChat:
 
     async def styles(self, _request: Request) -> Response:
         return Response(self.assets.styles, media_type="text/css; charset=utf-8")
+
+    async def icon(self, _request: Request) -> Response:
+        """The site's icon (an SVG, also at /favicon.ico, where browsers look for it unasked)."""
+        return Response(
+            self.assets.icon, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     # Signing in ----------------------------------------------------------------------------------
 

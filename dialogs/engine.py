@@ -34,7 +34,7 @@ from dialogs.form_records import Render, photo_hashes
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
-from dialogs.presentation import display_value, field_line, review_text, row_title, status_label
+from dialogs.presentation import display_value, field_line, form_size, review_text, row_title, status_label
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
@@ -586,7 +586,7 @@ class DialogEngine:
         turn.draft = self._new_draft(turn, task.id, form.id, self.machines[form.id].input_states[0])
         if previous is not None:
             turn.say("原来正在填写的表已保存，可随时发送“草稿”继续。")
-        turn.say(f"{form.intro}共 {len(form.steps)} 项，随时可发送“上一步”“查看”“帮助”。")
+        turn.say(f"{form.intro}{form_size(form)}，随时可发送“上一步”“查看”“帮助”。")
         self._ask(turn)
 
     def _new_draft(

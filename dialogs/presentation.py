@@ -60,21 +60,22 @@ def row_title(group: GroupDecl, row: dict[str, Any], index: int) -> str:
     return f"{name}{opening}{shown}{closing}"
 
 
-def field_line(field_decl: FieldDecl, answers: dict[str, Any]) -> str:
+def field_line(field_decl: FieldDecl, answers: dict[str, Any], *, full: bool = False) -> str:
     if field_decl.key not in answers:
         mark = "（未填）" if field_decl.required else "（选填，未填）"
         return f"{field_decl.label}：{mark}"
-    return f"{field_decl.label}：{display_value(field_decl, answers[field_decl.key])}"
+    return f"{field_decl.label}：{display_value(field_decl, answers[field_decl.key], full=full)}"
 
 
-def review_text(form: FormDecl, answers: dict[str, Any]) -> str:
-    """Everything filled so far, one line per answer, groups listed row by row."""
+def review_text(form: FormDecl, answers: dict[str, Any], *, full: bool = False) -> str:
+    """Everything filled so far, one line per answer, groups listed row by row; long texts shortened
+    (the person just typed them) unless ``full`` (组联部 reviewing them)."""
     lines = [f"《{form.short_title}》已填内容："]
     number = 0
     for step in form.steps:
         number += 1
         if isinstance(step, FieldDecl):
-            lines.append(f"{number}. {field_line(step, answers)}")
+            lines.append(f"{number}. {field_line(step, answers, full=full)}")
             continue
         rows = answers.get(step.key, [])
         lines.append(
@@ -83,9 +84,22 @@ def review_text(form: FormDecl, answers: dict[str, Any]) -> str:
         for index, row in enumerate(rows):
             lines.append(f"   {row_title(step, row, index)}")
             for group_field in step.fields:
-                lines.append(f"     {field_line(group_field, row)}")
+                lines.append(f"     {field_line(group_field, row, full=full)}")
     lines += advice(form, answers)
     return "\n".join(lines)
+
+
+def form_size(form: FormDecl) -> str:
+    """How much a form asks, as its first message says: “共 16 项”; with a group, its rows too:
+    “共 1 项，另有课程每节 7 项（至少 2 节）”."""
+    top = [step for step in form.steps if isinstance(step, FieldDecl)]
+    groups = [step for step in form.steps if not isinstance(step, FieldDecl)]
+    rows = "；".join(
+        f"{g.label}每{g.item[0]} {len(g.fields)} 项（至少 {g.min_rows} {g.item}）" for g in groups
+    )
+    if not rows:
+        return f"共 {len(top)} 项"
+    return f"共 {len(top)} 项，另有{rows}" if top else rows
 
 
 def advice(form: FormDecl, answers: Mapping[str, Any]) -> list[str]:

@@ -178,7 +178,10 @@ class SupervisorDesk:
         version = self.repository.versions(submission.id or 0)[-1]
         form = self.forms[submission.form_id]
         unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
-        lines = [f"{unit.name} {self._line(submission, version.answers)}", review_text(form, version.answers)]
+        lines = [
+            f"{unit.name} {self._line(submission, version.answers)}",
+            review_text(form, version.answers, full=True),
+        ]
         history = self.repository.decisions(submission.id or 0)
         if history:
             lines.append("处理记录：")

@@ -146,6 +146,14 @@ def _photo_rows(table: FormTable, photos: Sequence[Photo], *, appended_from: int
     write_label(label_cells[0], PHOTO_LABEL)
     if len(label_cells) > 1:
         merge_down(label_cells)
+    # One block on one page: each row's paragraphs keep with the next row (Word's way of keeping
+    # table rows together), so the label never stays behind with the photos on the next page.
+    for row in rows[:-1]:
+        for cell in row:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
+    for paragraph in label_cells[0].paragraphs:
+        paragraph.paragraph_format.keep_with_next = True
     # One cell to the eye: hide the borders between the photos.
     for index, row in enumerate(rows):
         for position, cell in enumerate(row):

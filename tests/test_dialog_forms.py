@@ -198,3 +198,12 @@ def rows_unit(engine: DialogEngine, code: str) -> int:
     unit = engine.repository.unit_by_code(engine.campaign.id, code)
     assert unit is not None and unit.id is not None
     return unit.id
+
+
+def test_a_form_says_how_much_it_asks_counting_each_rows_questions(chat: Chat) -> None:
+    start(chat, "课程推荐表")
+    assert "共 2 项，另有推荐课程每节 7 项（至少 2 节课程）" in chat.text, chat.text
+    chat.send("放弃")
+    chat.send("确认放弃")
+    start(chat, "登记表")
+    assert "共 16 项，随时可发送" in chat.text

@@ -4,6 +4,9 @@ recommendations, the workbook's sheets and values, and byte-identical builds."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
 import unicodedata
 import zipfile
 from dataclasses import replace
@@ -237,6 +240,25 @@ def test_entries_are_sorted_with_utf8_names(archive: zipfile.ZipFile, export: by
         assert info.flag_bits & 0x800, info.filename  # Windows Explorer then shows the Chinese names
     assert DOCUMENTS[1].encode("utf-8") in export
     assert DOCUMENTS[1].encode("gbk") not in export
+
+
+@pytest.mark.skipif(not shutil.which("unzip"), reason="Debian's unzip is missing: apt-get install unzip")
+def test_debians_unzip_and_7zip_read_the_chinese_names(export: bytes, tmp_path: Path) -> None:
+    zipped = tmp_path / "导出.zip"
+    zipped.write_bytes(export)
+    expected = set(zipfile.ZipFile(io.BytesIO(export)).namelist())
+    tools = [["unzip", "-q", str(zipped), "-d"]]
+    if shutil.which("7z"):
+        tools.append(["7z", "x", "-bd", "-y", str(zipped)])
+    for number, tool in enumerate(tools):
+        folder = tmp_path / f"out-{number}"
+        folder.mkdir()
+        command = [*tool, str(folder)] if tool[0] == "unzip" else [*tool, f"-o{folder}"]
+        subprocess.run(
+            command, check=True, capture_output=True, env={"PATH": os.environ["PATH"], "LC_ALL": "C"}
+        )
+        found = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
+        assert found == expected, (tool[0], sorted(found - expected)[:3])
 
 
 def test_every_document_opens_and_is_its_own_record(

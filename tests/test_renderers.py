@@ -340,6 +340,11 @@ def test_site_application_photos_in_the_row_then_after_the_table(size: str, phot
     assert [v_merge(tc) for tc in labels] == ["restart", *["continue"] * (len(labels) - 1)]
     captions = [tc_text(tc).strip() for row in photo_rows for tc in row[1:] if inline_pictures(tc)]
     assert captions == [f"图{i + 1}　{row['caption']}" for i, row in enumerate(photos[:in_table])]
+    kept = [
+        all(p.find(f"{W}pPr/{W}keepNext") is not None for tc in row[1:] for p in tc.iter(f"{W}p"))
+        for row in photo_rows
+    ]
+    assert kept == [True] * (len(photo_rows) - 1) + [False], "the block stays on one page"
 
     body_text = paragraph_texts(document)
     if len(photos) > 4:

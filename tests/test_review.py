@@ -35,6 +35,8 @@ def test_return_correct_resubmit_accept(engine: DialogEngine, chat: Chat, clock:
     assert "重新提交《登记表》#1（第2版）" in told and "查看1号" in told, told
     shown = ask(engine, boss, "/show 1")
     assert "#1 登记表·韦丽华（第2版，待审核）" in shown and "第1版 退回：工作照不清晰" in shown
+    deeds = engine.repository.versions(1)[-1].answers["story"]
+    assert len(deeds) > 24 and deeds in shown, "组联部 read the whole 主要事迹, not its first line"
     assert "已接收#1《登记表》第2版" in ask(engine, boss, "/accept 1")
     assert any("已被市妇联组联部接收" in text for text in notices(engine))
     assert "已被组联部接收，不能再修改" in chat.send("/reopen 1")

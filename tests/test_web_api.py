@@ -631,3 +631,11 @@ def test_a_regions_status_page_links_each_area_to_its_units(engine: DialogEngine
         assert "/status?area=" not in table and f"<a href='/?unit={quote('鱼峰区9村')}'>" in table
         unknown = supervisor.get("/status", params={"area": "<b>火星区</b>"})
         assert unknown.status_code == 404 and "&lt;b&gt;火星区&lt;/b&gt;" in unknown.text
+
+
+def test_the_site_has_an_icon_where_browsers_look_for_it(server: str) -> None:
+    for path in ("/favicon.ico", "/static/icon.svg"):
+        response = httpx.get(server + path)
+        assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
+        assert response.content.startswith(b"<svg") and b"<script" not in response.content
+    assert '<link rel="icon" href="/static/icon.svg"' in httpx.get(server + "/").text

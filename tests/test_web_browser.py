@@ -179,6 +179,10 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     assert phone.locator(".choices button:not([disabled])").count() == 5
     screenshot(phone, tmp_path)
     press(phone, "单独创建")
+    assert phone.locator(".choices").last.get_attribute("class") == "choices many", "12 领域 in two columns"
+    top = phone.locator(".row.bot .bubble").last.evaluate("node => node.getBoundingClientRect().top")
+    assert 0 <= top < 844, "the question above a long list stays in sight"
+    assert phone.locator(".choice.quiet").count() == 0, "no way out is offered beside the 领域"
     press(phone, "园区")
     for answer in SITE_ANSWERS[9:-1]:
         send(phone, answer)
@@ -205,6 +209,9 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
         send(phone, caption)
     assert len(set(shown)) == 3, "each caption is asked beside its own photo"
     assert "请核对以上内容" in press(phone, "填写完毕，下一步")
+    quiet = phone.locator(".choices").last.locator(".choice.quiet")
+    assert quiet.all_inner_texts() == ["放弃"], "放弃 is quieter than 确认提交 beside it"
+    assert phone.evaluate("document.getElementById('quick').classList.contains('more')"), "the row scrolls"
     press(phone, "确认提交")
     sees(phone, "已提交《示范点申报表》")
 

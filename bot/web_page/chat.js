@@ -3,6 +3,8 @@
 (function () {
   "use strict";
 
+  var QUIET_CHOICES = ["放弃", "不同意", "取消"];
+  var MANY_CHOICES = 7;
   var CONTACT_COMMANDS = ["上一步", "跳过", "查看", "修改", "帮助", "新建", "草稿", "已交", "进度"];
   var SUPERVISOR_COMMANDS = ["进度", "未交", "导出", "帮助"];
   var NOTICE_EVERY_MS = 60000;
@@ -86,9 +88,10 @@
       }
     }
     if (reply.options && reply.options.length) {
-      var choices = element("div", "choices");
+      var choices = element("div", reply.options.length >= MANY_CHOICES ? "choices many" : "choices");
       reply.options.forEach(function (option, index) {
-        var button = element("button", "choice", option);
+        var quiet = QUIET_CHOICES.indexOf(option) >= 0 && reply.options.length > 1;
+        var button = element("button", quiet ? "choice quiet" : "choice", option);
         button.type = "button";
         button.addEventListener("click", function () {
           if (button.disabled) return;
@@ -99,7 +102,9 @@
       });
       line.appendChild(choices);
     }
-    scrollDown();
+    // A question taller than the screen (a long list of choices) is shown from its start.
+    if (line.offsetHeight > list.clientHeight) line.scrollIntoView({ block: "start" });
+    else scrollDown();
   }
 
   function closeChoices(only, chosen) {
@@ -348,6 +353,12 @@
       });
       quick.appendChild(chip);
     });
+    markMoreShortcuts();
+  }
+
+  function markMoreShortcuts() {
+    var more = quick.scrollLeft + quick.clientWidth < quick.scrollWidth - 4;
+    quick.classList.toggle("more", more);
   }
 
   function join(code) {
@@ -488,6 +499,8 @@
   });
 
   input.addEventListener("input", grow);
+  quick.addEventListener("scroll", markMoreShortcuts);
+  window.addEventListener("resize", markMoreShortcuts);
   input.addEventListener("keydown", function (event) {
     var desktop = window.matchMedia && window.matchMedia("(pointer: fine)").matches;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && desktop) {
