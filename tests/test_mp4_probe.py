@@ -13,7 +13,8 @@ def box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I4s", 8 + len(payload), kind) + payload
 
 
-def mp4(seconds: int, width: int, height: int, *, version: int = 0) -> bytes:
+def mp4(seconds: int, width: int, height: int, *, version: int = 0, payload: int = 0) -> bytes:
+    """An MP4 whose boxes say how long and how large it is; ``payload`` bytes of media data after."""
     timescale = 1000
     if version == 1:
         mvhd = struct.pack(">B3xQQIQ", 1, 0, 0, timescale, seconds * timescale) + bytes(80)
@@ -25,7 +26,7 @@ def mp4(seconds: int, width: int, height: int, *, version: int = 0) -> bytes:
     return (
         box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
         + box(b"moov", box(b"mvhd", mvhd) + box(b"trak", box(b"tkhd", tkhd)))
-        + box(b"mdat", b"")
+        + box(b"mdat", bytes(payload))
     )
 
 

@@ -20,6 +20,7 @@ from docx import Document
 from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import INVITE_UNUSABLE, DialogEngine
 from tests.conftest import Chat, chinese_text, photo_bytes
+from tests.test_mp4_probe import mp4
 from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
 
 try:
@@ -351,3 +352,50 @@ def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_butt
     wait_for_answer(phone, before)
     link = phone.locator("a.document").last
     assert "下载全部表格（ZIP 压缩包）" in link.inner_text() and "Word" not in link.inner_text()
+
+
+def test_a_course_video_is_uploaded_with_its_progress_shown(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    """Item 1 of issue 15: an MP4 where the course asks for one, its upload's progress in its bubble."""
+    sign_in(phone, server, engine)
+    press(phone, "课程推荐表")
+    for answer in ["家风第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+        send(phone, answer)
+    sees(phone, "请发送视频")
+    assert "video/mp4" in str(phone.get_attribute("#photo-input", "accept"))
+    video = tmp_path / "家风第一课.mp4"
+    video.write_bytes(mp4(300, 1280, 720, payload=40_000_000))  # five minutes, 40 MB
+    phone.evaluate(PROGRESS_WATCH)
+    network = phone.context.new_cdp_session(phone)  # a phone's upload speed: 40 MB in about 2 s
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 20_000_000},
+    )
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", str(video))
+    wait_for_answer(phone, before)
+    bubble = phone.locator(".row.user .bubble", has_text="视频：家风第一课.mp4").last
+    assert bubble.locator(".upload small").inner_text() == "已上传"
+    seen = phone.evaluate("window.progressSeen")
+    assert seen[-1] == 100 and any(0 < value < 100 for value in seen), seen
+    kept = [row["video"] for row in chat_draft(engine, "yufeng").answers["courses"]]
+    assert kept[0]["duration_s"] == 300 and len(kept[0]["sha256"]) == 64, "checked from its boxes and kept"
+
+
+PROGRESS_WATCH = """() => {
+    window.progressSeen = [];
+    new MutationObserver(() => {
+        const meter = document.querySelector('.upload progress');
+        if (meter && window.progressSeen.at(-1) !== meter.value) window.progressSeen.push(meter.value);
+    }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
+def chat_draft(engine: DialogEngine, unit_code: str) -> Any:
+    """The open draft of the unit's web contact."""
+    unit = engine.repository.unit_by_code(engine.campaign.id, unit_code)
+    assert unit is not None and unit.id is not None
+    [draft] = engine.repository.drafts(unit.id)
+    return draft

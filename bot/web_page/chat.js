@@ -128,8 +128,60 @@
 
   function showVideo(file) {
     var size = (file.size / 1000000).toFixed(1);
-    row("user").appendChild(element("div", "bubble", "视频：" + (file.name || "视频") + "（" + size + " MB）"));
+    var bubble = element("div", "bubble", "视频：" + (file.name || "视频") + "（" + size + " MB）");
+    row("user").appendChild(bubble);
     scrollDown();
+    return bubble;
+  }
+
+  // A large file's upload shows how far it has got (a 200 MB video takes minutes on a phone).
+  var PROGRESS_FROM_BYTES = 2000000;
+
+  function progressBar(bubble) {
+    var bar = element("div", "upload");
+    var meter = element("progress");
+    meter.max = 100;
+    meter.value = 0;
+    var label = element("small", "", "正在上传 0%");
+    bar.appendChild(meter);
+    bar.appendChild(label);
+    bubble.appendChild(bar);
+    return function (sent, total) {
+      var percent = total ? Math.floor((sent * 100) / total) : 0;
+      meter.value = percent;
+      label.textContent = percent >= 100 ? "已上传，正在检查……" : "正在上传 " + percent + "%";
+    };
+  }
+
+  // An upload with XMLHttpRequest, the one browser API that reports an upload's progress.
+  function upload(path, file, headers, onProgress) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", path);
+      xhr.withCredentials = true;
+      Object.keys(headers).forEach(function (name) {
+        xhr.setRequestHeader(name, headers[name]);
+      });
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      if (onProgress) {
+        xhr.upload.addEventListener("progress", function (event) {
+          onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+        });
+      }
+      xhr.addEventListener("load", function () {
+        var data = {};
+        try {
+          data = JSON.parse(xhr.responseText);
+        } catch (error) {
+          data = {};
+        }
+        resolve({ status: xhr.status, data: data });
+      });
+      xhr.addEventListener("error", function () {
+        resolve({ status: 0, data: { error: "网络连接失败，请检查网络后再试。您已填写的内容都已保存。" } });
+      });
+      xhr.send(file);
+    });
   }
 
   function showPhoto(file) {
@@ -146,6 +198,7 @@
     bubble.appendChild(image);
     row("user").appendChild(bubble);
     scrollDown();
+    return bubble;
   }
 
   function showNotice(text) {
@@ -307,8 +360,7 @@
     return enqueue(function () {
       var video = isVideo(file);
       var limit = video ? videoMax : uploadMax;
-      if (video) showVideo(file);
-      else showPhoto(file);
+      var bubble = video ? showVideo(file) : showPhoto(file);
       if (file.size > limit) {
         var what = video ? "这个视频" : "这张照片";
         showSystem(what + "太大（超过 " + Math.round(limit / 1000000) + " MB），没有发送。");
@@ -320,10 +372,13 @@
         "X-File-Name": encodeURIComponent(file.name || "photo"),
         "X-Message-Id": messageId(),
       };
+      var onProgress = file.size >= PROGRESS_FROM_BYTES ? progressBar(bubble) : null;
       return reliably(function () {
-        return request("POST", "/api/upload", file, headers);
+        return upload("/api/upload", file, headers, onProgress);
       }).then(function (result) {
         showTyping(false);
+        var done = bubble.querySelector(".upload small");
+        if (done && result.status === 200) done.textContent = "已上传";
         if (!handleRefusal(result)) showReplies(result.data.replies || []);
       });
     });
