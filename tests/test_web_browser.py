@@ -2,7 +2,9 @@
 signs in with an invite, fills the 示范点申报表 with three photos, downloads the Word file and reads it
 back; a wrong answer, a reload mid-form and another unit's file.
 
-Set ``INTAKE_WRITE_SCREENSHOT=1`` to refresh ``docs/web-chat-phone.png`` from the run.
+Set ``INTAKE_WRITE_SCREENSHOT=1`` to refresh the screenshots in ``docs/`` (``web-*-phone.png``) from
+the run: the chat mid-form, a caption asked beside its photo, a notice arriving, 组联部's review
+with its buttons, the status page.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "web-chat-phone.png"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -178,6 +180,7 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
         send(phone, answer)
     sees(phone, "示范点的组建方式")
     assert phone.locator(".choices button:not([disabled])").count() == 5
+    phone.locator(".choices").last.scroll_into_view_if_needed()
     screenshot(phone, tmp_path)
     press(phone, "单独创建")
     assert phone.locator(".choices").last.get_attribute("class") == "choices many", "12 领域 in two columns"
@@ -207,6 +210,8 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
         question = phone.locator(".row.bot .bubble").last
         assert "请为这张照片写一句说明" in question.inner_text()
         shown.append(loaded_pictures(question)[0])
+        if len(shown) == 2:
+            screenshot(phone, tmp_path, "web-caption-phone.png")
         send(phone, caption)
     assert len(set(shown)) == 3, "each caption is asked beside its own photo"
     assert "请核对以上内容" in press(phone, "填写完毕，下一步")
@@ -245,7 +250,9 @@ def test_another_units_file_is_refused_and_a_bad_code_is_explained(
     assert FILE_NOT_FOUND in phone.inner_text("main")
 
 
-def test_a_supervisor_sees_the_status_page(phone: Page, server: str, engine: DialogEngine) -> None:
+def test_a_supervisor_sees_the_status_page(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
     submit_site(engine, "chengzhong", "chengzhong-contact")
     phone.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
     sees(phone, "个人信息保护告知")
@@ -257,6 +264,7 @@ def test_a_supervisor_sees_the_status_page(phone: Page, server: str, engine: Dia
     assert "全市示范点 1/10 个" in phone.inner_text("main")
     row = phone.locator("tr", has_text="城中区")
     assert "示范点1/≥1✓" in row.inner_text()
+    screenshot(phone, tmp_path, "web-status-phone.png")
     phone.set_viewport_size({"width": 360, "height": 740})
     assert fits_width(phone, 360), "the status page fits a small phone without sideways scrolling"
 
@@ -271,10 +279,9 @@ def loaded_pictures(bubble: Any) -> list[str]:
     return [str(src) for src in images.evaluate_all("nodes => nodes.map(n => n.src)")]
 
 
-def screenshot(page: Page, folder: Path) -> None:
-    """The chat mid-form with its buttons, as on a phone; copied to docs/ when asked to."""
-    page.locator(".choices").last.scroll_into_view_if_needed()
-    target = SCREENSHOT if os.environ.get("INTAKE_WRITE_SCREENSHOT") else folder / SCREENSHOT.name
+def screenshot(page: Page, folder: Path, name: str = "web-chat-phone.png") -> None:
+    """The screen as on a phone; written to docs/ when asked to (INTAKE_WRITE_SCREENSHOT=1)."""
+    target = DOCS / name if os.environ.get("INTAKE_WRITE_SCREENSHOT") else folder / name
     page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
     assert fits_width(page, 390), "nothing sticks out sideways at phone width"
@@ -292,7 +299,7 @@ def fits_width(page: Page, width: int) -> bool:
 
 
 def test_a_return_and_a_resubmission_reach_open_pages_within_a_second(
-    chromium: Browser, phone: Page, server: str, engine: DialogEngine
+    chromium: Browser, phone: Page, server: str, engine: DialogEngine, tmp_path: Path
 ) -> None:
     """Item 2 of issue 15: the notice shows in the open page within 1 s, pushed, not polled (the
     page's poll runs once a minute); and 组联部 hears when a returned form comes back."""
@@ -311,6 +318,7 @@ def test_a_return_and_a_resubmission_reach_open_pages_within_a_second(
     phone.locator(".bubble.notice", has_text="照片不清晰，请重新上传").wait_for(timeout=5_000)
     took = time.monotonic() - started
     assert took < 1.0, f"the 退回 reached the open page after {took:.2f} s"
+    screenshot(phone, tmp_path, "web-notice-phone.png")
 
     colleague.send(f"修改第{number}号")
     started = time.monotonic()
@@ -323,7 +331,7 @@ def test_a_return_and_a_resubmission_reach_open_pages_within_a_second(
 
 
 def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_button(
-    phone: Page, server: str, engine: DialogEngine
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
 ) -> None:
     """Item 10 of issue 15: the status page links a unit to its submissions, /show's buttons decide,
     退回 asks for the reason as the next message; 导出 is a button; no camera for 组联部."""
@@ -343,6 +351,7 @@ def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_butt
     sees(phone, f"#{number} 要怎样处理？")
     content = phone.locator(".row.bot .bubble", has_text="示范点申报表").last
     assert len(loaded_pictures(content)) == 3, "组联部 sees the form's photos"
+    screenshot(phone, tmp_path, "web-review-phone.png")
     assert "请写退回" in press(phone, "退回（写原因）")
     assert f"已退回#{number}" in send(phone, "照片太暗，请换一张")
     assert engine.repository.decisions(number)[-1].reason == "照片太暗，请换一张"
