@@ -16,7 +16,7 @@ from dialogs.exports import write_export
 from dialogs.supervision import backfill_progress
 from dialogs.supervisor_desk import Exporter
 from renderers import FORM_RENDERERS, render_form
-from renderers.export import export_zip
+from renderers.export import export_zip, write_video_zip
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
@@ -63,7 +63,9 @@ def campaign_exporter(declarations: Declarations, repository: Repository) -> Exp
     """组联部's export ZIP of this deployment (``/export``, ``intake export``); a form not printed yet
     is printed and kept on the way."""
     campaign, forms = declarations.campaign, declarations.forms
-    return lambda now: write_export(repository, campaign, forms, now, render_form, export_zip)
+    return lambda now: write_export(
+        repository, campaign, forms, now, render_form, export_zip, write_video_zip
+    )
 
 
 def assemble_engine(

@@ -321,13 +321,16 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx."""
+    """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx; and
+    the courses' videos in a ZIP of their own, when any was sent."""
     service = open_service(_settings(args))
-    path = campaign_exporter(service.declarations, service.repository)(service.clock())
+    path, *videos = campaign_exporter(service.declarations, service.repository)(service.clock())
     if args.output:
         shutil.copyfile(path, args.output)
         path = Path(args.output)
     print(f"已导出：{path}")
+    for video_zip in videos:
+        print(f"课程视频：{video_zip}")
     return 0
 
 

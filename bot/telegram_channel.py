@@ -32,7 +32,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
-from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads
+from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, too_large_to_send
 from bot.rate_limit import SendPacer
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_TEXT = 4000  # Telegram's limit is 4096 characters; keep a margin for safety
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the cloud Bot API serves files up to 20 MB
+DOCUMENT_MAX_BYTES = 50 * 1024 * 1024  # and takes files up to 50 MB from a bot
 
 SUPERVISOR_COMMANDS = (
     ("status", "进度：各单位报送情况"),
@@ -108,9 +109,12 @@ class TelegramChannel:
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, engine: DialogEngine, pacer: SendPacer | None = None) -> None:
+    def __init__(
+        self, bot: Bot, engine: DialogEngine, pacer: SendPacer | None = None, web_url: str = ""
+    ) -> None:
         self.bot = bot
         self.engine = engine
+        self.web_url = web_url  # where a file too large for Telegram is downloaded instead
         self.pacer = pacer or SendPacer()
         self.inbox = Inbox(engine, self)
         self.dispatcher = Dispatcher(engine.store, self, clock=self.now)
@@ -281,9 +285,14 @@ class TelegramChannel:
             if isinstance(document, str):  # queued by a version that kept the file's path
                 path, name = Path(document), Path(document).name
             else:
-                opened = self.engine.open_document(DocumentRef.from_payload(document))
+                ref = DocumentRef.from_payload(document)
+                opened = self.engine.open_document(ref)
                 if opened is None:  # purged since it was queued
                     raise DeliveryRefused("the document is no longer there")
+                if opened.path.stat().st_size > DOCUMENT_MAX_BYTES and not self.bot.local_mode:
+                    note = too_large_to_send(opened, ref, "Telegram", DOCUMENT_MAX_BYTES, self.web_url)
+                    await self.bot.send_message(chat_id, note)
+                    return
                 path, name = opened.path, opened.file_name
             with path.open("rb") as stream:
                 await self.bot.send_document(

@@ -87,7 +87,7 @@ async def serve(
     stop = stop or asyncio.Event()
     bot = await start_bot(settings)
     pacer = SendPacer(overall=settings.telegram_rate, per_chat=settings.telegram_chat_rate)
-    channel = TelegramChannel(bot, engine, pacer)
+    channel = TelegramChannel(bot, engine, pacer, web_url=settings.web_url)
     try:
         await channel.set_commands()
         webhook = bool(settings.telegram_webhook_url)

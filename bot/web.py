@@ -53,7 +53,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.delivery import GroupCommit, run_reminders
-from bot.delivery.compose import CONSENT_BUTTONS
+from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
 from bot.live_notices import LiveNotices
@@ -173,12 +173,11 @@ def session_key(settings: Settings, data_dir: Path) -> bytes:
 def document_link(document: DocumentRef) -> dict[str, str]:
     """Where the page downloads a document: a submission's DOCX by number and version, the export by
     its name — the download itself asks the engine for the file, for this browser's contact."""
+    url = download_path(document)
     if document.kind == "export":
-        url = f"/files/exports/{quote(document.key)}"
-        return {"url": url, "name": document.key, "label": "下载全部表格（ZIP 压缩包）", "icon": "ZIP"}
-    version = f"?v={document.version}" if document.version else ""
+        label = "下载课程视频（ZIP 压缩包）" if "-videos-" in document.key else "下载全部表格（ZIP 压缩包）"
+        return {"url": url, "name": document.key, "label": label, "icon": "ZIP"}
     shown = f"#{document.key} 第{document.version}版" if document.version else f"#{document.key}"
-    url = f"/files/submissions/{document.key}.docx{version}"
     return {"url": url, "name": shown, "label": "下载 Word 表格", "icon": "W"}
 
 

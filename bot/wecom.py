@@ -45,7 +45,7 @@ from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
-from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text
+from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, too_large_to_send
 from bot.mp4_probe import video_file
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
@@ -531,9 +531,14 @@ class WeComChannel:
     def _deliver(self, user: str, payload: dict[str, Any]) -> None:
         document = payload.get("document")
         if document:
-            opened = self.engine.open_document(DocumentRef.from_payload(document))
+            ref = DocumentRef.from_payload(document)
+            opened = self.engine.open_document(ref)
             if opened is None:  # purged since it was queued
                 raise DeliveryRefused("the document is no longer there")
+            if opened.path.stat().st_size > MEDIA_LIMIT:
+                note = too_large_to_send(opened, ref, "企业微信", MEDIA_LIMIT, self.web_url)
+                self.api.send(user, {"msgtype": "text", "text": {"content": note}})
+                return
             media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)
             self.api.send(user, {"msgtype": "file", "file": {"media_id": media_id}})
         elif payload.get("options"):

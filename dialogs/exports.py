@@ -1,15 +1,17 @@
 """组联部's export, read from storage: what goes into it (``ExportContent``), gathered here and laid
-out as one ZIP by the builder the core is given (``renderers.export.export_zip``)."""
+out as one ZIP by the builder the core is given (``renderers.export.export_zip``); the courses' kept
+videos (``ExportVideo``) in a ZIP of their own (``renderers.export.write_video_zip``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from dialogs.campaign import Campaign
-from dialogs.declarations import FormDecl
+from dialogs.declarations import FieldDecl, FormDecl
 from dialogs.form_records import FormRecord, Render, submission_record
 from dialogs.printing import printed_form
 from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
@@ -44,6 +46,19 @@ class ExportStatusRow:
 
 
 @dataclass(frozen=True)
+class ExportVideo:
+    """A course's video kept with a submission's current version: where it goes in the videos' ZIP."""
+
+    unit_name: str
+    task_name: str
+    submission_id: int
+    row: int  # the course's number in its form, from 1
+    title: str  # the course's title
+    path: Path  # the kept file
+    size: int
+
+
+@dataclass(frozen=True)
 class ExportContent:
     """Everything one export holds, in the campaign's time zone (``generated_at``)."""
 
@@ -56,6 +71,40 @@ class ExportContent:
 
 
 BuildExport = Callable[[ExportContent], bytes]
+#: Writes the videos' ZIP to a file object, streaming each video (they are hundreds of MB).
+BuildVideos = Callable[[Sequence[ExportVideo], datetime, BinaryIO], None]
+
+
+def export_videos(
+    repository: Repository, campaign: Campaign, forms: dict[str, FormDecl]
+) -> list[ExportVideo]:
+    """The kept videos of every submission's current version, course by course."""
+    units = {unit.id: unit for unit in repository.units(campaign.id)}
+    videos = []
+    for submission, version in repository.current_versions(campaign.id):
+        form = forms[submission.form_id]
+        for group in (step for step in form.steps if not isinstance(step, FieldDecl)):
+            kinds = {f.key: f.kind for f in group.fields}
+            for number, row in enumerate(version.answers.get(group.key, []), start=1):
+                for key, value in row.items():
+                    sha = (
+                        value.get("sha256") if kinds.get(key) == "video" and isinstance(value, dict) else None
+                    )
+                    path = repository.file_path(str(sha)) if sha else None
+                    if path is None or not path.is_file():
+                        continue
+                    videos.append(
+                        ExportVideo(
+                            unit_name=units[submission.unit_id].name,
+                            task_name=campaign.task(submission.task_id).name,
+                            submission_id=submission.id or 0,
+                            row=number,
+                            title=str(row.get(group.title_field) or ""),
+                            path=path,
+                            size=path.stat().st_size,
+                        )
+                    )
+    return videos
 
 
 def export_items(
@@ -96,8 +145,11 @@ def write_export(
     now: datetime,
     render: Render,
     build: BuildExport,
-) -> Path:
-    """Build the export ZIP under the data folder's ``exports/`` and return its path."""
+    build_videos: BuildVideos | None = None,
+) -> list[Path]:
+    """Build the export under the data folder's ``exports/``: the forms' ZIP, then (when any course
+    has its video kept, and ``build_videos`` is given) the videos' ZIP, apart — it runs to GBs, which
+    no messenger carries, while the forms' ZIP goes to a phone. Their paths, in that order."""
     local = now.astimezone(campaign.zone)
     progress = campaign_progress(repository, campaign)
     grouped = by_unit(progress)
@@ -122,7 +174,25 @@ def write_export(
             form_ids=list(dict.fromkeys(task.form for task in campaign.tasks)),
         )
     )
-    path = repository.data_dir / "exports" / f"{campaign.id}-{local:%Y%m%d-%H%M%S}.zip"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return path
+    folder = repository.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{campaign.id}-{local:%Y%m%d-%H%M%S}.zip"
+    _write_whole(path, lambda target: target.write(content))
+    paths = [path]
+    videos = export_videos(repository, campaign, forms) if build_videos is not None else []
+    if build_videos is not None and videos:
+        video_path = folder / f"{campaign.id}-videos-{local:%Y%m%d-%H%M%S}.zip"
+        _write_whole(video_path, lambda target: build_videos(videos, local, target))
+        paths.append(video_path)
+    return paths
+
+
+def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file under a temporary name, then give it its name: never seen half-written."""
+    temporary = path.with_name(f".tmp-{path.name}")
+    try:
+        with temporary.open("wb") as target:
+            write(target)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -34,7 +34,8 @@ from storage.repository import Repository
 #: Units with buttons under 未交 at most (a city's 14; a region's hundreds are reached by area).
 MAX_UNIT_BUTTONS = 20
 #: Builds the export ZIP and returns its path (None while exports are not available).
-Exporter = Callable[[datetime], Path]
+#: Builds the export and returns its files: the forms' ZIP, then the videos' ZIP when there are videos.
+Exporter = Callable[[datetime], list[Path]]
 
 
 class SupervisorDesk:
@@ -314,9 +315,16 @@ class SupervisorDesk:
     def _export(self, now: datetime) -> list[Reply]:
         if self.exporter is None:
             return [Reply("导出功能暂不可用。")]
-        path = self.exporter(now)
+        forms_zip, *videos = self.exporter(now)
         made = now.astimezone(self.campaign.zone)
-        return [Reply(f"全部表格和汇总表（{made:%m-%d %H:%M}）", document=DocumentRef("export", path.name))]
+        replies = [
+            Reply(f"全部表格和汇总表（{made:%m-%d %H:%M}）", document=DocumentRef("export", forms_zip.name))
+        ]
+        for path in videos:
+            size = path.stat().st_size / 1_000_000
+            text = f"课程视频（{made:%m-%d %H:%M}，共 {size:,.0f} MB，按单位和课程分好文件夹）"
+            replies.append(Reply(text, document=DocumentRef("export", path.name)))
+        return replies
 
     # Telling the unit --------------------------------------------------------------------------
 

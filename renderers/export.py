@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -40,7 +40,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from dialogs.exports import ExportContent, ExportItem, ExportStatusRow
+from dialogs.exports import ExportContent, ExportItem, ExportStatusRow, ExportVideo
 from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
 from renderers.records import RenderError
@@ -59,6 +59,7 @@ _MIN_WIDTH, _MAX_WIDTH = 6, 50
 _BOLD = Font(bold=True)
 _HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _COPY_CHUNK = 1024 * 1024
+ZIP64_LIMIT = (1 << 31) - 1  # zipfile's own: a larger entry needs ZIP64 fields from the start
 
 
 # --- file names ------------------------------------------------------------------------------------
@@ -114,6 +115,27 @@ def _document_name(item: ExportItem) -> str:
 
 
 # --- the ZIP ---------------------------------------------------------------------------------------
+
+
+def write_video_zip(videos: Sequence[ExportVideo], generated_at: datetime, target: BinaryIO) -> None:
+    """The courses' videos as one ZIP written to ``target``, each copied through in chunks (a video
+    runs to hundreds of MB): ``{单位}/{任务}/#{编号}-第{节}节-{课程名称}.mp4``, stored, not deflated."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        names: set[str] = set()
+        for video in sorted(videos, key=lambda v: (v.unit_name, v.task_name, v.submission_id, v.row)):
+            folder = f"{_folder(video.unit_name)}/{_folder(video.task_name)}"
+            title = safe_file_name(video.title) if video.title else "课程"
+            name = f"{folder}/#{video.submission_id}-第{video.row}节-{title}.mp4"
+            if name in names:
+                continue
+            names.add(name)
+            info = _zip_info(name, generated_at, zipfile.ZIP_STORED)
+            info.file_size = video.size
+            with (
+                video.path.open("rb") as source,
+                archive.open(info, "w", force_zip64=video.size > ZIP64_LIMIT) as copy,
+            ):
+                shutil.copyfileobj(source, copy, _COPY_CHUNK)
 
 
 def export_zip(content: ExportContent) -> bytes:
@@ -530,4 +552,5 @@ __all__ = [
     "export_workbook",
     "export_zip",
     "safe_file_name",
+    "write_video_zip",
 ]

@@ -238,3 +238,41 @@ def test_a_reason_asked_for_can_be_cancelled_and_accepting_offers_推荐上报(
     assert after[-1].options == ("推荐上报", "退回（写原因）")
     assert "已推荐#1《登记表》" in tap(engine, boss, after, "推荐上报")[0].text
     assert engine.handle(Inbound("telegram", boss, "查看1号"))[-1].options == ("退回（写原因）",)
+
+
+def test_export_gives_the_course_videos_in_a_zip_of_their_own(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    import zipfile
+
+    from bot.mp4_probe import video_file
+    from tests.test_mp4_probe import mp4
+
+    data = mp4(300, 1280, 720, payload=3_000_000)
+    start(chat, "课程推荐表")
+    for number, title in enumerate(["家风第一课", "家风/第二课"]):
+        if number:
+            chat.send("添加一节课程")
+        for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+            chat.send(answer)
+        if number == 0:
+            video = video_file(data, file_name="第一课.mp4")
+            assert video is not None
+            chat.send("", video)
+        else:
+            chat.send("跳过")
+    chat.send("填写完毕，下一步")
+    for answer in ["韦丽华 鹿寨县妇联主席", "13907721234"]:
+        chat.send(answer)
+    assert "已提交" in chat.send("确认提交"), chat.text
+    boss = supervisor(engine, clock)
+    forms_zip, videos_zip = [r for r in engine.handle(Inbound("telegram", boss, "导出")) if r.document]
+    assert "课程视频" in videos_zip.text and "全部表格" in forms_zip.text
+    with zipfile.ZipFile(document_path(engine, forms_zip)) as archive:
+        assert not [name for name in archive.namelist() if name.endswith(".mp4")], (
+            "the forms' ZIP stays small"
+        )
+    with zipfile.ZipFile(document_path(engine, videos_zip)) as archive:
+        [name] = archive.namelist()
+        assert name == "鱼峰区妇联/桂姐姐履职小课堂/#1-第1节-家风第一课.mp4", name
+        assert archive.read(name) == data, "the video as it was sent"

@@ -22,6 +22,7 @@ from docx import Document
 from bot.settings import Settings
 from bot.telegram_service import serve
 from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef
 from dialogs.invites import issue_invite
 from tests.conftest import chinese_text, current_campaign_file, photo_bytes
 from tests.telegram_emulator import BotMessage, EmulatedUser, Emulator
@@ -362,3 +363,27 @@ def test_a_wrong_token_is_a_clear_message_not_a_traceback(emulator: Emulator, tm
     )
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN 不正确" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_larger_than_telegram_takes_comes_as_a_link_to_the_web_chat(
+    emulator: Emulator, engine: DialogEngine, tmp_path: Path
+) -> None:
+    settings = telegram_settings(emulator, tmp_path).model_copy(
+        update={"web_url": "https://fulian.example.cn"}
+    )
+    with RunningBot(settings, engine):
+        phone = Phone(emulator.user(6007, "冯柳青"))
+        code = issue_invite(engine.repository, None, role="supervisor", now=engine.clock()).code
+        phone.tap(phone.say(f"/start {code}", "个人信息保护告知"), "同意", "进度：各单位")
+        name = "liuzhou-2021-videos-20210601-120000.zip"
+        videos = engine.repository.data_dir / "exports" / name
+        videos.parent.mkdir(parents=True, exist_ok=True)
+        with videos.open("wb") as sparse:  # 60 MB on paper, nothing written
+            sparse.truncate(60 * 1024 * 1024)
+        ref = DocumentRef("export", name)
+        engine.repository.enqueue_message(
+            "telegram", "6007", {"text": "课程视频", "document": ref.as_payload()}
+        )
+        note = phone.expect("超过Telegram能发送的 50 MB")
+        assert f"https://fulian.example.cn/files/exports/{name}" in (note.text or "")
+        assert not emulator.api_calls("sendDocument"), "no upload Telegram would refuse"

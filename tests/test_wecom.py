@@ -361,3 +361,30 @@ def test_a_video_too_large_for_wecom_is_refused_with_what_to_do(
     refused = turn(fake, repository, member, lambda: member.video(b"\x00" * (20 * 1024 * 1024 + 1)))
     assert said(refused).startswith(VIDEO_TOO_LARGE), said(refused)
     assert "/connect/oauth2/authorize?" in said(refused), "and where it can be sent: the web chat"
+
+
+def test_a_file_larger_than_wecom_takes_comes_as_a_link_to_the_web_chat(
+    wecom: tuple[FakeWeCom, str], service: tuple[Service, Repository, dict[str, str]]
+) -> None:
+    fake, _base = wecom
+    running, repository, codes = service
+    boss = Member(fake, callback_url(running), "FengLiuQing")
+    bind(fake, repository, boss, codes["supervisor"])
+    name = "liuzhou-2021-videos-20210601-120000.zip"
+    videos = repository.data_dir / "exports" / name
+    videos.parent.mkdir(parents=True, exist_ok=True)
+    with videos.open("wb") as sparse:  # 30 MB on paper, nothing written
+        sparse.truncate(30 * 1024 * 1024)
+    uploads = len(fake.media)
+    ref = DocumentRef("export", name)
+    delivered = turn(
+        fake,
+        repository,
+        boss,
+        lambda: repository.enqueue_message(
+            "wecom", boss.user, {"text": "课程视频", "document": ref.as_payload()}
+        ),
+    )
+    note = " ".join(d.text for d in delivered)
+    assert "超过企业微信能发送的 20 MB" in note and f"{running.base}/files/exports/{name}" in note, note
+    assert len(fake.media) == uploads and all(d.msgtype == "text" for d in delivered), "no upload refused"

@@ -9,13 +9,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
-from dialogs.exchange import Reply
+from dialogs.exchange import DocumentRef, OpenedDocument, Reply
 
 #: What a privacy notice's buttons carry before its invite code (“iABCD2345EF|1”): a press answers
 #: the notice (``Inbound.consent_for``), not a menu.
 CONSENT_BUTTONS = "i"
 CAPTION_LIMIT = 1000
+
+
+def download_path(document: DocumentRef) -> str:
+    """Where the web chat serves a document (it asks the engine, for the signed-in person)."""
+    if document.kind == "export":
+        return f"/files/exports/{quote(document.key)}"
+    if document.kind == "photo":
+        return f"/files/photos/{document.key}"
+    version = f"?v={document.version}" if document.version else ""
+    return f"/files/submissions/{document.key}.docx{version}"
+
+
+def too_large_to_send(
+    opened: OpenedDocument, document: DocumentRef, messenger: str, limit: int, web_url: str
+) -> str:
+    """What a messenger says instead of a file larger than it carries (a videos' ZIP of GBs): where
+    to download it — the web chat, when it has a public address — else where it lies on the server."""
+    size = opened.path.stat().st_size
+    megabytes = f"{size / 1024 / 1024:,.0f} MB"
+    lines = [f"“{opened.file_name}”有 {megabytes}，超过{messenger}能发送的 {limit / 1024 / 1024:.0f} MB。"]
+    if web_url:
+        lines.append(f"请在网页版登录后下载：{web_url.rstrip('/')}{download_path(document)}")
+    else:
+        lines.append(f"请在运行本服务的电脑上取：数据目录下的 exports/{opened.path.name}。")
+    return "\n".join(lines)
 
 
 def split_text(text: str, limit: int) -> list[str]:
