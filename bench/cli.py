@@ -9,6 +9,7 @@ Sections (``--only`` takes a comma-separated list; the default is all, in this o
 * ``region`` — rows 4.x: /status, /pending, a contact's /new, nudge planning, the dispatcher's pace;
 * ``memory`` — rows 5.x: RSS with many stored conversations, ours and the pickle bot's;
 * ``uploads`` — rows 5.3-5.4: the web chat's peak RSS while contacts send worst-case photos at once;
+* ``videos`` — row 5.5: the same while contacts upload course videos (MP4s of 200 MB) at once;
 * ``web`` — rows 6.x: the web chat under 50 and 200 browsers at once (msg/s, p50, p99), beside the
   Telegram pipeline's row 1.1 of the same run; and how soon 100 notices reach 50 open pages (row 6.4).
 
@@ -53,7 +54,7 @@ from bench.setup_db import (
     sqlite_template,
 )
 
-SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads", "web", "wecom")
+SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads", "videos", "web", "wecom")
 FORM_NAMES = {
     "cadre_registration": "登记表",
     "course_recommendation": "课程推荐表",
@@ -77,6 +78,8 @@ class Sizes:
     memory_messages: int
     pace_chats: int
     upload_contacts: int
+    video_contacts: int
+    video_mb: int
     web_browsers: tuple[int, ...]
     notice_browsers: int  # open pages holding their event stream
     notices: int
@@ -99,6 +102,8 @@ FULL = Sizes(
     memory_messages=3,
     pace_chats=150,
     upload_contacts=10,
+    video_contacts=4,
+    video_mb=200,
     web_browsers=(50, 200),
     notice_browsers=50,
     notices=100,
@@ -120,6 +125,8 @@ QUICK = Sizes(
     memory_messages=3,
     pace_chats=30,
     upload_contacts=10,
+    video_contacts=2,
+    video_mb=20,
     web_browsers=(6, 12),
     notice_browsers=5,
     notices=20,
@@ -573,6 +580,27 @@ def section_uploads(run: Run) -> None:
         )
 
 
+def section_video_uploads(run: Run) -> None:
+    """Row 5.5: peak RSS of the web chat while contacts upload course videos at once."""
+    contacts, megabytes = run.sizes.video_contacts, run.sizes.video_mb
+    progress(f"memory: {contacts} concurrent uploads of a {megabytes} MB MP4")
+    spec = uploads.VideoUploadSpec(str(run.directory("uploads-videos")), contacts, megabytes)
+    [result] = run_workers(uploads.run_video_uploads, [spec])
+    run.rows.append(
+        Row(
+            "5.5",
+            f"web chat · peak RSS, {contacts} course videos uploaded at once",
+            f"{result.peak_rss_mb:,.0f} MB (before {result.before_mb:,.0f} MB) · "
+            f"{result.accepted} accepted, {result.refused} refused in {seconds(result.seconds)}",
+            "≤400 MB",
+            verdict(result.peak_rss_mb <= 400, result.refused == 0),
+            f"MP4s of {megabytes} MB each, five minutes, 1280×720 (their boxes; zeros for media) · "
+            "POST /api/upload through bot.web.build_app (httpx ASGI transport, the body streamed in 1 MB "
+            "chunks) · each contact at the course's video question · SQLite · 1 process",
+        )
+    )
+
+
 def section_web(run: Run) -> None:
     """Rows 6.x: the web chat under many browsers at once, and beside the Telegram pipeline."""
     results = {}
@@ -683,6 +711,7 @@ RUNNERS: dict[str, Callable[[Run], None]] = {
     "region": section_region,
     "memory": section_memory,
     "uploads": section_uploads,
+    "videos": section_video_uploads,
     "web": section_web,
     "wecom": section_wecom,
 }

@@ -16,6 +16,7 @@ import asyncio
 import struct
 import time
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,4 +117,94 @@ def run_uploads(spec: UploadSpec, start: Start) -> UploadResult:
         accepted=sum(accepted),
         refused=len(accepted) - sum(accepted),
         png_kb=len(photo) / 1024,
+    )
+
+
+@dataclass(frozen=True)
+class VideoUploadSpec:
+    folder: str
+    contacts: int
+    video_mb: int
+
+
+def run_video_uploads(spec: VideoUploadSpec, start: Start) -> UploadResult:
+    """Peak RSS while every contact uploads a course video at once (each MP4 of ``video_mb`` MB,
+    streamed by the client in 1 MB chunks, so that what is measured is the server's share)."""
+    import httpx
+
+    from bench.web_chat import ORIGIN, web_app
+    from bot.web import CSRF_HEADER, SESSION_COOKIE
+    from dialogs.exchange import Inbound
+
+    engine, app, signer = web_app(Path(spec.folder))
+    repository, campaign = engine.repository, engine.campaign
+    course = ["/new", "课程推荐表", "家风第一课", "讲授", "家风" * 25, "覃美玲", "1982.07", "鹿寨县妇联主席"]
+    users = []
+    for number in range(spec.contacts):
+        user = f"bench-video-{number}"
+        unit = repository.unit_by_code(campaign.id, campaign.units[number % len(campaign.units)].code)
+        assert unit is not None and unit.id is not None
+        repository.bind_contact("web", user, unit.id)
+        for text in course:
+            engine.handle(Inbound("web", user, text))
+        users.append(user)
+    chunk = 1024 * 1024
+
+    async def video(number: int) -> AsyncIterator[bytes]:
+        yield mp4_head(300, 1280, 720, spec.video_mb * chunk)
+        for _ in range(spec.video_mb):
+            yield bytes([number]) * chunk  # each contact's own bytes: stored apart
+            await asyncio.sleep(0)  # the uploads interleave, as over a network
+
+    async def upload(client: httpx.AsyncClient, number: int, user: str) -> int:
+        response = await client.post(
+            "/api/upload",
+            content=video(number),
+            headers={CSRF_HEADER: signer.csrf(f"user:{user}"), "Content-Type": "video/mp4"},
+            cookies={SESSION_COOKIE: signer.sign("session", user)},
+        )
+        assert response.status_code == 200, response.text
+        said = " ".join(reply["text"] for reply in response.json()["replies"])
+        return 1 if "已填写的课程如下" in said else 0  # the video taken: on to the list of courses
+
+    async def everyone() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}, timeout=None
+        ) as client:
+            return list(await asyncio.gather(*(upload(client, n, user) for n, user in enumerate(users))))
+
+    before, _peak = memory_mb()
+    _reset_peak()
+    start.wait()
+    began = time.perf_counter()
+    accepted = asyncio.run(everyone())
+    took = time.perf_counter() - began
+    _rss, peak = memory_mb()
+    repository.engine.dispose()
+    return UploadResult(
+        peak_rss_mb=peak,
+        before_mb=before,
+        seconds=took,
+        accepted=sum(accepted),
+        refused=len(accepted) - sum(accepted),
+        png_kb=spec.video_mb * 1024,
+    )
+
+
+def mp4_head(seconds: int, width: int, height: int, media_bytes: int) -> bytes:
+    """The boxes of an MP4 (ftyp, moov with its duration and picture size) and the header of an
+    ``mdat`` box of ``media_bytes`` that follow."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+    mvhd = struct.pack(">B3xIIII", 0, 0, 0, 1000, seconds * 1000) + bytes(80)
+    tkhd = struct.pack(">B3xIIIII", 0, 0, 0, 1, 0, seconds * 1000) + bytes(52)
+    tkhd += struct.pack(">II", width << 16, height << 16)
+    moov = box(b"moov", box(b"mvhd", mvhd) + box(b"trak", box(b"tkhd", tkhd)))
+    return (
+        box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+        + moov
+        + struct.pack(">I4s", 8 + media_bytes, b"mdat")
     )

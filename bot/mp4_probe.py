@@ -7,13 +7,18 @@ here needs ffmpeg.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from dialogs.exchange import IncomingFile
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
+
+#: A file's bytes: in memory, or mapped from disk (a large upload, read only where its boxes are).
+Data = bytes | mmap.mmap
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class Mp4Info:
     quicktime: bool = False  # a QuickTime (.mov) file: the same boxes, another format
 
 
-def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+def _boxes(data: Data, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of each box between ``start`` and ``end``."""
     offset = start
     while offset + 8 <= end:
@@ -41,7 +46,7 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
         offset += size
 
 
-def probe_mp4(data: bytes) -> Mp4Info | None:
+def probe_mp4(data: Data) -> Mp4Info | None:
     """The duration and size of an MP4/MOV file, or None when it is not one."""
     top = list(_boxes(data, 0, len(data)))
     if not top or top[0][0] != b"ftyp":
@@ -74,6 +79,19 @@ def probe_mp4(data: bytes) -> Mp4Info | None:
     return Mp4Info(duration_s=duration, width=width, height=height, quicktime=quicktime)
 
 
+def spooled_video_file(path: Path, *, file_name: str | None = None) -> IncomingFile | None:
+    """``video_file`` for an upload written to disk as it arrived: its boxes read through a memory
+    map (the pages touched, not the file), the engine given the path to store it from."""
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        info = probe_mp4(mapped)
+    if info is None:
+        return None
+    return _video(info, size, file_name=file_name, spooled=path)
+
+
 def video_file(
     data: bytes, *, file_name: str | None = None, file_id: str | None = None
 ) -> IncomingFile | None:
@@ -83,14 +101,27 @@ def video_file(
     info = probe_mp4(data)
     if info is None:
         return None
+    return _video(info, len(data), data=data, file_name=file_name, file_id=file_id)
+
+
+def _video(
+    info: Mp4Info,
+    size: int,
+    *,
+    data: bytes | None = None,
+    file_name: str | None = None,
+    file_id: str | None = None,
+    spooled: Path | None = None,
+) -> IncomingFile:
     return IncomingFile(
         kind="video",
         data=data,
         file_name=file_name,
         mime="video/quicktime" if info.quicktime else "video/mp4",
-        size=len(data),
+        size=size,
         duration_s=info.duration_s,
         width=info.width,
         height=info.height,
         file_id=file_id,
+        spooled=spooled,
     )

@@ -57,7 +57,7 @@ from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
 from bot.live_notices import LiveNotices
-from bot.mp4_probe import video_file
+from bot.mp4_probe import spooled_video_file, video_file
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.wecom import CHANNEL as WECOM_CHANNEL
@@ -108,6 +108,11 @@ WECOM_NOT_BOUND = (
     "您还没有在企业微信里绑定单位：请先在报送助手应用里发送邀请码，阅读告知书并点“同意”，再点开链接。"
 )
 NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式）或 MP4 视频，这个文件没有收到。"
+NOT_WHAT_ITS_NAME_SAYS = (
+    "这个文件名以 {suffix} 结尾，但里面不是真正的照片或视频（可能已损坏，或只是改了文件名），没有收到。"
+    "请重新拍摄，或从相册里选原图发送。"
+)
+_PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 FILE_NOT_FOUND = "找不到这个文件。"
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 
@@ -816,32 +821,55 @@ class WebChat:
             return contact
         video = request.headers.get("content-type", "").startswith("video/")
         limit = VIDEO_MAX_BYTES if video else PHOTO_MAX_BYTES
-        data = await _limited_body(request, limit)
-        if data is None:
-            log.info("upload of contact %s refused: larger than %d bytes", contact.contact_id, limit)
-            declared = _declared_length(request)
-            return _error(413, video_too_large(declared) if video else photo_too_large(declared))
         name = unquote(request.headers.get(FILE_NAME_HEADER, ""))[-100:] or None
-        file = uploaded_file(data, name)
-        if file is None:
-            log.info(
-                "upload of contact %s refused: neither photo nor MP4 (%d bytes)",
-                contact.contact_id,
-                len(data),
+        spooled = self.engine.spool_path() if video else None
+        try:
+            file = await self._received_file(request, limit, name, spooled)
+            if isinstance(file, Response):
+                return file
+            file = await run_in_threadpool(self.engine.check_file, file)  # not inside the group's transaction
+            message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
+            said = Said(contact.contact_id, _file_line(file))
+            replies = await self._handle(
+                Inbound(contact.channel, contact.user_id, file=file), message_id, said
             )
-            return _error(415, NOT_A_PHOTO)
-        file = await run_in_threadpool(self.engine.check_file, file)  # not inside the group's transaction
-        message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
-        said = Said(contact.contact_id, _file_line(file))
-        replies = await self._handle(Inbound(contact.channel, contact.user_id, file=file), message_id, said)
+        finally:
+            if spooled is not None:  # stored (moved into place) or refused: the temporary goes
+                spooled.unlink(missing_ok=True)
         log.info(
-            "web %s of contact %s (%d bytes): %d replies",
+            "web %s of contact %s (%s bytes): %d replies",
             file.kind,
             contact.contact_id,
-            len(data),
+            file.size,
             len(replies),
         )
         return JSONResponse({"replies": self._replies(replies)})
+
+    async def _received_file(
+        self, request: Request, limit: int, name: str | None, spooled: Path | None
+    ) -> IncomingFile | Response:
+        """The upload as the engine takes it, or the refusal: too large (413), neither a photo nor an
+        MP4 (415). A video is written to ``spooled`` as it arrives and read from there (a 300 MB
+        upload never sits in memory); a photo (≤10 MB) is read whole."""
+        declared = _declared_length(request)
+        if spooled is None:
+            data = await _limited_body(request, limit)
+            if data is None:
+                log.info("upload refused: larger than %d bytes", limit)
+                return _error(413, photo_too_large(declared))
+            file = uploaded_file(data, name)
+        else:
+            if not await _spool_body(request, limit, spooled):
+                log.info("upload refused: larger than %d bytes", limit)
+                return _error(413, video_too_large(declared))
+            file = await run_in_threadpool(spooled_video_file, spooled, file_name=name)
+        if file is None:
+            log.info("upload refused: neither photo nor MP4")
+            suffix = Path(name or "").suffix.lower()
+            if suffix in _PHOTO_SUFFIXES or suffix == ".mp4":
+                return _error(415, NOT_WHAT_ITS_NAME_SAYS.format(suffix=suffix))
+            return _error(415, NOT_A_PHOTO)
+        return file
 
     # Files ---------------------------------------------------------------------------------------
 
@@ -970,6 +998,26 @@ async def _json_body(request: Request, *, too_large: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Refusal(400, BAD_REQUEST, "body is not a JSON object")
     return body
+
+
+async def _spool_body(request: Request, limit: int, path: Path) -> bool:
+    """Write the request body to ``path`` as it arrives; False (and no file) as soon as it is known
+    to be larger than ``limit`` bytes. Flushed to disk before it is taken as received."""
+    declared = _declared_length(request)
+    if declared is not None and declared > limit:
+        return False
+    received = 0
+    with path.open("wb") as target:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                break
+            target.write(chunk)
+        else:
+            await run_in_threadpool(os.fsync, target.fileno())
+            return True
+    path.unlink(missing_ok=True)
+    return False
 
 
 async def _limited_body(request: Request, limit: int) -> bytes | None:

@@ -14,6 +14,7 @@ import mimetypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from dialogs.campaign import Campaign, TaskDecl
@@ -282,6 +283,10 @@ class DialogEngine:
             str(m.payload.get("text", ""))
             for m in self.repository.take_messages(channel, user_id, self.clock())
         ]
+
+    def spool_path(self) -> Path:
+        """Where a channel writes a large upload as it arrives (``IncomingFile.spooled``)."""
+        return self.repository.spool_path()
 
     def remember_chat(self, contact_id: int, lines: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Keep lines of a web conversation (who said it, what), the last ones only, for a reload."""
@@ -1065,11 +1070,18 @@ class DialogEngine:
             height=file.height,
             size_bytes=file.size,
         )
-        if isinstance(result, Rejected) or file.data is None:
+        if isinstance(result, Rejected) or (file.spooled is None and file.data is None):
             return result
-        stored = self.repository.store_file(
-            file.data, kind="video", mime="video/mp4", extension="mp4", width=file.width, height=file.height
-        )
+        size = {"width": file.width, "height": file.height}
+        if file.spooled is not None:  # written to disk as it arrived: moved into place, not read whole
+            stored = self.repository.store_spooled(
+                file.spooled, kind="video", mime="video/mp4", extension="mp4", **size
+            )
+        else:
+            assert file.data is not None
+            stored = self.repository.store_file(
+                file.data, kind="video", mime="video/mp4", extension="mp4", **size
+            )
         return Accepted({**result.value, "sha256": stored.sha256}, note=result.note)
 
     def _caption_from_file(self, draft: Draft, group: GroupDecl, photo: FieldDecl, caption: str) -> list[str]:

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A file a person sent. ``data`` is None when the channel only knows its metadata (a large video)."""
+    """A file a person sent. ``data`` is None when the channel only knows its metadata (a large video)
+    or when the bytes wait on disk instead (``spooled``: an upload of hundreds of MB, written to a
+    temporary file as it arrived, moved into the stored files when it passes its checks)."""
 
     kind: Literal["photo", "video", "document"]
     data: bytes | None = None
@@ -23,6 +25,7 @@ class IncomingFile:
     width: int | None = None
     height: int | None = None
     file_id: str | None = None
+    spooled: Path | None = None
     # The file's own checks, made and the file stored under its content hash before the transaction
     # that answers with it (``DialogEngine.check_file``); None: the engine makes them while handling.
     checked: ValidationResult | None = None

@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -1041,6 +1042,42 @@ class Repository:
     def store_file(self, data: bytes, *, kind: str, mime: str, extension: str, **meta: Any) -> Attachment:
         """Store a file under the SHA-256 of its content; storing the same bytes twice is one file."""
         digest = hashlib.sha256(data).hexdigest()
+        return self._store(
+            digest, len(data), extension, lambda target: _write_atomically(target, data), kind, mime, meta
+        )
+
+    def spool_path(self) -> Path:
+        """A new temporary file's path in the stored files' folder, for an upload written as it
+        arrives (``store_spooled`` then moves it into place; a crash leaves it to the start-up sweep)."""
+        folder = self.data_dir / "files"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{_TEMPORARY_PREFIX}upload-{secrets.token_hex(8)}"
+
+    def store_spooled(
+        self, spooled: Path, *, kind: str, mime: str, extension: str, **meta: Any
+    ) -> Attachment:
+        """``store_file`` for bytes already on disk (``spool_path``): hashed in chunks and moved into
+        place, never read into memory whole. The spooled file is gone afterwards either way."""
+        try:
+            digest = hashlib.sha256()
+            with spooled.open("rb") as stream:
+                for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+                    digest.update(chunk)
+            size = spooled.stat().st_size
+            return self._store(digest.hexdigest(), size, extension, spooled.replace, kind, mime, meta)
+        finally:
+            spooled.unlink(missing_ok=True)
+
+    def _store(
+        self,
+        digest: str,
+        size: int,
+        extension: str,
+        write: Callable[[Path], object],
+        kind: str,
+        mime: str,
+        meta: dict[str, Any],
+    ) -> Attachment:
         relative = Path("files") / digest[:2] / f"{digest}.{extension}"
         files = _table(Attachment)
         with self._session() as session:
@@ -1049,12 +1086,13 @@ class Repository:
                 return existing[0]
             target = self.data_dir / relative
             if not target.exists():
-                _write_atomically(target, data)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write(target)
             values = {
                 "sha256": digest,
                 "kind": kind,
                 "mime": mime,
-                "size": len(data),
+                "size": size,
                 "path": str(relative),
                 "created_at": utc_now(),
                 **meta,

@@ -392,6 +392,21 @@ def test_uploads_too_big_or_not_photos_are_refused_with_a_message(server: str, e
         assert just_over.status_code == 413 and "不超过 10 MB" in just_over.json()["error"]
         pdf = client.post("/api/upload", content=b"%PDF-1.4\n" + bytes(2000), headers=headers)
         assert pdf.status_code == 415 and pdf.json() == {"error": NOT_A_PHOTO}
+        renamed = client.post(
+            "/api/upload",
+            content=b"%PDF-1.4\n" + bytes(2000),
+            headers={**headers, "X-File-Name": "IMG_0001.JPG"},
+        )
+        assert renamed.status_code == 415 and "以 .jpg 结尾，但里面不是真正的照片" in renamed.json()["error"]
+        video_headers = {CSRF_HEADER: csrf, "Content-Type": "video/mp4", "X-File-Name": "kecheng.mp4"}
+        fake_video = client.post("/api/upload", content=bytes(5000), headers=video_headers)
+        assert fake_video.status_code == 415 and "以 .mp4 结尾" in fake_video.json()["error"]
+        huge = client.post(
+            "/api/upload", content=iter([bytes(1 << 20)] * 301), headers=video_headers
+        )  # streamed, no length declared: refused once past 300 MB
+        assert huge.status_code == 413 and "300" in huge.json()["error"]
+        spooled = list((engine.repository.data_dir / "files").glob(".tmp-*"))
+        assert spooled == [], "no upload left behind on disk"
         long_text = post(client, csrf, "/api/messages", {"text": "字" * 10_001})
         assert long_text.status_code == 413 and "太长" in long_text.json()["error"]
         bad = client.post("/api/messages", content=b"not json", headers={CSRF_HEADER: csrf})
