@@ -64,7 +64,8 @@ def run_notices(spec: NoticesSpec, start: Start) -> NoticesResult:
 
     async def listen(client: httpx.AsyncClient, user: str) -> None:
         cookie = f"{SESSION_COOKIE}={signer.sign('session', user)}"
-        async with client.stream("GET", "/api/events", headers={"cookie": cookie}) as stream:
+        headers = {"cookie": cookie, "accept": "text/event-stream"}
+        async with client.stream("GET", "/api/events", headers=headers) as stream:
             async for line in stream.aiter_lines():
                 if line.startswith("data: "):
                     received[json.loads(line[6:])["text"]] = time.perf_counter()

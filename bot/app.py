@@ -12,9 +12,9 @@ from bot.settings import Settings
 from dialogs.campaign import Campaign, load_campaign
 from dialogs.declarations import DeclarationError, FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
-from dialogs.exports import write_export
+from dialogs.exports import write_export, write_video_export
 from dialogs.supervision import backfill_progress
-from dialogs.supervisor_desk import Exporter
+from dialogs.supervisor_desk import Exporter, VideoExporter
 from renderers import FORM_RENDERERS, render_form
 from renderers.export import export_zip, write_video_zip
 from state_machines.form_machine import FormMachine, build_machines
@@ -63,9 +63,13 @@ def campaign_exporter(declarations: Declarations, repository: Repository) -> Exp
     """组联部's export ZIP of this deployment (``/export``, ``intake export``); a form not printed yet
     is printed and kept on the way."""
     campaign, forms = declarations.campaign, declarations.forms
-    return lambda now: write_export(
-        repository, campaign, forms, now, render_form, export_zip, write_video_zip
-    )
+    return lambda now: write_export(repository, campaign, forms, now, render_form, export_zip)
+
+
+def campaign_video_exporter(declarations: Declarations, repository: Repository) -> VideoExporter:
+    """The courses' videos' ZIP of this deployment, made (or reused) apart from the forms' export."""
+    campaign, forms = declarations.campaign, declarations.forms
+    return lambda now: write_video_export(repository, campaign, forms, now, write_video_zip)
 
 
 def assemble_engine(
@@ -82,6 +86,7 @@ def assemble_engine(
         repository=repository,
         clock=clock,
         exporter=campaign_exporter(declarations, repository),
+        video_exporter=campaign_video_exporter(declarations, repository),
     )
 
 

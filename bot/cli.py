@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-from bot.app import Service, campaign_exporter, load_declarations, open_service
+from bot.app import Service, campaign_exporter, campaign_video_exporter, load_declarations, open_service
 from bot.console import run_console
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -324,13 +324,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx; and
     the courses' videos in a ZIP of their own, when any was sent."""
     service = open_service(_settings(args))
-    path, *videos = campaign_exporter(service.declarations, service.repository)(service.clock())
+    path = campaign_exporter(service.declarations, service.repository)(service.clock())
     if args.output:
         shutil.copyfile(path, args.output)
         path = Path(args.output)
     print(f"已导出：{path}")
-    for video_zip in videos:
-        print(f"课程视频：{video_zip}")
+    videos = campaign_video_exporter(service.declarations, service.repository)(service.clock())
+    if videos is not None:
+        print(f"课程视频：{videos}")
     return 0
 
 

@@ -72,8 +72,8 @@ def print_notices(engine: DialogEngine, user_id: str, out: TextIO) -> None:
     """Messages queued for this contact while the console was closed (returns, reminders)."""
     while notices := engine.notices(CHANNEL, user_id):
         for notice in notices:
-            out.write(f"【通知】{notice}\n\n")
-    out.flush()
+            out.write("【通知】")
+            print_replies(engine, [notice], out)
 
 
 def run_console(engine: DialogEngine, user_id: str, lines: Iterable[str], out: TextIO) -> int:

@@ -290,7 +290,10 @@ class TelegramChannel:
                 if opened is None:  # purged since it was queued
                     raise DeliveryRefused("the document is no longer there")
                 if opened.path.stat().st_size > DOCUMENT_MAX_BYTES and not self.bot.local_mode:
-                    note = too_large_to_send(opened, ref, "Telegram", DOCUMENT_MAX_BYTES, self.web_url)
+                    caption = str(payload.get("text") or "")
+                    note = too_large_to_send(
+                        opened, ref, "Telegram", DOCUMENT_MAX_BYTES, self.web_url, caption
+                    )
                     await self.bot.send_message(chat_id, note)
                     return
                 path, name = opened.path, opened.file_name

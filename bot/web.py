@@ -30,6 +30,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -89,6 +90,7 @@ MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every 
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
 BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
+SHUTDOWN_GRACE = 10  # seconds uvicorn waits for the responses under way when it stops
 STREAM_FOR = 300.0  # seconds an event stream stays open before the page reconnects (and is checked again)
 HEARTBEAT_EVERY = 20.0  # seconds between comments on a quiet stream, so that proxies keep it open
 
@@ -549,13 +551,25 @@ class WebChat:
             if replies is not None:
                 if said is not None:  # in the same transaction as the answer, when in a group
                     lines = [("person", said.line), *(("bot", reply_json(reply)) for reply in replies)]
-                    self.engine.remember_chat(said.contact_id, lines)
+                    self._keep_lines(said.contact_id, lines, in_batch)
                 return replies
             log.info("a web message sent again was recognised; its answer is shown again")
             again = self.engine.handle(Inbound(inbound.channel, inbound.user_id, "/start"), in_batch=in_batch)
             return [Reply(ALREADY_RECEIVED), *again]
 
         return work
+
+    def _keep_lines(self, contact_id: int, lines: list[tuple[str, dict[str, Any]]], in_batch: bool) -> None:
+        """Keep a message's lines of the conversation. In a group they share its transaction (a
+        failure rolls the group back, and each message is handled again alone); alone, the answer is
+        already committed, and the conversation's copy is not worth failing it for."""
+        if in_batch:
+            self.engine.remember_chat(contact_id, lines)
+            return
+        try:
+            self.engine.remember_chat(contact_id, lines)
+        except Exception as error:  # the answer stands; only the reload's copy of it is missing
+            log.warning("lines of contact %s not kept: %s", contact_id, failure_line(error))
 
     def _replies(self, replies: list[Reply]) -> list[dict[str, Any]]:
         return [reply_json(reply) for reply in replies]
@@ -756,6 +770,10 @@ class WebChat:
         if origin is not None and not self._same_origin(request):
             log.warning("event stream refused: foreign origin")
             return _error(403, REFUSED_ORIGIN)
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            # Not the page's EventSource: a link followed from elsewhere would take the notices
+            # (the session cookie goes along with a top-level navigation) and show them raw.
+            return _error(400, BAD_REQUEST)
         contact = await self._contact(request)
         if contact is None:
             return _error(401, NEED_SIGN_IN)
@@ -778,22 +796,24 @@ class WebChat:
             while not self.live.closed and time.monotonic() < ends:
                 if bell.is_set():
                     bell.clear()
-                    for text in await run_in_threadpool(self._take_notices, contact):
-                        yield f"event: notice\ndata: {json.dumps({'text': text}, ensure_ascii=False)}\n\n"
+                    for notice in await run_in_threadpool(self._take_notices, contact):
+                        yield f"event: notice\ndata: {json.dumps(notice, ensure_ascii=False)}\n\n"
                     continue
                 try:
                     await asyncio.wait_for(bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic()))
                 except TimeoutError:
                     yield ": \n\n"
 
-    def _take_notices(self, contact: Identity) -> list[str]:
+    def _take_notices(self, contact: Identity) -> list[dict[str, Any]]:
         """Messages queued for this browser (returns, reminders), each shown once, and kept with the
         conversation. A 企业微信 member's reach their phone, not the page."""
         if contact.channel != CHANNEL:
             return []
-        notices = self.engine.notices(CHANNEL, contact.user_id)
-        self.engine.remember_chat(contact.contact_id, [("notice", {"text": text}) for text in notices])
-        return notices
+
+        def keep(notices: list[Reply]) -> None:
+            self.engine.remember_chat(contact.contact_id, [("notice", reply_json(n)) for n in notices])
+
+        return [reply_json(n) for n in self.engine.notices(CHANNEL, contact.user_id, keep)]
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
@@ -1115,6 +1135,19 @@ def stop_streams(app: Starlette) -> None:
         live.close()
 
 
+class StreamingServer(uvicorn.Server):
+    """uvicorn's server, which on SIGTERM or Ctrl+C first ends the open pages' event streams: it
+    waits for every response to finish before it stops, and a stream would hold it for minutes."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self.app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        stop_streams(self.app)
+        super().handle_exit(sig, frame)
+
+
 def public_url(settings: Settings, path: str) -> str:
     """An address of this service as people (and WeCom) reach it: on the public address when set,
     else on the local one."""
@@ -1149,13 +1182,14 @@ async def serve_web(
     app = build_app(engine, settings, telegram, webhook_secret, wecom)
     config = uvicorn.Config(
         app,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
         host=settings.host,
         port=settings.port,
         log_level="warning",
         access_log=False,
         proxy_headers=True,
     )
-    server = uvicorn.Server(config)
+    server = StreamingServer(config, app)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
     pushing = asyncio.create_task(run_channel(wecom.inbox, wecom.dispatcher, stop)) if wecom else None

@@ -536,7 +536,8 @@ class WeComChannel:
             if opened is None:  # purged since it was queued
                 raise DeliveryRefused("the document is no longer there")
             if opened.path.stat().st_size > MEDIA_LIMIT:
-                note = too_large_to_send(opened, ref, "企业微信", MEDIA_LIMIT, self.web_url)
+                caption = str(payload.get("text") or "")
+                note = too_large_to_send(opened, ref, "企业微信", MEDIA_LIMIT, self.web_url, caption)
                 self.api.send(user, {"msgtype": "text", "text": {"content": note}})
                 return
             media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)

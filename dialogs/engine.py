@@ -40,7 +40,7 @@ from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
-from dialogs.supervisor_desk import Exporter, SupervisorDesk
+from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
 from dialogs.validators import (
     NOT_A_PHOTO,
     TEXT_VALIDATORS,
@@ -121,6 +121,7 @@ class DialogEngine:
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
         exporter: builds 组联部's export ZIP (for /export).
+        video_exporter: builds (or reuses) the courses' videos' ZIP, sent after /export's answer.
         render: prints a record as its official form (``renderers.render_form``); a submission's
             DOCX is rendered when it is first opened, outside the transaction that submits it.
         trial: a trial run on this computer (``intake run --trial``): the privacy notice says so.
@@ -135,6 +136,7 @@ class DialogEngine:
         repository: Repository,
         clock: Clock = system_clock,
         exporter: Exporter | None = None,
+        video_exporter: VideoExporter | None = None,
         render: Render | None = None,
         trial: bool = False,
     ) -> None:
@@ -146,7 +148,7 @@ class DialogEngine:
         self.machines = machines
         self.repository = repository
         self.clock = clock
-        self.desk = SupervisorDesk(campaign, forms, repository, exporter)
+        self.desk = SupervisorDesk(campaign, forms, repository, exporter, video_exporter)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -276,13 +278,23 @@ class DialogEngine:
         """The user ids of 组联部 on a channel (their command menus differ)."""
         return self.repository.supervisor_chats(channel)
 
-    def notices(self, channel: str, user_id: str) -> list[str]:
+    def notices(
+        self, channel: str, user_id: str, keep: Callable[[list[Reply]], None] | None = None
+    ) -> list[Reply]:
         """Messages queued for someone who reads them when they next look (the web page, the console):
-        returns, reminders. Each is given once."""
-        return [
-            str(m.payload.get("text", ""))
-            for m in self.repository.take_messages(channel, user_id, self.clock())
-        ]
+        returns, reminders, a file made for them later (the videos' ZIP). Each is given once; ``keep``
+        (the web chat keeping its conversation) runs in the same transaction, so none is taken and
+        then lost."""
+        if not self.have_notices(channel, [user_id]):  # a read, no commit: the usual case
+            return []
+        with self.repository.unit_of_work():
+            replies = [
+                Reply(str(m.payload.get("text", "")), document=_document_of(m.payload))
+                for m in self.repository.take_messages(channel, user_id, self.clock())
+            ]
+            if keep is not None and replies:
+                keep(replies)
+        return replies
 
     def spool_path(self) -> Path:
         """Where a channel writes a large upload as it arrives (``IncomingFile.spooled``)."""
@@ -1118,6 +1130,7 @@ class DialogEngine:
             return
         index = len(rows)
         self._store(draft, group, photo.key, result.value, row=index)
+        draft.context = replace(self._cursor(draft), removed=None).context()  # a step since the deletion
         turn.dirty = True
         self._ask(turn, prefix=f"已收到第{index + 1}{group.item}。")
 
@@ -1214,7 +1227,7 @@ class DialogEngine:
         if action == "add":
             self._move(turn, "add_row", cursor.at(field_state(group.fields[0], group), len(rows)))
             self._ask(turn)
-        elif action == "undo" and cursor.removed is not None:
+        elif action == "undo" and cursor.removed is not None and len(rows) < group.max_rows:
             _key, index, row = cursor.removed
             restored = [*rows[:index], row, *rows[index:]]
             draft.answers = {**draft.answers, group.key: restored}
@@ -1402,9 +1415,18 @@ class DialogEngine:
 
 
 def _draft_token(draft: Draft) -> str:
+    """The token of a draft's question: its position, and for a group's list what the list offers
+    (its rows, an undo), since the same position numbers its buttons differently as rows come and go."""
     cursor = Cursor.read(draft.state, draft.context)
     question = f"{draft.id}:{cursor.state}:{cursor.row}"
+    if cursor.kind == "group_menu" and cursor.group_key is not None:
+        question += f":{len(draft.answers.get(cursor.group_key, []))}:{cursor.removed is not None}"
     return "d" + hashlib.sha1(question.encode(), usedforsecurity=False).hexdigest()[:10]
+
+
+def _document_of(payload: dict[str, Any]) -> DocumentRef | None:
+    document = payload.get("document")
+    return DocumentRef.from_payload(document) if isinstance(document, dict) else None
 
 
 def _aware(moment: datetime) -> datetime:

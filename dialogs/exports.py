@@ -4,6 +4,9 @@ videos (``ExportVideo``) in a ZIP of their own (``renderers.export.write_video_z
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,11 +148,9 @@ def write_export(
     now: datetime,
     render: Render,
     build: BuildExport,
-    build_videos: BuildVideos | None = None,
-) -> list[Path]:
-    """Build the export under the data folder's ``exports/``: the forms' ZIP, then (when any course
-    has its video kept, and ``build_videos`` is given) the videos' ZIP, apart — it runs to GBs, which
-    no messenger carries, while the forms' ZIP goes to a phone. Their paths, in that order."""
+) -> Path:
+    """Build the forms' export ZIP under the data folder's ``exports/`` and return its path (the
+    courses' videos go apart: ``write_video_export``)."""
     local = now.astimezone(campaign.zone)
     progress = campaign_progress(repository, campaign)
     grouped = by_unit(progress)
@@ -178,13 +179,46 @@ def write_export(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{campaign.id}-{local:%Y%m%d-%H%M%S}.zip"
     _write_whole(path, lambda target: target.write(content))
-    paths = [path]
-    videos = export_videos(repository, campaign, forms) if build_videos is not None else []
-    if build_videos is not None and videos:
-        video_path = folder / f"{campaign.id}-videos-{local:%Y%m%d-%H%M%S}.zip"
-        _write_whole(video_path, lambda target: build_videos(videos, local, target))
-        paths.append(video_path)
-    return paths
+    return path
+
+
+_VIDEO_EXPORTS = threading.Lock()  # one videos' ZIP written at a time: a second 导出 reuses it
+
+
+def write_video_export(
+    repository: Repository,
+    campaign: Campaign,
+    forms: dict[str, FormDecl],
+    now: datetime,
+    build: BuildVideos,
+) -> Path | None:
+    """The courses' kept videos as one ZIP under ``exports/`` (None when there are none). It runs to
+    GBs — no messenger carries it, and it is slow to write — so it is made apart from the forms' ZIP,
+    outside any transaction, and made again only when the videos changed: the last one is reused
+    (its contents' key kept beside it), and an older one is deleted when a new one is made."""
+    videos = export_videos(repository, campaign, forms)
+    if not videos:
+        return None
+    key = hashlib.sha256(
+        json.dumps(
+            sorted([v.path.name, v.unit_name, v.task_name, v.submission_id, v.row, v.title] for v in videos)
+        ).encode()
+    ).hexdigest()
+    folder = repository.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    index = folder / f"{campaign.id}-videos.key"
+    with _VIDEO_EXPORTS:
+        kept = index.read_text().split() if index.exists() else []
+        if len(kept) == 2 and kept[0] == key and (folder / kept[1]).is_file():
+            return folder / kept[1]
+        local = now.astimezone(campaign.zone)
+        path = folder / f"{campaign.id}-videos-{local:%Y%m%d-%H%M%S}.zip"
+        _write_whole(path, lambda target: build(videos, local, target))
+        _write_whole(index, lambda target: target.write(f"{key} {path.name}".encode()))
+        for older in folder.glob(f"{campaign.id}-videos-*.zip"):
+            if older != path:
+                older.unlink(missing_ok=True)
+        return path
 
 
 def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:

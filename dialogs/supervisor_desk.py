@@ -6,8 +6,11 @@ Every decision is recorded with who and when; a return is sent to the unit's con
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from dialogs.campaign import Campaign
@@ -24,6 +27,8 @@ from dialogs.commands import (
 )
 from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
+from dialogs.exports import export_videos
+from dialogs.failures import failure_line
 from dialogs.form_records import photo_hashes
 from dialogs.nudges import send_reminder_now
 from dialogs.presentation import review_text, status_label
@@ -31,11 +36,21 @@ from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
 
+log = logging.getLogger(__name__)
+
 #: Units with buttons under 未交 at most (a city's 14; a region's hundreds are reached by area).
 MAX_UNIT_BUTTONS = 20
-#: Builds the export ZIP and returns its path (None while exports are not available).
-#: Builds the export and returns its files: the forms' ZIP, then the videos' ZIP when there are videos.
-Exporter = Callable[[datetime], list[Path]]
+#: Builds the forms' export ZIP and returns its path.
+Exporter = Callable[[datetime], Path]
+#: Builds (or reuses) the courses' videos' ZIP and returns its path; None when no video is kept.
+VideoExporter = Callable[[datetime], Path | None]
+#: Runs slow work after the message is answered, apart from its transaction (a thread by default).
+Background = Callable[[Callable[[], None]], None]
+VIDEOS_FAILED = "课程视频没能打包（服务器出了问题），表格不受影响。请稍后再点“导出”，或联系管理员。"
+
+
+def in_a_thread(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="video-export", daemon=True).start()
 
 
 class SupervisorDesk:
@@ -47,11 +62,15 @@ class SupervisorDesk:
         forms: dict[str, FormDecl],
         repository: Repository,
         exporter: Exporter | None = None,
+        video_exporter: VideoExporter | None = None,
+        background: Background = in_a_thread,
     ) -> None:
         self.campaign = campaign
         self.forms = forms
         self.repository = repository
         self.exporter = exporter
+        self.video_exporter = video_exporter
+        self.background = background
 
     def answer(
         self,
@@ -64,8 +83,10 @@ class SupervisorDesk:
         """One message of 组联部: a command typed, or a button of the last reply pressed (its number
         with the menu's token), or the reason a 退回 button asked for."""
         shown = list(contact.menu)
+        if menu is not None and menu != menu_token(shown):
+            return [Reply(STALE_BUTTON)]  # the latest reply's buttons still work
         contact.menu = []  # buttons answer only the reply that showed them
-        replies = self._answer(contact, shown, command, now, text, menu)
+        replies = self._answer(contact, shown, command, now, text)
         if contact.menu != shown:
             self.repository.save(None, contact)
         return replies
@@ -77,10 +98,10 @@ class SupervisorDesk:
         command: Command | None,
         now: datetime,
         text: str,
-        menu: str | None,
     ) -> list[Reply]:
-        if menu is not None and menu != menu_token(shown):
-            return [Reply(STALE_BUTTON)]
+        awaiting_text = any(label == ANY_TEXT for label, _action in shown)
+        if awaiting_text and not _breaks_out(text):
+            command = None  # “修改第3号表的照片” is the reason asked for, not a command
         if command is None and shown:
             entries = [(str(label), str(action)) for label, action in shown]
             action = pick_action(text, [entry for entry in entries if entry[0] != ANY_TEXT])
@@ -105,7 +126,7 @@ class SupervisorDesk:
             case "remind":
                 return self._remind(argument, now)
             case "export":
-                return self._export(now)
+                return self._export(contact, now)
         return [Reply(self.help_text())]
 
     def _offer(self, contact: Contact, text: str, entries: list[tuple[str, str]]) -> Reply:
@@ -312,19 +333,38 @@ class SupervisorDesk:
             return [Reply(f"{matches[0].name}各项任务均已报齐，无需提醒。")]
         return [Reply(f"已提醒{matches[0].name}（{contacts}名联系人，{reminded}项任务）。")]
 
-    def _export(self, now: datetime) -> list[Reply]:
+    def _export(self, contact: Contact, now: datetime) -> list[Reply]:
         if self.exporter is None:
             return [Reply("导出功能暂不可用。")]
-        forms_zip, *videos = self.exporter(now)
+        forms_zip = self.exporter(now)
         made = now.astimezone(self.campaign.zone)
-        replies = [
-            Reply(f"全部表格和汇总表（{made:%m-%d %H:%M}）", document=DocumentRef("export", forms_zip.name))
-        ]
-        for path in videos:
-            size = path.stat().st_size / 1_000_000
-            text = f"课程视频（{made:%m-%d %H:%M}，共 {size:,.0f} MB，按单位和课程分好文件夹）"
-            replies.append(Reply(text, document=DocumentRef("export", path.name)))
+        title = f"全部表格和汇总表（{made:%m-%d %H:%M}）"
+        replies = [Reply(title, document=DocumentRef("export", forms_zip.name))]
+        videos = export_videos(self.repository, self.campaign, self.forms) if self.video_exporter else []
+        if videos:
+            size = sum(video.size for video in videos) / 1024 / 1024
+            replies.append(
+                Reply(f"课程视频共 {len(videos)} 个（{size:,.0f} MB），正在另行打包，好了马上发给您。")
+            )
+            self.background(partial(self._send_videos, contact.channel, contact.external_id, now))
         return replies
+
+    def _send_videos(self, channel: str, chat_key: str, now: datetime) -> None:
+        """Make (or reuse) the videos' ZIP, then send it to whoever asked: after the answer, outside
+        its transaction — copying GBs must not hold the database nor the other messages."""
+        assert self.video_exporter is not None
+        try:
+            path = self.video_exporter(now)
+        except Exception as error:
+            log.error("the videos' export failed: %s", failure_line(error))
+            self.repository.enqueue_message(channel, chat_key, {"text": VIDEOS_FAILED})
+            return
+        if path is None:
+            return
+        size = path.stat().st_size / 1024 / 1024
+        text = f"课程视频（共 {size:,.0f} MB，按单位和课程分好文件夹）"
+        ref = DocumentRef("export", path.name)
+        self.repository.enqueue_message(channel, chat_key, {"text": text, "document": ref.as_payload()})
 
     # Telling the unit --------------------------------------------------------------------------
 
@@ -337,6 +377,16 @@ class SupervisorDesk:
         for channel, chat_key in self.repository.unit_contacts(self.campaign.id).get(unit.code, []):
             self.repository.enqueue_message(channel, chat_key, {"text": text})
 
+
+def _breaks_out(text: str) -> bool:
+    """While a reason is asked for, what is still taken as a command: a slash command, or one of the
+    shortcut words alone (the web page's buttons: 进度, 未交, 导出, 帮助)."""
+    stripped = text.strip()
+    return stripped.startswith("/") or stripped in SHORTCUT_WORDS
+
+
+#: 组联部's shortcut words, as the web page's quick row shows them.
+SHORTCUT_WORDS = ("进度", "未交", "导出", "帮助")
 
 _ACTION_NAMES = {"accept": "接收", "return": "退回", "select": "推荐上报", "unselect": "取消推荐"}
 #: How each decision is asked for, in the words the bot understands (``dialogs.commands``).

@@ -244,7 +244,13 @@ def test_group_rows_can_be_edited_and_removed_before_submit(chat: Chat) -> None:
         for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
             chat.send(answer)
     assert "第3节课程《家风第三课》" in chat.text
+    before = chat.replies[-1].menu
     chat.send("删除2")
+    assert chat.replies[-1].menu != before, "the list's buttons are numbered anew: a new token"
+    old = chat.engine.handle(Inbound(chat.channel, chat.user, "1", menu=before))
+    assert "按钮已过期" in old[0].text and len(chat.draft().answers["courses"]) == 2, (
+        "an old 添加 undoes nothing"
+    )
     assert "已删除第2节课程《家风第二课》" in chat.text and "第2节课程《家风第三课》" in chat.text
     assert chat.options[0] == "撤销删除", "one tap deleted it: one tap brings it back"
     chat.send("撤销删除")

@@ -3,8 +3,10 @@ for the region, remind by hand — every decision recorded, and contacts kept to
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dialogs.engine import DialogEngine
-from dialogs.exchange import Inbound, Reply
+from dialogs.exchange import DocumentRef, Inbound, Reply
 from storage.models import utc_now
 from tests.conftest import Chat, FakeClock, assert_no_slash_command, chinese_text, document_path
 from tests.test_dialog_forms import fill_cadre, start
@@ -207,13 +209,15 @@ def test_组联部_taps_from_未交_to_a_return_with_its_reason_typed_next(
     assert "#1 登记表·韦丽华" in unit[-1].text and unit[-1].options == ("查看#1",)
     shown = tap(engine, boss, unit, "查看#1")
     assert shown[-1].options == ("接收", "退回（写原因）")
-    asked = tap(engine, boss, shown, "退回（写原因）")
+    stale = engine.handle(Inbound("telegram", boss, "1", menu=unit[-1].menu))
+    assert "按钮已过期" in stale[0].text
+    asked = tap(engine, boss, shown, "退回（写原因）")  # the latest buttons still work after a stale press
     assert "请写退回#1《登记表》的原因" in asked[-1].text and asked[-1].options == ("取消",)
     assert engine.repository.submission(1).status == "submitted", "nothing decided before the reason"
-    [done] = engine.handle(Inbound("telegram", boss, "工作照不清晰，请重新上传"))
-    assert "已退回#1《登记表》" in done.text
+    [done] = engine.handle(Inbound("telegram", boss, "修改第1号的工作照，换一张清晰的"))
+    assert "已退回#1《登记表》" in done.text, "a reason that reads like a command is still the reason"
     [notice] = notices(engine)
-    assert "原因：工作照不清晰，请重新上传" in notice
+    assert "原因：修改第1号的工作照，换一张清晰的" in notice
     stale = engine.handle(Inbound("telegram", boss, "1", menu=asked[-1].menu))
     assert "按钮已过期" in stale[0].text and len(engine.repository.decisions(1)) == 1
     assert engine.handle(Inbound("telegram", boss, "查看1号"))[-1].options == (), (
@@ -266,13 +270,25 @@ def test_export_gives_the_course_videos_in_a_zip_of_their_own(
         chat.send(answer)
     assert "已提交" in chat.send("确认提交"), chat.text
     boss = supervisor(engine, clock)
-    forms_zip, videos_zip = [r for r in engine.handle(Inbound("telegram", boss, "导出")) if r.document]
-    assert "课程视频" in videos_zip.text and "全部表格" in forms_zip.text
+    later: list[Callable[[], None]] = []
+    engine.desk.background = later.append  # run it when the test says: after the answer, apart
+    replies = engine.handle(Inbound("telegram", boss, "导出"))
+    [forms_zip] = [r for r in replies if r.document]
+    assert "全部表格" in forms_zip.text and "课程视频共 1 个" in replies[-1].text
     with zipfile.ZipFile(document_path(engine, forms_zip)) as archive:
-        assert not [name for name in archive.namelist() if name.endswith(".mp4")], (
-            "the forms' ZIP stays small"
-        )
-    with zipfile.ZipFile(document_path(engine, videos_zip)) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".mp4")], "the forms' ZIP stays small"
+    assert engine.repository.due_messages("telegram", utc_now()) == [], "nothing sent before it is made"
+    [make] = later
+    make()
+    [sent] = engine.repository.due_messages("telegram", utc_now())
+    assert sent.chat_key == boss and "课程视频" in sent.payload["text"]
+    opened = engine.open_document(DocumentRef.from_payload(sent.payload["document"]))
+    assert opened is not None
+    with zipfile.ZipFile(opened.path) as archive:
         [name] = archive.namelist()
         assert name == "鱼峰区妇联/桂姐姐履职小课堂/#1-第1节-家风第一课.mp4", name
         assert archive.read(name) == data, "the video as it was sent"
+    engine.handle(Inbound("telegram", boss, "导出"))
+    later[-1]()
+    again = engine.repository.due_messages("telegram", utc_now())[-1]
+    assert again.payload["document"] == sent.payload["document"], "unchanged videos: the same ZIP, not a copy"

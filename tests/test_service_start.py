@@ -5,6 +5,7 @@ data folder full of submissions (a deleted database file must be restored, not s
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import httpx
 
+from bot.web import CSRF_HEADER
 from dialogs.privacy import TRIAL_NOTE
 from tests.conftest import current_campaign_file
-from tests.test_web_api import free_port
+from tests.test_web_api import free_port, page_csrf
 
 ROOT = Path(__file__).resolve().parent.parent
 INTAKE = [sys.executable, "-m", "bot.cli"]
@@ -111,3 +113,58 @@ def test_a_trial_never_talks_to_telegram(tmp_path: Path) -> None:
         [*INTAKE, "run", "--trial"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "试用模式只在本机运行网页版" in result.stderr
+
+
+def test_an_open_notice_stream_does_not_hold_up_a_stop(tmp_path: Path) -> None:
+    """SIGTERM (systemd's stop, Ctrl+C) with a phone's page open: the page's event stream is ended
+    and the service stops at once, not after the stream's five minutes."""
+    env = service_env(tmp_path)
+    port = free_port()
+    process = subprocess.Popen(
+        [*INTAKE, "run", "--trial"],
+        env={**env, "INTAKE_PORT": str(port)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(url):
+            assert process.poll() is None and time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+        codes = subprocess.run(
+            [*INTAKE, "invite", "yufeng"], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        code = codes.stdout.split("的邀请码：", 1)[1][:10]
+        with httpx.Client(base_url=url, headers={"Origin": url}, timeout=10) as client:
+            guest = page_csrf(client, f"/join?code={code}")
+            [notice] = client.get("/api/join", params={"code": code}).json()["replies"]
+            agreed = client.post(
+                "/api/consent", json={"text": "1", "menu": notice["menu"]}, headers={CSRF_HEADER: guest}
+            )
+            assert agreed.json()["bound"] is True
+            with client.stream("GET", "/api/events", headers={"Accept": "text/event-stream"}) as stream:
+                assert stream.status_code == 200
+                lines = stream.iter_lines()
+                assert next(lines).startswith("retry:"), "the stream is open"
+                stopping = time.monotonic()
+                process.terminate()
+                assert process.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises it once stopped
+                took = time.monotonic() - stopping
+        assert took < 3, f"the service took {took:.1f} s to stop with a page open"
+        assert process.stderr is not None and "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False

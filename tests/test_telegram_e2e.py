@@ -386,4 +386,5 @@ def test_a_file_larger_than_telegram_takes_comes_as_a_link_to_the_web_chat(
         )
         note = phone.expect("超过Telegram能发送的 50 MB")
         assert f"https://fulian.example.cn/files/exports/{name}" in (note.text or "")
+        assert (note.text or "").startswith("课程视频"), "the file's caption comes along"
         assert not emulator.api_calls("sendDocument"), "no upload Telegram would refuse"

@@ -327,10 +327,14 @@ def test_notices_queued_for_the_contact_are_shown_once(server: str, engine: Dial
         user_id = client.cookies[SESSION_COOKIE].rsplit(".", 1)[0]
         engine.repository.enqueue_message(CHANNEL, user_id, {"text": "贵单位的#1被退回修改"})
         engine.repository.enqueue_message(CHANNEL, "someone-else", {"text": "别人的通知"})
-        assert post(client, csrf, "/api/start", {}).json()["notices"] == ["贵单位的#1被退回修改"]
+        assert [n["text"] for n in post(client, csrf, "/api/start", {}).json()["notices"]] == [
+            "贵单位的#1被退回修改"
+        ]
         assert post(client, csrf, "/api/start", {}).json()["notices"] == []
         engine.repository.enqueue_message(CHANNEL, user_id, {"text": "截止提醒"})
-        assert post(client, csrf, "/api/notices", {}).json() == {"notices": ["截止提醒"]}
+        assert post(client, csrf, "/api/notices", {}).json() == {
+            "notices": [{"text": "截止提醒", "options": [], "menu": ""}]
+        }
 
 
 # What is refused ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from docx import Document
 
 from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import INVITE_UNUSABLE, DialogEngine
+from dialogs.exchange import DocumentRef
 from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
 from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
@@ -361,6 +362,16 @@ def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_butt
     wait_for_answer(phone, before)
     link = phone.locator("a.document").last
     assert "下载全部表格（ZIP 压缩包）" in link.inner_text() and "Word" not in link.inner_text()
+
+    # A file made for 组联部 after the answer (the courses' videos) arrives as a notice with its link.
+    made = str(link.get_attribute("href")).rsplit("/", 1)[-1]
+    [me] = engine.supervisor_chats("web")
+    later = DocumentRef("export", made)
+    payload = {"text": "课程视频（共 1 MB）", "document": later.as_payload()}
+    engine.repository.enqueue_message("web", me, payload)
+    notice = phone.locator(".bubble.notice", has_text="课程视频（共 1 MB）")
+    notice.wait_for(timeout=5_000)
+    assert notice.locator("a.document").get_attribute("href") == f"/files/exports/{made}"
 
 
 def test_a_course_video_is_uploaded_with_its_progress_shown(

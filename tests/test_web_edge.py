@@ -261,9 +261,8 @@ def test_a_contacts_notice_shows_however_many_wait_for_others(server: str, engin
         engine.repository.enqueue_message(
             CHANNEL, user_id, {"text": "贵单位的#1被退回修改，原因：照片不清晰"}
         )
-        assert post(client, csrf, "/api/notices", {}).json() == {
-            "notices": ["贵单位的#1被退回修改，原因：照片不清晰"]
-        }
+        taken = post(client, csrf, "/api/notices", {}).json()["notices"]
+        assert [notice["text"] for notice in taken] == ["贵单位的#1被退回修改，原因：照片不清晰"]
         assert post(client, csrf, "/api/notices", {}).json() == {"notices": []}, "each notice once"
 
 
@@ -431,7 +430,7 @@ def test_no_request_to_any_route_gets_a_500_or_a_traceback(
                         if (method, concrete) == ("GET", "/api/events"):  # a stream: its head is enough
                             with client.stream(method, concrete, headers=headers) as response:
                                 statuses.append(response.status_code)
-                                assert response.status_code in (200, 401), response.status_code
+                                assert response.status_code in (200, 400, 401), response.status_code
                             continue
                         response = client.request(method, concrete, content=body, headers=headers)
                         statuses.append(response.status_code)
@@ -591,7 +590,9 @@ def test_notices_wait_when_the_page_load_fails(
 
             patched.setattr(engine, "handle", unavailable)
             assert post(client, csrf, "/api/start", {}).status_code == 503
-        assert post(client, csrf, "/api/start", {}).json()["notices"] == ["截止提醒"], "not lost"
+        assert [n["text"] for n in post(client, csrf, "/api/start", {}).json()["notices"]] == ["截止提醒"], (
+            "not lost"
+        )
 
 
 def test_pages_say_it_in_a_page_and_unknown_addresses_in_chinese(server: str, engine: DialogEngine) -> None:

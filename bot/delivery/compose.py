@@ -30,13 +30,15 @@ def download_path(document: DocumentRef) -> str:
 
 
 def too_large_to_send(
-    opened: OpenedDocument, document: DocumentRef, messenger: str, limit: int, web_url: str
+    opened: OpenedDocument, document: DocumentRef, messenger: str, limit: int, web_url: str, caption: str = ""
 ) -> str:
-    """What a messenger says instead of a file larger than it carries (a videos' ZIP of GBs): where
-    to download it — the web chat, when it has a public address — else where it lies on the server."""
+    """What a messenger says instead of a file larger than it carries (a videos' ZIP of GBs): the
+    file's caption, then where to download it — the web chat, when it has a public address — else
+    where it lies on the server."""
     size = opened.path.stat().st_size
     megabytes = f"{size / 1024 / 1024:,.0f} MB"
-    lines = [f"“{opened.file_name}”有 {megabytes}，超过{messenger}能发送的 {limit / 1024 / 1024:.0f} MB。"]
+    lines = [caption] if caption else []
+    lines += [f"“{opened.file_name}”有 {megabytes}，超过{messenger}能发送的 {limit / 1024 / 1024:.0f} MB。"]
     if web_url:
         lines.append(f"请在网页版登录后下载：{web_url.rstrip('/')}{download_path(document)}")
     else:

@@ -70,23 +70,7 @@
       });
       bubble.insertBefore(strip, bubble.firstChild);
     }
-    if (reply.document) {
-      var link = element("a", "document");
-      link.href = reply.document.url;
-      link.setAttribute("download", "");
-      var icon = reply.document.icon || "W";
-      link.appendChild(element("span", "document-icon" + (icon === "ZIP" ? " zip" : ""), icon));
-      var label = element("span", "document-label");
-      label.appendChild(element("strong", "", reply.document.label || "下载文件"));
-      label.appendChild(element("small", "", reply.document.name));
-      link.appendChild(label);
-      bubble.appendChild(link);
-      if (/MicroMessenger/i.test(navigator.userAgent)) {
-        bubble.appendChild(
-          element("small", "document-hint", "如果在微信里下载不了，请点右上角“…”，选择“在浏览器打开”后再下载。")
-        );
-      }
-    }
+    if (reply.document) addDocument(bubble, reply.document);
     if (reply.options && reply.options.length) {
       var choices = element("div", reply.options.length >= MANY_CHOICES ? "choices many" : "choices");
       reply.options.forEach(function (option, index) {
@@ -105,6 +89,24 @@
     // A question taller than the screen (a long list of choices) is shown from its start.
     if (line.offsetHeight > list.clientHeight) line.scrollIntoView({ block: "start" });
     else scrollDown();
+  }
+
+  function addDocument(bubble, file) {
+    var link = element("a", "document");
+    link.href = file.url;
+    link.setAttribute("download", "");
+    var icon = file.icon || "W";
+    link.appendChild(element("span", "document-icon" + (icon === "ZIP" ? " zip" : ""), icon));
+    var label = element("span", "document-label");
+    label.appendChild(element("strong", "", file.label || "下载文件"));
+    label.appendChild(element("small", "", file.name));
+    link.appendChild(label);
+    bubble.appendChild(link);
+    if (/MicroMessenger/i.test(navigator.userAgent)) {
+      bubble.appendChild(
+        element("small", "document-hint", "如果在微信里下载不了，请点右上角“…”，选择“在浏览器打开”后再下载。")
+      );
+    }
   }
 
   function closeChoices(only, chosen) {
@@ -201,10 +203,12 @@
     return bubble;
   }
 
-  function showNotice(text) {
+  // A notice: a text (a 退回, a reminder), or a file made for this person later (the videos' ZIP).
+  function showNotice(notice) {
     var bubble = element("div", "bubble notice");
     bubble.appendChild(element("strong", "notice-title", "通知"));
-    bubble.appendChild(element("div", "", text));
+    bubble.appendChild(element("div", "", typeof notice === "string" ? notice : notice.text || ""));
+    if (notice && notice.document) addDocument(bubble, notice.document);
     row("bot").appendChild(bubble);
     scrollDown();
   }
@@ -452,7 +456,7 @@
   function showHistory(lines) {
     if (!lines.length) return;
     lines.forEach(function (line) {
-      if (line.speaker === "notice") showNotice(line.text || "");
+      if (line.speaker === "notice") showNotice(line);
       else if (line.speaker === "bot") showBot(line, choose);
       else if (line.photo !== undefined) showStoredPhoto(line.photo);
       else if (line.video !== undefined) row("user").appendChild(element("div", "bubble", "视频：" + line.video));
@@ -510,7 +514,7 @@
       } catch (error) {
         return;
       }
-      if (data.text) showNotice(data.text);
+      if (data.text) showNotice(data);
     });
     stream.addEventListener("error", function () {
       if (stream && stream.readyState === EventSource.CLOSED) stream = null;
