@@ -103,7 +103,11 @@ SUITE = [
         "authorization matrix: unbound, revoked, other unit, contact vs 组联部 commands",
         20,
     ),
-    ("tests/test_invites.py", "used, expired and refused invites; stale buttons", 7),
+    (
+        "tests/test_invites.py",
+        "used, expired and refused invites; stale buttons; the reviewers' own notice",
+        8,
+    ),
     (
         "tests/test_backup.py",
         "backup → restore (SQLite→SQLite, SQLite→PostgreSQL) compared table by table; purge",
