@@ -90,6 +90,17 @@ class Command:
     argument: str = ""
 
 
+#: 组联部's words with a subject, which from a unit's contact in the middle of a form are an answer:
+#: “单位 柳州市妇联” typed where the employer is asked is not the 单位 command.
+_SUPERVISOR_ABOUT = frozenset(name for word, name in ABOUT_WORDS.items() if word in ("单位", "提醒", "未交"))
+
+
+def contacts_answer(text: str, command: Command) -> bool:
+    """Whether a unit's contact filling a form meant ``text`` as an answer, though it reads as one of
+    组联部's word commands (never a slash command, which is always a command)."""
+    return command.name in _SUPERVISOR_ABOUT and not text.strip().startswith("/")
+
+
 def submission_number(argument: str) -> tuple[int | None, str]:
     """The submission number a command starts with (``3``, ``#3``, ``＃３``) and the rest of it;
     None when the argument does not start with a number. Any length of digits is read (a number

@@ -23,6 +23,7 @@ from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
     Command,
+    contacts_answer,
     menu_token,
     parse_command,
     pick_action,
@@ -228,6 +229,8 @@ class DialogEngine:
         turn = Turn(contact=contact, unit=unit, now=self.clock())
         if current is not None and current.unit_id == unit.id and current.status == "open":
             turn.draft = current
+        if command is not None and turn.draft is not None and contacts_answer(cleaned.text, command):
+            command = None
         menu_action = pick_action(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
         if inbound.menu is not None and inbound.menu != self._current_menu(turn):
             turn.say(STALE_BUTTON)

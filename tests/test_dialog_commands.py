@@ -415,3 +415,15 @@ def test_chinese_words_with_a_number_or_a_subject_are_the_commands_the_bot_sugge
     assert parse_command("修改") == Command("edit")
     assert parse_command("修改这份表的第3项内容") is None
     assert parse_command("接收到3号文件后开展了培训") is None
+
+
+def test_组联部s_words_typed_by_a_contact_mid_form_are_an_answer(chat: Chat) -> None:
+    """“单位 柳州市妇联” where the employer is asked is the answer, not 组联部's 单位 command (refused to
+    a contact); a slash command stays a command."""
+    start(chat, "登记表")
+    for answer in CADRE_ANSWERS[:6]:
+        chat.send(answer)
+    assert "工作单位及职务" in chat.text
+    chat.send("单位 柳江区拉堡镇妇联主席")
+    assert chat.draft().answers["employer_post"] == "单位 柳江区拉堡镇妇联主席", chat.text
+    assert "只有市妇联组联部" in chat.send("/unit 鱼峰区")
