@@ -427,3 +427,21 @@ def test_组联部s_words_typed_by_a_contact_mid_form_are_an_answer(chat: Chat) 
     chat.send("单位 柳江区拉堡镇妇联主席")
     assert chat.draft().answers["employer_post"] == "单位 柳江区拉堡镇妇联主席", chat.text
     assert "只有市妇联组联部" in chat.send("/unit 鱼峰区")
+
+
+def test_a_photo_sent_after_a_deletion_ends_its_undo_so_the_list_stays_within_its_limit(chat: Chat) -> None:
+    start(chat, "示范点申报表")
+    for answer in SITE_ANSWERS:
+        chat.send(answer)
+    for number in range(12):
+        if number:
+            chat.send("添加一张照片")
+        chat.photo(caption=f"第{number + 1}张的说明", color=(number * 20, 40, 90))
+    assert "添加一张照片" not in chat.options, "12 photos: the most the form takes"
+    chat.send("删除第5张照片")
+    assert chat.options[0] == "撤销删除" and len(chat.draft().answers["photos"]) == 11
+    chat.photo(caption="补拍的一张", color=(250, 10, 10))  # sent at the list: a row of its own
+    photos = chat.draft().answers["photos"]
+    assert len(photos) == 12 and "撤销删除" not in chat.options, chat.options
+    chat.send("撤销删除")
+    assert len(chat.draft().answers["photos"]) == 12, "never 13"
