@@ -33,8 +33,9 @@ def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running(env: dict[str, str], *arguments: str) -> Iterator[str]:
-    """`intake run` as its own process until the block ends; yields its base URL once it answers."""
+def started(env: dict[str, str], *arguments: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`intake run` as its own process until the block ends; yields its base URL once it answers, and
+    the process (stopped at the end unless the block stopped it)."""
     port = free_port()
     process = subprocess.Popen(
         [*INTAKE, "run", *arguments],
@@ -47,17 +48,29 @@ def running(env: dict[str, str], *arguments: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while not _answers(url):
             assert process.poll() is None, process.communicate()
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield url
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.2)
+        yield url, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.communicate(timeout=20)
+
+
+@contextmanager
+def running(env: dict[str, str], *arguments: str) -> Iterator[str]:
+    """``started``, for a block that needs only the URL."""
+    with started(env, *arguments) as (url, _process):
+        yield url
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def test_a_campaign_past_its_retention_date_does_not_collect(tmp_path: Path) -> None:
@@ -119,21 +132,7 @@ def test_an_open_notice_stream_does_not_hold_up_a_stop(tmp_path: Path) -> None:
     """SIGTERM (systemd's stop, Ctrl+C) with a phone's page open: the page's event stream is ended
     and the service stops at once, not after the stream's five minutes."""
     env = service_env(tmp_path)
-    port = free_port()
-    process = subprocess.Popen(
-        [*INTAKE, "run", "--trial"],
-        env={**env, "INTAKE_PORT": str(port)},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _answers(url):
-            assert process.poll() is None and time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.2)
+    with started(env, "--trial") as (url, process):
         codes = subprocess.run(
             [*INTAKE, "invite", "yufeng"], env=env, cwd=ROOT, capture_output=True, text=True
         )
@@ -155,16 +154,3 @@ def test_an_open_notice_stream_does_not_hold_up_a_stop(tmp_path: Path) -> None:
                 took = time.monotonic() - stopping
         assert took < 3, f"the service took {took:.1f} s to stop with a page open"
         assert process.stderr is not None and "Traceback" not in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
