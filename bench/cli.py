@@ -574,7 +574,7 @@ def section_uploads(run: Run) -> None:
                 f"{result.accepted} accepted, {result.refused} refused in {seconds(result.seconds)}",
                 "≤400 MB",
                 verdict(result.peak_rss_mb <= 400),
-                f"{kind} ({result.png_kb:,.0f} KB each) · POST /api/upload through bot.web.build_app "
+                f"{kind} ({result.file_kb:,.0f} KB each) · POST /api/upload through bot.web.build_app "
                 "(httpx ASGI transport) · each contact at the 登记表's 证件照 · SQLite · 1 process",
             )
         )

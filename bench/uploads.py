@@ -16,7 +16,7 @@ import asyncio
 import struct
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +38,7 @@ class UploadResult:
     seconds: float
     accepted: int
     refused: int
-    png_kb: float
+    file_kb: float  # each file's size
 
 
 def solid_png(width: int, height: int) -> bytes:
@@ -64,108 +64,58 @@ def _reset_peak() -> None:
 
 
 def run_uploads(spec: UploadSpec, start: Start) -> UploadResult:
-    import httpx
-
-    from bench.web_chat import ORIGIN, web_app
-    from bot.web import CSRF_HEADER, SESSION_COOKIE
-    from dialogs.exchange import Inbound
     from dialogs.sample_answers import CADRE_ANSWERS
 
-    engine, app, signer = web_app(Path(spec.folder))
-    repository, campaign = engine.repository, engine.campaign
-    users = []
-    for number in range(spec.contacts):
-        user = f"bench-upload-{number}"
-        unit = repository.unit_by_code(campaign.id, campaign.units[number % len(campaign.units)].code)
-        assert unit is not None and unit.id is not None
-        repository.bind_contact("web", user, unit.id)
-        for text in ("/new", "登记表", *CADRE_ANSWERS):
-            engine.handle(Inbound("web", user, text))
-        users.append(user)
     photo = solid_png(spec.width, spec.height)
-
-    async def upload(client: httpx.AsyncClient, user: str) -> int:
-        response = await client.post(
-            "/api/upload",
-            content=photo,
-            headers={CSRF_HEADER: signer.csrf(f"user:{user}"), "Content-Type": "image/png"},
-            cookies={SESSION_COOKIE: signer.sign("session", user)},
-        )
-        assert response.status_code == 200, response.text
-        said = " ".join(reply["text"] for reply in response.json()["replies"])
-        return 1 if "像素过大" not in said else 0
-
-    async def everyone() -> list[int]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}
-        ) as client:
-            return list(await asyncio.gather(*(upload(client, user) for user in users)))
-
-    before, _peak = memory_mb()
-    _reset_peak()
-    start.wait()
-    began = time.perf_counter()
-    accepted = asyncio.run(everyone())
-    took = time.perf_counter() - began
-    _rss, peak = memory_mb()
-    repository.engine.dispose()
-    return UploadResult(
-        peak_rss_mb=peak,
-        before_mb=before,
-        seconds=took,
-        accepted=sum(accepted),
-        refused=len(accepted) - sum(accepted),
-        png_kb=len(photo) / 1024,
+    return _all_at_once(
+        spec.folder,
+        [f"bench-upload-{number}" for number in range(spec.contacts)],
+        ("/new", "登记表", *CADRE_ANSWERS),
+        lambda _number: photo,
+        "image/png",
+        lambda said: "像素过大" not in said,
+        len(photo) / 1024,
+        start,
     )
 
 
-@dataclass(frozen=True)
-class VideoUploadSpec:
-    folder: str
-    contacts: int
-    video_mb: int
-
-
-def run_video_uploads(spec: VideoUploadSpec, start: Start) -> UploadResult:
-    """Peak RSS while every contact uploads a course video at once (each MP4 of ``video_mb`` MB,
-    streamed by the client in 1 MB chunks, so that what is measured is the server's share)."""
+def _all_at_once(
+    folder: str,
+    users: list[str],
+    answers: Sequence[str],
+    body: Callable[[int], bytes | AsyncIterator[bytes]],
+    content_type: str,
+    taken: Callable[[str], bool],
+    file_kb: float,
+    start: Start,
+) -> UploadResult:
+    """Bind each user to a unit, answer up to the question that asks for a file, then send every
+    user's file (``body(number)``) at the same moment through the real app; the process's peak RSS
+    from the start barrier on, and how many files were ``taken`` (judged by the answer's words)."""
     import httpx
 
     from bench.web_chat import ORIGIN, web_app
     from bot.web import CSRF_HEADER, SESSION_COOKIE
     from dialogs.exchange import Inbound
 
-    engine, app, signer = web_app(Path(spec.folder))
+    engine, app, signer = web_app(Path(folder))
     repository, campaign = engine.repository, engine.campaign
-    course = ["/new", "课程推荐表", "家风第一课", "讲授", "家风" * 25, "覃美玲", "1982.07", "鹿寨县妇联主席"]
-    users = []
-    for number in range(spec.contacts):
-        user = f"bench-video-{number}"
+    for number, user in enumerate(users):
         unit = repository.unit_by_code(campaign.id, campaign.units[number % len(campaign.units)].code)
         assert unit is not None and unit.id is not None
         repository.bind_contact("web", user, unit.id)
-        for text in course:
+        for text in answers:
             engine.handle(Inbound("web", user, text))
-        users.append(user)
-    chunk = 1024 * 1024
-
-    async def video(number: int) -> AsyncIterator[bytes]:
-        yield mp4_head(300, 1280, 720, spec.video_mb * chunk)
-        for _ in range(spec.video_mb):
-            yield bytes([number]) * chunk  # each contact's own bytes: stored apart
-            await asyncio.sleep(0)  # the uploads interleave, as over a network
 
     async def upload(client: httpx.AsyncClient, number: int, user: str) -> int:
         response = await client.post(
             "/api/upload",
-            content=video(number),
-            headers={CSRF_HEADER: signer.csrf(f"user:{user}"), "Content-Type": "video/mp4"},
+            content=body(number),
+            headers={CSRF_HEADER: signer.csrf(f"user:{user}"), "Content-Type": content_type},
             cookies={SESSION_COOKIE: signer.sign("session", user)},
         )
         assert response.status_code == 200, response.text
-        said = " ".join(reply["text"] for reply in response.json()["replies"])
-        return 1 if "已填写的课程如下" in said else 0  # the video taken: on to the list of courses
+        return int(taken(" ".join(reply["text"] for reply in response.json()["replies"])))
 
     async def everyone() -> list[int]:
         transport = httpx.ASGITransport(app=app)
@@ -188,7 +138,37 @@ def run_video_uploads(spec: VideoUploadSpec, start: Start) -> UploadResult:
         seconds=took,
         accepted=sum(accepted),
         refused=len(accepted) - sum(accepted),
-        png_kb=spec.video_mb * 1024,
+        file_kb=file_kb,
+    )
+
+
+@dataclass(frozen=True)
+class VideoUploadSpec:
+    folder: str
+    contacts: int
+    video_mb: int
+
+
+def run_video_uploads(spec: VideoUploadSpec, start: Start) -> UploadResult:
+    """Peak RSS while every contact uploads a course video at once (each MP4 of ``video_mb`` MB,
+    streamed by the client in 1 MB chunks, so that what is measured is the server's share)."""
+    chunk = 1024 * 1024
+
+    async def video(number: int) -> AsyncIterator[bytes]:
+        yield mp4_head(300, 1280, 720, spec.video_mb * chunk)
+        for _ in range(spec.video_mb):
+            yield bytes([number]) * chunk  # each contact's own bytes: stored apart
+            await asyncio.sleep(0)  # the uploads interleave, as over a network
+
+    return _all_at_once(
+        spec.folder,
+        [f"bench-video-{number}" for number in range(spec.contacts)],
+        ("/new", "课程推荐表", "家风第一课", "讲授", "家风" * 25, "覃美玲", "1982.07", "鹿寨县妇联主席"),
+        video,
+        "video/mp4",
+        lambda said: "已填写的课程如下" in said,  # the video taken: on to the list of courses
+        spec.video_mb * 1024,
+        start,
     )
 
 
