@@ -64,10 +64,10 @@ from bot.telegram_channel import TelegramChannel
 from bot.wecom import CHANNEL as WECOM_CHANNEL
 from bot.wecom import SIGN_IN_PATH, WeComChannel, callback_routes
 from dialogs.chinese_text import plain_number
-from dialogs.engine import INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
+from dialogs.engine import TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line
-from dialogs.invites import FailedAttempts
+from dialogs.invites import INVITE_UNKNOWN, FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.reports import Cell, StatusReport
 from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES, Accepted, photo_too_large, video_too_large
@@ -577,8 +577,16 @@ class WebChat:
     # Pages ---------------------------------------------------------------------------------------
 
     async def page(self, request: Request) -> Response:
-        """The chat page: bound (the chat) or a guest (the sign-in form, or the privacy notice of ?code)."""
+        """The chat page: bound (the chat) or a guest (the sign-in form, or the privacy notice of ?code).
+        A bound browser opening an invite link again (the link kept in a WeChat message) goes straight
+        to its chat; only a link that would bind it to another unit or role shows that notice."""
         contact = await self._contact(request)
+        if contact is not None and request.url.path == "/join":
+            code = request.query_params.get("code", "")
+            if not (
+                _plausible_code(code) and await run_in_threadpool(self.engine.invite_rebinds, code, contact)
+            ):
+                return RedirectResponse("/", status_code=303)
         guest_nonce: str | None = None
         role: str = ""
         if contact is not None:
@@ -658,8 +666,8 @@ class WebChat:
         """The privacy notice for an invite code (nothing is stored), or why the code cannot be used."""
         self._throttle(request)
         code = request.query_params.get("code", "").strip()
-        if not code or len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isalnum():
-            replies = [Reply(INVITE_UNUSABLE.format(contact=self.engine.contact_line))]
+        if not _plausible_code(code):
+            replies = [Reply(INVITE_UNKNOWN.format(contact=self.engine.contact_line))]
         else:
             guest = Inbound(CHANNEL, f"guest@{_address(request)}", f"/start {code}")  # nothing is stored
             replies = await run_in_threadpool(self.engine.handle, guest)
@@ -950,6 +958,12 @@ def _file_line(file: IncomingFile) -> dict[str, Any]:
         return {"video": file.file_name or "视频"}
     value = file.checked.value if isinstance(file.checked, Accepted) else None
     return {"photo": str(value.get("sha256", "")) if isinstance(value, dict) else ""}
+
+
+def _plausible_code(code: str) -> bool:
+    """Whether ``code`` could be an invite code at all (ASCII letters and digits, not too long)."""
+    code = code.strip()
+    return bool(code) and len(code) <= MAX_CODE_CHARS and code.isascii() and code.isalnum()
 
 
 def _declared_length(request: Request) -> int | None:

@@ -33,7 +33,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
 from dialogs.form_records import Render, photo_hashes
-from dialogs.invites import FailedAttempts
+from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
 from dialogs.presentation import display_value, field_line, form_size, review_text, row_title, status_label
@@ -65,7 +65,7 @@ from state_machines.form_machine import (
     menu_state,
 )
 from storage.database import database_health, is_unavailable
-from storage.models import MAX_ID, Contact, Draft, Unit
+from storage.models import MAX_ID, Contact, Draft, Invite, Unit
 from storage.repository import ConcurrentUpdate, Repository
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,6 @@ OnCommit = Callable[[list[Reply], bool], None]
 
 NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请链接，打开后按提示完成绑定。"
 CONSENTED = "感谢您的同意，已登记。以后打开这里就能接着办理。"
-INVITE_UNUSABLE = "这个邀请码无效、已被使用或已过期。请向{contact}索取新的邀请链接。"
 NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
 TOO_MANY_TRIES = "邀请码试错的次数太多了，请一分钟后再试。如邀请码有问题，请联系{contact}。"
 TRY_AGAIN = (
@@ -269,6 +268,22 @@ class DialogEngine:
         if contact is None or not contact.active or contact.id is None:
             return None
         return self._identity(contact)
+
+    def identity_of(self, contact_id: int) -> Identity | None:
+        """The bound, active contact with this id (a download link names its contact so), or None."""
+        contact = self.repository.contact_by_id(contact_id)
+        if contact is None or not contact.active or contact.id is None:
+            return None
+        return self._identity(contact)
+
+    def invite_rebinds(self, code: str, contact: Identity) -> bool:
+        """Whether invite ``code`` would bind ``contact`` anew: it is open, for another unit or role.
+        (A link opened again, or one for where they already are, just reopens their chat.)"""
+        invite = self.repository.invite(code.strip().upper())
+        if not invite_is_open(invite, self.clock()):
+            return False
+        assert invite is not None
+        return (invite.unit_id, invite.role) != (contact.unit_id, contact.role)
 
     def _identity(self, contact: Contact) -> Identity:
         assert contact.id is not None
@@ -490,10 +505,10 @@ class DialogEngine:
     def _offer_invite(self, inbound: Inbound, argument: str) -> list[Reply]:
         """/start CODE: show the privacy notice; nothing is stored until the person agrees."""
         code = argument.strip().upper()
-        invite = self.repository.usable_invite(code, self.clock())
-        if invite is None:
-            self.invite_tries.failed((inbound.channel, inbound.user_id))
-            return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
+        invite, now = self.repository.invite(code), self.clock()
+        if not invite_is_open(invite, now):
+            return self._invite_refused(inbound, invite, now)
+        assert invite is not None
         unit = self.repository.unit(invite.unit_id) if invite.unit_id is not None else None
         unit_name = None if invite.role == "supervisor" or unit is None else unit.name
         notice = privacy_notice(self.campaign, inbound.channel, unit_name, trial=self.trial)
@@ -504,13 +519,21 @@ class DialogEngine:
             return [Reply(NO_CONSENT)]
         contact = self.repository.redeem_invite(code, inbound.channel, inbound.user_id, self.clock())
         if contact is None:
-            self.invite_tries.failed((inbound.channel, inbound.user_id))
-            return [Reply(INVITE_UNUSABLE.format(contact=self.campaign.contact.line()))]
+            return self._invite_refused(inbound, self.repository.invite(code), self.clock())
         log.info("contact %s bound by invite (role %s)", contact.id, contact.role)
         return [
             Reply(CONSENTED),
             *self._handle(Inbound(inbound.channel, inbound.user_id, "/start")),
         ]
+
+    def _invite_refused(self, inbound: Inbound, invite: Invite | None, now: datetime) -> list[Reply]:
+        """An invite that cannot bind: opened again by the one it bound, the chat where they left off;
+        else why not (never there, expired, used by another phone), counted as a failed try."""
+        contact = self.repository.contact(inbound.channel, inbound.user_id)
+        if invite is not None and contact is not None and contact.active and invite.used_by == contact.id:
+            return self._handle(Inbound(inbound.channel, inbound.user_id, "/start"))
+        self.invite_tries.failed((inbound.channel, inbound.user_id))
+        return [Reply(invite_refusal(invite, now, self.campaign.contact.line()))]
 
     def _at_home(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
         if file is not None:

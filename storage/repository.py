@@ -230,6 +230,12 @@ class Repository:
 
     # Contacts ------------------------------------------------------------------------------------
 
+    def contact_by_id(self, contact_id: int) -> Contact | None:
+        if not _is_id(contact_id):
+            return None
+        with self._session() as session:
+            return session.get(Contact, contact_id)
+
     def contact(self, channel: str, external_id: str) -> Contact | None:
         with self._session() as session:
             return session.exec(
@@ -638,6 +644,11 @@ class Repository:
             session.add(invite)
             self._commit(session)
             return invite
+
+    def invite(self, code: str) -> Invite | None:
+        """The invite for ``code``, used or not, expired or not."""
+        with self._session() as session:
+            return session.exec(select(Invite).where(Invite.code == code)).first()
 
     def usable_invite(self, code: str, now: datetime) -> Invite | None:
         """The invite for ``code`` if it exists, is unused and has not expired."""

@@ -74,10 +74,10 @@ def test_a_used_or_expired_invite_binds_nobody(engine: DialogEngine, clock: Fake
     [notice] = engine.handle(Inbound("test", "first", f"/start {code}"))
     engine.handle(Inbound("test", "first", "1", consent_for=notice.consent_for))
     [late] = engine.handle(Inbound("test", "second", f"/start {code}"))
-    assert "无效、已被使用或已过期" in late.text
+    assert "已经在另一部手机" in late.text
     expired = issue_invite(engine.repository, unit.id, role="contact", now=clock() - timedelta(days=8)).code
     [old] = engine.handle(Inbound("test", "third", f"/start {expired}"))
-    assert "无效、已被使用或已过期" in old.text
+    assert "已过期" in old.text
     assert (
         engine.repository.contact("test", "second") is None
         and engine.repository.contact("test", "third") is None

@@ -6,7 +6,15 @@ from datetime import timedelta
 
 from dialogs.engine import CONSENTED, DialogEngine
 from dialogs.exchange import Inbound
-from dialogs.invites import ALPHABET, CODE_LENGTH, issue_invite, new_invite_code
+from dialogs.invites import (
+    ALPHABET,
+    CODE_LENGTH,
+    INVITE_EXPIRED,
+    INVITE_UNKNOWN,
+    INVITE_USED,
+    issue_invite,
+    new_invite_code,
+)
 from tests.conftest import Chat, FakeClock
 
 
@@ -66,18 +74,45 @@ def test_refusing_consent_stores_nothing(engine: DialogEngine, clock: FakeClock)
     assert engine.repository.usable_invite(code, clock()) is not None, "the invite can still be used"
 
 
-def test_a_used_or_expired_code_is_refused(engine: DialogEngine, clock: FakeClock) -> None:
+def test_a_used_expired_or_unknown_code_is_refused_each_with_its_own_reason(
+    engine: DialogEngine, clock: FakeClock
+) -> None:
+    contact = engine.campaign.contact.line()
     code = invite_for(engine, clock)
     [notice] = send(engine, f"/start {code}")
     send(engine, "同意", consent_for=notice.consent_for)
     [reply] = send(engine, f"/start {code}", user="tg-2")
-    assert "无效、已被使用或已过期" in reply.text and "2823290" in reply.text
+    assert reply.text == INVITE_USED.format(contact=contact) and "2823290" in reply.text
+    assert "另一部手机" in reply.text and "索取新的邀请链接" in reply.text and "无效" not in reply.text
     [reply] = send(engine, "1", consent_for=notice.consent_for, user="tg-3")  # an old notice's button
-    assert "无效、已被使用或已过期" in reply.text
+    assert reply.text == INVITE_USED.format(contact=contact)
+    [reply] = send(engine, "/start NOSUCHCODE", user="tg-3")
+    assert reply.text == INVITE_UNKNOWN.format(contact=contact)
     old = invite_for(engine, clock)
     clock.now += timedelta(days=8)
     [reply] = send(engine, f"/start {old.lower()}", user="tg-4")
-    assert "已过期" in reply.text and engine.repository.contact("telegram", "tg-4") is None
+    assert reply.text == INVITE_EXPIRED.format(contact=contact)
+    assert [engine.repository.contact("telegram", user) for user in ("tg-2", "tg-3", "tg-4")] == [None] * 3
+
+
+def test_the_link_opened_again_by_the_one_it_bound_resumes_the_chat(
+    engine: DialogEngine, clock: FakeClock
+) -> None:
+    code = invite_for(engine, clock)
+    [notice] = send(engine, f"/start {code}")
+    send(engine, "同意", consent_for=notice.consent_for)
+    send(engine, "1")  # 登记表: the first question
+    clock.now += timedelta(days=1)
+    again = send(engine, f"/start {code}")
+    assert "欢迎回来，鱼峰区妇联" in again[0].text and "已被使用" not in again[0].text
+    twice = send(engine, "1", consent_for=notice.consent_for)  # 同意 pressed again on the old notice
+    assert "欢迎回来" in twice[0].text
+    for _ in range(12):  # never counted as failed tries
+        send(engine, f"/start {code}")
+    assert "欢迎回来" in send(engine, f"/start {code}")[0].text
+    engine.repository.revoke_contact(engine.repository.contact("telegram", "tg-1").id)  # type: ignore[union-attr]
+    [refused] = send(engine, f"/start {code}")
+    assert "另一部手机" in refused.text, "a revoked contact's old link no longer opens anything"
 
 
 def test_an_unbound_person_gets_a_short_refusal_whatever_they_send(engine: DialogEngine) -> None:

@@ -13,6 +13,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -42,11 +43,11 @@ from bot.web import (
     status_html,
     stop_streams,
 )
-from dialogs.engine import INVITE_UNUSABLE, NO_CONSENT, DialogEngine
-from dialogs.invites import issue_invite
+from dialogs.engine import NO_CONSENT, DialogEngine
+from dialogs.invites import INVITE_EXPIRED, INVITE_UNKNOWN, INVITE_USED, issue_invite
 from dialogs.reports import Cell, StatusReport, StatusRow
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
-from storage.models import Attachment, Contact, Draft
+from storage.models import Attachment, Contact, Draft, Invite
 from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_supervision import region_engine
 
@@ -212,7 +213,7 @@ def test_without_a_bound_session_every_call_is_refused_with_401(server: str) -> 
 
 
 def test_a_bad_invite_code_gets_a_clear_message_and_stores_nothing(server: str, engine: DialogEngine) -> None:
-    unusable = INVITE_UNUSABLE.format(contact=engine.campaign.contact.line())
+    unusable = INVITE_UNKNOWN.format(contact=engine.campaign.contact.line())
     with browser(server) as client:
         guest_token = page_csrf(client, "/join?code=WRONGCODE2")
         for code in ("WRONGCODE2", "../../etc", ""):
@@ -255,6 +256,46 @@ def test_consent_binds_the_browser_with_a_signed_http_only_cookie(server: str, e
         assert without_token.status_code == 403, "no CSRF token, no consent"
     [contact] = contacts(engine)
     assert (contact.channel, contact.external_id) == (CHANNEL, user_id) and contact.consented_at is not None
+
+
+def test_the_invite_link_opened_again_resumes_where_it_bound_and_explains_itself_elsewhere(
+    server: str, engine: DialogEngine
+) -> None:
+    contact = engine.campaign.contact.line()
+    with browser(server) as phone:
+        csrf = sign_in(phone, engine, "chengzhong")
+        [used_code] = [i.code for i in _invites(engine) if i.used_by == contacts(engine)[0].id]
+        code = invite(engine, "chengzhong")  # a second, unused link for the same unit
+        for path in (f"/join?code={used_code}", "/join", f"/join?code={used_code.lower()}"):
+            again = phone.get(path)
+            assert again.status_code == 303 and again.headers["location"] == "/", path
+        page = phone.get("/")
+        assert '<meta name="intake-state" content="bound">' in page.text and "城中区妇联" in page.text
+        started = post(phone, csrf, "/api/start", {})
+        assert "城中区妇联" in texts(started.json()["replies"])
+        same_unit = phone.get(f"/join?code={code}")
+        assert same_unit.status_code == 303, "a link for where she already is just reopens her chat"
+        other_unit = phone.get(f"/join?code={invite(engine, 'yufeng')}")
+        assert other_unit.status_code == 200 and 'content="bound"' in other_unit.text, "a new unit's notice"
+    with browser(server) as other_phone:
+        other_phone.get(f"/join?code={used_code}")
+        [reply] = other_phone.get("/api/join", params={"code": used_code}).json()["replies"]
+        assert reply["text"] == INVITE_USED.format(contact=contact) and reply["options"] == []
+        assert "另一部手机" in reply["text"] and "无效" not in reply["text"]
+        expired = issue_invite(
+            engine.repository,
+            None,
+            role="supervisor",
+            now=engine.clock() - timedelta(days=8),
+        ).code
+        [reply] = other_phone.get("/api/join", params={"code": expired}).json()["replies"]
+        assert reply["text"] == INVITE_EXPIRED.format(contact=contact)
+    assert len(contacts(engine)) == 1
+
+
+def _invites(engine: DialogEngine) -> list[Invite]:
+    with Session(engine.repository.engine) as session:
+        return list(session.exec(select(Invite)))
 
 
 def test_the_cookie_is_secure_when_the_site_is_https(engine: DialogEngine) -> None:

@@ -20,8 +20,9 @@ import pytest
 from docx import Document
 
 from bot.web import FILE_NOT_FOUND, build_app
-from dialogs.engine import INVITE_UNUSABLE, DialogEngine
+from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
+from dialogs.invites import INVITE_UNKNOWN, INVITE_USED
 from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
 from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
@@ -242,13 +243,37 @@ def test_another_units_file_is_refused_and_a_bad_code_is_explained(
     assert phone.is_visible("#signin") and not phone.is_visible("#composer")
     phone.fill("#code-input", "NOSUCHCODE")
     phone.click("#signin button")
-    sees(phone, INVITE_UNUSABLE.format(contact=engine.campaign.contact.line()))
+    sees(phone, INVITE_UNKNOWN.format(contact=engine.campaign.contact.line()))
     assert phone.is_visible("#signin")
 
     sign_in(phone, server, engine, "yufeng")
     refused = phone.goto(f"{server}/files/submissions/{other}.docx")
     assert refused is not None and refused.status == 404
     assert FILE_NOT_FOUND in phone.inner_text("main")
+
+
+def test_the_invite_link_tapped_again_reopens_the_chat_and_on_another_phone_says_why_not(
+    phone: Page, chromium: Browser, server: str, engine: DialogEngine
+) -> None:
+    link = f"{server}/join?code={invite(engine, 'chengzhong')}"
+    phone.goto(link)
+    sees(phone, "个人信息保护告知")
+    press(phone, "同意")
+    press(phone, "登记表")
+    phone.goto(link)  # the next day, from the WeChat message
+    sees(phone, "欢迎回来，城中区妇联")
+    assert phone.url == f"{server}/" and phone.inner_text("#who") == "城中区妇联"
+    assert phone.is_visible("#composer") and not phone.is_visible("#signin")
+    assert "无效" not in phone.inner_text("#messages")
+
+    context = chromium.new_context(**PHONE)  # type: ignore[arg-type]
+    try:
+        elsewhere = context.new_page()
+        elsewhere.goto(link)
+        sees(elsewhere, INVITE_USED.format(contact=engine.campaign.contact.line()))
+        assert elsewhere.inner_text("#who") == "" and "无效" not in elsewhere.inner_text("#messages")
+    finally:
+        context.close()
 
 
 def test_a_supervisor_sees_the_status_page(

@@ -189,7 +189,7 @@ def test_failed_invite_guesses_are_limited_per_address(server: str, engine: Dial
     with browser(server) as client:
         for attempt in range(10):
             guess = client.get("/api/join", params={"code": f"WRONG{attempt:05d}"})
-            assert guess.status_code == 200 and "无效" in guess.text
+            assert guess.status_code == 200 and "没有这个邀请码" in guess.text
         refused = client.get("/api/join", params={"code": invite(engine)})
         assert refused.status_code == 429
         assert refused.json() == {"error": TOO_MANY_TRIES.format(contact=engine.campaign.contact.line())}
@@ -228,7 +228,7 @@ def test_guessing_codes_from_a_bound_chat_is_limited_too(engine: DialogEngine) -
     """The sign-in page is not the only door: /start CODE or a consent button from any chat."""
     for attempt in range(10):
         [reply] = engine.handle(Inbound("telegram", "4242", f"/start WRONG{attempt:05d}"))
-        assert "无效" in reply.text
+        assert "没有这个邀请码" in reply.text
     [refused] = engine.handle(Inbound("telegram", "4242", f"/start {invite(engine)}"))
     assert refused.text.startswith("邀请码试错的次数太多了")
     [consent] = engine.handle(Inbound("telegram", "4242", "1", consent_for=invite(engine)))
