@@ -9,7 +9,9 @@ gets a signed, HttpOnly session cookie holding nothing but a random web user id 
 
 Every state-changing request needs the same origin (Origin, else Referer) and the session's CSRF token
 in a header. Files go out by submission id only, to the unit's own contacts and to 组联部; anyone else
-gets 404. No message text, name, phone number or invite code is ever logged: only ids and counts.
+gets 404. Each file link the page is given carries a day-long grant for that file and that contact
+(``bot.download_grants``), so that it opens in a browser without the cookie (WeChat's “在浏览器打开”).
+No message text, name, phone number or invite code is ever logged: only ids and counts.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from bot.delivery import GroupCommit, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
+from bot.download_grants import DownloadGrants
 from bot.live_notices import LiveNotices
 from bot.mp4_probe import spooled_video_file, video_file
 from bot.settings import Settings
@@ -116,6 +119,14 @@ NOT_WHAT_ITS_NAME_SAYS = (
 )
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 FILE_NOT_FOUND = "找不到这个文件。"
+LINK_EXPIRED = "这个下载链接已过期（链接发出后 24 小时内有效），文件没有丢失。{again}"
+LINK_REVOKED = "这个下载链接已失效：发出它的账号已被解除绑定。如需这个文件，请联系{contact}。"
+GET_IT_AGAIN = {
+    "submission": "请回到聊天里发送“已交”，点新的下载链接。",
+    "submission-supervisor": "请回到聊天里重新打开这份表格（在进度表里点单位名），点新的下载链接。",
+    "export": "请回到聊天里重新发送“导出”，点新的下载链接。",
+    "photo": "请回到聊天里重新打开，再查看照片。",
+}
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 
 MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
@@ -421,6 +432,7 @@ class WebChat:
         self.wecom = wecom
         self.assets = assets or PageAssets.load()
         self.signer = Signer(session_key(settings, settings.data_dir.resolve()))
+        self.grants = DownloadGrants(self.signer)
         self.attempts = FailedAttempts()  # per address: a guest has no identity yet
         self._trial_banner = (
             f"<p class='trial' role='note'>{html.escape(TRIAL_NOTE)}</p>" if engine.trial else ""
@@ -571,8 +583,12 @@ class WebChat:
         except Exception as error:  # the answer stands; only the reload's copy of it is missing
             log.warning("lines of contact %s not kept: %s", contact_id, failure_line(error))
 
-    def _replies(self, replies: list[Reply]) -> list[dict[str, Any]]:
-        return [reply_json(reply) for reply in replies]
+    def _replies(self, replies: list[Reply], contact: Identity | None = None) -> list[dict[str, Any]]:
+        """Replies for the page; for a bound contact with grants on their files (``bot.download_grants``)."""
+        return [self._granted(reply_json(reply), contact) for reply in replies]
+
+    def _granted(self, item: dict[str, Any], contact: Identity | None) -> dict[str, Any]:
+        return item if contact is None else self.grants.reply(item, contact.contact_id)
 
     # Pages ---------------------------------------------------------------------------------------
 
@@ -707,6 +723,7 @@ class WebChat:
             return JSONResponse(payload)
         log.info("web browser bound to contact %s", bound.contact_id)
         payload.update(bound=True, csrf=self.signer.csrf(f"user:{user_id}"), role=bound.role, who=bound.who)
+        payload["replies"] = self._replies(replies, bound)
         response = JSONResponse(payload)
         self._signed_in(request, response, user_id)
         response.delete_cookie(GUEST_COOKIE, httponly=True, samesite="strict", secure=self._secure(request))
@@ -759,8 +776,10 @@ class WebChat:
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
         notices = await run_in_threadpool(self._take_notices, contact)
         log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
-        lines = [{"speaker": speaker, **payload} for speaker, payload in history]
-        return JSONResponse({"history": lines, "notices": notices, "replies": self._replies(replies)})
+        lines = [self._granted({"speaker": speaker, **payload}, contact) for speaker, payload in history]
+        return JSONResponse(
+            {"history": lines, "notices": notices, "replies": self._replies(replies, contact)}
+        )
 
     async def notices(self, request: Request) -> Response:
         contact = await self._bound(request)
@@ -821,7 +840,7 @@ class WebChat:
         def keep(notices: list[Reply]) -> None:
             self.engine.remember_chat(contact.contact_id, [("notice", reply_json(n)) for n in notices])
 
-        return [reply_json(n) for n in self.engine.notices(CHANNEL, contact.user_id, keep)]
+        return self._replies(self.engine.notices(CHANNEL, contact.user_id, keep), contact)
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
@@ -839,7 +858,7 @@ class WebChat:
         said = {"text": shown if menu and isinstance(shown, str) and len(shown) <= 200 else text}
         replies = await self._handle(inbound, _message_id(body.get("id")), Said(contact.contact_id, said))
         log.info("web message of contact %s: %d replies", contact.contact_id, len(replies))
-        return JSONResponse({"replies": self._replies(replies)})
+        return JSONResponse({"replies": self._replies(replies, contact)})
 
     async def upload(self, request: Request) -> Response:
         """One photo or one MP4 video as the request body (several photos: several requests, in
@@ -871,7 +890,7 @@ class WebChat:
             file.size,
             len(replies),
         )
-        return JSONResponse({"replies": self._replies(replies)})
+        return JSONResponse({"replies": self._replies(replies, contact)})
 
     async def _received_file(
         self, request: Request, limit: int, name: str | None, spooled: Path | None
@@ -903,18 +922,18 @@ class WebChat:
 
     async def download(self, request: Request) -> Response:
         """A submission's DOCX by number (and version): the unit's own contacts and 组联部; others 404."""
-        contact = await self._contact(request)
-        if contact is None:
-            return self.message_page(401, NEED_SIGN_IN)
         submission_id = int(request.path_params["submission_id"])
+        contact = await self._viewer(request, "submission")
+        if isinstance(contact, Response):
+            return contact
         ref = DocumentRef("submission", str(submission_id), plain_number(request.query_params.get("v", "")))
         return await self._send_document(contact, ref, f"submission {submission_id}")
 
     async def download_export(self, request: Request) -> Response:
         """An export ZIP made by /export, for 组联部 only; anyone else, or any other name, gets 404."""
-        contact = await self._contact(request)
-        if contact is None:
-            return self.message_page(401, NEED_SIGN_IN)
+        contact = await self._viewer(request, "export")
+        if isinstance(contact, Response):
+            return contact
         return await self._send_document(
             contact, DocumentRef("export", str(request.path_params["name"])), "an export"
         )
@@ -922,11 +941,33 @@ class WebChat:
     async def photo(self, request: Request) -> Response:
         """A stored photo by its hash, shown in the chat (the photo a caption is asked for, the photos
         of a submission 组联部 looks at): to whom the engine lets see it; others 404."""
-        contact = await self._contact(request)
-        if contact is None:
-            return self.message_page(401, NEED_SIGN_IN)
+        contact = await self._viewer(request, "photo")
+        if isinstance(contact, Response):
+            return contact
         ref = DocumentRef("photo", str(request.path_params["sha256"])[:64])
         return await self._send_document(contact, ref, "a photo", inline=True)
+
+    async def _viewer(self, request: Request, kind: str) -> Identity | Response:
+        """Who opens a file: the contact its link's grant names, while the grant lasts (in any browser,
+        WeChat's or the system's); else this browser's own session. Otherwise a page that says why:
+        the link's day is over (and how to get a new one), its contact revoked, or no one signed in."""
+        grant = self.grants.read(request.scope["path"], request.query_params)
+        granted = None
+        if grant is not None:
+            granted = await run_in_threadpool(self.engine.identity_of, grant.contact_id)
+            if granted is not None and not grant.expired:
+                return granted
+        contact = await self._contact(request)
+        if contact is not None:
+            return contact
+        if grant is None:
+            return self.message_page(401, NEED_SIGN_IN)
+        if granted is None:
+            log.info("download refused: the link's contact %s is revoked", grant.contact_id)
+            return self.message_page(403, LINK_REVOKED.format(contact=self.engine.contact_line))
+        log.info("download refused: the link of contact %s has expired", grant.contact_id)
+        again = "submission-supervisor" if kind == "submission" and granted.supervisor else kind
+        return self.message_page(410, LINK_EXPIRED.format(again=GET_IT_AGAIN[again]))
 
     async def _send_document(
         self, contact: Identity, ref: DocumentRef, what: str, *, inline: bool = False

@@ -156,7 +156,7 @@ def sign_in(page: Page, server: str, engine: DialogEngine, unit_code: str = "yuf
 
 
 def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
-    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+    phone: Page, chromium: Browser, server: str, engine: DialogEngine, tmp_path: Path
 ) -> None:
     sign_in(phone, server, engine)
     assert phone.url == f"{server}/", "the code leaves the address bar once used"
@@ -233,6 +233,19 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     assert any(SITE_ANSWERS[0] in cell for cell in cells), "the site's name is in the 申报表"
     assert any("妇女之家活动室" in cell for cell in cells)
     assert len(document.inline_shapes) == 3, "the three photos are in the 申报表"
+
+    # WeChat's “在浏览器打开”: the same link in a browser without the session cookie
+    href = str(link.get_attribute("href"))
+    elsewhere = chromium.new_context(accept_downloads=True, **PHONE)  # type: ignore[arg-type]
+    try:
+        system_browser = elsewhere.new_page()
+        with system_browser.expect_download() as downloading:
+            system_browser.evaluate("url => { window.location.href = url }", f"{server}{href}")
+        again = downloading.value
+        assert again.suggested_filename == download.suggested_filename
+        assert Path(str(again.path())).read_bytes() == Path(str(download.path())).read_bytes()
+    finally:
+        elsewhere.close()
 
 
 def test_another_units_file_is_refused_and_a_bad_code_is_explained(

@@ -1,0 +1,96 @@
+"""Download links that open in any browser, for a day.
+
+WeChat's own browser often cannot save a file; the page tells the person to open the link in the
+system browser, where there is no session cookie. So every file link the web chat hands out (a
+submission's DOCX, an export ZIP, a photo) carries a grant of its own: that file, that contact, for
+``GRANT_LIFETIME`` — ``?g=<contact id>-<expiry>.<HMAC>``. Nothing personal is in it: the contact's
+row id and a Unix time, signed with the session key for exactly that path (and version). The file is
+still opened through the engine as that contact, so a grant does nothing once the contact is revoked
+or the file is no longer theirs to see.
+
+Grants are added when the JSON goes to the browser, never to what the conversation keeps: a reloaded
+page gets fresh ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+GRANT_PARAM = "g"
+GRANT_LIFETIME = 24 * 3600  # seconds a download link works without the session cookie
+
+
+class Signs(Protocol):
+    """What a grant needs of ``bot.web.Signer``."""
+
+    def sign(self, purpose: str, value: str) -> str: ...
+
+    def unsign(self, purpose: str, signed: str | None) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A download link's grant as read back: whose it is, and whether its day is over."""
+
+    contact_id: int
+    expired: bool
+
+
+class DownloadGrants:
+    """Signs file links for a contact and reads them back.
+
+    Args:
+        signer: signs with the web session key (each file path its own purpose).
+        lifetime: seconds a grant works.
+        clock: wall-clock seconds (a grant outlives restarts, so not a monotonic clock).
+    """
+
+    def __init__(
+        self, signer: Signs, lifetime: int = GRANT_LIFETIME, clock: Callable[[], float] = time.time
+    ) -> None:
+        if lifetime <= 0:
+            raise ValueError("a download grant must last some time")
+        self.signer = signer
+        self.lifetime = lifetime
+        self.clock = clock
+
+    def link(self, url: str, contact_id: int) -> str:
+        """``url`` (a path of this site, as ``download_path`` makes it) with a grant for ``contact_id``."""
+        parts = urlsplit(url)
+        value = f"{contact_id}-{int(self.clock()) + self.lifetime}"
+        grant = self.signer.sign(_purpose(unquote(parts.path), dict(parse_qsl(parts.query))), value)
+        return f"{url}{'&' if parts.query else '?'}{GRANT_PARAM}={grant}"
+
+    def read(self, path: str, query: Mapping[str, str]) -> Grant | None:
+        """The grant of a request for ``path`` (already decoded, as Starlette's ``scope["path"]``), or
+        None when there is none, or it was made for another file or tampered with."""
+        value = self.signer.unsign(_purpose(path, query), query.get(GRANT_PARAM))
+        contact, dash, expires = (value or "").partition("-")
+        if not dash or not contact.isdigit() or not expires.isdigit() or len(contact) > 18:
+            return None
+        return Grant(int(contact), int(expires) <= self.clock())
+
+    def reply(self, item: dict[str, Any], contact_id: int) -> dict[str, Any]:
+        """A reply as ``bot.web.reply_json`` makes it, with grants on its document and pictures."""
+        granted = dict(item)
+        document = item.get("document")
+        if isinstance(document, dict) and isinstance(document.get("url"), str):
+            granted["document"] = {**document, "url": self.link(document["url"], contact_id)}
+        pictures = item.get("pictures")
+        if isinstance(pictures, list):
+            granted["pictures"] = [
+                {**picture, "url": self.link(picture["url"], contact_id)}
+                if isinstance(picture, dict) and isinstance(picture.get("url"), str)
+                else picture
+                for picture in pictures
+            ]
+        return granted
+
+
+def _purpose(path: str, query: Mapping[str, str]) -> str:
+    """What a grant is for: the file's path and its version (a DOCX's ``v``), nothing else."""
+    return f"file|{path}|v={query.get('v', '')}"
