@@ -236,7 +236,7 @@ def photo_mime(data: bytes) -> str | None:
 
 def status_html(report: StatusReport, *, link_units: bool = False) -> str:
     """/status as HTML a phone shows well: the title, the deadlines, one row per unit (its cells wrap
-    as chips: done green, late or returned red), then the city's figures. An area's row (a region's
+    as chips: done green, short amber, overdue red), then the city's figures. An area's row (a region's
     summary) links to that area's own page of units; with ``link_units`` (组联部) a unit's row opens
     the chat at that unit's submissions, each with its buttons."""
     esc = html.escape
@@ -265,9 +265,11 @@ def status_html(report: StatusReport, *, link_units: bool = False) -> str:
 
 
 def _cell_class(cell: Cell) -> str:
-    if cell.late or cell.returned:
-        return "late"
-    return "done" if cell.done else ""
+    """A cell's colour on the page: done is green whatever the date; short is amber until the
+    deadline and red after it (“逾期”)."""
+    if cell.done:
+        return "done"
+    return "late" if cell.late else "short"
 
 
 # Errors at the edge -----------------------------------------------------------------------------------

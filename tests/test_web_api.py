@@ -551,6 +551,7 @@ def test_the_status_report_reads_as_a_table() -> None:
         (
             StatusRow("鱼峰区", (Cell("登记表", 2, "2", done=True), Cell("课程", 0, "≥2", late=True))),
             StatusRow("城中区（120个单位）", (Cell("登记表齐", 80, "120", returned=3),), area="城中区"),
+            StatusRow("柳南区", (Cell("登记表", 2, "2", done=True, late=True), Cell("课程", 1, "≥2"))),
         ),
         figures=("全市示范点 0/10 个",),
     )
@@ -559,8 +560,11 @@ def test_the_status_report_reads_as_a_table() -> None:
     assert "<li>登记表：5月25日截止</li>" in rendered
     assert "<span class='cell done'>登记表2/2✓</span>" in rendered
     assert "<span class='cell late'>课程0/≥2逾期</span>" in rendered
-    assert "<span class='cell late'>登记表齐80/120（退回3）</span>" in rendered, (
+    assert "<span class='cell short'>登记表齐80/120（退回3）</span>" in rendered, (
         "returned: marked, not parsed"
+    )
+    assert "<span class='cell done'>登记表2/2✓</span><span class='cell short'>课程1/≥2</span>" in rendered, (
+        "done is green after the deadline too; short is amber before it"
     )
     assert "<a href='/status?area=%E5%9F%8E%E4%B8%AD%E5%8C%BA'>城中区（120个单位）</a>" in rendered
     assert "<div class='figures'><p>全市示范点 0/10 个</p></div>" in rendered

@@ -13,6 +13,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
 from dialogs.invites import INVITE_UNKNOWN, INVITE_USED
-from tests.conftest import Chat, chinese_text, photo_bytes
+from tests.conftest import Chat, FakeClock, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
 from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
 
@@ -290,7 +291,7 @@ def test_the_invite_link_tapped_again_reopens_the_chat_and_on_another_phone_says
 
 
 def test_a_supervisor_sees_the_status_page(
-    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+    phone: Page, server: str, engine: DialogEngine, clock: FakeClock, tmp_path: Path
 ) -> None:
     submit_site(engine, "chengzhong", "chengzhong-contact")
     phone.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
@@ -306,6 +307,24 @@ def test_a_supervisor_sees_the_status_page(
     screenshot(phone, tmp_path, "web-status-phone.png")
     phone.set_viewport_size({"width": 360, "height": 740})
     assert fits_width(phone, 360), "the status page fits a small phone without sideways scrolling"
+
+    clock.now += timedelta(days=22)  # 1 June: 登记表 and 课程 (due 25 May) overdue, 示范点 (30 Aug) not
+    phone.reload()
+    cells = {
+        "done": row.locator(".cell", has_text="示范点1/≥1✓"),
+        "overdue": row.locator(".cell", has_text="登记表0/2逾期"),
+        "short": phone.locator("tr", has_text="鱼峰区").locator(".cell", has_text="示范点0/≥1"),
+    }
+    colours = {name: cell.evaluate("n => getComputedStyle(n).color") for name, cell in cells.items()}
+    done, overdue, short = (rgb(colours[name]) for name in ("done", "overdue", "short"))
+    assert done[1] > done[0] and done[1] > done[2], f"done is green, not red: {colours}"
+    assert overdue[0] > overdue[1] + 60 and overdue[0] > overdue[2] + 60, f"overdue is red: {colours}"
+    assert short[0] > short[2] + 60 and short[1] > short[2] + 30, f"short is amber: {colours}"
+
+
+def rgb(colour: str) -> tuple[int, ...]:
+    """“rgb(29, 122, 62)” as numbers."""
+    return tuple(int(part) for part in re.findall(r"\d+", colour)[:3])
 
 
 def loaded_pictures(bubble: Any) -> list[str]:
@@ -402,14 +421,15 @@ def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_butt
     assert "下载全部表格（ZIP 压缩包）" in link.inner_text() and "Word" not in link.inner_text()
 
     # A file made for 组联部 after the answer (the courses' videos) arrives as a notice with its link.
-    made = str(link.get_attribute("href")).rsplit("/", 1)[-1]
+    made = str(link.get_attribute("href")).partition("?")[0].rsplit("/", 1)[-1]
     [me] = engine.supervisor_chats("web")
     later = DocumentRef("export", made)
     payload = {"text": "课程视频（共 1 MB）", "document": later.as_payload()}
     engine.repository.enqueue_message("web", me, payload)
     notice = phone.locator(".bubble.notice", has_text="课程视频（共 1 MB）")
     notice.wait_for(timeout=5_000)
-    assert notice.locator("a.document").get_attribute("href") == f"/files/exports/{made}"
+    href = str(notice.locator("a.document").get_attribute("href"))
+    assert href.startswith(f"/files/exports/{made}?g="), "with its own grant, as every file link"
 
 
 def test_a_course_video_is_uploaded_with_its_progress_shown(
