@@ -178,7 +178,8 @@ def _retention_over(settings: Settings, campaign: Campaign) -> str:
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    """Print a single-use invite code and the Telegram link that binds a chat to a unit (or to 组联部)."""
+    """Print a single-use invite code and the links that bind a chat to a unit (or to 组联部): the web
+    chat's (on ``INTAKE_WEB_URL``, else the local address ``intake run`` serves) and Telegram's."""
     settings = _settings(args)
     service = open_service(settings)
     unit_id = None
@@ -204,8 +205,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
             f"告知书已排入发往企业微信成员 {args.wecom_user} 的队列，服务运行时发出；对方点“同意”后即绑定。"
         )
         return 0
-    if settings.web_url:
-        print(f"网页版链接：{join_link(settings, invite.code)}")
+    print(f"网页版链接：{join_link(settings, invite.code)}")
+    if not settings.web_url:
+        print("（这是本机地址，intake run 运行时可用；要发给各单位，请先设置 INTAKE_WEB_URL 为对外网址。）")
     username = settings.telegram_bot_username or telegram_username(settings)
     if username:
         print(f"Telegram 链接：{deep_link(username, invite.code)}")

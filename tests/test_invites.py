@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from dialogs.engine import CONSENTED, DialogEngine
 from dialogs.exchange import Inbound
@@ -16,6 +20,9 @@ from dialogs.invites import (
     new_invite_code,
 )
 from tests.conftest import Chat, FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+INTAKE = [sys.executable, "-m", "bot.cli"]
 
 
 def invite_for(
@@ -150,3 +157,23 @@ def test_a_button_from_an_old_message_is_recognised_as_stale(chat: Chat) -> None
     assert "这个按钮已过期" in replies[0].text and chat.draft().answers["gender"] == "女"
     replies = chat.engine.handle(Inbound(channel=chat.channel, user_id=chat.user, text="3", menu=home_menu))
     assert "这个按钮已过期" in replies[0].text and chat.draft().state == "birth"
+
+
+def test_intake_invite_prints_the_web_link_on_the_public_or_the_local_address(tmp_path: Path) -> None:
+    env = {**os.environ, "INTAKE_DATA_DIR": str(tmp_path / "data"), "INTAKE_PORT": "8765"}
+    for name in ("INTAKE_DATABASE_URL", "TELEGRAM_BOT_TOKEN", "INTAKE_WEB_URL", "INTAKE_HOST"):
+        env.pop(name, None)
+    subprocess.run([*INTAKE, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=60)
+    local = subprocess.run(
+        [*INTAKE, "invite", "chengzhong"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    code = local.stdout.split("城中区妇联 的邀请码：", 1)[1][:CODE_LENGTH]
+    assert f"网页版链接：http://127.0.0.1:8765/join?code={code}\n" in local.stdout, local.stdout
+    assert "INTAKE_WEB_URL" in local.stdout, "a local address says how to give out a public one"
+    env["INTAKE_WEB_URL"] = "https://fulian.example.cn/"
+    public = subprocess.run(
+        [*INTAKE, "invite", "--supervisor"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    code = public.stdout.split("的邀请码：", 1)[1][:CODE_LENGTH]
+    assert f"网页版链接：https://fulian.example.cn/join?code={code}\n" in public.stdout, public.stdout
+    assert "本机地址" not in public.stdout
