@@ -220,7 +220,6 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     assert "请核对以上内容" in press(phone, "填写完毕，下一步")
     quiet = phone.locator(".choices").last.locator(".choice.quiet")
     assert quiet.all_inner_texts() == ["放弃"], "放弃 is quieter than 确认提交 beside it"
-    assert phone.evaluate("document.getElementById('quick').classList.contains('more')"), "the row scrolls"
     press(phone, "确认提交")
     sees(phone, "已提交《示范点申报表》")
 
@@ -247,6 +246,40 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
         assert Path(str(again.path())).read_bytes() == Path(str(download.path())).read_bytes()
     finally:
         elsewhere.close()
+
+
+def test_every_quick_command_is_on_screen_on_a_small_phone(
+    phone: Page, server: str, engine: DialogEngine
+) -> None:
+    sign_in(phone, server, engine)
+    for width, height in ((360, 640), (320, 568), (390, 844)):
+        phone.set_viewport_size({"width": width, "height": height})
+        chips: Any = phone.evaluate(
+            """() => [...document.querySelectorAll('#quick .chip')].map(chip => {
+                const box = chip.getBoundingClientRect();
+                return [chip.textContent, box.left, box.right, box.top, box.bottom];
+            })"""
+        )
+        assert [chip[0] for chip in chips] == [
+            "上一步",
+            "跳过",
+            "查看",
+            "修改",
+            "帮助",
+            "新建",
+            "草稿",
+            "已交",
+            "进度",
+        ]
+        for name, left, right, top, bottom in chips:
+            assert left >= 0 and right <= width and top >= 0 and bottom <= height, (
+                f"{name} off-screen at {width}px"
+            )
+        composer: Any = phone.evaluate("document.getElementById('text-input').getBoundingClientRect().top")
+        assert composer > height * 0.6, "the shortcuts leave the conversation most of the screen"
+        assert fits_width(phone, width)
+    phone.locator("#quick .chip", has_text="进度").click()  # the last one, tapped where it is
+    sees(phone, "报送情况")
 
 
 def test_another_units_file_is_refused_and_a_bad_code_is_explained(

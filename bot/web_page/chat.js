@@ -412,12 +412,6 @@
       });
       quick.appendChild(chip);
     });
-    markMoreShortcuts();
-  }
-
-  function markMoreShortcuts() {
-    var more = quick.scrollLeft + quick.clientWidth < quick.scrollWidth - 4;
-    quick.classList.toggle("more", more);
   }
 
   function join(code) {
@@ -558,8 +552,6 @@
   });
 
   input.addEventListener("input", grow);
-  quick.addEventListener("scroll", markMoreShortcuts);
-  window.addEventListener("resize", markMoreShortcuts);
   input.addEventListener("keydown", function (event) {
     var desktop = window.matchMedia && window.matchMedia("(pointer: fine)").matches;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && desktop) {
