@@ -9,6 +9,7 @@ with its buttons, the status page.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -19,14 +20,17 @@ from typing import Any
 
 import pytest
 from docx import Document
+from PIL import Image
 
 from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import DialogEngine
-from dialogs.exchange import DocumentRef
+from dialogs.exchange import DocumentRef, Inbound
 from dialogs.invites import INVITE_UNKNOWN, INVITE_USED
+from dialogs.validators import PHOTO_MAX_BYTES
+from storage.models import Contact
 from tests.conftest import Chat, FakeClock, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
-from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
+from tests.test_web_api import SITE_ANSWERS, contacts, invite, serving, submit_site, web_settings
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -280,6 +284,78 @@ def test_every_quick_command_is_on_screen_on_a_small_phone(
         assert fits_width(phone, width)
     phone.locator("#quick .chip", has_text="进度").click()  # the last one, tapped where it is
     sees(phone, "报送情况")
+
+
+def at_the_photo_field(phone: Page, server: str, engine: DialogEngine) -> Contact:
+    """A contact signed in on the phone, their 示范点申报表 answered up to its photos (through the
+    engine, as the same web contact), the page reloaded there. Returns the contact."""
+    sign_in(phone, server, engine)
+    [contact] = [c for c in contacts(engine) if c.channel == "web"]
+    for text in ("/new", "示范点申报表", *SITE_ANSWERS):
+        engine.handle(Inbound("web", contact.external_id, text))
+    phone.reload()
+    sees(phone, "请发送一张示范点的照片")
+    return contact
+
+
+def stored_photos(engine: DialogEngine, contact: Contact) -> list[dict[str, Any]]:
+    fresh = engine.repository.contact("web", contact.external_id)
+    assert fresh is not None
+    draft = engine.repository.draft(fresh.current_draft_id or 0)
+    assert draft is not None
+    return [dict(row["photo"]) for row in draft.answers.get("photos", [])]
+
+
+def test_a_large_photo_is_made_smaller_in_the_browser_and_a_small_one_goes_as_it_is(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    contact = at_the_photo_field(phone, server, engine)
+    large = tmp_path / "IMG_4032.JPG"  # 4000 × 3000 of fine detail, taken sideways: about 12 MB
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90°: the photo is upright as 3000 × 4000
+    Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).save(
+        large, "JPEG", quality=90, exif=exif.tobytes()
+    )
+    assert large.stat().st_size > PHOTO_MAX_BYTES, "larger than the server takes"
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", str(large))
+    wait_for_answer(phone, before)
+    sees(phone, "请为这张照片写一句说明")
+    note = phone.locator(".row.user .bubble.photo .photo-note").last.inner_text()
+    assert note == f"原图 {large.stat().st_size / 1e6:.1f} MB，已缩小后发送"
+    assert phone.locator(".row.system", has_text="太大").count() == 0
+    [sent] = stored_photos(engine, contact)
+    assert (sent["mime"], sent["width"], sent["height"]) == ("image/jpeg", 1920, 2560), sent
+    stored = engine.repository.file_path(sent["sha256"])
+    assert stored is not None and stored.stat().st_size < PHOTO_MAX_BYTES / 2
+    send(phone, "园区妇联成立大会现场")
+
+    small = photo_bytes(800, 600, (60, 140, 90))
+    (tmp_path / "small.jpg").write_bytes(small)
+    press(phone, "添加一张照片")
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", str(tmp_path / "small.jpg"))
+    wait_for_answer(phone, before)
+    sees(phone, "请为这张照片写一句说明")
+    assert stored_photos(engine, contact)[1]["sha256"] == hashlib.sha256(small).hexdigest(), "kept as it is"
+    assert phone.locator(".photo-note").count() == 1
+
+
+def test_a_photo_too_large_to_send_is_never_shown_as_sent_and_says_what_to_do(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    at_the_photo_field(phone, server, engine)
+    heic = tmp_path / "IMG_0001.HEIC"  # this browser cannot draw it, so it cannot make it smaller
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + os.urandom(11_600_000))
+    photos_before = phone.locator(".row.user .bubble").count()
+    phone.set_input_files("#photo-input", str(heic))
+    said = phone.locator(".row.system .bubble", has_text="太大")
+    said.wait_for()
+    assert said.inner_text() == (
+        "照片“IMG_0001.HEIC”太大（11.6 MB），没有发送。请发送不超过 10 MB 的照片："
+        "可在相册里用“编辑”裁剪后保存再发送，或截屏后发送截图。"
+    )
+    assert phone.locator(".row.user .bubble").count() == photos_before, "nothing looks sent"
 
 
 def test_another_units_file_is_refused_and_a_bad_code_is_explained(

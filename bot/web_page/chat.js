@@ -360,30 +360,126 @@
     send(number, menu, label);
   }
 
+  // A large photo is made smaller here, before it is sent: a form needs a clear photo, not 40 MP,
+  // and a phone's upload is slow. A small one goes as it is; a video always does.
+  var SCALE_FROM_BYTES = 3000000;
+  var KEEP_SIDE = 3000;
+  var SCALED_SIDE = 2560;
+  var SCALED_QUALITY = 0.85;
+
+  function megabytes(size) {
+    return (size / 1000000).toFixed(1);
+  }
+
+  function named(blob, name, type) {
+    try {
+      return new File([blob], name, { type: type });
+    } catch (error) {
+      blob.name = name; // an old browser without the File constructor
+      return blob;
+    }
+  }
+
+  function decode(file) {
+    return new Promise(function (resolve) {
+      var url = URL.createObjectURL(file);
+      var image = new Image();
+      image.onload = function () {
+        resolve({ image: image, url: url });
+      };
+      image.onerror = function () {
+        URL.revokeObjectURL(url);
+        resolve(null);
+      };
+      image.src = url;
+    });
+  }
+
+  // The photo to send: the original, or a JPEG at most SCALED_SIDE px long (upright: the browser
+  // applies the EXIF orientation when it draws), whichever is smaller.
+  function smaller(file) {
+    if (file.size < SCALE_FROM_BYTES) return Promise.resolve(file);
+    return decode(file).then(function (decoded) {
+      if (!decoded) return file; // not a picture this browser can draw (HEIC on Android): as it is
+      var image = decoded.image;
+      var longest = Math.max(image.naturalWidth, image.naturalHeight);
+      if (longest <= KEEP_SIDE && file.size <= uploadMax) {
+        URL.revokeObjectURL(decoded.url);
+        return file;
+      }
+      var scale = Math.min(1, SCALED_SIDE / longest);
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+      canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
+      var context = canvas.getContext("2d");
+      context.fillStyle = "#fff"; // a transparent PNG's background, as Word would show it
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.drawImage(image, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(decoded.url);
+      return new Promise(function (resolve) {
+        canvas.toBlob(
+          function (blob) {
+            if (!blob || blob.size >= file.size) {
+              resolve(file);
+              return;
+            }
+            var name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+            var scaled = named(blob, name, "image/jpeg");
+            scaled.originalSize = file.size;
+            resolve(scaled);
+          },
+          "image/jpeg",
+          SCALED_QUALITY
+        );
+      });
+    });
+  }
+
+  function tooLarge(file, video, limit) {
+    var size = "（" + megabytes(file.size) + " MB）";
+    var name = file.name ? "“" + file.name + "”" : "";
+    var max = Math.round(limit / 1000000);
+    if (video) {
+      return "视频" + name + "太大" + size + "，没有发送。请发送不超过 " + max +
+        " MB 的视频：可在手机上剪短，或用剪辑软件降低清晰度后导出为 MP4 再发送。";
+    }
+    return "照片" + name + "太大" + size + "，没有发送。请发送不超过 " + max +
+      " MB 的照片：可在相册里用“编辑”裁剪后保存再发送，或截屏后发送截图。";
+  }
+
   function sendPhoto(file) {
     return enqueue(function () {
       var video = isVideo(file);
       var limit = video ? videoMax : uploadMax;
-      var bubble = video ? showVideo(file) : showPhoto(file);
-      if (file.size > limit) {
-        var what = video ? "这个视频" : "这张照片";
-        showSystem(what + "太大（超过 " + Math.round(limit / 1000000) + " MB），没有发送。");
-        return undefined;
-      }
-      showTyping(true);
-      var headers = {
-        "Content-Type": file.type || (video ? "video/mp4" : "application/octet-stream"),
-        "X-File-Name": encodeURIComponent(file.name || "photo"),
-        "X-Message-Id": messageId(),
-      };
-      var onProgress = file.size >= PROGRESS_FROM_BYTES ? progressBar(bubble) : null;
-      return reliably(function () {
-        return upload("/api/upload", file, headers, onProgress);
-      }).then(function (result) {
+      showTyping(!video && file.size >= SCALE_FROM_BYTES); // while a large photo is made smaller
+      return (video ? Promise.resolve(file) : smaller(file)).then(function (ready) {
         showTyping(false);
-        var done = bubble.querySelector(".upload small");
-        if (done && result.status === 200) done.textContent = "已上传";
-        if (!handleRefusal(result)) showReplies(result.data.replies || []);
+        if (ready.size > limit) {
+          // said before anything looks sent, with what to do
+          showSystem(tooLarge(ready, video, limit));
+          return undefined;
+        }
+        var bubble = video ? showVideo(ready) : showPhoto(ready);
+        if (ready.originalSize) {
+          bubble.appendChild(
+            element("small", "photo-note", "原图 " + megabytes(ready.originalSize) + " MB，已缩小后发送")
+          );
+        }
+        showTyping(true);
+        var headers = {
+          "Content-Type": ready.type || (video ? "video/mp4" : "application/octet-stream"),
+          "X-File-Name": encodeURIComponent(ready.name || "photo"),
+          "X-Message-Id": messageId(),
+        };
+        var onProgress = ready.size >= PROGRESS_FROM_BYTES ? progressBar(bubble) : null;
+        return reliably(function () {
+          return upload("/api/upload", ready, headers, onProgress);
+        }).then(function (result) {
+          showTyping(false);
+          var done = bubble.querySelector(".upload small");
+          if (done && result.status === 200) done.textContent = "已上传";
+          if (!handleRefusal(result)) showReplies(result.data.replies || []);
+        });
       });
     });
   }
