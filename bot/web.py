@@ -74,6 +74,7 @@ from dialogs.invites import INVITE_UNKNOWN, FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
 from dialogs.reports import Cell, StatusReport
 from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES, Accepted, photo_too_large, video_too_large
+from renderers.photos import prepare_photo
 from storage.database import DatabaseFileGone, availability, is_unavailable
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ NOT_WHAT_ITS_NAME_SAYS = (
     "请重新拍摄，或从相册里选原图发送。"
 )
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
+BROWSER_IMAGES = {"image/jpeg", "image/png", "image/webp", "image/gif"}  # shown by every browser as they are
 FILE_NOT_FOUND = "找不到这个文件。"
 LINK_EXPIRED = "这个下载链接已过期（链接发出后 24 小时内有效），文件没有丢失。{again}"
 LINK_REVOKED = "这个下载链接已失效：发出它的账号已被解除绑定。如需这个文件，请联系{contact}。"
@@ -979,6 +981,15 @@ class WebChat:
             log.info("download of %s refused or missing for contact %s", what, contact.contact_id)
             return self.message_page(404, FILE_NOT_FOUND)
         log.info("contact %s downloaded %s", contact.contact_id, what)
+        if inline and opened.mime not in BROWSER_IMAGES:
+            # an iPhone's HEIC: shown as the JPEG the Word form gets (upright, 1600 px at most)
+            preview = await run_in_threadpool(prepare_photo, opened.path)
+            name = f"{Path(opened.file_name).stem}.{preview.extension}"
+            return Response(
+                preview.data,
+                media_type="image/png" if preview.extension == "png" else "image/jpeg",
+                headers={"Content-Disposition": f'inline; filename="{quote(name)}"'},
+            )
         return FileResponse(
             opened.path,
             media_type=opened.mime,

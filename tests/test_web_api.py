@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvicorn
+from PIL import Image
 from sqlmodel import Session, select
 from starlette.applications import Starlette
 from telegram import Bot
@@ -46,7 +47,7 @@ from bot.web import (
 from dialogs.engine import NO_CONSENT, DialogEngine
 from dialogs.invites import INVITE_EXPIRED, INVITE_UNKNOWN, INVITE_USED, issue_invite
 from dialogs.reports import Cell, StatusReport, StatusRow
-from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
+from dialogs.validators import PHOTO_MAX_BYTES, photo_formats, photo_too_large
 from storage.models import Attachment, Contact, Draft, Invite
 from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_supervision import region_engine
@@ -475,6 +476,51 @@ def test_a_photo_is_taken_where_the_form_asks_for_one(server: str, engine: Dialo
         [contact] = contacts(engine)
         draft = engine.repository.draft(contact.current_draft_id or 0)
         assert isinstance(draft, Draft) and draft.answers["photos"][0]["photo"]["mime"] == "image/png"
+
+
+def heic_bytes(width: int = 800, height: int = 600, orientation: int = 1) -> bytes:
+    """An iPhone-style HEIC photo (pillow_heif encodes it), with an EXIF orientation."""
+    photo_formats()  # registers the HEIF codec with Pillow
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.new("RGB", (width, height), (200, 120, 30)).save(buffer, format="HEIF", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def test_a_heic_photo_is_shown_in_the_chat_as_a_jpeg_the_browser_can_draw(
+    server: str, engine: DialogEngine
+) -> None:
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        start_site_application(client, csrf)
+        for answer in SITE_ANSWERS:
+            say(client, csrf, answer)
+        data = heic_bytes(800, 600, orientation=6)  # taken sideways: upright it is 600 × 800
+        sent = client.post(
+            "/api/upload",
+            content=data,
+            headers={CSRF_HEADER: csrf, "Content-Type": "image/heic", "X-File-Name": "IMG_0001.HEIC"},
+        )
+        [url] = [p["url"] for reply in sent.json()["replies"] for p in reply.get("pictures", [])]
+        shown = client.get(url)
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+        assert shown.headers["content-disposition"].startswith("inline;")
+        with Image.open(io.BytesIO(shown.content)) as preview:
+            assert (preview.format, preview.size) == ("JPEG", (600, 800)), "a JPEG, upright"
+        press(client, csrf, say(client, csrf, "园区妇联成立大会现场"), "添加一张照片")
+        jpeg = photo_bytes(640, 480)
+        sent = client.post(
+            "/api/upload",
+            content=jpeg,
+            headers={CSRF_HEADER: csrf, "Content-Type": "image/jpeg", "X-File-Name": "b.jpg"},
+        )
+        [url] = [p["url"] for reply in sent.json()["replies"] for p in reply.get("pictures", [])]
+        as_stored = client.get(url)
+        assert as_stored.headers["content-type"] == "image/jpeg" and as_stored.content == jpeg
+    [contact] = [c for c in contacts(engine) if c.channel == CHANNEL]
+    draft = engine.repository.draft(contact.current_draft_id or 0)
+    assert draft is not None and draft.answers["photos"][0]["photo"]["mime"] in ("image/heic", "image/heif")
 
 
 def test_downloads_by_submission_id_only_for_the_unit_and_for_supervisors(

@@ -30,7 +30,15 @@ from dialogs.validators import PHOTO_MAX_BYTES
 from storage.models import Contact
 from tests.conftest import Chat, FakeClock, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
-from tests.test_web_api import SITE_ANSWERS, contacts, invite, serving, submit_site, web_settings
+from tests.test_web_api import (
+    SITE_ANSWERS,
+    contacts,
+    heic_bytes,
+    invite,
+    serving,
+    submit_site,
+    web_settings,
+)
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -339,6 +347,25 @@ def test_a_large_photo_is_made_smaller_in_the_browser_and_a_small_one_goes_as_it
     sees(phone, "请为这张照片写一句说明")
     assert stored_photos(engine, contact)[1]["sha256"] == hashlib.sha256(small).hexdigest(), "kept as it is"
     assert phone.locator(".photo-note").count() == 1
+
+
+def test_a_heic_photos_caption_thumbnail_shows_in_a_browser_that_cannot_draw_heic(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    at_the_photo_field(phone, server, engine)
+    heic = tmp_path / "IMG_0002.HEIC"
+    heic.write_bytes(heic_bytes(800, 600))
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", str(heic))
+    wait_for_answer(phone, before)
+    question = phone.locator(".row.bot .bubble").last
+    assert "请为这张照片写一句说明" in question.inner_text()
+    [thumbnail] = loaded_pictures(question)  # loaded, not a broken image
+    size: Any = phone.evaluate(
+        "() => { const n = document.querySelector('.row.bot:last-child .pictures img');"
+        " return [n.naturalWidth, n.naturalHeight]; }"
+    )
+    assert size == [800, 600] and "/files/photos/" in thumbnail
 
 
 def test_a_photo_too_large_to_send_is_never_shown_as_sent_and_says_what_to_do(
