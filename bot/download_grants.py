@@ -17,11 +17,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 GRANT_PARAM = "g"
 GRANT_LIFETIME = 24 * 3600  # seconds a download link works without the session cookie
+
+LINK_EXPIRED = (
+    f"这个下载链接已过期（链接发出后 {GRANT_LIFETIME // 3600} 小时内有效），文件没有丢失。{{again}}"
+)
+LINK_REVOKED = "这个下载链接已失效：发出它的账号已被解除绑定。如需这个文件，请联系{contact}。"
+GET_IT_AGAIN = {
+    "submission": "请回到聊天里发送“已交”，点新的下载链接。",
+    "submission-supervisor": "请回到聊天里重新打开这份表格（在进度表里点单位名），点新的下载链接。",
+    "export": "请回到聊天里重新发送“导出”，点新的下载链接。",
+    "photo": "请回到聊天里重新打开，再查看照片。",
+}
+
+
+def link_expired(kind: Literal["submission", "export", "photo"], *, supervisor: bool) -> str:
+    """What an expired link's page says: that it expired, the file is safe, and how to get a new link
+    (a unit's contact and 组联部 reach a submission in different ways)."""
+    again = "submission-supervisor" if kind == "submission" and supervisor else kind
+    return LINK_EXPIRED.format(again=GET_IT_AGAIN[again])
 
 
 class Signs(Protocol):

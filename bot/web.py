@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -59,7 +59,7 @@ from bot.delivery import GroupCommit, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
-from bot.download_grants import DownloadGrants
+from bot.download_grants import LINK_REVOKED, DownloadGrants, link_expired
 from bot.live_notices import LiveNotices
 from bot.mp4_probe import spooled_video_file, video_file
 from bot.settings import Settings
@@ -121,14 +121,6 @@ NOT_WHAT_ITS_NAME_SAYS = (
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 BROWSER_IMAGES = {"image/jpeg", "image/png", "image/webp", "image/gif"}  # shown by every browser as they are
 FILE_NOT_FOUND = "找不到这个文件。"
-LINK_EXPIRED = "这个下载链接已过期（链接发出后 24 小时内有效），文件没有丢失。{again}"
-LINK_REVOKED = "这个下载链接已失效：发出它的账号已被解除绑定。如需这个文件，请联系{contact}。"
-GET_IT_AGAIN = {
-    "submission": "请回到聊天里发送“已交”，点新的下载链接。",
-    "submission-supervisor": "请回到聊天里重新打开这份表格（在进度表里点单位名），点新的下载链接。",
-    "export": "请回到聊天里重新发送“导出”，点新的下载链接。",
-    "photo": "请回到聊天里重新打开，再查看照片。",
-}
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 
 MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
@@ -951,7 +943,9 @@ class WebChat:
         ref = DocumentRef("photo", str(request.path_params["sha256"])[:64])
         return await self._send_document(contact, ref, "a photo", inline=True)
 
-    async def _viewer(self, request: Request, kind: str) -> Identity | Response:
+    async def _viewer(
+        self, request: Request, kind: Literal["submission", "export", "photo"]
+    ) -> Identity | Response:
         """Who opens a file: the contact its link's grant names, while the grant lasts (in any browser,
         WeChat's or the system's); else this browser's own session. Otherwise a page that says why:
         the link's day is over (and how to get a new one), its contact revoked, or no one signed in."""
@@ -970,8 +964,7 @@ class WebChat:
             log.info("download refused: the link's contact %s is revoked", grant.contact_id)
             return self.message_page(403, LINK_REVOKED.format(contact=self.engine.contact_line))
         log.info("download refused: the link of contact %s has expired", grant.contact_id)
-        again = "submission-supervisor" if kind == "submission" and granted.supervisor else kind
-        return self.message_page(410, LINK_EXPIRED.format(again=GET_IT_AGAIN[again]))
+        return self.message_page(410, link_expired(kind, supervisor=granted.supervisor))
 
     async def _send_document(
         self, contact: Identity, ref: DocumentRef, what: str, *, inline: bool = False

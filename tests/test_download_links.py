@@ -12,14 +12,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.download_grants import GRANT_LIFETIME, DownloadGrants
+from bot.download_grants import (
+    GET_IT_AGAIN,
+    GRANT_LIFETIME,
+    LINK_EXPIRED,
+    LINK_REVOKED,
+    DownloadGrants,
+    link_expired,
+)
 from bot.web import (
     CHANNEL,
     CSRF_HEADER,
     FILE_NOT_FOUND,
-    GET_IT_AGAIN,
-    LINK_EXPIRED,
-    LINK_REVOKED,
     NEED_SIGN_IN,
     Signer,
 )
@@ -162,3 +166,13 @@ def test_reloaded_history_gets_fresh_grants_and_the_kept_conversation_none(
 def test_a_grant_must_last_some_time(lifetime: int) -> None:
     with pytest.raises(ValueError):
         DownloadGrants(Signer(SESSION_SECRET.encode()), lifetime=lifetime)
+
+
+def test_an_expired_links_page_says_how_each_reader_gets_a_new_one() -> None:
+    assert "“已交”" in link_expired("submission", supervisor=False)
+    assert "“已交”" not in link_expired("submission", supervisor=True), "组联部 have no 已交"
+    assert "进度表" in link_expired("submission", supervisor=True)
+    assert "“导出”" in link_expired("export", supervisor=True)
+    assert all(
+        "24 小时" in link_expired(kind, supervisor=False) for kind in ("submission", "export", "photo")
+    )
