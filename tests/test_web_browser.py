@@ -26,7 +26,7 @@ from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound
 from dialogs.invites import INVITE_UNKNOWN, INVITE_USED
-from dialogs.validators import PHOTO_MAX_BYTES
+from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES
 from storage.models import Contact
 from tests.conftest import Chat, FakeClock, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
@@ -383,6 +383,27 @@ def test_a_photo_too_large_to_send_is_never_shown_as_sent_and_says_what_to_do(
         "可在相册里用“编辑”裁剪后保存再发送，或截屏后发送截图。"
     )
     assert phone.locator(".row.user .bubble").count() == photos_before, "nothing looks sent"
+
+
+def test_a_video_too_large_to_send_is_never_shown_as_sent_and_says_what_to_do(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    def smaller_video_limit(route: Any) -> None:  # the page as served, its video limit 1 MB
+        page = route.fetch()
+        body = page.text().replace(f'content="{VIDEO_MAX_BYTES}"', 'content="1000000"')
+        route.fulfill(response=page, body=body)
+
+    phone.route(f"{server}/", smaller_video_limit)
+    at_the_photo_field(phone, server, engine)
+    video = tmp_path / "课程.mp4"
+    video.write_bytes(mp4(60, 1280, 720, payload=1_500_000))
+    before = phone.locator(".row.user .bubble").count()
+    phone.set_input_files("#photo-input", str(video))
+    said = phone.locator(".row.system .bubble", has_text="太大")
+    said.wait_for()
+    assert said.inner_text().startswith("视频“课程.mp4”太大（1.5 MB），没有发送。请发送不超过 1 MB 的视频：")
+    assert "剪短" in said.inner_text()
+    assert phone.locator(".row.user .bubble").count() == before, "nothing looks sent"
 
 
 def test_another_units_file_is_refused_and_a_bad_code_is_explained(

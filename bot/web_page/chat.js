@@ -403,7 +403,7 @@
       if (!decoded) return file; // not a picture this browser can draw (HEIC on Android): as it is
       var image = decoded.image;
       var longest = Math.max(image.naturalWidth, image.naturalHeight);
-      if (longest <= KEEP_SIDE && file.size <= uploadMax) {
+      if ((longest <= KEEP_SIDE && file.size <= uploadMax) || !HTMLCanvasElement.prototype.toBlob) {
         URL.revokeObjectURL(decoded.url);
         return file;
       }
