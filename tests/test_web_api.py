@@ -292,6 +292,12 @@ def test_the_invite_link_opened_again_resumes_where_it_bound_and_explains_itself
         [reply] = other_phone.get("/api/join", params={"code": expired}).json()["replies"]
         assert reply["text"] == INVITE_EXPIRED.format(contact=contact)
     assert len(contacts(engine)) == 1
+    with browser(server) as department:  # 组联部's link, the same
+        sign_in(department, engine, None, "supervisor")
+        [supervisor_code] = [i.code for i in _invites(engine) if i.role == "supervisor" and i.used_by]
+        again = department.get(f"/join?code={supervisor_code}")
+        assert again.status_code == 303 and again.headers["location"] == "/"
+        assert "市妇联组联部" in department.get("/").text
 
 
 def _invites(engine: DialogEngine) -> list[Invite]:
