@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -83,8 +82,8 @@ NOT_A_MESSAGE_WE_READ = "这里可以发送文字、照片和视频；语音、�
 FILE_UNAVAILABLE = "这个文件暂时无法从企业微信取得，请重新发送一次。"
 VIDEO_TOO_LARGE = "这个视频超过 20MB，企业微信里无法接收。请剪短或压缩到 20MB 以内再发送。"
 VIDEO_ON_THE_WEB = "视频较大（超过 20MB）时，请点开这个链接在网页上发送，无需再输入邀请码：{link}"
-SIGN_IN_PATH = "/wecom/signin"
-SIGN_IN_LASTS = timedelta(days=3)  # a sign-in link in the chat, as long as WeCom keeps the chat's media
+SIGN_IN_PATH = "/wecom/signin"  # where WeCom's OAuth2 sends the member back (bot.wecom_sign_in)
+SIGN_IN_START_PATH = "/wecom/signin/start"  # the link in the chat: binds the sign-in to the browser
 BIND_WORD = "绑定"
 
 DEPLOYER_LINES = {
@@ -296,17 +295,18 @@ class WeComChannel:
         self.dispatcher = Dispatcher(engine.store, self, clock=clock)
         self.web_url = settings.web_url.rstrip("/")
         self.oauth_base_url = settings.wecom_oauth_base_url.rstrip("/")
-        self._link_key = hmac.new(settings.wecom_secret.encode(), b"wecom sign-in", hashlib.sha256).digest()
 
-    # Signing in to the web chat (WeCom's OAuth2, snsapi_base) ----------------------------------
+    # Signing in to the web chat (WeCom's OAuth2, snsapi_base; ``bot.wecom_sign_in``) -------------
 
     def sign_in_link(self) -> str | None:
         """A link that opens the web chat signed in as the member who taps it (WeCom tells who), for
-        what the app chat cannot take; None without the web chat's public address (INTAKE_WEB_URL)."""
-        if not self.web_url:
-            return None
-        issued = str(int(self.clock().timestamp()))
-        state = f"{issued}.{self._link_mac(issued)}"
+        what the app chat cannot take; None without the web chat's public address (INTAKE_WEB_URL).
+        It opens this site's start page, which binds the sign-in to the browser before WeCom is asked."""
+        return self.web_url + SIGN_IN_START_PATH if self.web_url else None
+
+    def authorize_link(self, state: str) -> str:
+        """WeCom's OAuth2 page for this app, which sends the member's browser back to ``SIGN_IN_PATH``
+        with a code and ``state``."""
         query = urlencode(
             {
                 "appid": self.corp_id,
@@ -319,19 +319,12 @@ class WeComChannel:
         )
         return f"{self.oauth_base_url}/connect/oauth2/authorize?{query}#wechat_redirect"
 
-    def member_signing_in(self, code: str, state: str) -> str | None:
-        """The member a sign-in comes back for (blocking: asks WeCom); None when the link is not one of
-        ours, too old, or WeCom does not vouch for the code."""
-        issued, _, mac = state.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(mac, self._link_mac(issued)):
-            return None
-        age = self.clock().timestamp() - int(issued)
-        if not 0 <= age <= SIGN_IN_LASTS.total_seconds() or not code or len(code) > 512:
+    def member_of_code(self, code: str) -> str | None:
+        """The member a sign-in code belongs to (blocking: asks WeCom); None for a code WeCom does not
+        vouch for."""
+        if not code or len(code) > 512:
             return None
         return self.api.member_of_code(code)
-
-    def _link_mac(self, issued: str) -> str:
-        return hmac.new(self._link_key, issued.encode(), hashlib.sha256).hexdigest()[:32]
 
     # The callback ------------------------------------------------------------------------------
 
