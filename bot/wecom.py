@@ -64,6 +64,8 @@ MAX_TEXT = 600  # characters a text message carries: WeCom's limit is 2,048 byte
 CARD_BUTTONS = 6  # button_interaction's limit
 BUTTON_TEXT = 10  # WeCom's advice for a button's words; a longer option goes in a numbered list
 MAX_CALLBACK_BYTES = 64 * 1024
+#: The fields every callback message has, as plain text up to this long (a UserID is at most 64).
+PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}
 REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not WeCom
 MEDIA_LIMIT = 20 * 1024 * 1024  # the largest file WeCom serves by media/get
 TOKEN_MARGIN = timedelta(minutes=5)  # a cached token is fetched again this long before it expires
@@ -356,8 +358,10 @@ class WeComChannel:
             message = xmltodict.parse(plain)["xml"]
         except Exception as error:
             raise CallbackRefused(400, "the decrypted body is not a message") from error
-        if not isinstance(message, dict) or not message.get("FromUserName") or not message.get("MsgType"):
-            raise CallbackRefused(400, "a message without sender or type")
+        if not isinstance(message, dict) or not all(
+            _plain(message.get(name), longest) for name, longest in PLAIN_FIELDS.items()
+        ):
+            raise CallbackRefused(400, "a message without a plain sender or type")
         agent = str(message.get("AgentID") or "")
         if agent and agent != str(self.agent_id):
             raise CallbackRefused(403, "another app's message")
@@ -559,6 +563,12 @@ def button_card(options: Sequence[str], menu: str) -> dict[str, Any]:
             for number, option in enumerate(options, 1)
         ],
     }
+
+
+def _plain(value: object, longest: int) -> bool:
+    """Whether a callback field is plain text of 1 to ``longest`` characters (not an element holding
+    others, a repeated element, or attributes — what xmltodict makes a dict or a list)."""
+    return isinstance(value, str) and 0 < len(value.strip()) <= longest
 
 
 def update_key(message: dict[str, Any]) -> int:
