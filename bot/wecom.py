@@ -27,7 +27,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -68,6 +68,7 @@ MAX_CALLBACK_BYTES = 64 * 1024
 PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}
 REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not WeCom
 MEDIA_LIMIT = 20 * 1024 * 1024  # the largest file WeCom serves by media/get
+COUNTED = 4  # a file over its limit, of undeclared length, is counted up to this many times the limit
 TOKEN_MARGIN = timedelta(minutes=5)  # a cached token is fetched again this long before it expires
 TOKEN_ERRORS = frozenset({40014, 42001, 42007})  # invalid or expired access token: fetch again, once
 TOO_FAST = 45009
@@ -223,8 +224,8 @@ class WeComApi:
         return str(result["media_id"])
 
     def download(self, media_id: str, limit: int) -> tuple[bytes, str]:
-        """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond); the
-        access token fetched again once when WeCom refuses it."""
+        """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond, with the
+        file's whole size); the access token fetched again once when WeCom refuses it."""
         return self.client.with_fresh_token(lambda: self._download(media_id, limit))
 
     def _download(self, media_id: str, limit: int) -> tuple[bytes, str]:
@@ -237,11 +238,15 @@ class WeComApi:
         with response:
             response.raise_for_status()
             kind = response.headers.get("Content-Type", "")
+            declared = plain_number(response.headers.get("Content-Length", ""), max_digits=15)
+            if declared is not None and declared > limit:
+                raise FileTooLarge(declared)  # said by WeCom: nothing of it read
             data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
+            chunks = response.iter_content(64 * 1024)
+            for chunk in chunks:
                 data += chunk
                 if len(data) > limit:
-                    raise FileTooLarge(len(data))
+                    raise FileTooLarge(_whole_size(len(data), chunks, limit))
         if kind.startswith(("application/json", "text/plain")):  # an error, not the file
             try:
                 errcode = int(json.loads(bytes(data)).get("errcode", -1))
@@ -252,9 +257,22 @@ class WeComApi:
 
 
 class FileTooLarge(Exception):
-    def __init__(self, size: int) -> None:
+    """A media file over the limit: ``size`` is its whole size (None: more than ``COUNTED`` times the
+    limit, not counted further)."""
+
+    def __init__(self, size: int | None) -> None:
         super().__init__(size)
         self.size = size
+
+
+def _whole_size(read: int, rest: Iterator[bytes], limit: int) -> int | None:
+    """A file's whole size when its length was not declared: the rest of it counted, not kept, up to
+    ``COUNTED`` times the limit (beyond that: None, and the connection is dropped)."""
+    for chunk in rest:
+        read += len(chunk)
+        if read > COUNTED * limit:
+            return None
+    return read
 
 
 # The channel ----------------------------------------------------------------------------------------
@@ -415,7 +433,7 @@ class WeComChannel:
         return text
 
     async def _fetched(
-        self, media_id: str, limit: int, too_large: Callable[[int], str]
+        self, media_id: str, limit: int, too_large: Callable[[int | None], str]
     ) -> tuple[bytes, str] | Reply:
         """A member's file from ``media/get``, or what they read when it cannot be had; a network
         failure is raised for the inbox to try the message again later."""
@@ -438,7 +456,7 @@ class WeComChannel:
             kind="photo", data=data, mime=mime or "image/jpeg", size=len(data), file_id=media_id
         )
 
-    def _video_too_large(self, _size: int) -> str:
+    def _video_too_large(self, _size: int | None) -> str:
         link = self.sign_in_link()
         return f"{VIDEO_TOO_LARGE}\n{VIDEO_ON_THE_WEB.format(link=link)}" if link else VIDEO_TOO_LARGE
 
