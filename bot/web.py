@@ -56,7 +56,7 @@ from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
 from bot.live_notices import LiveNotices
-from bot.mp4_probe import spooled_video_file, video_file
+from bot.mp4_probe import VideoDamaged, spooled_video_file, video_file
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.wecom import CHANNEL as WECOM_CHANNEL
@@ -197,7 +197,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 def uploaded_file(data: bytes, name: str | None) -> IncomingFile | None:
     """An upload as the engine takes it: a photo, a video (an MP4 or QuickTime file, with what its
-    boxes say), or None for anything else."""
+    boxes say), or None for anything else; ``VideoDamaged`` for an MP4 whose media is not there."""
     mime = photo_mime(data)
     if mime is not None:
         return IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
@@ -846,20 +846,24 @@ class WebChat:
         self, request: Request, limit: int, name: str | None, spooled: Path | None
     ) -> IncomingFile | Response:
         """The upload as the engine takes it, or the refusal: too large (413), neither a photo nor an
-        MP4 (415). A video is written to ``spooled`` as it arrives and read from there (a 300 MB
-        upload never sits in memory); a photo (≤10 MB) is read whole."""
+        MP4 (415), an MP4 cut short or damaged (422). A video is written to ``spooled`` as it arrives
+        and read from there (a 300 MB upload never sits in memory); a photo (≤10 MB) is read whole."""
         declared = _declared_length(request)
-        if spooled is None:
-            data = await _limited_body(request, limit)
-            if data is None:
-                log.info("upload refused: larger than %d bytes", limit)
-                return _error(413, photo_too_large(declared))
-            file = uploaded_file(data, name)
-        else:
-            if not await _spool_body(request, limit, spooled):
-                log.info("upload refused: larger than %d bytes", limit)
-                return _error(413, video_too_large(declared))
-            file = await run_in_threadpool(spooled_video_file, spooled, file_name=name)
+        try:
+            if spooled is None:
+                data = await _limited_body(request, limit)
+                if data is None:
+                    log.info("upload refused: larger than %d bytes", limit)
+                    return _error(413, photo_too_large(declared))
+                file = uploaded_file(data, name)
+            else:
+                if not await _spool_body(request, limit, spooled):
+                    log.info("upload refused: larger than %d bytes", limit)
+                    return _error(413, video_too_large(declared))
+                file = await run_in_threadpool(spooled_video_file, spooled, file_name=name)
+        except VideoDamaged as damaged:
+            log.info("upload refused: an MP4 whose media is not all in the file")
+            return _error(422, str(damaged))
         if file is None:
             log.info("upload refused: neither photo nor MP4")
             suffix = Path(name or "").suffix.lower()

@@ -45,7 +45,7 @@ from wechatpy.session import SessionStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, too_large_to_send
-from bot.mp4_probe import video_file
+from bot.mp4_probe import VideoDamaged, video_file
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from dialogs.chinese_text import plain_number
@@ -467,7 +467,10 @@ class WeComChannel:
         if isinstance(fetched, Reply):
             return fetched
         data, _declared = fetched
-        video = video_file(data, file_id=media_id)
+        try:
+            video = video_file(data, file_id=media_id)
+        except VideoDamaged as damaged:
+            return Reply(str(damaged))
         if video is None:  # not kept: the check refuses a file that is no MP4
             return IncomingFile(
                 kind="video", mime="application/octet-stream", size=len(data), file_id=media_id

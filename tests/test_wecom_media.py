@@ -3,6 +3,7 @@ and read by the channel as the inbox hands it a stored message: what the member 
 
 A photo over the limit is named by its real size — the one WeCom declares, or, when it declares none,
 the one counted to the end (up to a bound) — not by how much was read before the limit stopped it.
+A video cut short is refused as damaged, with what to do.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.mp4_probe import VIDEO_DAMAGED
 from bot.settings import Settings
 from bot.wecom import COUNTED, FileTooLarge, WeComApi, WeComChannel
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Reply
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.repository import Incoming
+from tests.test_mp4_probe import DAMAGED
 from tests.test_web_api import serving
 from tests.wecom_fake.server import FakeWeCom
 
@@ -83,3 +86,12 @@ def test_a_photo_within_the_limit_is_fetched_whole(
     data = bytes(range(256)) * (PHOTO_MAX_BYTES // 256)
     media_id = fake.upload_media(data, "image", "photo.jpg", "image/jpeg")
     assert channel.api.download(media_id, PHOTO_MAX_BYTES) == (data, "image/jpeg")
+
+
+def test_a_damaged_video_is_refused_with_what_to_do(wecom: tuple[FakeWeCom, WeComChannel]) -> None:
+    fake, channel = wecom
+    for data in (DAMAGED["media-cut-at-half"], DAMAGED["ftyp-and-noise"]):
+        media_id = fake.upload_media(data, "video", "video.mp4", "video/mp4")
+        payload = {"MsgType": "video", "MediaId": media_id, "FromUserName": MEMBER, "MsgId": "2"}
+        translated = asyncio.run(channel.translate(Incoming(2, "wecom", 2, 2, MEMBER, payload, 0)))
+        assert translated.message == Reply(VIDEO_DAMAGED)
