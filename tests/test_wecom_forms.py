@@ -387,7 +387,9 @@ def mov_bytes(seconds: int, width: int, height: int) -> bytes:
     """A QuickTime movie (as an iPhone records one): the same boxes as an MP4, its ftyp brand ``qt``."""
     data = mp4(seconds, width, height)
     (ftyp_size,) = struct.unpack_from(">I", data)
-    return box(b"ftyp", b"qt  \x00\x00\x02\x00qt  ") + data[ftyp_size:]
+    quicktime = box(b"ftyp", b"qt  \x00\x00\x02\x00qt  qt  qt  ")  # as long as the MP4's: offsets hold
+    assert len(quicktime) == ftyp_size
+    return quicktime + data[ftyp_size:]
 
 
 @pytest.mark.parametrize(
