@@ -9,6 +9,7 @@ browser signed in as another contact is asked before it switches.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -150,9 +151,13 @@ def test_a_sign_in_older_than_ten_minutes_is_refused(site: Site) -> None:
         assert site.who(browser) == ""
 
 
-def test_someone_elses_code_and_state_sign_no_browser_in(site: Site) -> None:
+def test_someone_elses_code_and_state_sign_no_browser_in(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
     """Login CSRF: the attacker starts a sign-in in his own browser, stops before WeCom's answer is
-    followed, and has her browser open it — signed in or not, tapping her own link or not."""
+    followed, and has her browser open it — signed in or not, tapping her own link or not. Each
+    refusal is one log line, naming no member."""
+    caplog.set_level(logging.INFO)
     with site.browser(ATTACKER) as attacker:
         trap = site.back_link(attacker)
     with site.browser() as guest:
@@ -175,6 +180,9 @@ def test_someone_elses_code_and_state_sign_no_browser_in(site: Site) -> None:
         assert site.who(web_contact) == "柳南区妇联"
     with site.browser(ATTACKER) as attacker:
         assert attacker.get(trap).status_code == 403, "the trap, used up by nobody, is no good to him"
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("bot", "dialogs")))
+    assert logged.count("WeCom sign-in refused") == 4, logged
+    assert MEMBER not in logged and ATTACKER not in logged
 
 
 def test_a_browser_signed_in_as_someone_else_is_asked_before_it_switches(site: Site) -> None:
