@@ -149,10 +149,10 @@ class WeComSignIn:
 
     def _ask_to_switch(self, request: Request, current: Identity, contact: Identity) -> Response:
         question = ASK_TO_SWITCH.format(current=current.who, new=contact.who)
-        choices = (
-            f"<form method='post' action='{SIGN_IN_PATH}'>"
-            f"<button type='submit'>{html.escape(SWITCH.format(new=contact.who))}</button></form>"
-            f"<p><a href='/'>{html.escape(KEEP)}</a></p>"
+        choices = (  # the chat's own buttons: the way forward, and the quieter way out
+            f"<form class='choices' method='post' action='{SIGN_IN_PATH}'>"
+            f"<button class='choice' type='submit'>{html.escape(SWITCH.format(new=contact.who))}</button>"
+            f"<a class='choice quiet' href='/'>{html.escape(KEEP)}</a></form>"
         )
         response = self.chat.message_page(409, question, raw_after=choices)
         self._set_cookie(request, response, SWITCH_COOKIE, f"{self._now()}:{contact.user_id}", "strict")

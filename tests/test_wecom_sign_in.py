@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -30,6 +31,11 @@ from bot.wecom import SIGN_IN_PATH, SIGN_IN_START_PATH, WeComChannel
 from bot.wecom_sign_in import ASK_TO_SWITCH, LINK_UNUSABLE, STATE_COOKIE
 from dialogs.engine import DialogEngine
 from tests.test_web_api import SESSION_SECRET, free_port, serving, sign_in
+from tests.test_web_browser import CHROMIUM, PHONE, sync_playwright
+from tests.test_web_browser import chromium_fixture as chromium_fixture
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 from tests.wecom_fake.server import FakeWeCom
 
 MEMBER = "TanXiuLan"  # 鱼峰区妇联's contact in the app chat
@@ -220,3 +226,48 @@ def test_a_browser_signed_in_as_the_same_member_is_not_asked(site: Site) -> None
         browser.get(site.channel.sign_in_link() or "", follow_redirects=True)
         assert browser.get(site.back_link(browser)).status_code == 303
         assert site.who(browser) == "鱼峰区妇联"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() or sync_playwright is None, reason="no Chromium or Playwright here")
+def test_the_switch_question_in_a_real_browser(site: Site, chromium: Browser) -> None:
+    """The question is a page a phone shows, and its 切换 button (a form POST: the browser sends its
+    Origin and the strict cookie) switches; 不切换 leaves the browser as it was."""
+    with site.browser() as web_contact:
+        web_contact.headers["Origin"] = site.base
+        web_contact.base_url = httpx.URL(site.base)
+        sign_in(web_contact, site.engine, "liunan")
+        session = web_contact.cookies[SESSION_COOKIE]
+    context = chromium.new_context(**PHONE)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    context.add_cookies(
+        [
+            {"name": "wecom_member", "value": MEMBER, "url": site.base},  # her WeCom, as the fake reads it
+            {"name": SESSION_COOKIE, "value": session, "url": site.base},
+        ]
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(  # the question comes as a 409 (nothing done yet), which the console notes as a failure
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "status of 409" not in message.text
+            else None
+        ),
+    )
+    try:
+        page.goto(site.channel.sign_in_link() or "")
+        assert "现在以“柳南区妇联”的身份登录" in page.inner_text("main")
+        page.click("text=不切换，回到原来的对话")
+        page.wait_for_selector("#who")
+        assert page.inner_text("#who") == "柳南区妇联"
+
+        page.goto(site.channel.sign_in_link() or "")
+        page.click("text=切换为“鱼峰区妇联”")
+        page.wait_for_url(site.base + "/")
+        page.wait_for_selector("#who")
+        assert page.inner_text("#who") == "鱼峰区妇联"
+    finally:
+        context.close()
+    assert problems == []
