@@ -173,8 +173,9 @@ def run_video_uploads(spec: VideoUploadSpec, start: Start) -> UploadResult:
 
 
 def mp4_head(seconds: int, width: int, height: int, media_bytes: int) -> bytes:
-    """The boxes of an MP4 (ftyp, moov with its duration and picture size) and the header of an
-    ``mdat`` box of ``media_bytes`` that follow."""
+    """The boxes of an MP4 (ftyp, moov with its duration, picture size and one track whose samples —
+    one a second, in one chunk — fill the media) and the header of an ``mdat`` box of ``media_bytes``
+    that follow (the upload's check refuses an MP4 whose index points past its media)."""
 
     def box(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I4s", 8 + len(payload), kind) + payload
@@ -182,9 +183,17 @@ def mp4_head(seconds: int, width: int, height: int, media_bytes: int) -> bytes:
     mvhd = struct.pack(">B3xIIII", 0, 0, 0, 1000, seconds * 1000) + bytes(80)
     tkhd = struct.pack(">B3xIIIII", 0, 0, 0, 1, 0, seconds * 1000) + bytes(52)
     tkhd += struct.pack(">II", width << 16, height << 16)
-    moov = box(b"moov", box(b"mvhd", mvhd) + box(b"trak", box(b"tkhd", tkhd)))
-    return (
-        box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
-        + moov
-        + struct.pack(">I4s", 8 + media_bytes, b"mdat")
-    )
+    ftyp = box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+
+    def moov(media_start: int) -> bytes:
+        stbl = box(
+            b"stbl",
+            box(b"stsc", struct.pack(">IIIII", 0, 1, 1, seconds, 1))
+            + box(b"stsz", struct.pack(">III", 0, media_bytes // seconds, seconds))
+            + box(b"stco", struct.pack(">III", 0, 1, media_start)),
+        )
+        trak = box(b"trak", box(b"tkhd", tkhd) + box(b"mdia", box(b"minf", stbl)))
+        return box(b"moov", box(b"mvhd", mvhd) + trak)
+
+    media_start = len(ftyp) + len(moov(0)) + 8
+    return ftyp + moov(media_start) + struct.pack(">I4s", 8 + media_bytes, b"mdat")

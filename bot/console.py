@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot.mp4_probe import Mp4Info, probe_mp4
+from bot.mp4_probe import VIDEO_DAMAGED, Mp4Info, probe_mp4
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound, IncomingFile, Reply
 from dialogs.failures import report_failure
@@ -53,6 +53,8 @@ def attachment_message(user_id: str, line: str) -> Inbound | str:
     mime = mimetypes.guess_type(path.name)[0]
     if path.suffix.lower() in _VIDEO_SUFFIXES:
         probed = probe_mp4(data) or Mp4Info(duration_s=None, width=None, height=None)
+        if not probed.intact:
+            return VIDEO_DAMAGED
         file = IncomingFile(
             kind="video",
             data=data,

@@ -36,7 +36,6 @@ from types import FrameType
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
-import requests
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -48,7 +47,6 @@ from starlette.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
-    RedirectResponse,
     Response,
     StreamingResponse,
 )
@@ -61,11 +59,12 @@ from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
 from bot.download_grants import LINK_REVOKED, DownloadGrants, link_expired
 from bot.live_notices import LiveNotices
-from bot.mp4_probe import spooled_video_file, video_file
+from bot.mp4_probe import VideoDamaged, spooled_video_file, video_file
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.wecom import CHANNEL as WECOM_CHANNEL
-from bot.wecom import SIGN_IN_PATH, WeComChannel, callback_routes
+from bot.wecom import WeComChannel, callback_routes
+from bot.wecom_sign_in import WeComSignIn
 from dialogs.chinese_text import plain_number
 from dialogs.engine import TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
@@ -107,11 +106,6 @@ SOMETHING_WRONG = "系统刚才出了点问题，请稍后再试；已填的内�
 ALREADY_RECEIVED = "（刚才这条已经收到，不会重复保存。）"
 DATABASE_FILE_GONE = (
     "数据库文件已被删除或替换，服务已停止接收数据。请停止服务，用 intake restore 从备份恢复。"
-)
-WECOM_LINK_UNUSABLE = "这个链接已经失效。请回到企业微信里的报送助手，点开最新一条消息里的链接。"
-WECOM_AWAY = "暂时连不上企业微信，请过一会儿再点开链接。"
-WECOM_NOT_BOUND = (
-    "您还没有在企业微信里绑定单位：请先在报送助手应用里发送邀请码，阅读告知书并点“同意”，再点开链接。"
 )
 NOT_A_PHOTO = "只能发送照片（JPG、PNG、WEBP 或 HEIC 格式）或 MP4 视频，这个文件没有收到。"
 NOT_WHAT_ITS_NAME_SAYS = (
@@ -208,7 +202,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 def uploaded_file(data: bytes, name: str | None) -> IncomingFile | None:
     """An upload as the engine takes it: a photo, a video (an MP4 or QuickTime file, with what its
-    boxes say), or None for anything else."""
+    boxes say), or None for anything else; ``VideoDamaged`` for an MP4 whose media is not there."""
     mime = photo_mime(data)
     if mime is not None:
         return IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
@@ -426,6 +420,7 @@ class WebChat:
         self.engine = engine
         self.settings = settings
         self.wecom = wecom
+        self.wecom_sign_in = WeComSignIn(wecom, self, settings.wecom_secret) if wecom is not None else None
         self.assets = assets or PageAssets.load()
         self.signer = Signer(session_key(settings, settings.data_dir.resolve()))
         self.grants = DownloadGrants(self.signer)
@@ -459,7 +454,7 @@ class WebChat:
             Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
             Route("/files/exports/{name}", self.download_export, methods=["GET"]),
             Route("/files/photos/{sha256}", self.photo, methods=["GET"]),
-            *([Route(SIGN_IN_PATH, self.wecom_sign_in, methods=["GET"])] if self.wecom is not None else []),
+            *(self.wecom_sign_in.routes() if self.wecom_sign_in is not None else []),
         ]
 
     # Who is asking -------------------------------------------------------------------------------
@@ -650,13 +645,14 @@ class WebChat:
         log.info("status page shown to contact %s", contact.contact_id)
         return HTMLResponse(page)
 
-    def message_page(self, status: int, text: str) -> HTMLResponse:
-        """A page that says one thing (a refusal, a missing file, the service under maintenance)."""
+    def message_page(self, status: int, text: str, raw_after: str = "") -> HTMLResponse:
+        """A page that says one thing (a refusal, a missing file, the service under maintenance),
+        with ``raw_after`` (trusted HTML: the choices it offers) under it."""
         page = fill(
             self.assets.status_page,
             title="妇联表格报送助手",
             raw_trial=self._trial_banner,
-            raw_report=f"<p>{html.escape(text)}</p>",
+            raw_report=f"<p>{html.escape(text)}</p>{raw_after}",
         )
         return HTMLResponse(page, status_code=status)
 
@@ -725,28 +721,9 @@ class WebChat:
         response.delete_cookie(GUEST_COOKIE, httponly=True, samesite="strict", secure=self._secure(request))
         return response
 
-    async def wecom_sign_in(self, request: Request) -> Response:
-        """Where WeCom's OAuth2 brings a member back (``WeComChannel.sign_in_link``): the browser is
-        signed in as the member's own contact — the one the app chat fills forms with — and the chat
-        opens where they left off. No invite code, no second notice: they agreed in the app."""
-        assert self.wecom is not None
-        code, state = request.query_params.get("code", ""), request.query_params.get("state", "")
-        try:
-            user = await run_in_threadpool(self.wecom.member_signing_in, code, state)
-        except requests.RequestException as error:
-            log.warning("WeCom sign-in: WeCom not reachable (%s)", type(error).__name__)
-            return self.message_page(503, WECOM_AWAY)
-        if user is None:
-            log.warning("WeCom sign-in refused: a link not ours, too old, or a code WeCom does not vouch for")
-            return self.message_page(403, WECOM_LINK_UNUSABLE)
-        contact = await run_in_threadpool(self.engine.identity, WECOM_CHANNEL, user)
-        if contact is None:
-            log.info("WeCom sign-in of a member not bound to any unit")
-            return self.message_page(403, WECOM_NOT_BOUND)
-        log.info("web browser signed in through WeCom as contact %s", contact.contact_id)
-        response = RedirectResponse("/", status_code=303)
-        self._signed_in(request, response, session_value(WECOM_CHANNEL, user))
-        return response
+    def sign_in_as(self, request: Request, response: Response, contact: Identity) -> None:
+        """Sign the browser in as ``contact`` (a 企业微信 member's, by ``bot.wecom_sign_in``)."""
+        self._signed_in(request, response, session_value(contact.channel, contact.user_id))
 
     def _signed_in(self, request: Request, response: Response, session: str) -> None:
         """The browser's session cookie: who it speaks as from now on (``session_value``), signed."""
@@ -892,20 +869,24 @@ class WebChat:
         self, request: Request, limit: int, name: str | None, spooled: Path | None
     ) -> IncomingFile | Response:
         """The upload as the engine takes it, or the refusal: too large (413), neither a photo nor an
-        MP4 (415). A video is written to ``spooled`` as it arrives and read from there (a 300 MB
-        upload never sits in memory); a photo (≤10 MB) is read whole."""
+        MP4 (415), an MP4 cut short or damaged (422). A video is written to ``spooled`` as it arrives
+        and read from there (a 300 MB upload never sits in memory); a photo (≤10 MB) is read whole."""
         declared = _declared_length(request)
-        if spooled is None:
-            data = await _limited_body(request, limit)
-            if data is None:
-                log.info("upload refused: larger than %d bytes", limit)
-                return _error(413, photo_too_large(declared))
-            file = uploaded_file(data, name)
-        else:
-            if not await _spool_body(request, limit, spooled):
-                log.info("upload refused: larger than %d bytes", limit)
-                return _error(413, video_too_large(declared))
-            file = await run_in_threadpool(spooled_video_file, spooled, file_name=name)
+        try:
+            if spooled is None:
+                data = await _limited_body(request, limit)
+                if data is None:
+                    log.info("upload refused: larger than %d bytes", limit)
+                    return _error(413, photo_too_large(declared))
+                file = uploaded_file(data, name)
+            else:
+                if not await _spool_body(request, limit, spooled):
+                    log.info("upload refused: larger than %d bytes", limit)
+                    return _error(413, video_too_large(declared))
+                file = await run_in_threadpool(spooled_video_file, spooled, file_name=name)
+        except VideoDamaged as damaged:
+            log.info("upload refused: an MP4 whose media is not all in the file")
+            return _error(422, str(damaged))
         if file is None:
             log.info("upload refused: neither photo nor MP4")
             suffix = Path(name or "").suffix.lower()

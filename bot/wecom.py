@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -46,7 +45,7 @@ from wechatpy.session import SessionStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, too_large_to_send
-from bot.mp4_probe import video_file
+from bot.mp4_probe import VideoDamaged, video_file
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from dialogs.chinese_text import plain_number
@@ -65,8 +64,11 @@ MAX_TEXT = 600  # characters a text message carries: WeCom's limit is 2,048 byte
 CARD_BUTTONS = 6  # button_interaction's limit
 BUTTON_TEXT = 10  # WeCom's advice for a button's words; a longer option goes in a numbered list
 MAX_CALLBACK_BYTES = 64 * 1024
+#: The fields every callback message has, as plain text up to this long (a UserID is at most 64).
+PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}
 REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not WeCom
 MEDIA_LIMIT = 20 * 1024 * 1024  # the largest file WeCom serves by media/get
+COUNTED = 4  # a file over its limit, of undeclared length, is counted up to this many times the limit
 TOKEN_MARGIN = timedelta(minutes=5)  # a cached token is fetched again this long before it expires
 TOKEN_ERRORS = frozenset({40014, 42001, 42007})  # invalid or expired access token: fetch again, once
 TOO_FAST = 45009
@@ -83,8 +85,8 @@ NOT_A_MESSAGE_WE_READ = "这里可以发送文字、照片和视频；语音、�
 FILE_UNAVAILABLE = "这个文件暂时无法从企业微信取得，请重新发送一次。"
 VIDEO_TOO_LARGE = "这个视频超过 20MB，企业微信里无法接收。请剪短或压缩到 20MB 以内再发送。"
 VIDEO_ON_THE_WEB = "视频较大（超过 20MB）时，请点开这个链接在网页上发送，无需再输入邀请码：{link}"
-SIGN_IN_PATH = "/wecom/signin"
-SIGN_IN_LASTS = timedelta(days=3)  # a sign-in link in the chat, as long as WeCom keeps the chat's media
+SIGN_IN_PATH = "/wecom/signin"  # where WeCom's OAuth2 sends the member back (bot.wecom_sign_in)
+SIGN_IN_START_PATH = "/wecom/signin/start"  # the link in the chat: binds the sign-in to the browser
 BIND_WORD = "绑定"
 
 DEPLOYER_LINES = {
@@ -222,8 +224,8 @@ class WeComApi:
         return str(result["media_id"])
 
     def download(self, media_id: str, limit: int) -> tuple[bytes, str]:
-        """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond); the
-        access token fetched again once when WeCom refuses it."""
+        """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond, with the
+        file's whole size); the access token fetched again once when WeCom refuses it."""
         return self.client.with_fresh_token(lambda: self._download(media_id, limit))
 
     def _download(self, media_id: str, limit: int) -> tuple[bytes, str]:
@@ -236,11 +238,15 @@ class WeComApi:
         with response:
             response.raise_for_status()
             kind = response.headers.get("Content-Type", "")
+            declared = plain_number(response.headers.get("Content-Length", ""), max_digits=15)
+            if declared is not None and declared > limit:
+                raise FileTooLarge(declared)  # said by WeCom: nothing of it read
             data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
+            chunks = response.iter_content(64 * 1024)
+            for chunk in chunks:
                 data += chunk
                 if len(data) > limit:
-                    raise FileTooLarge(len(data))
+                    raise FileTooLarge(_whole_size(len(data), chunks, limit))
         if kind.startswith(("application/json", "text/plain")):  # an error, not the file
             try:
                 errcode = int(json.loads(bytes(data)).get("errcode", -1))
@@ -251,9 +257,22 @@ class WeComApi:
 
 
 class FileTooLarge(Exception):
-    def __init__(self, size: int) -> None:
+    """A media file over the limit: ``size`` is its whole size (None: more than ``COUNTED`` times the
+    limit, not counted further)."""
+
+    def __init__(self, size: int | None) -> None:
         super().__init__(size)
         self.size = size
+
+
+def _whole_size(read: int, rest: Iterator[bytes], limit: int) -> int | None:
+    """A file's whole size when its length was not declared: the rest of it counted, not kept, up to
+    ``COUNTED`` times the limit (beyond that: None, and the connection is dropped)."""
+    for chunk in rest:
+        read += len(chunk)
+        if read > COUNTED * limit:
+            return None
+    return read
 
 
 # The channel ----------------------------------------------------------------------------------------
@@ -296,17 +315,18 @@ class WeComChannel:
         self.dispatcher = Dispatcher(engine.store, self, clock=clock)
         self.web_url = settings.web_url.rstrip("/")
         self.oauth_base_url = settings.wecom_oauth_base_url.rstrip("/")
-        self._link_key = hmac.new(settings.wecom_secret.encode(), b"wecom sign-in", hashlib.sha256).digest()
 
-    # Signing in to the web chat (WeCom's OAuth2, snsapi_base) ----------------------------------
+    # Signing in to the web chat (WeCom's OAuth2, snsapi_base; ``bot.wecom_sign_in``) -------------
 
     def sign_in_link(self) -> str | None:
         """A link that opens the web chat signed in as the member who taps it (WeCom tells who), for
-        what the app chat cannot take; None without the web chat's public address (INTAKE_WEB_URL)."""
-        if not self.web_url:
-            return None
-        issued = str(int(self.clock().timestamp()))
-        state = f"{issued}.{self._link_mac(issued)}"
+        what the app chat cannot take; None without the web chat's public address (INTAKE_WEB_URL).
+        It opens this site's start page, which binds the sign-in to the browser before WeCom is asked."""
+        return self.web_url + SIGN_IN_START_PATH if self.web_url else None
+
+    def authorize_link(self, state: str) -> str:
+        """WeCom's OAuth2 page for this app, which sends the member's browser back to ``SIGN_IN_PATH``
+        with a code and ``state``."""
         query = urlencode(
             {
                 "appid": self.corp_id,
@@ -319,19 +339,12 @@ class WeComChannel:
         )
         return f"{self.oauth_base_url}/connect/oauth2/authorize?{query}#wechat_redirect"
 
-    def member_signing_in(self, code: str, state: str) -> str | None:
-        """The member a sign-in comes back for (blocking: asks WeCom); None when the link is not one of
-        ours, too old, or WeCom does not vouch for the code."""
-        issued, _, mac = state.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(mac, self._link_mac(issued)):
-            return None
-        age = self.clock().timestamp() - int(issued)
-        if not 0 <= age <= SIGN_IN_LASTS.total_seconds() or not code or len(code) > 512:
+    def member_of_code(self, code: str) -> str | None:
+        """The member a sign-in code belongs to (blocking: asks WeCom); None for a code WeCom does not
+        vouch for."""
+        if not code or len(code) > 512:
             return None
         return self.api.member_of_code(code)
-
-    def _link_mac(self, issued: str) -> str:
-        return hmac.new(self._link_key, issued.encode(), hashlib.sha256).hexdigest()[:32]
 
     # The callback ------------------------------------------------------------------------------
 
@@ -363,8 +376,10 @@ class WeComChannel:
             message = xmltodict.parse(plain)["xml"]
         except Exception as error:
             raise CallbackRefused(400, "the decrypted body is not a message") from error
-        if not isinstance(message, dict) or not message.get("FromUserName") or not message.get("MsgType"):
-            raise CallbackRefused(400, "a message without sender or type")
+        if not isinstance(message, dict) or not all(
+            _plain(message.get(name), longest) for name, longest in PLAIN_FIELDS.items()
+        ):
+            raise CallbackRefused(400, "a message without a plain sender or type")
         agent = str(message.get("AgentID") or "")
         if agent and agent != str(self.agent_id):
             raise CallbackRefused(403, "another app's message")
@@ -418,7 +433,7 @@ class WeComChannel:
         return text
 
     async def _fetched(
-        self, media_id: str, limit: int, too_large: Callable[[int], str]
+        self, media_id: str, limit: int, too_large: Callable[[int | None], str]
     ) -> tuple[bytes, str] | Reply:
         """A member's file from ``media/get``, or what they read when it cannot be had; a network
         failure is raised for the inbox to try the message again later."""
@@ -441,7 +456,7 @@ class WeComChannel:
             kind="photo", data=data, mime=mime or "image/jpeg", size=len(data), file_id=media_id
         )
 
-    def _video_too_large(self, _size: int) -> str:
+    def _video_too_large(self, _size: int | None) -> str:
         link = self.sign_in_link()
         return f"{VIDEO_TOO_LARGE}\n{VIDEO_ON_THE_WEB.format(link=link)}" if link else VIDEO_TOO_LARGE
 
@@ -452,7 +467,10 @@ class WeComChannel:
         if isinstance(fetched, Reply):
             return fetched
         data, _declared = fetched
-        video = video_file(data, file_id=media_id)
+        try:
+            video = video_file(data, file_id=media_id)
+        except VideoDamaged as damaged:
+            return Reply(str(damaged))
         if video is None:  # not kept: the check refuses a file that is no MP4
             return IncomingFile(
                 kind="video", mime="application/octet-stream", size=len(data), file_id=media_id
@@ -566,6 +584,12 @@ def button_card(options: Sequence[str], menu: str) -> dict[str, Any]:
             for number, option in enumerate(options, 1)
         ],
     }
+
+
+def _plain(value: object, longest: int) -> bool:
+    """Whether a callback field is plain text of 1 to ``longest`` characters (not an element holding
+    others, a repeated element, or attributes — what xmltodict makes a dict or a list)."""
+    return isinstance(value, str) and 0 < len(value.strip()) <= longest
 
 
 def update_key(message: dict[str, Any]) -> int:

@@ -27,7 +27,7 @@ from docx import Document
 
 from bot.app import load_declarations, open_repository
 from bot.settings import Settings
-from bot.wecom import VIDEO_TOO_LARGE, WeComChannel
+from bot.wecom import SIGN_IN_START_PATH, VIDEO_TOO_LARGE, WeComChannel
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.invites import issue_invite
@@ -360,7 +360,7 @@ def test_a_video_too_large_for_wecom_is_refused_with_what_to_do(
     bind(fake, repository, member, codes["contact"])
     refused = turn(fake, repository, member, lambda: member.video(b"\x00" * (20 * 1024 * 1024 + 1)))
     assert said(refused).startswith(VIDEO_TOO_LARGE), said(refused)
-    assert "/connect/oauth2/authorize?" in said(refused), "and where it can be sent: the web chat"
+    assert running.base + SIGN_IN_START_PATH in said(refused), "and where it can be sent: the web chat"
 
 
 def test_a_file_larger_than_wecom_takes_comes_as_a_link_to_the_web_chat(

@@ -31,6 +31,7 @@ import pytest
 from docx import Document
 from PIL import Image
 
+from bot.wecom import SIGN_IN_PATH, SIGN_IN_START_PATH
 from storage.repository import Repository
 from tests.conftest import chinese_text, photo_bytes
 from tests.test_mp4_probe import box, mp4
@@ -295,14 +296,14 @@ def test_a_video_too_large_for_the_app_chat_is_sent_on_the_web_signed_in_through
     web chat is hers at once — no invite code, no second notice — at the question she was on. The
     video sent there answers it, kept by its hash, and the app chat goes on from the next question.
     A link that is not ours, a code used twice, or someone WeCom knows but no unit does: refused."""
-    fake, base = wecom
+    fake, _base = wecom
     running = service[0]
     member = Member(fake, callback_url(running), "TanXiuLan")
     repository, asked = start_form(fake, service, member, "课程推荐表")
     course = COURSES[0]
     asked = fill_course_up_to_its_video(fake, repository, member, asked, course, 1)
-    [link] = re.findall(r"(http://\S+#wechat_redirect)", said(asked))
-    assert link.startswith(base + "/connect/oauth2/authorize?") and "snsapi_base" in link
+    [link] = re.findall(r"(http://\S+/wecom/signin/start)", said(asked))
+    assert link == running.base + SIGN_IN_START_PATH, "this site's page, which binds it to the browser"
 
     browser = httpx.Client(cookies={"wecom_member": member.user}, follow_redirects=True, timeout=30)
     stranger = httpx.Client(cookies={"wecom_member": "NotBound"}, follow_redirects=True, timeout=30)
@@ -339,12 +340,14 @@ def signed_in_on_the_web(
 
     refused = stranger.get(link)
     assert refused.status_code == 403 and "还没有在企业微信里绑定单位" in refused.text
-    forged = re.sub(r"state=[^&#]+", "state=1700000000.deadbeef", link)
+    forged = f"{running.base}{SIGN_IN_PATH}?code=made-up&state=1700000000.deadbeef"
     assert "链接已经失效" in browser.get(forged).text
-    hop = httpx.get(link, cookies={"wecom_member": member.user}, follow_redirects=False)
-    back = hop.headers["location"]
-    assert httpx.get(back, follow_redirects=False).status_code == 303, "the code, used once"
-    assert httpx.get(back, follow_redirects=False).status_code == 403, "the same code again"
+    with httpx.Client(cookies={"wecom_member": member.user}, timeout=30) as other:
+        to_wecom = other.get(link).headers["location"]
+        assert "/connect/oauth2/authorize?" in to_wecom and "snsapi_base" in to_wecom
+        back = other.get(to_wecom).headers["location"]
+        assert other.get(back).status_code == 303, "the code, used once"
+        assert other.get(back).status_code == 403, "the same code again"
     log = running.log.read_text(encoding="utf-8")
     assert member.user not in log and "NotBound" not in log
 
@@ -384,7 +387,9 @@ def mov_bytes(seconds: int, width: int, height: int) -> bytes:
     """A QuickTime movie (as an iPhone records one): the same boxes as an MP4, its ftyp brand ``qt``."""
     data = mp4(seconds, width, height)
     (ftyp_size,) = struct.unpack_from(">I", data)
-    return box(b"ftyp", b"qt  \x00\x00\x02\x00qt  ") + data[ftyp_size:]
+    quicktime = box(b"ftyp", b"qt  \x00\x00\x02\x00qt  qt  qt  ")  # as long as the MP4's: offsets hold
+    assert len(quicktime) == ftyp_size
+    return quicktime + data[ftyp_size:]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ The API side (under ``/cgi-bin/``, so that ``WECOM_API_BASE_URL`` points at this
   ``response_code``;
 * ``message/update_template_card`` — consumes a ``response_code`` once (a second use is refused);
 * ``media/upload`` — multipart, with WeCom's size limits per type (image 10 MB, video 10 MB, file
-  20 MB, anything under 5 bytes refused); ``media/get`` — the bytes of a media id, with its type.
+  20 MB, anything under 5 bytes refused); ``media/get`` — the bytes of a media id, with its type and
+  its length (``Content-Length``, as WeCom sends it; chunked without one when ``media_length_declared``
+  is False).
 * OAuth2 (``snsapi_base``): ``/connect/oauth2/authorize`` plays the member's WeCom, which knows who
   opened the link (here: the browser's ``wecom_member`` cookie) and sends the browser back to the
   ``redirect_uri`` with a code and the ``state``, only for this corp's app and a ``redirect_uri``
@@ -37,7 +39,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.wecom_fake.crypto import CallbackCipher, signature
@@ -93,6 +95,7 @@ class FakeWeCom:
     aes_key: str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
     token_seconds: float = 7200.0
     visible: set[str] | None = None  # the app's visible range; None: every member
+    media_length_declared: bool = True  # media/get with a Content-Length (else chunked)
     deliveries: list[Delivery] = field(default_factory=list)
     token_fetches: int = 0
     card_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -285,11 +288,12 @@ class FakeWeCom:
             media = self.media.get(request.query_params.get("media_id", ""))
         if media is None:
             return _error(40007, "invalid media_id")
-        return Response(
-            media.data,
-            media_type=media.content_type or "application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="{media.file_name or "file"}"'},
-        )
+        media_type = media.content_type or "application/octet-stream"
+        headers = {"Content-Disposition": f'attachment; filename="{media.file_name or "file"}"'}
+        if not self.media_length_declared:
+            chunks = (media.data[at : at + 65536] for at in range(0, len(media.data), 65536))
+            return StreamingResponse(chunks, media_type=media_type, headers=headers)
+        return Response(media.data, media_type=media_type, headers=headers)
 
     async def _authorize(self, request: Request) -> Response:
         """The member's WeCom opening a sign-in link: back to the app's page with a code."""
