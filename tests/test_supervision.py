@@ -210,7 +210,8 @@ def test_a_region_is_reported_by_area_and_an_area_by_unit(
     area = ask(regional, boss, "/status 鱼峰区")
     assert "鱼峰区  登记表2/2✓" in area and "鱼峰区9村  登记表0/2" in area
     assert "柳南区" not in area and "全市示范点" not in area
-    assert "没有“火星区”这个区域" in ask(regional, boss, "/status 火星区")
+    refused = ask(regional, boss, "/status 火星区")
+    assert "没有找到“火星区”" in refused and "区域：城中区、鱼峰区" in refused, "areas, not 140 units"
 
 
 def test_a_regions_outstanding_work_is_summed_by_area(
@@ -248,3 +249,50 @@ def test_area_sums_agree_with_the_units_lines(engine: DialogEngine, chat: Chat, 
     }
     assert grouped == summed
     assert grouped[("鱼峰区", "cadres")] == [10, 0, 18, 1, 2, 2], "9 villages short of 2, one returned"
+
+
+# Reaching a unit by any name the bot shows -----------------------------------------------------------
+
+
+def test_every_unit_is_reached_by_each_name_the_bot_shows_it_under(
+    engine: DialogEngine, clock: FakeClock
+) -> None:
+    """单位/提醒/进度/未交 take a unit's name (未交's lines and buttons), its short name (进度's rows, the
+    status page's links) and its area; “融水县”, “三江县”, “市直机关工委” were refused with a list naming
+    exactly them."""
+    boss = supervisor(engine, clock)
+    for unit in engine.campaign.units:
+        sharing = [u for u in engine.campaign.units if u.area == unit.area]
+        names = {unit.name, unit.short_name} | ({unit.area} if len(sharing) == 1 else set())
+        for name in sorted(names):
+            shown = ask(engine, boss, f"单位 {name}")
+            assert f"{unit.short_name}  登记表0/2" in shown and "尚无提交" in shown, (name, shown)
+            assert f"{unit.name}还没有联系人绑定" in ask(engine, boss, f"提醒 {name}"), name
+            status = ask(engine, boss, f"进度 {name}")
+            assert f"{unit.short_name}  登记表0/2" in status, (name, status)
+            rows = [u.short_name for u in engine.campaign.units if f"\n{u.short_name}  " in status]
+            assert rows == [unit.short_name], (name, status)
+            assert f"{unit.name}（尚无联系人绑定）" in ask(engine, boss, f"未交 {name}"), name
+
+
+def test_an_area_of_several_units_offers_them_and_a_wrong_name_lists_what_works(
+    engine: DialogEngine, clock: FakeClock
+) -> None:
+    boss = supervisor(engine, clock)
+    [offer] = engine.handle(Inbound("telegram", boss, "单位 柳州市"))
+    assert "“柳州市”对应2个单位" in offer.text and offer.options == ("市直机关工委", "市总工会")
+    picked = ask(engine, boss, "2")
+    assert "市总工会  登记表0/2" in picked and "市直机关工委  " not in picked
+    status = ask(engine, boss, "进度 柳州市")
+    assert "市直机关工委  登记表0/2" in status and "市总工会  登记表0/2" in status
+    assert "鱼峰区  " not in status
+    refused = ask(engine, boss, "提醒 融水")
+    assert "融水苗族自治县妇联还没有联系人绑定" in refused, "a part of a name that is one unit's"
+    refused = ask(engine, boss, "单位 鱼蜂区")
+    assert "没有找到“鱼蜂区”" in refused and "可写的单位：城中区、鱼峰区" in refused
+    listed = refused.split("可写的单位：")[1].rstrip("。").split("、")
+    assert len(listed) == len(engine.campaign.units)
+    for name in listed:
+        assert "尚无提交" in ask(engine, boss, f"单位 {name}"), name
+    assert "尚无提交" in ask(engine, boss, "单位 北部生态新区(阳和工业新区)党群工作部"), "half-width brackets"
+    assert "尚无提交" in ask(engine, boss, "单位　融水县妇联"), "an ideographic space, a trailing 妇联"
