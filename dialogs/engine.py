@@ -23,8 +23,10 @@ from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
     Command,
+    asks_for_documents,
     contacts_answer,
     menu_token,
+    not_understood,
     parse_command,
     pick_action,
     submission_number,
@@ -232,6 +234,8 @@ class DialogEngine:
         if command is not None and turn.draft is not None and contacts_answer(cleaned.text, command):
             command = None
         menu_action = pick_action(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
+        if command is None and menu_action is None and asks_for_documents(cleaned.text):
+            command = Command("submissions")  # “怎么下载word”: 已交 lists them, each with its Word file
         if inbound.menu is not None and inbound.menu != self._current_menu(turn):
             turn.say(STALE_BUTTON)
             if turn.draft is not None:
@@ -516,7 +520,7 @@ class DialogEngine:
         if file is not None:
             turn.say("收到文件，但您现在没有正在填写的表。请先选择要填写的表。")
         else:
-            turn.say("请先选择要做什么：")
+            turn.say(f"{not_understood(text)}请先选择要做什么：")
         self._offer_new(turn)
 
     def _menu_action(self, turn: Turn, action: str) -> None:

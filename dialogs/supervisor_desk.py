@@ -20,7 +20,9 @@ from dialogs.commands import (
     STALE_BUTTON,
     SUPERVISOR_HELP,
     Command,
+    asks_for_documents,
     menu_token,
+    not_understood,
     parse_command,
     pick_action,
     submission_number,
@@ -46,6 +48,10 @@ Exporter = Callable[[datetime], Path]
 VideoExporter = Callable[[datetime], Path | None]
 #: Runs slow work after the message is answered, apart from its transaction (a thread by default).
 Background = Callable[[Callable[[], None]], None]
+DOCUMENTS_HINT = (
+    "每份提交的 Word 文件：发送“查看3号”（编号可发送“单位 单位名”查看），文件随内容一起发来；"
+    "全部表格和汇总表：发送“导出”。"
+)
 VIDEOS_FAILED = "课程视频没能打包（服务器出了问题），表格不受影响。请稍后再点“导出”，或联系管理员。"
 
 
@@ -112,6 +118,8 @@ class SupervisorDesk:
             if action is not None and action.startswith("reason:"):
                 return self._ask_reason(contact, action.removeprefix("reason:"))
             command = parse_command(action) if action is not None else None
+        if command is None and asks_for_documents(text):
+            return [Reply(DOCUMENTS_HINT)]
         name = command.name if command is not None else "help"
         argument = command.argument if command is not None else ""
         match name:
@@ -119,7 +127,7 @@ class SupervisorDesk:
                 return self._overview(contact, name, argument, now)
             case "unit":
                 return self._unit(contact, argument, now)
-            case "show":
+            case "show" | "review":  # “查看” alone: which one is asked for
                 return self._show(contact, argument)
             case "accept" | "return" | "select" | "unselect":
                 return self._decide(contact, name, argument)
@@ -127,7 +135,8 @@ class SupervisorDesk:
                 return self._remind(contact, argument, now)
             case "export":
                 return self._export(contact, now)
-        return [Reply(self.help_text())]
+        lead = not_understood(text) if command is None else ""
+        return [Reply(f"{lead}\n{self.help_text()}" if lead else self.help_text())]
 
     def _offer(self, contact: Contact, text: str, entries: list[tuple[str, str]]) -> Reply:
         """A reply with buttons: each entry's label shown, its action (a command in words) remembered

@@ -445,3 +445,72 @@ def test_a_photo_sent_after_a_deletion_ends_its_undo_so_the_list_stays_within_it
     assert len(photos) == 12 and "撤销删除" not in chat.options, chat.options
     chat.send("撤销删除")
     assert len(chat.draft().answers["photos"]) == 12, "never 13"
+
+
+# A submission's number written any way; what was not understood; Word files asked for ----------------
+
+
+def test_组联部_reaches_a_submission_by_its_number_written_any_way(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    """查看4 / 查看#4 (its own buttons' text) / 查看 4 / 看一下4号 got the whole command list."""
+    from tests.test_supervision import ask, supervisor
+
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    for typed in ("查看1", "查看#1", "查看 1", "看一下1号", "查看１", "查看第1号", "查看No.1", "查看一号"):
+        shown = ask(engine, boss, typed)
+        assert "#1 登记表·韦丽华（第1版，待审核）" in shown and "可用的命令" not in shown, (typed, shown)
+    assert "已接收#1《登记表》" in ask(engine, boss, "接收第一号")
+    assert "已推荐#1《登记表》" in ask(engine, boss, "推荐No.1")
+    assert "已取消推荐#1《登记表》" in ask(engine, boss, "取消推荐＃１")
+    assert "请写上提交编号，例如：查看3号" in ask(engine, boss, "查看"), "which one, not the whole list"
+    assert "退回时请写明原因" in ask(engine, boss, "退回 1")
+    assert "没有#7这份提交" in ask(engine, boss, "退回七号 照片不清晰")
+
+
+def test_a_contact_reopens_by_a_marked_number_and_修改_with_a_bare_number_stays_an_answer(chat: Chat) -> None:
+    fill_cadre(chat)
+    assert "已打开 #1（第1版）进行修改" in chat.send("修改#1")
+    chat.send("放弃")
+    chat.send("确认放弃")
+    for typed in ("修改１号", "修改第一号"):
+        assert "草稿已恢复" in chat.send(typed), typed  # #1's draft, opened again
+        chat.send("放弃")
+        chat.send("确认放弃")
+    from dialogs.commands import parse_command
+
+    assert parse_command("修改4") is None and parse_command("修改第4项") is None, "the 4th item, maybe"
+    assert parse_command("接收3人次") is None and parse_command("推荐第一名") is None
+
+
+def test_组联部_is_told_what_was_not_understood_before_the_list(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    from tests.test_supervision import ask, supervisor
+
+    boss = supervisor(engine, clock)
+    said = ask(engine, boss, "看看第三份表")
+    assert said.startswith("没看懂“看看第三份表”。\n") and "查看3号" in said, said
+    assert not ask(engine, boss, "帮助").startswith("没看懂"), "asked for: no complaint"
+    word = ask(engine, boss, "怎么下载word")
+    assert "查看3号" in word and "导出" in word and "没看懂" not in word
+
+
+def test_a_contact_asking_for_the_word_file_is_led_to_已交(chat: Chat) -> None:
+    assert "没看懂“你好”" in chat.send("你好") and chat.options, "what was not understood, then the menu"
+    assert "还没有提交过" in chat.send("怎么下载word")
+    fill_cadre(chat)
+    for typed in ("怎么下载word", "下载", "下载表格", "word文件", "要word", "Word 文档在哪里下载？"):
+        said = chat.send(typed)
+        assert "贵单位已提交：" in said and "#1 登记表·韦丽华" in said, (typed, said)
+    start(chat, "登记表")
+    chat.send("下载表格")
+    assert "贵单位已提交：" in chat.text, "mid-form too: it cannot be a name"
+    chat.send("草稿")
+    chat.send("1")
+    assert "请输入候选人的姓名" in chat.text
+    for answer in CADRE_ANSWERS[:6]:
+        chat.send(answer)
+    chat.send("Word 排版培训中心主任")
+    assert chat.draft().answers["employer_post"] == "Word 排版培训中心主任", "an answer that mentions Word"
