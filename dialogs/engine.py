@@ -38,7 +38,15 @@ from dialogs.form_records import Render, photo_hashes
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
-from dialogs.presentation import display_value, field_line, form_size, review_text, row_title, status_label
+from dialogs.presentation import (
+    display_value,
+    field_line,
+    form_size,
+    review_text,
+    row_title,
+    status_label,
+    step_counter,
+)
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
@@ -829,8 +837,8 @@ class DialogEngine:
         group, field_decl = self._current_field(draft)
         answers = self._answers_for(draft, group)
         if group is None:
-            number = [s.key for s in form.steps].index(field_decl.key) + 1
-            heading = f"（{number}/{len(form.steps)}）"
+            number, steps = step_counter(form, field_decl.key)
+            heading = f"（{number}/{steps}）"
         else:
             heading = f"【{group.label}·第{self._row(draft) + 1}{group.item}】"
         lines = [heading + field_decl.prompt]
