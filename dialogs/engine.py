@@ -50,6 +50,7 @@ from dialogs.presentation import (
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
+from dialogs.sent_files import is_named_mp4, wrong_file
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
 from dialogs.validators import (
@@ -994,22 +995,22 @@ class DialogEngine:
             return
         result: ValidationResult
         if field_decl.kind == "photo":
-            if file is None or file.data is None:
-                turn.say("这一步需要发送照片（不是文字）。请从相册选择照片发送。")
+            if file is None or file.kind != "photo" or file.data is None:
+                turn.say(wrong_file("photo", field_decl.label, file))  # a video at 证件照: says so
                 self._ask(turn)
                 return
             result = self._accept_photo(file, draft, group)
         elif field_decl.kind == "video":
-            if file is None:
-                turn.say("这一步需要发送视频文件；还没有视频可以发送“跳过”。")
+            if file is None or file.kind == "photo" or (file.kind == "document" and not is_named_mp4(file)):
+                turn.say(wrong_file("video", field_decl.label, file))
                 self._ask(turn)
                 return
             if file.kind == "video":
                 result = file.checked or self._check_video(file)
-            else:  # a photo or another file: refused by its type, nothing stored
+            else:  # an MP4 sent as a document: checked by its metadata, nothing stored
                 result = self._check_video(replace(file, data=None, checked=None))
         elif file is not None:
-            turn.say("这一步需要输入文字，不是文件。")
+            turn.say(wrong_file("text", field_decl.label, file))
             self._ask(turn)
             return
         else:

@@ -200,7 +200,7 @@ def test_photos_are_checked_when_they_arrive(chat: Chat) -> None:
     assert "无法识别为照片" in reply and chat.draft().state == "id_photo"
     chat.send("上一步")
     reply = chat.photo()
-    assert "这一步需要输入文字，不是文件" in reply
+    assert "您发送的是照片；这一步需要输入文字（网络展示事迹），不是照片" in reply
 
 
 def test_a_choice_can_be_given_by_number_or_word_and_nonsense_lists_the_choices(chat: Chat) -> None:
@@ -514,3 +514,31 @@ def test_a_contact_asking_for_the_word_file_is_led_to_已交(chat: Chat) -> None
         chat.send(answer)
     chat.send("Word 排版培训中心主任")
     assert chat.draft().answers["employer_post"] == "Word 排版培训中心主任", "an answer that mentions Word"
+
+
+def test_a_wrong_kind_of_file_is_named_at_each_step(chat: Chat) -> None:
+    """A .mov at the 证件照 step was told “这一步需要发送照片（不是文字）”."""
+    mov = IncomingFile(kind="video", file_name="韦丽华.mov", mime="video/quicktime", size=9_000_000)
+    pdf = IncomingFile(kind="document", file_name="韦丽华简历.pdf", mime="application/pdf", size=90_000)
+    answer_cadre_until(chat, len(CADRE_ANSWERS))
+    reply = chat.send("", mov)
+    assert "您发送的是视频，不是照片。请从相册选择一张照片，作为“证件照”发送" in reply, reply
+    assert "这一步需要发送照片（不是文字）" in chat.send("没有")
+    reply = chat.send("", pdf)
+    assert "您发送的是 PDF 文件，不是照片" in reply and "韦丽华" not in reply, "no file name shown"
+    assert chat.draft().state == "id_photo" and "id_photo" not in chat.draft().answers
+    chat.send("上一步")
+    assert "您发送的是视频；这一步需要输入文字（网络展示事迹）" in chat.send("", mov)
+    chat.send("放弃")
+    chat.send("确认放弃")
+    start(chat, "课程推荐表")
+    for answer in ["家风第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+        chat.send(answer)
+    reply = chat.photo()
+    assert "您发送的是照片，不是视频。请发送 MP4 格式的“课程视频”" in reply, reply
+    unnamed = IncomingFile(kind="document", size=1_000)
+    assert "您发送的是文件，不是视频" in chat.send("", unnamed), "once taken as a video it could not check"
+    assert chat.draft().state == "courses.video" and "video" not in chat.draft().answers["courses"][0]
+    as_file = IncomingFile(kind="document", file_name="课程.mp4", size=50_000_000)
+    chat.send("", as_file)
+    assert chat.draft().answers["courses"][0]["video"]["file_name"] == "课程.mp4", "an MP4 sent as a file"
