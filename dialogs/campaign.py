@@ -145,6 +145,8 @@ class Campaign(_Frozen):
     contact: NoticeContact
     city_targets: CityTargets
     nudges: NudgeSchedule = Field(default_factory=NudgeSchedule)
+    #: After a task's deadline: still taken and marked 逾期 (组联部 decides), or no longer taken.
+    late_submissions: Literal["accepted", "refused"] = "accepted"
     units: list[UnitDecl] = Field(min_length=1)
     tasks: list[TaskDecl] = Field(min_length=1)
 

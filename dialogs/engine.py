@@ -36,6 +36,7 @@ from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Opene
 from dialogs.failures import failure_line
 from dialogs.form_records import Render, photo_hashes
 from dialogs.invites import FailedAttempts
+from dialogs.lateness import deadline_label, is_past, late_note, refusal, refuses
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
 from dialogs.presentation import (
@@ -546,17 +547,19 @@ class DialogEngine:
         return next(p for p in campaign_progress(self.repository, self.campaign, unit.code) if p.task == task)
 
     def _offer_new(self, turn: Turn) -> None:
-        entries = []
+        entries, late = [], []
         for item in campaign_progress(self.repository, self.campaign, turn.unit.code):
             task = item.task
             form = self.forms[task.form]
             wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
             noun = form.group(task.counted_group).item if task.counted_group else "份"
-            deadline = f"{task.deadline.month}月{task.deadline.day}日前"
+            deadline = deadline_label(self.campaign, task, turn.now, complete=item.complete)
+            late += [form.short_title] if is_past(self.campaign, task, turn.now) and not item.complete else []
             returned = f"，{item.returned}份被退回待修改" if item.returned else ""
             label = f"{form.short_title}（已交{item.counted}{noun}{returned}，需{wanted}{noun}，{deadline}）"
             entries.append((label, f"new:{task.id}"))
-        self._set_menu(turn, "请选择要填写的表：", entries)
+        note = late_note(self.campaign, late)
+        self._set_menu(turn, f"{note}\n请选择要填写的表：" if note else "请选择要填写的表：", entries)
 
     def _offer_drafts(self, turn: Turn) -> None:
         assert turn.unit.id is not None
@@ -608,6 +611,9 @@ class DialogEngine:
 
     def _start_draft(self, turn: Turn, task: TaskDecl) -> None:
         form = self.forms[task.form]
+        if refuses(self.campaign, task, turn.now):
+            turn.say(refusal(self.campaign, task, form.short_title))
+            return
         records = self._progress(turn.unit, task).records
         if task.max_records is not None and records >= task.max_records:
             turn.say(
@@ -1372,9 +1378,13 @@ class DialogEngine:
             )
             self._ask(turn)
             return
+        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
+        if refuses(self.campaign, task, turn.now) and (reopened is None or reopened.status != "returned"):
+            turn.say(f"{refusal(self.campaign, task, form.short_title)}这份表没有提交，草稿会保留。")
+            self._ask(turn)
+            return
         self._move(turn, "submit", self._cursor(draft).at(SUBMITTED))
         late = turn.now > self.campaign.deadline_end(task)
-        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
         record = {
             "campaign": self.campaign.id,
             "unit": turn.unit.code,

@@ -542,3 +542,51 @@ def test_a_wrong_kind_of_file_is_named_at_each_step(chat: Chat) -> None:
     as_file = IncomingFile(kind="document", file_name="课程.mp4", size=50_000_000)
     chat.send("", as_file)
     assert chat.draft().answers["courses"][0]["video"]["file_name"] == "课程.mp4", "an MP4 sent as a file"
+
+
+def test_after_a_deadline_the_new_menu_says_逾期_and_that_late_forms_are_still_taken(
+    chat: Chat, clock: FakeClock
+) -> None:
+    """The menu said “登记表（已交0份，需2份，5月25日前）” after the 25th."""
+    fill_cadre(chat)
+    clock.now = datetime(2021, 5, 26, 9, 0, tzinfo=SHANGHAI)
+    said = chat.send("新建")
+    assert said.startswith(
+        "《登记表》《课程推荐表》已过截止时间，现在提交会标记为逾期；市妇联组联部仍接收"
+    ), said
+    assert chat.options == (
+        "登记表（已交1份，需2份，逾期，5月25日已截止）",
+        "课程推荐表（已交0节课程，需至少2节课程，逾期，5月25日已截止）",
+        "示范点申报表（已交0份，需至少1份，8月30日前）",
+    )
+    assert "本次提交标记为逾期" in fill_cadre(chat, "覃美玲")
+    said = chat.send("新建")
+    assert chat.options[0] == "登记表（已交2份，需2份，5月25日已截止）", "the quota met: not 逾期"
+    assert said.startswith("《课程推荐表》已过截止时间"), said
+
+
+def test_a_campaign_that_refuses_late_forms_says_so_before_one_is_started_or_sent(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    from tests.test_supervision import ask, supervisor
+
+    engine.campaign = engine.campaign.model_copy(update={"late_submissions": "refused"})
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 工作照不清晰")
+    answer_cadre_until(chat, len(CADRE_ANSWERS))
+    chat.photo(color=(7, 8, 9))
+    chat.photo(color=(9, 8, 7))
+    clock.now = datetime(2021, 5, 26, 0, 0, 1, tzinfo=SHANGHAI)
+    said = chat.send("确认提交")
+    assert "《登记表》已于5月25日截止，市妇联组联部不再接收逾期提交" in said and "草稿会保留" in said, said
+    assert chat.draft().answers["name"] == "韦丽华" and chat.options == ("确认提交", "修改", "放弃")
+    kept = chat.draft().id
+    said = chat.send("新建")
+    assert "不再接收逾期提交。如有特殊情况，请联系市妇联组联部（联系人：冯柳青" in said, said
+    assert chat.options[0] == "登记表（已交1份，1份被退回待修改，需2份，逾期，5月25日已截止，不再接收）"
+    chat.send("1")
+    assert "不再接收逾期提交" in chat.text and chat.contact().current_draft_id == kept, "no draft started"
+    chat.send("修改第1号")
+    chat.send("确认提交")
+    assert "编号 #1（第2版）" in chat.text, "a form 组联部 returned is still corrected and sent again"
