@@ -12,6 +12,7 @@ from bench.setup_db import region_campaign
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
 from dialogs.invites import issue_invite
+from dialogs.reports import PHONE_COLUMNS, columns
 from dialogs.supervision import (
     UNIT_LINES_MAX,
     area_progress,
@@ -56,7 +57,9 @@ def test_status_shows_each_unit_deadlines_and_city_figures(
     boss = supervisor(engine, clock)
     report = ask(engine, boss, "/status")
     assert "登记表：5月25日截止，还有15天" in report and "示范点申报表：8月30日截止，还有112天" in report
-    assert "鱼峰区  登记表2/2✓  课程0/≥2  示范点0/≥1" in report
+    assert "鱼峰区  登记表2/2✓  课程0/≥2\n\u3000\u3000示范点0/≥1\n" in report, (
+        "a cell that fits no more: next line"
+    )
     assert "市总工会  登记表0/2  示范点0/≥1" in report
     assert "全市示范点 0/10 个" in report
     assert "候选人 2 名，其中村（社区）执委 2 名，占 100%（要求≥70%）" in report
@@ -109,6 +112,38 @@ def test_status_lines_fit_a_phone_screen(engine: DialogEngine, chat: Chat, clock
     unit_lines = [line for line in report.splitlines() if line.split("  ")[0] in shorts]
     assert len(unit_lines) == 14
     assert max(columns(line) for line in unit_lines) <= 40, max(unit_lines, key=columns)
+
+
+def test_status_as_chat_text_never_breaks_a_cell_on_a_phone(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    """Lines longer than a phone broke inside a cell (“课程0/≥2逾” / “期”): a line holds at most
+    ``PHONE_COLUMNS`` (a Chinese character, ✓ or ≥ two), cells whole, each after its unit's name."""
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 工作照不清晰")
+    clock.now = datetime(2021, 9, 1, 9, 0, tzinfo=SHANGHAI)  # every task late, one returned
+    for regional in (engine, region_engine(engine)):
+        report = status_report(regional.repository, regional.campaign, regional.forms, clock())
+        text = report.text()
+        rows = text.split("\n\n")[1].splitlines()
+        names = {row.name for row in report.rows}  # a long name alone is prose, broken anywhere
+        with_cells = [line for line in rows if line not in names]
+        assert max(columns(line) for line in with_cells) <= PHONE_COLUMNS, max(with_cells, key=columns)
+        blocks: list[list[str]] = []  # a row's first line, then the lines that go on with its cells
+        for line in rows:
+            if line.startswith("\u3000"):
+                blocks[-1].append(line)
+            else:
+                blocks.append([line])
+        for row, block in zip(report.rows, blocks, strict=True):
+            assert block[0].startswith(row.name), (row.name, block)
+            parts = [block[0].removeprefix(row.name), *block[1:]]
+            shown = [cell for part in parts for cell in part.strip(" \u3000").split("  ") if cell]
+            assert shown == [cell.text() for cell in row.cells], (row.name, block)
+    city = status_report(engine.repository, engine.campaign, engine.forms, clock()).text()
+    late = "鱼峰区  登记表1/2（退回1）逾期\n\u3000\u3000课程0/≥2逾期\n\u3000\u3000示范点0/≥1逾期\n"
+    assert late in city, city
 
 
 # Stored progress -----------------------------------------------------------------------------------
@@ -202,11 +237,11 @@ def test_a_region_is_reported_by_area_and_an_area_by_unit(
     regional = region_engine(engine)
     boss = supervisor(regional, clock)
     report = ask(regional, boss, "/status")
-    assert "鱼峰区（10个单位）  登记表齐1/10  课程齐0/10  示范点齐0/10" in report
-    assert "柳州市（20个单位）  登记表齐0/20  示范点齐0/20" in report
+    assert "鱼峰区（10个单位）  登记表齐1/10\n\u3000\u3000课程齐0/10  示范点齐0/10" in report
+    assert "柳州市（20个单位）  登记表齐0/20\n\u3000\u3000示范点齐0/20" in report
     assert "鱼峰区1村" not in report and "进度 城中区" in report
     assert "候选人 2 名，其中村（社区）执委 2 名" in report
-    assert len(report.splitlines()) < 30
+    assert len([line for line in report.splitlines() if not line.startswith("\u3000")]) < 30
     area = ask(regional, boss, "/status 鱼峰区")
     assert "鱼峰区  登记表2/2✓" in area and "鱼峰区9村  登记表0/2" in area
     assert "柳南区" not in area and "全市示范点" not in area
