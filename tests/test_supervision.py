@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime
 
@@ -308,6 +309,24 @@ def test_every_unit_is_reached_by_each_name_the_bot_shows_it_under(
             rows = [u.short_name for u in engine.campaign.units if f"\n{u.short_name}  " in status]
             assert rows == [unit.short_name], (name, status)
             assert f"{unit.name}（尚无联系人绑定）" in ask(engine, boss, f"未交 {name}"), name
+
+
+def test_the_status_pages_links_reach_their_units(engine: DialogEngine, clock: FakeClock) -> None:
+    """Each unit's link on 组联部's status page opens the chat with “单位 ” and its name (chat.js's
+    askAboutUnit): every one is answered with that unit, none refused."""
+    from urllib.parse import unquote
+
+    from bot.web import status_html
+
+    boss = supervisor(engine, clock)
+    page = status_html(
+        status_report(engine.repository, engine.campaign, engine.forms, clock()), link_units=True
+    )
+    linked = [unquote(name) for name in re.findall(r"href='/\?unit=([^']+)'", page)]
+    assert len(linked) == len(engine.campaign.units)
+    for name in linked:
+        shown = ask(engine, boss, f"单位 {name}")
+        assert shown.startswith("《") and f"\n{name}  " in shown and "尚无提交" in shown, (name, shown)
 
 
 def test_an_area_of_several_units_offers_them_and_a_wrong_name_lists_what_works(
