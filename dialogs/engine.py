@@ -569,8 +569,9 @@ class DialogEngine:
             form = self._form(draft)
             name = draft.answers.get(form.summary_field) or "未命名"
             if draft.status == "open":
+                closed = "，已截止，不能再提交" if self._refused_late(draft, turn.now) else ""
                 entries.append(
-                    (f"继续：{form.short_title}·{name}（{self._where(draft)}）", f"resume:{draft.id}")
+                    (f"继续：{form.short_title}·{name}（{self._where(draft)}{closed}）", f"resume:{draft.id}")
                 )
             elif draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since:
                 until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
@@ -1379,7 +1380,7 @@ class DialogEngine:
             self._ask(turn)
             return
         reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
-        if refuses(self.campaign, task, turn.now) and (reopened is None or reopened.status != "returned"):
+        if self._refused_late(draft, turn.now):
             turn.say(f"{refusal(self.campaign, task, form.short_title)}这份表没有提交，草稿会保留。")
             self._ask(turn)
             return
@@ -1420,6 +1421,14 @@ class DialogEngine:
             )
             ref = DocumentRef("submission", str(version.submission_id), version.version)
             turn.replies.append(Reply(caption, document=ref))
+
+    def _refused_late(self, draft: Draft, now: datetime) -> bool:
+        """Whether the draft can no longer be submitted: its task is past its deadline in a campaign
+        that takes no late forms, and it is not the correction of a form 组联部 returned."""
+        if not refuses(self.campaign, self.campaign.task(draft.task_id), now):
+            return False
+        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
+        return reopened is None or reopened.status != "returned"
 
     def _tell_supervisors(self, text: str) -> None:
         """A notice to every 组联部 identity, on its own channel (pushed, or shown on the next look)."""

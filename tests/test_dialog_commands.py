@@ -582,6 +582,8 @@ def test_a_campaign_that_refuses_late_forms_says_so_before_one_is_started_or_sen
     assert "《登记表》已于5月25日截止，市妇联组联部不再接收逾期提交" in said and "草稿会保留" in said, said
     assert chat.draft().answers["name"] == "韦丽华" and chat.options == ("确认提交", "修改", "放弃")
     kept = chat.draft().id
+    chat.send("草稿")
+    assert chat.options == ("继续：登记表·韦丽华（待确认提交，已截止，不能再提交）",), "told before going on"
     said = chat.send("新建")
     assert "不再接收逾期提交。如有特殊情况，请联系市妇联组联部（联系人：冯柳青" in said, said
     assert chat.options[0] == "登记表（已交1份，1份被退回待修改，需2份，逾期，5月25日已截止，不再接收）"
