@@ -9,12 +9,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dialogs.chinese_text import to_halfwidth_digits
 from dialogs.declarations import DeclarationError, FormDecl
 
 CAMPAIGNS_DIR = Path(__file__).resolve().parent.parent / "campaigns"
@@ -143,6 +145,8 @@ class Campaign(_Frozen):
     contact: NoticeContact
     city_targets: CityTargets
     nudges: NudgeSchedule = Field(default_factory=NudgeSchedule)
+    #: After a task's deadline: still taken and marked 逾期 (组联部 decides), or no longer taken.
+    late_submissions: Literal["accepted", "refused"] = "accepted"
     units: list[UnitDecl] = Field(min_length=1)
     tasks: list[TaskDecl] = Field(min_length=1)
 
@@ -192,12 +196,44 @@ class Campaign(_Frozen):
         return now.astimezone(self.zone).date() > self.personal_data_kept_until
 
     def find_units(self, query: str) -> list[UnitDecl]:
-        """Units whose code or name matches what someone typed (exact first, then by part of the name)."""
-        text = query.strip()
-        exact = [u for u in self.units if text in (u.code, u.name, u.area)]
-        if exact or not text:
-            return exact
-        return [u for u in self.units if text in u.name or text in u.area]
+        """The units someone means by what they typed. Every name the bot shows a unit under counts —
+        its name, short name (the 进度 table's rows), area, and code — written with or without spaces,
+        in full- or half-width forms, with or without a trailing 妇联. A unit named exactly comes first
+        (“鱼峰区” is the unit, though the area of that name may hold more); then an area's units
+        (“柳州市”: both city organisations); then the units with the words in one of their names."""
+        text = _comparable(query)
+        if not text:
+            return []
+        for wanted in dict.fromkeys((text, text.removesuffix("妇联") or text)):
+            named = [u for u in self.units if wanted in _unit_names(u)[:3]]
+            if named:
+                return named
+            in_area = [u for u in self.units if wanted == _unit_names(u)[3]]
+            if in_area:
+                return in_area
+        return [u for u in self.units if any(text in name for name in _unit_names(u))]
+
+    def find_area(self, query: str) -> str | None:
+        """The area ``query`` names, written as the bot shows it (spaces and width aside); else None."""
+        text = _comparable(query)
+        if not text:
+            return None
+        return next((unit.area for unit in self.units if _unit_names(unit)[3] == text), None)
+
+
+def _comparable(name: str) -> str:
+    """A name as typed and as declared compare alike: no spaces, half-width forms, lower case."""
+    return "".join(to_halfwidth_digits(name).split()).lower()
+
+
+def _unit_names(unit: UnitDecl) -> tuple[str, str, str, str]:
+    """The unit's code, name, short name and area, comparable (``_comparable``)."""
+    return _names_of(unit.code, unit.name, unit.short_name, unit.area)
+
+
+@lru_cache(maxsize=32_768)  # a region's thousands of units, looked up on every 单位/提醒/进度
+def _names_of(code: str, name: str, short_name: str, area: str) -> tuple[str, str, str, str]:
+    return (_comparable(code), _comparable(name), _comparable(short_name), _comparable(area))
 
 
 def load_campaign(path: Path, forms: dict[str, FormDecl]) -> Campaign:

@@ -59,12 +59,52 @@ ABOUT_WORDS: dict[str, str] = {
     "绑定": "start",  # “绑定 邀请码”: an invite code sent in the chat
 }
 
+#: Other ways people ask to look at a submission: “看一下4号”.
+LOOK_WORDS = ("查看一下", "看一下", "看看", "看")
+
+#: A submission's number as people write it: “4”, “４”, “4号”, “第4号”, “#4”, “No.4”, “编号4”, “四号”.
+_NUMBER = (
+    r"(?P<first>第)?\s*(?P<sign>[#＃№]|[Nn][Oo][.．]?|编号)?\s*"
+    r"(?P<number>[0-9０-９]+|[〇零一二两三四五六七八九十]{1,3})(?:\s*(?P<hao>号))?"
+)
 _NUMBERED = re.compile(
-    r"^("
-    + "|".join(sorted(NUMBERED_WORDS, key=len, reverse=True))
-    + r")\s*第?\s*[#＃]?([0-9０-９]+)\s*号(.*)$",
+    r"^(?P<word>"
+    + "|".join(sorted([*NUMBERED_WORDS, *LOOK_WORDS], key=len, reverse=True))
+    + r")\s*"
+    + _NUMBER
+    + r"(?P<rest>.*)$",
     re.S,
 )
+_NUMBER_ALONE = re.compile(_NUMBER + r"$")
+_CHINESE_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
+_CHINESE_DIGITS |= {"八": 8, "九": 9}
+
+
+def _chinese_number(text: str) -> int | None:
+    """A small number in Chinese numerals, as a submission's number is said: 四, 十二, 二十, 三十五."""
+    tens, ten, ones = text.partition("十")
+    if not ten:
+        return _CHINESE_DIGITS.get(text) if len(text) == 1 else None
+    high = 1 if not tens else _CHINESE_DIGITS.get(tens) if len(tens) == 1 else None
+    low = 0 if not ones else _CHINESE_DIGITS.get(ones) if len(ones) == 1 else None
+    return None if high is None or low is None or high == 0 else high * 10 + low
+
+
+def _number_digits(match: re.Match[str]) -> str | None:
+    """The digits a matched number is (“四” → “4”), or None when it is not one a person means as a
+    submission's number: Chinese numerals need 第 or 号 (“推荐一下” is no number); digits alone are
+    only a number when nothing but a space or the end follows (“接收3人” is not 接收 #3)."""
+    number = match["number"]
+    if number[0] in _CHINESE_DIGITS or number[0] == "十":
+        value = _chinese_number(number)
+        return str(value) if value is not None and (match["first"] or match["hao"]) else None
+    return to_halfwidth_digits(number)
+
+
+def _marked(match: re.Match[str]) -> bool:
+    """Whether a number is marked as a submission's (号, #, No.), not merely written after a word."""
+    return bool(match["hao"] or match["sign"])
+
 
 #: One line per command for 帮助.
 COMMAND_HELP: tuple[tuple[str, str], ...] = (
@@ -90,6 +130,22 @@ class Command:
     argument: str = ""
 
 
+def _numbered(text: str) -> Command | None:
+    """A word with a submission's number: “查看4”, “查看#4”, “看一下4号”, “接收第４号”, “退回四号 照片
+    不清晰”. 修改 needs its number marked (“修改4号”, “修改#4”): “修改4” may mean the fourth item."""
+    match = _NUMBERED.match(text)
+    if match is None:
+        return None
+    digits = _number_digits(match)
+    rest = match["rest"]
+    if digits is None or (not match["hao"] and rest[:1].strip()):
+        return None  # “接收3人次”, “修改第4项”: an answer, not a command
+    word = "查看" if match["word"] in LOOK_WORDS else match["word"]
+    if word == "修改" and not _marked(match):
+        return None
+    return Command(NUMBERED_WORDS[word], f"{digits} {rest.strip()}".strip())
+
+
 #: 组联部's words with a subject, which from a unit's contact in the middle of a form are an answer:
 #: “单位 柳州市妇联” typed where the employer is asked is not the 单位 command.
 _SUPERVISOR_ABOUT = frozenset(name for word, name in ABOUT_WORDS.items() if word in ("单位", "提醒", "未交"))
@@ -102,13 +158,14 @@ def contacts_answer(text: str, command: Command) -> bool:
 
 
 def submission_number(argument: str) -> tuple[int | None, str]:
-    """The submission number a command starts with (``3``, ``#3``, ``＃３``) and the rest of it;
-    None when the argument does not start with a number. Any length of digits is read (a number
-    longer than 18 digits reads as ``TOO_BIG``): whether such a submission exists is the
-    repository's question."""
+    """The submission number a command starts with (``3``, ``#3``, ``＃３``, ``3号``, ``第3号``,
+    ``No.3``, ``三号``) and the rest of it; None when the argument does not start with a number. Any
+    length of digits is read (a number longer than 18 digits reads as ``TOO_BIG``): whether such a
+    submission exists is the repository's question."""
     head, _, rest = argument.strip().replace("\u3000", " ").partition(" ")
-    digits = to_halfwidth_digits(head).lstrip("#")
-    if not (digits.isascii() and digits.isdigit()):
+    number = _NUMBER_ALONE.match(head)
+    digits = _number_digits(number) if number is not None else None
+    if digits is None:
         return None, rest.strip()
     return (int(digits) if len(digits) <= 18 else TOO_BIG), rest.strip()
 
@@ -122,10 +179,9 @@ def parse_command(text: str) -> Command | None:
     stripped = text.strip()
     if not stripped:
         return None
-    numbered = _NUMBERED.match(stripped)
+    numbered = _numbered(stripped)
     if numbered is not None:
-        word, number, rest = numbered.groups()
-        return Command(NUMBERED_WORDS[word], f"{to_halfwidth_digits(number)} {rest.strip()}".strip())
+        return numbered
     head, _, rest = stripped.replace("\u3000", " ").partition(" ")
     if head in ABOUT_WORDS and rest.strip():
         return Command(ABOUT_WORDS[head], rest.strip())
@@ -143,8 +199,8 @@ SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
     ("进度", "各单位各项任务的报送进度，以及全市示范点数、村（社区）执委占比和推荐上报数"),
     ("未交", "只看还没报齐的单位和任务"),
     ("进度 城中区、未交 城中区", "只看一个区域（县区）的单位"),
-    ("单位 鱼峰区", "某单位的进度和全部提交（带编号）"),
-    ("查看3号", "查看第3号提交的内容、处理记录和 Word 文件"),
+    ("单位 鱼峰区", "某单位的进度和全部提交（带编号）；写单位名称、简称或区域均可"),
+    ("查看3号", "查看第3号提交的内容、处理记录和 Word 文件（编号也可写 3、#3、三号）"),
     ("接收3号", "接收第3号提交"),
     ("退回3号 原因", "退回修改，原因会发给该单位联系人"),
     ("推荐3号（课程：推荐3号 第2节）", "推荐上报自治区；取消推荐3号 取消"),
@@ -181,3 +237,36 @@ def pick_action(text: str, entries: list[tuple[str, str]], numbered: list[str] |
             return action
     starts = {action for label, action in entries if stripped and label.startswith(stripped)}
     return starts.pop() if len(starts) == 1 else None
+
+
+# Questions that are not command words ---------------------------------------------------------------
+
+#: The words a question for a form's Word file is made of: “怎么下载word”, “下载表格”, “要word”.
+_DOCUMENT_QUESTION_WORDS = sorted(
+    (
+        *("请问", "请", "我们", "我", "想", "要", "怎么", "怎样", "如何", "在哪里", "在哪", "哪里", "能不能"),
+        *("可以", "能否", "下载", "导出", "获取", "拿到", "发给我", "给我", "发我", "发", "一下", "一份"),
+        *("贵单位", "已交", "提交", "填好", "这份", "这个", "的", "word", "docx", "doc", "表格", "表"),
+        *("文件", "文档", "版本", "版", "呢", "吗", "啊", "呀"),
+    ),
+    key=len,
+    reverse=True,
+)
+_DOCUMENT_QUESTION = re.compile("|".join(map(re.escape, _DOCUMENT_QUESTION_WORDS)))
+_QUESTION_MARKS = re.compile(r"[\s?？!！。.,，~～、]+")
+
+
+def asks_for_documents(text: str) -> bool:
+    """Whether a message asks for a form's Word file (“怎么下载word”, “下载表格”, “word文件”), made only
+    of such words and short: an answer that mentions Word (“Word 排版培训”) is not a question."""
+    words = _QUESTION_MARKS.sub("", text).lower()
+    if not words or len(words) > 20 or not any(key in words for key in ("下载", "word", "docx")):
+        return False
+    return not _DOCUMENT_QUESTION.sub("", words)
+
+
+def not_understood(text: str) -> str:
+    """“没看懂“……”。”: what was typed (its start), said back before the list of what works."""
+    shown = " ".join(text.split())
+    shown = shown if len(shown) <= 20 else shown[:20] + "…"
+    return f"没看懂“{shown}”。" if shown else ""

@@ -23,8 +23,10 @@ from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
     Command,
+    asks_for_documents,
     contacts_answer,
     menu_token,
+    not_understood,
     parse_command,
     pick_action,
     submission_number,
@@ -34,12 +36,22 @@ from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Opene
 from dialogs.failures import failure_line
 from dialogs.form_records import Render, photo_hashes
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
+from dialogs.lateness import deadline_label, is_past, late_note, refusal, refuses
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
-from dialogs.presentation import display_value, field_line, form_size, review_text, row_title, status_label
+from dialogs.presentation import (
+    display_value,
+    field_line,
+    form_size,
+    review_text,
+    row_title,
+    status_label,
+    step_counter,
+)
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
+from dialogs.sent_files import is_named_mp4, wrong_file
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
 from dialogs.validators import (
@@ -231,6 +243,8 @@ class DialogEngine:
         if command is not None and turn.draft is not None and contacts_answer(cleaned.text, command):
             command = None
         menu_action = pick_action(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
+        if command is None and menu_action is None and asks_for_documents(cleaned.text):
+            command = Command("submissions")  # “怎么下载word”: 已交 lists them, each with its Word file
         if inbound.menu is not None and inbound.menu != self._current_menu(turn):
             turn.say(STALE_BUTTON)
             if turn.draft is not None:
@@ -539,7 +553,7 @@ class DialogEngine:
         if file is not None:
             turn.say("收到文件，但您现在没有正在填写的表。请先选择要填写的表。")
         else:
-            turn.say("请先选择要做什么：")
+            turn.say(f"{not_understood(text)}请先选择要做什么：")
         self._offer_new(turn)
 
     def _menu_action(self, turn: Turn, action: str) -> None:
@@ -556,17 +570,19 @@ class DialogEngine:
         return next(p for p in campaign_progress(self.repository, self.campaign, unit.code) if p.task == task)
 
     def _offer_new(self, turn: Turn) -> None:
-        entries = []
+        entries, late = [], []
         for item in campaign_progress(self.repository, self.campaign, turn.unit.code):
             task = item.task
             form = self.forms[task.form]
             wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
             noun = form.group(task.counted_group).item if task.counted_group else "份"
-            deadline = f"{task.deadline.month}月{task.deadline.day}日前"
+            deadline = deadline_label(self.campaign, task, turn.now, complete=item.complete)
+            late += [form.short_title] if is_past(self.campaign, task, turn.now) and not item.complete else []
             returned = f"，{item.returned}份被退回待修改" if item.returned else ""
             label = f"{form.short_title}（已交{item.counted}{noun}{returned}，需{wanted}{noun}，{deadline}）"
             entries.append((label, f"new:{task.id}"))
-        self._set_menu(turn, "请选择要填写的表：", entries)
+        note = late_note(self.campaign, late)
+        self._set_menu(turn, f"{note}\n请选择要填写的表：" if note else "请选择要填写的表：", entries)
 
     def _offer_drafts(self, turn: Turn) -> None:
         assert turn.unit.id is not None
@@ -576,8 +592,9 @@ class DialogEngine:
             form = self._form(draft)
             name = draft.answers.get(form.summary_field) or "未命名"
             if draft.status == "open":
+                closed = "，已截止，不能再提交" if self._refused_late(draft, turn.now) else ""
                 entries.append(
-                    (f"继续：{form.short_title}·{name}（{self._where(draft)}）", f"resume:{draft.id}")
+                    (f"继续：{form.short_title}·{name}（{self._where(draft)}{closed}）", f"resume:{draft.id}")
                 )
             elif draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since:
                 until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
@@ -618,6 +635,9 @@ class DialogEngine:
 
     def _start_draft(self, turn: Turn, task: TaskDecl) -> None:
         form = self.forms[task.form]
+        if refuses(self.campaign, task, turn.now):
+            turn.say(refusal(self.campaign, task, form.short_title))
+            return
         records = self._progress(turn.unit, task).records
         if task.max_records is not None and records >= task.max_records:
             turn.say(
@@ -848,8 +868,8 @@ class DialogEngine:
         group, field_decl = self._current_field(draft)
         answers = self._answers_for(draft, group)
         if group is None:
-            number = [s.key for s in form.steps].index(field_decl.key) + 1
-            heading = f"（{number}/{len(form.steps)}）"
+            number, steps = step_counter(form, field_decl.key)
+            heading = f"（{number}/{steps}）"
         else:
             heading = f"【{group.label}·第{self._row(draft) + 1}{group.item}】"
         lines = [heading + field_decl.prompt]
@@ -1005,22 +1025,22 @@ class DialogEngine:
             return
         result: ValidationResult
         if field_decl.kind == "photo":
-            if file is None or file.data is None:
-                turn.say("这一步需要发送照片（不是文字）。请从相册选择照片发送。")
+            if file is None or file.kind != "photo" or file.data is None:
+                turn.say(wrong_file("photo", field_decl.label, file))  # a video at 证件照: says so
                 self._ask(turn)
                 return
             result = self._accept_photo(file, draft, group)
         elif field_decl.kind == "video":
-            if file is None:
-                turn.say("这一步需要发送视频文件；还没有视频可以发送“跳过”。")
+            if file is None or file.kind == "photo" or (file.kind == "document" and not is_named_mp4(file)):
+                turn.say(wrong_file("video", field_decl.label, file))
                 self._ask(turn)
                 return
             if file.kind == "video":
                 result = file.checked or self._check_video(file)
-            else:  # a photo or another file: refused by its type, nothing stored
+            else:  # an MP4 sent as a document: checked by its metadata, nothing stored
                 result = self._check_video(replace(file, data=None, checked=None))
         elif file is not None:
-            turn.say("这一步需要输入文字，不是文件。")
+            turn.say(wrong_file("text", field_decl.label, file))
             self._ask(turn)
             return
         else:
@@ -1382,9 +1402,13 @@ class DialogEngine:
             )
             self._ask(turn)
             return
+        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
+        if self._refused_late(draft, turn.now):
+            turn.say(f"{refusal(self.campaign, task, form.short_title)}这份表没有提交，草稿会保留。")
+            self._ask(turn)
+            return
         self._move(turn, "submit", self._cursor(draft).at(SUBMITTED))
         late = turn.now > self.campaign.deadline_end(task)
-        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
         record = {
             "campaign": self.campaign.id,
             "unit": turn.unit.code,
@@ -1420,6 +1444,14 @@ class DialogEngine:
             )
             ref = DocumentRef("submission", str(version.submission_id), version.version)
             turn.replies.append(Reply(caption, document=ref))
+
+    def _refused_late(self, draft: Draft, now: datetime) -> bool:
+        """Whether the draft can no longer be submitted: its task is past its deadline in a campaign
+        that takes no late forms, and it is not the correction of a form 组联部 returned."""
+        if not refuses(self.campaign, self.campaign.task(draft.task_id), now):
+            return False
+        reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
+        return reopened is None or reopened.status != "returned"
 
     def _tell_supervisors(self, text: str) -> None:
         """A notice to every 组联部 identity, on its own channel (pushed, or shown on the next look)."""

@@ -68,8 +68,11 @@ def nudge_text(campaign: Campaign, form: FormDecl, item: Progress, now: datetime
         when = f"《{form.short_title}》已于{day}截止"
     noun = form.group(task.counted_group).item if task.counted_group else "份"
     parts = [f"{when}，贵单位已交{item.counted}{noun}"]
-    if item.missing:
-        parts.append(f"还差{item.missing}{noun}，发送“新建”开始填写")
+    if item.missing and days < 0 and campaign.late_submissions == "refused":
+        parts.append(f"还差{item.missing}{noun}，{campaign.contact.department}不再接收逾期提交")
+    elif item.missing:
+        late = "，现在提交会标记为逾期" if days < 0 else ""
+        parts.append(f"还差{item.missing}{noun}{late}，发送“新建”开始填写")
     if item.returned:
         parts.append(f"有{item.returned}份被退回待修改，发送“已交”查看并修改")
     return "【提醒】" + "，".join(parts) + "。"

@@ -90,16 +90,20 @@ def review_text(form: FormDecl, answers: dict[str, Any], *, full: bool = False) 
 
 
 def form_size(form: FormDecl) -> str:
-    """How much a form asks, as its first message says: “共 16 项”; with a group, its rows too:
-    “共 1 项，另有课程每节 7 项（至少 2 节）”."""
-    top = [step for step in form.steps if isinstance(step, FieldDecl)]
-    groups = [step for step in form.steps if not isinstance(step, FieldDecl)]
+    """How much a form asks, as its first message says: “共 16 项”; a group is one of them, its rows'
+    questions told apart: “共 3 项，其中第1项推荐课程每节 7 项（至少 2 节课程）”. The questions count
+    the same way (``step_counter``), and so do the review's and the edit list's numbers."""
     rows = "；".join(
-        f"{g.label}每{g.item[0]} {len(g.fields)} 项（至少 {g.min_rows} {g.item}）" for g in groups
+        f"第{step_counter(form, g.key)[0]}项{g.label}每{g.item[0]} {len(g.fields)} 项"
+        f"（至少 {g.min_rows} {g.item}）"
+        for g in form.groups()
     )
-    if not rows:
-        return f"共 {len(top)} 项"
-    return f"共 {len(top)} 项，另有{rows}" if top else rows
+    return f"共 {len(form.steps)} 项，其中{rows}" if rows else f"共 {len(form.steps)} 项"
+
+
+def step_counter(form: FormDecl, key: str) -> tuple[int, int]:
+    """Where a step (a field or a group, by key) stands among the form's: (3, 17) is shown “（3/17）”."""
+    return [step.key for step in form.steps].index(key) + 1, len(form.steps)
 
 
 def advice(form: FormDecl, answers: Mapping[str, Any]) -> list[str]:

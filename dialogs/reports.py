@@ -54,14 +54,42 @@ class StatusReport:
     figures: tuple[str, ...] = ()  # the city targets and the recommendations so far
 
     def text(self) -> str:
-        """As a chat shows it: phone-width lines, cells two spaces apart."""
+        """As a chat shows it: a unit's cells after its name, two spaces apart, on phone-width lines —
+        a cell that would not fit starts the next line (indented), so a phone never breaks one in two
+        (“课程0/≥2逾” / “期”)."""
         lines = [self.heading, *(f"· {deadline}" for deadline in self.deadlines), ""]
-        lines += [f"{row.name}  " + "  ".join(cell.text() for cell in row.cells) for row in self.rows]
+        for row in self.rows:
+            lines += _wrapped(row.name, [cell.text() for cell in row.cells])
         if self.hint:
             lines += ["", self.hint]
         if self.figures:
             lines += ["", *self.figures]
         return "\n".join(lines)
+
+
+#: The columns a phone shows on one line of a chat at a large font (about 16 Chinese characters).
+PHONE_COLUMNS = 32
+#: What a unit's line goes on with when its cells need more than one (two ideographic spaces: kept
+#: by every chat, where leading ASCII spaces may be trimmed).
+CONTINUED = "\u3000\u3000"
+
+
+def columns(text: str) -> int:
+    """How wide ``text`` shows: an ASCII character one column, anything else (Chinese, ✓, ≥) two."""
+    return sum(1 if char.isascii() else 2 for char in text)
+
+
+def _wrapped(name: str, cells: list[str]) -> list[str]:
+    """A row's name and cells as lines of at most ``PHONE_COLUMNS``, never breaking a cell."""
+    lines, line = [], name
+    for cell in cells:
+        joined = f"{line}  {cell}"
+        if columns(joined) <= PHONE_COLUMNS:
+            line = joined
+        else:
+            lines.append(line)
+            line = f"{CONTINUED}{cell}"
+    return [*lines, line]
 
 
 @dataclass(frozen=True, slots=True)

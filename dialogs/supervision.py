@@ -324,13 +324,18 @@ def pending_report(
     forms: dict[str, FormDecl],
     now: datetime,
     area: str | None = None,
+    unit_code: str | None = None,
 ) -> PendingReport:
-    """/pending: only what is outstanding, by unit with how many contacts it has (or by area)."""
-    if area is None and by_area(campaign):
+    """/pending: only what is outstanding, by unit with how many contacts it has (or by area).
+
+    ``unit_code`` narrows it to one unit, ``area`` to the units of one area (neither: the whole city).
+    """
+    if area is None and unit_code is None and by_area(campaign):
         rows = _area_pending_rows(campaign, forms, now, area_progress(repository, campaign))
         hint = f"各单位明细：发送“未交 区域名”（如“未交 {areas(campaign)[0]}”）"
         return PendingReport(tuple(rows), by_area=True, hint=hint)
-    short = [p for p in campaign_progress(repository, campaign, area=area) if not p.complete]
+    progress = campaign_progress(repository, campaign, unit_code, area)
+    short = [p for p in progress if not p.complete]
     contacts = repository.contacts_per_unit(campaign.id) if short else {}
     grouped = by_unit(short)
     pending = []
@@ -347,7 +352,8 @@ def pending_report(
             owed.append(part + f"，{deadline_phrase(campaign, item.task, now)}")
         reach = f"联系人{contacts[unit.code]}名" if contacts.get(unit.code) else "尚无联系人绑定"
         pending.append(PendingRow(unit.name, reach, tuple(owed)))
-    return PendingReport(tuple(pending), scope=area or "各单位")
+    scope = campaign.unit(unit_code).name if unit_code is not None else area or "各单位"
+    return PendingReport(tuple(pending), scope=scope)
 
 
 def _area_pending_rows(

@@ -13,14 +13,16 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from dialogs.campaign import Campaign
+from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
 from dialogs.commands import (
     ANY_TEXT,
     STALE_BUTTON,
     SUPERVISOR_HELP,
     Command,
+    asks_for_documents,
     menu_token,
+    not_understood,
     parse_command,
     pick_action,
     submission_number,
@@ -46,6 +48,10 @@ Exporter = Callable[[datetime], Path]
 VideoExporter = Callable[[datetime], Path | None]
 #: Runs slow work after the message is answered, apart from its transaction (a thread by default).
 Background = Callable[[Callable[[], None]], None]
+DOCUMENTS_HINT = (
+    "每份提交的 Word 文件：发送“查看3号”（编号可发送“单位 单位名”查看），文件随内容一起发来；"
+    "全部表格和汇总表：发送“导出”。"
+)
 VIDEOS_FAILED = "课程视频没能打包（服务器出了问题），表格不受影响。请稍后再点“导出”，或联系管理员。"
 
 
@@ -112,6 +118,8 @@ class SupervisorDesk:
             if action is not None and action.startswith("reason:"):
                 return self._ask_reason(contact, action.removeprefix("reason:"))
             command = parse_command(action) if action is not None else None
+        if command is None and asks_for_documents(text):
+            return [Reply(DOCUMENTS_HINT)]
         name = command.name if command is not None else "help"
         argument = command.argument if command is not None else ""
         match name:
@@ -119,15 +127,16 @@ class SupervisorDesk:
                 return self._overview(contact, name, argument, now)
             case "unit":
                 return self._unit(contact, argument, now)
-            case "show":
+            case "show" | "review":  # “查看” alone: which one is asked for
                 return self._show(contact, argument)
             case "accept" | "return" | "select" | "unselect":
                 return self._decide(contact, name, argument)
             case "remind":
-                return self._remind(argument, now)
+                return self._remind(contact, argument, now)
             case "export":
                 return self._export(contact, now)
-        return [Reply(self.help_text())]
+        lead = not_understood(text) if command is None else ""
+        return [Reply(f"{lead}\n{self.help_text()}" if lead else self.help_text())]
 
     def _offer(self, contact: Contact, text: str, entries: list[tuple[str, str]]) -> Reply:
         """A reply with buttons: each entry's label shown, its action (a command in words) remembered
@@ -146,25 +155,50 @@ class SupervisorDesk:
     # Looking ----------------------------------------------------------------------------------
 
     def _overview(self, contact: Contact, name: str, argument: str, now: datetime) -> list[Reply]:
-        """/status and /pending for the whole campaign, or for one area: “/status 城中区”."""
-        area = argument.strip() or None
-        if area is not None and area not in areas(self.campaign):
-            choices = "、".join(areas(self.campaign))
-            return [Reply(f"没有“{area}”这个区域。可写的区域：{choices}。查看单个单位请发送“单位 单位名”。")]
+        """/status and /pending for the whole campaign, for one area (“进度 城中区”) or for one unit
+        by any name the bot shows it under (“未交 融水县”)."""
+        query = argument.strip()
+        area = self.campaign.find_area(query) if query else None
+        unit_code: str | None = None
+        if query and area is None:
+            unit = self._one_unit(contact, query, "进度" if name == "status" else "未交")
+            if isinstance(unit, Reply):
+                return [unit]
+            unit_code = unit.code
         if name == "status":
-            return [Reply(status_report(self.repository, self.campaign, self.forms, now, area=area).text())]
-        report = pending_report(self.repository, self.campaign, self.forms, now, area)
+            report = status_report(self.repository, self.campaign, self.forms, now, unit_code, area)
+            return [Reply(report.text())]
+        pending = pending_report(self.repository, self.campaign, self.forms, now, area, unit_code)
         units = (
-            [] if report.by_area or len(report.rows) > MAX_UNIT_BUTTONS else [row.name for row in report.rows]
+            []
+            if pending.by_area or len(pending.rows) > MAX_UNIT_BUTTONS
+            else [row.name for row in pending.rows]
         )
-        return [self._offer(contact, report.text(), [(unit, f"单位 {unit}") for unit in units])]
+        return [self._offer(contact, pending.text(), [(unit, f"单位 {unit}") for unit in units])]
+
+    def _one_unit(self, contact: Contact, query: str, word: str) -> UnitDecl | Reply:
+        """The unit ``query`` names for 单位/提醒/进度/未交 (``word``: the command typed); else the reply
+        that says what was not found, or offers the units it could mean as buttons."""
+        matches = self.campaign.find_units(query) if query.strip() else []
+        if len(matches) == 1:
+            return matches[0]
+        if 1 < len(matches) <= MAX_UNIT_BUTTONS:
+            entries = [(unit.short_name, f"{word} {unit.name}") for unit in matches]
+            return self._offer(contact, f"“{query.strip()}”对应{len(matches)}个单位，请点选：", entries)
+        example = f"{word} {self.campaign.units[0].short_name}"
+        if len(self.campaign.units) <= MAX_UNIT_BUTTONS * 3:
+            choices = "可写的单位：" + "、".join(unit.short_name for unit in self.campaign.units)
+        else:  # a region's thousands of units: its areas, whose 进度 lists their units
+            choices = "可先发送“进度 区域名”查看区域内的单位，区域：" + "、".join(areas(self.campaign))
+        if not query.strip():
+            return Reply(f"请写上一个单位，例如：{example}。{choices}。")
+        found = f"“{query.strip()}”对应{len(matches)}个单位" if matches else f"没有找到“{query.strip()}”"
+        return Reply(f"{found}。请写上一个单位（名称、简称或区域都可以），例如：{example}。{choices}。")
 
     def _unit(self, contact: Contact, query: str, now: datetime) -> list[Reply]:
-        matches = self.campaign.find_units(query) if query.strip() else []
-        if len(matches) != 1:
-            names = "、".join(u.short_name for u in self.campaign.units)
-            return [Reply(f"请写上一个单位，例如：单位 鱼峰区。可选：{names}")]
-        unit = matches[0]
+        unit = self._one_unit(contact, query, "单位")
+        if isinstance(unit, Reply):
+            return [unit]
         lines = [status_report(self.repository, self.campaign, self.forms, now, unit.code).text(), ""]
         stored = self.repository.unit_by_code(self.campaign.id, unit.code)
         assert stored is not None and stored.id is not None
@@ -316,22 +350,17 @@ class SupervisorDesk:
         verb = "已推荐" if action == "select" else "已取消推荐"
         return [Reply(f"{verb}{what}。《{task.name}》推荐上报现为 {chosen}{target}。")]
 
-    def _remind(self, query: str, now: datetime) -> list[Reply]:
-        matches = self.campaign.find_units(query) if query.strip() else []
-        if len(matches) != 1:
-            return [Reply("请写上一个单位，例如：提醒 鱼峰区")]
-        reminded, contacts = send_reminder_now(
-            self.repository, self.campaign, self.forms, matches[0].code, now
-        )
+    def _remind(self, contact: Contact, query: str, now: datetime) -> list[Reply]:
+        unit = self._one_unit(contact, query, "提醒")
+        if isinstance(unit, Reply):
+            return [unit]
+        reminded, contacts = send_reminder_now(self.repository, self.campaign, self.forms, unit.code, now)
         if not contacts:
-            return [
-                Reply(
-                    f"{matches[0].name}还没有联系人绑定，无法提醒。请用 intake invite 生成邀请码发给该单位。"
-                )
-            ]
+            invite = "请用 intake invite 生成邀请码发给该单位。"
+            return [Reply(f"{unit.name}还没有联系人绑定，无法提醒。{invite}")]
         if not reminded:
-            return [Reply(f"{matches[0].name}各项任务均已报齐，无需提醒。")]
-        return [Reply(f"已提醒{matches[0].name}（{contacts}名联系人，{reminded}项任务）。")]
+            return [Reply(f"{unit.name}各项任务均已报齐，无需提醒。")]
+        return [Reply(f"已提醒{unit.name}（{contacts}名联系人，{reminded}项任务）。")]
 
     def _export(self, contact: Contact, now: datetime) -> list[Reply]:
         if self.exporter is None:

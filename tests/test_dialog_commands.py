@@ -200,7 +200,7 @@ def test_photos_are_checked_when_they_arrive(chat: Chat) -> None:
     assert "无法识别为照片" in reply and chat.draft().state == "id_photo"
     chat.send("上一步")
     reply = chat.photo()
-    assert "这一步需要输入文字，不是文件" in reply
+    assert "您发送的是照片；这一步需要输入文字（网络展示事迹），不是照片" in reply
 
 
 def test_a_choice_can_be_given_by_number_or_word_and_nonsense_lists_the_choices(chat: Chat) -> None:
@@ -445,3 +445,150 @@ def test_a_photo_sent_after_a_deletion_ends_its_undo_so_the_list_stays_within_it
     assert len(photos) == 12 and "撤销删除" not in chat.options, chat.options
     chat.send("撤销删除")
     assert len(chat.draft().answers["photos"]) == 12, "never 13"
+
+
+# A submission's number written any way; what was not understood; Word files asked for ----------------
+
+
+def test_组联部_reaches_a_submission_by_its_number_written_any_way(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    """查看4 / 查看#4 (its own buttons' text) / 查看 4 / 看一下4号 got the whole command list."""
+    from tests.test_supervision import ask, supervisor
+
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    for typed in ("查看1", "查看#1", "查看 1", "看一下1号", "查看１", "查看第1号", "查看No.1", "查看一号"):
+        shown = ask(engine, boss, typed)
+        assert "#1 登记表·韦丽华（第1版，待审核）" in shown and "可用的命令" not in shown, (typed, shown)
+    assert "已接收#1《登记表》" in ask(engine, boss, "接收第一号")
+    assert "已推荐#1《登记表》" in ask(engine, boss, "推荐No.1")
+    assert "已取消推荐#1《登记表》" in ask(engine, boss, "取消推荐＃１")
+    assert "请写上提交编号，例如：查看3号" in ask(engine, boss, "查看"), "which one, not the whole list"
+    assert "退回时请写明原因" in ask(engine, boss, "退回 1")
+    assert "没有#7这份提交" in ask(engine, boss, "退回七号 照片不清晰")
+
+
+def test_a_contact_reopens_by_a_marked_number_and_修改_with_a_bare_number_stays_an_answer(chat: Chat) -> None:
+    fill_cadre(chat)
+    assert "已打开 #1（第1版）进行修改" in chat.send("修改#1")
+    chat.send("放弃")
+    chat.send("确认放弃")
+    for typed in ("修改１号", "修改第一号"):
+        assert "草稿已恢复" in chat.send(typed), typed  # #1's draft, opened again
+        chat.send("放弃")
+        chat.send("确认放弃")
+    from dialogs.commands import parse_command
+
+    assert parse_command("修改4") is None and parse_command("修改第4项") is None, "the 4th item, maybe"
+    assert parse_command("接收3人次") is None and parse_command("推荐第一名") is None
+
+
+def test_组联部_is_told_what_was_not_understood_before_the_list(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    from tests.test_supervision import ask, supervisor
+
+    boss = supervisor(engine, clock)
+    said = ask(engine, boss, "看看第三份表")
+    assert said.startswith("没看懂“看看第三份表”。\n") and "查看3号" in said, said
+    assert not ask(engine, boss, "帮助").startswith("没看懂"), "asked for: no complaint"
+    word = ask(engine, boss, "怎么下载word")
+    assert "查看3号" in word and "导出" in word and "没看懂" not in word
+
+
+def test_a_contact_asking_for_the_word_file_is_led_to_已交(chat: Chat) -> None:
+    assert "没看懂“你好”" in chat.send("你好") and chat.options, "what was not understood, then the menu"
+    assert "还没有提交过" in chat.send("怎么下载word")
+    fill_cadre(chat)
+    for typed in ("怎么下载word", "下载", "下载表格", "word文件", "要word", "Word 文档在哪里下载？"):
+        said = chat.send(typed)
+        assert "贵单位已提交：" in said and "#1 登记表·韦丽华" in said, (typed, said)
+    start(chat, "登记表")
+    chat.send("下载表格")
+    assert "贵单位已提交：" in chat.text, "mid-form too: it cannot be a name"
+    chat.send("草稿")
+    chat.send("1")
+    assert "请输入候选人的姓名" in chat.text
+    for answer in CADRE_ANSWERS[:6]:
+        chat.send(answer)
+    chat.send("Word 排版培训中心主任")
+    assert chat.draft().answers["employer_post"] == "Word 排版培训中心主任", "an answer that mentions Word"
+
+
+def test_a_wrong_kind_of_file_is_named_at_each_step(chat: Chat) -> None:
+    """A .mov at the 证件照 step was told “这一步需要发送照片（不是文字）”."""
+    mov = IncomingFile(kind="video", file_name="韦丽华.mov", mime="video/quicktime", size=9_000_000)
+    pdf = IncomingFile(kind="document", file_name="韦丽华简历.pdf", mime="application/pdf", size=90_000)
+    answer_cadre_until(chat, len(CADRE_ANSWERS))
+    reply = chat.send("", mov)
+    assert "您发送的是视频，不是照片。请从相册选择一张照片，作为“证件照”发送" in reply, reply
+    assert "这一步需要发送照片（不是文字）" in chat.send("没有")
+    reply = chat.send("", pdf)
+    assert "您发送的是 PDF 文件，不是照片" in reply and "韦丽华" not in reply, "no file name shown"
+    assert chat.draft().state == "id_photo" and "id_photo" not in chat.draft().answers
+    chat.send("上一步")
+    assert "您发送的是视频；这一步需要输入文字（网络展示事迹）" in chat.send("", mov)
+    chat.send("放弃")
+    chat.send("确认放弃")
+    start(chat, "课程推荐表")
+    for answer in ["家风第一课", "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+        chat.send(answer)
+    reply = chat.photo()
+    assert "您发送的是照片，不是视频。请发送 MP4 格式的“课程视频”" in reply, reply
+    unnamed = IncomingFile(kind="document", size=1_000)
+    assert "您发送的是文件，不是视频" in chat.send("", unnamed), "once taken as a video it could not check"
+    assert chat.draft().state == "courses.video" and "video" not in chat.draft().answers["courses"][0]
+    as_file = IncomingFile(kind="document", file_name="课程.mp4", size=50_000_000)
+    chat.send("", as_file)
+    assert chat.draft().answers["courses"][0]["video"]["file_name"] == "课程.mp4", "an MP4 sent as a file"
+
+
+def test_after_a_deadline_the_new_menu_says_逾期_and_that_late_forms_are_still_taken(
+    chat: Chat, clock: FakeClock
+) -> None:
+    """The menu said “登记表（已交0份，需2份，5月25日前）” after the 25th."""
+    fill_cadre(chat)
+    clock.now = datetime(2021, 5, 26, 9, 0, tzinfo=SHANGHAI)
+    said = chat.send("新建")
+    assert said.startswith(
+        "《登记表》《课程推荐表》已过截止时间，现在提交会标记为逾期；市妇联组联部仍接收"
+    ), said
+    assert chat.options == (
+        "登记表（已交1份，需2份，逾期，5月25日已截止）",
+        "课程推荐表（已交0节课程，需至少2节课程，逾期，5月25日已截止）",
+        "示范点申报表（已交0份，需至少1份，8月30日前）",
+    )
+    assert "本次提交标记为逾期" in fill_cadre(chat, "覃美玲")
+    said = chat.send("新建")
+    assert chat.options[0] == "登记表（已交2份，需2份，5月25日已截止）", "the quota met: not 逾期"
+    assert said.startswith("《课程推荐表》已过截止时间"), said
+
+
+def test_a_campaign_that_refuses_late_forms_says_so_before_one_is_started_or_sent(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    from tests.test_supervision import ask, supervisor
+
+    engine.campaign = engine.campaign.model_copy(update={"late_submissions": "refused"})
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 工作照不清晰")
+    answer_cadre_until(chat, len(CADRE_ANSWERS))
+    chat.photo(color=(7, 8, 9))
+    chat.photo(color=(9, 8, 7))
+    clock.now = datetime(2021, 5, 26, 0, 0, 1, tzinfo=SHANGHAI)
+    said = chat.send("确认提交")
+    assert "《登记表》已于5月25日截止，市妇联组联部不再接收逾期提交" in said and "草稿会保留" in said, said
+    assert chat.draft().answers["name"] == "韦丽华" and chat.options == ("确认提交", "修改", "放弃")
+    kept = chat.draft().id
+    chat.send("草稿")
+    assert chat.options == ("继续：登记表·韦丽华（待确认提交，已截止，不能再提交）",), "told before going on"
+    said = chat.send("新建")
+    assert "不再接收逾期提交。如有特殊情况，请联系市妇联组联部（联系人：冯柳青" in said, said
+    assert chat.options[0] == "登记表（已交1份，1份被退回待修改，需2份，逾期，5月25日已截止，不再接收）"
+    chat.send("1")
+    assert "不再接收逾期提交" in chat.text and chat.contact().current_draft_id == kept, "no draft started"
+    chat.send("修改第1号")
+    chat.send("确认提交")
+    assert "编号 #1（第2版）" in chat.text, "a form 组联部 returned is still corrected and sent again"

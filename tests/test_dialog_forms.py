@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from docx import Document
 
 from dialogs.engine import DialogEngine
@@ -202,8 +204,31 @@ def rows_unit(engine: DialogEngine, code: str) -> int:
 
 def test_a_form_says_how_much_it_asks_counting_each_rows_questions(chat: Chat) -> None:
     start(chat, "课程推荐表")
-    assert "共 2 项，另有推荐课程每节 7 项（至少 2 节课程）" in chat.text, chat.text
+    assert "共 3 项，其中第1项推荐课程每节 7 项（至少 2 节课程）" in chat.text, chat.text
     chat.send("放弃")
     chat.send("确认放弃")
     start(chat, "登记表")
     assert "共 16 项，随时可发送" in chat.text
+
+
+@pytest.mark.parametrize("title", ["登记表", "课程推荐表", "示范点申报表"])
+def test_the_intro_the_questions_and_the_edit_list_count_the_same_items(chat: Chat, title: str) -> None:
+    """“共 16 项” then “（1/17）”, “共 2 项，另有推荐课程每节 7 项” then “（2/3）”: now one count."""
+    start(chat, title)
+    total = int(re.search(r"共 (\d+) 项", chat.text)[1])  # type: ignore[index]
+    groups = dict(re.findall(r"第(\d+)项(\S+?)每", chat.text))
+    chat.send("修改")
+    items = chat.options
+    assert len(items) == total, items
+    for number, item in enumerate(items, start=1):
+        if number > 1:
+            chat.send("修改")
+        asked = chat.send(str(number))
+        if str(number) in groups:
+            assert item.startswith(groups.pop(str(number))), (number, item)
+            assert "添加一" in chat.options[0], asked
+        else:
+            label = item.split("：")[0]
+            assert f"（{number}/{total}）" in asked, (number, label, asked)
+            assert re.findall(r"（(\d+)/(\d+)）", asked) == [(str(number), str(total))], asked
+    assert not groups, "every group the intro numbers is at its number"

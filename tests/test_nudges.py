@@ -90,6 +90,19 @@ def test_after_the_deadline_reminders_stop_after_the_last_slot(engine: DialogEng
     assert nudge(engine, at(5, 29, 10)) == 0, "the last slot (05-28) lives one day"
 
 
+def test_a_reminder_after_the_deadline_says_what_happens_to_a_late_form(
+    engine: DialogEngine, chat: Chat
+) -> None:
+    fill_cadre(chat)
+    assert nudge(engine, at(5, 26, 9)) == 2
+    assert "还差1份，现在提交会标记为逾期，发送“新建”开始填写" in texts(engine)[0]
+    engine.campaign = engine.campaign.model_copy(update={"late_submissions": "refused"})
+    assert nudge(engine, at(5, 27, 9)) == 2
+    refused = texts(engine)[-2:]
+    assert any("还差1份，市妇联组联部不再接收逾期提交。" in text for text in refused), refused
+    assert not any("新建" in text for text in refused), "no form to start that would be refused"
+
+
 def test_supervisors_get_one_digest_a_day(engine: DialogEngine, chat: Chat, clock: FakeClock) -> None:
     boss = supervisor(engine, clock)
     nudge(engine, at(5, 18, 9))
