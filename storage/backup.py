@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, Table, delete, func, text
+from sqlalchemy import Engine, RowMapping, Table, delete, func, text
 from sqlalchemy import select as select_table
 from sqlmodel import SQLModel, col, select
 
@@ -37,6 +38,7 @@ from storage.models import (
     Unit,
 )
 from storage.repository import STALE_TEMPORARY, rebuild_progress
+from storage.temporaries import PREFIX, abandoned, temporary_prefix
 
 FORMAT = 1
 FILE_FOLDERS = ("files", "submissions")
@@ -76,30 +78,63 @@ def _stored_files(data_dir: Path) -> Iterable[Path]:
     for folder in FILE_FOLDERS:
         root = data_dir / folder
         if root.is_dir():
-            yield from sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+            yield from sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(PREFIX))
 
 
 def backup(engine: Engine, data_dir: Path, target: Path) -> dict[str, int]:
-    """Write every table and stored file to ``target``; return each table's row count and the file count."""
+    """Write every table and stored file to ``target``; return each table's row count and the file count.
+
+    The archive is written beside ``target`` (readable by its owner only) and takes its name only
+    when whole: a backup that fails leaves no partial archive where the real one goes, and an older
+    backup there stays as it was."""
     counts: dict[str, int] = {}
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(target, "w:gz") as archive, engine.connect() as connection:
-        for table in _tables():
-            lines = [
-                json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False)
-                for row in connection.execute(
-                    select_table(table).order_by(*table.primary_key.columns)
-                ).mappings()
-            ]
-            counts[table.name] = len(lines)
-            _add_bytes(archive, f"tables/{table.name}.jsonl", "\n".join(lines).encode())
-        files = list(_stored_files(data_dir))
-        for path in files:
-            archive.add(path, arcname=str(PurePosixPath(*path.relative_to(data_dir).parts)), recursive=False)
-        counts["files"] = len(files)
-        manifest = {"format": FORMAT, "revision": _revision(engine), "counts": counts}
-        _add_bytes(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    partial = target.with_name(f"{temporary_prefix()}{target.name}")
+    try:
+        with (
+            os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as stream,
+            tarfile.open(fileobj=stream, mode="w:gz") as archive,
+            engine.connect() as connection,
+        ):
+            for table in _tables():
+                rows = connection.execute(select_table(table).order_by(*table.primary_key.columns))
+                lines = [_json_line(table, row) for row in rows.mappings()]
+                counts[table.name] = len(lines)
+                _add_bytes(archive, f"tables/{table.name}.jsonl", b"\n".join(lines))
+            files = list(_stored_files(data_dir))
+            for path in files:
+                relative = PurePosixPath(*path.relative_to(data_dir).parts)
+                archive.add(path, arcname=str(relative), recursive=False)
+            counts["files"] = len(files)
+            manifest = {"format": FORMAT, "revision": _revision(engine), "counts": counts}
+            _add_bytes(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return counts
+
+
+def _json_line(table: Table, row: RowMapping) -> bytes:
+    """One row as a line of JSON (UTF-8), or a BackupError naming the row and the column that cannot
+    be written (text kept before it was cleaned where it enters: a lone surrogate)."""
+    try:
+        return json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        column = next(k for k, v in row.items() if not _writable(v))
+        key = "，".join(f"{c.name} = {row[c.name]}" for c in table.primary_key.columns)
+        raise BackupError(
+            f"备份没有完成：{table.name} 表中 {key} 的一行，{column} 列含有无法保存的字符"
+            "（多半是升级前收到的乱码）。已有的备份文件没有改动。"
+            f"请改正或删除这一行的 {column} 后重新备份，或联系技术支持。"
+        ) from None
+
+
+def _writable(value: Any) -> bool:
+    try:
+        json.dumps(_encode(value), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -182,8 +217,10 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
 
     Then every file of the data folder that no remaining row names goes too, whatever the date: a
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
-    was never saved; and the campaign's export ZIPs, which copy everything. Files written in the last
-    ``STALE_TEMPORARY`` are left: with the service running, a photo being stored has no row yet."""
+    was never saved; and the campaign's export ZIPs, which copy everything. A temporary goes whatever
+    its age unless the process writing it is still running (``storage.temporaries``); other files
+    written in the last ``STALE_TEMPORARY`` are left: with the service running, a photo being stored
+    has no row yet."""
 
     removed: dict[str, int] = {}
     with engine.begin() as connection:
@@ -262,13 +299,17 @@ def _remove_files_not_in(data_dir: Path, kept: set[str], dropped: set[str], *, e
     for folder in FILE_FOLDERS:
         for path in (data_dir / folder).rglob("*") if (data_dir / folder).is_dir() else []:
             relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
-            orphan = relative not in kept and path.stat().st_mtime < recent
-            if path.is_file() and (relative in dropped or orphan):
+            if path.name.startswith(PREFIX):
+                gone = abandoned(path)  # whatever its age: its writer is not running
+            else:
+                gone = relative in dropped or (relative not in kept and path.stat().st_mtime < recent)
+            if path.is_file() and gone:
                 path.unlink(missing_ok=True)
                 removed.append(relative)
     exports = data_dir / "exports"
     if exports.is_dir():
-        for path in [*exports.glob(f"{exports_of}-*.zip"), *exports.glob(".tmp-*")]:
+        temporaries = [path for path in exports.glob(f"{PREFIX}*") if abandoned(path)]
+        for path in [*exports.glob(f"{exports_of}-*.zip"), *temporaries]:
             path.unlink(missing_ok=True)
             removed.append(f"exports/{path.name}")
     return sorted(removed)

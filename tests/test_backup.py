@@ -20,6 +20,7 @@ from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
 from storage.backup import BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
+from storage.repository import Repository
 from tests.conftest import SHANGHAI, Chat, FakeClock, postgres_repository
 from tests.test_dialog_commands import SITE_ANSWERS
 from tests.test_dialog_forms import fill_cadre, start
@@ -173,15 +174,71 @@ def test_purge_removes_every_file_no_row_names_and_lists_them(filled: DialogEngi
     )
 
 
-def test_start_up_removes_stale_temporaries_only(filled: DialogEngine) -> None:
-    data_dir = filled.repository.data_dir
-    temporary, orphan, _export = leftovers(data_dir)
-    fresh = temporary.with_name(".tmp-being-written")
-    fresh.write_bytes(b"{")
-    assert filled.repository.remove_stale_temporaries() == 1
-    assert not temporary.exists()
-    assert fresh.exists(), "another worker may be writing this one right now"
-    assert orphan.exists(), "only temporaries: the rest is purge's to judge"
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from storage.database import make_engine
+from storage.repository import Repository
+from storage.temporaries import temporary_prefix
+
+repository = Repository(make_engine(sys.argv[1]), Path(sys.argv[2]))
+repository.spool_path().write_bytes(sys.argv[3].encode() * 1000)  # a large upload arriving
+record = repository.data_dir / "submissions" / "yufeng" / f"{temporary_prefix()}k2j4h6"
+record.write_bytes(sys.argv[3].encode())  # a submission record being written
+print("writing", flush=True)
+time.sleep(60)
+"""
+
+
+def killed_mid_write(repository: Repository) -> list[Path]:
+    """The temporaries a process killed inside its writes leaves (seconds old, personal data inside)."""
+    before = set(repository.data_dir.rglob(".tmp-*"))
+    personal = "韦丽华 13877212345 柳州市柳江区拉堡镇柳堡路88号"
+    arguments = [str(repository.engine.url), str(repository.data_dir), personal]
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, *arguments],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as writer:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        writer.kill()
+    left = sorted(set(repository.data_dir.rglob(".tmp-*")) - before)
+    assert len(left) == 2 and all(path.stat().st_mtime > time.time() - 60 for path in left)
+    return left
+
+
+def test_start_up_removes_the_temporaries_of_every_writer_no_longer_running(filled: DialogEngine) -> None:
+    """Issue 22 item 5: after a kill, an upload spool and a submission record's temporary (a name, a
+    phone number, an address inside) survived the restart, being younger than ten minutes."""
+    repository = filled.repository
+    left = killed_mid_write(repository)
+    mine = repository.spool_path()  # this process is still writing it
+    unnamed = repository.data_dir / "submissions" / "yufeng" / ".tmp-being-written"
+    unnamed.write_bytes(b"{")  # an older version's temporary, minutes old: its writer is unknown
+    assert repository.remove_stale_temporaries() == 2
+    assert not any(path.exists() for path in left), "a killed writer's temporaries go, however young"
+    assert mine.exists(), "a running writer's temporary stays"
+    assert unnamed.exists(), "an older version's young temporary may still be being written"
+    os.utime(unnamed, (time.time() - 3600, time.time() - 3600))
+    assert repository.remove_stale_temporaries() == 1 and not unnamed.exists()
+
+
+def test_purge_removes_every_temporary_no_running_process_writes(filled: DialogEngine) -> None:
+    repository = filled.repository
+    left = killed_mid_write(repository)
+    unnamed = repository.data_dir / "submissions" / "yufeng" / ".tmp-being-written"
+    unnamed.write_bytes(b"{")
+    export = repository.data_dir / "exports" / ".tmp-liuzhou-2021-20210601-090000.zip"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    export.write_bytes(b"PK")
+    mine = repository.spool_path()
+    removed = purge(
+        repository.engine, repository.data_dir, filled.campaign.id, datetime(2000, 1, 1, tzinfo=SHANGHAI)
+    )
+    named = {str(path.relative_to(repository.data_dir)) for path in [*left, unnamed, export]}
+    assert set(removed.files) == named, "with the service stopped, every temporary goes"
+    assert mine.exists(), "(one a running process writes stays)"
 
 
 def test_intake_purge_lists_the_files_it_removed(filled: DialogEngine, tmp_path: Path) -> None:
@@ -205,3 +262,41 @@ def test_intake_purge_lists_the_files_it_removed(filled: DialogEngine, tmp_path:
         filled.repository.versions(1)[0].draft_id
     )
     assert not list(data_dir.rglob(".tmp-*"))
+
+
+def intake(data_dir: Path, database: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``intake`` run as a deployer runs it, on this data folder and database."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *arguments, "--db", database],
+        env={**os.environ, "INTAKE_DATA_DIR": str(data_dir)},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_value_a_backup_cannot_write_names_its_row_and_leaves_the_old_backup(
+    filled: DialogEngine, chat: Chat, tmp_path: Path
+) -> None:
+    """Issue 22 item 1: a lone surrogate kept before text was cleaned where it enters (a chat line of
+    an older version) made intake backup fail with a traceback, over a truncated archive."""
+    repository = filled.repository
+    target = tmp_path / "backups" / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, target)
+    before = target.read_bytes()
+    filled.remember_chat(chat.contact().id, [("person", {"text": "\ud800"})])  # as an older version kept it
+    [bad] = [
+        row
+        for row in everything(repository.engine, repository.data_dir)[0]["chatline"]
+        if row["payload"] == {"text": "\ud800"}
+    ]
+    with pytest.raises(BackupError) as refused:
+        backup(repository.engine, repository.data_dir, target)
+    assert f"chatline 表中 id = {bad['id']} 的一行，payload 列含有无法保存的字符" in str(refused.value)
+    assert target.read_bytes() == before, "the last good backup is untouched"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["backup.tar.gz"], "nothing half-written"
+    result = intake(repository.data_dir, str(repository.engine.url), "backup", str(target))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "备份没有完成" in result.stderr and f"id = {bad['id']}" in result.stderr
+    assert target.read_bytes() == before
