@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.data_folder import inside
 from storage.database import writers_waiting
 from storage.models import (
     CHAT_LINES_KEPT,
@@ -1113,17 +1114,18 @@ class Repository:
 
     def stored_path(self, relative: str) -> Path | None:
         """A stored file (a submission's record or DOCX) by its path in the data folder; None when it is
-        missing or the path would lead out of the folder."""
-        root = self.data_dir.resolve()
-        path = (root / relative).resolve()
-        return path if path.is_relative_to(root) and path.is_file() else None
+        missing or the path would lead out of the folder (``storage.data_folder.inside``)."""
+        path = inside(self.data_dir, relative)
+        return path if path is not None and path.is_file() else None
 
     def store_document(self, relative: str, data: bytes) -> Path:
         """Write a version's printed form at the path the version names (atomically: two processes
         rendering it at once write the same bytes, one after the other)."""
-        path = self.data_dir / relative
+        path = inside(self.data_dir, relative)
+        if path is None:
+            raise ValueError("a version's document path leads out of the data folder")
         _write_atomically(path, data)
-        return path.resolve()
+        return path
 
     def export_path(self, name: str) -> Path | None:
         """An export ZIP by its name (as ``dialogs.exports.write_export`` names them), or None."""
@@ -1136,7 +1138,7 @@ class Repository:
         files = _table(Attachment).c
         with self._session() as session:
             path = session.connection().execute(sql_select(files.path).where(files.sha256 == sha256)).scalar()
-        return None if path is None else self.data_dir / path
+        return None if path is None else inside(self.data_dir, path)  # a path out of the folder: none
 
 
 def _table(model: type[SQLModel]) -> Table:

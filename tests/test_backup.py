@@ -3,23 +3,28 @@ personal data after its retention period and says what it removed."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlmodel import SQLModel
 
 from bot.app import Declarations
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
-from storage.backup import BackupError, backup, purge, restore
+from storage.backup import TAMPERED, BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
+from storage.models import Attachment
 from storage.repository import Repository
 from tests.conftest import SHANGHAI, Chat, FakeClock, postgres_repository
 from tests.test_dialog_commands import SITE_ANSWERS
@@ -300,3 +305,160 @@ def test_a_value_a_backup_cannot_write_names_its_row_and_leaves_the_old_backup(
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "备份没有完成" in result.stderr and f"id = {bad['id']}" in result.stderr
     assert target.read_bytes() == before
+
+
+def crafted(
+    source: Path,
+    target: Path,
+    edit: Callable[[str, bytes], bytes] = lambda _name, data: data,
+    extra: tuple[tuple[str, int, int], ...] = (),
+    relist: bool = True,
+) -> Path:
+    """``source`` rewritten as someone with the file could: members edited, ``extra`` members of
+    zeros added (name, real size, size the manifest says), the manifest listing the edits (``relist``:
+    a forger recomputes the hashes) or not."""
+    with tarfile.open(source, "r:gz") as archive:
+        members = {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}  # type: ignore[union-attr]
+    manifest = json.loads(members.pop("manifest.json"))
+    with tarfile.open(target, "w:gz", compresslevel=1) as archive:
+        for name, data in members.items():
+            data = edit(name, data)
+            if relist:
+                manifest["members"][name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, size, listed in extra:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            archive.addfile(info, Zeros(size))
+            zeros = hashlib.sha256()
+            for _chunk in range(size >> 20):
+                zeros.update(bytes(1 << 20))
+            manifest["members"][name] = {"size": listed, "sha256": zeros.hexdigest()}
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+class Zeros:
+    """``size`` zero bytes, read as a file, never held whole."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def restored_into(tmp_path: Path, archive: Path) -> tuple[Engine, Path]:
+    """An empty migrated database and data folder, and the restore of ``archive`` into them."""
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    migrate(url)
+    return make_engine(url), tmp_path / "restored-data"
+
+
+def test_restore_refuses_a_path_out_of_the_data_folder_and_files_that_are_not_what_rows_say(
+    filled: DialogEngine, tmp_path: Path
+) -> None:
+    """Issue 22 item 3: an attachment row whose path was ../../../../../../etc/passwd, restored, made
+    /files/photos/<hash> serve /etc/passwd to 组联部."""
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    photo = repository.engine.connect().execute(select(Attachment)).mappings().first()
+    assert photo is not None
+    passwd = "../../../../../../etc/passwd"
+
+    def escape(name: str, data: bytes) -> bytes:
+        return (
+            data.replace(photo["path"].encode(), passwd.encode())
+            if name == "tables/attachment.jsonl"
+            else data
+        )
+
+    def swap(name: str, data: bytes) -> bytes:
+        return b"\xff\xd8\xff not the photo" if name == photo["path"] else data
+
+    target, data_dir = restored_into(tmp_path, archive)
+    for forged, refusal in [
+        (
+            crafted(archive, tmp_path / "escape.tar.gz", escape),
+            f"attachment 表 id = {photo['id']} 的一行，path",
+        ),
+        (crafted(archive, tmp_path / "swap.tar.gz", swap), f"{photo['path']} 与照片记录的校验值不符"),
+        (crafted(archive, tmp_path / "unlisted.tar.gz", swap, relist=False), "与清单记录的校验值不符"),
+    ]:
+        with pytest.raises(BackupError, match="没有恢复任何内容") as refused:
+            restore(target, data_dir, forged)
+        assert refusal in str(refused.value)
+        assert everything(target, data_dir) == ({t.name: [] for t in SQLModel.metadata.sorted_tables}, {})
+        assert not [p for p in data_dir.rglob("*") if p.is_file()], "nothing written stays"
+    restore(target, data_dir, archive)
+    assert everything(target, data_dir) == everything(repository.engine, repository.data_dir)
+
+
+def test_a_path_in_the_database_out_of_the_data_folder_is_never_opened(filled: DialogEngine) -> None:
+    repository = filled.repository
+    with repository.engine.begin() as connection:
+        photo = connection.execute(select(Attachment)).mappings().first()
+        assert photo is not None
+        connection.execute(update(Attachment).values(path="../../../../../../etc/passwd"))
+    assert repository.file_path(photo["sha256"]) is None
+    boss = filled.identity("telegram", "boss")
+    assert filled.open_document(DocumentRef("photo", photo["sha256"]), boss) is None
+    assert repository.stored_path("submissions/../../../../etc/passwd") is None
+    with pytest.raises(ValueError, match="out of the data folder"):
+        repository.store_document("../outside.docx", b"PK")
+
+
+RESTORE_AND_MEASURE = """
+import resource, sys
+from pathlib import Path
+from storage.backup import BackupError, restore
+from storage.database import make_engine
+try:
+    restore(make_engine(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
+    print("restored")
+except BackupError as error:
+    print(error)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def restore_measured(tmp_path: Path, archive: Path) -> tuple[str, int]:
+    """What restoring ``archive`` into a new database prints, and the peak memory it took, in MB."""
+    target, data_dir = restored_into(tmp_path, archive)
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORE_AND_MEASURE, str(target.url), str(data_dir), str(archive)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    said, peak = result.stdout.strip().rsplit("\n", 1)
+    return said, int(peak)
+
+
+def test_restore_streams_members_and_refuses_one_larger_than_its_manifest_says(
+    filled: DialogEngine, tmp_path: Path
+) -> None:
+    """Issue 22 item 7: a 2.1 MB archive with a 2 GiB member took 2.2 GB of memory (here: 512 MB)."""
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    video = "files/vv/" + "v" * 64 + ".mp4"
+    large = crafted(archive, tmp_path / "large.tar.gz", extra=((video, 256 << 20, 256 << 20),))
+    said, peak = restore_measured(tmp_path / "large", large)
+    assert said == "restored" and peak < 200, f"a 256 MB member restored with {peak} MB at most"
+    assert (tmp_path / "large" / "restored-data" / video).stat().st_size == 256 << 20
+    oversize = crafted(archive, tmp_path / "oversize.tar.gz", extra=((video, 512 << 20, 4096),))
+    assert oversize.stat().st_size < 10 << 20, "a small archive"
+    said, peak = restore_measured(tmp_path / "oversize", oversize)
+    assert said == f"备份文件中的 {video} 有 512.0 MB，超过清单记录的 4096 字节，{TAMPERED}"
+    assert peak < 200, f"refused with {peak} MB at most"
+    assert not (tmp_path / "oversize" / "restored-data" / video).exists()

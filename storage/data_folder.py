@@ -1,0 +1,25 @@
+"""The data folder's one rule for paths that come from a row or a backup: they stay inside it.
+
+Stored files are named by relative paths kept in rows (``attachment.path``,
+``submissionversion.record_path`` and ``document_path``) and in backups' member names. A row or a
+backup may have been written by someone else (``intake restore`` of a file from elsewhere): a path
+that would lead out of the stored files' folders (``../../etc/passwd``, ``/etc/passwd``, a link that
+points out) is refused wherever a path is read, here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+FILE_FOLDERS = ("files", "submissions")  # the folders rows name files in, and backups hold
+
+
+def inside(data_dir: Path, relative: str) -> Path | None:
+    """The file ``relative`` names under one of ``data_dir``'s ``FILE_FOLDERS``, resolved (links
+    followed); None when it would lie anywhere else."""
+    parts = PurePosixPath(relative.replace("\\", "/")).parts
+    if not parts or parts[0] not in FILE_FOLDERS or ".." in parts:
+        return None
+    root = data_dir.resolve()
+    path = root.joinpath(*parts).resolve()
+    return path if path.is_relative_to(root / parts[0]) and path != root / parts[0] else None
