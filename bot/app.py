@@ -18,6 +18,7 @@ from dialogs.supervisor_desk import Exporter, VideoExporter
 from renderers import FORM_RENDERERS, render_form
 from renderers.export import export_zip, write_video_zip
 from state_machines.form_machine import FormMachine, build_machines
+from storage.data_folder import keep_private
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
 
@@ -51,6 +52,8 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
     engine = make_engine(settings.resolved_database_url())
     check_migrated(engine)
     repository = Repository(engine, settings.data_dir.resolve())
+    if changed := keep_private(repository.data_dir):
+        log.warning("%d files of the data folder were readable by other users: made private", changed)
     if removed := repository.remove_stale_temporaries():
         log.warning("%d temporary files left by an interrupted write were removed", removed)
     campaign = declarations.campaign

@@ -23,3 +23,23 @@ def inside(data_dir: Path, relative: str) -> Path | None:
     root = data_dir.resolve()
     path = root.joinpath(*parts).resolve()
     return path if path.is_relative_to(root / parts[0]) and path != root / parts[0] else None
+
+
+def keep_private(data_dir: Path) -> int:
+    """Take group's and others' permissions off everything in ``data_dir`` (files 0600, folders
+    0700, as the service makes them under its umask 077): a data folder written by an older version,
+    or copied in under another umask, holds personal data readable by every user of the machine.
+    Returns how many were changed."""
+    changed = 0
+    if not data_dir.is_dir():
+        return 0
+    for path in [data_dir, *data_dir.rglob("*")]:
+        try:
+            mode = path.lstat().st_mode
+            if path.is_symlink() or not mode & 0o077:
+                continue
+            path.chmod(mode & 0o700)
+            changed += 1
+        except FileNotFoundError:
+            continue  # a temporary renamed meanwhile
+    return changed
