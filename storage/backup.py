@@ -319,7 +319,8 @@ def _member(
         member = member or archive.getmember(name)
     except KeyError as error:
         raise BackupError(f"备份文件不完整：缺少 {name}。") from error
-    too_large = f"备份文件中的 {name} 有 {_size(member.size)}，超过清单记录的 {_size(bound or 0)}，{TAMPERED}"
+    recorded = _size(bound or 0)
+    too_large = f"备份文件中的 {name} 有 {_size(member.size)}，超过备份中记录的 {recorded}，{TAMPERED}"
     if bound is not None and member.size > bound:
         raise BackupError(too_large)
     stream = archive.extractfile(member)

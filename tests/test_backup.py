@@ -313,10 +313,12 @@ def crafted(
     edit: Callable[[str, bytes], bytes] = lambda _name, data: data,
     extra: tuple[tuple[str, int, int], ...] = (),
     relist: bool = True,
+    format_1: bool = False,
 ) -> Path:
     """``source`` rewritten as someone with the file could: members edited, ``extra`` members of
     zeros added (name, real size, size the manifest says), the manifest listing the edits (``relist``:
-    a forger recomputes the hashes) or not."""
+    a forger recomputes the hashes) or not; ``format_1``: as the first version wrote it, without a
+    list of members."""
     with tarfile.open(source, "r:gz") as archive:
         members = {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}  # type: ignore[union-attr]
     manifest = json.loads(members.pop("manifest.json"))
@@ -336,6 +338,8 @@ def crafted(
             for _chunk in range(size >> 20):
                 zeros.update(bytes(1 << 20))
             manifest["members"][name] = {"size": listed, "sha256": zeros.hexdigest()}
+        if format_1:
+            manifest = {"format": 1, "revision": manifest["revision"], "counts": manifest["counts"]}
         data = json.dumps(manifest).encode()
         info = tarfile.TarInfo("manifest.json")
         info.size = len(data)
@@ -459,6 +463,27 @@ def test_restore_streams_members_and_refuses_one_larger_than_its_manifest_says(
     oversize = crafted(archive, tmp_path / "oversize.tar.gz", extra=((video, 512 << 20, 4096),))
     assert oversize.stat().st_size < 10 << 20, "a small archive"
     said, peak = restore_measured(tmp_path / "oversize", oversize)
-    assert said == f"备份文件中的 {video} 有 512.0 MB，超过清单记录的 4096 字节，{TAMPERED}"
+    assert said == f"备份文件中的 {video} 有 512.0 MB，超过备份中记录的 4096 字节，{TAMPERED}"
     assert peak < 200, f"refused with {peak} MB at most"
     assert not (tmp_path / "oversize" / "restored-data" / video).exists()
+
+
+def test_a_backup_of_the_first_format_still_restores_and_its_photos_are_checked(
+    filled: DialogEngine, tmp_path: Path
+) -> None:
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    photo = repository.engine.connect().execute(select(Attachment)).mappings().first()
+    assert photo is not None
+    target, data_dir = restored_into(tmp_path, crafted(archive, tmp_path / "v1.tar.gz", format_1=True))
+    restore(target, data_dir, tmp_path / "v1.tar.gz")
+    assert everything(target, data_dir) == everything(repository.engine, repository.data_dir)
+
+    def grow(name: str, data: bytes) -> bytes:
+        return data + b"more" if name == photo["path"] else data
+
+    grown = crafted(archive, tmp_path / "grown.tar.gz", grow, format_1=True)
+    target, data_dir = restored_into(tmp_path / "grown", grown)
+    with pytest.raises(BackupError, match=f"{photo['path']} 有 .*，超过备份中记录的"):
+        restore(target, data_dir, grown)
