@@ -7,6 +7,7 @@ PostgreSQL and restores into either, into an empty migrated database only.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -14,6 +15,7 @@ import os
 import shutil
 import tarfile
 import time
+import zlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -218,10 +220,27 @@ def restore(engine: Engine, data_dir: Path, source: Path) -> dict[str, int]:
                     _restore_table(connection, archive, table, listed, data_dir, photos)
                 files = _restore_files(archive, data_dir, listed, photos, written)
             written.clear()
+    except _UNREADABLE as error:
+        raise BackupError(f"备份文件已损坏、不完整，或不是 intake backup 做的备份，{TAMPERED}") from error
     finally:
         for path in written:  # a check failed: what was written goes, as the rows did
             path.unlink(missing_ok=True)
     return {**manifest["counts"], "files": files}
+
+
+# What reading a damaged or foreign archive raises (a truncated .gz, a row that is not JSON, a
+# manifest of the wrong shape): the database being away is not among them.
+_UNREADABLE = (
+    tarfile.TarError,
+    gzip.BadGzipFile,
+    EOFError,
+    zlib.error,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    KeyError,
+    TypeError,
+    AttributeError,
+)
 
 
 def _restore_table(

@@ -487,3 +487,21 @@ def test_a_backup_of_the_first_format_still_restores_and_its_photos_are_checked(
     target, data_dir = restored_into(tmp_path / "grown", grown)
     with pytest.raises(BackupError, match=f"{photo['path']} 有 .*，超过备份中记录的"):
         restore(target, data_dir, grown)
+
+
+def test_a_damaged_or_foreign_archive_is_refused_in_chinese(filled: DialogEngine, tmp_path: Path) -> None:
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    foreign = tmp_path / "foreign.tar.gz"
+    foreign.write_bytes(b"\x1f\x8b" + os.urandom(4000))
+    not_json = crafted(
+        archive, tmp_path / "not-json.tar.gz", lambda name, data: data[1:] if "draft" in name else data
+    )
+    for damaged in (truncated, foreign, not_json):
+        target, data_dir = restored_into(tmp_path / damaged.stem, damaged)
+        with pytest.raises(BackupError, match="备份文件已损坏、不完整，或不是 intake backup 做的备份"):
+            restore(target, data_dir, damaged)
+        assert everything(target, data_dir)[1] == {}
