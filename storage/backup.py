@@ -27,6 +27,7 @@ from sqlalchemy import select as select_table
 from sqlmodel import SQLModel, col, select
 
 from storage.data_folder import FILE_FOLDERS, inside
+from storage.kept_text import writable
 from storage.models import (
     Attachment,
     ChatLine,
@@ -132,21 +133,17 @@ def _json_line(table: Table, row: RowMapping) -> bytes:
     try:
         return json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False).encode()
     except UnicodeEncodeError:
-        column = next(k for k, v in row.items() if not _writable(v))
+        column = next(k for k, v in row.items() if not writable(_encode(v)))
         key = "，".join(f"{c.name} = {row[c.name]}" for c in table.primary_key.columns)
+        what_to_do = (
+            "网页版的聊天记录会在服务下次启动（intake run）时自动修复，之后请重新备份。"
+            if table.name == "chatline"
+            else f"请改正或删除这一行的 {column} 后重新备份，或联系技术支持。"
+        )
         raise BackupError(
             f"备份没有完成：{table.name} 表中 {key} 的一行，{column} 列含有无法保存的字符"
-            "（多半是升级前收到的乱码）。已有的备份文件没有改动。"
-            f"请改正或删除这一行的 {column} 后重新备份，或联系技术支持。"
+            f"（多半是升级前收到的乱码）。已有的备份文件没有改动。{what_to_do}"
         ) from None
-
-
-def _writable(value: Any) -> bool:
-    try:
-        json.dumps(_encode(value), ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class _Hashed(io.RawIOBase):

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlmodel import SQLModel
 
-from bot.app import Declarations
+from bot.app import Declarations, open_repository
+from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
 from storage.backup import TAMPERED, BackupError, backup, purge, restore
@@ -282,7 +283,7 @@ def intake(data_dir: Path, database: str, *arguments: str) -> subprocess.Complet
 
 
 def test_a_value_a_backup_cannot_write_names_its_row_and_leaves_the_old_backup(
-    filled: DialogEngine, chat: Chat, tmp_path: Path
+    filled: DialogEngine, chat: Chat, tmp_path: Path, declarations: Declarations
 ) -> None:
     """Issue 22 item 1: a lone surrogate kept before text was cleaned where it enters (a chat line of
     an older version) made intake backup fail with a traceback, over a truncated archive."""
@@ -304,7 +305,13 @@ def test_a_value_a_backup_cannot_write_names_its_row_and_leaves_the_old_backup(
     result = intake(repository.data_dir, str(repository.engine.url), "backup", str(target))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "备份没有完成" in result.stderr and f"id = {bad['id']}" in result.stderr
+    assert "服务下次启动（intake run）时自动修复" in result.stderr
     assert target.read_bytes() == before
+    settings = Settings(database_url=str(repository.engine.url), data_dir=repository.data_dir)
+    open_repository(settings, declarations)  # what intake run does first
+    assert ("person", {"text": ""}) in filled.chat_history(chat.contact().id), "the page loads again"
+    backup(repository.engine, repository.data_dir, target)
+    assert target.read_bytes() != before, "and the backup is made"
 
 
 def crafted(
