@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.settings import Settings
 from dialogs.campaign import Campaign, load_campaign
+from dialogs.chinese_text import clean_text
 from dialogs.declarations import DeclarationError, FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.exports import write_export, write_video_export
@@ -18,7 +19,9 @@ from dialogs.supervisor_desk import Exporter, VideoExporter
 from renderers import FORM_RENDERERS, render_form
 from renderers.export import export_zip, write_video_zip
 from state_machines.form_machine import FormMachine, build_machines
+from storage.data_folder import keep_private
 from storage.database import check_migrated, make_engine
+from storage.kept_text import repair_chat_lines
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,10 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
     engine = make_engine(settings.resolved_database_url())
     check_migrated(engine)
     repository = Repository(engine, settings.data_dir.resolve())
+    if changed := keep_private(repository.data_dir):
+        log.warning("%d files of the data folder were readable by other users: made private", changed)
+    if repaired := repair_chat_lines(engine, lambda text: clean_text(text).text):
+        log.warning("%d kept web chat lines held text that could not be saved: cleaned", repaired)
     if removed := repository.remove_stale_temporaries():
         log.warning("%d temporary files left by an interrupted write were removed", removed)
     campaign = declarations.campaign

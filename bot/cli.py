@@ -520,6 +520,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.DEBUG if os.environ.get("INTAKE_LOG_LEVEL", "").upper() == "DEBUG" else logging.WARNING
     )
     args = build_parser().parse_args(argv)
+    # Everything written from here on (the database and its WAL, uploads, records, exports, backups)
+    # holds personal data: readable by this user only, whatever the umask the command was started with.
+    os.umask(0o077)
     try:
         return int(args.handler(args))
     except (DatabaseNotMigrated, DeclarationError, BackupError) as error:

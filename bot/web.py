@@ -65,7 +65,7 @@ from bot.telegram_channel import TelegramChannel
 from bot.wecom import CHANNEL as WECOM_CHANNEL
 from bot.wecom import WeComChannel, callback_routes
 from bot.wecom_sign_in import WeComSignIn
-from dialogs.chinese_text import plain_number
+from dialogs.chinese_text import clean_text, plain_number
 from dialogs.engine import TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
 from dialogs.failures import failure_line
@@ -828,7 +828,8 @@ class WebChat:
             raise Refusal(413, TEXT_TOO_LONG, f"message of {len(text)} characters refused")
         inbound = Inbound(contact.channel, contact.user_id, text=text, menu=menu or None)
         shown = body.get("shown")  # a pressed button's label, as the page showed it
-        said = {"text": shown if menu and isinstance(shown, str) and len(shown) <= 200 else text}
+        pressed = menu and isinstance(shown, str) and len(shown) <= 200
+        said = {"text": clean_text(str(shown)).text if pressed else inbound.text}  # kept: cleaned as typed
         replies = await self._handle(inbound, _message_id(body.get("id")), Said(contact.contact_id, said))
         log.info("web message of contact %s: %d replies", contact.contact_id, len(replies))
         return JSONResponse({"replies": self._replies(replies, contact)})

@@ -24,7 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["CleanText", "clean_text", "plain_number", "to_halfwidth_digits", "word_count"]
+__all__ = ["CleanText", "clean_line", "clean_text", "plain_number", "to_halfwidth_digits", "word_count"]
 
 # Inclusive code point ranges whose characters count 1 字 each.
 _ONE_ZI_RANGES: tuple[tuple[int, int], ...] = (
@@ -47,15 +47,19 @@ _ONE_ZI_RANGES: tuple[tuple[int, int], ...] = (
 # Punctuation typed by Chinese input methods that lives outside the CJK blocks.
 _IME_PUNCTUATION = frozenset("“”‘’…‥—―·")
 
-# Characters removed by clean_text beyond the control characters and noncharacters.
+# Invisible characters removed by clean_text that are not format characters (category Cf, all of which
+# go but the zero-width joiner and non-joiner, which shape emoji and some scripts): the combining
+# grapheme joiner and the Hangul fillers, blank letters used to fake an empty name.
 _INVISIBLE_JUNK = frozenset(
-    "\ufeff"  # byte order mark / zero-width no-break space
-    "\u200b"  # zero-width space
-    "\u2060"  # word joiner
-    "\u200e\u200f"  # left-to-right and right-to-left marks
-    "\u202a\u202b\u202c\u202d\u202e"  # bidi embeddings and overrides
-    "\u2066\u2067\u2068\u2069"  # bidi isolates
+    "\u034f"  # combining grapheme joiner
+    "\u115f\u1160\u3164\uffa0"  # Hangul choseong / jungseong / compatibility / half-width fillers
 )
+_JOINERS = frozenset("\u200c\u200d")
+
+# An emoji tag sequence (the flags of England, Scotland, Wales): a black flag, tag characters and the
+# cancel tag. The only place tag characters (U+E0020–U+E007F) mean something; elsewhere they are
+# invisible text (“ASCII smuggling”) and clean_text removes them.
+_EMOJI_TAG_SEQUENCE = re.compile("\U0001f3f4[\U000e0020-\U000e007e]{1,32}\U000e007f")
 
 # Terminal escape sequences (ECMA-48), removed whole by clean_text so that no “[31m” is left behind:
 # CSI (ESC [ or U+009B, parameters, intermediates, a final byte); the string controls OSC, DCS, SOS,
@@ -111,26 +115,43 @@ class CleanText:
 
 def _is_junk(char: str) -> bool:
     """True for characters that break an XML 1.0 (Word) file or are invisible junk."""
-    if char in "\n\t":
+    if char in "\n\t" or char in _JOINERS:
         return False
     if char in _INVISIBLE_JUNK:
         return True
     code = ord(char)
     if 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:  # noncharacters
         return True
-    # Cc: C0 and C1 controls and DEL; Cs: lone surrogates.
-    return unicodedata.category(char) in ("Cc", "Cs")
+    # Cc: C0 and C1 controls and DEL; Cf: format characters (bidi controls, zero-width space, BOM,
+    # soft hyphen, tags …); Cs: lone surrogates.
+    return unicodedata.category(char) in ("Cc", "Cf", "Cs")
+
+
+def _without_junk(text: str) -> str:
+    """``text`` without its junk characters, emoji tag sequences kept whole."""
+    kept: list[str] = []
+    start = 0
+    for flag in _EMOJI_TAG_SEQUENCE.finditer(text):
+        kept += [char for char in text[start : flag.start()] if not _is_junk(char)]
+        kept.append(flag.group())
+        start = flag.end()
+    kept += [char for char in text[start:] if not _is_junk(char)]
+    return "".join(kept)
 
 
 def clean_text(text: str) -> CleanText:
-    """Normalise a typed answer so that it can be stored and printed in a DOCX.
+    """Normalise text that enters (a typed answer, a caption, a file's name) so that it can be
+    stored, backed up and printed in a DOCX. ``dialogs.exchange.Inbound`` and ``IncomingFile`` call it
+    when they are made, so every channel's text is cleaned once, at the edge.
 
     Terminal escape sequences are removed whole (``\\x1b[31m``, not just the ESC), line endings
-    become ``\\n`` (also NEL, U+2028 and U+2029), junk characters are removed (C0/C1
-    control characters except ``\\n`` and ``\\t``, lone surrogates, noncharacters, the BOM, zero-width
-    space, word joiner, LTR/RTL marks and bidi embedding/override/isolate controls), the rest is put
-    in Unicode NFC and leading and trailing whitespace is stripped. The zero-width joiner and
-    variation selectors stay, so emoji sequences survive.
+    become ``\\n`` (also NEL, U+2028 and U+2029), junk characters are removed (C0/C1 control
+    characters except ``\\n`` and ``\\t``, lone surrogates, noncharacters, format characters such as
+    the BOM, zero-width space, word joiner, soft hyphen, LTR/RTL/Arabic letter marks, bidi
+    embedding/override/isolate controls and tag characters, the combining grapheme joiner and the
+    Hangul fillers), the rest is put in Unicode NFC and leading and trailing whitespace is stripped.
+    The zero-width (non-)joiner, variation selectors and emoji tag sequences (a flag) stay, so emoji
+    survive.
 
     Returns:
         The cleaned text; ``removed`` counts the junk characters dropped (not the line endings
@@ -138,9 +159,15 @@ def clean_text(text: str) -> CleanText:
     """
     text = _ESCAPE_SEQUENCES.sub("\x1b", text)  # each sequence becomes one junk character, counted below
     text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
-    kept = [char for char in text if not _is_junk(char)]
+    kept = _without_junk(text)
     removed = len(text) - len(kept)
-    return CleanText(text=unicodedata.normalize("NFC", "".join(kept)).strip(), removed=removed)
+    return CleanText(text=unicodedata.normalize("NFC", kept).strip(), removed=removed)
+
+
+def clean_line(text: str) -> str:
+    """``clean_text`` for text that is one line (a file's name): every run of whitespace, line breaks
+    and tabs included, becomes one space."""
+    return " ".join(clean_text(text).text.split())
 
 
 # Full-width ASCII variants (U+FF01–U+FF5E) sit exactly 0xFEE0 above their ASCII counterparts.

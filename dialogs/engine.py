@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dialogs.campaign import Campaign, TaskDecl
-from dialogs.chinese_text import clean_text, plain_number
+from dialogs.chinese_text import plain_number
 from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
@@ -218,20 +218,20 @@ class DialogEngine:
         return replies
 
     def _handle(self, inbound: Inbound) -> list[Reply]:
-        cleaned = clean_text(inbound.text)
-        command = parse_command(cleaned.text)
+        text = inbound.text  # cleaned when the Inbound was made
+        command = parse_command(text)
         consenting = inbound.consent_for is not None
         inviting = command is not None and command.name == "start" and bool(command.argument)
         if (consenting or inviting) and not self.invite_tries.allowed((inbound.channel, inbound.user_id)):
             return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
         if inbound.consent_for is not None:
-            return self._consent(inbound, inbound.consent_for, cleaned.text)
+            return self._consent(inbound, inbound.consent_for, text)
         if inviting:
             assert command is not None
             return self._offer_invite(inbound, command.argument)
         contact, current = self.repository.contact_with_draft(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
-            return self.desk.answer(contact, command, self.clock(), cleaned.text, inbound.menu)
+            return self.desk.answer(contact, command, self.clock(), text, inbound.menu)
         unit = (
             self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
         )
@@ -240,10 +240,10 @@ class DialogEngine:
         turn = Turn(contact=contact, unit=unit, now=self.clock())
         if current is not None and current.unit_id == unit.id and current.status == "open":
             turn.draft = current
-        if command is not None and turn.draft is not None and contacts_answer(cleaned.text, command):
+        if command is not None and turn.draft is not None and contacts_answer(text, command):
             command = None
-        menu_action = pick_action(cleaned.text, [(str(label), str(action)) for label, action in contact.menu])
-        if command is None and menu_action is None and asks_for_documents(cleaned.text):
+        menu_action = pick_action(text, [(str(label), str(action)) for label, action in contact.menu])
+        if command is None and menu_action is None and asks_for_documents(text):
             command = Command("submissions")  # “怎么下载word”: 已交 lists them, each with its Word file
         if inbound.menu is not None and inbound.menu != self._current_menu(turn):
             turn.say(STALE_BUTTON)
@@ -256,9 +256,9 @@ class DialogEngine:
         elif menu_action is not None:
             self._menu_action(turn, menu_action)
         elif turn.draft is not None:
-            self._in_draft(turn, command, cleaned.text, inbound.file)
+            self._in_draft(turn, command, text, inbound.file)
         else:
-            self._at_home(turn, cleaned.text, inbound.file)
+            self._at_home(turn, text, inbound.file)
         if turn.dirty:
             self.repository.save(turn.draft, turn.contact, now=turn.now)
         return turn.replies

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from dialogs.chinese_text import clean_line, clean_text
+
 if TYPE_CHECKING:
     from dialogs.validators import ValidationResult
 
@@ -30,10 +32,15 @@ class IncomingFile:
     # that answers with it (``DialogEngine.check_file``); None: the engine makes them while handling.
     checked: ValidationResult | None = None
 
+    def __post_init__(self) -> None:
+        if self.file_name is not None:  # shown in the chat and kept with the answer: cleaned like text
+            object.__setattr__(self, "file_name", clean_line(self.file_name) or None)
+
 
 @dataclass(frozen=True)
 class Inbound:
-    """One message from a person: who (channel + the channel's user id), and text and/or a file."""
+    """One message from a person: who (channel + the channel's user id), and text and/or a file. The
+    text is cleaned as the message is made (``clean_text``): no channel can forget it."""
 
     channel: str
     user_id: str
@@ -41,6 +48,11 @@ class Inbound:
     file: IncomingFile | None = None
     menu: str | None = None  # set when a button was pressed: the menu it belongs to; text is its number
     consent_for: str | None = None  # the invite code of the privacy notice this answers (同意/不同意)
+
+    def __post_init__(self) -> None:
+        # The one cleaning of what a person types, whatever the channel: everything stored from here
+        # on (answers, captions, the web chat's kept lines) is valid text for a DOCX and a backup.
+        object.__setattr__(self, "text", clean_text(self.text).text)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from dialogs.form_records import FormRecord, Render, submission_record
 from dialogs.printing import printed_form
 from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
 from storage.repository import Repository
+from storage.temporaries import temporary_prefix
 
 
 @dataclass(frozen=True)
@@ -223,9 +225,9 @@ def write_video_export(
 
 def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write a file under a temporary name, then give it its name: never seen half-written."""
-    temporary = path.with_name(f".tmp-{path.name}")
+    temporary = path.with_name(f"{temporary_prefix()}{path.name}")  # a kill leaves it to the sweep
     try:
-        with temporary.open("wb") as target:
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as target:
             write(target)
         temporary.replace(path)
     finally:

@@ -7,20 +7,27 @@ PostgreSQL and restores into either, into an empty migrated database only.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
+import os
+import shutil
 import tarfile
 import time
+import zlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, Table, delete, func, text
+from sqlalchemy import Connection, Engine, RowMapping, Table, delete, func, text
 from sqlalchemy import select as select_table
 from sqlmodel import SQLModel, col, select
 
+from storage.data_folder import FILE_FOLDERS, inside
+from storage.kept_text import writable
 from storage.models import (
     Attachment,
     ChatLine,
@@ -37,9 +44,13 @@ from storage.models import (
     Unit,
 )
 from storage.repository import STALE_TEMPORARY, rebuild_progress
+from storage.temporaries import PREFIX, abandoned, temporary_prefix
 
-FORMAT = 1
-FILE_FOLDERS = ("files", "submissions")
+FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
+MANIFEST_LIMIT = 64 << 20  # bytes: a manifest lists each file in about 150
+LINE_LIMIT = 16 << 20  # characters: one row of a table (a draft's answers are a few kB)
+TAMPERED = "备份文件可能已损坏或被改动，没有恢复任何内容。"
+UNLISTED_LIMIT = 256 << 20  # bytes: a member a format-1 manifest does not size (a table, a record)
 
 
 class BackupError(RuntimeError):
@@ -76,91 +87,272 @@ def _stored_files(data_dir: Path) -> Iterable[Path]:
     for folder in FILE_FOLDERS:
         root = data_dir / folder
         if root.is_dir():
-            yield from sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+            yield from sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(PREFIX))
 
 
 def backup(engine: Engine, data_dir: Path, target: Path) -> dict[str, int]:
-    """Write every table and stored file to ``target``; return each table's row count and the file count."""
+    """Write every table and stored file to ``target``; return each table's row count and the file count.
+
+    The archive is written beside ``target`` (readable by its owner only) and takes its name only
+    when whole: a backup that fails leaves no partial archive where the real one goes, and an older
+    backup there stays as it was."""
     counts: dict[str, int] = {}
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(target, "w:gz") as archive, engine.connect() as connection:
-        for table in _tables():
-            lines = [
-                json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False)
-                for row in connection.execute(
-                    select_table(table).order_by(*table.primary_key.columns)
-                ).mappings()
-            ]
-            counts[table.name] = len(lines)
-            _add_bytes(archive, f"tables/{table.name}.jsonl", "\n".join(lines).encode())
-        files = list(_stored_files(data_dir))
-        for path in files:
-            archive.add(path, arcname=str(PurePosixPath(*path.relative_to(data_dir).parts)), recursive=False)
-        counts["files"] = len(files)
-        manifest = {"format": FORMAT, "revision": _revision(engine), "counts": counts}
-        _add_bytes(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    partial = target.with_name(f"{temporary_prefix()}{target.name}")
+    try:
+        with (
+            os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as stream,
+            tarfile.open(fileobj=stream, mode="w:gz") as archive,
+            engine.connect() as connection,
+        ):
+            members: dict[str, dict[str, Any]] = {}
+            for table in _tables():
+                rows = connection.execute(select_table(table).order_by(*table.primary_key.columns))
+                lines = [_json_line(table, row) for row in rows.mappings()]
+                counts[table.name] = len(lines)
+                name = f"tables/{table.name}.jsonl"
+                members[name] = _add(archive, tarfile.TarInfo(name), io.BytesIO(b"\n".join(lines)))
+            files = list(_stored_files(data_dir))
+            for path in files:
+                name = str(PurePosixPath(*path.relative_to(data_dir).parts))
+                with path.open("rb") as source:
+                    members[name] = _add(archive, archive.gettarinfo(arcname=name, fileobj=source), source)
+            counts["files"] = len(files)
+            manifest = {"format": FORMAT, "revision": _revision(engine), "counts": counts, "members": members}
+            data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+            _add(archive, tarfile.TarInfo("manifest.json"), io.BytesIO(data))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return counts
 
 
-def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    archive.addfile(info, io.BytesIO(data))
+def _json_line(table: Table, row: RowMapping) -> bytes:
+    """One row as a line of JSON (UTF-8), or a BackupError naming the row and the column that cannot
+    be written (text kept before it was cleaned where it enters: a lone surrogate)."""
+    try:
+        return json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        column = next(k for k, v in row.items() if not writable(_encode(v)))
+        key = "，".join(f"{c.name} = {row[c.name]}" for c in table.primary_key.columns)
+        what_to_do = (
+            "网页版的聊天记录会在服务下次启动（intake run）时自动修复，之后请重新备份。"
+            if table.name == "chatline"
+            else f"请改正或删除这一行的 {column} 后重新备份，或联系技术支持。"
+        )
+        raise BackupError(
+            f"备份没有完成：{table.name} 表中 {key} 的一行，{column} 列含有无法保存的字符"
+            f"（多半是升级前收到的乱码）。已有的备份文件没有改动。{what_to_do}"
+        ) from None
+
+
+class _Hashed(io.RawIOBase):
+    """A stream read through: its SHA-256 and size as it goes; reading more than ``limit`` bytes
+    raises ``BackupError(too_large)`` (a member larger than its manifest says is never read whole,
+    into memory or onto the disk)."""
+
+    def __init__(self, stream: IO[bytes], limit: int | None = None, too_large: str = "") -> None:
+        super().__init__()
+        self.stream, self.limit, self.too_large = stream, limit, too_large
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def readinto(self, buffer: Any) -> int:
+        size = len(buffer)
+        if self.limit is not None:  # one byte past the limit is enough to know
+            size = min(size, self.limit - self.size + 1)
+        data = self.stream.read(size)
+        self.size += len(data)
+        if self.limit is not None and self.size > self.limit:
+            raise BackupError(self.too_large)
+        self.digest.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
+
+
+def _add(archive: tarfile.TarFile, info: tarfile.TarInfo, stream: IO[bytes]) -> dict[str, Any]:
+    """Add a member from ``stream`` (``info.size`` bytes; all of a BytesIO); return what the manifest
+    records of it."""
+    if isinstance(stream, io.BytesIO):
+        info.size = len(stream.getbuffer())
+    hashed = _Hashed(stream)
+    archive.addfile(info, hashed)
+    return {"size": info.size, "sha256": hashed.sha256()}
 
 
 def restore(engine: Engine, data_dir: Path, source: Path) -> dict[str, int]:
-    """Load a backup into an empty database at the same schema revision, and its files into ``data_dir``."""
-    with tarfile.open(source, "r:gz") as archive:
-        manifest = json.loads(_read(archive, "manifest.json"))
-        if manifest.get("format") != FORMAT:
-            raise BackupError("备份文件格式不认识。")
-        if manifest.get("revision") != _revision(engine):
-            raise BackupError(
-                f"备份的数据库版本（{manifest.get('revision')}）与当前数据库（{_revision(engine)}）不同，"
-                "请先用 intake migrate 把两边升级到同一版本。"
-            )
-        with engine.begin() as connection:
-            for table in _tables():
-                if connection.execute(select_table(func.count()).select_from(table)).scalar_one():
-                    raise BackupError(
-                        f"目标数据库不是空的（{table.name} 表已有数据），只能恢复到新建的数据库。"
-                    )
-            for table in _tables():
-                lines = _read(archive, f"tables/{table.name}.jsonl").splitlines()
-                rows = [_row(line) for line in lines if line]
-                if rows:
-                    connection.execute(table.insert(), rows)
-                if connection.dialect.name == "postgresql" and "id" in table.columns:
-                    connection.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+    """Load a backup into an empty database at the same schema revision, and its files into ``data_dir``.
+
+    Nothing in the backup is trusted: every member is read as a stream, no larger than the manifest
+    says (a format-1 backup: the photo's row, or ``UNLISTED_LIMIT``), and checked against its SHA-256
+    (the manifest's, and a photo's row's); every path in a row or a member's name must stay inside the
+    stored files' folders (``storage.data_folder.inside``). A backup that fails a check restores
+    nothing: the database is rolled back and the files written are removed."""
+    written: list[Path] = []
+    try:
+        with tarfile.open(source, "r:gz") as archive:
+            manifest = json.loads(_member(archive, "manifest.json", None, MANIFEST_LIMIT).readall())
+            if manifest.get("format") not in (1, FORMAT):
+                raise BackupError("备份文件格式不认识。")
+            if manifest.get("revision") != _revision(engine):
+                raise BackupError(
+                    f"备份的数据库版本（{manifest.get('revision')}）与当前数据库（{_revision(engine)}）不同，"
+                    "请先用 intake migrate 把两边升级到同一版本。"
+                )
+            listed: dict[str, dict[str, Any]] | None = manifest.get("members")
+            with engine.begin() as connection:
+                for table in _tables():
+                    if connection.execute(select_table(func.count()).select_from(table)).scalar_one():
+                        raise BackupError(
+                            f"目标数据库不是空的（{table.name} 表已有数据），只能恢复到新建的数据库。"
                         )
-                    )
-        files = 0
-        for member in archive.getmembers():
-            parts = PurePosixPath(member.name).parts
-            outside = (
-                not parts or parts[0] not in FILE_FOLDERS or ".." in parts or member.name.startswith("/")
-            )
-            if not member.isfile() or outside:
-                continue  # only regular files inside files/ and submissions/: no traversal, no links
-            extracted = archive.extractfile(member)
-            assert extracted is not None
-            path = data_dir.joinpath(*parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(extracted.read())
-            files += 1
+                photos: dict[str, dict[str, Any]] = {}
+                for table in _tables():
+                    _restore_table(connection, archive, table, listed, data_dir, photos)
+                files = _restore_files(archive, data_dir, listed, photos, written)
+            written.clear()
+    except _UNREADABLE as error:
+        raise BackupError(f"备份文件已损坏、不完整，或不是 intake backup 做的备份，{TAMPERED}") from error
+    finally:
+        for path in written:  # a check failed: what was written goes, as the rows did
+            path.unlink(missing_ok=True)
     return {**manifest["counts"], "files": files}
 
 
-def _read(archive: tarfile.TarFile, name: str) -> str:
+# What reading a damaged or foreign archive raises (a truncated .gz, a row that is not JSON, a
+# manifest of the wrong shape): the database being away is not among them.
+_UNREADABLE = (
+    tarfile.TarError,
+    gzip.BadGzipFile,
+    EOFError,
+    zlib.error,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    KeyError,
+    TypeError,
+    AttributeError,
+)
+
+
+def _restore_table(
+    connection: Connection,
+    archive: tarfile.TarFile,
+    table: Table,
+    listed: dict[str, dict[str, Any]] | None,
+    data_dir: Path,
+    photos: dict[str, dict[str, Any]],
+) -> None:
+    """Insert a table's rows, read line by line (a thousand at a time); note the photos' rows."""
+    name = f"tables/{table.name}.jsonl"
+    stream = _member(archive, name, listed, UNLISTED_LIMIT if listed is None else None)
+    lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8")
+    batch: list[dict[str, Any]] = []
+    while line := lines.readline(LINE_LIMIT):
+        if len(line) >= LINE_LIMIT and not line.endswith("\n"):
+            raise BackupError(f"备份文件中 {name} 有一行过长，{TAMPERED}")
+        if line.strip():
+            row = _row(line)
+            _check_paths(table.name, row, data_dir)
+            if table.name == "attachment":
+                photos[str(row["path"])] = row
+            batch.append(row)
+        if len(batch) == 1000:
+            connection.execute(table.insert(), batch)
+            batch = []
+    if batch:
+        connection.execute(table.insert(), batch)
+    _check_hash(stream, name, listed)
+    if connection.dialect.name == "postgresql" and "id" in table.columns:
+        connection.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+            )
+        )
+
+
+_PATH_COLUMNS = {"attachment": ("path",), "submissionversion": ("record_path", "document_path")}
+
+
+def _check_paths(table: str, row: dict[str, Any], data_dir: Path) -> None:
+    for column in _PATH_COLUMNS.get(table, ()):
+        if row.get(column) is not None and inside(data_dir, str(row[column])) is None:
+            raise BackupError(
+                f"备份中 {table} 表 id = {row.get('id')} 的一行，{column} 指向数据目录以外的位置，{TAMPERED}"
+            )
+
+
+def _restore_files(
+    archive: tarfile.TarFile,
+    data_dir: Path,
+    listed: dict[str, dict[str, Any]] | None,
+    photos: dict[str, dict[str, Any]],
+    written: list[Path],
+) -> int:
+    """Write the backup's files into place, each streamed through a temporary and checked first."""
+    files = 0
+    for member in archive:
+        path = inside(data_dir, member.name) if member.isfile() else None
+        if path is None:
+            continue  # only regular files inside files/ and submissions/: no traversal, no links
+        photo = photos.get(member.name)
+        limit = None if listed is not None else int(photo["size"]) if photo is not None else UNLISTED_LIMIT
+        stream = _member(archive, member.name, listed, limit, member)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = path.with_name(f"{temporary_prefix()}{path.name}")
+        written.append(temporary)
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as target:
+            shutil.copyfileobj(stream, target, 1 << 20)
+        _check_hash(stream, member.name, listed)
+        if photo is not None and stream.sha256() != photo["sha256"]:
+            raise BackupError(f"备份文件中的 {member.name} 与照片记录的校验值不符，{TAMPERED}")
+        os.replace(temporary, path)
+        written.append(path)
+        files += 1
+    return files
+
+
+def _member(
+    archive: tarfile.TarFile,
+    name: str,
+    listed: dict[str, dict[str, Any]] | None,
+    limit: int | None,
+    member: tarfile.TarInfo | None = None,
+) -> _Hashed:
+    """A member (by name, or the one given) as a stream no larger than the manifest lists it (or
+    ``limit``), refused if larger."""
+    expected = listed.get(name) if listed is not None else None
+    if listed is not None and expected is None:
+        raise BackupError(f"备份文件中的 {name} 不在清单（manifest.json）里，{TAMPERED}")
+    bound = int(expected["size"]) if expected is not None else limit
     try:
-        member = archive.extractfile(name)
+        member = member or archive.getmember(name)
     except KeyError as error:
         raise BackupError(f"备份文件不完整：缺少 {name}。") from error
-    assert member is not None
-    return member.read().decode()
+    recorded = _size(bound or 0)
+    too_large = f"备份文件中的 {name} 有 {_size(member.size)}，超过备份中记录的 {recorded}，{TAMPERED}"
+    if bound is not None and member.size > bound:
+        raise BackupError(too_large)
+    stream = archive.extractfile(member)
+    if stream is None:
+        raise BackupError(f"备份文件中的 {name} 不是普通文件，{TAMPERED}")
+    return _Hashed(stream, bound, too_large)
+
+
+def _check_hash(stream: _Hashed, name: str, listed: dict[str, dict[str, Any]] | None) -> None:
+    expected = listed.get(name) if listed is not None else None
+    if expected is not None and (stream.size, stream.sha256()) != (expected["size"], expected["sha256"]):
+        raise BackupError(f"备份文件中的 {name} 与清单记录的校验值不符，{TAMPERED}")
+
+
+def _size(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MB" if size >= 1 << 20 else f"{size} 字节"
 
 
 def _row(line: str) -> dict[str, Any]:
@@ -182,8 +374,10 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
 
     Then every file of the data folder that no remaining row names goes too, whatever the date: a
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
-    was never saved; and the campaign's export ZIPs, which copy everything. Files written in the last
-    ``STALE_TEMPORARY`` are left: with the service running, a photo being stored has no row yet."""
+    was never saved; and the campaign's export ZIPs, which copy everything. A temporary goes whatever
+    its age unless the process writing it is still running (``storage.temporaries``); other files
+    written in the last ``STALE_TEMPORARY`` are left: with the service running, a photo being stored
+    has no row yet."""
 
     removed: dict[str, int] = {}
     with engine.begin() as connection:
@@ -262,13 +456,17 @@ def _remove_files_not_in(data_dir: Path, kept: set[str], dropped: set[str], *, e
     for folder in FILE_FOLDERS:
         for path in (data_dir / folder).rglob("*") if (data_dir / folder).is_dir() else []:
             relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
-            orphan = relative not in kept and path.stat().st_mtime < recent
-            if path.is_file() and (relative in dropped or orphan):
+            if path.name.startswith(PREFIX):
+                gone = abandoned(path)  # whatever its age: its writer is not running
+            else:
+                gone = relative in dropped or (relative not in kept and path.stat().st_mtime < recent)
+            if path.is_file() and gone:
                 path.unlink(missing_ok=True)
                 removed.append(relative)
     exports = data_dir / "exports"
     if exports.is_dir():
-        for path in [*exports.glob(f"{exports_of}-*.zip"), *exports.glob(".tmp-*")]:
+        temporaries = [path for path in exports.glob(f"{PREFIX}*") if abandoned(path)]
+        for path in [*exports.glob(f"{exports_of}-*.zip"), *temporaries]:
             path.unlink(missing_ok=True)
             removed.append(f"exports/{path.name}")
     return sorted(removed)

@@ -8,14 +8,12 @@ replies and store the dialog's effects all at once.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import secrets
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
+from storage.data_folder import inside
 from storage.database import writers_waiting
 from storage.models import (
     CHAT_LINES_KEPT,
@@ -53,10 +52,10 @@ from storage.models import (
     UnitProgress,
     utc_now,
 )
+from storage.temporaries import remove_abandoned, temporary_prefix
 
 Record = TypeVar("Record", bound=SQLModel)
 
-_TEMPORARY_PREFIX = ".tmp-"  # a file being written (see _write_atomically)
 _EXPORT_NAME = re.compile(r"[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip")  # campaign id, then when it was made
 STALE_TEMPORARY = timedelta(minutes=10)
 
@@ -1061,8 +1060,10 @@ class Repository:
         """A new temporary file's path in the stored files' folder, for an upload written as it
         arrives (``store_spooled`` then moves it into place; a crash leaves it to the start-up sweep)."""
         folder = self.data_dir / "files"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{_TEMPORARY_PREFIX}upload-{secrets.token_hex(8)}"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"{temporary_prefix()}upload-{secrets.token_hex(8)}"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the channel writes into it
+        return path
 
     def store_spooled(
         self, spooled: Path, *, kind: str, mime: str, extension: str, **meta: Any
@@ -1097,7 +1098,7 @@ class Repository:
                 return existing[0]
             target = self.data_dir / relative
             if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 write(target)
             values = {
                 "sha256": digest,
@@ -1114,36 +1115,28 @@ class Repository:
             self._commit(session)
             return Attachment(id=key, **values)
 
-    def remove_stale_temporaries(self, older_than: timedelta = STALE_TEMPORARY) -> int:
-        """Delete the temporaries (``.tmp-*``) of writes a crash interrupted; one may hold a whole
-        submission record. Only those older than ``older_than``: another worker sharing the data
-        folder may be writing one right now (a write takes milliseconds). Returns how many went."""
-        cutoff = time.time() - older_than.total_seconds()
-        removed = 0
-        for folder in ("files", "submissions", "exports"):
-            root = self.data_dir / folder
-            if not root.is_dir():
-                continue
-            for path in root.rglob(f"{_TEMPORARY_PREFIX}*"):
-                with contextlib.suppress(FileNotFoundError):
-                    if path.is_file() and path.stat().st_mtime < cutoff:
-                        path.unlink()
-                        removed += 1
-        return removed
+    def remove_stale_temporaries(self, unnamed_older_than: timedelta = STALE_TEMPORARY) -> int:
+        """Delete the temporaries of writes a crash or a kill interrupted (one may hold a whole
+        submission record, or an upload with a name, a phone number and an address inside): those
+        whose writing process is no longer running (``storage.temporaries``); another worker sharing
+        the data folder may be writing its own right now. Returns how many went."""
+        folders = [self.data_dir / folder for folder in ("files", "submissions", "exports")]
+        return len(remove_abandoned(folders, unnamed_older_than))
 
     def stored_path(self, relative: str) -> Path | None:
         """A stored file (a submission's record or DOCX) by its path in the data folder; None when it is
-        missing or the path would lead out of the folder."""
-        root = self.data_dir.resolve()
-        path = (root / relative).resolve()
-        return path if path.is_relative_to(root) and path.is_file() else None
+        missing or the path would lead out of the folder (``storage.data_folder.inside``)."""
+        path = inside(self.data_dir, relative)
+        return path if path is not None and path.is_file() else None
 
     def store_document(self, relative: str, data: bytes) -> Path:
         """Write a version's printed form at the path the version names (atomically: two processes
         rendering it at once write the same bytes, one after the other)."""
-        path = self.data_dir / relative
+        path = inside(self.data_dir, relative)
+        if path is None:
+            raise ValueError("a version's document path leads out of the data folder")
         _write_atomically(path, data)
-        return path.resolve()
+        return path
 
     def export_path(self, name: str) -> Path | None:
         """An export ZIP by its name (as ``dialogs.exports.write_export`` names them), or None."""
@@ -1156,7 +1149,7 @@ class Repository:
         files = _table(Attachment).c
         with self._session() as session:
             path = session.connection().execute(sql_select(files.path).where(files.sha256 == sha256)).scalar()
-        return None if path is None else self.data_dir / path
+        return None if path is None else inside(self.data_dir, path)  # a path out of the folder: none
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -1391,8 +1384,8 @@ def _aware(moment: datetime) -> datetime:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write a file so that a crash leaves either the old file or the whole new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY_PREFIX)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix())  # mode 0600
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

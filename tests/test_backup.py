@@ -3,23 +3,30 @@ personal data after its retention period and says what it removed."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlmodel import SQLModel
 
-from bot.app import Declarations
+from bot.app import Declarations, open_repository
+from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
-from storage.backup import BackupError, backup, purge, restore
+from storage.backup import TAMPERED, BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
+from storage.models import Attachment
+from storage.repository import Repository
 from tests.conftest import SHANGHAI, Chat, FakeClock, postgres_repository
 from tests.test_dialog_commands import SITE_ANSWERS
 from tests.test_dialog_forms import fill_cadre, start
@@ -173,15 +180,71 @@ def test_purge_removes_every_file_no_row_names_and_lists_them(filled: DialogEngi
     )
 
 
-def test_start_up_removes_stale_temporaries_only(filled: DialogEngine) -> None:
-    data_dir = filled.repository.data_dir
-    temporary, orphan, _export = leftovers(data_dir)
-    fresh = temporary.with_name(".tmp-being-written")
-    fresh.write_bytes(b"{")
-    assert filled.repository.remove_stale_temporaries() == 1
-    assert not temporary.exists()
-    assert fresh.exists(), "another worker may be writing this one right now"
-    assert orphan.exists(), "only temporaries: the rest is purge's to judge"
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from storage.database import make_engine
+from storage.repository import Repository
+from storage.temporaries import temporary_prefix
+
+repository = Repository(make_engine(sys.argv[1]), Path(sys.argv[2]))
+repository.spool_path().write_bytes(sys.argv[3].encode() * 1000)  # a large upload arriving
+record = repository.data_dir / "submissions" / "yufeng" / f"{temporary_prefix()}k2j4h6"
+record.write_bytes(sys.argv[3].encode())  # a submission record being written
+print("writing", flush=True)
+time.sleep(60)
+"""
+
+
+def killed_mid_write(repository: Repository) -> list[Path]:
+    """The temporaries a process killed inside its writes leaves (seconds old, personal data inside)."""
+    before = set(repository.data_dir.rglob(".tmp-*"))
+    personal = "韦丽华 13877212345 柳州市柳江区拉堡镇柳堡路88号"
+    arguments = [str(repository.engine.url), str(repository.data_dir), personal]
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, *arguments],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as writer:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        writer.kill()
+    left = sorted(set(repository.data_dir.rglob(".tmp-*")) - before)
+    assert len(left) == 2 and all(path.stat().st_mtime > time.time() - 60 for path in left)
+    return left
+
+
+def test_start_up_removes_the_temporaries_of_every_writer_no_longer_running(filled: DialogEngine) -> None:
+    """Issue 22 item 5: after a kill, an upload spool and a submission record's temporary (a name, a
+    phone number, an address inside) survived the restart, being younger than ten minutes."""
+    repository = filled.repository
+    left = killed_mid_write(repository)
+    mine = repository.spool_path()  # this process is still writing it
+    unnamed = repository.data_dir / "submissions" / "yufeng" / ".tmp-being-written"
+    unnamed.write_bytes(b"{")  # an older version's temporary, minutes old: its writer is unknown
+    assert repository.remove_stale_temporaries() == 2
+    assert not any(path.exists() for path in left), "a killed writer's temporaries go, however young"
+    assert mine.exists(), "a running writer's temporary stays"
+    assert unnamed.exists(), "an older version's young temporary may still be being written"
+    os.utime(unnamed, (time.time() - 3600, time.time() - 3600))
+    assert repository.remove_stale_temporaries() == 1 and not unnamed.exists()
+
+
+def test_purge_removes_every_temporary_no_running_process_writes(filled: DialogEngine) -> None:
+    repository = filled.repository
+    left = killed_mid_write(repository)
+    unnamed = repository.data_dir / "submissions" / "yufeng" / ".tmp-being-written"
+    unnamed.write_bytes(b"{")
+    export = repository.data_dir / "exports" / ".tmp-liuzhou-2021-20210601-090000.zip"
+    export.parent.mkdir(parents=True, exist_ok=True)
+    export.write_bytes(b"PK")
+    mine = repository.spool_path()
+    removed = purge(
+        repository.engine, repository.data_dir, filled.campaign.id, datetime(2000, 1, 1, tzinfo=SHANGHAI)
+    )
+    named = {str(path.relative_to(repository.data_dir)) for path in [*left, unnamed, export]}
+    assert set(removed.files) == named, "with the service stopped, every temporary goes"
+    assert mine.exists(), "(one a running process writes stays)"
 
 
 def test_intake_purge_lists_the_files_it_removed(filled: DialogEngine, tmp_path: Path) -> None:
@@ -205,3 +268,247 @@ def test_intake_purge_lists_the_files_it_removed(filled: DialogEngine, tmp_path:
         filled.repository.versions(1)[0].draft_id
     )
     assert not list(data_dir.rglob(".tmp-*"))
+
+
+def intake(data_dir: Path, database: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``intake`` run as a deployer runs it, on this data folder and database."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *arguments, "--db", database],
+        env={**os.environ, "INTAKE_DATA_DIR": str(data_dir)},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_value_a_backup_cannot_write_names_its_row_and_leaves_the_old_backup(
+    filled: DialogEngine, chat: Chat, tmp_path: Path, declarations: Declarations
+) -> None:
+    """Issue 22 item 1: a lone surrogate kept before text was cleaned where it enters (a chat line of
+    an older version) made intake backup fail with a traceback, over a truncated archive."""
+    repository = filled.repository
+    target = tmp_path / "backups" / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, target)
+    before = target.read_bytes()
+    filled.remember_chat(chat.contact().id, [("person", {"text": "\ud800"})])  # as an older version kept it
+    [bad] = [
+        row
+        for row in everything(repository.engine, repository.data_dir)[0]["chatline"]
+        if row["payload"] == {"text": "\ud800"}
+    ]
+    with pytest.raises(BackupError) as refused:
+        backup(repository.engine, repository.data_dir, target)
+    assert f"chatline 表中 id = {bad['id']} 的一行，payload 列含有无法保存的字符" in str(refused.value)
+    assert target.read_bytes() == before, "the last good backup is untouched"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["backup.tar.gz"], "nothing half-written"
+    result = intake(repository.data_dir, str(repository.engine.url), "backup", str(target))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "备份没有完成" in result.stderr and f"id = {bad['id']}" in result.stderr
+    assert "服务下次启动（intake run）时自动修复" in result.stderr
+    assert target.read_bytes() == before
+    settings = Settings(database_url=str(repository.engine.url), data_dir=repository.data_dir)
+    open_repository(settings, declarations)  # what intake run does first
+    assert ("person", {"text": ""}) in filled.chat_history(chat.contact().id), "the page loads again"
+    backup(repository.engine, repository.data_dir, target)
+    assert target.read_bytes() != before, "and the backup is made"
+
+
+def crafted(
+    source: Path,
+    target: Path,
+    edit: Callable[[str, bytes], bytes] = lambda _name, data: data,
+    extra: tuple[tuple[str, int, int], ...] = (),
+    relist: bool = True,
+    format_1: bool = False,
+) -> Path:
+    """``source`` rewritten as someone with the file could: members edited, ``extra`` members of
+    zeros added (name, real size, size the manifest says), the manifest listing the edits (``relist``:
+    a forger recomputes the hashes) or not; ``format_1``: as the first version wrote it, without a
+    list of members."""
+    with tarfile.open(source, "r:gz") as archive:
+        members = {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}  # type: ignore[union-attr]
+    manifest = json.loads(members.pop("manifest.json"))
+    with tarfile.open(target, "w:gz", compresslevel=1) as archive:
+        for name, data in members.items():
+            data = edit(name, data)
+            if relist:
+                manifest["members"][name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, size, listed in extra:
+            info = tarfile.TarInfo(name)
+            info.size = size
+            archive.addfile(info, Zeros(size))
+            zeros = hashlib.sha256()
+            for _chunk in range(size >> 20):
+                zeros.update(bytes(1 << 20))
+            manifest["members"][name] = {"size": listed, "sha256": zeros.hexdigest()}
+        if format_1:
+            manifest = {"format": 1, "revision": manifest["revision"], "counts": manifest["counts"]}
+        data = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+class Zeros:
+    """``size`` zero bytes, read as a file, never held whole."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def restored_into(tmp_path: Path, archive: Path) -> tuple[Engine, Path]:
+    """An empty migrated database and data folder, and the restore of ``archive`` into them."""
+    url = f"sqlite:///{tmp_path / 'restored.db'}"
+    migrate(url)
+    return make_engine(url), tmp_path / "restored-data"
+
+
+def test_restore_refuses_a_path_out_of_the_data_folder_and_files_that_are_not_what_rows_say(
+    filled: DialogEngine, tmp_path: Path
+) -> None:
+    """Issue 22 item 3: an attachment row whose path was ../../../../../../etc/passwd, restored, made
+    /files/photos/<hash> serve /etc/passwd to 组联部."""
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    photo = repository.engine.connect().execute(select(Attachment)).mappings().first()
+    assert photo is not None
+    passwd = "../../../../../../etc/passwd"
+
+    def escape(name: str, data: bytes) -> bytes:
+        return (
+            data.replace(photo["path"].encode(), passwd.encode())
+            if name == "tables/attachment.jsonl"
+            else data
+        )
+
+    def swap(name: str, data: bytes) -> bytes:
+        return b"\xff\xd8\xff not the photo" if name == photo["path"] else data
+
+    target, data_dir = restored_into(tmp_path, archive)
+    for forged, refusal in [
+        (
+            crafted(archive, tmp_path / "escape.tar.gz", escape),
+            f"attachment 表 id = {photo['id']} 的一行，path",
+        ),
+        (crafted(archive, tmp_path / "swap.tar.gz", swap), f"{photo['path']} 与照片记录的校验值不符"),
+        (crafted(archive, tmp_path / "unlisted.tar.gz", swap, relist=False), "与清单记录的校验值不符"),
+    ]:
+        with pytest.raises(BackupError, match="没有恢复任何内容") as refused:
+            restore(target, data_dir, forged)
+        assert refusal in str(refused.value)
+        assert everything(target, data_dir) == ({t.name: [] for t in SQLModel.metadata.sorted_tables}, {})
+        assert not [p for p in data_dir.rglob("*") if p.is_file()], "nothing written stays"
+    restore(target, data_dir, archive)
+    assert everything(target, data_dir) == everything(repository.engine, repository.data_dir)
+
+
+def test_a_path_in_the_database_out_of_the_data_folder_is_never_opened(filled: DialogEngine) -> None:
+    repository = filled.repository
+    with repository.engine.begin() as connection:
+        photo = connection.execute(select(Attachment)).mappings().first()
+        assert photo is not None
+        connection.execute(update(Attachment).values(path="../../../../../../etc/passwd"))
+    assert repository.file_path(photo["sha256"]) is None
+    boss = filled.identity("telegram", "boss")
+    assert filled.open_document(DocumentRef("photo", photo["sha256"]), boss) is None
+    assert repository.stored_path("submissions/../../../../etc/passwd") is None
+    with pytest.raises(ValueError, match="out of the data folder"):
+        repository.store_document("../outside.docx", b"PK")
+
+
+RESTORE_AND_MEASURE = """
+import resource, sys
+from pathlib import Path
+from storage.backup import BackupError, restore
+from storage.database import make_engine
+try:
+    restore(make_engine(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
+    print("restored")
+except BackupError as error:
+    print(error)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def restore_measured(tmp_path: Path, archive: Path) -> tuple[str, int]:
+    """What restoring ``archive`` into a new database prints, and the peak memory it took, in MB."""
+    target, data_dir = restored_into(tmp_path, archive)
+    result = subprocess.run(
+        [sys.executable, "-c", RESTORE_AND_MEASURE, str(target.url), str(data_dir), str(archive)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    said, peak = result.stdout.strip().rsplit("\n", 1)
+    return said, int(peak)
+
+
+def test_restore_streams_members_and_refuses_one_larger_than_its_manifest_says(
+    filled: DialogEngine, tmp_path: Path
+) -> None:
+    """Issue 22 item 7: a 2.1 MB archive with a 2 GiB member took 2.2 GB of memory (here: 512 MB)."""
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    video = "files/vv/" + "v" * 64 + ".mp4"
+    large = crafted(archive, tmp_path / "large.tar.gz", extra=((video, 256 << 20, 256 << 20),))
+    said, peak = restore_measured(tmp_path / "large", large)
+    assert said == "restored" and peak < 200, f"a 256 MB member restored with {peak} MB at most"
+    assert (tmp_path / "large" / "restored-data" / video).stat().st_size == 256 << 20
+    oversize = crafted(archive, tmp_path / "oversize.tar.gz", extra=((video, 512 << 20, 4096),))
+    assert oversize.stat().st_size < 10 << 20, "a small archive"
+    said, peak = restore_measured(tmp_path / "oversize", oversize)
+    assert said == f"备份文件中的 {video} 有 512.0 MB，超过备份中记录的 4096 字节，{TAMPERED}"
+    assert peak < 200, f"refused with {peak} MB at most"
+    assert not (tmp_path / "oversize" / "restored-data" / video).exists()
+
+
+def test_a_backup_of_the_first_format_still_restores_and_its_photos_are_checked(
+    filled: DialogEngine, tmp_path: Path
+) -> None:
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    photo = repository.engine.connect().execute(select(Attachment)).mappings().first()
+    assert photo is not None
+    target, data_dir = restored_into(tmp_path, crafted(archive, tmp_path / "v1.tar.gz", format_1=True))
+    restore(target, data_dir, tmp_path / "v1.tar.gz")
+    assert everything(target, data_dir) == everything(repository.engine, repository.data_dir)
+
+    def grow(name: str, data: bytes) -> bytes:
+        return data + b"more" if name == photo["path"] else data
+
+    grown = crafted(archive, tmp_path / "grown.tar.gz", grow, format_1=True)
+    target, data_dir = restored_into(tmp_path / "grown", grown)
+    with pytest.raises(BackupError, match=f"{photo['path']} 有 .*，超过备份中记录的"):
+        restore(target, data_dir, grown)
+
+
+def test_a_damaged_or_foreign_archive_is_refused_in_chinese(filled: DialogEngine, tmp_path: Path) -> None:
+    repository = filled.repository
+    archive = tmp_path / "backup.tar.gz"
+    backup(repository.engine, repository.data_dir, archive)
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    foreign = tmp_path / "foreign.tar.gz"
+    foreign.write_bytes(b"\x1f\x8b" + os.urandom(4000))
+    not_json = crafted(
+        archive, tmp_path / "not-json.tar.gz", lambda name, data: data[1:] if "draft" in name else data
+    )
+    for damaged in (truncated, foreign, not_json):
+        target, data_dir = restored_into(tmp_path / damaged.stem, damaged)
+        with pytest.raises(BackupError, match="备份文件已损坏、不完整，或不是 intake backup 做的备份"):
+            restore(target, data_dir, damaged)
+        assert everything(target, data_dir)[1] == {}

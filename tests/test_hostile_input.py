@@ -5,6 +5,8 @@ end up in still render."""
 from __future__ import annotations
 
 import io
+import unicodedata
+from dataclasses import replace
 from datetime import date
 
 from docx import Document
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 
 from dialogs.chinese_text import clean_text, word_count
 from dialogs.engine import DialogEngine
-from dialogs.exchange import IncomingFile
+from dialogs.exchange import Inbound, IncomingFile
 from dialogs.validators import TEXT_VALIDATORS, Accepted, Rejected, ValidationContext, validate_photo
 from tests.conftest import Chat, document_path
 from tests.test_dialog_forms import start
@@ -166,3 +168,39 @@ def test_a_flood_of_photos_keeps_the_first_twelve_and_refuses_the_rest(chat: Cha
     chat.send("填写完毕")
     assert "已提交" in chat.send("确认提交")
     assert len(Document(str(document_path(chat.engine, chat.replies[-1]))).inline_shapes) == 12
+
+
+# Issue 22 items 1 and 10: one cleaning, where every channel's message is made ----------------------
+
+HIDDEN = "\u061c\u034f\U000e0041\U000e0042\u00ad\u2066\u115f\ud800"  # Arabic mark, CGJ, tags, soft hyphen …
+FLAG = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"  # Scotland's flag
+
+
+def test_invisible_characters_are_cleaned_and_emoji_survive() -> None:
+    assert clean_text(f"韦{HIDDEN}丽华").text == "韦丽华"
+    family = "👩\u200d👧"
+    assert clean_text(f"家乡{FLAG} {family}").text == f"家乡{FLAG} {family}", "a flag and a ZWJ family stay"
+    assert clean_text("\U000e0041家\U000e007f").text == "家", "tags outside a flag go, the cancel tag too"
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.one_of(st.text(max_size=200), NASTY), name=st.one_of(st.text(max_size=100), NASTY))
+def test_a_message_and_a_file_name_are_clean_as_soon_as_they_are_made(raw: str, name: str) -> None:
+    """``Inbound`` and ``IncomingFile`` clean what they are given: no channel can store raw text."""
+    message = Inbound("web", "someone", text=raw, file=IncomingFile(kind="video", file_name=name))
+    assert message.text == clean_text(raw).text
+    message.text.encode()  # a lone surrogate would fail here, and in a backup
+    assert message.file is not None
+    shown = message.file.file_name
+    assert shown is None or (shown.encode() and shown == shown.strip() and " ".join(shown.split()) == shown)
+    for char in message.text + (shown or ""):
+        assert unicodedata.category(char) not in ("Cc", "Cf", "Cs") or char in "\n\t\u200c\u200d", repr(char)
+    again = replace(message.file, size=1)
+    assert again.file_name == shown, "cleaning twice changes nothing"
+
+
+def test_typed_text_with_hidden_characters_is_stored_clean(chat: Chat) -> None:
+    start(chat, "登记表")
+    reply = chat.send(f"韦{HIDDEN}丽华")
+    assert "（2/16）" in reply, reply
+    assert chat.draft().answers["name"] == "韦丽华"

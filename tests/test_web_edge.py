@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -43,9 +44,11 @@ from dialogs.engine import TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import Inbound
 from dialogs.invites import FailedAttempts
 from dialogs.sample_answers import CADRE_ANSWERS
+from storage.backup import backup
 from storage.database import make_engine
 from storage.repository import Repository
 from tests.conftest import FakeClock, photo_bytes, report_figures
+from tests.test_mp4_probe import mp4
 from tests.test_review import fill_cadre
 from tests.test_web_api import (
     SESSION_SECRET,
@@ -670,3 +673,34 @@ def test_messages_of_several_browsers_arriving_together_share_a_commit(
         for client, _csrf in browsers:
             client.close()
     assert 1 < len(commits) < 6, f"{len(commits)} commits for 6 browsers' messages"
+
+
+def test_hidden_characters_in_text_and_file_names_are_cleaned_before_anything_keeps_them(
+    server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    """Issue 22 items 1 and 10: a lone surrogate (valid JSON) once broke the contact's page on every
+    reload and the whole deployment's backup; an upload's name kept NUL, ESC, CR/LF and bidi controls."""
+    with browser(server) as client:
+        csrf = sign_in(client, engine)
+        press(client, csrf, post(client, csrf, "/api/start", {}).json()["replies"], "课程推荐表")
+        typed = rb'{"text": "\ud800\u061c\u034f\udb40\udc41\u202e\u5bb6\u98ce\u7b2c\u4e00\u8bfe"}'
+        sent = client.post("/api/messages", content=typed, headers={CSRF_HEADER: csrf})
+        assert sent.status_code == 200, sent.text
+        for answer in ["讲授", "家" * 50, "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+            say(client, csrf, answer)
+        name = quote("家风\x00\x1b[31m\x07\r\n\u202egnp.mp4")
+        headers = {CSRF_HEADER: csrf, "Content-Type": "video/mp4", "X-File-Name": name}
+        uploaded = client.post("/api/upload", content=mp4(300, 1280, 720, payload=1000), headers=headers)
+        assert uploaded.status_code == 200, uploaded.text
+        reloaded = post(client, csrf, "/api/start", {})
+        assert reloaded.status_code == 200, "the page still loads"
+        history = reloaded.json()["history"]
+    assert {"speaker": "person", "text": "家风第一课"} in history
+    assert {"speaker": "person", "video": "家风 gnp.mp4"} in history
+    [contact] = [c for c in contacts(engine) if c.channel == CHANNEL]
+    draft = engine.repository.draft(contact.current_draft_id or 0)
+    assert draft is not None
+    [course] = draft.answers["courses"]
+    assert course["course_title"] == "家风第一课" and course["video"]["file_name"] == "家风 gnp.mp4"
+    counts = backup(engine.repository.engine, engine.repository.data_dir, tmp_path / "backup.tar.gz")
+    assert counts["chatline"] >= 2, "the backup of the whole deployment still works"
