@@ -32,14 +32,21 @@ from dialogs.commands import (
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
-from dialogs.form_records import Render, photo_hashes
+from dialogs.form_records import Render, stored_media
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
-from dialogs.presentation import display_value, field_line, form_size, review_text, row_title, status_label
+from dialogs.presentation import display_value, field_line, form_size, review_text, row_title
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
+from dialogs.submission_view import (
+    own_submission,
+    return_reason,
+    submission_line,
+    submission_replies,
+    word_file_reply,
+)
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
 from dialogs.validators import (
@@ -361,7 +368,7 @@ class DialogEngine:
                 return None
             path = self.repository.export_path(ref.key)
             return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
-        if ref.kind == "photo":
+        if ref.kind in ("photo", "video"):
             return self._open_photo(ref.key, viewer)
         number = plain_number(ref.key)
         submission = self.repository.submission(number) if number is not None else None
@@ -399,9 +406,9 @@ class DialogEngine:
         contact, draft = self.repository.contact_with_draft(viewer.channel, viewer.user_id)
         if contact is None or viewer.unit_id is None:
             return set()
-        seen = set(photo_hashes(self.forms[draft.form_id], draft.answers)) if draft is not None else set()
+        seen = {ref.key for ref in stored_media(self.forms[draft.form_id], draft.answers)} if draft else set()
         for submission, version in self.repository.current_versions(self.campaign.id, viewer.unit_id):
-            seen.update(photo_hashes(self.forms[submission.form_id], version.answers))
+            seen.update(ref.key for ref in stored_media(self.forms[submission.form_id], version.answers))
         return seen
 
     # Commands that work anywhere ---------------------------------------------------------------
@@ -433,6 +440,11 @@ class DialogEngine:
             case "reopen":
                 self._reopen(turn, command.argument)
                 return True
+            case "show":
+                self._show_own(turn, command.argument)
+                if turn.draft is not None:
+                    self._ask(turn)
+                return True
             case "status":
                 report = status_report(self.repository, self.campaign, self.forms, turn.now, turn.unit.code)
                 turn.say(report.text())
@@ -442,17 +454,7 @@ class DialogEngine:
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
-            case (
-                "pending"
-                | "unit"
-                | "show"
-                | "accept"
-                | "return"
-                | "select"
-                | "unselect"
-                | "export"
-                | "remind"
-            ):
+            case "pending" | "unit" | "accept" | "return" | "select" | "unselect" | "export" | "remind":
                 turn.say(f"这个命令只有{self.campaign.contact.department}可以使用。")
                 if turn.draft is not None:
                     self._ask(turn)
@@ -528,6 +530,10 @@ class DialogEngine:
             self._resume(turn, int(value))
         elif kind == "reopen":
             self._reopen(turn, value)
+        elif kind == "show":
+            self._show_own(turn, value)
+        elif kind == "download":
+            self._download_own(turn, value)
 
     def _progress(self, unit: Unit, task: TaskDecl) -> Progress:
         return next(p for p in campaign_progress(self.repository, self.campaign, unit.code) if p.task == task)
@@ -574,22 +580,46 @@ class DialogEngine:
             return
         lines = ["贵单位已提交："]
         entries = []
+        changeable = False
         for submission in submissions:
             form = self.forms[submission.form_id]
             latest = self.repository.versions(submission.id or 0)[-1]
-            name = latest.answers.get(form.summary_field) or ""
-            status = status_label(submission.status)
-            lines.append(
-                f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
-            )
+            lines.append(submission_line(form, submission, latest.answers))
+            entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
+            if latest.document_path:
+                entries.append((f"下载 #{submission.id}", f"download:{submission.id}"))
             task = self.campaign.task(submission.task_id)
             open_to_change = submission.status == "returned" or turn.now <= self.campaign.deadline_end(task)
             if submission.status != "accepted" and open_to_change:
                 entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
-        if not entries:
-            turn.say("\n".join(lines) + "\n（已接收或已过截止时间的表不能再修改。）")
+                changeable = True
+        lines.append("点“查看”看全部内容和照片，点“下载”取 Word 表格。")
+        if changeable:
+            lines.append("可以修改的表另有“修改”按钮。")
+        else:
+            lines.append("（已接收或已过截止时间的表不能再修改。）")
+        self._set_menu(turn, "\n".join(lines), entries)
+
+    def _show_own(self, turn: Turn, argument: str) -> None:
+        """查看N号 from a unit's contact: a submission of her own unit, in full, with its Word file."""
+        found = own_submission(self.repository, self.campaign, turn.unit.id, argument, "查看3号")
+        if isinstance(found, str):
+            turn.say(found)
             return
-        self._set_menu(turn, "\n".join(lines) + "\n可以修改的表：", entries)
+        turn.replies += submission_replies(self.repository, self.campaign, self.forms, found)
+
+    def _download_own(self, turn: Turn, argument: str) -> None:
+        """下载 beside a line of 已交: that submission's Word file (its latest version)."""
+        found = own_submission(self.repository, self.campaign, turn.unit.id, argument, "查看3号")
+        if isinstance(found, str):
+            turn.say(found)
+            return
+        word_file = word_file_reply(self.repository, found)
+        form = self.forms[found.form_id]
+        if word_file is None:
+            turn.say(f"#{found.id}《{form.short_title}》没有 Word 文件。如需要，请联系{self.contact_line}。")
+            return
+        turn.replies.append(replace(word_file, text=f"《{form.title}》{word_file.text}"))
 
     # Starting, resuming, reopening ---------------------------------------------------------------
 
@@ -670,6 +700,9 @@ class DialogEngine:
                 f"《{task.name}》已过截止时间，已提交的表不能再修改。如确需修改，请联系{self.campaign.contact.line()}。"
             )
             return
+        reason = return_reason(self.repository, submission)
+        if reason is not None:
+            turn.say(f"{self.campaign.contact.department}退回的原因：{reason}")
         existing = self.repository.open_draft_for(submission.id or 0)
         if existing is not None:
             self._resume(turn, existing.id or 0)

@@ -29,9 +29,8 @@ from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.exports import export_videos
 from dialogs.failures import failure_line
-from dialogs.form_records import photo_hashes
 from dialogs.nudges import send_reminder_now
-from dialogs.presentation import review_text, status_label
+from dialogs.submission_view import submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
@@ -176,10 +175,7 @@ class SupervisorDesk:
         return [self._offer(contact, "\n".join(lines), entries)]
 
     def _line(self, submission: Submission, answers: dict[str, object]) -> str:
-        form = self.forms[submission.form_id]
-        summary = answers.get(form.summary_field) or ""
-        status = status_label(submission.status)
-        return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
+        return submission_line(self.forms[submission.form_id], submission, answers)
 
     def _submission(self, argument: str, example: str) -> tuple[Submission | Reply, str]:
         """The submission an argument names, and the rest of the argument; or the reply saying that no
@@ -197,27 +193,8 @@ class SupervisorDesk:
         submission, _rest = self._submission(argument, "查看3号")
         if isinstance(submission, Reply):
             return [submission]
+        replies = submission_replies(self.repository, self.campaign, self.forms, submission)
         version = self.repository.versions(submission.id or 0)[-1]
-        form = self.forms[submission.form_id]
-        unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
-        lines = [
-            f"{unit.name} {self._line(submission, version.answers)}",
-            review_text(form, version.answers, full=True),
-        ]
-        history = self.repository.decisions(submission.id or 0)
-        if history:
-            lines.append("处理记录：")
-            for decision in history:
-                when = decision.decided_at.astimezone(self.campaign.zone)
-                reason = f"：{decision.reason}" if decision.reason else ""
-                row = f"第{decision.row}节" if decision.row is not None else ""
-                action = _ACTION_NAMES[decision.action]
-                lines.append(f"· {when:%m-%d %H:%M} 第{decision.version}版 {action}{row}{reason}")
-        pictures = tuple(DocumentRef("photo", sha) for sha in photo_hashes(form, version.answers))
-        replies = [Reply("\n".join(lines), pictures=pictures)]
-        if version.document_path:
-            ref = DocumentRef("submission", str(submission.id), version.version)
-            replies.append(Reply(f"#{submission.id} 第{version.version}版", document=ref))
         decisions = self._decisions(submission, version.answers)
         if decisions:
             replies.append(self._offer(contact, f"#{submission.id} 要怎样处理？", decisions))
@@ -388,7 +365,6 @@ def _breaks_out(text: str) -> bool:
 #: 组联部's shortcut words, as the web page's quick row shows them.
 SHORTCUT_WORDS = ("进度", "未交", "导出", "帮助")
 
-_ACTION_NAMES = {"accept": "接收", "return": "退回", "select": "推荐上报", "unselect": "取消推荐"}
 #: How each decision is asked for, in the words the bot understands (``dialogs.commands``).
 ACTION_WORDS = {"accept": "接收", "return": "退回", "select": "推荐", "unselect": "取消推荐"}
 ACTION_EXAMPLES = {

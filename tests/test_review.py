@@ -93,7 +93,6 @@ def test_contacts_cannot_use_supervisor_commands(engine: DialogEngine, chat: Cha
         "/select 1",
         "/export",
         "/pending",
-        "/show 1",
         "/unit 柳南区",
         "/remind 柳南区",
     ]:
@@ -173,10 +172,10 @@ def test_the_menus_say_what_was_returned_and_offer_changes_only_where_they_can_b
     ask(engine, boss, "退回1号 工作照不清晰")
     chat.send("新建")
     assert chat.options[0].startswith("登记表（已交2份，1份被退回待修改"), chat.options
-    assert chat.send("已交") and chat.options == ("修改 #1", "修改 #2"), "before the deadline: both"
+    assert chat.send("已交") and changes(chat) == ["修改 #1", "修改 #2"], "before the deadline: both"
     clock.now = clock.now.replace(month=6, day=10)
     listed = chat.send("已交")
-    assert chat.options == ("修改 #1",), "after it, only the returned one"
+    assert changes(chat) == ["修改 #1"], "after it, only the returned one"
     assert "可以修改的表" in listed and "截止前" not in listed
     ask(engine, boss, "接收2号")
     chat.send("修改第1号")
@@ -185,7 +184,12 @@ def test_the_menus_say_what_was_returned_and_offer_changes_only_where_they_can_b
     chat.send("确认放弃")
     ask(engine, boss, "接收1号")
     closed = chat.send("已交")
-    assert chat.options == () and "不能再修改" in closed, closed
+    assert changes(chat) == [] and "不能再修改" in closed, closed
+    assert chat.options == ("查看 #1", "下载 #1", "查看 #2", "下载 #2"), "still there to look at"
+
+
+def changes(chat: Chat) -> list[str]:
+    return [option for option in chat.options if option.startswith("修改")]
 
 
 def tap(engine: DialogEngine, user: str, replies: list[Reply], label: str) -> list[Reply]:
@@ -292,3 +296,59 @@ def test_export_gives_the_course_videos_in_a_zip_of_their_own(
     later[-1]()
     again = engine.repository.due_messages("telegram", utc_now())[-1]
     assert again.payload["document"] == sent.payload["document"], "unchanged videos: the same ZIP, not a copy"
+
+
+def press(engine: DialogEngine, chat: Chat, label: str) -> list[Reply]:
+    """A contact presses the button ``label`` of the last reply with buttons, as a channel sends it."""
+    shown = [reply for reply in chat.replies if reply.options][-1]
+    number = shown.options.index(label) + 1
+    chat.replies = engine.handle(Inbound(chat.channel, chat.user, str(number), menu=shown.menu))
+    for reply in chat.replies:
+        assert_no_slash_command(reply.text)
+    return chat.replies
+
+
+def test_a_contact_looks_at_and_downloads_her_own_units_submissions_and_no_one_elses(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    other = Chat(engine, unit_code="chengzhong", user="u2")
+    fill_cadre(other, "覃美玲")
+    ask(engine, supervisor(engine, clock), "接收1号")
+    shown = chat.send("查看1号")
+    answers = engine.repository.versions(1)[-1].answers
+    assert "#1 登记表·韦丽华（第1版，已接收）" in shown and answers["story"] in shown, "every answer in full"
+    assert "处理记录" in shown and "接收" in shown
+    [content] = [reply for reply in chat.replies if reply.pictures]
+    assert content.pictures == (
+        DocumentRef("photo", answers["id_photo"]["sha256"]),
+        DocumentRef("photo", answers["work_photo"]["sha256"]),
+    ), "证件照 and 工作照 beside the text"
+    [word] = [reply for reply in chat.replies if reply.document is not None]
+    assert document_path(engine, word).suffix == ".docx"
+    Chat(engine, unit_code="liunan", user="u3")  # same photos in 城中区's form: a unit with none
+    mine = engine.identity("test", "u1")
+    theirs = engine.identity("test", "u3")
+    assert mine is not None and theirs is not None
+    assert all(engine.open_document(picture, mine) is not None for picture in content.pictures)
+    assert all(engine.open_document(picture, theirs) is None for picture in content.pictures)
+    # another unit's number and a number no one has get the same words: nothing is given away
+    refused = chat.send("查看2号")
+    assert refused == chat.send("查看99号").replace("#99", "#2")
+    assert "贵单位没有#2这份提交" in refused and "覃美玲" not in refused and "城中区" not in refused
+    assert all(reply.document is None and not reply.pictures for reply in chat.replies)
+
+
+def test_已交_offers_each_submissions_word_file_again(engine: DialogEngine, chat: Chat) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    listed = chat.send("已交")
+    assert "#1 登记表·韦丽华（第1版，待审核）" in listed and "#2 登记表·覃美玲" in listed
+    assert chat.options == ("查看 #1", "下载 #1", "修改 #1", "查看 #2", "下载 #2", "修改 #2")
+    [word] = press(engine, chat, "下载 #2")
+    assert word.document == DocumentRef("submission", "2", 1) and "覃美玲" not in word.text
+    assert "《柳州市妇联执委候选人登记表》#2" in word.text or "#2 第1版" in word.text
+    assert document_path(engine, word).suffix == ".docx"
+    chat.send("已交")
+    press(engine, chat, "查看 #1")
+    assert "#1 登记表·韦丽华" in chat.text and any(reply.document for reply in chat.replies)
