@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dialogs.campaign import Campaign, TaskDecl
-from dialogs.chinese_text import clean_text, plain_number
+from dialogs.chinese_text import clean_text, plain_number, word_count
 from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
@@ -35,8 +35,16 @@ from dialogs.failures import failure_line
 from dialogs.form_records import Render, stored_media
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
+from dialogs.notices import NoticeButton, notice_payload, pressed_notice
 from dialogs.nudges import send_due_nudges
-from dialogs.presentation import display_value, field_line, form_size, review_text, row_title
+from dialogs.presentation import (
+    display_value,
+    field_line,
+    form_size,
+    long_answer,
+    review_text,
+    row_title,
+)
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
@@ -214,6 +222,9 @@ class DialogEngine:
         return replies
 
     def _handle(self, inbound: Inbound) -> list[Reply]:
+        pressed = pressed_notice(inbound.menu, inbound.text)
+        if pressed is not None:  # a notice's button: its command, as if typed
+            inbound = replace(inbound, text=pressed, menu=None)
         cleaned = clean_text(inbound.text)
         command = parse_command(cleaned.text)
         consenting = inbound.consent_for is not None
@@ -299,7 +310,12 @@ class DialogEngine:
             return []
         with self.repository.unit_of_work():
             replies = [
-                Reply(str(m.payload.get("text", "")), document=_document_of(m.payload))
+                Reply(
+                    str(m.payload.get("text", "")),
+                    tuple(m.payload.get("options", ())),
+                    document=_document_of(m.payload),
+                    menu=str(m.payload.get("menu", "")),
+                )
                 for m in self.repository.take_messages(channel, user_id, self.clock())
             ]
             if keep is not None and replies:
@@ -828,9 +844,11 @@ class DialogEngine:
         lead = f"{prefix}\n" if prefix else ""
         asks_for: Literal["photo", "video"] | None = None
         pictures: tuple[DocumentRef, ...] = ()
+        fill_in = ""
         match self._cursor(draft).kind:
             case "review":
                 text, options = self._review_prompt(turn)
+                pictures = stored_media(form, draft.answers)
             case "edit_pick":
                 text, options = "请选择要修改的项：", [label for label, _ in self._edit_entries(draft)]
             case "confirm_cancel":
@@ -843,9 +861,10 @@ class DialogEngine:
                 kind = field_decl.kind
                 asks_for = kind if kind in ("photo", "video") else None
                 pictures = self._row_photo(draft, group) if kind != "photo" else ()
+                fill_in = long_answer(field_decl, self._answers_for(draft, group).get(field_decl.key)) or ""
         turn.say(lead + text, options, menu=_draft_token(draft), asks_for=asks_for)
-        if pictures:
-            turn.replies[-1] = replace(turn.replies[-1], pictures=pictures)
+        if pictures or fill_in:
+            turn.replies[-1] = replace(turn.replies[-1], pictures=pictures, fill_in=fill_in)
 
     def _row_photo(self, draft: Draft, group: GroupDecl | None) -> tuple[DocumentRef, ...]:
         """The photo of the row a question is about (its caption is asked: the photo is shown)."""
@@ -865,7 +884,11 @@ class DialogEngine:
         lines = [heading + field_decl.prompt]
         if field_decl.example:
             lines.append(f"例如：{field_decl.example}")
-        if field_decl.key in answers:
+        if long_answer(field_decl, answers.get(field_decl.key)) is not None:
+            current = str(answers[field_decl.key])
+            lines.append(f"当前已填（共{word_count(current)}字）：\n{current}")
+            lines.append("可复制上面的全文改好后发送，发送“跳过”保留原值。")
+        elif field_decl.key in answers:
             current = display_value(field_decl, answers[field_decl.key])
             lines.append(f"当前已填：{current}。发送新内容可修改，发送“跳过”保留原值。")
         elif not field_decl.required:
@@ -1416,7 +1439,8 @@ class DialogEngine:
             self._tell_supervisors(
                 f"【退回后重新提交】{turn.unit.name}已修改并重新提交《{form.short_title}》"
                 f"#{version.submission_id}（第{version.version}版）。"
-                f"发送“查看{version.submission_id}号”审核，再接收或退回。"
+                f"发送“查看{version.submission_id}号”审核，再接收或退回。",
+                NoticeButton("show", version.submission_id),
             )
         lines = [f"已提交《{form.short_title}》，编号 #{version.submission_id}（第{version.version}版）。"]
         if late:
@@ -1431,10 +1455,10 @@ class DialogEngine:
             ref = DocumentRef("submission", str(version.submission_id), version.version)
             turn.replies.append(Reply(caption, document=ref))
 
-    def _tell_supervisors(self, text: str) -> None:
+    def _tell_supervisors(self, text: str, *buttons: NoticeButton) -> None:
         """A notice to every 组联部 identity, on its own channel (pushed, or shown on the next look)."""
         for channel, chat_key in self.repository.supervisor_contacts():
-            self.repository.enqueue_message(channel, chat_key, {"text": text})
+            self.repository.enqueue_message(channel, chat_key, notice_payload(text, *buttons))
 
     def _where(self, draft: Draft) -> str:
         kind = self._cursor(draft).kind

@@ -29,6 +29,7 @@ from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.exports import export_videos
 from dialogs.failures import failure_line
+from dialogs.notices import NoticeButton, notice_payload
 from dialogs.nudges import send_reminder_now
 from dialogs.submission_view import submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
@@ -250,7 +251,10 @@ class SupervisorDesk:
         if action == "accept":
             self.repository.decide(submission, "accept", contact.id, status="accepted")
             self._notify(
-                submission, f"贵单位的{title}（第{submission.current_version}版）已被{self._department}接收。"
+                submission,
+                f"贵单位的{title}（第{submission.current_version}版）已被{self._department}接收。"
+                f"发送“查看{submission.id}号”可查看内容和 Word 表格。",
+                NoticeButton("show", submission.id),
             )
             return [Reply(f"已接收{title}第{submission.current_version}版。")]
         if action == "return":
@@ -261,6 +265,8 @@ class SupervisorDesk:
                 submission,
                 f"贵单位的{title}被{self._department}退回修改，原因：{rest}\n"
                 f"请发送“修改第{submission.id}号”修改后重新提交。",
+                NoticeButton("reopen", submission.id),
+                NoticeButton("show", submission.id),
             )
             return [Reply(f"已退回{title}，原因已发给该单位的联系人。")]
         return self._select(contact, submission, action, rest, title)
@@ -349,10 +355,10 @@ class SupervisorDesk:
     def _department(self) -> str:
         return self.campaign.contact.department
 
-    def _notify(self, submission: Submission, text: str) -> None:
+    def _notify(self, submission: Submission, text: str, *buttons: NoticeButton) -> None:
         unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
         for channel, chat_key in self.repository.unit_contacts(self.campaign.id).get(unit.code, []):
-            self.repository.enqueue_message(channel, chat_key, {"text": text})
+            self.repository.enqueue_message(channel, chat_key, notice_payload(text, *buttons))
 
 
 def _breaks_out(text: str) -> bool:

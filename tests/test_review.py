@@ -352,3 +352,59 @@ def test_已交_offers_each_submissions_word_file_again(engine: DialogEngine, ch
     chat.send("已交")
     press(engine, chat, "查看 #1")
     assert "#1 登记表·韦丽华" in chat.text and any(reply.document for reply in chat.replies)
+
+
+def test_a_returned_form_reopens_with_its_reason_and_a_long_answer_comes_back_to_edit(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    ask(engine, supervisor(engine, clock), "退回1号 主要事迹请补充2025年的工作")
+    opened = chat.send("修改第1号")
+    assert opened.startswith("市妇联组联部退回的原因：主要事迹请补充2025年的工作\n已打开 #1"), opened
+    chat.send("修改")
+    story = engine.repository.versions(1)[-1].answers["story"]
+    asked = chat.send(next(str(i) for i, o in enumerate(chat.options, 1) if o.startswith("主要事迹")))
+    assert story in asked and f"共{len(story)}字" in asked, "the whole text, to copy on any channel"
+    assert chat.replies[-1].fill_in == story, "a channel with an input box puts it there"
+    assert "已保留原来的主要事迹" in chat.send("跳过") and "请核对以上内容" in chat.text
+    answers = engine.repository.versions(1)[-1].answers
+    assert chat.replies[-1].pictures == (
+        DocumentRef("photo", answers["id_photo"]["sha256"]),
+        DocumentRef("photo", answers["work_photo"]["sha256"]),
+    ), "the review shows the form's photos"
+    again = chat.send("修改第1号")
+    assert again.startswith("市妇联组联部退回的原因：主要事迹请补充"), "said again when the draft is resumed"
+    short = chat.send("修改") and chat.send("1")
+    assert "当前已填：韦丽华" in short and chat.replies[-1].fill_in == "", "a short answer is retyped"
+
+
+def queued(engine: DialogEngine, channel: str, user: str) -> list[dict[str, object]]:
+    return [m.payload for m in engine.repository.due_messages(channel, utc_now()) if m.chat_key == user]
+
+
+def test_notices_carry_the_buttons_of_what_they_suggest(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 工作照不清晰")
+    [returned] = queued(engine, "test", "u1")
+    assert "请发送“修改第1号”" in str(returned["text"]) and returned["options"] == ["修改第1号", "查看1号"]
+    [notice] = engine.notices("test", "u1")  # as the web page and the console take it
+    assert notice.options == ("修改第1号", "查看1号") and notice.menu == returned["menu"]
+    chat.send("新建")  # another menu shown since: the notice's buttons still work
+    pressed = engine.handle(Inbound("test", "u1", "2", menu=notice.menu))
+    assert "#1 登记表·韦丽华（第1版，已退回修改）" in pressed[0].text and pressed[0].pictures
+    opened = engine.handle(Inbound("test", "u1", "1", menu=notice.menu))
+    assert "退回的原因：工作照不清晰" in opened[0].text and "已打开 #1" in opened[1].text
+    chat.send("确认提交")
+    [back] = queued(engine, "telegram", boss)
+    assert "发送“查看1号”审核" in str(back["text"]) and back["options"] == ["查看1号"]
+    shown = engine.handle(Inbound("telegram", boss, "1", menu=str(back["menu"])))
+    assert shown[-1].options == ("接收", "退回（写原因）"), "the press is 查看1号, with its decisions"
+    ask(engine, boss, "接收1号")
+    [accepted] = queued(engine, "test", "u1")
+    assert "已被市妇联组联部接收" in str(accepted["text"]) and accepted["options"] == ["查看1号"]
+    forged = engine.handle(Inbound("test", "u1", "1", menu="n.accept1"))
+    assert "按钮已过期" in forged[0].text, "a notice's token names only what a contact may type"
+    assert engine.repository.decisions(1)[-1].action == "accept"
