@@ -408,3 +408,38 @@ def test_notices_carry_the_buttons_of_what_they_suggest(
     forged = engine.handle(Inbound("test", "u1", "1", menu="n.accept1"))
     assert "按钮已过期" in forged[0].text, "a notice's token names only what a contact may type"
     assert engine.repository.decisions(1)[-1].action == "accept"
+
+
+def test_a_course_forms_video_is_shown_under_查看_to_its_unit_and_组联部_only(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    from bot.mp4_probe import video_file
+    from tests.test_mp4_probe import mp4
+
+    start(chat, "课程推荐表")
+    for number, title in enumerate(["家风第一课", "家风第二课"]):
+        if number:
+            chat.send("添加一节课程")
+        for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+            chat.send(answer)
+        video = video_file(mp4(300 + number, 1280, 720, payload=1000), file_name=f"第{number + 1}课.mp4")
+        assert video is not None
+        chat.send("", video)
+    chat.send("填写完毕，下一步")
+    for answer in ["韦丽华 鹿寨县妇联主席", "13907721234"]:
+        chat.send(answer)
+    assert "已提交" in chat.send("确认提交"), chat.text
+    rows = engine.repository.versions(1)[-1].answers["courses"]
+    videos = tuple(DocumentRef("video", row["video"]["sha256"]) for row in rows)
+    chat.send("查看1号")
+    assert chat.replies[0].pictures == videos, "each 节's video, in order"
+    boss = supervisor(engine, clock)
+    assert engine.handle(Inbound("telegram", boss, "查看1号"))[0].pictures == videos
+    Chat(engine, unit_code="liunan", user="u3")
+    mine, boss_id, stranger = (
+        engine.identity(c, u) for c, u in [("test", "u1"), ("telegram", boss), ("test", "u3")]
+    )
+    for viewer in (mine, boss_id):
+        opened = engine.open_document(videos[1], viewer)
+        assert opened is not None and opened.mime == "video/mp4"
+    assert engine.open_document(videos[1], stranger) is None, "another unit's video is not theirs"
