@@ -311,6 +311,7 @@ def press(engine: DialogEngine, chat: Chat, label: str) -> list[Reply]:
 def test_a_contact_looks_at_and_downloads_her_own_units_submissions_and_no_one_elses(
     engine: DialogEngine, chat: Chat, clock: FakeClock
 ) -> None:
+    assert "查看3号：查看本单位第3号提交的全部内容、照片和处理记录" in chat.send("帮助"), "her help says so"
     fill_cadre(chat)
     other = Chat(engine, unit_code="chengzhong", user="u2")
     fill_cadre(other, "覃美玲")
