@@ -689,6 +689,7 @@ class DialogEngine:
         turn.contact.current_draft_id = draft.id
         turn.contact.menu = []
         turn.dirty = True
+        self._say_return_reason(turn, draft.submission_id)
         if draft.status == "cancelled":
             cursor = self._cursor(draft)
             restored = replace(cursor, before_cancel=None).at(cursor.before_cancel or REVIEW)
@@ -696,6 +697,13 @@ class DialogEngine:
             draft.status, draft.cancelled_at = "open", None
             turn.say("草稿已恢复，之前填写的内容都在。")
         self._ask(turn)
+
+    def _say_return_reason(self, turn: Turn, submission_id: int | None) -> None:
+        """A returned form opened to correct starts with why 组联部 returned it."""
+        submission = self.repository.submission(submission_id) if submission_id is not None else None
+        reason = return_reason(self.repository, submission) if submission is not None else None
+        if reason is not None:
+            turn.say(f"{self.campaign.contact.department}退回的原因：{reason}")
 
     def _reopen(self, turn: Turn, argument: str) -> None:
         number, _rest = submission_number(argument)
@@ -716,13 +724,11 @@ class DialogEngine:
                 f"《{task.name}》已过截止时间，已提交的表不能再修改。如确需修改，请联系{self.campaign.contact.line()}。"
             )
             return
-        reason = return_reason(self.repository, submission)
-        if reason is not None:
-            turn.say(f"{self.campaign.contact.department}退回的原因：{reason}")
         existing = self.repository.open_draft_for(submission.id or 0)
         if existing is not None:
             self._resume(turn, existing.id or 0)
             return
+        self._say_return_reason(turn, submission.id)
         latest = self.repository.versions(submission.id or 0)[-1]
         turn.draft = self._new_draft(
             turn,

@@ -377,6 +377,10 @@ def test_a_returned_form_reopens_with_its_reason_and_a_long_answer_comes_back_to
     assert again.startswith("市妇联组联部退回的原因：主要事迹请补充"), "said again when the draft is resumed"
     short = chat.send("修改") and chat.send("1")
     assert "当前已填：韦丽华" in short and chat.replies[-1].fill_in == "", "a short answer is retyped"
+    start(chat, "登记表")  # another form begun; the correction is continued from 草稿
+    chat.send("草稿")
+    resumed = press(engine, chat, next(o for o in chat.options if "韦丽华" in o))
+    assert resumed[0].text == "市妇联组联部退回的原因：主要事迹请补充2025年的工作", [r.text for r in resumed]
 
 
 def queued(engine: DialogEngine, channel: str, user: str) -> list[dict[str, object]]:
