@@ -448,3 +448,21 @@ def test_a_course_forms_video_is_shown_under_查看_to_its_unit_and_组联部_on
         opened = engine.open_document(videos[1], viewer)
         assert opened is not None and opened.mime == "video/mp4"
     assert engine.open_document(videos[1], stranger) is None, "another unit's video is not theirs"
+
+
+def test_a_notices_buttons_fit_telegrams_64_bytes_and_name_only_what_a_contact_may_type() -> None:
+    import pytest
+
+    from dialogs.notices import NoticeButton, notice_payload, pressed_notice
+    from storage.models import MAX_ID
+
+    payload = notice_payload("通知", NoticeButton("reopen", MAX_ID), NoticeButton("show", MAX_ID))
+    assert payload["options"] == [f"修改第{MAX_ID}号", f"查看{MAX_ID}号"]
+    assert len(f"{payload['menu']}|2".encode()) <= 64, "Telegram's callback data at the largest number"
+    assert pressed_notice(payload["menu"], "2") == f"/show {MAX_ID}"
+    assert pressed_notice(payload["menu"], "３") is None and pressed_notice(payload["menu"], "0") is None
+    assert pressed_notice("m0123456789", "1") is None, "a remembered menu's press is not a notice's"
+    assert pressed_notice("n.export", "1") is None and pressed_notice("n.new", "1") == "/new"
+    with pytest.raises(ValueError):
+        NoticeButton("accept", 1)
+    assert notice_payload("只有文字") == {"text": "只有文字"}
