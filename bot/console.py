@@ -71,11 +71,14 @@ def attachment_message(user_id: str, line: str) -> Inbound | str:
 
 
 def print_notices(engine: DialogEngine, user_id: str, out: TextIO) -> None:
-    """Messages queued for this contact while the console was closed (returns, reminders)."""
+    """Messages queued for this contact while the console was closed (returns, reminders). A notice's
+    buttons are words to send (“修改第1号”): listed as such, not numbered as a question's choices."""
     while notices := engine.notices(CHANNEL, user_id):
         for notice in notices:
             out.write("【通知】")
-            print_replies(engine, [notice], out)
+            words = "".join(f"“{option}”" for option in notice.options)
+            text = f"{notice.text}\n可直接发送：{words}" if words else notice.text
+            print_replies(engine, [Reply(text, document=notice.document)], out)
 
 
 def run_console(engine: DialogEngine, user_id: str, lines: Iterable[str], out: TextIO) -> int:

@@ -197,7 +197,9 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     if reply.refuses_text:
         item["refused"] = True
     if reply.pictures:
-        item["pictures"] = [{"url": f"/files/photos/{picture.key}"} for picture in reply.pictures]
+        item["pictures"] = [{"url": download_path(p), "kind": p.kind} for p in reply.pictures]
+    if reply.fill_in:
+        item["fill_in"] = reply.fill_in
     return item
 
 
@@ -455,6 +457,7 @@ class WebChat:
             Route("/files/submissions/{submission_id:int}.docx", self.download, methods=["GET"]),
             Route("/files/exports/{name}", self.download_export, methods=["GET"]),
             Route("/files/photos/{sha256}", self.photo, methods=["GET"]),
+            Route("/files/videos/{sha256}", self.photo, methods=["GET"]),
             *(self.wecom_sign_in.routes() if self.wecom_sign_in is not None else []),
         ]
 
@@ -918,13 +921,16 @@ class WebChat:
         )
 
     async def photo(self, request: Request) -> Response:
-        """A stored photo by its hash, shown in the chat (the photo a caption is asked for, the photos
-        of a submission 组联部 looks at): to whom the engine lets see it; others 404."""
+        """A stored photo (or video, under /files/videos/) by its hash, shown in the chat (the photo a
+        caption is asked for, the photos and videos of a submission under 查看 and in the review): to
+        whom the engine lets see it; others 404."""
         contact = await self._viewer(request, "photo")
         if isinstance(contact, Response):
             return contact
-        ref = DocumentRef("photo", str(request.path_params["sha256"])[:64])
-        return await self._send_document(contact, ref, "a photo", inline=True)
+        sha256 = str(request.path_params["sha256"])[:64]
+        video = request.url.path.startswith("/files/videos/")
+        ref = DocumentRef("video", sha256) if video else DocumentRef("photo", sha256)
+        return await self._send_document(contact, ref, f"a {ref.kind}", inline=True)
 
     async def _viewer(
         self, request: Request, kind: Literal["submission", "export", "photo"]

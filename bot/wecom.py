@@ -561,6 +561,8 @@ class WeComChannel:
             media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)
             self.api.send(user, {"msgtype": "file", "file": {"media_id": media_id}})
         elif payload.get("options"):
+            if payload.get("text"):  # a notice with buttons (its text, then its card)
+                self.api.send(user, {"msgtype": "text", "text": {"content": str(payload["text"])}})
             card = button_card(payload["options"], str(payload.get("menu", "")))
             self.api.send(user, {"msgtype": "template_card", "template_card": card})
         else:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dialogs.campaign import Campaign, TaskDecl
-from dialogs.chinese_text import plain_number
+from dialogs.chinese_text import plain_number, word_count
 from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
@@ -34,24 +34,32 @@ from dialogs.commands import (
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
-from dialogs.form_records import Render, photo_hashes
+from dialogs.form_records import Render, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.lateness import deadline_label, is_past, late_note, refusal, refuses
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
+from dialogs.notices import NoticeButton, notice_payload, pressed_notice
 from dialogs.nudges import send_due_nudges
 from dialogs.presentation import (
     display_value,
     field_line,
     form_size,
+    long_answer,
     review_text,
     row_title,
-    status_label,
     step_counter,
 )
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
 from dialogs.sent_files import is_named_mp4, wrong_file
+from dialogs.submission_view import (
+    own_submission,
+    return_reason,
+    submission_line,
+    submission_replies,
+    word_file_reply,
+)
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
 from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
 from dialogs.validators import (
@@ -218,6 +226,9 @@ class DialogEngine:
         return replies
 
     def _handle(self, inbound: Inbound) -> list[Reply]:
+        pressed = pressed_notice(inbound.menu, inbound.text)
+        if pressed is not None:  # a notice's button: its command, as if typed
+            inbound = replace(inbound, text=pressed, menu=None)
         text = inbound.text  # cleaned when the Inbound was made
         command = parse_command(text)
         consenting = inbound.consent_for is not None
@@ -321,7 +332,12 @@ class DialogEngine:
             return []
         with self.repository.unit_of_work():
             replies = [
-                Reply(str(m.payload.get("text", "")), document=_document_of(m.payload))
+                Reply(
+                    str(m.payload.get("text", "")),
+                    tuple(m.payload.get("options", ())),
+                    document=_document_of(m.payload),
+                    menu=str(m.payload.get("menu", "")),
+                )
                 for m in self.repository.take_messages(channel, user_id, self.clock())
             ]
             if keep is not None and replies:
@@ -390,7 +406,7 @@ class DialogEngine:
                 return None
             path = self.repository.export_path(ref.key)
             return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
-        if ref.kind == "photo":
+        if ref.kind in ("photo", "video"):
             return self._open_photo(ref.key, viewer)
         number = plain_number(ref.key)
         submission = self.repository.submission(number) if number is not None else None
@@ -428,9 +444,9 @@ class DialogEngine:
         contact, draft = self.repository.contact_with_draft(viewer.channel, viewer.user_id)
         if contact is None or viewer.unit_id is None:
             return set()
-        seen = set(photo_hashes(self.forms[draft.form_id], draft.answers)) if draft is not None else set()
+        seen = {ref.key for ref in stored_media(self.forms[draft.form_id], draft.answers)} if draft else set()
         for submission, version in self.repository.current_versions(self.campaign.id, viewer.unit_id):
-            seen.update(photo_hashes(self.forms[submission.form_id], version.answers))
+            seen.update(ref.key for ref in stored_media(self.forms[submission.form_id], version.answers))
         return seen
 
     # Commands that work anywhere ---------------------------------------------------------------
@@ -462,6 +478,11 @@ class DialogEngine:
             case "reopen":
                 self._reopen(turn, command.argument)
                 return True
+            case "show":
+                self._show_own(turn, command.argument)
+                if turn.draft is not None:
+                    self._ask(turn)
+                return True
             case "status":
                 report = status_report(self.repository, self.campaign, self.forms, turn.now, turn.unit.code)
                 turn.say(report.text())
@@ -471,17 +492,7 @@ class DialogEngine:
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
-            case (
-                "pending"
-                | "unit"
-                | "show"
-                | "accept"
-                | "return"
-                | "select"
-                | "unselect"
-                | "export"
-                | "remind"
-            ):
+            case "pending" | "unit" | "accept" | "return" | "select" | "unselect" | "export" | "remind":
                 turn.say(f"这个命令只有{self.campaign.contact.department}可以使用。")
                 if turn.draft is not None:
                     self._ask(turn)
@@ -565,6 +576,10 @@ class DialogEngine:
             self._resume(turn, int(value))
         elif kind == "reopen":
             self._reopen(turn, value)
+        elif kind == "show":
+            self._show_own(turn, value)
+        elif kind == "download":
+            self._download_own(turn, value)
 
     def _progress(self, unit: Unit, task: TaskDecl) -> Progress:
         return next(p for p in campaign_progress(self.repository, self.campaign, unit.code) if p.task == task)
@@ -614,22 +629,46 @@ class DialogEngine:
             return
         lines = ["贵单位已提交："]
         entries = []
+        changeable = False
         for submission in submissions:
             form = self.forms[submission.form_id]
             latest = self.repository.versions(submission.id or 0)[-1]
-            name = latest.answers.get(form.summary_field) or ""
-            status = status_label(submission.status)
-            lines.append(
-                f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
-            )
+            lines.append(submission_line(form, submission, latest.answers))
+            entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
+            if latest.document_path:
+                entries.append((f"下载 #{submission.id}", f"download:{submission.id}"))
             task = self.campaign.task(submission.task_id)
             open_to_change = submission.status == "returned" or turn.now <= self.campaign.deadline_end(task)
             if submission.status != "accepted" and open_to_change:
                 entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
-        if not entries:
-            turn.say("\n".join(lines) + "\n（已接收或已过截止时间的表不能再修改。）")
+                changeable = True
+        lines.append("点“查看”看全部内容和照片，点“下载”取 Word 表格。")
+        if changeable:
+            lines.append("可以修改的表另有“修改”按钮。")
+        else:
+            lines.append("（已接收或已过截止时间的表不能再修改。）")
+        self._set_menu(turn, "\n".join(lines), entries)
+
+    def _show_own(self, turn: Turn, argument: str) -> None:
+        """查看N号 from a unit's contact: a submission of her own unit, in full, with its Word file."""
+        found = own_submission(self.repository, self.campaign, turn.unit.id, argument, "查看3号")
+        if isinstance(found, str):
+            turn.say(found)
             return
-        self._set_menu(turn, "\n".join(lines) + "\n可以修改的表：", entries)
+        turn.replies += submission_replies(self.repository, self.campaign, self.forms, found)
+
+    def _download_own(self, turn: Turn, argument: str) -> None:
+        """下载 beside a line of 已交: that submission's Word file (its latest version)."""
+        found = own_submission(self.repository, self.campaign, turn.unit.id, argument, "查看3号")
+        if isinstance(found, str):
+            turn.say(found)
+            return
+        word_file = word_file_reply(self.repository, found)
+        form = self.forms[found.form_id]
+        if word_file is None:
+            turn.say(f"#{found.id}《{form.short_title}》没有 Word 文件。如需要，请联系{self.contact_line}。")
+            return
+        turn.replies.append(replace(word_file, text=f"《{form.title}》{word_file.text}"))
 
     # Starting, resuming, reopening ---------------------------------------------------------------
 
@@ -686,6 +725,7 @@ class DialogEngine:
         turn.contact.current_draft_id = draft.id
         turn.contact.menu = []
         turn.dirty = True
+        self._say_return_reason(turn, draft.submission_id)
         if draft.status == "cancelled":
             cursor = self._cursor(draft)
             restored = replace(cursor, before_cancel=None).at(cursor.before_cancel or REVIEW)
@@ -693,6 +733,13 @@ class DialogEngine:
             draft.status, draft.cancelled_at = "open", None
             turn.say("草稿已恢复，之前填写的内容都在。")
         self._ask(turn)
+
+    def _say_return_reason(self, turn: Turn, submission_id: int | None) -> None:
+        """A returned form opened to correct starts with why 组联部 returned it."""
+        submission = self.repository.submission(submission_id) if submission_id is not None else None
+        reason = return_reason(self.repository, submission) if submission is not None else None
+        if reason is not None:
+            turn.say(f"{self.campaign.contact.department}退回的原因：{reason}")
 
     def _reopen(self, turn: Turn, argument: str) -> None:
         number, _rest = submission_number(argument)
@@ -717,6 +764,7 @@ class DialogEngine:
         if existing is not None:
             self._resume(turn, existing.id or 0)
             return
+        self._say_return_reason(turn, submission.id)
         latest = self.repository.versions(submission.id or 0)[-1]
         turn.draft = self._new_draft(
             turn,
@@ -838,9 +886,11 @@ class DialogEngine:
         lead = f"{prefix}\n" if prefix else ""
         asks_for: Literal["photo", "video"] | None = None
         pictures: tuple[DocumentRef, ...] = ()
+        fill_in = ""
         match self._cursor(draft).kind:
             case "review":
                 text, options = self._review_prompt(turn)
+                pictures = stored_media(form, draft.answers)
             case "edit_pick":
                 text, options = "请选择要修改的项：", [label for label, _ in self._edit_entries(draft)]
             case "confirm_cancel":
@@ -853,9 +903,10 @@ class DialogEngine:
                 kind = field_decl.kind
                 asks_for = kind if kind in ("photo", "video") else None
                 pictures = self._row_photo(draft, group) if kind != "photo" else ()
+                fill_in = long_answer(field_decl, self._answers_for(draft, group).get(field_decl.key)) or ""
         turn.say(lead + text, options, menu=_draft_token(draft), asks_for=asks_for)
-        if pictures:
-            turn.replies[-1] = replace(turn.replies[-1], pictures=pictures)
+        if pictures or fill_in:
+            turn.replies[-1] = replace(turn.replies[-1], pictures=pictures, fill_in=fill_in)
 
     def _row_photo(self, draft: Draft, group: GroupDecl | None) -> tuple[DocumentRef, ...]:
         """The photo of the row a question is about (its caption is asked: the photo is shown)."""
@@ -875,7 +926,11 @@ class DialogEngine:
         lines = [heading + field_decl.prompt]
         if field_decl.example:
             lines.append(f"例如：{field_decl.example}")
-        if field_decl.key in answers:
+        if long_answer(field_decl, answers.get(field_decl.key)) is not None:
+            current = str(answers[field_decl.key])
+            lines.append(f"当前已填（共{word_count(current)}字）：\n{current}")
+            lines.append("可复制上面的全文改好后发送，发送“跳过”保留原值。")
+        elif field_decl.key in answers:
             current = display_value(field_decl, answers[field_decl.key])
             lines.append(f"当前已填：{current}。发送新内容可修改，发送“跳过”保留原值。")
         elif not field_decl.required:
@@ -1430,7 +1485,8 @@ class DialogEngine:
             self._tell_supervisors(
                 f"【退回后重新提交】{turn.unit.name}已修改并重新提交《{form.short_title}》"
                 f"#{version.submission_id}（第{version.version}版）。"
-                f"发送“查看{version.submission_id}号”审核，再接收或退回。"
+                f"发送“查看{version.submission_id}号”审核，再接收或退回。",
+                NoticeButton("show", version.submission_id),
             )
         lines = [f"已提交《{form.short_title}》，编号 #{version.submission_id}（第{version.version}版）。"]
         if late:
@@ -1453,10 +1509,10 @@ class DialogEngine:
         reopened = self.repository.submission(draft.submission_id) if draft.submission_id else None
         return reopened is None or reopened.status != "returned"
 
-    def _tell_supervisors(self, text: str) -> None:
+    def _tell_supervisors(self, text: str, *buttons: NoticeButton) -> None:
         """A notice to every 组联部 identity, on its own channel (pushed, or shown on the next look)."""
         for channel, chat_key in self.repository.supervisor_contacts():
-            self.repository.enqueue_message(channel, chat_key, {"text": text})
+            self.repository.enqueue_message(channel, chat_key, notice_payload(text, *buttons))
 
     def _where(self, draft: Draft) -> str:
         kind = self._cursor(draft).kind

@@ -74,11 +74,11 @@ class Identity:
 @dataclass(frozen=True)
 class DocumentRef:
     """A document for a person, named by what it is — a submission's DOCX (one version of it),
-    组联部's export ZIP, or a stored photo — never by where it lies. A channel asks the engine to open
-    it (``DialogEngine.open_document``) when it sends it or when someone follows a link to it."""
+    组联部's export ZIP, or a stored photo or video — never by where it lies. A channel asks the engine
+    to open it (``DialogEngine.open_document``) when it sends it or when someone follows a link to it."""
 
-    kind: Literal["submission", "export", "photo"]
-    key: str  # the submission's number, the export's name, or the photo's sha256
+    kind: Literal["submission", "export", "photo", "video"]
+    key: str  # the submission's number, the export's name, or the photo's (video's) sha256
     version: int | None = None
 
     def as_payload(self) -> dict[str, Any]:
@@ -116,6 +116,10 @@ class Reply:
     # This reply turns down the text just sent as an answer: a channel with an input box gives the
     # text back to be corrected, not typed again (a 300-字 summary one 字 too long).
     refuses_text: bool = False
-    # Stored photos this message is about (a caption's question: its photo; 查看N号: the form's
-    # photos). A channel that shows pictures beside text shows them; the others leave them out.
+    # Stored photos (and videos) this message is about (a caption's question: its photo; 查看N号 and
+    # the review: the form's photos and videos). A channel that shows pictures beside text shows them
+    # (a video as a player); the others leave them out.
     pictures: tuple[DocumentRef, ...] = ()
+    # A text the person will want to change rather than type again (the current answer of a long
+    # field being edited): a channel with an input box puts it there; the text says it in full too.
+    fill_in: str = ""

@@ -11,6 +11,7 @@ from typing import Any
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FieldDecl, FormDecl
+from dialogs.exchange import DocumentRef
 from storage.models import SubmissionVersion
 
 #: Turns a record into its official form's bytes (``renderers.render_form``, given to the engine).
@@ -81,6 +82,29 @@ def photo_hashes(form: FormDecl, answers: Mapping[str, Any]) -> Iterator[str]:
             for key in photo_keys:
                 if isinstance(row.get(key), dict):
                     yield str(row[key]["sha256"])
+
+
+def stored_media(form: FormDecl, answers: Mapping[str, Any]) -> tuple[DocumentRef, ...]:
+    """Every stored photo and video of a set of answers, in the form's order (top-level fields, then
+    each row of a group): what 查看 and the review show beside the text. A video known only by its
+    metadata (no bytes came with it) has nothing to show."""
+    refs: list[DocumentRef] = []
+
+    def add(field_decl: FieldDecl, value: Any) -> None:
+        if field_decl.kind in ("photo", "video") and isinstance(value, Mapping):
+            sha = value.get("sha256")
+            if isinstance(sha, str):
+                refs.append(DocumentRef("photo" if field_decl.kind == "photo" else "video", sha))
+
+    for step in form.steps:
+        if isinstance(step, FieldDecl):
+            add(step, answers.get(step.key))
+            continue
+        rows = answers.get(step.key)
+        for row in rows if isinstance(rows, list) else []:
+            for group_field in step.fields:
+                add(group_field, row.get(group_field.key))
+    return tuple(refs)
 
 
 def form_record(

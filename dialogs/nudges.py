@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from dialogs.campaign import Campaign, TaskDecl
 from dialogs.declarations import FormDecl
+from dialogs.notices import NoticeButton, notice_payload
 from dialogs.supervision import Progress, campaign_progress, status_report
 from storage.repository import NudgeToSend, Repository
 
@@ -143,7 +144,10 @@ def _nudge(
     now: datetime,
 ) -> NudgeToSend:
     text = nudge_text(campaign, forms[item.task.form], item, now)
-    return NudgeToSend(key, item.unit.code, item.task.id, kind, slot, contacts, text)
+    buttons = [NoticeButton("new")] if item.missing else []  # what nudge_text suggests
+    buttons += [NoticeButton("submissions")] if item.returned else []
+    payload = notice_payload(text, *buttons)
+    return NudgeToSend(key, item.unit.code, item.task.id, kind, slot, contacts, text, payload)
 
 
 def _digest(repository: Repository, campaign: Campaign, forms: dict[str, FormDecl], now: datetime) -> int:

@@ -42,6 +42,14 @@ def display_value(field_decl: FieldDecl, value: Any, *, full: bool = False) -> s
     return f"{text[:_SHORT]}……（共{word_count(text)}字）"
 
 
+def long_answer(field_decl: FieldDecl, value: Any) -> str | None:
+    """A text answer too long to show whole in a line (a 500-字 主要事迹): the text, to be shown in
+    full and given back to edit when the field is asked again; None for anything shorter or else."""
+    if field_decl.kind != "text" or not isinstance(value, str) or len(value) <= _SHORT:
+        return None
+    return value
+
+
 def _video_line(value: dict[str, Any]) -> str:
     duration = value.get("duration_s")
     if duration:

@@ -31,9 +31,9 @@ from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.exports import export_videos
 from dialogs.failures import failure_line
-from dialogs.form_records import photo_hashes
+from dialogs.notices import NoticeButton, notice_payload
 from dialogs.nudges import send_reminder_now
-from dialogs.presentation import review_text, status_label
+from dialogs.submission_view import submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
@@ -210,10 +210,7 @@ class SupervisorDesk:
         return [self._offer(contact, "\n".join(lines), entries)]
 
     def _line(self, submission: Submission, answers: dict[str, object]) -> str:
-        form = self.forms[submission.form_id]
-        summary = answers.get(form.summary_field) or ""
-        status = status_label(submission.status)
-        return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
+        return submission_line(self.forms[submission.form_id], submission, answers)
 
     def _submission(self, argument: str, example: str) -> tuple[Submission | Reply, str]:
         """The submission an argument names, and the rest of the argument; or the reply saying that no
@@ -231,27 +228,8 @@ class SupervisorDesk:
         submission, _rest = self._submission(argument, "查看3号")
         if isinstance(submission, Reply):
             return [submission]
+        replies = submission_replies(self.repository, self.campaign, self.forms, submission)
         version = self.repository.versions(submission.id or 0)[-1]
-        form = self.forms[submission.form_id]
-        unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
-        lines = [
-            f"{unit.name} {self._line(submission, version.answers)}",
-            review_text(form, version.answers, full=True),
-        ]
-        history = self.repository.decisions(submission.id or 0)
-        if history:
-            lines.append("处理记录：")
-            for decision in history:
-                when = decision.decided_at.astimezone(self.campaign.zone)
-                reason = f"：{decision.reason}" if decision.reason else ""
-                row = f"第{decision.row}节" if decision.row is not None else ""
-                action = _ACTION_NAMES[decision.action]
-                lines.append(f"· {when:%m-%d %H:%M} 第{decision.version}版 {action}{row}{reason}")
-        pictures = tuple(DocumentRef("photo", sha) for sha in photo_hashes(form, version.answers))
-        replies = [Reply("\n".join(lines), pictures=pictures)]
-        if version.document_path:
-            ref = DocumentRef("submission", str(submission.id), version.version)
-            replies.append(Reply(f"#{submission.id} 第{version.version}版", document=ref))
         decisions = self._decisions(submission, version.answers)
         if decisions:
             replies.append(self._offer(contact, f"#{submission.id} 要怎样处理？", decisions))
@@ -307,7 +285,10 @@ class SupervisorDesk:
         if action == "accept":
             self.repository.decide(submission, "accept", contact.id, status="accepted")
             self._notify(
-                submission, f"贵单位的{title}（第{submission.current_version}版）已被{self._department}接收。"
+                submission,
+                f"贵单位的{title}（第{submission.current_version}版）已被{self._department}接收。"
+                f"发送“查看{submission.id}号”可查看内容和 Word 表格。",
+                NoticeButton("show", submission.id),
             )
             return [Reply(f"已接收{title}第{submission.current_version}版。")]
         if action == "return":
@@ -318,6 +299,8 @@ class SupervisorDesk:
                 submission,
                 f"贵单位的{title}被{self._department}退回修改，原因：{rest}\n"
                 f"请发送“修改第{submission.id}号”修改后重新提交。",
+                NoticeButton("reopen", submission.id),
+                NoticeButton("show", submission.id),
             )
             return [Reply(f"已退回{title}，原因已发给该单位的联系人。")]
         return self._select(contact, submission, action, rest, title)
@@ -401,10 +384,10 @@ class SupervisorDesk:
     def _department(self) -> str:
         return self.campaign.contact.department
 
-    def _notify(self, submission: Submission, text: str) -> None:
+    def _notify(self, submission: Submission, text: str, *buttons: NoticeButton) -> None:
         unit = next(u for u in self.repository.units(self.campaign.id) if u.id == submission.unit_id)
         for channel, chat_key in self.repository.unit_contacts(self.campaign.id).get(unit.code, []):
-            self.repository.enqueue_message(channel, chat_key, {"text": text})
+            self.repository.enqueue_message(channel, chat_key, notice_payload(text, *buttons))
 
 
 def _breaks_out(text: str) -> bool:
@@ -417,7 +400,6 @@ def _breaks_out(text: str) -> bool:
 #: 组联部's shortcut words, as the web page's quick row shows them.
 SHORTCUT_WORDS = ("进度", "未交", "导出", "帮助")
 
-_ACTION_NAMES = {"accept": "接收", "return": "退回", "select": "推荐上报", "unselect": "取消推荐"}
 #: How each decision is asked for, in the words the bot understands (``dialogs.commands``).
 ACTION_WORDS = {"accept": "接收", "return": "退回", "select": "推荐", "unselect": "取消推荐"}
 ACTION_EXAMPLES = {

@@ -94,6 +94,7 @@ class NudgeToSend:
     slot: datetime
     recipients: list[tuple[str, str]]  # (channel, chat identity)
     text: str
+    payload: dict[str, Any] | None = None  # the message when it is more than its text (buttons)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1028,7 +1029,7 @@ class Repository:
             connection = session.connection()
             recorded = set(connection.execute(statement.returning(records.c.key), rows).scalars())
             messages = [
-                _outbox_row(channel, chat_key, {"text": nudge.text}, now)
+                _outbox_row(channel, chat_key, nudge.payload or {"text": nudge.text}, now)
                 for nudge in nudges
                 if nudge.key in recorded
                 for channel, chat_key in nudge.recipients

@@ -205,7 +205,10 @@ def test_a_return_from_组联部_is_shown_the_next_time_the_console_opens(
     engine.repository.engine.dispose()
     opened = chat(env, [])
     assert "【通知】贵单位的#1《登记表》被市妇联组联部退回修改，原因：请补充工作照说明" in opened.stdout
+    assert "可直接发送：“修改第1号”“查看1号”" in opened.stdout, "what it suggests, as words to send"
     assert "【通知】" not in chat(env, []).stdout, "shown once"
+    reopened = chat(env, ["修改第1号"]).stdout
+    assert "市妇联组联部退回的原因：请补充工作照说明\n\n已打开 #1" in reopened, reopened
 
 
 def test_status_and_pending_take_a_unit_or_an_area(env: dict[str, str]) -> None:

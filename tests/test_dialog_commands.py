@@ -148,8 +148,9 @@ def test_another_contact_of_the_same_unit_sees_its_drafts_but_another_unit_does_
 def test_reopening_before_the_deadline_makes_a_new_version(chat: Chat, engine: DialogEngine) -> None:
     fill_cadre(chat)
     chat.send("/submissions")
-    assert "#1 登记表·韦丽华（第1版，待审核）" in chat.text and chat.options == ("修改 #1",)
-    reply = chat.send("1")
+    assert "#1 登记表·韦丽华（第1版，待审核）" in chat.text
+    assert chat.options == ("查看 #1", "下载 #1", "修改 #1")
+    reply = chat.send("3")
     assert "已打开 #1（第1版）进行修改，重新提交后成为第2版" in reply and chat.options[0] == "确认提交"
     chat.send("修改")
     chat.send("1")

@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import Declarations
 from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound
 from dialogs.nudges import send_due_nudges, task_slots
 from storage.database import make_engine
 from storage.models import utc_now
@@ -149,3 +150,26 @@ def test_quiet_hours_are_respected_at_any_slot(engine: DialogEngine, chat: Chat,
     fill_cadre(chat)
     when = at(5, 18, hour) if hour >= 9 else at(5, 19, hour)
     assert nudge(engine, when) == (2 if hour == 20 else 0)
+
+
+def test_a_reminder_carries_the_buttons_of_what_it_suggests(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    engine.handle(Inbound("telegram", supervisor(engine, clock), "退回1号 工作照不清晰"))
+    engine.repository.take_messages("test", "u1", utc_now())  # the 退回 itself
+    assert nudge(engine, at(5, 18, 9)) >= 2
+    reminders = {
+        str(m.payload["text"]): m.payload
+        for m in engine.repository.due_messages("test", utc_now())
+        if m.chat_key == "u1"
+    }
+    [cadres] = [payload for text, payload in reminders.items() if "《登记表》" in text]
+    assert "发送“已交”查看并修改" in str(cadres["text"]) and cadres["options"] == ["已交"]
+    [courses] = [payload for text, payload in reminders.items() if "《课程推荐表》" in text]
+    assert "发送“新建”开始填写" in str(courses["text"]) and courses["options"] == ["新建"]
+    listed = engine.handle(Inbound("test", "u1", "1", menu=str(cadres["menu"])))
+    assert "贵单位已提交" in listed[-1].text and "修改 #1" in listed[-1].options
+    started = engine.handle(Inbound("test", "u1", "1", menu=str(courses["menu"])))
+    assert started[-1].text == "请选择要填写的表：" and started[-1].options

@@ -93,7 +93,6 @@ def test_contacts_cannot_use_supervisor_commands(engine: DialogEngine, chat: Cha
         "/select 1",
         "/export",
         "/pending",
-        "/show 1",
         "/unit 柳南区",
         "/remind 柳南区",
     ]:
@@ -173,10 +172,10 @@ def test_the_menus_say_what_was_returned_and_offer_changes_only_where_they_can_b
     ask(engine, boss, "退回1号 工作照不清晰")
     chat.send("新建")
     assert chat.options[0].startswith("登记表（已交2份，1份被退回待修改"), chat.options
-    assert chat.send("已交") and chat.options == ("修改 #1", "修改 #2"), "before the deadline: both"
+    assert chat.send("已交") and changes(chat) == ["修改 #1", "修改 #2"], "before the deadline: both"
     clock.now = clock.now.replace(month=6, day=10)
     listed = chat.send("已交")
-    assert chat.options == ("修改 #1",), "after it, only the returned one"
+    assert changes(chat) == ["修改 #1"], "after it, only the returned one"
     assert "可以修改的表" in listed and "截止前" not in listed
     ask(engine, boss, "接收2号")
     chat.send("修改第1号")
@@ -185,7 +184,12 @@ def test_the_menus_say_what_was_returned_and_offer_changes_only_where_they_can_b
     chat.send("确认放弃")
     ask(engine, boss, "接收1号")
     closed = chat.send("已交")
-    assert chat.options == () and "不能再修改" in closed, closed
+    assert changes(chat) == [] and "不能再修改" in closed, closed
+    assert chat.options == ("查看 #1", "下载 #1", "查看 #2", "下载 #2"), "still there to look at"
+
+
+def changes(chat: Chat) -> list[str]:
+    return [option for option in chat.options if option.startswith("修改")]
 
 
 def tap(engine: DialogEngine, user: str, replies: list[Reply], label: str) -> list[Reply]:
@@ -292,3 +296,173 @@ def test_export_gives_the_course_videos_in_a_zip_of_their_own(
     later[-1]()
     again = engine.repository.due_messages("telegram", utc_now())[-1]
     assert again.payload["document"] == sent.payload["document"], "unchanged videos: the same ZIP, not a copy"
+
+
+def press(engine: DialogEngine, chat: Chat, label: str) -> list[Reply]:
+    """A contact presses the button ``label`` of the last reply with buttons, as a channel sends it."""
+    shown = [reply for reply in chat.replies if reply.options][-1]
+    number = shown.options.index(label) + 1
+    chat.replies = engine.handle(Inbound(chat.channel, chat.user, str(number), menu=shown.menu))
+    for reply in chat.replies:
+        assert_no_slash_command(reply.text)
+    return chat.replies
+
+
+def test_a_contact_looks_at_and_downloads_her_own_units_submissions_and_no_one_elses(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    assert "查看3号：查看本单位第3号提交的全部内容、照片和处理记录" in chat.send("帮助"), "her help says so"
+    fill_cadre(chat)
+    other = Chat(engine, unit_code="chengzhong", user="u2")
+    fill_cadre(other, "覃美玲")
+    ask(engine, supervisor(engine, clock), "接收1号")
+    shown = chat.send("查看1号")
+    answers = engine.repository.versions(1)[-1].answers
+    assert "#1 登记表·韦丽华（第1版，已接收）" in shown and answers["story"] in shown, "every answer in full"
+    assert "处理记录" in shown and "接收" in shown
+    [content] = [reply for reply in chat.replies if reply.pictures]
+    assert content.pictures == (
+        DocumentRef("photo", answers["id_photo"]["sha256"]),
+        DocumentRef("photo", answers["work_photo"]["sha256"]),
+    ), "证件照 and 工作照 beside the text"
+    [word] = [reply for reply in chat.replies if reply.document is not None]
+    assert document_path(engine, word).suffix == ".docx"
+    Chat(engine, unit_code="liunan", user="u3")  # same photos in 城中区's form: a unit with none
+    mine = engine.identity("test", "u1")
+    theirs = engine.identity("test", "u3")
+    assert mine is not None and theirs is not None
+    assert all(engine.open_document(picture, mine) is not None for picture in content.pictures)
+    assert all(engine.open_document(picture, theirs) is None for picture in content.pictures)
+    # another unit's number and a number no one has get the same words: nothing is given away
+    refused = chat.send("查看2号")
+    assert refused == chat.send("查看99号").replace("#99", "#2")
+    assert "贵单位没有#2这份提交" in refused and "覃美玲" not in refused and "城中区" not in refused
+    assert all(reply.document is None and not reply.pictures for reply in chat.replies)
+
+
+def test_已交_offers_each_submissions_word_file_again(engine: DialogEngine, chat: Chat) -> None:
+    fill_cadre(chat)
+    fill_cadre(chat, "覃美玲")
+    listed = chat.send("已交")
+    assert "#1 登记表·韦丽华（第1版，待审核）" in listed and "#2 登记表·覃美玲" in listed
+    assert chat.options == ("查看 #1", "下载 #1", "修改 #1", "查看 #2", "下载 #2", "修改 #2")
+    [word] = press(engine, chat, "下载 #2")
+    assert word.document == DocumentRef("submission", "2", 1) and "覃美玲" not in word.text
+    assert "《柳州市妇联执委候选人登记表》#2" in word.text or "#2 第1版" in word.text
+    assert document_path(engine, word).suffix == ".docx"
+    chat.send("已交")
+    press(engine, chat, "查看 #1")
+    assert "#1 登记表·韦丽华" in chat.text and any(reply.document for reply in chat.replies)
+
+
+def test_a_returned_form_reopens_with_its_reason_and_a_long_answer_comes_back_to_edit(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    ask(engine, supervisor(engine, clock), "退回1号 主要事迹请补充2025年的工作")
+    opened = chat.send("修改第1号")
+    assert opened.startswith("市妇联组联部退回的原因：主要事迹请补充2025年的工作\n已打开 #1"), opened
+    chat.send("修改")
+    story = engine.repository.versions(1)[-1].answers["story"]
+    asked = chat.send(next(str(i) for i, o in enumerate(chat.options, 1) if o.startswith("主要事迹")))
+    assert story in asked and f"共{len(story)}字" in asked, "the whole text, to copy on any channel"
+    assert chat.replies[-1].fill_in == story, "a channel with an input box puts it there"
+    assert "已保留原来的主要事迹" in chat.send("跳过") and "请核对以上内容" in chat.text
+    answers = engine.repository.versions(1)[-1].answers
+    assert chat.replies[-1].pictures == (
+        DocumentRef("photo", answers["id_photo"]["sha256"]),
+        DocumentRef("photo", answers["work_photo"]["sha256"]),
+    ), "the review shows the form's photos"
+    again = chat.send("修改第1号")
+    assert again.startswith("市妇联组联部退回的原因：主要事迹请补充"), "said again when the draft is resumed"
+    short = chat.send("修改") and chat.send("1")
+    assert "当前已填：韦丽华" in short and chat.replies[-1].fill_in == "", "a short answer is retyped"
+    start(chat, "登记表")  # another form begun; the correction is continued from 草稿
+    chat.send("草稿")
+    resumed = press(engine, chat, next(o for o in chat.options if "韦丽华" in o))
+    assert resumed[0].text == "市妇联组联部退回的原因：主要事迹请补充2025年的工作", [r.text for r in resumed]
+
+
+def queued(engine: DialogEngine, channel: str, user: str) -> list[dict[str, object]]:
+    return [m.payload for m in engine.repository.due_messages(channel, utc_now()) if m.chat_key == user]
+
+
+def test_notices_carry_the_buttons_of_what_they_suggest(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 工作照不清晰")
+    [returned] = queued(engine, "test", "u1")
+    assert "请发送“修改第1号”" in str(returned["text"]) and returned["options"] == ["修改第1号", "查看1号"]
+    [notice] = engine.notices("test", "u1")  # as the web page and the console take it
+    assert notice.options == ("修改第1号", "查看1号") and notice.menu == returned["menu"]
+    chat.send("新建")  # another menu shown since: the notice's buttons still work
+    pressed = engine.handle(Inbound("test", "u1", "2", menu=notice.menu))
+    assert "#1 登记表·韦丽华（第1版，已退回修改）" in pressed[0].text and pressed[0].pictures
+    opened = engine.handle(Inbound("test", "u1", "1", menu=notice.menu))
+    assert "退回的原因：工作照不清晰" in opened[0].text and "已打开 #1" in opened[1].text
+    chat.send("确认提交")
+    [back] = queued(engine, "telegram", boss)
+    assert "发送“查看1号”审核" in str(back["text"]) and back["options"] == ["查看1号"]
+    shown = engine.handle(Inbound("telegram", boss, "1", menu=str(back["menu"])))
+    assert shown[-1].options == ("接收", "退回（写原因）"), "the press is 查看1号, with its decisions"
+    ask(engine, boss, "接收1号")
+    [accepted] = queued(engine, "test", "u1")
+    assert "已被市妇联组联部接收" in str(accepted["text"]) and accepted["options"] == ["查看1号"]
+    forged = engine.handle(Inbound("test", "u1", "1", menu="n.accept1"))
+    assert "按钮已过期" in forged[0].text, "a notice's token names only what a contact may type"
+    assert engine.repository.decisions(1)[-1].action == "accept"
+
+
+def test_a_course_forms_video_is_shown_under_查看_to_its_unit_and_组联部_only(
+    engine: DialogEngine, chat: Chat, clock: FakeClock
+) -> None:
+    from bot.mp4_probe import video_file
+    from tests.test_mp4_probe import mp4
+
+    start(chat, "课程推荐表")
+    for number, title in enumerate(["家风第一课", "家风第二课"]):
+        if number:
+            chat.send("添加一节课程")
+        for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席"]:
+            chat.send(answer)
+        video = video_file(mp4(300 + number, 1280, 720, payload=1000), file_name=f"第{number + 1}课.mp4")
+        assert video is not None
+        chat.send("", video)
+    chat.send("填写完毕，下一步")
+    for answer in ["韦丽华 鹿寨县妇联主席", "13907721234"]:
+        chat.send(answer)
+    assert "已提交" in chat.send("确认提交"), chat.text
+    rows = engine.repository.versions(1)[-1].answers["courses"]
+    videos = tuple(DocumentRef("video", row["video"]["sha256"]) for row in rows)
+    chat.send("查看1号")
+    assert chat.replies[0].pictures == videos, "each 节's video, in order"
+    boss = supervisor(engine, clock)
+    assert engine.handle(Inbound("telegram", boss, "查看1号"))[0].pictures == videos
+    Chat(engine, unit_code="liunan", user="u3")
+    mine, boss_id, stranger = (
+        engine.identity(c, u) for c, u in [("test", "u1"), ("telegram", boss), ("test", "u3")]
+    )
+    for viewer in (mine, boss_id):
+        opened = engine.open_document(videos[1], viewer)
+        assert opened is not None and opened.mime == "video/mp4"
+    assert engine.open_document(videos[1], stranger) is None, "another unit's video is not theirs"
+
+
+def test_a_notices_buttons_fit_telegrams_64_bytes_and_name_only_what_a_contact_may_type() -> None:
+    import pytest
+
+    from dialogs.notices import NoticeButton, notice_payload, pressed_notice
+    from storage.models import MAX_ID
+
+    payload = notice_payload("通知", NoticeButton("reopen", MAX_ID), NoticeButton("show", MAX_ID))
+    assert payload["options"] == [f"修改第{MAX_ID}号", f"查看{MAX_ID}号"]
+    assert len(f"{payload['menu']}|2".encode()) <= 64, "Telegram's callback data at the largest number"
+    assert pressed_notice(payload["menu"], "2") == f"/show {MAX_ID}"
+    assert pressed_notice(payload["menu"], "３") is None and pressed_notice(payload["menu"], "0") is None
+    assert pressed_notice("m0123456789", "1") is None, "a remembered menu's press is not a notice's"
+    assert pressed_notice("n.export", "1") is None and pressed_notice("n.new", "1") == "/new"
+    with pytest.raises(ValueError):
+        NoticeButton("accept", 1)
+    assert notice_payload("只有文字") == {"text": "只有文字"}

@@ -22,7 +22,7 @@ from docx import Document
 from bot.settings import Settings
 from bot.telegram_service import serve
 from dialogs.engine import DialogEngine
-from dialogs.exchange import DocumentRef
+from dialogs.exchange import DocumentRef, Inbound
 from dialogs.invites import issue_invite
 from tests.conftest import chinese_text, current_campaign_file, photo_bytes
 from tests.telegram_emulator import BotMessage, EmulatedUser, Emulator
@@ -167,6 +167,18 @@ def test_a_contact_binds_fills_the_registration_form_and_gets_the_docx(
     cells = [c.text for t in Document(io.BytesIO(document.document)).tables for r in t.rows for c in r.cells]
     assert "韦丽华" in cells and "13877212345" in cells
     assert question.message_id < document.message_id
+
+    # The Word file again from 已交 (issue 21 item 2); a 退回's notice with its buttons (item 12).
+    listed = phone.say("已交", "贵单位已提交")
+    again = phone.tap(listed, "下载 #1", "#1 第1版")
+    assert again.document == document.document and (again.document_name or "").endswith(".docx")
+    code = issue_invite(engine.repository, None, role="supervisor", now=engine.clock()).code
+    [consent] = engine.handle(Inbound("telegram", "2002", f"/start {code}"))
+    engine.handle(Inbound("telegram", "2002", "1", consent_for=consent.consent_for))
+    engine.handle(Inbound("telegram", "2002", "退回1号 工作照请换一张"))
+    notice = phone.expect("原因：工作照请换一张")
+    assert [[text for text, _data in row] for row in notice.buttons] == [["修改第1号"], ["查看1号"]]
+    phone.tap(notice, "修改第1号", "退回的原因：工作照请换一张")
     for secret in ("韦丽华", "13877212345", "柳堡路", "1385", "王芳"):
         assert secret not in caplog.text, f"{secret!r} reached the logs"
 

@@ -757,3 +757,46 @@ def test_the_site_has_an_icon_where_browsers_look_for_it(server: str) -> None:
         assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
         assert response.content.startswith(b"<svg") and b"<script" not in response.content
     assert '<link rel="icon" href="/static/icon.svg"' in httpx.get(server + "/").text
+
+
+def test_查看_gives_the_page_a_units_photos_and_videos_to_show_and_play(
+    server: str, engine: DialogEngine
+) -> None:
+    from bot.mp4_probe import video_file
+    from tests.test_mp4_probe import mp4
+
+    colleague = Chat(engine, unit_code="yufeng", user="yufeng-colleague")
+    colleague.send("新建")
+    colleague.send(next(o for o in colleague.options if o.startswith("课程推荐表")))
+    for number in range(2):
+        if number:
+            colleague.send("添加一节课程")
+        for answer in [
+            f"家风第{number + 1}课",
+            "讲授",
+            chinese_text(50),
+            "覃美玲",
+            "1982.07",
+            "鹿寨县妇联主席",
+        ]:
+            colleague.send(answer)
+        video = video_file(mp4(300 + number, 1280, 720, payload=2000), file_name="课.mp4")
+        assert video is not None
+        colleague.send("", video)
+    colleague.send("填写完毕，下一步")
+    colleague.send("韦丽华 鹿寨县妇联主席")
+    colleague.send("13907721234")
+    assert "编号 #1" in colleague.send("确认提交")
+    with browser(server) as client:
+        csrf = sign_in(client, engine, "yufeng")
+        shown = say(client, csrf, "查看1号")[0]
+        pictures = shown["pictures"]
+        assert isinstance(pictures, list) and [p["kind"] for p in pictures] == ["video", "video"]
+        played = client.get(pictures[1]["url"], headers={"Range": "bytes=0-99"})
+        assert played.status_code == 206 and played.headers["content-type"] == "video/mp4"
+        assert played.headers["content-disposition"].startswith("inline")
+        assert len(played.content) == 100, "a player asks for parts of it"
+    with browser(server) as stranger:
+        sign_in(stranger, engine, "chengzhong")
+        assert stranger.get(pictures[1]["url"]).status_code == 404, "another unit's video is not theirs"
+        assert stranger.get("/files/videos/" + "0" * 64).status_code == 404

@@ -29,7 +29,9 @@ from dialogs.invites import INVITE_UNKNOWN, INVITE_USED
 from dialogs.validators import PHOTO_MAX_BYTES, VIDEO_MAX_BYTES
 from storage.models import Contact
 from tests.conftest import Chat, FakeClock, chinese_text, photo_bytes
+from tests.test_dialog_forms import fill_cadre
 from tests.test_mp4_probe import mp4
+from tests.test_supervision import ask, supervisor
 from tests.test_web_api import (
     SITE_ANSWERS,
     contacts,
@@ -634,3 +636,39 @@ def chat_draft(engine: DialogEngine, unit_code: str) -> Any:
     assert unit is not None and unit.id is not None
     [draft] = engine.repository.drafts(unit.id)
     return draft
+
+
+def test_a_returned_form_is_reopened_from_its_notice_with_the_long_answer_in_the_input_box(
+    phone: Page, server: str, engine: DialogEngine, clock: FakeClock
+) -> None:
+    """Issue 21, items 2, 4, 9 and 12: the 退回 notice's button reopens the form with 组联部's reason;
+    the long 主要事迹 comes back in the input box to edit; 查看1号 shows the unit's own form with its
+    photos, a tapped one enlarged."""
+    sign_in(phone, server, engine)
+    fill_cadre(Chat(engine, unit_code="yufeng", user="yufeng-colleague"))
+    boss = supervisor(engine, clock)
+    ask(engine, boss, "退回1号 主要事迹请补充2025年的工作")
+    notice = phone.locator(".row.bot", has=phone.locator(".bubble.notice", has_text="主要事迹请补充"))
+    notice.wait_for(timeout=5_000)
+    assert notice.locator(".choices button").all_inner_texts() == ["修改第1号", "查看1号"]
+    assert "请核对以上内容" in press(phone, "修改第1号")
+    sees(phone, "市妇联组联部退回的原因：主要事迹请补充2025年的工作")
+    press(phone, "修改")
+    story = engine.repository.versions(1)[-1].answers["story"]
+    press(phone, "主要事迹")
+    assert phone.input_value("#text-input") == story, "the 500 字 to edit, not to type again"
+    sees(phone, "当前内容已放入输入框")
+    before = bot_rows(phone)
+    phone.locator(".chip", has_text="查看").click()  # on to the review, the text left untouched
+    wait_for_answer(phone, before)
+    assert phone.input_value("#text-input") == "", "left untouched, it goes with the next question"
+    send(phone, "查看1号")
+    content = phone.locator(".row.bot .bubble", has_text="#1 登记表·韦丽华").last
+    photos = loaded_pictures(content)
+    assert len(photos) == 2 and all("/files/photos/" in url for url in photos), "证件照 and 工作照"
+    content.locator(".pictures img").first.click()
+    enlarged = phone.locator(".enlarged img")
+    enlarged.wait_for()
+    assert enlarged.evaluate("n => n.complete && n.naturalWidth > 0")
+    phone.locator(".enlarged").click()
+    phone.locator(".enlarged").wait_for(state="detached")

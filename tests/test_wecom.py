@@ -219,6 +219,10 @@ def test_a_member_binds_fills_a_form_gets_its_docx_and_is_reached_by_returns_and
     turn(fake, repository, member, lambda: None)
     pushed = fake.to(member.user)[seen:]
     assert any("退回" in d.text and "具体数据" in d.text for d in pushed), "the reason reaches the phone"
+    [card] = [d for d in pushed if d.buttons]
+    assert [b["text"] for b in card.buttons] == ["修改第1号", "查看1号"], "with the buttons it suggests"
+    reopened = turn(fake, repository, member, lambda: member.click(card, 1))
+    assert any("退回的原因：请补充个人事迹中的具体数据" in d.text for d in reopened), "a tap reopens it"
 
     fake.expire_tokens()
     fetched = fake.token_fetches

@@ -23,8 +23,8 @@ def download_path(document: DocumentRef) -> str:
     """Where the web chat serves a document (it asks the engine, for the signed-in person)."""
     if document.kind == "export":
         return f"/files/exports/{quote(document.key)}"
-    if document.kind == "photo":
-        return f"/files/photos/{document.key}"
+    if document.kind in ("photo", "video"):
+        return f"/files/{document.kind}s/{document.key}"
     version = f"?v={document.version}" if document.version else ""
     return f"/files/submissions/{document.key}.docx{version}"
 

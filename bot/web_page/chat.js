@@ -58,37 +58,75 @@
     var line = row("bot");
     var bubble = element("div", "bubble", reply.text);
     line.appendChild(bubble);
-    if (reply.pictures && reply.pictures.length) {
-      var strip = element("div", "pictures");
-      reply.pictures.forEach(function (picture, index) {
-        var image = element("img", "thumb");
-        image.alt = "第" + (index + 1) + "张照片";
-        image.loading = "lazy";
-        image.src = picture.url;
-        image.addEventListener("load", scrollDown);
-        strip.appendChild(image);
-      });
-      bubble.insertBefore(strip, bubble.firstChild);
-    }
+    if (reply.pictures && reply.pictures.length) addPictures(bubble, reply.pictures);
     if (reply.document) addDocument(bubble, reply.document);
-    if (reply.options && reply.options.length) {
-      var choices = element("div", reply.options.length >= MANY_CHOICES ? "choices many" : "choices");
-      reply.options.forEach(function (option, index) {
-        var quiet = QUIET_CHOICES.indexOf(option) >= 0 && reply.options.length > 1;
-        var button = element("button", quiet ? "choice quiet" : "choice", option);
-        button.type = "button";
-        button.addEventListener("click", function () {
-          if (button.disabled) return;
-          closeChoices(choices, button);
-          onChoose(String(index + 1), reply.menu, option);
-        });
-        choices.appendChild(button);
-      });
-      line.appendChild(choices);
-    }
+    addChoices(line, reply, onChoose);
     // A question taller than the screen (a long list of choices) is shown from its start.
     if (line.offsetHeight > list.clientHeight) line.scrollIntoView({ block: "start" });
     else scrollDown();
+  }
+
+  function addChoices(line, reply, onChoose) {
+    if (!reply.options || !reply.options.length) return;
+    var choices = element("div", reply.options.length >= MANY_CHOICES ? "choices many" : "choices");
+    reply.options.forEach(function (option, index) {
+      var quiet = QUIET_CHOICES.indexOf(option) >= 0 && reply.options.length > 1;
+      var button = element("button", quiet ? "choice quiet" : "choice", option);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        if (button.disabled) return;
+        closeChoices(choices, button);
+        onChoose(String(index + 1), reply.menu, option);
+      });
+      choices.appendChild(button);
+    });
+    line.appendChild(choices);
+  }
+
+  // The photos and videos a message is about: thumbnails; a photo tapped opens large, a video plays.
+  function addPictures(bubble, pictures) {
+    var strip = element("div", "pictures");
+    var photos = 0;
+    var videos = 0;
+    pictures.forEach(function (picture) {
+      if (picture.kind === "video") {
+        videos += 1;
+        var video = element("video", "thumb video");
+        video.controls = true;
+        video.preload = "metadata";
+        video.setAttribute("playsinline", "");
+        video.setAttribute("aria-label", "第" + videos + "个视频");
+        video.src = picture.url;
+        strip.appendChild(video);
+        return;
+      }
+      photos += 1;
+      var image = element("img", "thumb");
+      image.alt = "第" + photos + "张照片（点按放大）";
+      image.loading = "lazy";
+      image.src = picture.url;
+      image.addEventListener("load", scrollDown);
+      image.addEventListener("click", function () {
+        enlarge(picture.url, image.alt);
+      });
+      strip.appendChild(image);
+    });
+    bubble.insertBefore(strip, bubble.firstChild);
+  }
+
+  function enlarge(url, alt) {
+    var shade = element("div", "enlarged");
+    shade.setAttribute("role", "dialog");
+    shade.setAttribute("aria-label", "照片（点按关闭）");
+    var image = element("img");
+    image.src = url;
+    image.alt = alt.replace("（点按放大）", "");
+    shade.appendChild(image);
+    shade.appendChild(element("span", "enlarged-hint", "点按任意处关闭"));
+    shade.addEventListener("click", function () {
+      shade.remove();
+    });
+    document.body.appendChild(shade);
   }
 
   function addDocument(bubble, file) {
@@ -209,7 +247,9 @@
     bubble.appendChild(element("strong", "notice-title", "通知"));
     bubble.appendChild(element("div", "", typeof notice === "string" ? notice : notice.text || ""));
     if (notice && notice.document) addDocument(bubble, notice.document);
-    row("bot").appendChild(bubble);
+    var line = row("bot");
+    line.appendChild(bubble);
+    if (notice && typeof notice !== "string") addChoices(line, notice, choose);
     scrollDown();
   }
 
@@ -305,6 +345,29 @@
     replies.forEach(function (reply) {
       showBot(reply, choose);
     });
+    fillIn(replies);
+  }
+
+  // A long answer asked again to be edited (主要事迹 after a 退回) comes in the input box, to change
+  // rather than type again; left there untouched, it goes when the next question comes.
+  var filledIn = "";
+
+  function fillIn(replies) {
+    var given = "";
+    replies.forEach(function (reply) {
+      if (reply.fill_in) given = reply.fill_in;
+    });
+    var refused = replies.some(function (reply) { return reply.refused; });
+    if (filledIn && input.value === filledIn && given !== filledIn) {
+      input.value = "";
+      grow();
+    }
+    filledIn = "";
+    if (!given || refused || input.value) return;
+    input.value = given;
+    filledIn = given;
+    grow();
+    showSystem("当前内容已放入输入框，改好后发送即可。");
   }
 
   // One message at a time, in the order they were sent.
