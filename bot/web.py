@@ -963,7 +963,7 @@ class WebChat:
             log.info("download of %s refused or missing for contact %s", what, contact.contact_id)
             return self.message_page(404, FILE_NOT_FOUND)
         log.info("contact %s downloaded %s", contact.contact_id, what)
-        if inline and opened.mime not in BROWSER_IMAGES:
+        if inline and ref.kind == "photo" and opened.mime not in BROWSER_IMAGES:
             # an iPhone's HEIC: shown as the JPEG the Word form gets (upright, 1600 px at most)
             preview = await run_in_threadpool(prepare_photo, opened.path)
             name = f"{Path(opened.file_name).stem}.{preview.extension}"

@@ -503,8 +503,11 @@ def test_a_contact_asking_for_the_word_file_is_led_to_已交(chat: Chat) -> None
     assert "还没有提交过" in chat.send("怎么下载word")
     fill_cadre(chat)
     for typed in ("怎么下载word", "下载", "下载表格", "word文件", "要word", "Word 文档在哪里下载？"):
+        chat.send("新建")  # away from 已交's buttons, where “下载” is its 下载 #1 button (below)
         said = chat.send(typed)
         assert "贵单位已提交：" in said and "#1 登记表·韦丽华" in said, (typed, said)
+    chat.send("下载")
+    assert [r.document.key for r in chat.replies if r.document] == ["1"], "下载 under 已交: the one Word file"
     start(chat, "登记表")
     chat.send("下载表格")
     assert "贵单位已提交：" in chat.text, "mid-form too: it cannot be a name"
