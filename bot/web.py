@@ -116,6 +116,8 @@ NOT_WHAT_ITS_NAME_SAYS = (
 )
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 FILE_NOT_FOUND = "找不到这个文件。"
+#: A message page's title by its status (the page's <title> adds “ · 妇联表格报送助手”).
+MESSAGE_PAGE_TITLES = {401: "请先登录", 403: "无法打开", 404: "找不到", 503: "暂停服务"}
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 
 MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
@@ -634,7 +636,7 @@ class WebChat:
         """A page that says one thing (a refusal, a missing file, the service under maintenance)."""
         page = fill(
             self.assets.status_page,
-            title="妇联表格报送助手",
+            title=MESSAGE_PAGE_TITLES.get(status, "提示"),  # the page adds “· 妇联表格报送助手”
             raw_trial=self._trial_banner,
             raw_report=f"<p>{html.escape(text)}</p>",
         )

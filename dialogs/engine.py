@@ -32,7 +32,7 @@ from dialogs.commands import (
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.failures import failure_line
-from dialogs.form_records import Render, photo_hashes
+from dialogs.form_records import Render, photo_hashes, record_name
 from dialogs.invites import FailedAttempts
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.nudges import send_due_nudges
@@ -551,7 +551,7 @@ class DialogEngine:
         entries = []
         for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled")):
             form = self._form(draft)
-            name = draft.answers.get(form.summary_field) or "未命名"
+            name = record_name(form, draft.answers) or "未命名"
             if draft.status == "open":
                 entries.append(
                     (f"继续：{form.short_title}·{name}（{self._where(draft)}）", f"resume:{draft.id}")
@@ -577,7 +577,7 @@ class DialogEngine:
         for submission in submissions:
             form = self.forms[submission.form_id]
             latest = self.repository.versions(submission.id or 0)[-1]
-            name = latest.answers.get(form.summary_field) or ""
+            name = record_name(form, latest.answers)
             status = status_label(submission.status)
             lines.append(
                 f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
@@ -667,7 +667,8 @@ class DialogEngine:
             return
         if submission.status != "returned" and turn.now > self.campaign.deadline_end(task):
             turn.say(
-                f"《{task.name}》已过截止时间，已提交的表不能再修改。如确需修改，请联系{self.campaign.contact.line()}。"
+                f"#{submission.id}{self.forms[submission.form_id].short_title}已过截止时间，不能再修改。"
+                f"如确需修改，请联系{self.campaign.contact.line()}。"
             )
             return
         existing = self.repository.open_draft_for(submission.id or 0)

@@ -29,7 +29,7 @@ from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.exports import export_videos
 from dialogs.failures import failure_line
-from dialogs.form_records import photo_hashes
+from dialogs.form_records import photo_hashes, record_name
 from dialogs.nudges import send_reminder_now
 from dialogs.presentation import review_text, status_label
 from dialogs.supervision import areas, pending_report, status_report
@@ -177,7 +177,7 @@ class SupervisorDesk:
 
     def _line(self, submission: Submission, answers: dict[str, object]) -> str:
         form = self.forms[submission.form_id]
-        summary = answers.get(form.summary_field) or ""
+        summary = record_name(form, answers)
         status = status_label(submission.status)
         return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
 

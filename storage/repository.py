@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import secrets
 import tempfile
 import time
@@ -57,7 +56,6 @@ from storage.models import (
 Record = TypeVar("Record", bound=SQLModel)
 
 _TEMPORARY_PREFIX = ".tmp-"  # a file being written (see _write_atomically)
-_EXPORT_NAME = re.compile(r"[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip")  # campaign id, then when it was made
 STALE_TEMPORARY = timedelta(minutes=10)
 
 
@@ -1135,8 +1133,11 @@ class Repository:
         return path.resolve()
 
     def export_path(self, name: str) -> Path | None:
-        """An export ZIP by its name (as ``dialogs.exports.write_export`` names them), or None."""
-        if not _EXPORT_NAME.fullmatch(name):
+        """An export ZIP by its name (as ``dialogs.exports.export_file_name`` names them), or None: a
+        name that is not one file of ``exports/`` (a path, a hidden or temporary file) is none."""
+        if Path(name).name != name or name.startswith(".") or not name.endswith(".zip"):
+            return None
+        if "\\" in name or not name.isprintable():
             return None
         path = self.data_dir / "exports" / name
         return path if path.is_file() else None

@@ -78,6 +78,13 @@ def test_courses_are_selected_one_by_one_once_accepted(
         engine, boss, "/select 1 2"
     )
     assert "推荐上报《课程推荐表》1/2（5月30日前）" in ask(engine, boss, "/status")
+    shown = engine.handle(Inbound("telegram", boss, "查看1号"))
+    # Named by its unit and courses, not its 负责人; the course not yet selected is the one offered.
+    assert "鱼峰区妇联 #1 课程推荐表·《家风第一课》《家风第二课》（第1版" in shown[0].text, shown[0].text
+    assert "蓝芳" not in shown[0].text.split("\n")[0]
+    assert "推荐上报第2节" in shown[0].text and shown[-1].options == ("推荐上报第1节", "退回（写原因）")
+    chat.send("已交")
+    assert "#1 课程推荐表·《家风第一课》《家风第二课》（第1版，已接收）" in chat.text, chat.text
     assert "现为 0/2" in ask(engine, boss, "/unselect 1 2")
     # the same in the words the bot suggests
     assert "例如：推荐1号 第2节" in ask(engine, boss, "推荐1号")
