@@ -53,7 +53,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.delivery import GroupCommit, run_reminders
+from bot.delivery import GroupCommit, run_exports, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
@@ -1177,7 +1177,8 @@ async def serve_web(
     recorded before it is queued, so a second process doing the same sends nothing twice); web
     contacts see them as notices on their next page load, 企业微信 members on their phones. With the
     ``WECOM_*`` settings the 企业微信 channel runs here too: its callback beside the web chat, its
-    inbox and outbox in this process. The access log stays off: invite links carry their code in the
+    inbox and outbox in this process. The exports 组联部 were promised are made here too, apart from
+    the messages (``bot.delivery.exports``). The access log stays off: invite links carry their code in the
     query string.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
@@ -1194,6 +1195,7 @@ async def serve_web(
     server = StreamingServer(config, app)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
+    exporting = asyncio.create_task(run_exports(engine, stop))
     pushing = asyncio.create_task(run_channel(wecom.inbox, wecom.dispatcher, stop)) if wecom else None
     log.info("web chat serving on %s:%s%s", settings.host, settings.port, " with 企业微信" if wecom else "")
     stopping = asyncio.create_task(stop.wait())
@@ -1201,7 +1203,7 @@ async def serve_web(
     stop_streams(app)
     server.should_exit = True
     stopping.cancel()
-    others = [task for task in (nudging, pushing) if task is not None]
+    others = [task for task in (nudging, pushing, exporting) if task is not None]
     for task in others:
         task.cancel()
     await asyncio.gather(serving, *others, return_exceptions=True)

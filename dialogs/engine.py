@@ -31,6 +31,7 @@ from dialogs.commands import (
 )
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
+from dialogs.export_jobs import Exporter, ExportJobs, VideoExporter
 from dialogs.failures import failure_line
 from dialogs.form_records import Render, photo_hashes, record_name
 from dialogs.invites import FailedAttempts
@@ -41,7 +42,7 @@ from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
-from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
+from dialogs.supervisor_desk import SupervisorDesk
 from dialogs.validators import (
     NOT_A_PHOTO,
     TEXT_VALIDATORS,
@@ -121,8 +122,8 @@ class DialogEngine:
         machines: one built ``FormMachine`` per form id.
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
-        exporter: builds 组联部's export ZIP (for /export).
-        video_exporter: builds (or reuses) the courses' videos' ZIP, sent after /export's answer.
+        exporter: builds 组联部's export ZIP (for /export, made after the answer: ``run_export_jobs``).
+        video_exporter: builds (or reuses) the courses' videos' ZIP, made and sent the same way.
         render: prints a record as its official form (``renderers.render_form``); a submission's
             DOCX is rendered when it is first opened, outside the transaction that submits it.
         trial: a trial run on this computer (``intake run --trial``): the privacy notice says so.
@@ -149,7 +150,8 @@ class DialogEngine:
         self.machines = machines
         self.repository = repository
         self.clock = clock
-        self.desk = SupervisorDesk(campaign, forms, repository, exporter, video_exporter)
+        self.exports = ExportJobs(repository, campaign, forms, clock, exporter, video_exporter)
+        self.desk = SupervisorDesk(campaign, forms, repository, self.exports)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -328,6 +330,11 @@ class DialogEngine:
             return status_report(self.repository, self.campaign, self.forms, now, area=area)
         unit = self.repository.unit(viewer.unit_id) if viewer.unit_id is not None else None
         return status_report(self.repository, self.campaign, self.forms, now, unit.code if unit else "")
+
+    def run_export_jobs(self) -> int:
+        """Make the exports promised (``dialogs.export_jobs``) and queue their messages; how many.
+        Slow: from a worker thread, never inside a message's transaction."""
+        return self.exports.run_due()
 
     def queue_reminders(self) -> int:
         """Queue the deadline reminders (and the digest) due now; how many (see ``dialogs.nudges``)."""

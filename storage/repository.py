@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.database import writers_waiting
+from storage.export_jobs import ExportJobStorage
 from storage.models import (
     CHAT_LINES_KEPT,
     MAX_ID,
@@ -125,8 +126,9 @@ class ConcurrentUpdate(RuntimeError):
     """A draft changed since it was read (another message for the same draft was processed first)."""
 
 
-class Repository:
-    """Storage for units, contacts, drafts, submissions and files.
+class Repository(ExportJobStorage):
+    """Storage for units, contacts, drafts, submissions and files (and, from ``storage.export_jobs``,
+    the exports promised).
 
     Args:
         engine: the SQLAlchemy engine (SQLite or PostgreSQL).

@@ -622,8 +622,11 @@ def test_the_export_zip_downloads_for_supervisors_only(server: str, engine: Dial
     submit_site(engine, "yufeng", "yufeng-colleague")
     with browser(server) as supervisor:
         csrf = sign_in(supervisor, engine, None, "supervisor")
-        replies = say(supervisor, csrf, "/export")
-        [document] = [reply["document"] for reply in replies if reply.get("document")]
+        [promised] = say(supervisor, csrf, "/export")
+        assert "正在生成全部表格" in str(promised["text"]) and not promised.get("document")
+        assert engine.run_export_jobs() == 1  # the service's export loop, run here
+        notices = post(supervisor, csrf, "/api/notices", {}).json()["notices"]
+        [document] = [notice["document"] for notice in notices if notice.get("document")]
         url = str(document["url"])  # type: ignore[index]
         # Named in Chinese, from the notice's 文号: “柳妇通〔2021〕29号-导出-5月20日10时00分.zip”.
         name = unquote(url.removeprefix("/files/exports/"))
