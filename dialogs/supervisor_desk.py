@@ -26,7 +26,7 @@ from dialogs.exchange import DocumentRef, Reply
 from dialogs.export_jobs import ExportJobs
 from dialogs.form_records import photo_hashes, record_name
 from dialogs.nudges import send_reminder_now
-from dialogs.presentation import review_text, status_label
+from dialogs.presentation import review_text, row_title, status_label
 from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
@@ -186,6 +186,8 @@ class SupervisorDesk:
             f"{unit.name} {self._line(submission, version.answers)}",
             review_text(form, version.answers, full=True),
         ]
+        if chosen := self._selected(submission, version.answers):
+            lines.append(f"已推荐上报：{chosen}")
         history = self.repository.decisions(submission.id or 0)
         if history:
             lines.append("处理记录：")
@@ -215,11 +217,7 @@ class SupervisorDesk:
             return [("接收", f"接收{number}号"), give_back]
         if submission.status != "accepted":
             return []
-        chosen = {  # rows already recommended; -1 the whole submission
-            selection.row
-            for selection, _submission in self.repository.selections(self.campaign.id)
-            if selection.submission_id == number
-        }
+        chosen = self._selected_rows(number or 0)
         select: list[tuple[str, str]] = []
         if task.select_deadline is not None and task.counted_group is not None:
             item = self.forms[task.form].group(task.counted_group).item
@@ -230,6 +228,28 @@ class SupervisorDesk:
         elif task.select_deadline is not None and -1 not in chosen:
             select.append(("推荐上报", f"推荐{number}号"))
         return [*select, give_back]
+
+    def _selected_rows(self, number: int) -> set[int]:
+        """The rows of a submission recommended to the region; -1 the whole submission."""
+        return {
+            selection.row
+            for selection, _submission in self.repository.selections(self.campaign.id)
+            if selection.submission_id == number
+        }
+
+    def _selected(self, submission: Submission, answers: dict[str, object]) -> str:
+        """What of a submission is recommended, for 查看: “全表”, or its courses (“第1节《…》”)."""
+        rows = self._selected_rows(submission.id or 0)
+        task = self.campaign.task(submission.task_id)
+        if -1 in rows or task.counted_group is None:
+            return "全表" if rows else ""
+        group = self.forms[task.form].group(task.counted_group)
+        given = answers.get(group.key)
+        listed = given if isinstance(given, list) else []
+        return "、".join(
+            row_title(group, listed[row - 1], row - 1) if row <= len(listed) else f"第{row}{group.item[0]}"
+            for row in sorted(rows)
+        )
 
     def _ask_reason(self, contact: Contact, number: str) -> list[Reply]:
         submission, _rest = self._submission(number, "退回3号")

@@ -87,6 +87,7 @@ def test_courses_are_selected_one_by_one_once_accepted(
     # Named by its unit and courses, not its 负责人; the course not yet selected is the one offered.
     assert "鱼峰区妇联 #1 课程推荐表·《家风第一课》《家风第二课》（第1版" in shown[0].text, shown[0].text
     assert "蓝芳" not in shown[0].text.split("\n")[0]
+    assert "已推荐上报：第2节课程《家风第二课》\n" in shown[0].text, "查看 says which course is recommended"
     assert "推荐上报第2节" in shown[0].text and shown[-1].options == ("推荐上报第1节", "退回（写原因）")
     chat.send("已交")
     assert "#1 课程推荐表·《家风第一课》《家风第二课》（第1版，已接收）" in chat.text, chat.text
@@ -261,7 +262,8 @@ def test_a_reason_asked_for_can_be_cancelled_and_accepting_offers_推荐上报(
     after = engine.handle(Inbound("telegram", boss, "查看1号"))
     assert after[-1].options == ("推荐上报", "退回（写原因）")
     assert "已推荐#1《登记表》" in tap(engine, boss, after, "推荐上报")[0].text
-    assert engine.handle(Inbound("telegram", boss, "查看1号"))[-1].options == ("退回（写原因）",)
+    selected = engine.handle(Inbound("telegram", boss, "查看1号"))
+    assert selected[-1].options == ("退回（写原因）",) and "已推荐上报：全表" in selected[0].text
 
 
 def test_export_gives_the_course_videos_in_a_zip_of_their_own(
