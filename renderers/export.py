@@ -216,7 +216,7 @@ def export_zip(content: ExportContent, target: BinaryIO) -> None:
     """The ZIP of what the core gathered for an export (``dialogs.exports``), written to ``target``:
     every form and photo, and the 统计表 of each form the campaign collects that has one."""
     collected = [form_id for form_id in content.form_ids if form_id in STATISTICS]
-    write_export(
+    write_export_zip(
         target,
         content.items,
         content.status,
@@ -235,13 +235,13 @@ def build_export(
     generated_at: datetime,
     statistics_of: Collection[str] = tuple(STATISTICS),
 ) -> bytes:
-    """The supervisor's ZIP as bytes (``write_export``)."""
+    """The supervisor's ZIP as bytes (``write_export_zip``)."""
     buffer = io.BytesIO()
-    write_export(buffer, items, status, task_names, city_lines, generated_at, statistics_of)
+    write_export_zip(buffer, items, status, task_names, city_lines, generated_at, statistics_of)
     return buffer.getvalue()
 
 
-def write_export(
+def write_export_zip(
     target: BinaryIO,
     items: Sequence[ExportItem],
     status: Sequence[ExportStatusRow],
@@ -688,6 +688,6 @@ __all__ = [
     "export_workbook",
     "export_zip",
     "safe_file_name",
-    "write_export",
+    "write_export_zip",
     "write_video_zip",
 ]
