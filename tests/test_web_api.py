@@ -627,7 +627,7 @@ def test_the_export_zip_downloads_for_supervisors_only(server: str, engine: Dial
         assert engine.run_export_jobs() == 1  # the service's export loop, run here
         notices = post(supervisor, csrf, "/api/notices", {}).json()["notices"]
         [document] = [notice["document"] for notice in notices if notice.get("document")]
-        url = str(document["url"])  # type: ignore[index]
+        url = str(document["url"])
         # Named in Chinese, from the notice's 文号: “柳妇通〔2021〕29号-导出-5月20日10时00分.zip”.
         name = unquote(url.removeprefix("/files/exports/"))
         assert name.startswith("柳妇通〔2021〕29号-导出-") and name.endswith("分.zip"), name
