@@ -104,5 +104,3 @@ def _send(engine: DialogEngine, message: Inbound, out: TextIO) -> None:
         report_failure(error, "the console")
         replies = [Reply(NOT_TAKEN)]
     print_replies(engine, replies, out)
-    if engine.run_export_jobs():  # 导出 promised a file: the console waits for it, then shows it
-        print_notices(engine, message.user_id, out)
