@@ -66,6 +66,7 @@ from bot.wecom import SIGN_IN_PATH, WeComChannel, callback_routes
 from dialogs.chinese_text import plain_number
 from dialogs.engine import INVITE_UNUSABLE, TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
+from dialogs.exports import VIDEOS
 from dialogs.failures import failure_line
 from dialogs.invites import FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
@@ -184,7 +185,8 @@ def document_link(document: DocumentRef) -> dict[str, str]:
     its name — the download itself asks the engine for the file, for this browser's contact."""
     url = download_path(document)
     if document.kind == "export":
-        label = "下载课程视频（ZIP 压缩包）" if "-videos-" in document.key else "下载全部表格（ZIP 压缩包）"
+        videos = f"-{VIDEOS}-" in document.key or "-videos-" in document.key  # or as named before
+        label = "下载课程视频（ZIP 压缩包）" if videos else "下载全部表格（ZIP 压缩包）"
         return {"url": url, "name": document.key, "label": label, "icon": "ZIP"}
     shown = f"#{document.key} 第{document.version}版" if document.version else f"#{document.key}"
     return {"url": url, "name": shown, "label": "下载 Word 表格", "icon": "W"}

@@ -211,6 +211,7 @@ def test_a_videos_zip_cut_by_a_kill_arrives_once_and_whole_after_the_restart(tmp
             [videos] = [n for n in seen if "课程视频（" in str(n["text"])]
             assert len([n for n in seen if "全部表格、照片和汇总表" in str(n["text"])]) <= 1
             assert not partial_videos(exports) and not list(exports.glob(".tmp-*")), "no partial file left"
+            assert videos["document"]["label"] == "下载课程视频（ZIP 压缩包）", "the page says what it is"
             [finished] = list(exports.glob("*课程视频*.zip"))
             assert unquote(str(videos["document"]["url"])).endswith(finished.name)
             with boss.stream("GET", str(videos["document"]["url"])) as download:
