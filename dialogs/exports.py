@@ -191,11 +191,15 @@ def write_export(
 
 def export_file_name(campaign: Campaign, what: str, local: datetime) -> str:
     """An export's file name as 组联部 see it in their downloads: the notice's 文号, what it holds and
-    when it was made, “柳妇通〔2021〕29号-导出-12月8日09时30分.zip” (the campaign's name without a 文号)."""
-    notice = "".join(
-        c for c in (campaign.notice or campaign.name) if c not in _NOT_IN_NAMES and c.isprintable()
-    )
-    return f"{notice.strip(' .')}-{what}-{local.month}月{local.day}日{local:%H}时{local:%M}分.zip"
+    when it was made, “柳妇通〔2021〕29号-导出-12月8日09时30分.zip”."""
+    return f"{export_prefix(campaign)}-{what}-{local.month}月{local.day}日{local:%H}时{local:%M}分.zip"
+
+
+def export_prefix(campaign: Campaign) -> str:
+    """What every export file of a campaign starts with: its notice's 文号 (or its name, without
+    one), made fit for a file name."""
+    title = campaign.notice or campaign.name
+    return "".join(c for c in title if c not in _NOT_IN_NAMES and c.isprintable()).strip(" .")
 
 
 _NOT_IN_NAMES = frozenset('/\\:*?"<>|')
