@@ -27,6 +27,7 @@ from storage.models import (
     ChatLine,
     Contact,
     Draft,
+    ExportJob,
     InboxUpdate,
     Invite,
     NudgeRecord,
@@ -179,8 +180,8 @@ def purge(
     engine: Engine, data_dir: Path, campaign_id: str, before: datetime, *, exports_named: str = ""
 ) -> Purged:
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
-    decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, and photos
-    no longer used.
+    decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, exports
+    asked for, and photos no longer used.
     Units (the campaign's structure) stay.
 
     Then every file of the data folder that no remaining row names goes too, whatever the date: a
@@ -218,6 +219,12 @@ def purge(
             ("待发消息", delete(OutboxMessage).where(col(OutboxMessage.created_at) < before)),
             ("收到的消息", delete(InboxUpdate).where(col(InboxUpdate.received_at) < before)),
             ("聊天记录", delete(ChatLine).where(col(ChatLine.created_at) < before)),
+            (
+                "导出记录",  # who asked for an export: a messenger's id
+                delete(ExportJob).where(
+                    col(ExportJob.campaign_id) == campaign_id, col(ExportJob.requested_at) < before
+                ),
+            ),
         ]
         for name, statement in steps:
             removed[name] = connection.execute(statement).rowcount

@@ -98,6 +98,7 @@ def test_backup_from_sqlite_restores_into_postgresql(
 def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_path: Path) -> None:
     repository = filled.repository
     archive = tmp_path / "before-purge.tar.gz"
+    repository.add_export_job(filled.campaign.id, "forms", "telegram", "6007", datetime.now(SHANGHAI))
     backup(repository.engine, repository.data_dir, archive)
     stored = everything(repository.engine, repository.data_dir)[1]
     removed = purge(
@@ -105,13 +106,21 @@ def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_pa
     ).counts
     assert removed["提交"] == 1 and removed["提交版本"] == 1 and removed["草稿"] == 2
     assert removed["审核记录"] == 1 and removed["照片"] == 3 and removed["联系人"] >= 1
-    assert removed["聊天记录"] == 2
+    assert removed["聊天记录"] == 2 and removed["导出记录"] == 1, "who asked for an export goes too"
     assert removed["文件"] == len(stored)
     tables, files = everything(repository.engine, repository.data_dir)
     assert files == {}
     assert all(
         not tables[name]
-        for name in ("draft", "submission", "submissionversion", "attachment", "contact", "chatline")
+        for name in (
+            "draft",
+            "submission",
+            "submissionversion",
+            "attachment",
+            "contact",
+            "chatline",
+            "exportjob",
+        )
     )
     assert len(tables["unit"]) == 14, "the campaign's structure stays"
     database = Path(str(repository.engine.url.database))
