@@ -13,9 +13,9 @@ from dialogs.campaign import Campaign, load_campaign
 from dialogs.chinese_text import clean_text
 from dialogs.declarations import DeclarationError, FormDecl, load_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
+from dialogs.export_jobs import Exporter, VideoExporter
 from dialogs.exports import write_export, write_video_export
 from dialogs.supervision import backfill_progress
-from dialogs.supervisor_desk import Exporter, VideoExporter
 from renderers import FORM_RENDERERS, render_form
 from renderers.export import export_zip, write_video_zip
 from state_machines.form_machine import FormMachine, build_machines

@@ -24,6 +24,7 @@ from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
 from dialogs.declarations import DeclarationError
 from dialogs.engine import system_clock
+from dialogs.exports import export_prefix
 from dialogs.form_records import submission_record
 from dialogs.invites import deep_link, issue_invite
 from dialogs.nudges import send_due_nudges
@@ -396,7 +397,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
             f"活动文件规定个人信息保存至 {kept}；现在删除会早于告知用户的期限。确需删除请加 --force。"
         )
     before = datetime.combine(day, time(0, 0), tzinfo=campaign.zone)
-    removed = purge(database, data_dir, campaign.id, before)
+    removed = purge(database, data_dir, campaign.id, before, exports_named=export_prefix(campaign))
     print(f"已删除 {day} 之前的个人信息：" + "，".join(f"{name} {n}" for name, n in removed.counts.items()))
     if removed.files:
         print(f"删除的文件（在 {data_dir} 中）：")

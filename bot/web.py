@@ -54,7 +54,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.delivery import GroupCommit, run_reminders
+from bot.delivery import GroupCommit, run_exports, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
@@ -69,6 +69,7 @@ from bot.wecom_sign_in import WeComSignIn
 from dialogs.chinese_text import clean_text, plain_number
 from dialogs.engine import TOO_MANY_TRIES, DialogEngine
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, Reply
+from dialogs.exports import VIDEOS
 from dialogs.failures import failure_line
 from dialogs.invites import INVITE_UNKNOWN, FailedAttempts
 from dialogs.privacy import TRIAL_NOTE
@@ -116,6 +117,8 @@ NOT_WHAT_ITS_NAME_SAYS = (
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 BROWSER_IMAGES = {"image/jpeg", "image/png", "image/webp", "image/gif"}  # shown by every browser as they are
 FILE_NOT_FOUND = "找不到这个文件。"
+#: A message page's title by its status (the page's <title> adds “ · 妇联表格报送助手”).
+MESSAGE_PAGE_TITLES = {401: "请先登录", 403: "无法打开", 404: "找不到", 503: "暂停服务"}
 NO_SUCH_PAGE = "找不到这个页面。请从邀请链接或首页进入。"
 
 MAX_UPDATE_BYTES = 1024 * 1024  # a Telegram update is a few KB; its files come by id, not inline
@@ -182,7 +185,8 @@ def document_link(document: DocumentRef) -> dict[str, str]:
     its name — the download itself asks the engine for the file, for this browser's contact."""
     url = download_path(document)
     if document.kind == "export":
-        label = "下载课程视频（ZIP 压缩包）" if "-videos-" in document.key else "下载全部表格（ZIP 压缩包）"
+        videos = f"-{VIDEOS}-" in document.key or "-videos-" in document.key  # or as named before
+        label = "下载课程视频（ZIP 压缩包）" if videos else "下载全部表格（ZIP 压缩包）"
         return {"url": url, "name": document.key, "label": label, "icon": "ZIP"}
     shown = f"#{document.key} 第{document.version}版" if document.version else f"#{document.key}"
     return {"url": url, "name": shown, "label": "下载 Word 表格", "icon": "W"}
@@ -654,7 +658,7 @@ class WebChat:
         with ``raw_after`` (trusted HTML: the choices it offers) under it."""
         page = fill(
             self.assets.status_page,
-            title="妇联表格报送助手",
+            title=MESSAGE_PAGE_TITLES.get(status, "提示"),  # the page adds “· 妇联表格报送助手”
             raw_trial=self._trial_banner,
             raw_report=f"<p>{html.escape(text)}</p>{raw_after}",
         )
@@ -1225,7 +1229,8 @@ async def serve_web(
     recorded before it is queued, so a second process doing the same sends nothing twice); web
     contacts see them as notices on their next page load, 企业微信 members on their phones. With the
     ``WECOM_*`` settings the 企业微信 channel runs here too: its callback beside the web chat, its
-    inbox and outbox in this process. The access log stays off: invite links carry their code in the
+    inbox and outbox in this process. The exports 组联部 were promised are made here too, apart from
+    the messages (``bot.delivery.exports``). The access log stays off: invite links carry their code in the
     query string.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
@@ -1242,6 +1247,7 @@ async def serve_web(
     server = StreamingServer(config, app)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
+    exporting = asyncio.create_task(run_exports(engine, stop))
     pushing = asyncio.create_task(run_channel(wecom.inbox, wecom.dispatcher, stop)) if wecom else None
     log.info("web chat serving on %s:%s%s", settings.host, settings.port, " with 企业微信" if wecom else "")
     stopping = asyncio.create_task(stop.wait())
@@ -1249,7 +1255,7 @@ async def serve_web(
     stop_streams(app)
     server.should_exit = True
     stopping.cancel()
-    others = [task for task in (nudging, pushing) if task is not None]
+    others = [task for task in (nudging, pushing, exporting) if task is not None]
     for task in others:
         task.cancel()
     await asyncio.gather(serving, *others, return_exceptions=True)

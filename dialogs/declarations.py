@@ -110,6 +110,8 @@ class FormDecl(_Frozen):
     title: str = Field(min_length=1)
     short_title: str = Field(min_length=1)
     record_noun: str = Field(min_length=1)
+    # What names a record (``dialogs.form_records.record_name``): a top-level field (the candidate's
+    # name), or a group, named by its rows' titles (a unit's courses).
     summary_field: str
     intro: str = Field(min_length=1)
     steps: list[FieldDecl | GroupDecl] = Field(min_length=1)
@@ -123,9 +125,10 @@ class FormDecl(_Frozen):
                 if key in seen:
                     raise ValueError(f"form {self.id!r}: duplicate key {key!r}")
                 seen.add(key)
-        if self.summary_field not in {f.key for f in self.top_fields()}:
+        if self.summary_field not in {step.key for step in self.steps}:
             raise ValueError(
-                f"form {self.id!r}: summary_field {self.summary_field!r} is not a top-level field"
+                f"form {self.id!r}: summary_field {self.summary_field!r} is neither a top-level field "
+                "nor a group"
             )
         for field in self.all_fields():
             for ref in _field_references(field):

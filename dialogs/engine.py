@@ -33,8 +33,9 @@ from dialogs.commands import (
 )
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
+from dialogs.export_jobs import Exporter, ExportJobs, VideoExporter
 from dialogs.failures import failure_line
-from dialogs.form_records import Render, stored_media
+from dialogs.form_records import Render, record_name, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.lateness import deadline_label, is_past, late_note, refusal, refuses
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
@@ -61,7 +62,7 @@ from dialogs.submission_view import (
     word_file_reply,
 )
 from dialogs.supervision import Progress, areas, campaign_progress, quota_count, status_report
-from dialogs.supervisor_desk import Exporter, SupervisorDesk, VideoExporter
+from dialogs.supervisor_desk import SupervisorDesk
 from dialogs.validators import (
     NOT_A_PHOTO,
     TEXT_VALIDATORS,
@@ -140,8 +141,8 @@ class DialogEngine:
         machines: one built ``FormMachine`` per form id.
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
-        exporter: builds 组联部's export ZIP (for /export).
-        video_exporter: builds (or reuses) the courses' videos' ZIP, sent after /export's answer.
+        exporter: builds 组联部's export ZIP (for /export, made after the answer: ``run_export_jobs``).
+        video_exporter: builds (or reuses) the courses' videos' ZIP, made and sent the same way.
         render: prints a record as its official form (``renderers.render_form``); a submission's
             DOCX is rendered when it is first opened, outside the transaction that submits it.
         trial: a trial run on this computer (``intake run --trial``): the privacy notice says so.
@@ -168,7 +169,8 @@ class DialogEngine:
         self.machines = machines
         self.repository = repository
         self.clock = clock
-        self.desk = SupervisorDesk(campaign, forms, repository, exporter, video_exporter)
+        self.exports = ExportJobs(repository, campaign, forms, clock, exporter, video_exporter)
+        self.desk = SupervisorDesk(campaign, forms, repository, self.exports)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -373,6 +375,11 @@ class DialogEngine:
             return status_report(self.repository, self.campaign, self.forms, now, area=area)
         unit = self.repository.unit(viewer.unit_id) if viewer.unit_id is not None else None
         return status_report(self.repository, self.campaign, self.forms, now, unit.code if unit else "")
+
+    def run_export_jobs(self) -> int:
+        """Make the exports promised (``dialogs.export_jobs``) and queue their messages; how many.
+        Slow: from a worker thread, never inside a message's transaction."""
+        return self.exports.run_due()
 
     def queue_reminders(self) -> int:
         """Queue the deadline reminders (and the digest) due now; how many (see ``dialogs.nudges``)."""
@@ -605,7 +612,7 @@ class DialogEngine:
         entries = []
         for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled")):
             form = self._form(draft)
-            name = draft.answers.get(form.summary_field) or "未命名"
+            name = record_name(form, draft.answers) or "未命名"
             if draft.status == "open":
                 closed = "，已截止，不能再提交" if self._refused_late(draft, turn.now) else ""
                 entries.append(
@@ -757,7 +764,8 @@ class DialogEngine:
             return
         if submission.status != "returned" and turn.now > self.campaign.deadline_end(task):
             turn.say(
-                f"《{task.name}》已过截止时间，已提交的表不能再修改。如确需修改，请联系{self.campaign.contact.line()}。"
+                f"#{submission.id}{self.forms[submission.form_id].short_title}已过截止时间，不能再修改。"
+                f"如确需修改，请联系{self.campaign.contact.line()}。"
             )
             return
         existing = self.repository.open_draft_for(submission.id or 0)

@@ -35,10 +35,11 @@ class ExportItem:
     task_name: str
     form: FormDecl
     status: str  # "submitted" | "accepted" | "returned"
-    selected: bool
+    selected: bool  # the whole submission is recommended to the region
     submitted_at: datetime  # aware
     record: FormRecord
     document: bytes | None = None  # the kept DOCX, reused instead of rendering again
+    selected_rows: frozenset[int] = frozenset()  # rows recommended one by one (courses), from 1
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ class ExportContent:
     form_ids: list[str]  # the forms the campaign collects, in its order
 
 
-BuildExport = Callable[[ExportContent], bytes]
+#: Writes the forms' ZIP to a file object.
+BuildExport = Callable[[ExportContent, BinaryIO], None]
 #: Writes the videos' ZIP to a file object, streaming each video (they are hundreds of MB).
 BuildVideos = Callable[[Sequence[ExportVideo], datetime, BinaryIO], None]
 
@@ -117,7 +119,13 @@ def export_items(
 ) -> list[ExportItem]:
     """Every submission's current version, with its kept DOCX (printed and kept now if it had none)."""
     units = {unit.id: unit for unit in repository.units(campaign.id)}
-    selected = {selection.submission_id for selection, _submission in repository.selections(campaign.id)}
+    whole: set[int] = set()
+    rows: dict[int, set[int]] = {}
+    for selection, _submission in repository.selections(campaign.id):
+        if selection.row == -1:
+            whole.add(selection.submission_id)
+        else:
+            rows.setdefault(selection.submission_id, set()).add(selection.row)
     items = []
     for submission, version in repository.current_versions(campaign.id):
         unit = units[submission.unit_id]
@@ -134,7 +142,8 @@ def export_items(
                 task_name=campaign.task(submission.task_id).name,
                 form=form,
                 status=submission.status,
-                selected=submission.id in selected,
+                selected=submission.id in whole,
+                selected_rows=frozenset(rows.get(submission.id or 0, ())),
                 submitted_at=version.submitted_at.astimezone(campaign.zone),
                 record=record,
                 document=document.read_bytes() if document is not None else None,
@@ -167,23 +176,38 @@ def write_export(
         for unit in campaign.units
     ]
     city = city_lines(city_figures(campaign, progress))
-    content = build(
-        ExportContent(
-            items=export_items(repository, campaign, forms, render),
-            status=status,
-            task_names=[t.name for t in campaign.tasks],
-            city_lines=city,
-            generated_at=local,
-            form_ids=list(dict.fromkeys(task.form for task in campaign.tasks)),
-        )
+    content = ExportContent(
+        items=export_items(repository, campaign, forms, render),
+        status=status,
+        task_names=[t.name for t in campaign.tasks],
+        city_lines=city,
+        generated_at=local,
+        form_ids=list(dict.fromkeys(task.form for task in campaign.tasks)),
     )
     folder = repository.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{campaign.id}-{local:%Y%m%d-%H%M%S}.zip"
-    _write_whole(path, lambda target: target.write(content))
+    path = folder / export_file_name(campaign, "导出", local)
+    _write_whole(path, lambda target: build(content, target))
     return path
 
 
+def export_file_name(campaign: Campaign, what: str, local: datetime) -> str:
+    """An export's file name as 组联部 see it in their downloads: the notice's 文号, what it holds and
+    when it was made, “柳妇通〔2021〕29号-导出-12月8日09时30分.zip”."""
+    return f"{export_prefix(campaign)}-{what}-{local.month}月{local.day}日{local:%H}时{local:%M}分.zip"
+
+
+def export_prefix(campaign: Campaign) -> str:
+    """What every export file of a campaign starts with: its notice's 文号 (or its name, without
+    one), made fit for a file name."""
+    title = campaign.notice or campaign.name
+    return "".join(c for c in title if c not in _NOT_IN_NAMES and c.isprintable()).strip(" .")
+
+
+_NOT_IN_NAMES = frozenset('/\\:*?"<>|')
+
+
+VIDEOS = "课程视频"  # what the videos' ZIP is called
 _VIDEO_EXPORTS = threading.Lock()  # one videos' ZIP written at a time: a second 导出 reuses it
 
 
@@ -214,10 +238,10 @@ def write_video_export(
         if len(kept) == 2 and kept[0] == key and (folder / kept[1]).is_file():
             return folder / kept[1]
         local = now.astimezone(campaign.zone)
-        path = folder / f"{campaign.id}-videos-{local:%Y%m%d-%H%M%S}.zip"
+        path = folder / export_file_name(campaign, VIDEOS, local)
         _write_whole(path, lambda target: build(videos, local, target))
         _write_whole(index, lambda target: target.write(f"{key} {path.name}".encode()))
-        for older in folder.glob(f"{campaign.id}-videos-*.zip"):
+        for older in folder.glob(f"*-{VIDEOS}-*.zip"):
             if older != path:
                 older.unlink(missing_ok=True)
         return path

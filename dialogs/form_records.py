@@ -70,6 +70,28 @@ def answer_text(answers: Mapping[str, Any], key: str, form_id: str = "") -> str:
     return str(value)
 
 
+def record_name(form: FormDecl, answers: Mapping[str, Any]) -> str:
+    """What a record is called in lists and file names: its ``summary_field`` answer (the candidate's
+    name, the site), or for a form summarised by a group the titles of its rows, quoted
+    (“《巧用议事会》《家风课堂》”, “《…》《…》等3节课程” past two); empty while nothing names it."""
+    step = next((s for s in form.steps if s.key == form.summary_field), None)
+    if isinstance(step, FieldDecl) or step is None:
+        value = answers.get(form.summary_field)
+        return str(value) if value not in (None, "") else ""
+    rows = answers.get(step.key)
+    titles = [
+        f"{step.title_quotes[0]}{row[step.title_field]}{step.title_quotes[1]}"
+        for row in (rows if isinstance(rows, list) else [])
+        if isinstance(row, Mapping) and row.get(step.title_field)
+    ]
+    if len(titles) > _TITLES_NAMED:
+        return "".join(titles[:_TITLES_NAMED]) + f"等{len(titles)}{step.item}"
+    return "".join(titles)
+
+
+_TITLES_NAMED = 2  # a record named by its rows names this many, then counts the rest
+
+
 def photo_hashes(form: FormDecl, answers: Mapping[str, Any]) -> Iterator[str]:
     """The sha256 of every photo in a set of answers (top-level fields and group rows)."""
     for step in form.steps:

@@ -10,8 +10,8 @@ from dialogs.campaign import Campaign
 from dialogs.commands import submission_number
 from dialogs.declarations import FormDecl
 from dialogs.exchange import DocumentRef, Reply
-from dialogs.form_records import stored_media
-from dialogs.presentation import review_text, status_label
+from dialogs.form_records import record_name, stored_media
+from dialogs.presentation import review_text, row_title, status_label
 from storage.models import MAX_ID, Submission
 from storage.repository import Repository
 
@@ -21,9 +21,8 @@ ACTION_NAMES = {"accept": "接收", "return": "退回", "select": "推荐上报"
 
 def submission_line(form: FormDecl, submission: Submission, answers: Mapping[str, object]) -> str:
     """“#1 登记表·韦丽华（第2版，已接收）”: a submission as 已交 and 单位 list it."""
-    summary = answers.get(form.summary_field) or ""
-    status = status_label(submission.status)
-    return f"#{submission.id} {form.short_title}·{summary}（第{submission.current_version}版，{status}）"
+    name, status = record_name(form, answers), status_label(submission.status)
+    return f"#{submission.id} {form.short_title}·{name}（第{submission.current_version}版，{status}）"
 
 
 def submission_replies(
@@ -39,6 +38,8 @@ def submission_replies(
         f"{unit_name} {submission_line(form, submission, version.answers)}",
         review_text(form, version.answers, full=True),
     ]
+    if chosen := selected_part(repository, campaign, forms, submission, version.answers):
+        lines.append(f"已推荐上报：{chosen}")
     history = repository.decisions(submission.id or 0)
     if history:
         lines.append("处理记录：")
@@ -53,6 +54,36 @@ def submission_replies(
     if word_file is not None:
         replies.append(word_file)
     return replies
+
+
+def selected_rows(repository: Repository, campaign: Campaign, submission_id: int) -> set[int]:
+    """The rows of a submission recommended to the region; -1 the whole submission."""
+    return {
+        selection.row
+        for selection, _submission in repository.selections(campaign.id)
+        if selection.submission_id == submission_id
+    }
+
+
+def selected_part(
+    repository: Repository,
+    campaign: Campaign,
+    forms: dict[str, FormDecl],
+    submission: Submission,
+    answers: Mapping[str, object],
+) -> str:
+    """What of a submission is recommended, for 查看: “全表”, or its courses (“第1节《…》”)."""
+    rows = selected_rows(repository, campaign, submission.id or 0)
+    task = campaign.task(submission.task_id)
+    if -1 in rows or task.counted_group is None:
+        return "全表" if rows else ""
+    group = forms[task.form].group(task.counted_group)
+    given = answers.get(group.key)
+    listed = given if isinstance(given, list) else []
+    return "、".join(
+        row_title(group, listed[row - 1], row - 1) if row <= len(listed) else f"第{row}{group.item[0]}"
+        for row in sorted(rows)
+    )
 
 
 def word_file_reply(repository: Repository, submission: Submission) -> Reply | None:

@@ -7,11 +7,7 @@ Every decision is recorded with who and when; a return is sent to the unit's con
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from datetime import datetime
-from functools import partial
-from pathlib import Path
 
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
@@ -28,12 +24,11 @@ from dialogs.commands import (
     submission_number,
 )
 from dialogs.declarations import FormDecl
-from dialogs.exchange import DocumentRef, Reply
-from dialogs.exports import export_videos
-from dialogs.failures import failure_line
+from dialogs.exchange import Reply
+from dialogs.export_jobs import ExportJobs
 from dialogs.notices import NoticeButton, notice_payload
 from dialogs.nudges import send_reminder_now
-from dialogs.submission_view import submission_line, submission_replies
+from dialogs.submission_view import selected_rows, submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
@@ -42,21 +37,10 @@ log = logging.getLogger(__name__)
 
 #: Units with buttons under 未交 at most (a city's 14; a region's hundreds are reached by area).
 MAX_UNIT_BUTTONS = 20
-#: Builds the forms' export ZIP and returns its path.
-Exporter = Callable[[datetime], Path]
-#: Builds (or reuses) the courses' videos' ZIP and returns its path; None when no video is kept.
-VideoExporter = Callable[[datetime], Path | None]
-#: Runs slow work after the message is answered, apart from its transaction (a thread by default).
-Background = Callable[[Callable[[], None]], None]
 DOCUMENTS_HINT = (
     "每份提交的 Word 文件：发送“查看3号”（编号可发送“单位 单位名”查看），文件随内容一起发来；"
     "全部表格和汇总表：发送“导出”。"
 )
-VIDEOS_FAILED = "课程视频没能打包（服务器出了问题），表格不受影响。请稍后再点“导出”，或联系管理员。"
-
-
-def in_a_thread(work: Callable[[], None]) -> None:
-    threading.Thread(target=work, name="video-export", daemon=True).start()
 
 
 class SupervisorDesk:
@@ -67,16 +51,12 @@ class SupervisorDesk:
         campaign: Campaign,
         forms: dict[str, FormDecl],
         repository: Repository,
-        exporter: Exporter | None = None,
-        video_exporter: VideoExporter | None = None,
-        background: Background = in_a_thread,
+        exports: ExportJobs | None = None,
     ) -> None:
         self.campaign = campaign
         self.forms = forms
         self.repository = repository
-        self.exporter = exporter
-        self.video_exporter = video_exporter
-        self.background = background
+        self.exports = exports
 
     def answer(
         self,
@@ -134,7 +114,9 @@ class SupervisorDesk:
             case "remind":
                 return self._remind(contact, argument, now)
             case "export":
-                return self._export(contact, now)
+                if self.exports is None:
+                    return [Reply("导出功能暂不可用。")]
+                return self.exports.promise(contact.channel, contact.external_id, now)
         lead = not_understood(text) if command is None else ""
         return [Reply(f"{lead}\n{self.help_text()}" if lead else self.help_text())]
 
@@ -245,11 +227,7 @@ class SupervisorDesk:
             return [("接收", f"接收{number}号"), give_back]
         if submission.status != "accepted":
             return []
-        chosen = {  # rows already recommended; -1 the whole submission
-            selection.row
-            for selection, _submission in self.repository.selections(self.campaign.id)
-            if selection.submission_id == number
-        }
+        chosen = selected_rows(self.repository, self.campaign, number or 0)
         select: list[tuple[str, str]] = []
         if task.select_deadline is not None and task.counted_group is not None:
             item = self.forms[task.form].group(task.counted_group).item
@@ -344,39 +322,6 @@ class SupervisorDesk:
         if not reminded:
             return [Reply(f"{unit.name}各项任务均已报齐，无需提醒。")]
         return [Reply(f"已提醒{unit.name}（{contacts}名联系人，{reminded}项任务）。")]
-
-    def _export(self, contact: Contact, now: datetime) -> list[Reply]:
-        if self.exporter is None:
-            return [Reply("导出功能暂不可用。")]
-        forms_zip = self.exporter(now)
-        made = now.astimezone(self.campaign.zone)
-        title = f"全部表格和汇总表（{made:%m-%d %H:%M}）"
-        replies = [Reply(title, document=DocumentRef("export", forms_zip.name))]
-        videos = export_videos(self.repository, self.campaign, self.forms) if self.video_exporter else []
-        if videos:
-            size = sum(video.size for video in videos) / 1024 / 1024
-            replies.append(
-                Reply(f"课程视频共 {len(videos)} 个（{size:,.0f} MB），正在另行打包，好了马上发给您。")
-            )
-            self.background(partial(self._send_videos, contact.channel, contact.external_id, now))
-        return replies
-
-    def _send_videos(self, channel: str, chat_key: str, now: datetime) -> None:
-        """Make (or reuse) the videos' ZIP, then send it to whoever asked: after the answer, outside
-        its transaction — copying GBs must not hold the database nor the other messages."""
-        assert self.video_exporter is not None
-        try:
-            path = self.video_exporter(now)
-        except Exception as error:
-            log.error("the videos' export failed: %s", failure_line(error))
-            self.repository.enqueue_message(channel, chat_key, {"text": VIDEOS_FAILED})
-            return
-        if path is None:
-            return
-        size = path.stat().st_size / 1024 / 1024
-        text = f"课程视频（共 {size:,.0f} MB，按单位和课程分好文件夹）"
-        ref = DocumentRef("export", path.name)
-        self.repository.enqueue_message(channel, chat_key, {"text": text, "document": ref.as_payload()})
 
     # Telling the unit --------------------------------------------------------------------------
 

@@ -2,33 +2,41 @@
 
 ``build_export`` lays the ZIP out for 市妇联组联部:
 
-* ``{单位}/{任务}/#{编号}-第{版本}版-{摘要}.docx`` — every submission's current version, the summary
-  being the form's ``summary_field`` (candidate, the course table's contact, the site) made safe as a
-  file name (``safe_file_name``);
+* ``{单位}/{任务}/#{编号}-第{版本}版-{名称}.docx`` — every submission's current version, named as
+  everywhere (``dialogs.form_records.record_name``: the candidate, the site; a unit's course table by
+  the unit and its courses) made safe as a file name (``safe_file_name``);
+* ``{单位}/{任务}/#{编号}-{名称}-{证件照}.jpg`` — every stored photo beside its form (the official form
+  has no place for the candidates' 证件照 and 工作照, which the notice asks for the online vote), a
+  group's numbered (``…-照片03-{说明}.jpg``);
 * ``市妇联-新领域建妇联示范点统计表.docx`` over every site, and each unit's own 统计表 in its
   示范点 folder;
-* ``推荐上报/{任务}/{单位}-#{编号}-….docx`` — a copy of every submission marked selected;
+* ``推荐上报/{任务}/{单位}-#{编号}-….docx`` — a copy of every submission marked selected, with its
+  photos; of a form whose rows are selected one by one (courses), a form of the selected rows only
+  (``…-第1节-《…》.docx``);
 * ``汇总.xlsx`` (``export_workbook``) — a status sheet, then one sheet per form, one row per
-  submission (per course for the 课程推荐表), values written for people.
+  submission (per course for the 课程推荐表), values written for people, each photo by its file
+  name in the ZIP, 是否推荐 per course where courses are selected one by one.
 
-Pure and deterministic: no database, no messenger; entries sorted, every timestamp (zip entries, the
-workbook's core properties) taken from ``generated_at``, so the same inputs give the same bytes.
-``generated_at`` is also the date of the 统计表 and the zone 提交时间 is shown in: pass it in the
-campaign's time zone.
+Pure and deterministic: no database, no messenger (photos are read from their files); entries
+sorted, every timestamp (zip entries, the workbook's core properties) taken from ``generated_at``,
+so the same inputs give the same bytes. ``generated_at`` is also the date of the 统计表 and the zone
+提交时间 is shown in: pass it in the campaign's time zone.
 """
 
 from __future__ import annotations
 
 import io
+import mimetypes
 import shutil
 import stat
 import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from functools import partial
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from openpyxl import Workbook
@@ -41,6 +49,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exports import ExportContent, ExportItem, ExportStatusRow, ExportVideo
+from dialogs.form_records import record_name
 from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
 from renderers.records import RenderError
@@ -53,6 +62,7 @@ SUBMISSION_COLUMNS = ("编号", "版本", "单位", "状态", "是否推荐", "�
 PHOTO_LIST_SEPARATOR = "；"
 
 _FOLDER_LIMIT = 60
+_PHOTO_LIMIT = 80
 _ZIP_UTF8 = 0x800  # general purpose flag bit 11: the name is UTF-8 (Windows Explorer reads it)
 _TIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
 _MIN_WIDTH, _MAX_WIDTH = 6, 50
@@ -106,12 +116,76 @@ def _folder(text: str) -> str:
 
 
 def _summary(item: ExportItem) -> str:
-    value = item.record.answers.get(item.form.summary_field)
-    return str(value) if value not in (None, "") else item.form.record_noun
+    """The record's name; a form named by its rows (a unit's courses) is the unit's, so it says so."""
+    name = record_name(item.form, item.record.answers) or item.form.record_noun
+    named_by_rows = any(group.key == item.form.summary_field for group in item.form.groups())
+    return f"{item.unit_name}-{name}" if named_by_rows else name
 
 
 def _document_name(item: ExportItem) -> str:
     return f"#{item.submission_id}-第{item.version}版-{safe_file_name(_summary(item))}.docx"
+
+
+@dataclass(frozen=True)
+class _Photo:
+    """A stored photo of a submission, and its file name in the ZIP."""
+
+    key: str  # its field's key
+    name: str
+    path: Path
+
+
+def _photos(item: ExportItem) -> list[_Photo]:
+    """Every photo of a submission whose file is there, in the form's order: ``#3-覃美玲-证件照.jpg``;
+    a group's numbered in order, with its caption (``#6-…-照片02-{说明}.jpg``)."""
+    photos: list[_Photo] = []
+    prefix = f"#{item.submission_id}-{_summary(item)}"
+
+    def add(field: FieldDecl, value: Any, label: str) -> None:
+        sha = value.get("sha256") if isinstance(value, Mapping) else None
+        path = item.record.photo_files.get(sha) if isinstance(sha, str) else None
+        if path is None or not path.is_file():
+            return
+        mime = str(value.get("mime") or "")
+        extension = path.suffix.lower() or mimetypes.guess_extension(mime) or ".jpg"
+        photos.append(_Photo(field.key, safe_file_name(f"{prefix}-{label}", _PHOTO_LIMIT) + extension, path))
+
+    for step in item.form.steps:
+        if isinstance(step, FieldDecl):
+            if step.kind == "photo":
+                add(step, item.record.answers.get(step.key), step.label)
+            continue
+        rows = item.record.answers.get(step.key)
+        for number, row in enumerate(rows if isinstance(rows, list) else [], start=1):
+            if not isinstance(row, Mapping):
+                continue
+            title = row.get(step.title_field)
+            for field in (f for f in step.fields if f.kind == "photo"):
+                caption = f"-{title}" if title and step.title_field != field.key else ""
+                add(field, row.get(field.key), f"{field.label}{number:02d}{caption}")
+    return photos
+
+
+def _row_group(form: FormDecl) -> GroupDecl | None:
+    """The group whose rows are shown (and selected) one by one: the first without photos (courses)."""
+    return next((g for g in form.groups() if not any(f.kind == "photo" for f in g.fields)), None)
+
+
+def _selected_part(item: ExportItem) -> tuple[str, ExportItem] | None:
+    """Of a submission whose rows are selected one by one, the selected rows as a form of their own
+    (``#4-第3版-第1节-《…》.docx``, for 推荐上报 beside the unit's name); None when none is selected."""
+    group = _row_group(item.form)
+    rows = item.record.answers.get(group.key) if group is not None else None
+    if group is None or not isinstance(rows, list):
+        return None
+    chosen = sorted(row for row in item.selected_rows if 1 <= row <= len(rows))
+    if not chosen:
+        return None
+    answers = {**item.record.answers, group.key: [rows[row - 1] for row in chosen]}
+    part = replace(item, record=replace(item.record, answers=answers), document=None)
+    numbers = "、".join(str(row) for row in chosen)
+    name = safe_file_name(record_name(part.form, answers) or part.form.record_noun)
+    return f"#{item.submission_id}-第{item.version}版-第{numbers}{group.item[0]}-{name}.docx", part
 
 
 # --- the ZIP ---------------------------------------------------------------------------------------
@@ -138,12 +212,18 @@ def write_video_zip(videos: Sequence[ExportVideo], generated_at: datetime, targe
                 shutil.copyfileobj(source, copy, _COPY_CHUNK)
 
 
-def export_zip(content: ExportContent) -> bytes:
-    """The ZIP of what the core gathered for an export (``dialogs.exports``): every form, and the 统计表
-    of each form the campaign collects that has one."""
+def export_zip(content: ExportContent, target: BinaryIO) -> None:
+    """The ZIP of what the core gathered for an export (``dialogs.exports``), written to ``target``:
+    every form and photo, and the 统计表 of each form the campaign collects that has one."""
     collected = [form_id for form_id in content.form_ids if form_id in STATISTICS]
-    return build_export(
-        content.items, content.status, content.task_names, content.city_lines, content.generated_at, collected
+    write_export_zip(
+        target,
+        content.items,
+        content.status,
+        content.task_names,
+        content.city_lines,
+        content.generated_at,
+        collected,
     )
 
 
@@ -155,8 +235,24 @@ def build_export(
     generated_at: datetime,
     statistics_of: Collection[str] = tuple(STATISTICS),
 ) -> bytes:
-    """The supervisor's ZIP (see the module docstring for its layout); the 统计表 of each form in
-    ``statistics_of`` (the forms the campaign collects that have one), even before any is submitted.
+    """The supervisor's ZIP as bytes (``write_export_zip``)."""
+    buffer = io.BytesIO()
+    write_export_zip(buffer, items, status, task_names, city_lines, generated_at, statistics_of)
+    return buffer.getvalue()
+
+
+def write_export_zip(
+    target: BinaryIO,
+    items: Sequence[ExportItem],
+    status: Sequence[ExportStatusRow],
+    task_names: Sequence[str],
+    city_lines: Sequence[str],
+    generated_at: datetime,
+    statistics_of: Collection[str] = tuple(STATISTICS),
+) -> None:
+    """The supervisor's ZIP (see the module docstring for its layout) written to ``target``, photos
+    copied through from their files; the 统计表 of each form in ``statistics_of`` (the forms the
+    campaign collects that have one), even before any is submitted.
 
     Raises:
         ValueError: ``generated_at`` or a ``submitted_at`` is naive, a submission appears twice, or
@@ -166,7 +262,7 @@ def build_export(
     _check_items(items, generated_at)
     ordered = _ordered(items, status, task_names)
     on = generated_at.date()
-    entries: dict[str, Callable[[], bytes]] = {}
+    entries: dict[str, Callable[[], bytes] | Path] = {}
 
     rendered: dict[int, bytes] = {}  # selected submissions, written twice, rendered once
 
@@ -183,10 +279,18 @@ def build_export(
 
     for item in ordered:
         folder = f"{_folder(item.unit_name)}/{_folder(item.task_name)}"
+        recommended = f"{RECOMMENDED_FOLDER}/{_folder(item.task_name)}/{_folder(item.unit_name)}-"
         _add(entries, f"{folder}/{_document_name(item)}", document(item))
+        part = None if item.selected else _selected_part(item)
         if item.selected:
-            copy = f"{_folder(item.unit_name)}-{_document_name(item)}"
-            _add(entries, f"{RECOMMENDED_FOLDER}/{_folder(item.task_name)}/{copy}", document(item))
+            _add(entries, recommended + _document_name(item), document(item))
+        elif part is not None:
+            name, selected_rows = part
+            _add(entries, recommended + name, partial(_render, selected_rows))
+        for photo in _photos(item):
+            _add(entries, f"{folder}/{photo.name}", photo.path)
+            if item.selected:
+                _add(entries, recommended + photo.name, photo.path)
 
     for form_id in statistics_of:
         mine = [item for item in ordered if item.form.id == form_id]
@@ -197,16 +301,24 @@ def build_export(
         lambda: export_workbook(ordered, status, task_names, city_lines, generated_at),
     )
 
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name in sorted(entries):
-            # DOCX and XLSX are zip files already: stored, not deflated again.
-            archive.writestr(_zip_info(name, generated_at, zipfile.ZIP_STORED), entries[name]())
-    return buffer.getvalue()
+            # DOCX, XLSX and photos are compressed already: stored, not deflated again.
+            info = _zip_info(name, generated_at, zipfile.ZIP_STORED)
+            entry = entries[name]
+            if isinstance(entry, Path):
+                info.file_size = entry.stat().st_size
+                with entry.open("rb") as source, archive.open(info, "w") as copy:
+                    shutil.copyfileobj(source, copy, _COPY_CHUNK)
+            else:
+                archive.writestr(info, entry())
 
 
 def _add_statistics(
-    entries: dict[str, Callable[[], bytes]], statistics: Statistics, items: Sequence[ExportItem], on: date
+    entries: dict[str, Callable[[], bytes] | Path],
+    statistics: Statistics,
+    items: Sequence[ExportItem],
+    on: date,
 ) -> None:
     """The 统计表 of one form: the city's over all its records, and each unit's beside its documents."""
     city = [item.record for item in items]
@@ -273,7 +385,9 @@ def _render(item: ExportItem) -> bytes:
         raise RenderError(f"#{item.submission_id}（{item.unit_name}）无法生成：{error}") from error
 
 
-def _add(entries: dict[str, Callable[[], bytes]], name: str, produce: Callable[[], bytes]) -> None:
+def _add(
+    entries: dict[str, Callable[[], bytes] | Path], name: str, produce: Callable[[], bytes] | Path
+) -> None:
     """Add an entry; a name already taken (two names made alike by cleaning) gets “（2）”, “（3）”…"""
     candidate, number = name, 1
     while candidate in entries:
@@ -361,13 +475,16 @@ class _Column:
 
 def _columns(form: FormDecl, zone: tzinfo | None) -> tuple[list[_Column], GroupDecl | None]:
     """The sheet's columns, and the group whose rows become sheet rows (the first without photos)."""
-    expanded = next((g for g in form.groups() if not any(f.kind == "photo" for f in g.fields)), None)
+    expanded = _row_group(form)
     columns = [
         _Column("编号", lambda item, _row: item.submission_id),
         _Column("版本", lambda item, _row: item.version),
         _Column("单位", lambda item, _row: item.unit_name),
         _Column("状态", lambda item, _row: status_label(item.status)),
-        _Column("是否推荐", lambda item, _row: "是" if item.selected else "否"),
+        _Column(
+            "是否推荐",
+            lambda item, row: "是" if item.selected or row.get("#") in item.selected_rows else "否",
+        ),
         _Column(
             "提交时间",
             lambda item, _row: item.submitted_at.astimezone(zone).replace(tzinfo=None, microsecond=0),
@@ -375,12 +492,14 @@ def _columns(form: FormDecl, zone: tzinfo | None) -> tuple[list[_Column], GroupD
     ]
     for step in form.steps:
         if isinstance(step, FieldDecl):
-            columns.append(_Column(step.label, _top_value(step)))
+            columns.append(
+                _Column(step.label, _photo_files(step) if step.kind == "photo" else _top_value(step))
+            )
         elif step is expanded:
             columns.append(_Column(f"{step.label}序号", lambda _item, row: row.get("#")))
             columns += [_Column(field.label, _row_value(field)) for field in step.fields]
         else:
-            columns += [_summarised(step, field) for field in step.fields]
+            columns += [column for field in step.fields for column in _summarised(step, field)]
     if any(isinstance(step, FieldDecl) and "advise" in step.params for step in form.steps):
         columns.append(
             _Column("提示", lambda item, _row: "；".join(advice(item.form, item.record.answers)) or None)
@@ -396,21 +515,38 @@ def _row_value(field: FieldDecl) -> Callable[[ExportItem, Mapping[str, Any]], An
     return lambda _item, row: _cell_value(field, row.get(field.key))
 
 
-def _summarised(group: GroupDecl, field: FieldDecl) -> _Column:
-    """A group kept on one line: photos and videos counted (“照片数”), other answers joined with “；”."""
+def _photo_files(field: FieldDecl) -> Callable[[ExportItem, Mapping[str, Any]], Any]:
+    """A photo field's files in the ZIP, by name, joined with “；”."""
+
+    def names(item: ExportItem, _row: Mapping[str, Any]) -> str | None:
+        return PHOTO_LIST_SEPARATOR.join(p.name for p in _photos(item) if p.key == field.key) or None
+
+    return names
+
+
+def _summarised(group: GroupDecl, field: FieldDecl) -> list[_Column]:
+    """A group kept on one line: photos and videos counted (“照片数”, and the photos' file names in the
+    ZIP), other answers joined with “；”."""
 
     def rows(item: ExportItem) -> list[Mapping[str, Any]]:
         value = item.record.answers.get(group.key)
         return [row for row in value if isinstance(row, Mapping)] if isinstance(value, list) else []
 
     if field.kind in ("photo", "video"):
-        return _Column(f"{field.label}数", lambda item, _row: sum(1 for r in rows(item) if r.get(field.key)))
+        counted = _Column(
+            f"{field.label}数", lambda item, _row: sum(1 for r in rows(item) if r.get(field.key))
+        )
+        return (
+            [counted, _Column(f"{field.label}文件", _photo_files(field))]
+            if field.kind == "photo"
+            else [counted]
+        )
 
     def joined(item: ExportItem, _row: Mapping[str, Any]) -> str | None:
         values = [_cell_value(field, row.get(field.key)) for row in rows(item)]
         return PHOTO_LIST_SEPARATOR.join(str(v) for v in values if v not in (None, "")) or None
 
-    return _Column(field.label, joined)
+    return [_Column(field.label, joined)]
 
 
 def _cell_value(field: FieldDecl, value: Any) -> Any:
@@ -552,5 +688,6 @@ __all__ = [
     "export_workbook",
     "export_zip",
     "safe_file_name",
+    "write_export_zip",
     "write_video_zip",
 ]

@@ -7,6 +7,7 @@ PostgreSQL and restores into either, into an empty migrated database only.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import io
@@ -33,6 +34,7 @@ from storage.models import (
     ChatLine,
     Contact,
     Draft,
+    ExportJob,
     InboxUpdate,
     Invite,
     NudgeRecord,
@@ -366,15 +368,18 @@ class Purged(NamedTuple):
     files: list[str]
 
 
-def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) -> Purged:
+def purge(
+    engine: Engine, data_dir: Path, campaign_id: str, before: datetime, *, exports_named: str = ""
+) -> Purged:
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
-    decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, and photos
-    no longer used.
+    decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, exports
+    asked for, and photos no longer used.
     Units (the campaign's structure) stay.
 
     Then every file of the data folder that no remaining row names goes too, whatever the date: a
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
-    was never saved; and the campaign's export ZIPs, which copy everything. A temporary goes whatever
+    was never saved; and the campaign's export ZIPs, which copy everything (named ``{campaign_id}-…``
+    before, ``{exports_named}-…`` now: ``dialogs.exports.export_prefix``). A temporary goes whatever
     its age unless the process writing it is still running (``storage.temporaries``); other files
     written in the last ``STALE_TEMPORARY`` are left: with the service running, a photo being stored
     has no row yet."""
@@ -408,6 +413,12 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
             ("待发消息", delete(OutboxMessage).where(col(OutboxMessage.created_at) < before)),
             ("收到的消息", delete(InboxUpdate).where(col(InboxUpdate.received_at) < before)),
             ("聊天记录", delete(ChatLine).where(col(ChatLine.created_at) < before)),
+            (
+                "导出记录",  # who asked for an export: a messenger's id
+                delete(ExportJob).where(
+                    col(ExportJob.campaign_id) == campaign_id, col(ExportJob.requested_at) < before
+                ),
+            ),
         ]
         for name, statement in steps:
             removed[name] = connection.execute(statement).rowcount
@@ -428,7 +439,8 @@ def purge(engine: Engine, data_dir: Path, campaign_id: str, before: datetime) ->
             connection.execute(delete(Attachment).where(col(Attachment.id).in_([row.id for row in unused])))
         removed["照片"] = len(unused)
         kept = _referenced_files(connection)
-    files = _remove_files_not_in(data_dir, kept, named_before - kept, exports_of=campaign_id)
+    prefixes = [campaign_id, *([exports_named] if exports_named else [])]
+    files = _remove_files_not_in(data_dir, kept, named_before - kept, exports_of=prefixes)
     removed["文件"] = len(files)
     if engine.dialect.name == "sqlite":  # deleted rows linger in free pages and the WAL until rewritten
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -447,7 +459,9 @@ def _referenced_files(connection: Any) -> set[str]:
     return {PurePosixPath(*Path(path).parts).as_posix() for path in named}
 
 
-def _remove_files_not_in(data_dir: Path, kept: set[str], dropped: set[str], *, exports_of: str) -> list[str]:
+def _remove_files_not_in(
+    data_dir: Path, kept: set[str], dropped: set[str], *, exports_of: list[str]
+) -> list[str]:
     """Delete the files of the rows just purged (``dropped``), every other file under the stored-file
     folders that is not in ``kept`` (but those written in the last ``STALE_TEMPORARY``), and the
     campaign's export ZIPs; return their relative paths, sorted."""
@@ -465,8 +479,9 @@ def _remove_files_not_in(data_dir: Path, kept: set[str], dropped: set[str], *, e
                 removed.append(relative)
     exports = data_dir / "exports"
     if exports.is_dir():
+        named = {path for prefix in exports_of for path in exports.glob(f"{glob.escape(prefix)}-*.zip")}
         temporaries = [path for path in exports.glob(f"{PREFIX}*") if abandoned(path)]
-        for path in [*exports.glob(f"{exports_of}-*.zip"), *temporaries]:
+        for path in sorted([*named, *temporaries]):
             path.unlink(missing_ok=True)
             removed.append(f"exports/{path.name}")
     return sorted(removed)

@@ -218,6 +218,25 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class ExportJob(SQLModel, table=True):
+    """An export promised to someone (组联部's 导出: the forms' ZIP, the videos' ZIP), recorded in the
+    transaction that promises it, made apart from it and sent once; a worker holds it until
+    ``claimed_until`` (renewing that while it writes), so one stopped mid-way is made again."""
+
+    __table_args__ = (Index("ix_exportjob_status_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str
+    kind: str  # forms | videos
+    channel: str
+    chat_key: str
+    requested_at: datetime  # names the file: made again, it is the same file
+    status: str = "pending"  # pending | done | failed
+    attempts: int = 0
+    claimed_until: datetime | None = None
+    finished_at: datetime | None = None
+
+
 class ReviewDecision(SQLModel, table=True):
     """What 组联部 decided about a submission version, by whom and when (kept forever, never edited)."""
 

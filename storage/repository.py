@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +31,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.data_folder import inside
 from storage.database import writers_waiting
+from storage.export_jobs import ExportJobStorage
 from storage.models import (
     CHAT_LINES_KEPT,
     MAX_ID,
@@ -56,7 +56,6 @@ from storage.temporaries import remove_abandoned, temporary_prefix
 
 Record = TypeVar("Record", bound=SQLModel)
 
-_EXPORT_NAME = re.compile(r"[A-Za-z0-9_.-]+-\d{8}-\d{6}\.zip")  # campaign id, then when it was made
 STALE_TEMPORARY = timedelta(minutes=10)
 
 
@@ -127,8 +126,9 @@ class ConcurrentUpdate(RuntimeError):
     """A draft changed since it was read (another message for the same draft was processed first)."""
 
 
-class Repository:
-    """Storage for units, contacts, drafts, submissions and files.
+class Repository(ExportJobStorage):
+    """Storage for units, contacts, drafts, submissions and files (and, from ``storage.export_jobs``,
+    the exports promised).
 
     Args:
         engine: the SQLAlchemy engine (SQLite or PostgreSQL).
@@ -1140,8 +1140,11 @@ class Repository:
         return path
 
     def export_path(self, name: str) -> Path | None:
-        """An export ZIP by its name (as ``dialogs.exports.write_export`` names them), or None."""
-        if not _EXPORT_NAME.fullmatch(name):
+        """An export ZIP by its name (as ``dialogs.exports.export_file_name`` names them), or None: a
+        name that is not one file of ``exports/`` (a path, a hidden or temporary file) is none."""
+        if Path(name).name != name or name.startswith(".") or not name.endswith(".zip"):
+            return None
+        if "\\" in name or not name.isprintable():
             return None
         path = self.data_dir / "exports" / name
         return path if path.is_file() else None

@@ -25,7 +25,7 @@ from bot.app import Declarations, assemble_engine, load_declarations
 from bot.settings import Settings
 from dialogs.campaign import DEFAULT_CAMPAIGN
 from dialogs.engine import DialogEngine
-from dialogs.exchange import Inbound, IncomingFile, Reply
+from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
 from dialogs.sample_answers import chinese_text as chinese_text  # for the tests' imports
 from storage.database import make_engine, migrate
 from storage.repository import Repository
@@ -149,6 +149,22 @@ def document_path(engine: DialogEngine, reply: Reply) -> Path:
     opened = engine.open_document(reply.document)
     assert opened is not None
     return opened.path
+
+
+def exported(
+    engine: DialogEngine, user: str, text: str = "/export", channel: str = "telegram"
+) -> tuple[list[Reply], list[Reply]]:
+    """导出 as 组联部 meet it: the answer at once, then — the service's export loop run here — the
+    files it promised, as the messages queued for ``user`` since (each once)."""
+    before = {m.id for m in engine.repository.due_messages(channel, datetime.now(SHANGHAI))}
+    answer = engine.handle(Inbound(channel, user, text))
+    engine.run_export_jobs()
+    files = [
+        Reply(str(m.payload["text"]), document=DocumentRef.from_payload(m.payload["document"]))
+        for m in engine.repository.due_messages(channel, datetime.now(SHANGHAI))
+        if m.chat_key == user and m.id not in before and "document" in m.payload
+    ]
+    return answer, files
 
 
 #: A slash command in words a person reads (“/new”), not a path or a link (“https://t.me/…”).

@@ -18,9 +18,8 @@ from docx import Document
 from bot.app import Declarations, assemble_engine
 from dialogs.campaign import load_campaign
 from dialogs.engine import DialogEngine
-from dialogs.exchange import Inbound
 from dialogs.sample_answers import CADRE_ANSWERS, chinese_text
-from tests.conftest import Chat, FakeClock, document_path, sqlite_repository
+from tests.conftest import Chat, FakeClock, document_path, exported, sqlite_repository
 from tests.test_dialog_commands import SITE_ANSWERS
 from tests.test_supervision import ask, supervisor
 
@@ -102,7 +101,7 @@ def test_the_whole_campaign_runs_from_its_file(other: DialogEngine, clock: FakeC
     assert "高新区妇联（联系人1名）：示范点申报表还差1份" in pending and "东区妇联" not in pending
     assert "西区妇联（尚无联系人绑定）" in pending
 
-    [export] = other.handle(Inbound("telegram", boss, "/export"))
+    _answer, [export] = exported(other, boss)
     names = zipfile.ZipFile(document_path(other, export)).namelist()
     assert "市妇联-新领域建妇联示范点统计表.docx" in names
     assert any(name.startswith("高新区妇联/新领域妇联示范点/") for name in names), names

@@ -23,6 +23,7 @@ from bot.app import Declarations, open_repository
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef
+from dialogs.exports import VIDEOS, export_file_name, export_prefix
 from storage.backup import TAMPERED, BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
 from storage.models import Attachment
@@ -104,6 +105,7 @@ def test_backup_from_sqlite_restores_into_postgresql(
 def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_path: Path) -> None:
     repository = filled.repository
     archive = tmp_path / "before-purge.tar.gz"
+    repository.add_export_job(filled.campaign.id, "forms", "telegram", "6007", datetime.now(SHANGHAI))
     backup(repository.engine, repository.data_dir, archive)
     stored = everything(repository.engine, repository.data_dir)[1]
     removed = purge(
@@ -111,13 +113,21 @@ def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_pa
     ).counts
     assert removed["提交"] == 1 and removed["提交版本"] == 1 and removed["草稿"] == 2
     assert removed["审核记录"] == 1 and removed["照片"] == 3 and removed["联系人"] >= 1
-    assert removed["聊天记录"] == 2
+    assert removed["聊天记录"] == 2 and removed["导出记录"] == 1, "who asked for an export goes too"
     assert removed["文件"] == len(stored)
     tables, files = everything(repository.engine, repository.data_dir)
     assert files == {}
     assert all(
         not tables[name]
-        for name in ("draft", "submission", "submissionversion", "attachment", "contact", "chatline")
+        for name in (
+            "draft",
+            "submission",
+            "submissionversion",
+            "attachment",
+            "contact",
+            "chatline",
+            "exportjob",
+        )
     )
     assert len(tables["unit"]) == 14, "the campaign's structure stays"
     database = Path(str(repository.engine.url.database))
@@ -159,20 +169,33 @@ def test_purge_removes_every_file_no_row_names_and_lists_them(filled: DialogEngi
     temporary, orphan, export = leftovers(data_dir)
     other_campaign = data_dir / "exports" / "liuzhou-2022-20220601-090000.zip"
     other_campaign.write_bytes(b"PK")
+    # Exports are named from the notice's 文号 now: this campaign's go, another notice's stay.
+    named_now = data_dir / "exports" / export_file_name(filled.campaign, "导出", datetime(2021, 6, 1, 9, 0))
+    videos_now = data_dir / "exports" / export_file_name(filled.campaign, VIDEOS, datetime(2021, 6, 1, 9, 0))
+    next_notice = data_dir / "exports" / "柳妇通〔2022〕5号-导出-6月1日09时00分.zip"
+    for path in (named_now, videos_now, next_notice):
+        path.write_bytes(b"PK")
     being_stored = data_dir / "files" / "cd" / ("cd" * 32 + ".jpg")  # its row is not committed yet
     being_stored.parent.mkdir(parents=True)
     being_stored.write_bytes(b"\xff\xd8\xff")
     removed = purge(
-        filled.repository.engine, data_dir, filled.campaign.id, datetime(2000, 1, 1, tzinfo=SHANGHAI)
+        filled.repository.engine,
+        data_dir,
+        filled.campaign.id,
+        datetime(2000, 1, 1, tzinfo=SHANGHAI),
+        exports_named=export_prefix(filled.campaign),
     )
     assert removed.files == sorted(
         [
             "exports/liuzhou-2021-20210601-090000.zip",
+            "exports/柳妇通〔2021〕29号-导出-6月1日09时00分.zip",
+            "exports/柳妇通〔2021〕29号-课程视频-6月1日09时00分.zip",
             f"files/ab/{'ab' * 32}.jpg",
             "submissions/yufeng/.tmp-k2j4h6",
         ]
     ), "referenced or not, by the date or not: a leftover holding personal data goes, and is named"
-    assert removed.counts["文件"] == 3 and not any(p.exists() for p in (temporary, orphan, export))
+    assert removed.counts["文件"] == 5 and not any(p.exists() for p in (temporary, orphan, export))
+    assert not named_now.exists() and not videos_now.exists() and next_notice.exists()
     assert other_campaign.exists(), "another campaign's export is not this purge's"
     assert being_stored.exists(), "a file written minutes ago may be a photo whose row is on its way"
     assert (

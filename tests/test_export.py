@@ -56,6 +56,9 @@ VIDEO = {
     "size_bytes": 52_000_000,
 }
 YUFENG_CONTACT = "韦丽萍 鱼峰区妇联党组成员、副主席（分管组联工作）"
+# A course table is named by its unit and courses (not its 负责人), cut to 40 characters.
+YUFENG_COURSES = "鱼峰区妇联-《巧用“妇女议事会”化解邻里矛盾》《新时代家庭家教家风建设的几点做…"
+CHENGZHONG_COURSES = "城中区妇联-《新时代家庭家教家风建设的几点做法》《从“门外汉”到“带头人”：我…"
 CHENGZHONG_CONTACT = "蓝芳 城中区妇联组联部部长"
 STATISTICS = "新领域建妇联示范点统计表"
 
@@ -77,6 +80,7 @@ def item(
     version: int = 1,
     status: str = "submitted",
     selected: bool = False,
+    selected_rows: frozenset[int] = frozenset(),
     at: datetime = datetime(2021, 5, 20, 10, 15, tzinfo=SHANGHAI),
 ) -> ExportItem:
     unit_name = unit or record.unit_name
@@ -90,6 +94,7 @@ def item(
         form=forms[record.form_id],
         status=status,
         selected=selected,
+        selected_rows=selected_rows,
         submitted_at=at,
         record=replace(record, unit_name=unit_name),
     )
@@ -151,7 +156,7 @@ def items_fixture(forms: dict[str, FormDecl], photo_dir: Path) -> list[ExportIte
             COURSES,
             version=3,
             status="accepted",
-            selected=True,
+            selected_rows=frozenset({1}),  # 推荐4号 第1节: courses are recommended one by one
         ),
         item(
             forms,
@@ -202,8 +207,8 @@ DOCUMENTS = {
     1: f"鱼峰区妇联/{CADRES}/#1-第1版-欧阳春兰.docx",
     2: f"鱼峰区妇联/{CADRES}/#2-第2版-覃美玲.docx",
     3: f"城中区妇联/{CADRES}/#3-第1版-周佳.docx",
-    4: f"鱼峰区妇联/{COURSES}/#4-第3版-{YUFENG_CONTACT}.docx",
-    5: f"城中区妇联/{COURSES}/#5-第1版-{CHENGZHONG_CONTACT}.docx",
+    4: f"鱼峰区妇联/{COURSES}/#4-第3版-{YUFENG_COURSES}.docx",
+    5: f"城中区妇联/{COURSES}/#5-第1版-{CHENGZHONG_COURSES}.docx",
     6: f"鱼峰区妇联/{SITES}/{SITE_NAMES[6]}",
     7: f"鱼峰区妇联/{SITES}/{SITE_NAMES[7]}",
     8: f"城中区妇联/{SITES}/{SITE_NAMES[8]}",
@@ -212,7 +217,20 @@ DOCUMENTS = {
 }
 RECOMMENDED = {
     2: f"推荐上报/{CADRES}/鱼峰区妇联-#2-第2版-覃美玲.docx",
-    4: f"推荐上报/{COURSES}/鱼峰区妇联-#4-第3版-{YUFENG_CONTACT}.docx",
+}
+# 推荐4号 第1节: the selected course alone, in a form of its own.
+RECOMMENDED_COURSE = f"推荐上报/{COURSES}/鱼峰区妇联-#4-第3版-第1节-《巧用“妇女议事会”化解邻里矛盾》.docx"
+SITE_6 = "#6-柳州市鱼峰区螺蛳粉产业园（园区党委及入园生产、物流、电商企业）"
+PHOTOS = {
+    f"鱼峰区妇联/{CADRES}/#1-欧阳春兰-证件照.jpg",
+    f"鱼峰区妇联/{CADRES}/#1-欧阳春兰-工作照.jpg",
+    f"鱼峰区妇联/{CADRES}/#2-覃美玲-证件照.jpg",
+    f"鱼峰区妇联/{CADRES}/#2-覃美玲-工作照.jpg",
+    f"城中区妇联/{CADRES}/#3-周佳-证件照.jpg",
+    f"城中区妇联/{CADRES}/#3-周佳-工作照.jpg",
+    # the selected candidate's photos go with the form
+    f"推荐上报/{CADRES}/鱼峰区妇联-#2-覃美玲-证件照.jpg",
+    f"推荐上报/{CADRES}/鱼峰区妇联-#2-覃美玲-工作照.jpg",
 }
 UNIT_STATISTICS = {
     unit: f"{unit}/{SITES}/{unit}-{STATISTICS}.docx"
@@ -225,12 +243,16 @@ def test_the_zip_holds_every_document_in_its_unit_and_task_folder(archive: zipfi
     expected = {
         *DOCUMENTS.values(),
         *RECOMMENDED.values(),
+        RECOMMENDED_COURSE,
         *UNIT_STATISTICS.values(),
         CITY_STATISTICS,
         "汇总.xlsx",
+        *PHOTOS,
     }
-    assert set(archive.namelist()) == expected
-    assert len(archive.namelist()) == len(expected)  # nothing twice
+    site_photos = {name for name in archive.namelist() if f"/{SITES}/#" in name and "-照片" in name}
+    assert set(archive.namelist()) - site_photos == expected
+    assert len(site_photos) == 12 + 3 + 3 + 3 + 3, "every site photo, the 12 of #6 and 3 of the others"
+    assert len(archive.namelist()) == len(expected) + len(site_photos)  # nothing twice
 
 
 def test_entries_are_sorted_with_utf8_names(archive: zipfile.ZipFile, export: bytes) -> None:
@@ -290,9 +312,43 @@ def test_every_document_opens_and_is_its_own_record(
 
 def test_the_recommendations_are_copies_of_the_selected_submissions(archive: zipfile.ZipFile) -> None:
     recommended = {name for name in archive.namelist() if name.startswith("推荐上报/")}
-    assert recommended == set(RECOMMENDED.values())
+    photos = {name for name in PHOTOS if name.startswith("推荐上报/")}
+    assert recommended == {*RECOMMENDED.values(), RECOMMENDED_COURSE, *photos}
     for number, name in RECOMMENDED.items():
         assert archive.read(name) == archive.read(DOCUMENTS[number])
+    for name in photos:
+        assert archive.read(name) == archive.read(
+            name.replace(f"推荐上报/{CADRES}/鱼峰区妇联-", f"鱼峰区妇联/{CADRES}/")
+        )
+
+
+def test_only_the_selected_course_is_recommended(archive: zipfile.ZipFile, items: list[ExportItem]) -> None:
+    """推荐4号 第1节 of a table of ten courses: 推荐上报 holds a table of that course alone."""
+    courses = items[3].record.rows("courses")
+    text = docx_text(archive.read(RECOMMENDED_COURSE))
+    assert courses[0]["course_title"] in text and courses[0]["speaker_name"] in text
+    assert not any(course["course_title"] in text for course in courses[1:])
+    assert YUFENG_CONTACT in text, "the rest of the table as the unit filled it"
+    assert not [n for n in archive.namelist() if n.startswith(f"推荐上报/{COURSES}/城中区妇联")]
+
+
+def test_every_stored_photo_is_in_the_export_as_it_was_sent(
+    archive: zipfile.ZipFile, items: list[ExportItem]
+) -> None:
+    by_number = {entry.submission_id: entry for entry in items}
+    for number, who in ((1, "欧阳春兰"), (2, "覃美玲")):
+        record = by_number[number].record
+        for key, label in (("id_photo", "证件照"), ("work_photo", "工作照")):
+            stored = record.photo_path(record.answers[key])
+            assert archive.read(f"鱼峰区妇联/{CADRES}/#{number}-{who}-{label}.jpg") == stored.read_bytes()
+    site = by_number[6].record
+    named = sorted(n for n in archive.namelist() if n.startswith(f"鱼峰区妇联/{SITES}/{SITE_6}-照片"))
+    rows = site.rows("photos")
+    assert len(named) == len(rows) == 12
+    for number, (name, row) in enumerate(zip(named, rows, strict=True), start=1):
+        assert name.startswith(f"鱼峰区妇联/{SITES}/{SITE_6}-照片{number:02d}-"), "in the form's order"
+        assert row["caption"][:8] in name
+        assert archive.read(name) == site.photo_path(row["photo"]).read_bytes()
 
 
 def test_the_city_statistics_list_every_site_in_unit_order(
@@ -349,8 +405,10 @@ HOSTILE = [
 def test_a_hostile_summary_gives_a_safe_name_inside_its_folder(
     name: str, forms: dict[str, FormDecl], photo_dir: Path, tmp_path: Path
 ) -> None:
-    # The course table's summary is its contact's free text, printed only in table cells.
-    record = with_answers(sample_record("course_recommendation", photo_dir), contact_name_post=name)
+    # The course table is named by its courses' titles: free text, printed only in table cells.
+    record = sample_record("course_recommendation", photo_dir)
+    courses = [{**row, "course_title": name} for row in record.rows("courses")[:2]]
+    record = with_answers(record, courses=courses)
     data = build_export(
         [item(forms, 1, record, COURSES, unit="城中区妇联")], [], TASK_NAMES, [], GENERATED_AT
     )
@@ -457,7 +515,7 @@ def test_headers_are_the_submission_columns_and_every_field_label(
     assert course_labels[0] == "课程名称"
 
     site_top = [field.label for field in forms["site_application"].top_fields()]
-    assert header("示范点申报表") == LEADING + site_top + ["照片数", "照片说明", "提示"]
+    assert header("示范点申报表") == LEADING + site_top + ["照片数", "照片文件", "照片说明", "提示"]
     assert site_top[0] == "申报单位名称" and "创建时间" in site_top
 
 
@@ -474,9 +532,9 @@ def test_one_row_per_course_repeating_the_submission_columns(workbook: Any, item
     yufeng = [row for row in rows if row["编号"] == 4]
     courses = items[3].record.rows("courses")
     assert [row["课程名称"] for row in yufeng] == [course["course_title"] for course in courses]
-    assert {(row["版本"], row["单位"], row["状态"], row["是否推荐"]) for row in yufeng} == {
-        (3, "鱼峰区妇联", "已接收", "是")
-    }
+    assert {(row["版本"], row["单位"], row["状态"]) for row in yufeng} == {(3, "鱼峰区妇联", "已接收")}
+    assert [row["是否推荐"] for row in yufeng] == ["是"] + ["否"] * 9, "推荐4号 第1节: that course only"
+    assert {row["是否推荐"] for row in rows if row["编号"] == 5} == {"否"}
     assert {row["具体负责人姓名及职务"] for row in yufeng} == {YUFENG_CONTACT}
     assert yufeng[0]["主讲人出生年月"] == "1982年7月"
     assert yufeng[0]["主要内容"] == courses[0]["summary"]  # long text in full
@@ -493,7 +551,7 @@ def test_registration_values_are_written_for_people(workbook: Any) -> None:
     assert first["出生年月"] == "1979年8月"
     assert first["开始从事妇联工作的时间"] == "2014年3月"
     assert first["联系电话"] == "13978012345" and first["邮编"] == "545116"  # text, not numbers
-    assert first["证件照"] == "已上传照片（600×800）"
+    assert (first["证件照"], first["工作照"]) == ("#1-欧阳春兰-证件照.jpg", "#1-欧阳春兰-工作照.jpg")
     assert (first["状态"], first["是否推荐"], first["版本"]) == ("待审核", "否", 1)
     assert (rows[2]["状态"], rows[2]["是否推荐"], rows[2]["版本"]) == ("已接收", "是", 2)
     assert rows[3]["状态"] == "已退回修改"
@@ -504,7 +562,9 @@ def test_registration_values_are_written_for_people(workbook: Any) -> None:
     assert "年" in time_cell.number_format and "hh:mm" in time_cell.number_format
 
 
-def test_site_values_numbers_dates_and_photos(workbook: Any, items: list[ExportItem]) -> None:
+def test_site_values_numbers_dates_and_photos(
+    workbook: Any, items: list[ExportItem], archive: zipfile.ZipFile
+) -> None:
     rows = {row["编号"]: row for row in rows_of(workbook["示范点申报表"])}
     full = rows[6]
     assert full["单位人数"] == 1260 and isinstance(full["单位人数"], int)
@@ -514,6 +574,9 @@ def test_site_values_numbers_dates_and_photos(workbook: Any, items: list[ExportI
     captions = [row["caption"] for row in items[5].record.rows("photos")]
     assert full["照片说明"] == "；".join(captions)
     assert rows[7]["照片数"] == 3
+    names = full["照片文件"].split("；")
+    assert len(names) == 12 and all(name.startswith(f"{SITE_6}-照片") for name in names)
+    assert {f"鱼峰区妇联/{SITES}/{name}" for name in names} <= set(archive.namelist())
     assert rows[7]["照片说明"].count("；") == 2
     assert rows[8]["创建时间"] == "2021年5月28日"
     assert rows[9]["妇联主席姓名"] == "阿依古丽·买买提"

@@ -9,7 +9,7 @@ import pytest
 from docx import Document
 
 from dialogs.engine import DialogEngine
-from dialogs.exchange import DocumentRef, Inbound
+from dialogs.exchange import DocumentRef
 from dialogs.form_records import FormRecord, RenderError
 from tests.conftest import Chat, FakeClock
 from tests.test_dialog_forms import fill_cadre
@@ -43,12 +43,12 @@ def test_the_export_prints_a_form_nobody_opened_and_keeps_it(
 ) -> None:
     import zipfile
 
-    from tests.conftest import document_path
+    from tests.conftest import document_path, exported
 
     fill_cadre(chat)
     assert not kept_docx(engine)
     boss = supervisor(engine, clock)
-    [reply] = [r for r in engine.handle(Inbound("telegram", boss, "/export")) if r.document]
+    _answer, [reply] = exported(engine, boss)
     with zipfile.ZipFile(document_path(engine, reply)) as archive:
         entry = next(n for n in archive.namelist() if n.startswith("鱼峰区妇联/") and n.endswith(".docx"))
         exported = archive.read(entry)

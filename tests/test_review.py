@@ -3,12 +3,17 @@ for the region, remind by hand — every decision recorded, and contacts kept to
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, Reply
 from storage.models import utc_now
-from tests.conftest import Chat, FakeClock, assert_no_slash_command, chinese_text, document_path
+from tests.conftest import (
+    Chat,
+    FakeClock,
+    assert_no_slash_command,
+    chinese_text,
+    document_path,
+    exported,
+)
 from tests.test_dialog_forms import fill_cadre, start
 from tests.test_supervision import ask, supervisor
 
@@ -78,6 +83,14 @@ def test_courses_are_selected_one_by_one_once_accepted(
         engine, boss, "/select 1 2"
     )
     assert "推荐上报《课程推荐表》1/2（5月30日前）" in ask(engine, boss, "/status")
+    shown = engine.handle(Inbound("telegram", boss, "查看1号"))
+    # Named by its unit and courses, not its 负责人; the course not yet selected is the one offered.
+    assert "鱼峰区妇联 #1 课程推荐表·《家风第一课》《家风第二课》（第1版" in shown[0].text, shown[0].text
+    assert "蓝芳" not in shown[0].text.split("\n")[0]
+    assert "已推荐上报：第2节课程《家风第二课》\n" in shown[0].text, "查看 says which course is recommended"
+    assert "推荐上报第2节" in shown[0].text and shown[-1].options == ("推荐上报第1节", "退回（写原因）")
+    chat.send("已交")
+    assert "#1 课程推荐表·《家风第一课》《家风第二课》（第1版，已接收）" in chat.text, chat.text
     assert "现为 0/2" in ask(engine, boss, "/unselect 1 2")
     # the same in the words the bot suggests
     assert "例如：推荐1号 第2节" in ask(engine, boss, "推荐1号")
@@ -147,15 +160,23 @@ def test_export_zip_has_every_docx_the_statistics_and_the_workbook(
     boss = supervisor(engine, clock)
     ask(engine, boss, "/accept 2")
     ask(engine, boss, "/select 2")
-    replies = engine.handle(Inbound("telegram", boss, "/export"))
-    document = document_path(engine, replies[-1])
+    _answer, [zipped] = exported(engine, boss)
+    document = document_path(engine, zipped)
     assert document.suffix == ".zip"
+    photo = engine.repository.versions(1)[-1].answers["id_photo"]["sha256"]
     with zipfile.ZipFile(document) as archive:
         names = archive.namelist()
         stored = engine.repository.data_dir / (engine.repository.versions(1)[-1].document_path or "")
         first = next(n for n in names if n.startswith("鱼峰区妇联/寻找最美基层妇联干部/#1-"))
         assert archive.read(first) == stored.read_bytes(), "the DOCX made at submission, not a new one"
         assert any(n.startswith("推荐上报/") and "覃美玲" in n for n in names)
+        # The candidates' photos, asked “用于网络评选”, reach 组联部 as they were sent.
+        stored_photo = engine.repository.file_path(photo)
+        assert stored_photo is not None
+        assert (
+            archive.read("鱼峰区妇联/寻找最美基层妇联干部/#1-韦丽华-证件照.jpg") == stored_photo.read_bytes()
+        )
+        assert "推荐上报/寻找最美基层妇联干部/鱼峰区妇联-#2-覃美玲-工作照.jpg" in names
         assert "市妇联-新领域建妇联示范点统计表.docx" in names
         workbook = load_workbook(io.BytesIO(archive.read("汇总.xlsx")))
     assert workbook.sheetnames[:2] == ["报送情况", "登记表"]
@@ -245,7 +266,8 @@ def test_a_reason_asked_for_can_be_cancelled_and_accepting_offers_推荐上报(
     after = engine.handle(Inbound("telegram", boss, "查看1号"))
     assert after[-1].options == ("推荐上报", "退回（写原因）")
     assert "已推荐#1《登记表》" in tap(engine, boss, after, "推荐上报")[0].text
-    assert engine.handle(Inbound("telegram", boss, "查看1号"))[-1].options == ("退回（写原因）",)
+    selected = engine.handle(Inbound("telegram", boss, "查看1号"))
+    assert selected[-1].options == ("退回（写原因）",) and "已推荐上报：全表" in selected[0].text
 
 
 def test_export_gives_the_course_videos_in_a_zip_of_their_own(
@@ -274,26 +296,30 @@ def test_export_gives_the_course_videos_in_a_zip_of_their_own(
         chat.send(answer)
     assert "已提交" in chat.send("确认提交"), chat.text
     boss = supervisor(engine, clock)
-    later: list[Callable[[], None]] = []
-    engine.desk.background = later.append  # run it when the test says: after the answer, apart
     replies = engine.handle(Inbound("telegram", boss, "导出"))
-    [forms_zip] = [r for r in replies if r.document]
-    assert "全部表格" in forms_zip.text and "课程视频共 1 个" in replies[-1].text
-    with zipfile.ZipFile(document_path(engine, forms_zip)) as archive:
-        assert not [n for n in archive.namelist() if n.endswith(".mp4")], "the forms' ZIP stays small"
+    assert not [r for r in replies if r.document], "promised, made after the answer, apart from it"
+    assert "正在生成全部表格" in replies[0].text and "课程视频共 1 个" in replies[-1].text
     assert engine.repository.due_messages("telegram", utc_now()) == [], "nothing sent before it is made"
-    [make] = later
-    make()
-    [sent] = engine.repository.due_messages("telegram", utc_now())
-    assert sent.chat_key == boss and "课程视频" in sent.payload["text"]
+    assert "还在生成中" in ask(engine, boss, "导出"), "a second 导出 while waiting is not a second job"
+    assert engine.run_export_jobs() == 2 and engine.run_export_jobs() == 0, "each made once"
+    forms_zip, sent = engine.repository.due_messages("telegram", utc_now())
+    assert "全部表格" in forms_zip.payload["text"] and "课程视频" in sent.payload["text"]
+    forms_name = forms_zip.payload["document"]["key"]
+    assert forms_name.startswith("柳妇通〔2021〕29号-导出-5月"), "named in Chinese from the notice's 文号"
+    forms_file = engine.open_document(DocumentRef.from_payload(forms_zip.payload["document"]))
+    assert forms_file is not None
+    with zipfile.ZipFile(forms_file.path) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".mp4")], "the forms' ZIP stays small"
+    assert sent.chat_key == boss
     opened = engine.open_document(DocumentRef.from_payload(sent.payload["document"]))
-    assert opened is not None
+    assert opened is not None and opened.file_name.startswith("柳妇通〔2021〕29号-课程视频-")
     with zipfile.ZipFile(opened.path) as archive:
         [name] = archive.namelist()
         assert name == "鱼峰区妇联/桂姐姐履职小课堂/#1-第1节-家风第一课.mp4", name
         assert archive.read(name) == data, "the video as it was sent"
+    engine.repository.messages_sent([forms_zip, sent], utc_now())
     engine.handle(Inbound("telegram", boss, "导出"))
-    later[-1]()
+    engine.run_export_jobs()
     again = engine.repository.due_messages("telegram", utc_now())[-1]
     assert again.payload["document"] == sent.payload["document"], "unchanged videos: the same ZIP, not a copy"
 

@@ -346,3 +346,24 @@ def test_two_workers_submitting_for_two_units_in_opposite_orders_do_not_deadlock
     assert totals[("yufeng", "cadres")].records == 2 and totals[("liunan", "cadres")].records == 2
     second.engine.dispose()
     first.engine.dispose()
+
+
+def test_an_export_job_is_held_by_one_worker_and_finished_once(store: Repository) -> None:
+    now = utc_now()
+    with store.unit_of_work():  # recorded in the transaction that promises it
+        store.add_export_job("c", "videos", "web", "chat-1", now)
+    assert store.export_pending("c", "videos", "web", "chat-1")
+    assert not store.export_pending("c", "forms", "web", "chat-1")
+    job = store.claim_export_job("c", now, now + timedelta(seconds=20))
+    assert job is not None and (job.kind, job.chat_key, job.attempts) == ("videos", "chat-1", 1)
+    assert job.requested_at == now and job.requested_at.tzinfo is not None
+    assert store.claim_export_job("c", now + timedelta(seconds=10), now) is None, "held"
+    store.hold_export_job(job.id, now + timedelta(seconds=40))
+    assert store.claim_export_job("c", now + timedelta(seconds=30), now) is None, "held longer"
+    again = store.claim_export_job("c", now + timedelta(seconds=41), now + timedelta(seconds=61))
+    assert again is not None and again.id == job.id and again.attempts == 2, "its worker stopped"
+    assert store.finish_export_job(job.id, "done", now, {"text": "课程视频"})
+    assert not store.finish_export_job(job.id, "done", now, {"text": "课程视频"}), "once"
+    assert [m.payload["text"] for m in store.due_messages("web", utc_now())] == ["课程视频"]
+    assert not store.export_pending("c", "videos", "web", "chat-1")
+    assert store.claim_export_job("c", now + timedelta(days=1), now + timedelta(days=2)) is None

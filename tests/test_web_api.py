@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -207,6 +207,7 @@ def test_without_a_bound_session_every_call_is_refused_with_401(server: str) -> 
         for path in ("/status", "/files/submissions/1.docx"):
             refused = client.get(path)
             assert refused.status_code == 401 and NEED_SIGN_IN in refused.text
+            assert "<title>请先登录 · 妇联表格报送助手</title>" in refused.text, "not the name twice"
         client.cookies.set(SESSION_COOKIE, "someone.forged-signature")
         assert client.post("/api/start", json={}).status_code == 401
         page = client.get("/")
@@ -719,16 +720,22 @@ def test_the_export_zip_downloads_for_supervisors_only(server: str, engine: Dial
     submit_site(engine, "yufeng", "yufeng-colleague")
     with browser(server) as supervisor:
         csrf = sign_in(supervisor, engine, None, "supervisor")
-        replies = say(supervisor, csrf, "/export")
-        [document] = [reply["document"] for reply in replies if reply.get("document")]
-        granted = str(document["url"])  # type: ignore[index]
-        url = granted.partition("?")[0]
-        assert url.startswith("/files/exports/liuzhou-2021-") and url.endswith(".zip")
+        [promised] = say(supervisor, csrf, "/export")
+        assert "正在生成全部表格" in str(promised["text"]) and not promised.get("document")
+        assert engine.run_export_jobs() == 1  # the service's export loop, run here
+        notices = post(supervisor, csrf, "/api/notices", {}).json()["notices"]
+        [document] = [notice["document"] for notice in notices if notice.get("document")]
+        url = str(document["url"]).partition("?")[0]  # without its grant
+        # Named in Chinese, from the notice's 文号: “柳妇通〔2021〕29号-导出-5月20日10时00分.zip”.
+        name = unquote(url.removeprefix("/files/exports/"))
+        assert name.startswith("柳妇通〔2021〕29号-导出-") and name.endswith("分.zip"), name
         archive = supervisor.get(url)
         assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+        assert quote(name) in archive.headers["content-disposition"], "saved under its Chinese name"
         with zipfile.ZipFile(io.BytesIO(archive.content)) as exported:
             assert any(name.endswith(".docx") for name in exported.namelist())
-        for refused in ("/files/exports/intake.db", "/files/exports/..%2Fintake.db", url + ".bak"):
+        refusals = ("/files/exports/intake.db", "/files/exports/..%2Fintake.db", url + ".bak")
+        for refused in (*refusals, "/files/exports/.tmp-" + url.removeprefix("/files/exports/")):
             assert supervisor.get(refused).status_code == 404, refused
     with browser(server) as client:
         sign_in(client, engine, "yufeng")

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from docx import Document
@@ -576,19 +577,24 @@ def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_butt
     before = bot_rows(phone)
     phone.locator(".chip", has_text="导出").click()
     wait_for_answer(phone, before)
-    link = phone.locator("a.document").last
+    assert "正在生成全部表格" in last_bot_text(phone), "answered at once; the ZIP follows"
+    assert engine.run_export_jobs() == 1  # the service's export loop, run here
+    link = phone.locator(".bubble.notice a.document").last
+    link.wait_for(timeout=5_000)
     assert "下载全部表格（ZIP 压缩包）" in link.inner_text() and "Word" not in link.inner_text()
 
     # A file made for 组联部 after the answer (the courses' videos) arrives as a notice with its link.
-    made = str(link.get_attribute("href")).partition("?")[0].rsplit("/", 1)[-1]
+    href = str(link.get_attribute("href")).partition("?")[0]
+    made = unquote(href.rsplit("/", 1)[-1])
+    assert made.startswith("柳妇通〔2021〕29号-导出-"), "named in Chinese"
     [me] = engine.supervisor_chats("web")
     later = DocumentRef("export", made)
     payload = {"text": "课程视频（共 1 MB）", "document": later.as_payload()}
     engine.repository.enqueue_message("web", me, payload)
     notice = phone.locator(".bubble.notice", has_text="课程视频（共 1 MB）")
     notice.wait_for(timeout=5_000)
-    href = str(notice.locator("a.document").get_attribute("href"))
-    assert href.startswith(f"/files/exports/{made}?g="), "with its own grant, as every file link"
+    later_href = str(notice.locator("a.document").get_attribute("href"))
+    assert later_href.startswith(f"{href}?g="), "with its own grant, as every file link"
 
 
 def test_a_course_video_is_uploaded_with_its_progress_shown(

@@ -21,6 +21,7 @@ import io
 import os
 import re
 import struct
+import time
 import zipfile
 from dataclasses import dataclass
 from functools import partial
@@ -500,7 +501,13 @@ def test_a_site_application_with_photos_sent_in_the_chat_comes_back_as_its_docx(
     # The 统计表 is made from the sites' answers: 组联部's /export holds 鱼峰区妇联's, with this site.
     boss = Member(fake, callback_url(service[0]), "ZuLianBu")
     bind(fake, repository, boss, service[2]["supervisor"])
-    exported = answer(fake, repository, boss, "/export")
+    seen = len(fake.to(boss.user))
+    assert "正在生成全部表格" in said(answer(fake, repository, boss, "/export")), "answered at once"
+    deadline = time.monotonic() + 60  # then the service's export loop makes the ZIP and sends it
+    while not [d for d in fake.to(boss.user)[seen:] if d.msgtype == "file"]:
+        assert time.monotonic() < deadline, "the export never came"
+        time.sleep(0.1)
+    exported = fake.to(boss.user)[seen:]
     files = [d for d in exported if d.msgtype == "file"]
     assert len(files) == 1, texts(exported)
     media = fake.media[files[0].body["file"]["media_id"]]

@@ -8,10 +8,12 @@
   uses it, and so does the web chat for the requests that arrive together.
 * ``outbox`` — replies and notices sent after the commit, at the channel's pace, retried; a channel
   gives the ``Sender`` (one payload → one messenger call, its errors as ``Delivery*``).
+* ``exports`` — the exports 组联部 were promised, made apart from the messages and sent once.
 * ``scheduler`` — the deadline reminders and 组联部's digest, queued for whichever channel each
   contact uses: one loop per service, whatever channels it serves.
 """
 
+from bot.delivery.exports import run_exports
 from bot.delivery.inbox import Inbox, Translated, Translator
 from bot.delivery.outbox import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Sender
 from bot.delivery.scheduler import NUDGE_INTERVAL, run_reminders
@@ -29,5 +31,6 @@ __all__ = [
     "Translated",
     "Translator",
     "handle_together",
+    "run_exports",
     "run_reminders",
 ]
