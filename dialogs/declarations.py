@@ -162,8 +162,9 @@ class FormDecl(_Frozen):
 def _field_references(field: FieldDecl) -> list[str]:
     """Other fields a field's validator compares against (cross-field rules)."""
     refs: list[str] = []
-    if "at_most_field" in field.params:
-        refs.append(field.params["at_most_field"])
+    for key in ("at_most_field", "birth_field", "gender_field"):
+        if key in field.params:
+            refs.append(field.params[key])
     refs.extend(field.params.get("more_than_sum_of", []))
     return refs
 
