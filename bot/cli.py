@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.app import Service, campaign_exporter, campaign_video_exporter, load_declarations, open_service
 from bot.console import run_console
+from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
@@ -510,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")
     diagrams.add_argument("--check", action="store_true", help="只检查是否过期")
     diagrams.set_defaults(handler=cmd_diagrams)
+
+    add_form_commands(commands)
     return parser
 
 

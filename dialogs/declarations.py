@@ -43,6 +43,9 @@ class FieldDecl(_Frozen):
     required: bool = True
     options: list[str] = Field(default_factory=list)
     printed: str = Field(min_length=1)
+    # In a form imported from its Word file: the cell the answer goes in ("T1R2C3"; "P3:申报单位" in a
+    # line outside the tables), see renderers/word_grid.py.
+    cell: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> FieldDecl:
@@ -78,6 +81,7 @@ class GroupDecl(_Frozen):
     prompt: str = Field(min_length=1)
     printed: str = Field(min_length=1)
     fields: list[FieldDecl] = Field(min_length=1)
+    cell: str = ""  # imported form: the first blank row's first cell, or where photos are announced
 
     @model_validator(mode="after")
     def _check(self) -> GroupDecl:
@@ -113,6 +117,10 @@ class FormDecl(_Frozen):
     summary_field: str
     intro: str = Field(min_length=1)
     steps: list[FieldDecl | GroupDecl] = Field(min_length=1)
+    # A form imported from its Word file: that file (beside the declaration), filled in place, and
+    # the blanks filled without asking (cell → "unit_name" or "submitted_on").
+    template: str = ""
+    filled_from: dict[str, Literal["unit_name", "submitted_on"]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> FormDecl:

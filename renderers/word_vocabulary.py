@@ -95,7 +95,8 @@ _VOCABULARY: tuple[_Entry, ...] = (
     ),
     _Entry("职务|职称|职业", "post", "text", {"min_hanzi": 2, "max_chars": 30}, "妇联主席"),
     _Entry("地址|住址|地点", "address", "text", {"min_hanzi": 6, "max_chars": 80}, "柳州市城中区文昌路1号"),
-    _Entry("单位|名称", "org_name", "text", {"min_hanzi": 2, "max_chars": 60}, "柳州市城中区妇联"),
+    _Entry("单位", "org_name", "text", {"min_hanzi": 2, "max_chars": 60}, "柳州市城中区妇联"),
+    _Entry("名称", "title", "text", {"min_hanzi": 2, "max_chars": 60}, "……"),
     _Entry(
         "事迹|情况|简介|简历|经历|说明|方案|做法|成效|业绩|理由|内容|介绍",
         "account",
