@@ -129,13 +129,16 @@ def infer(
     """
     if photo:
         return Inferred("photo", "photo", None)
-    if options:
-        if multiple:
-            return Inferred("choices", "text", "choices", {"choices": list(options)}, "、".join(options[:2]))
-        return Inferred("choice", "choice", "choice", {"choices": list(options)})
     entry = next(
         (e for e in _VOCABULARY if re.search(e.pattern, label) or re.search(e.pattern, raw_label)), None
     )
+    if options:
+        choices = {"choices": list(options)}
+        if multiple:
+            return Inferred(
+                entry.key if entry else "choices", "text", "choices", choices, "、".join(options[:2])
+            )
+        return Inferred(entry.key if entry else "choice", "choice", "choice", choices)
     if entry is not None:
         written_limit = entry.validator == "text" and bool(min_chars or max_chars)
         params = _text_limits(min_chars, max_chars) if written_limit else dict(entry.params)
