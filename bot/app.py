@@ -6,17 +6,20 @@ Channels (console, Telegram, web) get a ready ``DialogEngine`` from here and sta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.settings import Settings
 from dialogs.campaign import Campaign, load_campaign
-from dialogs.declarations import DeclarationError, FormDecl, load_forms
+from dialogs.declarations import DeclarationError, FormDecl, campaign_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.exports import write_export, write_video_export
+from dialogs.form_records import FormRecord
 from dialogs.supervision import backfill_progress
 from dialogs.supervisor_desk import Exporter, VideoExporter
-from renderers import FORM_RENDERERS, render_form
+from renderers import render_form
 from renderers.export import export_zip, write_video_zip
+from renderers.registry import form_renderers
 from state_machines.form_machine import FormMachine, build_machines
 from storage.database import check_migrated, make_engine
 from storage.repository import Repository
@@ -31,19 +34,32 @@ class Declarations:
     campaign: Campaign
     forms: dict[str, FormDecl]
     machines: dict[str, FormMachine]
+    # Prints a record as its official form: the shipped renderers, and the Word files of forms
+    # imported beside the campaign (``renderers.registry.form_renderers``).
+    render: Callable[[FormRecord], bytes] = render_form
 
 
 def load_declarations(settings: Settings) -> Declarations:
-    """The forms and the campaign, checked: every form a task collects has its renderer."""
-    forms = load_forms()
+    """The forms (``forms/`` beside the campaign file first, then the shipped ones) and the campaign,
+    checked: every form a task collects has its renderer or its Word template."""
+    forms = campaign_forms(settings.campaign_file)
     campaign = load_campaign(settings.campaign_file, forms)
+    try:
+        renderers = form_renderers(forms)
+    except (OSError, ValueError) as error:
+        raise DeclarationError(f"{settings.campaign_file.name}: {error}") from error
     for task in campaign.tasks:
-        if task.form not in FORM_RENDERERS:
+        if task.form not in renderers:
             raise DeclarationError(
                 f"{settings.campaign_file.name}: task {task.id!r} collects {task.form!r}, "
-                "which has no renderer (renderers/registry.py)"
+                "which has no renderer (renderers/registry.py) and no Word template"
             )
-    return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms))
+
+    def render(record: FormRecord) -> bytes:
+        chosen = renderers.get(record.form_id)
+        return chosen(record) if chosen is not None else render_form(record)
+
+    return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms), render=render)
 
 
 def open_repository(settings: Settings, declarations: Declarations) -> Repository:
@@ -63,7 +79,8 @@ def campaign_exporter(declarations: Declarations, repository: Repository) -> Exp
     """组联部's export ZIP of this deployment (``/export``, ``intake export``); a form not printed yet
     is printed and kept on the way."""
     campaign, forms = declarations.campaign, declarations.forms
-    return lambda now: write_export(repository, campaign, forms, now, render_form, export_zip)
+    render = declarations.render
+    return lambda now: write_export(repository, campaign, forms, now, render, export_zip)
 
 
 def campaign_video_exporter(declarations: Declarations, repository: Repository) -> VideoExporter:
@@ -79,7 +96,7 @@ def assemble_engine(
     campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
         trial=trial,
-        render=render_form,
+        render=declarations.render,
         campaign=campaign,
         forms=forms,
         machines=declarations.machines,

@@ -178,13 +178,19 @@ def _field_references(field: FieldDecl) -> list[str]:
 
 
 def load_form(path: Path) -> FormDecl:
-    """Read and check one form declaration file."""
+    """Read and check one form declaration file; an imported form's ``template`` is resolved beside it."""
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-        return FormDecl.model_validate(data)
+        form = FormDecl.model_validate(data)
     except (tomllib.TOMLDecodeError, ValidationError, ValueError) as error:
         raise DeclarationError(f"{path.name}: {error}") from error
+    if not form.template:
+        return form
+    template = path.parent / form.template
+    if not template.is_file():
+        raise DeclarationError(f"{path.name}: template {form.template!r} not found beside it ({template})")
+    return form.model_copy(update={"template": str(template.resolve())})
 
 
 def load_forms(directory: Path = FORMS_DIR) -> dict[str, FormDecl]:
@@ -200,6 +206,22 @@ def load_forms(directory: Path = FORMS_DIR) -> dict[str, FormDecl]:
     return forms
 
 
+def campaign_forms(campaign_file: Path) -> dict[str, FormDecl]:
+    """The forms a campaign can name: those in a ``forms/`` folder beside the campaign file first
+    (imported from a notice's Word files), then the shipped ``dialogs/forms/``."""
+    forms = load_forms()
+    beside = campaign_file.parent / "forms"
+    if beside.is_dir() and beside.resolve() != FORMS_DIR.resolve():
+        own: dict[str, FormDecl] = {}
+        for path in sorted(beside.glob("*.toml")):
+            form = load_form(path)
+            if form.id in own:
+                raise DeclarationError(f"{path.name}: form id {form.id!r} declared twice in {beside}")
+            own[form.id] = form
+        forms.update(own)
+    return forms
+
+
 __all__ = [
     "FORMS_DIR",
     "TEXT_VALIDATORS",
@@ -208,6 +230,7 @@ __all__ = [
     "FormDecl",
     "GroupDecl",
     "Step",
+    "campaign_forms",
     "load_form",
     "load_forms",
 ]

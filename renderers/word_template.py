@@ -22,6 +22,7 @@ import copy
 import io
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from docx import Document
@@ -41,7 +42,7 @@ from renderers.records import FormRecord, RenderError, chinese_date
 from renderers.word_form_reader import BOXES
 from renderers.word_grid import find_cell, find_paragraph, find_row
 
-__all__ = ["answer_in_words", "fill_word_form"]
+__all__ = ["answer_in_words", "fill_word_form", "template_renderer"]
 
 _CHECKED = {"□": "☑", "☐": "☑", "○": "●", "◯": "●"}
 _PRINTED: dict[str, Callable[[str], str]] = {
@@ -83,6 +84,25 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
     stream = io.BytesIO()
     document.save(stream)
     return stream.getvalue()
+
+
+def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
+    """The renderer of an imported form: its template read once, every cell its fields name checked
+    to be there (a wrong address is an error at start-up, not when a form is printed)."""
+    template = Path(form.template).read_bytes()
+    document = Document(io.BytesIO(template))
+    addresses = [step.cell for step in form.steps if step.cell]
+    addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
+    addresses += list(form.filled_from)
+    for address in addresses:
+        try:
+            if address.startswith("P"):
+                find_paragraph(document, address.split(":")[0])
+            else:
+                find_cell(document, address)
+        except (KeyError, IndexError) as error:
+            raise RenderError(f"{form.id}: {Path(form.template).name} has no {address}") from error
+    return lambda record: fill_word_form(form, template, record)
 
 
 # --- one cell -----------------------------------------------------------------------------------
