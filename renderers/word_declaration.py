@@ -169,8 +169,12 @@ def _cross_check_id_numbers(steps: list[dict[str, Any]]) -> None:
 
 
 def _short_title(title: str) -> str:
-    match = re.search(r"[^“”\"]{0,4}表$", title)
-    return match[0] if match else title[:8]
+    """A title short enough for menus: whole up to 12 characters, else what follows its last quoted
+    name (广西“最美基层妇联干部”登记表 → 登记表), else its last 8 characters."""
+    if len(title) <= 12:
+        return title
+    tail = re.split(r"[”》」]", title)[-1]
+    return tail if len(tail) >= 3 else title[-8:]
 
 
 def declaration_data(layout: FormLayout, form_id: str, title: str, template: str) -> Declared:

@@ -22,6 +22,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from renderers.word_declaration import Declared, declaration_data, declaration_toml
 from renderers.word_form_reader import FormLayout, PhotoGroup, RowGroup, Stamp, Unplaced, read_form
 from renderers.word_grid import read_grids, read_lines
+from renderers.word_vocabulary import DEFAULT_SHORT_TEXT
 
 __all__ = [
     "ImportedForm",
@@ -66,7 +67,7 @@ def open_word_form(name: str, data: bytes) -> DocxDocument:
             f"“{name}”设置了打开密码（已加密），无法读取。"
             "请在 Word 或 WPS 中打开，取消文档密码后保存为 .docx，再导入。"
         )
-    if suffix not in (".docx", ".docm"):
+    if suffix != ".docx":
         return _refuse(f"“{name}”不是 Word 文档，请导入通知附件中的 Word 表格（.docx 文件）。")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
@@ -210,7 +211,7 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         lines.append("留待盖章、签字（保持原样，不询问）：" + "、".join(stamps))
     if imported.declared.fallbacks:
         lines.append(
-            "以下项目没有对应的格式检查，按普通文字处理（最多100字），请确认："
+            f"以下项目没有对应的格式检查，按普通文字处理（最多{DEFAULT_SHORT_TEXT}字），请确认："
             + "、".join(imported.declared.fallbacks)
         )
     unplaced = [item.text for item in layout.items if isinstance(item, Unplaced)]

@@ -56,7 +56,7 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
 ) -> None:
     chat = Chat(family_engine, unit_code="yufeng")
     chat.send("/new")
-    chat.send(next(option for option in chat.options if option.startswith("推荐登记表")))
+    chat.send(next(option for option in chat.options if option.startswith("最美家庭推荐登记表")))
     assert "（1/5）请填写户主姓名。" in chat.text
     chat.send("韦丽华")
     assert "家庭人口请只填写阿拉伯数字" in chat.send(
@@ -78,7 +78,7 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
     chat.send("一家人热心公益，常年照顾村里的孤寡老人。")
     assert "确认提交" in chat.options
     chat.send("确认提交")
-    assert "已提交《推荐登记表》" in chat.text
+    assert "已提交《最美家庭推荐登记表》" in chat.text
     sent = next(reply for reply in chat.replies if reply.document is not None)
     document = Document(io.BytesIO(document_path(family_engine, sent).read_bytes()))
     table = document.tables[0]

@@ -35,8 +35,9 @@ def test_every_form_imports_into_a_declaration_the_loader_and_machines_accept(
     code, output = imported(tmp_path, f"{stem}.docx", data)
     assert code == 0
     form = load_form(output)
-    assert form.id == "imported_form" and form.template == "imported_form.docx"
-    assert (output.parent / form.template).read_bytes() == data
+    assert form.id == "imported_form" and form.template == str(output.with_suffix(".docx").resolve())
+    assert 'template = "imported_form.docx"' in output.read_text(encoding="utf-8")  # beside, moved with it
+    assert Path(form.template).read_bytes() == data
     build_machines({form.id: form})
     document = Document(io.BytesIO(data))
     items = read_form(read_grids(document), read_lines(document)).items
@@ -179,3 +180,16 @@ def test_imported_steps_are_plain_declarations() -> None:
     assert all(isinstance(step, FieldDecl | GroupDecl) for step in form.steps)
     assert [step.cell for step in form.steps][-2:] == ["T2R1C2", "T2R2C2"]
     assert form.top_field("amount").params == {"unit": "万元"}
+
+
+@pytest.mark.parametrize(
+    ("builder", "title", "short_title"),
+    [
+        ("lines_outside", "柳州市“巾帼建功标兵”推荐表", "推荐表"),
+        ("check_boxes", "巾帼志愿服务队登记表", "巾帼志愿服务队登记表"),
+        ("two_tables", "妇女发展项目申报表", "妇女发展项目申报表"),
+    ],
+)
+def test_titles_come_from_the_line_above_the_table(builder: str, title: str, short_title: str) -> None:
+    form = import_word_form("x.docx", getattr(word_forms, builder)(), "x", "x.docx").form
+    assert (form.title, form.short_title) == (title, short_title)
