@@ -23,6 +23,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 __all__ = [
+    "CellIndex",
     "Grid",
     "GridCell",
     "Line",
@@ -170,37 +171,59 @@ def read_lines(document: DocxDocument) -> list[Line]:
     return lines
 
 
-def _table(document: DocxDocument, number: str) -> CT_Tbl:
-    for candidate, tbl in _tables(document):
-        if candidate == number:
-            return tbl
-    raise KeyError(f"no table {number}")
+class CellIndex:
+    """Finds cells, rows and lines of one document by address, reading each table's layout once.
+
+    Valid while the document's tables keep their rows: find every target first, then write.
+    """
+
+    def __init__(self, document: DocxDocument) -> None:
+        self.document = document
+        self._tables = dict(_tables(document))
+        self._layouts: dict[str, list[list[tuple[int, int, CT_Tc] | None]]] = {}
+        self._paragraphs = document.paragraphs
+
+    def _address(self, address: str) -> tuple[str, int, int]:
+        match = _ADDRESS.fullmatch(address)
+        if match is None or match["table"] not in self._tables:
+            raise KeyError(f"no cell at {address!r}")
+        return match["table"], int(match["row"]) - 1, int(match["col"]) - 1
+
+    def cell(self, address: str) -> _Cell:
+        """The cell at ``T2R3C1`` (its top-left), as a python-docx cell."""
+        number, row, col = self._address(address)
+        tbl = self._tables[number]
+        if number not in self._layouts:
+            self._layouts[number] = _layout(tbl)[1]
+        layout = self._layouts[number]
+        slot = layout[row][col] if 0 <= row < len(layout) and 0 <= col < len(layout[row]) else None
+        if slot is None:
+            raise KeyError(f"no cell at {address}")
+        return _Cell(slot[2], Table(tbl, self.document._body))
+
+    def row(self, address: str) -> tuple[CT_Tbl, int]:
+        """The table and 0-based row index of ``T2R3C1``."""
+        number, row, _ = self._address(address)
+        return self._tables[number], row
+
+    def paragraph(self, address: str) -> Paragraph:
+        """The body paragraph at ``P7`` (``P7:label`` names a blank in it)."""
+        place = address.split(":", 1)[0]
+        if not re.fullmatch(r"P\d+", place) or not 0 < int(place[1:]) <= len(self._paragraphs):
+            raise KeyError(f"no paragraph at {address!r}")
+        return self._paragraphs[int(place[1:]) - 1]
 
 
 def find_cell(document: DocxDocument, address: str) -> _Cell:
     """The cell at ``T2R3C1`` (its top-left), as a python-docx cell."""
-    match = _ADDRESS.fullmatch(address)
-    if match is None:
-        raise KeyError(f"not a cell address: {address!r}")
-    tbl = _table(document, match["table"])
-    _, layout = _layout(tbl)
-    row, col = int(match["row"]) - 1, int(match["col"]) - 1
-    slot = layout[row][col] if row < len(layout) and col < len(layout[row]) else None
-    if slot is None:
-        raise KeyError(f"no cell at {address}")
-    return _Cell(slot[2], Table(tbl, document._body))
+    return CellIndex(document).cell(address)
 
 
 def find_row(document: DocxDocument, address: str) -> tuple[CT_Tbl, int]:
     """The table and 0-based row index of ``T2R3C1``."""
-    match = _ADDRESS.fullmatch(address)
-    if match is None:
-        raise KeyError(f"not a cell address: {address!r}")
-    return _table(document, match["table"]), int(match["row"]) - 1
+    return CellIndex(document).row(address)
 
 
 def find_paragraph(document: DocxDocument, address: str) -> Paragraph:
     """The body paragraph at ``P7``."""
-    if not re.fullmatch(r"P\d+", address):
-        raise KeyError(f"not a paragraph address: {address!r}")
-    return document.paragraphs[int(address[1:]) - 1]
+    return CellIndex(document).paragraph(address)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from docx import Document
-from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -40,7 +39,7 @@ from dialogs.validators import format_date, format_period, format_stored_date, f
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
 from renderers.word_form_reader import BOXES
-from renderers.word_grid import find_cell, find_paragraph, find_row
+from renderers.word_grid import CellIndex
 
 __all__ = ["answer_in_words", "fill_word_form", "template_renderer"]
 
@@ -65,7 +64,7 @@ def answer_in_words(field: FieldDecl, value: Any) -> str:
 
 def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes:
     """The template filled with ``record``'s answers, as .docx bytes."""
-    document = Document(io.BytesIO(template))
+    document = CellIndex(Document(io.BytesIO(template)))
     # Every target is found before anything is written: added rows shift the rows below them.
     writes: list[Callable[[], None]] = []
     for step in form.steps:
@@ -82,7 +81,7 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
     for write in writes:
         write()
     stream = io.BytesIO()
-    document.save(stream)
+    document.document.save(stream)
     return stream.getvalue()
 
 
@@ -90,16 +89,16 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
     """The renderer of an imported form: its template read once, every cell its fields name checked
     to be there (a wrong address is an error at start-up, not when a form is printed)."""
     template = Path(form.template).read_bytes()
-    document = Document(io.BytesIO(template))
+    document = CellIndex(Document(io.BytesIO(template)))
     addresses = [step.cell for step in form.steps if step.cell]
     addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
     addresses += list(form.filled_from)
     for address in addresses:
         try:
             if address.startswith("P"):
-                find_paragraph(document, address.split(":")[0])
+                document.paragraph(address)
             else:
-                find_cell(document, address)
+                document.cell(address)
         except (KeyError, IndexError) as error:
             raise RenderError(f"{form.id}: {Path(form.template).name} has no {address}") from error
     return lambda record: fill_word_form(form, template, record)
@@ -109,12 +108,12 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
 
 
 def _field_write(
-    document: DocxDocument, field: FieldDecl, record: FormRecord, answers: Mapping[str, Any]
+    document: CellIndex, field: FieldDecl, record: FormRecord, answers: Mapping[str, Any]
 ) -> Callable[[], None]:
     if field.cell.startswith("P"):
         text = _answer(field, answers, record)
         return _line_write(document, field.cell, text)
-    cell = find_cell(document, field.cell)
+    cell = document.cell(field.cell)
     return _cell_write(cell, field, answers, record)
 
 
@@ -279,10 +278,10 @@ def _photo_in_cell(cell: _Cell, path: Any) -> None:
 # --- repeating tables and photos after the table ------------------------------------------------
 
 
-def _rows_write(document: DocxDocument, group: GroupDecl, record: FormRecord) -> Callable[[], None]:
+def _rows_write(document: CellIndex, group: GroupDecl, record: FormRecord) -> Callable[[], None]:
     """One blank row per answer row, more copied from the last blank row."""
     rows = record.rows(group.key)
-    tbl, first = find_row(document, group.cell)
+    tbl, first = document.row(group.cell)
     trs = tbl.tr_lst
     columns = {field.key: int(re.sub(r".*C", "", field.cell)) - 1 for field in group.fields if field.cell}
     blank = [tr for tr in trs[first:] if _row_is_blank(tr, columns.values())]
@@ -293,7 +292,7 @@ def _rows_write(document: DocxDocument, group: GroupDecl, record: FormRecord) ->
         blank_rows.append(tr)
     if not blank_rows:
         raise RenderError(f"{record.form_id}: no blank rows at {group.cell}")
-    parent = Table(tbl, document._body)
+    parent = Table(tbl, document.document._body)
 
     def write() -> None:
         targets = list(blank_rows)
@@ -318,10 +317,10 @@ def _row_is_blank(tr: CT_Row, columns: Any) -> bool:
     return True
 
 
-def _photos_after(document: DocxDocument, group: GroupDecl, record: FormRecord) -> Callable[[], None]:
+def _photos_after(document: CellIndex, group: GroupDecl, record: FormRecord) -> Callable[[], None]:
     """Photos printed after the table holding the group's cell, each with its caption below it."""
     rows = record.rows(group.key)
-    cell = find_cell(document, group.cell)
+    cell = document.cell(group.cell)
     tbl: Any = cell._tc
     while tbl.getparent() is not None and tbl.getparent().tag != qn("w:body"):
         tbl = tbl.getparent()
@@ -349,10 +348,10 @@ def _photos_after(document: DocxDocument, group: GroupDecl, record: FormRecord) 
     return write
 
 
-def _paragraph_after(document: DocxDocument, element: Any, text: str) -> Paragraph:
+def _paragraph_after(document: CellIndex, element: Any, text: str) -> Paragraph:
     new = OxmlElement("w:p")
     element.addnext(new)
-    paragraph = Paragraph(new, document._body)
+    paragraph = Paragraph(new, document.document._body)
     if text:
         paragraph.add_run(text)
     return paragraph
@@ -363,9 +362,9 @@ def _paragraph_after(document: DocxDocument, element: Any, text: str) -> Paragra
 _LINE_BLANK = r"[\s\u3000_＿]*(?:年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*"
 
 
-def _line_write(document: DocxDocument, address: str, value: str) -> Callable[[], None]:
+def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], None]:
     place, _, label = address.partition(":")
-    paragraph = find_paragraph(document, place)
+    paragraph = document.paragraph(place)
 
     def write() -> None:
         texts = list(paragraph._p.iter(qn("w:t")))
