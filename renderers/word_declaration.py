@@ -234,10 +234,18 @@ def _key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
+#: The order of a step's keys in the hand-written declarations.
+_STEP_KEYS = (
+    "key", "group", "label", "item", "min_rows", "max_rows", "title_field", "prompt", "example", "help",
+    "kind", "validator", "params", "options", "required", "printed", "cell",
+)  # fmt: skip
+
+
 def _lines(table: dict[str, Any], skip: Sequence[str] = ()) -> Iterator[str]:
-    for key, value in table.items():
+    ordered = sorted(table, key=lambda k: _STEP_KEYS.index(k) if k in _STEP_KEYS else -1)
+    for key in ordered:
         if key not in skip:
-            yield f"{_key(key)} = {_value(value)}"
+            yield f"{_key(key)} = {_value(table[key])}"
 
 
 def declaration_toml(declared: Declared, source_name: str) -> str:
