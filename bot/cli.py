@@ -296,7 +296,8 @@ def _render_stored(service: Service, args: argparse.Namespace) -> bytes:
     version = repository.versions(submission.id or 0)[-1]
     unit = next(u for u in repository.units(campaign.id) if u.id == submission.unit_id)
     form = service.forms[submission.form_id]
-    return render_form(submission_record(campaign, form, unit.code, version, repository.file_path))
+    render = service.declarations.render  # imported forms print into their Word file
+    return render(submission_record(campaign, form, unit.code, version, repository.file_path))
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

@@ -52,7 +52,7 @@ def family_engine_fixture(sqlite_template: Path, tmp_path: Path, clock: FakeCloc
 
 
 def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word_file(
-    family_engine: DialogEngine,
+    family_engine: DialogEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chat = Chat(family_engine, unit_code="yufeng")
     chat.send("/new")
@@ -99,6 +99,13 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
     ]
     assert [c.text for c in table.rows[5].cells][1:] == ["", "", "", ""]  # the blank rows left blank
     assert find_cell(document, "T1R8C2").text == "一家人热心公益，常年照顾村里的孤寡老人。"
+    # `intake render` prints a stored submission of an imported form the same way
+    monkeypatch.setenv("INTAKE_CAMPAIGN_FILE", str(tmp_path / "campaign" / "campaign-current.toml"))
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+    rendered = tmp_path / "rendered.docx"
+    assert main(["render", "1", "-o", str(rendered), "--db", f"sqlite:///{tmp_path / 'intake.db'}"]) == 0
+    again = Document(io.BytesIO(rendered.read_bytes())).tables[0]
+    assert [c.text for c in again.rows[4].cells] == [c.text for c in table.rows[4].cells]
 
 
 def test_a_form_beside_the_campaign_must_have_its_word_file(tmp_path: Path) -> None:
