@@ -163,6 +163,12 @@ def _is_stamp_blank(text: str) -> bool:
     return bool(_compact(text)) and _is_date_only(rest)
 
 
+def _stamp_label(text: str) -> str:
+    """What a stamp cell is for: ``本人签名：  年 月 日`` → ``本人签名``, a bare date line → ``日期``."""
+    words = re.sub(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*", "", text)
+    return clean_label(words) if _compact(words).strip("：:") else "日期"
+
+
 def _is_photo_placeholder(text: str) -> bool:
     compact = _compact(text)
     return bool(_PHOTO_PLACEHOLDER.search(compact)) and "图片" not in compact and len(compact) <= 16
@@ -362,13 +368,13 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         if is_blank(cell):
             continue
         if _is_date_only(text) or (_STAMP_WORDS.search(text) and _is_stamp_blank(text)):
-            items.append(Stamp(clean_label(text) or "日期", address(cell)))
+            items.append(Stamp(_stamp_label(text), address(cell)))
             continue
         if _STAMP_WORDS.search(_compact(text)):
             blank = _stamp_neighbour(grid, cell, used)
             if blank is not None:
                 used.add(blank)
-            items.append(Stamp(clean_label(text), address(blank or cell)))
+            items.append(Stamp(_stamp_label(text), address(blank or cell)))
             continue
         if _is_photo_placeholder(text) and not _is_photos_after(text) and not checkbox_options(text):
             right = grid.at(cell.row, cell.end_col)

@@ -179,12 +179,12 @@ def _write_text(cell: _Cell, text: str) -> None:
     model = paragraphs[0] if paragraphs else None
     props = _run_properties(model) if model is not None else None
     lines = text.split("\n") or [""]
-    if all(_is_blank("".join(t.text or "" for t in p.iter(qn("w:t")))) for p in paragraphs):
-        for paragraph in paragraphs:
-            tc.remove(paragraph)
-        anchor = None
-    else:
-        anchor = paragraphs[-1]
+    texts = ["".join(t.text or "" for t in p.iter(qn("w:t"))) for p in paragraphs]
+    last_written = max((i for i, text in enumerate(texts) if not _is_blank(text)), default=-1)
+    for paragraph in paragraphs[last_written + 1 :]:  # the blank lines are the space to write in
+        tc.remove(paragraph)
+    anchor = paragraphs[last_written] if last_written >= 0 else None
+    if anchor is not None:
         model = anchor
     for line in lines:
         new = _new_paragraph(model, line, props)

@@ -119,6 +119,12 @@ EXPECTED = {
         "T2R2C2 项目起止时间 text",
         "T2R3C2 盖章“县级妇联审核意见”",
     ],
+    "answer_inside": [
+        "T1R1C2 姓名 text",
+        "T1R1C4 所在单位 text",
+        "T1R2C1 个人工作总结 text 300-字",
+        "T1R3C1 盖章“本人签名”",
+    ],
     "nested_table": [
         "T1R1C2 姓名 text",
         "T1R1C4 身份证号 text",
