@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc, .wps, and an encrypted .docx
+# The stream an encrypted .docx keeps its package in, named in UTF-16 in the compound file's directory.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _SAVE_AS = "请在 Word 或 WPS 中打开，选择“另存为”→“Word 文档（*.docx）”后再导入"
 
 
@@ -62,6 +64,8 @@ def open_word_form(name: str, data: bytes) -> DocxDocument:
     suffix = Path(name).suffix.lower()
     if suffix in (".doc", ".wps", ".wpt", ".dot") or (data.startswith(_OLE_MAGIC) and suffix != ".docx"):
         return _refuse(f"“{name}”是旧版 Word/WPS 格式（{suffix or '.doc'}），无法直接读取。{_convert_hint()}")
+    if data.startswith(_OLE_MAGIC) and _ENCRYPTED_PACKAGE not in data:
+        return _refuse(f"“{name}”其实是旧版 Word 格式（.doc），只是扩展名写成了 .docx。{_convert_hint()}")
     if data.startswith(_OLE_MAGIC):
         return _refuse(
             f"“{name}”设置了打开密码（已加密），无法读取。"

@@ -108,9 +108,17 @@ def test_groups_and_choices_of_imported_forms() -> None:
     assert (photos.min_rows, photos.max_rows, [f.kind for f in photos.fields]) == (3, 9, ["photo", "text"])
 
 
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
 def _encrypted_like() -> bytes:
-    """What Word writes for a .docx with an open password: an OLE compound file, not a zip."""
-    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    """What Word writes for a .docx with an open password: a compound file holding EncryptedPackage."""
+    return _OLE + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(64)
+
+
+def _doc_like() -> bytes:
+    """An old .doc: a compound file holding a WordDocument stream."""
+    return _OLE + bytes(504) + "WordDocument".encode("utf-16-le") + bytes(64)
 
 
 def _docx_without_table() -> bytes:
@@ -131,8 +139,9 @@ def _zip_without_document() -> bytes:
 @pytest.mark.parametrize(
     ("name", "data", "says"),
     [
-        ("推荐表.doc", _encrypted_like(), "旧版 Word/WPS 格式（.doc）"),
-        ("推荐表.doc", _encrypted_like(), "另存为”→“Word 文档（*.docx）"),
+        ("推荐表.doc", _doc_like(), "旧版 Word/WPS 格式（.doc）"),
+        ("推荐表.doc", _doc_like(), "另存为”→“Word 文档（*.docx）"),
+        ("推荐表.docx", _doc_like(), "其实是旧版 Word 格式（.doc），只是扩展名写成了 .docx"),
         ("推荐表.wps", b"anything", "旧版 Word/WPS 格式（.wps）"),
         ("推荐表.docx", _encrypted_like(), "设置了打开密码（已加密）"),
         ("推荐表.docx", b"PK\x03\x04 broken", "已损坏或不完整"),
