@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from renderers.word_form_reader import FormLayout, LineBlank, PhotoGroup, Question, RowGroup
-from renderers.word_vocabulary import Inferred, infer
+from renderers.word_vocabulary import PLACEHOLDER_EXAMPLE, Inferred, infer
 
 __all__ = ["Declared", "declaration_data", "declaration_toml", "where_printed"]
 
@@ -85,7 +85,7 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, A
     field: dict[str, Any] = {"key": keys(inferred.key), "label": question.label}
     field["prompt"] = _prompt(question.label, inferred, question.min_chars, question.max_chars)
     if inferred.kind == "text":
-        field["example"] = inferred.example or "……"
+        field["example"] = inferred.example or PLACEHOLDER_EXAMPLE
     if inferred.kind != "text":
         field["kind"] = inferred.kind
     if inferred.validator is not None:

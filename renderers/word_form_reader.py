@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from dialogs.chinese_text import to_halfwidth_digits
@@ -118,7 +118,6 @@ class FormLayout:
 
     items: tuple[Item, ...]
     tables: int = 0
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 # --- what a cell's text says --------------------------------------------------------------------

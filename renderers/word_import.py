@@ -22,7 +22,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from renderers.word_declaration import Declared, declaration_data, declaration_toml
 from renderers.word_form_reader import FormLayout, PhotoGroup, RowGroup, Stamp, Unplaced, read_form
 from renderers.word_grid import read_grids, read_lines
-from renderers.word_vocabulary import DEFAULT_SHORT_TEXT
+from renderers.word_vocabulary import DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
 
 __all__ = [
     "ImportedForm",
@@ -217,6 +217,12 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         lines.append(
             f"以下项目没有对应的格式检查，按普通文字处理（最多{DEFAULT_SHORT_TEXT}字），请确认："
             + "、".join(imported.declared.fallbacks)
+        )
+    no_example = [f.label for f in form.all_fields() if f.kind == "text" and f.example == PLACEHOLDER_EXAMPLE]
+    if no_example:
+        lines.append(
+            f"以下问题没有现成的示例（填表人会看到“例如：{PLACEHOLDER_EXAMPLE}”），"
+            "建议在声明中补上 example：" + "、".join(no_example)
         )
     unplaced = [item.text for item in layout.items if isinstance(item, Unplaced)]
     if unplaced:

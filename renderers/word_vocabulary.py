@@ -13,13 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DEFAULT_LONG_TEXT", "DEFAULT_SHORT_TEXT", "Inferred", "infer"]
+__all__ = ["DEFAULT_LONG_TEXT", "DEFAULT_SHORT_TEXT", "PLACEHOLDER_EXAMPLE", "Inferred", "infer"]
 
 Kind = Literal["text", "choice", "photo"]
 
 #: Plain text with no limit written: a short answer, or a long one when the label asks for an account.
 DEFAULT_SHORT_TEXT = 100
 DEFAULT_LONG_TEXT = 2000
+#: The example of a text field the vocabulary has none for; the import report asks for a real one.
+PLACEHOLDER_EXAMPLE = "……"
 
 _POLITICAL = {
     "choices": ["中共党员", "中共预备党员", "共青团员", "民主党派", "无党派人士", "群众"],
@@ -96,13 +98,13 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("职务|职称|职业", "post", "text", {"min_hanzi": 2, "max_chars": 30}, "妇联主席"),
     _Entry("地址|住址|地点", "address", "text", {"min_hanzi": 6, "max_chars": 80}, "柳州市城中区文昌路1号"),
     _Entry("单位", "org_name", "text", {"min_hanzi": 2, "max_chars": 60}, "柳州市城中区妇联"),
-    _Entry("名称", "title", "text", {"min_hanzi": 2, "max_chars": 60}, "……"),
+    _Entry("名称", "title", "text", {"min_hanzi": 2, "max_chars": 60}, PLACEHOLDER_EXAMPLE),
     _Entry(
         "事迹|情况|简介|简历|经历|说明|方案|做法|成效|业绩|理由|内容|介绍",
         "account",
         "text",
         {"max_chars": DEFAULT_LONG_TEXT},
-        "……",
+        PLACEHOLDER_EXAMPLE,
     ),
 )
 
@@ -144,8 +146,10 @@ def infer(
         params = _text_limits(min_chars, max_chars) if written_limit else dict(entry.params)
         return Inferred(entry.key, entry.kind, entry.validator, params, entry.example, entry.options)
     if min_chars or max_chars:
-        return Inferred("text", "text", "text", _text_limits(min_chars, max_chars), "……")
-    return Inferred("text", "text", "text", {"max_chars": DEFAULT_SHORT_TEXT}, "……", fallback=True)
+        return Inferred("text", "text", "text", _text_limits(min_chars, max_chars), PLACEHOLDER_EXAMPLE)
+    return Inferred(
+        "text", "text", "text", {"max_chars": DEFAULT_SHORT_TEXT}, PLACEHOLDER_EXAMPLE, fallback=True
+    )
 
 
 def _text_limits(min_chars: int | None, max_chars: int | None) -> dict[str, Any]:

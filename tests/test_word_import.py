@@ -69,6 +69,8 @@ def test_the_report_lists_questions_groups_stamps_and_fallbacks(
         "  家庭主要成员：表中印有 4 行空行，每行填 姓名、与户主关系、出生年月、工作单位及职务；"
         "行数不够时按原行格式增加",
         "以下项目没有对应的格式检查，按普通文字处理（最多100字），请确认：与户主关系",
+        "以下问题没有现成的示例（填表人会看到“例如：……”），建议在声明中补上 example："
+        "与户主关系、家庭事迹简介",
         f"已写出：{output}、{output.with_suffix('.docx')}",
     ]
 
