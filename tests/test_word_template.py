@@ -304,3 +304,21 @@ def test_libreoffice_opens_each_filled_form_at_the_blank_forms_page_count(
             assert filled_pages > blank_pages, name
         else:
             assert filled_pages == blank_pages, name
+
+
+def test_text_cut_into_runs_as_word_saves_it(tmp_path: Path) -> None:
+    blank = word_forms.split_runs()
+    form = import_word_form("split.docx", blank, "split", "split.docx").form
+    assert [step.cell for step in form.steps] == ["T1R1C2", "T1R1C4", "T1R2C3"]  # the late row read right
+    assert form.filled_from == {"P1:申报单位": "unit_name", "P1:填表日期": "submitted_on"}
+    answers = {"political_status": "群众", "phone": "0772-2823290", "text": "无"}
+    record = FormRecord(form.id, answers, UNIT, "城中区", "柳州市", 2021, TODAY, {})
+    document = Document(io.BytesIO(fill_word_form(form, blank, record)))
+    line = document.paragraphs[0]
+    assert line.text == f"申报单位：{UNIT}    填表日期：2021年6月18日"
+    assert [run.underline for run in line.runs if UNIT in run.text] == [True]  # written on the line
+    table = document.tables[0]
+    assert table.cell(0, 1).text == "□中共党员 ☑群众"
+    assert [r.text for r in table.cell(0, 1).paragraphs[0].runs if r.text] == ["□", "中共党员 ", "☑", "群众"]
+    assert table.rows[1]._tr.trPr.find(qn("w:gridBefore")) is not None
+    assert [cell.text for cell in table.rows[1].cells] == ["备注", "无", ""]
