@@ -218,7 +218,9 @@ def _cell_size(cell: _Cell) -> tuple[int, int]:
     """A cell's inner width and height in EMU (height from its rows' set heights, else 4:3 of its width)."""
     tc: CT_Tc = cell._tc
     tcw = tc.tcPr.find(qn("w:tcW")) if tc.tcPr is not None else None
-    width = int(tcw.get(qn("w:w"))) * _TWIPS_TO_EMU if tcw is not None and tcw.get(qn("w:w")) else int(Cm(4))
+    width = int(Cm(4))  # when Word gives no width in twips ("auto", "pct")
+    if tcw is not None and tcw.get(qn("w:w")) and tcw.get(qn("w:type"), "dxa") == "dxa":
+        width = int(tcw.get(qn("w:w"))) * _TWIPS_TO_EMU
     height = 0
     tr = tc.getparent()
     rows = 1

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -322,3 +323,25 @@ def test_text_cut_into_runs_as_word_saves_it(tmp_path: Path) -> None:
     assert [r.text for r in table.cell(0, 1).paragraphs[0].runs if r.text] == ["□", "中共党员 ", "☑", "群众"]
     assert table.rows[1]._tr.trPr.find(qn("w:gridBefore")) is not None
     assert [cell.text for cell in table.rows[1].cells] == ["备注", "无", ""]
+
+
+def test_a_photo_cell_whose_width_is_not_in_twips_gets_a_passport_sized_photo(tmp_path: Path) -> None:
+    """WPS and Word may write a cell's width as a percentage (w:type="pct"): not read as twips."""
+    document = Document(io.BytesIO(word_forms.grid_with_photo()))
+    width = document.tables[0].cell(0, 4)._tc.tcPr.find(qn("w:tcW"))
+    width.set(qn("w:type"), "pct")
+    width.set(qn("w:w"), "5000")  # 100 %, in fiftieths of a percent
+    stream = io.BytesIO()
+    document.save(stream)
+    blank = stream.getvalue()
+    form = import_word_form("pct.docx", blank, "pct", "pct.docx").form
+    wide = store_photo_bytes(tmp_path, photo_bytes((1200, 300)))
+    record = record_for(form, tmp_path)
+    record = replace(
+        record, answers={**record.answers, "photo": wide.answer}, photo_files={wide.sha256: wide.path}
+    )
+    cell = find_cell(Document(io.BytesIO(fill_word_form(form, blank, record))), form.top_field("photo").cell)
+    extent = next(
+        cell._tc.iter("{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}extent")
+    )
+    assert int(extent.get("cx")) <= 4 * 360_000
