@@ -40,6 +40,7 @@ from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
 from renderers.word_form_reader import BOXES
 from renderers.word_grid import CellIndex
+from renderers.word_import import open_word_form
 
 __all__ = ["answer_in_words", "fill_word_form", "template_renderer"]
 
@@ -88,8 +89,9 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
 def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
     """The renderer of an imported form: its template read once, every cell its fields name checked
     to be there (a wrong address is an error at start-up, not when a form is printed)."""
-    template = Path(form.template).read_bytes()
-    document = CellIndex(Document(io.BytesIO(template)))
+    path = Path(form.template)
+    template = path.read_bytes()
+    document = CellIndex(open_word_form(path.name, template))  # a damaged file: WordFormError
     addresses = [step.cell for step in form.steps if step.cell]
     addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
     addresses += list(form.filled_from)

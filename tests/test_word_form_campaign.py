@@ -130,3 +130,11 @@ def test_the_shipped_forms_keep_their_python_renderers(declarations: Declaration
     loaded = load_declarations(Settings(campaign_file=campaign))
     assert set(loaded.forms) == set(declarations.forms) | {"family_form"}
     assert loaded.forms["family_form"].template.endswith("family_form.docx")
+
+
+def test_a_damaged_word_file_beside_the_campaign_is_an_error_at_start_up(tmp_path: Path) -> None:
+    campaign = campaign_with_imported_form(tmp_path / "campaign")
+    template = tmp_path / "campaign" / "forms" / "family_form.docx"
+    template.write_bytes(template.read_bytes()[:2000])  # cut short, as by an interrupted copy
+    with pytest.raises(DeclarationError, match="已损坏或不完整"):
+        load_declarations(Settings(campaign_file=campaign))
