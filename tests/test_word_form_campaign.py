@@ -5,6 +5,7 @@ printed into that very Word file."""
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from bot.cli import main
 from bot.settings import Settings
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound
 from renderers.word_grid import find_cell
 from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
 from tests.fixtures import word_forms
+from tests.test_supervision import supervisor
 
 FAMILY_TASK = """
 [[tasks]]
@@ -52,7 +55,7 @@ def family_engine_fixture(sqlite_template: Path, tmp_path: Path, clock: FakeCloc
 
 
 def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word_file(
-    family_engine: DialogEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    family_engine: DialogEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
 ) -> None:
     chat = Chat(family_engine, unit_code="yufeng")
     chat.send("/new")
@@ -106,6 +109,13 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
     assert main(["render", "1", "-o", str(rendered), "--db", f"sqlite:///{tmp_path / 'intake.db'}"]) == 0
     again = Document(io.BytesIO(rendered.read_bytes())).tables[0]
     assert [c.text for c in again.rows[4].cells] == [c.text for c in table.rows[4].cells]
+    # 组联部's /export holds it too, under the unit and the task
+    boss = supervisor(family_engine, clock)
+    [export] = family_engine.handle(Inbound("telegram", boss, "/export"))
+    with zipfile.ZipFile(document_path(family_engine, export)) as archive:
+        [name] = [n for n in archive.namelist() if n.startswith("鱼峰区妇联/最美家庭推荐/")]
+        exported = Document(io.BytesIO(archive.read(name))).tables[0]
+    assert [c.text for c in exported.rows[4].cells] == [c.text for c in table.rows[4].cells]
 
 
 def test_a_form_beside_the_campaign_must_have_its_word_file(tmp_path: Path) -> None:
