@@ -6,18 +6,21 @@ Channels (console, Telegram, web) get a ready ``DialogEngine`` from here and sta
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.settings import Settings
 from dialogs.campaign import Campaign, load_campaign
 from dialogs.chinese_text import clean_text
-from dialogs.declarations import DeclarationError, FormDecl, load_forms
+from dialogs.declarations import DeclarationError, FormDecl, campaign_forms
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.export_jobs import Exporter, VideoExporter
 from dialogs.exports import write_export, write_video_export
+from dialogs.form_records import FormRecord
 from dialogs.supervision import backfill_progress
-from renderers import FORM_RENDERERS, render_form
+from renderers import render_form
 from renderers.export import export_zip, write_video_zip
+from renderers.registry import form_renderers
 from state_machines.form_machine import FormMachine, build_machines
 from storage.data_folder import keep_private
 from storage.database import check_migrated, make_engine
@@ -34,19 +37,32 @@ class Declarations:
     campaign: Campaign
     forms: dict[str, FormDecl]
     machines: dict[str, FormMachine]
+    # Prints a record as its official form: the shipped renderers, and the Word files of forms
+    # imported beside the campaign (``renderers.registry.form_renderers``).
+    render: Callable[[FormRecord], bytes] = render_form
 
 
 def load_declarations(settings: Settings) -> Declarations:
-    """The forms and the campaign, checked: every form a task collects has its renderer."""
-    forms = load_forms()
+    """The forms (``forms/`` beside the campaign file first, then the shipped ones) and the campaign,
+    checked: every form a task collects has its renderer or its Word template."""
+    forms = campaign_forms(settings.campaign_file)
     campaign = load_campaign(settings.campaign_file, forms)
+    try:
+        renderers = form_renderers(forms)
+    except (OSError, ValueError) as error:
+        raise DeclarationError(f"{settings.campaign_file.name}: {error}") from error
     for task in campaign.tasks:
-        if task.form not in FORM_RENDERERS:
+        if task.form not in renderers:
             raise DeclarationError(
                 f"{settings.campaign_file.name}: task {task.id!r} collects {task.form!r}, "
-                "which has no renderer (renderers/registry.py)"
+                "which has no renderer (renderers/registry.py) and no Word template"
             )
-    return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms))
+
+    def render(record: FormRecord) -> bytes:
+        chosen = renderers.get(record.form_id)
+        return chosen(record) if chosen is not None else render_form(record)
+
+    return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms), render=render)
 
 
 def open_repository(settings: Settings, declarations: Declarations) -> Repository:
@@ -70,7 +86,8 @@ def campaign_exporter(declarations: Declarations, repository: Repository) -> Exp
     """组联部's export ZIP of this deployment (``/export``, ``intake export``); a form not printed yet
     is printed and kept on the way."""
     campaign, forms = declarations.campaign, declarations.forms
-    return lambda now: write_export(repository, campaign, forms, now, render_form, export_zip)
+    render = declarations.render
+    return lambda now: write_export(repository, campaign, forms, now, render, export_zip)
 
 
 def campaign_video_exporter(declarations: Declarations, repository: Repository) -> VideoExporter:
@@ -86,7 +103,7 @@ def assemble_engine(
     campaign, forms = declarations.campaign, declarations.forms
     return DialogEngine(
         trial=trial,
-        render=render_form,
+        render=declarations.render,
         campaign=campaign,
         forms=forms,
         machines=declarations.machines,

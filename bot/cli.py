@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.app import Service, campaign_exporter, campaign_video_exporter, load_declarations, open_service
 from bot.console import run_console
+from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
@@ -298,7 +299,8 @@ def _render_stored(service: Service, args: argparse.Namespace) -> bytes:
     version = repository.versions(submission.id or 0)[-1]
     unit = next(u for u in repository.units(campaign.id) if u.id == submission.unit_id)
     form = service.forms[submission.form_id]
-    return render_form(submission_record(campaign, form, unit.code, version, repository.file_path))
+    render = service.declarations.render  # imported forms print into their Word file
+    return render(submission_record(campaign, form, unit.code, version, repository.file_path))
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -513,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.add_argument("--output", default="docs/diagrams", help="输出目录")
     diagrams.add_argument("--check", action="store_true", help="只检查是否过期")
     diagrams.set_defaults(handler=cmd_diagrams)
+
+    add_form_commands(commands)
     return parser
 
 

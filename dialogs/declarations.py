@@ -43,6 +43,9 @@ class FieldDecl(_Frozen):
     required: bool = True
     options: list[str] = Field(default_factory=list)
     printed: str = Field(min_length=1)
+    # In a form imported from its Word file: the cell the answer goes in ("T1R2C3"; "P3:申报单位" in a
+    # line outside the tables), see renderers/word_grid.py.
+    cell: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> FieldDecl:
@@ -78,6 +81,7 @@ class GroupDecl(_Frozen):
     prompt: str = Field(min_length=1)
     printed: str = Field(min_length=1)
     fields: list[FieldDecl] = Field(min_length=1)
+    cell: str = ""  # imported form: the first blank row's first cell, or where photos are announced
 
     @model_validator(mode="after")
     def _check(self) -> GroupDecl:
@@ -115,6 +119,10 @@ class FormDecl(_Frozen):
     summary_field: str
     intro: str = Field(min_length=1)
     steps: list[FieldDecl | GroupDecl] = Field(min_length=1)
+    # A form imported from its Word file: that file (beside the declaration), filled in place, and
+    # the blanks filled without asking (cell → "unit_name" or "submitted_on").
+    template: str = ""
+    filled_from: dict[str, Literal["unit_name", "submitted_on"]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> FormDecl:
@@ -165,20 +173,27 @@ class FormDecl(_Frozen):
 def _field_references(field: FieldDecl) -> list[str]:
     """Other fields a field's validator compares against (cross-field rules)."""
     refs: list[str] = []
-    if "at_most_field" in field.params:
-        refs.append(field.params["at_most_field"])
+    for key in ("at_most_field", "birth_field", "gender_field"):
+        if key in field.params:
+            refs.append(field.params[key])
     refs.extend(field.params.get("more_than_sum_of", []))
     return refs
 
 
 def load_form(path: Path) -> FormDecl:
-    """Read and check one form declaration file."""
+    """Read and check one form declaration file; an imported form's ``template`` is resolved beside it."""
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-        return FormDecl.model_validate(data)
+        form = FormDecl.model_validate(data)
     except (tomllib.TOMLDecodeError, ValidationError, ValueError) as error:
         raise DeclarationError(f"{path.name}: {error}") from error
+    if not form.template:
+        return form
+    template = path.parent / form.template
+    if not template.is_file():
+        raise DeclarationError(f"{path.name}: template {form.template!r} not found beside it ({template})")
+    return form.model_copy(update={"template": str(template.resolve())})
 
 
 def load_forms(directory: Path = FORMS_DIR) -> dict[str, FormDecl]:
@@ -194,6 +209,22 @@ def load_forms(directory: Path = FORMS_DIR) -> dict[str, FormDecl]:
     return forms
 
 
+def campaign_forms(campaign_file: Path) -> dict[str, FormDecl]:
+    """The forms a campaign can name: those in a ``forms/`` folder beside the campaign file first
+    (imported from a notice's Word files), then the shipped ``dialogs/forms/``."""
+    forms = load_forms()
+    beside = campaign_file.parent / "forms"
+    if beside.is_dir() and beside.resolve() != FORMS_DIR.resolve():
+        own: dict[str, FormDecl] = {}
+        for path in sorted(beside.glob("*.toml")):
+            form = load_form(path)
+            if form.id in own:
+                raise DeclarationError(f"{path.name}: form id {form.id!r} declared twice in {beside}")
+            own[form.id] = form
+        forms.update(own)
+    return forms
+
+
 __all__ = [
     "FORMS_DIR",
     "TEXT_VALIDATORS",
@@ -202,6 +233,7 @@ __all__ = [
     "FormDecl",
     "GroupDecl",
     "Step",
+    "campaign_forms",
     "load_form",
     "load_forms",
 ]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from typing import Any, Literal, TypeGuard
@@ -46,7 +47,10 @@ __all__ = [
     "cross_field_names",
     "decode_budget",
     "format_date",
+    "format_period",
+    "format_stored_date",
     "format_year_month",
+    "id_check_digit",
     "parse_year_month",
     "photo_too_large",
     "validate_photo",
@@ -509,10 +513,171 @@ def validate_integer(text: str, params: Mapping[str, Any], ctx: ValidationContex
     return Accepted(value)
 
 
+# --- identity numbers, amounts, e-mail, dates and periods of imported forms ---------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643-1999 check character of a citizen ID number's first 17 digits (ISO 7064 MOD 11-2)."""
+    return _ID_CHECK[
+        sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True)) % 11
+    ]
+
+
+def validate_id_number(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
+    """An 18-character citizen ID number with its GB 11643 check digit and a real birth date; stored
+    with a capital X. When the record has them (``birth_field``, ``gender_field``), the birth month and
+    the gender written in the number must agree with those answers. Messages never repeat the number."""
+    typed = _without_spaces(to_halfwidth_digits(text)).upper().replace("×", "X")
+    if not typed:
+        return _empty(ctx)
+    if not re.fullmatch(r"\d{17}[\dX]", typed):
+        problem = (
+            f"应为18位（现为{len(typed)}位）" if len(typed) != 18 else "前17位应为数字，最后一位为数字或X"
+        )
+        return Rejected(f"{ctx.label}{problem}，请对照身份证逐位核对后重新填写。")
+    year, month, day = int(typed[6:10]), int(typed[10:12]), int(typed[12:14])
+    if (
+        year not in _PLAUSIBLE_YEARS
+        or not _is_real_date(year, month, day)
+        or date(year, month, day) > ctx.today
+    ):
+        return Rejected(f"{ctx.label}中的出生日期（第7-14位）不是有效日期，请逐位核对后重新填写。")
+    if id_check_digit(typed[:17]) != typed[17]:
+        return Rejected(
+            f"{ctx.label}的校验位（最后一位）不对，可能有数字写错或顺序颠倒，请逐位核对后重新填写。"
+        )
+    birth = ctx.answers.get(params.get("birth_field", ""))
+    if isinstance(birth, str) and birth[:7] != f"{year:04d}-{month:02d}":
+        return Rejected(
+            f"{ctx.label}中的出生年月（{year}年{month}月）与所填出生年月（{format_year_month(birth[:7])}）"
+            "不一致，请核对后重新填写（如出生年月填错，可先修改出生年月）。"
+        )
+    gender = ctx.answers.get(params.get("gender_field", ""))
+    written = "男" if int(typed[16]) % 2 else "女"
+    if gender in ("男", "女") and gender != written:
+        return Rejected(
+            f"{ctx.label}第17位表示性别为{written}，与所填性别（{gender}）不一致，请核对后重新填写。"
+        )
+    return Accepted(typed)
+
+
+def validate_amount(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
+    """A sum of money in ``unit`` (元 or 万元), not negative, at most two decimals; stored as typed
+    digits ("12.5")."""
+    unit: str = params.get("unit", "元")
+    typed = _without_spaces(to_halfwidth_digits(text))
+    if not typed:
+        return _empty(ctx)
+    if unit == "万元" and typed.endswith("元") and not typed.endswith("万元"):
+        return Rejected(f"{ctx.label}的单位是万元，请换算成万元后填写，例如 5000元 填 0.5。")
+    typed = _THOUSANDS_COMMA.sub("", typed.removesuffix(unit).removesuffix("元"))
+    if re.fullmatch(r"-\d+(\.\d+)?", typed):
+        return Rejected(f"{ctx.label}不能是负数，请填写金额数字（单位：{unit}），例如 12.5。")
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,2})?", typed):
+        return Rejected(f"{ctx.label}请只填写金额数字（单位：{unit}），最多两位小数，例如 12.5。")
+    return Accepted(str(Decimal(typed)))
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
+
+
+def validate_email(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
+    """An e-mail address; full-width ＠ and dots are tolerated."""
+    typed = unicodedata.normalize("NFKC", _without_spaces(text)).replace("。", ".")
+    if not typed:
+        return _empty(ctx)
+    if not _EMAIL.fullmatch(typed):
+        return Rejected(f"{ctx.label}格式不对，请填写完整的邮箱地址，例如 fulian@163.com。")
+    return Accepted(typed.lower())
+
+
+def validate_date(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
+    """A date to the month or to the day, not after today; stored "2019-03" or "2019-03-15"."""
+    if not text.strip():
+        return _empty(ctx)
+    parts = _parse_date_parts(text)
+    if parts is None or parts[0] not in _PLAUSIBLE_YEARS or not 1 <= parts[1] <= 12:
+        return Rejected(f"{ctx.label}请按“2019年3月”或“2019.3.15”的格式填写。")
+    year, month, day = parts
+    if day is not None and not _is_real_date(year, month, day):
+        return Rejected(f"{year}年{month}月{day}日不是有效日期，请核对后重新填写。")
+    stored = f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
+    if (year, month, day or 1) > (ctx.today.year, ctx.today.month, ctx.today.day):
+        return Rejected(f"{ctx.label}不能晚于今天（{_date_in_chinese(ctx.today)}），请核对后重新填写。")
+    return Accepted(stored)
+
+
+def format_stored_date(value: str) -> str:
+    """A stored "2019-03" or "2019-03-15" in Chinese: "2019年3月", "2019年3月15日"."""
+    return format_date(value) if len(value) == 10 else format_year_month(value)
+
+
+_PERIOD_SPLIT = re.compile(r"\s*(?:至|到|—+|–|－|~|～|-(?=\s*(?:\d{4}|今)))\s*")
+_UNTIL_NOW = re.compile(r"(?:至|到|—+|-|~|～)?(?:至今|今天|现在|今)$")
+
+
+def validate_period(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
+    """A period from one month to another (or 至今): "2019.03-2021.06", "2019年3月至今"; stored
+    "2019-03至2021-06" or "2019-03至今"."""
+    typed = _without_spaces(to_halfwidth_digits(text))
+    if not typed:
+        return _empty(ctx)
+    hint = f"{ctx.label}请按“2019.03-2021.06”或“2019年3月至今”的格式填写起止年月。"
+    typed = _UNTIL_NOW.sub("至今", typed)
+    pieces = [piece for piece in _PERIOD_SPLIT.split(typed, maxsplit=1) if piece]
+    if len(pieces) != 2:
+        return Rejected(hint)
+    start = parse_year_month(pieces[0])
+    if start is None:
+        return Rejected(hint)
+    start_text = f"{start[0]:04d}-{start[1]:02d}"
+    if pieces[1] == "今":
+        return Accepted(f"{start_text}至今")
+    end = parse_year_month(pieces[1])
+    if end is None:
+        return Rejected(hint)
+    if end < start:
+        return Rejected(f"{ctx.label}的结束时间早于开始时间，请核对后重新填写。")
+    return Accepted(f"{start_text}至{end[0]:04d}-{end[1]:02d}")
+
+
+def format_period(value: str) -> str:
+    """A stored "2019-03至2021-06" in Chinese: "2019年3月至2021年6月"."""
+    start, end = value.split("至")
+    return f"{format_year_month(start)}至{end if end == '今' else format_year_month(end)}"
+
+
+_CHOICE_SEPARATORS = re.compile(r"[、,，;；/／\s]+")
+
+
+def validate_choices(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
+    """Several of ``choices`` (可多选), separated by 、，；/ or spaces, each matched as in
+    ``validate_choice``; stored "A、B" in the form's order."""
+    choices: list[str] = params["choices"]
+    typed = [part for part in _CHOICE_SEPARATORS.split(text) if part]
+    if not typed:
+        return _empty(ctx)
+    folded = {_fold(choice): choice for choice in choices}
+    chosen: set[str] = set()
+    for part in typed:
+        match = folded.get(_fold(part))
+        if match is None:
+            listed = "、".join(choices)
+            return Rejected(
+                f"“{part}”不是{ctx.label}的选项。可选：{listed}；选几项就用顿号隔开，例如“{choices[0]}、{choices[-1]}”。"
+            )
+        chosen.add(match)
+    return Accepted("、".join(choice for choice in choices if choice in chosen))
+
+
 def cross_field_names(params: Mapping[str, Any]) -> set[str]:
     """The other answers a field's rule reads (``at_most_field``, ``more_than_sum_of``): when one of
     them changes, the rule is run again."""
-    names = {params[key] for key in ("at_most_field", "advise_field") if isinstance(params.get(key), str)}
+    keys = ("at_most_field", "advise_field", "birth_field", "gender_field")
+    names = {params[key] for key in keys if isinstance(params.get(key), str)}
     return names | set(params.get("more_than_sum_of") or [])
 
 
@@ -530,6 +695,12 @@ TEXT_VALIDATORS: dict[str, TextValidator] = {
     "mobile": validate_mobile,
     "integer": validate_integer,
     "campaign_date": validate_campaign_date,
+    "id_number": validate_id_number,
+    "amount": validate_amount,
+    "email": validate_email,
+    "date": validate_date,
+    "period": validate_period,
+    "choices": validate_choices,
 }
 
 _ParamType = Literal["int", "str", "list[str]", "dict[str, str]"]
@@ -574,6 +745,12 @@ _PARAMS: dict[str, dict[str, _Param]] = {
         "more_than_label": _Param("str"),
     },
     "campaign_date": {},
+    "id_number": {"birth_field": _Param("str"), "gender_field": _Param("str")},
+    "amount": {"unit": _Param("str")},
+    "email": {},
+    "date": {},
+    "period": {},
+    "choices": {"choices": _Param("list[str]", required=True)},
 }
 
 
@@ -632,7 +809,7 @@ def _check_param_consistency(name: str, params: Mapping[str, Any]) -> None:
             fail("more_than_sum_of and more_than_label go together")
         if "more_than_plus" in params and "more_than_sum_of" not in params:
             fail("more_than_plus needs more_than_sum_of")
-    if name == "choice":
+    if name in ("choice", "choices"):
         choices = params["choices"]
         if not choices or len(set(choices)) != len(choices):
             fail("choices must be a non-empty list without duplicates")

@@ -3,15 +3,17 @@ have one. ``bot.app`` checks at start-up that every form a campaign collects is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from dialogs.declarations import FormDecl
 from renderers.course_recommendation import render_course_recommendation
 from renderers.records import FormRecord
 from renderers.registration import render_registration
 from renderers.site_application import render_site_application
 from renderers.site_statistics import render_site_statistics
+from renderers.word_template import template_renderer
 
 
 @dataclass(frozen=True)
@@ -32,4 +34,19 @@ STATISTICS: dict[str, Statistics] = {
     "site_application": Statistics("新领域建妇联示范点统计表", render_site_statistics),
 }
 FORM_IDS = tuple(FORM_RENDERERS)
+
+
+def form_renderers(forms: Mapping[str, FormDecl]) -> dict[str, Callable[[FormRecord], bytes]]:
+    """The renderer of each form: its Python renderer when it has one (a form that wants more than
+    its template gives), else the filler of the Word file it was imported from; a form with neither
+    is left out (the caller says so at start-up)."""
+    renderers: dict[str, Callable[[FormRecord], bytes]] = {}
+    for form_id, form in forms.items():
+        if form_id in FORM_RENDERERS:
+            renderers[form_id] = FORM_RENDERERS[form_id]
+        elif form.template:
+            renderers[form_id] = template_renderer(form)
+    return renderers
+
+
 CITY_REPORTER = "市妇联"

@@ -665,13 +665,16 @@ def test_check_params_accepts_good_declarations(name: str, params: dict[str, Any
 def test_every_registered_validator_is_covered_by_check_params() -> None:
     covered = {"text", "person_name", "choice", "ethnic_group", "birth_year_month", "service_start"}
     covered |= {"postcode", "phone", "mobile", "integer", "campaign_date"}
+    covered |= {"id_number", "amount", "email", "date", "period", "choices"}  # imported Word forms
     assert set(TEXT_VALIDATORS) == covered
 
 
 @pytest.mark.parametrize(
     ("name", "params", "fragment"),
     [
-        ("email", {}, "unknown validator 'email'"),
+        ("website", {}, "unknown validator 'website'"),
+        ("choices", {"choices": ["是", "是"]}, "without duplicates"),
+        ("id_number", {"birth": "birth"}, "unknown param(s) birth"),
         ("text", {}, "missing required param 'max_chars'"),
         ("text", {"max_chars": 60, "max_length": 3}, "unknown param(s) max_length"),
         ("postcode", {"digits": 6}, "unknown param(s) digits; allowed: none"),

@@ -1,0 +1,490 @@
+"""Reading a Word form: pure functions from cell grids (``word_grid``) to what the form asks.
+
+A label cell (text that asks) governs the blank cell to its right, or the blank below it when a row
+of labels stands over a row of blanks; a label ending in a colon with nothing beside it is answered
+inside its own cell, after the label. A header row of labels over two or more blank rows is a
+repeating table (one group row per blank row, more allowed). Limits written in a label —
+（500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
+Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
+placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell; 图片…（可附后）/另附 takes photos
+after the table, with captions when the label asks for 说明. Stamp, signature and opinion cells
+(…意见, 盖章, 签字, 审核, 审批, a blank holding only 年 月 日) are left for the stamp, never asked.
+Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
+what is known (the unit's name, the submission date) and asked only when unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from dialogs.chinese_text import to_halfwidth_digits
+from renderers.word_grid import Grid, GridCell, Line, cell_address
+
+__all__ = [
+    "BOXES",
+    "FormLayout",
+    "Item",
+    "LineBlank",
+    "PhotoGroup",
+    "Question",
+    "RowGroup",
+    "Stamp",
+    "Unplaced",
+    "checkbox_options",
+    "read_form",
+    "read_grid",
+    "read_line",
+]
+
+BOXES = "□☐○◯"
+Known = Literal["unit_name", "submitted_on"]
+Where = Literal["right", "below", "inside", "line"]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One blank to ask for: ``where`` it is relative to its label, and the limits the label wrote."""
+
+    label: str  # cleaned: "主要事迹"
+    raw_label: str  # as written: "主要事迹（500-1000字）"
+    address: str
+    where: Where
+    kind: Literal["text", "choice", "photo"] = "text"
+    options: tuple[str, ...] = ()
+    multiple: bool = False
+    min_chars: int | None = None
+    max_chars: int | None = None
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    """A repeating table: a header of labels over ``blank_rows`` blank rows; ``address`` is the first
+    blank row's first cell, each column's question addresses its cell in that row."""
+
+    label: str
+    address: str
+    columns: tuple[Question, ...]
+    blank_rows: int
+
+
+@dataclass(frozen=True)
+class PhotoGroup:
+    """Photos printed after the table (图片及说明（不少于3张，可附后）)."""
+
+    label: str
+    raw_label: str
+    address: str
+    min_rows: int
+    max_rows: int
+    captions: bool
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A cell left as it is, for a stamp, a signature or an opinion."""
+
+    label: str
+    address: str
+
+
+@dataclass(frozen=True)
+class LineBlank:
+    """A blank in a line outside the tables; ``known`` says what fills it without asking."""
+
+    label: str
+    raw_label: str
+    address: str  # "P3:推荐单位（盖章）"
+    known: Known | None
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """Text that looks like a label but governs no blank (a heading, or a layout not understood)."""
+
+    text: str
+    address: str
+
+
+Item = Question | RowGroup | PhotoGroup | Stamp | LineBlank | Unplaced
+
+
+@dataclass(frozen=True)
+class FormLayout:
+    """Everything read from one Word form, in reading order."""
+
+    items: tuple[Item, ...]
+    tables: int = 0
+
+
+# --- what a cell's text says --------------------------------------------------------------------
+
+_SPACES = re.compile(r"[\s\u3000]+")
+_BRACKETED = re.compile(r"[（(][^）)]*[）)]")
+_STAMP_WORDS = re.compile(r"意见|盖章|公章|签字|签名|审核|审批")
+_DATE_ONLY = re.compile(r"[\s\u3000_]*(?:\d{4})?[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*")
+_PHOTO_PLACEHOLDER = re.compile(r"照片|相片|彩照|免冠|[一二两12]寸")
+_PHOTOS_AFTER = re.compile(r"附后|另附|附件")
+_OPTIONAL = re.compile(r"选填|如有|可不填|可空")
+_MULTIPLE = re.compile(r"可多选|多选|可选多项")
+
+
+def _compact(text: str) -> str:
+    return _SPACES.sub("", text)
+
+
+def is_blank(cell: GridCell) -> bool:
+    """Nothing to read: empty, spaces, or a line to write on."""
+    return not cell.holds_table and not _compact(cell.text).strip("_＿")
+
+
+def checkbox_options(text: str) -> tuple[str, ...]:
+    """``"□中共党员 □群众"`` → ``("中共党员", "群众")``; empty without at least two boxes."""
+    parts = re.split(f"[{BOXES}]", text)
+    if len(parts) < 3:
+        return ()
+    options = [_compact(part).strip("，,、;；。") for part in parts[1:]]
+    options = [_MULTIPLE.sub("", option).strip("（）()") for option in options]
+    return tuple(option for option in options if option)
+
+
+def _is_date_only(text: str) -> bool:
+    return bool(_DATE_ONLY.fullmatch(text))
+
+
+def _is_stamp_blank(text: str) -> bool:
+    """A blank holding only a date line, a 盖章/签字 hint and the like."""
+    rest = _BRACKETED.sub("", _compact(text))
+    rest = re.sub(r"盖章|公章|签字|签名|单位|[：:]", "", rest)
+    return bool(_compact(text)) and _is_date_only(rest)
+
+
+def _stamp_label(text: str) -> str:
+    """What a stamp cell is for: ``本人签名：  年 月 日`` → ``本人签名``, a bare date line → ``日期``."""
+    words = re.sub(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*", "", text)
+    return clean_label(words) if _compact(words).strip("：:") else "日期"
+
+
+def _is_photo_placeholder(text: str) -> bool:
+    compact = _compact(text)
+    return bool(_PHOTO_PLACEHOLDER.search(compact)) and "图片" not in compact and len(compact) <= 16
+
+
+def _is_photos_after(text: str) -> bool:
+    compact = _compact(text)
+    several = bool(_PHOTOS_AFTER.search(compact) or re.search(r"\d张", to_halfwidth_digits(compact)))
+    return "图片" in compact or (bool(_PHOTO_PLACEHOLDER.search(compact)) and several)
+
+
+def clean_label(text: str) -> str:
+    """``"主 要 事 迹\\n（500-1000字）："`` → ``"主要事迹"``."""
+    label = _BRACKETED.sub("", _compact(text)).rstrip("：:").strip("_＿")
+    return label or _compact(text).strip("（）()：:")
+
+
+def _ints(*groups: str) -> list[int]:
+    return [int(group) for group in groups]
+
+
+def char_limits(text: str) -> tuple[int | None, int | None]:
+    """(min, max) 字 written in a label; None where it says nothing."""
+    text = to_halfwidth_digits(_compact(text))
+    if m := re.search(r"(\d+)[-－—~～至到](\d+)字", text):
+        low, high = _ints(m[1], m[2])
+        return low, high
+    if m := re.search(r"(\d+)字左右", text):
+        (about,) = _ints(m[1])
+        return round(about * 0.8), round(about * 1.2)
+    if m := re.search(r"(?:不超过|不多于|限)(\d+)字|(\d+)字(?:以内|之内|内|以下)", text):
+        return None, int(m[1] or m[2])
+    if m := re.search(r"(?:不少于|至少|不低于)(\d+)字|(\d+)字以上", text):
+        return int(m[1] or m[2]), None
+    return None, None
+
+
+def photo_limits(text: str) -> tuple[int, int]:
+    """(min, max) photos written in a label: （不少于3张）, （2-3张）; one to nine by default."""
+    text = to_halfwidth_digits(_compact(text))
+    if m := re.search(r"(\d+)[-－—~～至到](\d+)张", text):
+        low, high = _ints(m[1], m[2])
+        return low, high
+    if m := re.search(r"(?:不少于|至少)(\d+)张|(\d+)张以上", text):
+        low = int(m[1] or m[2])
+        return low, max(low, 9)
+    if m := re.search(r"(?:不超过|最多)(\d+)张|(\d+)张以内", text):
+        return 1, int(m[1] or m[2])
+    return 1, 9
+
+
+def _question(label_text: str, address: str, where: Where, blank_text: str = "") -> Question:
+    options = checkbox_options(blank_text)
+    low, high = char_limits(label_text)
+    both = label_text + blank_text
+    return Question(
+        label=clean_label(label_text),
+        raw_label=_compact(label_text).rstrip("：:"),
+        address=address,
+        where=where,
+        kind="choice" if options else "text",
+        options=options,
+        multiple=bool(options) and bool(_MULTIPLE.search(both)),
+        min_chars=low,
+        max_chars=high,
+        required=not _OPTIONAL.search(both),
+    )
+
+
+# --- one table ----------------------------------------------------------------------------------
+
+
+def _is_label(cell: GridCell) -> bool:
+    return not is_blank(cell) and not checkbox_options(cell.text) and not _is_date_only(cell.text)
+
+
+def _fillable(cell: GridCell | None) -> bool:
+    return cell is not None and (is_blank(cell) or bool(checkbox_options(cell.text)))
+
+
+def _row_cells(grid: Grid, row: int) -> list[GridCell]:
+    """The distinct cells covering a grid row, left to right."""
+    seen: list[GridCell] = []
+    for cell in grid.positions[row]:
+        if cell is not None and cell not in seen:
+            seen.append(cell)
+    return seen
+
+
+def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGroup, set[GridCell]] | None:
+    """A header row of labels at ``row`` over two or more blank rows of the same columns; the title
+    is a label spanning those rows on the left, or a single label spanning the row above."""
+    cells = [cell for cell in _row_cells(grid, row) if cell not in used]
+    title_cell = cells[0] if cells and cells[0].rows > 1 and _is_label(cells[0]) else None
+    header = [cell for cell in cells if cell is not title_cell]
+    if len(header) < 2 or not all(_is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
+        return None
+    columns = [(cell.col, cell.cols) for cell in header]
+    blank_rows = 0
+    for below in range(row + 1, grid.height):
+        others = [cell for cell in _row_cells(grid, below) if cell is not title_cell]
+        if [(cell.col, cell.cols) for cell in others] != columns or not all(
+            is_blank(cell) and cell.row == below for cell in others
+        ):
+            break
+        blank_rows += 1
+    if blank_rows < 2:
+        return None
+    taken = {cell for below in range(row, row + 1 + blank_rows) for cell in _row_cells(grid, below)}
+    if title_cell is not None:
+        title = clean_label(title_cell.text)
+    else:
+        above = _title_above(grid, row, used)
+        taken |= {above} if above is not None else set()
+        title = clean_label(above.text) if above else "、".join(clean_label(cell.text) for cell in header)
+    first = row + 1
+    questions = tuple(
+        _question(cell.text, cell_address(grid.table, first, cell.col), "below") for cell in header
+    )
+    group = RowGroup(title, cell_address(grid.table, first, header[0].col), questions, blank_rows)
+    return group, taken
+
+
+def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
+    """A single label spanning the whole row above a repeating table is its title."""
+    if row == 0:
+        return None
+    above = _row_cells(grid, row - 1)
+    if len(above) == 1 and above[0] not in used and _is_label(above[0]) and above[0].rows == 1:
+        return above[0]
+    return None
+
+
+def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell, Where] | None:
+    """The blank a label governs: to its right, else below it."""
+    right = grid.at(label.row, label.end_col)
+    if (
+        right is not None
+        and right not in used
+        and right.row == label.row
+        and (_fillable(right) or _is_stamp_blank(right.text))
+    ):
+        return right, "right"
+    below = grid.at(label.end_row, label.col)
+    if below is not None and below not in used and below.col == label.col and _fillable(below):
+        return below, "below"
+    return None
+
+
+def _stamp_neighbour(grid: Grid, label: GridCell, used: set[GridCell]) -> GridCell | None:
+    for cell in (grid.at(label.row, label.end_col), grid.at(label.end_row, label.col)):
+        if cell is not None and cell not in used and (is_blank(cell) or _is_stamp_blank(cell.text)):
+            return cell
+    return None
+
+
+def _titled(items: Sequence[Item], label: GridCell) -> list[Item]:
+    """A nested table's items under the label of the cell that holds it: its repeating table takes
+    the label as its title."""
+    title = clean_label(label.text)
+    return [replace(item, label=title) if isinstance(item, RowGroup) else item for item in items]
+
+
+def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = None) -> list[Item]:
+    """The items of one table, in reading order; ``nested`` holds the items of the tables nested in
+    its cells, placed where their cell is (under the label beside it, when there is one)."""
+    nested = nested or {}
+    items: list[Item] = []
+    used: set[GridCell] = set()
+
+    def address(cell: GridCell) -> str:
+        return cell_address(grid.table, cell.row, cell.col)
+
+    groups: dict[GridCell, RowGroup] = {}
+    for row in range(grid.height):
+        found = _repeating_table(grid, row, used)
+        if found is not None:
+            group, taken = found
+            used |= taken
+            groups.update(dict.fromkeys(taken, group))
+    emitted: set[int] = set()
+
+    for cell in grid.cells:
+        if cell in groups:
+            if id(groups[cell]) not in emitted:
+                emitted.add(id(groups[cell]))
+                items.append(groups[cell])
+            continue
+        if cell in used:
+            continue
+        used.add(cell)
+        text = cell.text
+        if cell in nested:
+            items.extend(nested[cell])
+            if not _compact(text):
+                continue
+        if is_blank(cell):
+            continue
+        if _is_date_only(text) or (_STAMP_WORDS.search(text) and _is_stamp_blank(text)):
+            items.append(Stamp(_stamp_label(text), address(cell)))
+            continue
+        if _STAMP_WORDS.search(_compact(text)):
+            blank = _stamp_neighbour(grid, cell, used)
+            if blank is not None:
+                used.add(blank)
+            items.append(Stamp(_stamp_label(text), address(blank or cell)))
+            continue
+        if _is_photo_placeholder(text) and not _is_photos_after(text) and not checkbox_options(text):
+            right = grid.at(cell.row, cell.end_col)
+            place = right if right is not None and right not in used and is_blank(right) else cell
+            used.add(place)
+            where: Where = "inside" if place is cell else "right"
+            items.append(Question("照片", _compact(text), address(place), where, kind="photo"))
+            continue
+        if checkbox_options(text):
+            head = re.split(f"[{BOXES}]", text, maxsplit=1)[0]
+            if _compact(head).strip("：:"):
+                items.append(_question(head, address(cell), "inside", text))
+            else:
+                items.append(Unplaced(_compact(text), address(cell)))
+            continue
+        beside = grid.at(cell.row, cell.end_col)
+        if beside is not None and beside in nested and beside not in used:
+            used.add(beside)
+            items.extend(_titled(nested[beside], cell))
+            continue
+        pair = _paired(grid, cell, used)
+        if _is_photos_after(text):
+            if pair is not None:
+                used.add(pair[0])
+            low, high = photo_limits(text)
+            items.append(
+                PhotoGroup(
+                    clean_label(text),
+                    _compact(text),
+                    address(pair[0] if pair else cell),
+                    low,
+                    high,
+                    captions="说明" in text,
+                )
+            )
+            continue
+        if pair is not None:
+            blank, side = pair
+            used.add(blank)
+            if _is_stamp_blank(blank.text):
+                items.append(Stamp(clean_label(text), address(blank)))
+            else:
+                items.append(_question(text, address(blank), side, blank.text))
+            continue
+        if _compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
+            items.append(_question(text, address(cell), "inside"))
+            continue
+        items.append(Unplaced(_compact(text), address(cell)))
+    return items
+
+
+# --- lines outside the tables -------------------------------------------------------------------
+
+_LINE_BLANK = re.compile(
+    r"(?P<label>[^\s：:_＿]+?)[：:](?P<blank>[\s\u3000_＿]*(?:年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*)"
+)
+
+
+def _known(label: str, blank: str) -> Known | None:
+    if "单位" in label:
+        return "unit_name"
+    if "日期" in label or "时间" in label or "年" in blank:
+        return "submitted_on"
+    return None
+
+
+def read_line(line: Line) -> list[LineBlank | Stamp]:
+    """The blanks of one line outside the tables."""
+    found: list[LineBlank | Stamp] = []
+    for match in _LINE_BLANK.finditer(line.text):
+        blank = match["blank"]
+        ends_line = not line.text[match.end() :].strip()
+        if not blank and not ends_line:
+            continue  # "联系人：张三": already written
+        if blank and not ends_line and not re.search(r"[_＿年]|\s{2,}", blank):
+            continue  # one space between a filled answer and the next label
+        raw = match["label"]
+        label = clean_label(raw)
+        address = f"{line.address}:{raw}"
+        if re.search(r"签字|签名", raw):
+            found.append(Stamp(label, address))
+        else:
+            found.append(LineBlank(label, raw, address, _known(label, blank)))
+    return found
+
+
+# --- a whole form -------------------------------------------------------------------------------
+
+
+def _children(grids: Sequence[Grid], parent: str) -> list[Grid]:
+    depth = parent.count(".") + 1
+    return [g for g in grids if g.table.startswith(parent + ".") and g.table.count(".") == depth]
+
+
+def read_form(grids: Sequence[Grid], lines: Sequence[Line] = ()) -> FormLayout:
+    """A form's items in reading order: lines and tables as the body orders them, a nested table's
+    items right after its parent's."""
+
+    def table_items(grid: Grid) -> list[Item]:
+        holders = [cell for cell in grid.cells if cell.holds_table]
+        children = _children(grids, grid.table)
+        nested = {cell: table_items(child) for cell, child in zip(holders, children, strict=False)}
+        left_over = [item for child in children[len(holders) :] for item in table_items(child)]
+        return [*read_grid(grid, nested), *left_over]
+
+    top = [grid for grid in grids if "." not in grid.table]
+    items: list[Item] = []
+    for index in range(len(top) + 1):
+        for line in lines:
+            if line.after_tables == index:
+                items.extend(read_line(line))
+        if index < len(top):
+            items.extend(table_items(top[index]))
+    return FormLayout(tuple(items), tables=len(grids))

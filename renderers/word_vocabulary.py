@@ -1,0 +1,160 @@
+"""The vocabulary of form labels: what a label's words say about the answer's kind and check.
+
+One table, read top to bottom, the first entry whose pattern matches the cleaned label wins; every
+validator named is one of ``dialogs.validators.TEXT_VALIDATORS``. A label no entry knows becomes
+plain text with the form's limit or a plausible default, and is marked ``fallback`` so the import
+report names it instead of guessing silently. Check boxes written in the blank win over the
+vocabulary: the form's own options are the choices.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["DEFAULT_LONG_TEXT", "DEFAULT_SHORT_TEXT", "PLACEHOLDER_EXAMPLE", "Inferred", "infer"]
+
+Kind = Literal["text", "choice", "photo"]
+
+#: Plain text with no limit written: a short answer, or a long one when the label asks for an account.
+DEFAULT_SHORT_TEXT = 100
+DEFAULT_LONG_TEXT = 2000
+#: The example of a text field the vocabulary has none for; the import report asks for a real one.
+PLACEHOLDER_EXAMPLE = "……"
+
+_POLITICAL = {
+    "choices": ["中共党员", "中共预备党员", "共青团员", "民主党派", "无党派人士", "群众"],
+    "aliases": {"党员": "中共党员", "预备党员": "中共预备党员", "团员": "共青团员"},
+}
+_EDUCATION = {
+    "choices": ["研究生", "大学本科", "大学专科", "中专", "高中", "初中及以下"],
+    "aliases": {
+        "本科": "大学本科",
+        "大专": "大学专科",
+        "专科": "大学专科",
+        "硕士": "研究生",
+        "博士": "研究生",
+        "初中": "初中及以下",
+        "小学": "初中及以下",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What a label says: a stable key, the field's kind, validator and params, and an example."""
+
+    key: str
+    kind: Kind
+    validator: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    example: str = ""
+    options: tuple[str, ...] = ()
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class _Entry:
+    pattern: str
+    key: str
+    validator: str
+    params: dict[str, Any] = field(default_factory=dict)
+    example: str = ""
+    kind: Kind = "text"
+    options: tuple[str, ...] = ()
+
+
+_VOCABULARY: tuple[_Entry, ...] = (
+    _Entry("身份证", "id_number", "id_number", example="450203198503120021"),
+    _Entry("姓名|名字|负责人|联系人|填报人|填表人", "name", "person_name", example="韦丽华"),
+    _Entry("^性别$", "gender", "choice", {"choices": ["女", "男"]}, kind="choice"),
+    _Entry(
+        "出生年月|出生日期|出生时间", "birth", "birth_year_month", {"min_age": 0, "max_age": 120}, "1985.03"
+    ),
+    _Entry(
+        "^民族$", "ethnicity", "ethnic_group", kind="choice", options=("汉族", "壮族", "苗族", "侗族", "瑶族")
+    ),
+    _Entry("籍贯", "native_place", "text", {"min_hanzi": 2, "max_chars": 30}, "广西柳州"),
+    _Entry("政治面貌", "political_status", "choice", _POLITICAL, kind="choice"),
+    _Entry("学历|文化程度", "education", "choice", _EDUCATION, kind="choice"),
+    _Entry("手机", "mobile", "mobile", example="13877212345"),
+    _Entry("电话|联系方式", "phone", "phone", example="13877212345 或 0772-2823290"),
+    _Entry("邮编|邮政编码", "postcode", "postcode", example="545001"),
+    _Entry("邮箱|电子邮件|(?i:e-?mail)", "email", "email", example="fulian@163.com"),
+    _Entry("起止|期限|期间", "period", "period", example="2019.03-2021.06"),
+    _Entry("年龄", "age", "integer", {"min": 0, "max": 120, "unit": "岁"}, "35"),
+    _Entry("人数|人口|数量|个数|户数|次数", "count", "integer", {"min": 0, "max": 10_000_000}, "12"),
+    _Entry("万元", "amount", "amount", {"unit": "万元"}, "12.5"),
+    _Entry("金额|资金|经费|投入|预算|（元）", "amount", "amount", {"unit": "元"}, "5000"),
+    _Entry("日期|时间|年月", "date", "date", example="2019年3月 或 2019.3.15"),
+    _Entry(
+        "单位.*职务|职务.*单位",
+        "employer_post",
+        "text",
+        {"min_hanzi": 4, "max_chars": 60},
+        "柳江区拉堡镇妇联主席",
+    ),
+    _Entry("职务|职称|职业", "post", "text", {"min_hanzi": 2, "max_chars": 30}, "妇联主席"),
+    _Entry("地址|住址|地点", "address", "text", {"min_hanzi": 6, "max_chars": 80}, "柳州市城中区文昌路1号"),
+    _Entry("单位", "org_name", "text", {"min_hanzi": 2, "max_chars": 60}, "柳州市城中区妇联"),
+    _Entry("名称", "title", "text", {"min_hanzi": 2, "max_chars": 60}, PLACEHOLDER_EXAMPLE),
+    _Entry(
+        "事迹|情况|简介|简历|经历|说明|方案|做法|成效|业绩|理由|内容|介绍",
+        "account",
+        "text",
+        {"max_chars": DEFAULT_LONG_TEXT},
+        PLACEHOLDER_EXAMPLE,
+    ),
+)
+
+
+def infer(
+    label: str,
+    *,
+    min_chars: int | None = None,
+    max_chars: int | None = None,
+    raw_label: str = "",
+    options: tuple[str, ...] = (),
+    multiple: bool = False,
+    photo: bool = False,
+) -> Inferred:
+    """The kind and check of one blank from its cleaned ``label`` and what its label and blank wrote.
+
+    Args:
+        label: the cleaned label ("主要事迹").
+        min_chars, max_chars: a limit written in the label, which wins over the vocabulary's.
+        raw_label: the label as written ("项目金额（万元）"), for units written in brackets.
+        options: check boxes written in the blank, which make the field a choice of them.
+        multiple: the boxes allow several (可多选).
+        photo: the blank is a photo cell.
+    """
+    if photo:
+        return Inferred("photo", "photo", None)
+    entry = next(
+        (e for e in _VOCABULARY if re.search(e.pattern, label) or re.search(e.pattern, raw_label)), None
+    )
+    if options:
+        choices = {"choices": list(options)}
+        if multiple:
+            return Inferred(
+                entry.key if entry else "choices", "text", "choices", choices, "、".join(options[:2])
+            )
+        return Inferred(entry.key if entry else "choice", "choice", "choice", choices)
+    if entry is not None:
+        written_limit = entry.validator == "text" and bool(min_chars or max_chars)
+        params = _text_limits(min_chars, max_chars) if written_limit else dict(entry.params)
+        return Inferred(entry.key, entry.kind, entry.validator, params, entry.example, entry.options)
+    if min_chars or max_chars:
+        return Inferred("text", "text", "text", _text_limits(min_chars, max_chars), PLACEHOLDER_EXAMPLE)
+    return Inferred(
+        "text", "text", "text", {"max_chars": DEFAULT_SHORT_TEXT}, PLACEHOLDER_EXAMPLE, fallback=True
+    )
+
+
+def _text_limits(min_chars: int | None, max_chars: int | None) -> dict[str, Any]:
+    high = max_chars or max(DEFAULT_LONG_TEXT, 3 * (min_chars or 0))
+    params: dict[str, Any] = {"max_chars": high}
+    if min_chars:
+        params["min_chars"] = min_chars
+    return params

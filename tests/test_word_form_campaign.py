@@ -1,0 +1,150 @@
+"""A campaign names a form imported from its Word file by id: the form is found in ``forms/`` beside
+the campaign file, the dialog asks its questions with no code for it, and the submitted record is
+printed into that very Word file."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from bot.app import Declarations, assemble_engine, load_declarations
+from bot.cli import main
+from bot.settings import Settings
+from dialogs.declarations import DeclarationError
+from dialogs.engine import DialogEngine
+from dialogs.exchange import Inbound
+from renderers.word_grid import find_cell
+from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
+from tests.fixtures import word_forms
+from tests.test_supervision import supervisor
+
+FAMILY_TASK = """
+[[tasks]]
+id = "zuimei_jiating"
+name = "最美家庭推荐"
+form = "family_form"
+unit_kinds = ["county"]
+counts = "records"
+quota_min = 1
+deadline = 2021-06-30
+"""
+
+
+def campaign_with_imported_form(folder: Path) -> Path:
+    folder.mkdir()
+    campaign = current_campaign_file(folder)
+    campaign.write_text(campaign.read_text(encoding="utf-8") + FAMILY_TASK, encoding="utf-8")
+    source = folder / "最美家庭推荐登记表.docx"
+    source.write_bytes(word_forms.members_table())
+    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "family_form.toml")]) == 0
+    return campaign
+
+
+@pytest.fixture(name="family_engine")
+def family_engine_fixture(sqlite_template: Path, tmp_path: Path, clock: FakeClock) -> Iterator[DialogEngine]:
+    campaign = campaign_with_imported_form(tmp_path / "campaign")
+    declarations = load_declarations(Settings(campaign_file=campaign))
+    repository = sqlite_repository(sqlite_template, tmp_path, declarations)
+    yield assemble_engine(declarations, repository, clock)
+    repository.engine.dispose()
+
+
+def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word_file(
+    family_engine: DialogEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> None:
+    chat = Chat(family_engine, unit_code="yufeng")
+    chat.send("/new")
+    chat.send(next(option for option in chat.options if option.startswith("最美家庭推荐登记表")))
+    assert "（1/5）请填写户主姓名。" in chat.text
+    chat.send("韦丽华")
+    assert "家庭人口请只填写阿拉伯数字" in chat.send(
+        "四口人"
+    )  # the vocabulary's check: 人口 is a whole number
+    chat.send("4")
+    chat.send("柳州市鱼峰区箭盘路8号")
+    rows = [
+        ("韦丽华", "户主", "1985.03", "柳州市鱼峰区妇联干部"),
+        ("覃小燕", "女儿", "2010.09", "柳州市鱼峰区小学学生"),
+    ]
+    for index, row in enumerate(rows):
+        if index:
+            chat.send("添加一行")
+        for answer in row:
+            chat.send(answer)
+    assert {"添加一行", "修改第2行", "删除第2行", "填写完毕，下一步"} <= set(chat.options)
+    chat.send("填写完毕，下一步")
+    chat.send("一家人热心公益，常年照顾村里的孤寡老人。")
+    assert "确认提交" in chat.options
+    chat.send("确认提交")
+    assert "已提交《最美家庭推荐登记表》" in chat.text
+    sent = next(reply for reply in chat.replies if reply.document is not None)
+    document = Document(io.BytesIO(document_path(family_engine, sent).read_bytes()))
+    table = document.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["户主姓名", "韦丽华", "家庭人口", "4", "4"]
+    assert [c.text for c in table.rows[3].cells] == [
+        "家庭主要成员",
+        "韦丽华",
+        "户主",
+        "1985年3月",
+        "柳州市鱼峰区妇联干部",
+    ]
+    assert [c.text for c in table.rows[4].cells] == [
+        "家庭主要成员",
+        "覃小燕",
+        "女儿",
+        "2010年9月",
+        "柳州市鱼峰区小学学生",
+    ]
+    assert [c.text for c in table.rows[5].cells][1:] == ["", "", "", ""]  # the blank rows left blank
+    assert find_cell(document, "T1R8C2").text == "一家人热心公益，常年照顾村里的孤寡老人。"
+    # `intake render` prints a stored submission of an imported form the same way
+    monkeypatch.setenv("INTAKE_CAMPAIGN_FILE", str(tmp_path / "campaign" / "campaign-current.toml"))
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+    rendered = tmp_path / "rendered.docx"
+    assert main(["render", "1", "-o", str(rendered), "--db", f"sqlite:///{tmp_path / 'intake.db'}"]) == 0
+    again = Document(io.BytesIO(rendered.read_bytes())).tables[0]
+    assert [c.text for c in again.rows[4].cells] == [c.text for c in table.rows[4].cells]
+    # 组联部's /export holds it too, under the unit and the task
+    boss = supervisor(family_engine, clock)
+    [export] = family_engine.handle(Inbound("telegram", boss, "/export"))
+    with zipfile.ZipFile(document_path(family_engine, export)) as archive:
+        [name] = [n for n in archive.namelist() if n.startswith("鱼峰区妇联/最美家庭推荐/")]
+        exported = Document(io.BytesIO(archive.read(name))).tables[0]
+    assert [c.text for c in exported.rows[4].cells] == [c.text for c in table.rows[4].cells]
+
+
+def test_a_form_beside_the_campaign_must_have_its_word_file(tmp_path: Path) -> None:
+    campaign = campaign_with_imported_form(tmp_path / "campaign")
+    (tmp_path / "campaign" / "forms" / "family_form.docx").unlink()
+    with pytest.raises(DeclarationError, match=r"template 'family_form\.docx' not found"):
+        load_declarations(Settings(campaign_file=campaign))
+
+
+def test_a_cell_the_word_file_does_not_have_is_an_error_at_start_up(tmp_path: Path) -> None:
+    campaign = campaign_with_imported_form(tmp_path / "campaign")
+    declaration = tmp_path / "campaign" / "forms" / "family_form.toml"
+    declaration.write_text(
+        declaration.read_text(encoding="utf-8").replace("T1R8C2", "T1R30C2"), encoding="utf-8"
+    )
+    with pytest.raises(DeclarationError, match=r"family_form\.docx has no T1R30C2"):
+        load_declarations(Settings(campaign_file=campaign))
+
+
+def test_the_shipped_forms_keep_their_python_renderers(declarations: Declarations, tmp_path: Path) -> None:
+    campaign = campaign_with_imported_form(tmp_path / "campaign")
+    loaded = load_declarations(Settings(campaign_file=campaign))
+    assert set(loaded.forms) == set(declarations.forms) | {"family_form"}
+    assert loaded.forms["family_form"].template.endswith("family_form.docx")
+
+
+def test_a_damaged_word_file_beside_the_campaign_is_an_error_at_start_up(tmp_path: Path) -> None:
+    campaign = campaign_with_imported_form(tmp_path / "campaign")
+    template = tmp_path / "campaign" / "forms" / "family_form.docx"
+    template.write_bytes(template.read_bytes()[:2000])  # cut short, as by an interrupted copy
+    with pytest.raises(DeclarationError, match="已损坏或不完整"):
+        load_declarations(Settings(campaign_file=campaign))
