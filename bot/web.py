@@ -89,11 +89,11 @@ MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
-BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
 SHUTDOWN_GRACE = 10  # seconds uvicorn waits for the responses under way when it stops
 STREAM_FOR = 300.0  # seconds an event stream stays open before the page reconnects (and is checked again)
-HEARTBEAT_EVERY = 20.0  # seconds between comments on a quiet stream, so that proxies keep it open
+HEARTBEAT_EVERY = 20.0  # seconds between beats on a quiet stream, so that proxies keep it open
 
+STREAMS_FULL = "通知通道暂时已满，页面会每分钟自动查看一次新通知；已填的内容不会丢失。"
 NEED_SIGN_IN = "请先登录：打开市妇联组联部发给您的邀请链接，或在首页输入邀请码。"
 REFUSED_ORIGIN = "页面已过期或来源不明，请刷新页面后再试。"
 BAD_REQUEST = "请求格式不正确，请刷新页面后再试。"
@@ -427,9 +427,11 @@ class WebChat:
         )
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.together: GroupCommit[list[Reply]] = GroupCommit(engine.store)
-        self._bound_contacts: dict[str, tuple[float, Identity]] = {}
         self._serving: asyncio.Task[None] | None = None
-        self.live = LiveNotices(lambda user_ids: engine.have_notices(CHANNEL, user_ids))
+        self.live = LiveNotices(
+            lambda user_ids: engine.have_notices(CHANNEL, user_ids),
+            bound=lambda user_ids: engine.still_bound(CHANNEL, user_ids),
+        )
         self._looking: asyncio.Task[None] | None = None
 
     def routes(self) -> list[Route]:
@@ -462,23 +464,12 @@ class WebChat:
     async def _contact(self, request: Request) -> Identity | None:
         """The bound, active contact of this browser, or None.
 
-        Looked up once every ``BOUND_FOR`` seconds per browser, not at every request (it was a thread
-        hop and a query each time): a contact revoked meanwhile is refused by the engine itself, which
-        reads the contact with every message, until the browser is looked up again."""
+        Looked up at every request (one indexed query): a contact revoked with ``intake contacts
+        --revoke`` is refused from its next request on, a download included."""
         session = self._session(request)
         if session is None:
             return None
-        now = time.monotonic()
-        known = self._bound_contacts.get(session)
-        if known is not None and now - known[0] < BOUND_FOR:
-            return known[1]
-        contact = await run_in_threadpool(self.engine.identity, *speaker_of(session))
-        if contact is None:
-            return None  # not remembered: a browser may be bound the next moment
-        if len(self._bound_contacts) > 10_000:
-            self._bound_contacts.clear()
-        self._bound_contacts[session] = (now, contact)
-        return contact
+        return await run_in_threadpool(self.engine.identity, *speaker_of(session))
 
     def _secure(self, request: Request) -> bool:
         return request.url.scheme == "https" or self.settings.web_url.startswith("https://")
@@ -741,31 +732,46 @@ class WebChat:
     # Chatting ------------------------------------------------------------------------------------
 
     async def start(self, request: Request) -> Response:
-        """A page load: the notices queued while the page was closed, then the greeting (or the question
-        where the contact left off)."""
+        """A page load: the conversation so far, the greeting (or the question where the contact left
+        off), then the notices that came meanwhile. Lines and notices carry their ids; ``seen`` is
+        the last one, from where the page's stream and poll go on."""
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        history = await run_in_threadpool(self.engine.chat_history, contact.contact_id)
+        history = await run_in_threadpool(self.engine.chat_lines_after, contact.contact_id, 0)
+        seen = history[-1][0] if history else 0
         replies = await self._handle(Inbound(contact.channel, contact.user_id, "/start"))
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
-        notices = await run_in_threadpool(self._take_notices, contact)
+        seen, notices = await run_in_threadpool(self._new_notices, contact, seen)
         log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
-        lines = [{"speaker": speaker, **payload} for speaker, payload in history]
-        return JSONResponse({"history": lines, "notices": notices, "replies": self._replies(replies)})
+        lines = [{"speaker": speaker, "id": line_id, **payload} for line_id, speaker, payload in history]
+        return JSONResponse(
+            {"history": lines, "notices": notices, "replies": self._replies(replies), "seen": seen}
+        )
 
     async def notices(self, request: Request) -> Response:
+        """The page's poll: the notices after line ``after`` (the last the page has; without it,
+        only those that come now), for a page whose stream is down."""
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact)})
+        body = await _json_body(request, too_large=BAD_REQUEST)
+        given = body.get("after")
+        after = given if isinstance(given, int) and 0 <= given < 2**63 else None
+        if after is None:
+            after = await run_in_threadpool(self._last_line, contact)
+        seen, notices = await run_in_threadpool(self._new_notices, contact, after)
+        return JSONResponse({"notices": notices, "seen": seen})
 
     async def events(self, request: Request) -> Response:
-        """The open page's stream of notices (Server-Sent Events): each as an ``notice`` event the
-        moment it is queued (``bot.live_notices``), a comment now and then so that proxies keep the
-        stream open, and an end after ``STREAM_FOR`` seconds (the page reconnects, and who it is, is
-        checked again). A 企业微信 member's notices go to their phone: 204, which tells the page's
-        EventSource not to come back."""
+        """The open page's stream of notices (Server-Sent Events), to every open page of the person:
+        each notice as a ``notice`` event with its line's id the moment it is queued
+        (``bot.live_notices``); a ``beat`` with the last line's id at once and now and then, so that
+        proxies keep the stream open and the page knows it lives; an end after ``STREAM_FOR``
+        seconds (the page reconnects, and who it is, is checked again). The stream goes on after the
+        page's ``Last-Event-ID`` (a reconnect), else its ``?after=``: a notice written into a
+        connection that died is offered again. A 企业微信 member's notices go to their phone: 204,
+        which tells the page's EventSource not to come back."""
         origin = request.headers.get("origin")
         if origin is not None and not self._same_origin(request):
             log.warning("event stream refused: foreign origin")
@@ -779,41 +785,66 @@ class WebChat:
             return _error(401, NEED_SIGN_IN)
         if contact.channel != CHANNEL:
             return Response(status_code=204)
+        if self.live.full:
+            log.warning("event stream refused: %d streams open", self.live.listeners)
+            return _error(503, STREAMS_FULL)
         if request.method == "HEAD":  # the head alone: a stream never ends
             return Response(media_type="text/event-stream")
+        after = plain_number(request.headers.get("last-event-id", ""), max_digits=18)
+        if after is None:
+            after = plain_number(request.query_params.get("after", ""), max_digits=18)
         if self._looking is None or self._looking.done():
             self._looking = asyncio.create_task(self.live.run(asyncio.Event()))
         return StreamingResponse(
-            self._notice_stream(contact),
+            self._notice_stream(contact, after),
             media_type="text/event-stream",
-            headers={"X-Accel-Buffering": "no"},  # nginx: pass each event on at once
+            # nginx: pass each event on at once; the connection closes with the stream, so that a
+            # stream ended for a newer one frees its socket.
+            headers={"X-Accel-Buffering": "no", "Connection": "close"},
         )
 
-    async def _notice_stream(self, contact: Identity) -> AsyncIterator[str]:
+    async def _notice_stream(self, contact: Identity, after: int | None) -> AsyncIterator[str]:
         ends = time.monotonic() + STREAM_FOR
         yield "retry: 3000\n\n"
-        with self.live.listening(contact.user_id) as bell:
-            while not self.live.closed and time.monotonic() < ends:
-                if bell.is_set():
-                    bell.clear()
-                    for notice in await run_in_threadpool(self._take_notices, contact):
-                        yield f"event: notice\ndata: {json.dumps(notice, ensure_ascii=False)}\n\n"
+        with self.live.listening(contact.user_id) as seat:
+            seen = await run_in_threadpool(self._last_line, contact) if after is None else after
+            yield f"id: {seen}\nevent: beat\ndata: {seen}\n\n"  # where a reconnect goes on from
+            while not seat.ended and not self.live.closed and time.monotonic() < ends:
+                if seat.bell.is_set():
+                    seat.bell.clear()
+                    seen, notices = await run_in_threadpool(self._new_notices, contact, seen)
+                    for notice in notices:
+                        data = json.dumps(notice, ensure_ascii=False)
+                        yield f"id: {notice['id']}\nevent: notice\ndata: {data}\n\n"
                     continue
                 try:
-                    await asyncio.wait_for(bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic()))
+                    await asyncio.wait_for(
+                        seat.bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic())
+                    )
                 except TimeoutError:
-                    yield ": \n\n"
+                    yield f"event: beat\ndata: {seen}\n\n"
+                    seat.bell.set()  # and look: another process may have taken a notice for this person
 
-    def _take_notices(self, contact: Identity) -> list[dict[str, Any]]:
-        """Messages queued for this browser (returns, reminders), each shown once, and kept with the
-        conversation. A 企业微信 member's reach their phone, not the page."""
+    def _last_line(self, contact: Identity) -> int:
+        """The id of the conversation's last line (0 for none)."""
+        lines = self.engine.chat_lines_after(contact.contact_id, 0)
+        return lines[-1][0] if lines else 0
+
+    def _new_notices(self, contact: Identity, after: int) -> tuple[int, list[dict[str, Any]]]:
+        """The notices queued for this browser taken into its conversation (returns, reminders; each
+        once, whichever page takes it), then every notice of the conversation after line ``after``,
+        with its id, and the last line's id. A 企业微信 member's notices reach their phone instead."""
         if contact.channel != CHANNEL:
-            return []
+            return after, []
 
         def keep(notices: list[Reply]) -> None:
             self.engine.remember_chat(contact.contact_id, [("notice", reply_json(n)) for n in notices])
 
-        return [reply_json(n) for n in self.engine.notices(CHANNEL, contact.user_id, keep)]
+        if self.engine.notices(CHANNEL, contact.user_id, keep):
+            self.live.wake_soon(contact.user_id)  # the person's other open pages show them too
+        lines = self.engine.chat_lines_after(contact.contact_id, after)
+        notices = [{"id": line_id, **payload} for line_id, speaker, payload in lines if speaker == "notice"]
+        return (lines[-1][0] if lines else after), notices
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""

@@ -311,6 +311,14 @@ class DialogEngine:
         """The kept lines of a web conversation, oldest first."""
         return self.repository.chat_lines(contact_id)
 
+    def chat_lines_after(self, contact_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
+        """The kept lines of a web conversation after line ``after``, with their ids, oldest first."""
+        return self.repository.chat_lines_after(contact_id, after)
+
+    def still_bound(self, channel: str, user_ids: Sequence[str]) -> set[str]:
+        """Which of these people are still bound (the others were revoked)."""
+        return self.repository.bound_chats(channel, user_ids)
+
     def have_notices(self, channel: str, user_ids: Sequence[str]) -> set[str]:
         """Which of these people have notices waiting (``notices`` would give them some)."""
         return self.repository.chats_with_messages(channel, user_ids, self.clock())

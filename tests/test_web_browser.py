@@ -331,6 +331,38 @@ def test_a_return_and_a_resubmission_reach_open_pages_within_a_second(
     desk.close()
 
 
+def test_a_return_reaches_every_open_tab_of_the_contact_within_a_second(
+    chromium: Browser, phone: Page, server: str, engine: DialogEngine
+) -> None:
+    """Issue 21 item 6: with two tabs open, a 退回 reached the newer tab and never the one in use. Now
+    both show it within a second, and a tab opened later finds it in the conversation."""
+    number = submit_site(engine, "yufeng", "yufeng-colleague")
+    sign_in(phone, server, engine, "yufeng")
+    newer = phone.context.new_page()
+    newer.goto(server)
+    sees(newer, "请选择要填写的表")
+    desk = chromium.new_context(**PHONE)  # type: ignore[arg-type]
+    boss = desk.new_page()
+    boss.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
+    sees(boss, "个人信息保护告知")
+    press(boss, "同意")
+
+    started = time.monotonic()
+    boss.fill("#text-input", f"退回{number}号 表格盖章不清楚，请重新盖章")
+    boss.click("#send-button")
+    for tab in (phone, newer):
+        tab.locator(".bubble.notice", has_text="表格盖章不清楚").wait_for(timeout=5_000)
+    took = time.monotonic() - started
+    assert took < 1.0, f"the 退回 reached both tabs after {took:.2f} s"
+    time.sleep(0.5)
+    for tab in (phone, newer):
+        assert tab.locator(".bubble.notice", has_text="表格盖章不清楚").count() == 1, "shown once per tab"
+    later = phone.context.new_page()
+    later.goto(server)
+    sees(later, "表格盖章不清楚")
+    desk.close()
+
+
 def test_组联部_taps_from_the_status_page_to_a_return_and_exports_with_a_button(
     phone: Page, server: str, engine: DialogEngine, tmp_path: Path
 ) -> None:

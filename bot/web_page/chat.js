@@ -204,7 +204,21 @@
   }
 
   // A notice: a text (a 退回, a reminder), or a file made for this person later (the videos' ZIP).
+  // Each has the id of its line in the conversation: one that comes again (the stream reconnected
+  // after a connection that died, the poll) is shown once. ``seen`` is the last line the page has.
+  var shownNotices = {};
+  var seen = 0;
+
+  function see(id) {
+    if (typeof id === "number" && id > seen) seen = id;
+  }
+
   function showNotice(notice) {
+    if (notice && typeof notice.id === "number") {
+      if (shownNotices[notice.id]) return;
+      shownNotices[notice.id] = true;
+      see(notice.id);
+    }
     var bubble = element("div", "bubble notice");
     bubble.appendChild(element("strong", "notice-title", "通知"));
     bubble.appendChild(element("div", "", typeof notice === "string" ? notice : notice.text || ""));
@@ -444,7 +458,7 @@
         who.textContent = result.data.who || "";
         history.replaceState(null, "", "/");
         showChat();
-        listen();
+        listen(true);
       } else {
         showSignIn();
       }
@@ -456,6 +470,7 @@
   function showHistory(lines) {
     if (!lines.length) return;
     lines.forEach(function (line) {
+      see(line.id);
       if (line.speaker === "notice") showNotice(line);
       else if (line.speaker === "bot") showBot(line, choose);
       else if (line.photo !== undefined) showStoredPhoto(line.photo);
@@ -493,6 +508,7 @@
       if (handleRefusal(result)) return;
       showHistory(result.data.history || []);
       (result.data.notices || []).forEach(showNotice);
+      see(result.data.seen);
       showReplies(result.data.replies || []);
       listen();
       askAboutUnit();
@@ -500,14 +516,29 @@
   }
 
   // Notices arrive the moment they are sent while the page is open (Server-Sent Events; the browser
-  // reconnects by itself after a dropped network or a restart). The minute poll is the fallback for
-  // a browser without EventSource, or a stream the server turned down.
+  // reconnects by itself after a dropped network or a restart, and the stream goes on after the last
+  // notice it had). Every open tab gets every notice. The stream beats every 20 s: one silent for
+  // longer died without saying so (a phone changing networks), and is opened again. The minute poll
+  // is the fallback for a browser without EventSource, or a stream the server turned down.
   var stream = null;
+  var heardAt = 0;
+  var SILENT_MS = 50000;
 
-  function listen() {
+  // fromNow: the page has not loaded the conversation (just signed in): only what comes from now on.
+  function listen(fromNow) {
     if (stream || state !== "bound" || !window.EventSource) return;
-    stream = new EventSource("/api/events");
+    stream = new EventSource(fromNow ? "/api/events" : "/api/events?after=" + seen);
+    heardAt = Date.now();
+    var heard = function () {
+      heardAt = Date.now();
+    };
+    stream.addEventListener("open", heard);
+    stream.addEventListener("beat", function (event) {
+      heard();
+      see(parseInt(event.data, 10)); // the stream's notices up to there came before it
+    });
     stream.addEventListener("notice", function (event) {
+      heard();
       var data = {};
       try {
         data = JSON.parse(event.data);
@@ -521,6 +552,15 @@
     });
   }
 
+  function streamAlive() {
+    if (!stream || stream.readyState !== EventSource.OPEN) return false;
+    if (Date.now() - heardAt < SILENT_MS) return true;
+    stream.close();
+    stream = null;
+    listen();
+    return false;
+  }
+
   // The status page links each unit to its submissions: “/?unit=鱼峰区妇联” opens the chat and asks.
   function askAboutUnit() {
     var unit = new URLSearchParams(location.search).get("unit");
@@ -531,11 +571,13 @@
   }
 
   function pollNotices() {
-    if (stream && stream.readyState === EventSource.OPEN) return;
+    if (streamAlive()) return;
     if (state !== "bound" || document.visibilityState !== "visible") return;
     enqueue(function () {
-      return postJson("/api/notices", {}).then(function (result) {
-        if (result.status === 200) (result.data.notices || []).forEach(showNotice);
+      return postJson("/api/notices", { after: seen }).then(function (result) {
+        if (result.status !== 200) return;
+        (result.data.notices || []).forEach(showNotice);
+        see(result.data.seen);
       });
     });
   }
