@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ LOOK_EVERY = 0.25  # seconds between looks while a page listens: a notice waits 
 OUTAGE_PAUSE = 5.0
 PER_PERSON = 6  # open streams of one person (tabs, browsers); one more ends the oldest
 MOST_STREAMS = 400  # open streams of the whole process; past it a page polls instead
+FULL_SAID_EVERY = 60.0  # seconds between two log lines about streams turned down
 
 
 @dataclass(eq=False)
@@ -74,6 +76,7 @@ class LiveNotices:
         self._wake = asyncio.Event()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._said_full = -FULL_SAID_EVERY
 
     @contextlib.contextmanager
     def listening(self, chat_key: str) -> Iterator[Seat]:
@@ -96,10 +99,17 @@ class LiveNotices:
             if not seats:
                 self._seats.pop(chat_key, None)
 
-    @property
-    def full(self) -> bool:
-        """Whether the process holds as many streams as it may."""
-        return self.listeners >= self.most
+    def admits(self, chat_key: str) -> bool:
+        """Whether a new stream of ``chat_key`` may open: the process holds fewer than ``most``, or
+        the person holds some already (a new one takes the place of their oldest)."""
+        return chat_key in self._seats or self.listeners < self.most
+
+    def say_full(self) -> None:
+        """Log that a stream was turned down, once a minute however many are."""
+        now = time.monotonic()
+        if now - self._said_full >= FULL_SAID_EVERY:
+            self._said_full = now
+            log.warning("event streams turned down: %d open, the most this process holds", self.listeners)
 
     def wake(self, chat_key: str) -> None:
         """Ring every open page of ``chat_key``: one of them took notices the others must show too."""

@@ -40,7 +40,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -57,6 +57,16 @@ from bot.delivery import GroupCommit, run_reminders
 from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
+from bot.http_edge import (
+    TOO_SLOW,
+    BodyDeadline,
+    OncePerMinute,
+    OutOfFiles,
+    RequestTooSlow,
+    raise_open_file_limit,
+    server_config,
+    streams_for,
+)
 from bot.live_notices import LiveNotices
 from bot.mp4_probe import spooled_video_file, video_file
 from bot.settings import Settings
@@ -89,7 +99,6 @@ MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
-SHUTDOWN_GRACE = 10  # seconds uvicorn waits for the responses under way when it stops
 STREAM_FOR = 300.0  # seconds an event stream stays open before the page reconnects (and is checked again)
 HEARTBEAT_EVERY = 20.0  # seconds between beats on a quiet stream, so that proxies keep it open
 
@@ -283,6 +292,8 @@ class ErrorBoundary:
     one line, never a traceback nor an exception's text (which may quote personal data):
 
     * a ``Refusal``: its status and message;
+    * a body that did not keep pace (``bot.http_edge.BodyDeadline``): 408 ``TOO_SLOW``, and the
+      connection closes; a client that went away while sending (a closed upload): one INFO line;
     * an unavailable database (down, restarting, locked, its file gone): 503 ``MAINTENANCE`` with
       ``Retry-After``; the log hears of it once per outage (``storage.database.availability``);
     * anything else: 500 ``SOMETHING_WRONG`` and one line with the error's type and where.
@@ -296,11 +307,12 @@ class ErrorBoundary:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = finished = False
 
         async def watch(message: Message) -> None:
-            nonlocal started
+            nonlocal started, finished
             started = started or message["type"] == "http.response.start"
+            finished = message["type"] == "http.response.body" and not message.get("more_body", False)
             await send(message)
 
         answer = _error if _answers_in_json(scope["path"]) else self.page
@@ -311,6 +323,15 @@ class ErrorBoundary:
             if refusal.note:
                 log.info("%s %s: %s", scope["method"], scope["path"], refusal.note)
             response = answer(refusal.status, refusal.message)
+        except RequestTooSlow:
+            log.info("%s %s: body too slow, refused", scope["method"], scope["path"])
+            response = answer(408, TOO_SLOW)
+            response.headers["Connection"] = "close"
+        except ClientDisconnect:
+            log.info(
+                "%s %s: the client went away before its request was read", scope["method"], scope["path"]
+            )
+            return
         except Exception as error:
             if is_unavailable(error):
                 availability.failed(error)
@@ -319,8 +340,11 @@ class ErrorBoundary:
             else:
                 log.error("%s %s failed: %s", scope["method"], scope["path"], failure_line(error))
                 response = answer(500, SOMETHING_WRONG)
-        if not started:  # once a response has begun there is nothing left to answer with
+        if not started:
             await response(scope, receive, send)
+        elif not finished:  # a stream that failed midway ends here (the page's EventSource comes back)
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _answers_in_json(path: str) -> bool:
@@ -506,7 +530,13 @@ class WebChat:
         if not self._same_origin(request):
             log.warning("web request refused: foreign or missing origin")
             return _error(403, REFUSED_ORIGIN)
-        contact = await self._contact(request)
+        session = self._session(request)
+        if session is None:
+            return _error(401, NEED_SIGN_IN)
+        # Looked up holding the person's lock, which ``_handle`` takes next: the lock is fair, so a
+        # browser's messages reach the engine in the order they came, however long each lookup takes.
+        async with self._lock(session):
+            contact = await self._contact(request)
         if contact is None:
             return _error(401, NEED_SIGN_IN)
         if not self.signer.check_csrf(csrf_holder(contact), request.headers.get(CSRF_HEADER, "")):
@@ -785,9 +815,9 @@ class WebChat:
             return _error(401, NEED_SIGN_IN)
         if contact.channel != CHANNEL:
             return Response(status_code=204)
-        if self.live.full:
-            log.warning("event stream refused: %d streams open", self.live.listeners)
-            return _error(503, STREAMS_FULL)
+        if not self.live.admits(contact.user_id):
+            self.live.say_full()
+            return _error(503, STREAMS_FULL, headers={"Connection": "close", "Retry-After": "60"})
         if request.method == "HEAD":  # the head alone: a stream never ends
             return Response(media_type="text/event-stream")
         after = plain_number(request.headers.get("last-event-id", ""), max_digits=18)
@@ -1032,8 +1062,8 @@ def _address(request: Request) -> str:
     return host
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 async def _json_body(request: Request, *, too_large: str) -> dict[str, Any]:
@@ -1151,7 +1181,11 @@ def build_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders), Middleware(ErrorBoundary, page=chat.message_page)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(ErrorBoundary, page=chat.message_page),
+            Middleware(BodyDeadline),
+        ],
         exception_handlers={HTTPException: no_such_route},
     )
     app.state.live = chat.live  # closed before the server stops (``stop_streams``)
@@ -1206,21 +1240,18 @@ async def serve_web(
     recorded before it is queued, so a second process doing the same sends nothing twice); web
     contacts see them as notices on their next page load, 企业微信 members on their phones. With the
     ``WECOM_*`` settings the 企业微信 channel runs here too: its callback beside the web chat, its
-    inbox and outbox in this process. The access log stays off: invite links carry their code in the
-    query string.
+    inbox and outbox in this process. How uvicorn serves (deadlines, trusted proxies, no access log):
+    ``bot.http_edge``. The open-file limit is raised as far as allowed, and the event streams kept
+    to a quarter of it.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
     app = build_app(engine, settings, telegram, webhook_secret, wecom)
-    config = uvicorn.Config(
-        app,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-    )
-    server = StreamingServer(config, app)
+    open_files = raise_open_file_limit()
+    live = app.state.live
+    live.most = streams_for(open_files, live.most)
+    asyncio.get_running_loop().set_exception_handler(OutOfFiles())
+    logging.getLogger("uvicorn.error").addFilter(OncePerMinute())
+    server = StreamingServer(server_config(app, settings, open_files), app)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
     pushing = asyncio.create_task(run_channel(wecom.inbox, wecom.dispatcher, stop)) if wecom else None
