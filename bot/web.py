@@ -516,9 +516,13 @@ class WebChat:
             self._locks[user_id] = lock
         return lock
 
-    def _throttle(self, request: Request) -> None:
-        """Refuse (429) an address that has failed more than ``FailedAttempts.per_minute`` codes a minute."""
-        if not self.attempts.allowed(_address(request)):
+    async def _throttle(self, request: Request, code: str) -> None:
+        """Refuse (429) an address that has failed more than ``FailedAttempts.per_minute`` codes a
+        minute, unless ``code`` is a right one (an office behind one address, where someone mistyped,
+        still signs in; codes are too long to guess)."""
+        if self.attempts.allowed(_address(request)):
+            return
+        if not await run_in_threadpool(self.engine.invite_usable, code):
             message = TOO_MANY_TRIES.format(contact=self.engine.contact_line)
             raise Refusal(429, message, "too many failed invite or consent attempts from one address")
 
@@ -677,8 +681,8 @@ class WebChat:
 
     async def join(self, request: Request) -> Response:
         """The privacy notice for an invite code (nothing is stored), or why the code cannot be used."""
-        self._throttle(request)
         code = request.query_params.get("code", "").strip()
+        await self._throttle(request, code[:MAX_CODE_CHARS])
         if not code or len(code) > MAX_CODE_CHARS or not code.isascii() or not code.isalnum():
             replies = [Reply(INVITE_UNUSABLE.format(contact=self.engine.contact_line))]
         else:
@@ -692,7 +696,6 @@ class WebChat:
         """同意 / 不同意 on the privacy notice; on 同意 the browser is bound and gets its session cookie."""
         if not self._same_origin(request):
             return _error(403, REFUSED_ORIGIN)
-        self._throttle(request)
         contact = await self._contact(request)
         given = request.headers.get(CSRF_HEADER, "")
         guest = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
@@ -711,6 +714,7 @@ class WebChat:
         if len(menu) > MAX_CODE_CHARS + len(CONSENT_BUTTONS) or len(text) > 20:
             raise Refusal(400, BAD_REQUEST, "consent body too long")
         code = menu.removeprefix(CONSENT_BUTTONS)
+        await self._throttle(request, code)
         replies = await self._handle(Inbound(CHANNEL, user_id, text=text, consent_for=code))
         bound = await run_in_threadpool(self.engine.identity, CHANNEL, user_id)
         payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}

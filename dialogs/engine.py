@@ -212,7 +212,9 @@ class DialogEngine:
         consenting = inbound.consent_for is not None
         inviting = command is not None and command.name == "start" and bool(command.argument)
         if (consenting or inviting) and not self.invite_tries.allowed((inbound.channel, inbound.user_id)):
-            return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
+            code = inbound.consent_for if command is None or not inviting else command.argument
+            if not self.invite_usable(code or ""):  # a right code goes through: only guesses wait
+                return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
         if inbound.consent_for is not None:
             return self._consent(inbound, inbound.consent_for, cleaned.text)
         if inviting:
@@ -262,6 +264,11 @@ class DialogEngine:
     def contact_line(self) -> str:
         """Who to ask when the bot cannot help: “市妇联组联部（联系人：…，电话：…，邮箱：…）”."""
         return self.campaign.contact.line()
+
+    def invite_usable(self, code: str) -> bool:
+        """Whether ``code`` is an invite that can be used now (a right code is never held up by the
+        limit on wrong ones: codes are too long to guess)."""
+        return self.repository.usable_invite(code.strip().upper(), self.clock()) is not None
 
     def identity(self, channel: str, user_id: str) -> Identity | None:
         """A bound, active contact of a channel's user, or None."""
