@@ -169,8 +169,7 @@ class LiveNotices:
             self._wake.clear()
             keys = list(self._seats)
             try:
-                waiting = await asyncio.to_thread(self._waiting, keys)
-                bound = await asyncio.to_thread(self._bound, keys) if self._bound else set(keys)
+                waiting, bound = await asyncio.to_thread(self._look, keys)
             except Exception as error:  # the database away: the streams wait, then carry on
                 report_failure(error, "the web notice loop")
                 await _first(asyncio.sleep(OUTAGE_PAUSE), stop.wait())
@@ -183,6 +182,10 @@ class LiveNotices:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._every)
         self.close()
+
+    def _look(self, keys: list[str]) -> tuple[set[str], set[str]]:
+        """Which of ``keys`` have notices waiting, and which are still bound (one thread hop)."""
+        return self._waiting(keys), (self._bound(keys) if self._bound else set(keys))
 
 
 async def _first(*waits: object) -> None:
