@@ -1054,7 +1054,8 @@ def web_update_id(user_id: str, message_id: str) -> int:
 
 
 def _address(request: Request) -> str:
-    """The client's address (behind the deployment's reverse proxy, the one it forwarded); for IPv6
+    """The client's address (behind a reverse proxy named in ``INTAKE_TRUSTED_PROXIES``, the one it
+    forwarded; anyone else's ``X-Forwarded-For`` is not believed: ``bot.http_edge``); for IPv6
     its /64 network, which one household or phone holds whole and can rotate addresses within."""
     host = request.client.host if request.client is not None else ""
     try:
@@ -1245,8 +1246,8 @@ async def serve_web(
     contacts see them as notices on their next page load, 企业微信 members on their phones. With the
     ``WECOM_*`` settings the 企业微信 channel runs here too: its callback beside the web chat, its
     inbox and outbox in this process. How uvicorn serves (deadlines, trusted proxies, no access log):
-    ``bot.http_edge``. The open-file limit is raised as far as allowed, and the event streams kept
-    to a quarter of it.
+    ``bot.http_edge``. The open-file limit is raised as far as allowed; event streams and connections
+    are kept well under it.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
     app = build_app(engine, settings, telegram, webhook_secret, wecom)
@@ -1254,7 +1255,9 @@ async def serve_web(
     live = app.state.live
     live.most = streams_for(open_files, live.most)
     asyncio.get_running_loop().set_exception_handler(OutOfFiles())
-    logging.getLogger("uvicorn.error").addFilter(OncePerMinute())
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(given, OncePerMinute) for given in uvicorn_log.filters):
+        uvicorn_log.addFilter(OncePerMinute())
     server = StreamingServer(server_config(app, settings, open_files), app)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
