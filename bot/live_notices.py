@@ -42,9 +42,11 @@ class Seat:
 
     bell: asyncio.Event = field(default_factory=asyncio.Event)
     ended: bool = False
+    replaced: bool = False  # ended for a newer page of the same person
 
-    def end(self) -> None:
+    def end(self, *, replaced: bool = False) -> None:
         self.ended = True
+        self.replaced = replaced
         self.bell.set()
 
 
@@ -88,7 +90,7 @@ class LiveNotices:
         seats = self._seats.setdefault(chat_key, [])
         seats.append(seat)
         for old in seats[: -self.per_person]:
-            old.end()
+            old.end(replaced=True)
         self._wake.set()
         try:
             yield seat

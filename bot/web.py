@@ -802,7 +802,8 @@ class WebChat:
         each notice as a ``notice`` event with its line's id the moment it is queued
         (``bot.live_notices``); a ``beat`` with the last line's id at once and now and then, so that
         proxies keep the stream open and the page knows it lives; an end after ``STREAM_FOR``
-        seconds (the page reconnects, and who it is, is checked again). The stream goes on after the
+        seconds (the page reconnects, and who it is, is checked again), or a ``replaced`` event when
+        newer pages of the person took its place (``PER_PERSON``). The stream goes on after the
         page's ``Last-Event-ID`` (a reconnect), else its ``?after=``: a notice written into a
         connection that died is offered again. A 企业微信 member's notices go to their phone: 204,
         which tells the page's EventSource not to come back."""
@@ -858,6 +859,8 @@ class WebChat:
                 except TimeoutError:
                     yield f"event: beat\ndata: {seen}\n\n"
                     seat.bell.set()  # and look: another process may have taken a notice for this person
+            if seat.replaced:  # the page stops listening until it is looked at again
+                yield "event: replaced\ndata: \n\n"
 
     def _last_line(self, contact: Identity) -> int:
         """The id of the conversation's last line (0 for none)."""

@@ -550,7 +550,20 @@
     stream.addEventListener("error", function () {
       if (stream && stream.readyState === EventSource.CLOSED) stream = null;
     });
+    // Newer tabs of this person took its place (a person keeps a few streams at most): this tab polls
+    // until it is looked at again, then listens again, and the tab in use always hears at once.
+    stream.addEventListener("replaced", function () {
+      if (stream) stream.close();
+      stream = null;
+    });
   }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && !stream) {
+      listen();
+      pollNotices();
+    }
+  });
 
   function streamAlive() {
     if (!stream || stream.readyState !== EventSource.OPEN) return false;
