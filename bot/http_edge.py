@@ -80,13 +80,14 @@ class DeadlineH11(H11Protocol):
         self._head_deadline = None
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             return
-        if self.cycle is None or self.cycle.response_complete:  # not in the middle of an answer
-            log.info("a request's headers did not arrive in %.0f s: connection closed", HEAD_DEADLINE)
-            self.transport.write(
-                b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/html; charset=utf-8\r\n"
-                b"connection: close\r\ncontent-length: " + str(len(_TOO_SLOW_PAGE)).encode() + b"\r\n\r\n"
-            )
-            self.transport.write(_TOO_SLOW_PAGE)
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # an answer is under way on this connection: not cut
+        log.info("a request's headers did not arrive in %.0f s: connection closed", HEAD_DEADLINE)
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/html; charset=utf-8\r\n"
+            b"connection: close\r\ncontent-length: " + str(len(_TOO_SLOW_PAGE)).encode() + b"\r\n\r\n"
+        )
+        self.transport.write(_TOO_SLOW_PAGE)
         self.transport.close()
 
 

@@ -86,6 +86,30 @@ def test_headers_sent_a_byte_at_a_time_get_a_408_and_the_connection_closes(
     assert took < 5, f"the slow headers held the connection {took:.1f} s"
 
 
+def test_an_open_event_stream_outlives_the_deadlines(
+    engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadlines are for requests on their way in: a page's event stream, whose request came
+    whole, stays open however long it lasts."""
+    monkeypatch.setattr(http_edge, "HEAD_DEADLINE", 0.5)
+    monkeypatch.setattr(http_edge, "BODY_GRACE", 0.5)
+    settings = web_settings()
+    with served(build_app(engine, settings), settings) as (host, port):
+        url = f"http://{host}:{port}"
+        with httpx.Client(base_url=url, headers={"Origin": url}, timeout=10) as client:
+            sign_in(client, engine)
+            with client.stream("GET", "/api/events", headers={"Accept": "text/event-stream"}) as stream:
+                assert stream.status_code == 200
+                lines = stream.iter_lines()
+                assert next(lines).startswith("retry:")
+                time.sleep(2)
+                assert client.get("/healthz").text == "ok"
+                engine.repository.enqueue_message(
+                    "web", client.cookies[SESSION_COOKIE].rsplit(".", 1)[0], {"text": "仍在"}
+                )
+                assert any("仍在" in line for line in lines), "the stream was still open"
+
+
 def test_a_body_sent_at_3_bytes_a_second_gets_a_chinese_408(
     engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
