@@ -9,6 +9,7 @@ with its buttons, the status page.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -19,12 +20,13 @@ from typing import Any
 import pytest
 from docx import Document
 
+from bot.http_edge import TOO_SLOW
 from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import INVITE_UNUSABLE, DialogEngine
 from dialogs.exchange import DocumentRef
 from tests.conftest import Chat, chinese_text, photo_bytes
 from tests.test_mp4_probe import mp4
-from tests.test_web_api import SITE_ANSWERS, invite, serving, submit_site, web_settings
+from tests.test_web_api import SITE_ANSWERS, contacts, invite, serving, submit_site, web_settings
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -232,6 +234,30 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     assert any(SITE_ANSWERS[0] in cell for cell in cells), "the site's name is in the 申报表"
     assert any("妇女之家活动室" in cell for cell in cells)
     assert len(document.inline_shapes) == 3, "the three photos are in the 申报表"
+
+
+def test_a_message_timed_out_on_a_slow_connection_is_sent_again_and_taken_once(
+    phone: Page, server: str, engine: DialogEngine
+) -> None:
+    """Issue 22 item 13: the server answers a body too slow to arrive 408; the page sends the message
+    again (same id) instead of losing it."""
+    sign_in(phone, server, engine)
+    assert "请输入申报单位名称" in press(phone, "示范点申报表")
+    timed_out: list[str] = []
+
+    def slow_once(route: Any) -> None:
+        if timed_out:
+            route.continue_()
+            return
+        timed_out.append(str(route.request.post_data))
+        route.fulfill(status=408, content_type="application/json", body=json.dumps({"error": TOO_SLOW}))
+
+    phone.route("**/api/messages", slow_once)
+    assert "申报单位共有多少人" in send(phone, SITE_ANSWERS[0])
+    assert len(timed_out) == 1 and SITE_ANSWERS[0] in json.loads(timed_out[0])["text"]
+    [contact] = [c for c in contacts(engine) if c.role == "contact"]
+    draft = engine.repository.draft(contact.current_draft_id or 0)
+    assert draft is not None and draft.answers == {"org_name": SITE_ANSWERS[0]}, "taken once, by its id"
 
 
 def test_another_units_file_is_refused_and_a_bad_code_is_explained(

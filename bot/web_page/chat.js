@@ -273,9 +273,9 @@
     return request("POST", path, JSON.stringify(payload), { "Content-Type": "application/json" });
   }
 
-  // Each message carries an id of its own. One that met a dropped network or a restarting service
-  // (no answer, or 503) is sent again with the same id, so the server takes it once however many
-  // copies arrive.
+  // Each message carries an id of its own. One that met a dropped network, a restarting service or
+  // a connection too slow to carry it in time (no answer, 503, 408) is sent again with the same id,
+  // so the server takes it once however many copies arrive.
   function messageId() {
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
@@ -285,7 +285,8 @@
     var warned = false;
     function go() {
       return attempt().then(function (result) {
-        if ((result.status === 0 || result.status === 503) && tries < RETRY_DELAYS_MS.length) {
+        var again = result.status === 0 || result.status === 503 || result.status === 408;
+        if (again && tries < RETRY_DELAYS_MS.length) {
           if (!warned) showSystem("网络不稳定，正在重新发送……");
           warned = true;
           var delay = RETRY_DELAYS_MS[tries];
