@@ -66,8 +66,11 @@ def run_notices(spec: NoticesSpec, start: Start) -> NoticesResult:
         cookie = f"{SESSION_COOKIE}={signer.sign('session', user)}"
         headers = {"cookie": cookie, "accept": "text/event-stream"}
         async with client.stream("GET", "/api/events", headers=headers) as stream:
+            event = ""
             async for line in stream.aiter_lines():
-                if line.startswith("data: "):
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event == "notice":  # not a beat's line id
                     received[json.loads(line[6:])["text"]] = time.perf_counter()
 
     def enqueue(user: str, text: str) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.campaign import DEFAULT_CAMPAIGN
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     web_url: str = ""
     web_session_secret: str = ""
     web_session_days: int = Field(default=180, ge=1)
+    # The reverse proxies (nginx) whose X-Forwarded-For and X-Forwarded-Proto are believed: addresses
+    # or networks, comma-separated ("127.0.0.1", "10.0.0.0/8"). Empty: none, the peer's own address
+    # counts (invite guesses are limited per address; a client must not choose its own).
+    trusted_proxies: str = ""
     # 企业微信 (or 政务微信, whose API is served from the deployment's own host: WECOM_API_BASE_URL).
     # Every call — token, messages, media — goes to the base URL; tests point it at a local fake.
     wecom_corp_id: str = Field(default="", validation_alias="WECOM_CORP_ID")
@@ -59,6 +64,13 @@ class Settings(BaseSettings):
     # defaults keep under both (bot.wecom). Tests against the fake, which drops nothing, may raise them.
     wecom_member_rate: float = Field(default=0.26, gt=0)
     wecom_member_burst: float = Field(default=3.0, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            ip_network(entry, strict=False)  # ValueError: not an address nor a network
+        return value
 
     @property
     def wecom_enabled(self) -> bool:

@@ -41,7 +41,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
@@ -59,6 +59,16 @@ from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from bot.delivery.inbox import run_channel
 from bot.delivery.together import Work
 from bot.download_grants import LINK_REVOKED, DownloadGrants, link_expired
+from bot.http_edge import (
+    TOO_SLOW,
+    BodyDeadline,
+    OncePerMinute,
+    OutOfFiles,
+    RequestTooSlow,
+    raise_open_file_limit,
+    server_config,
+    streams_for,
+)
 from bot.live_notices import LiveNotices
 from bot.mp4_probe import VideoDamaged, spooled_video_file, video_file
 from bot.settings import Settings
@@ -94,11 +104,10 @@ MAX_TEXT_CHARS = 10_000
 MAX_JSON_BYTES = 256 * 1024  # a message of MAX_TEXT_CHARS fits even with every character escaped
 MAX_CODE_CHARS = 40
 GUEST_MAX_AGE = 24 * 3600
-BOUND_FOR = 30.0  # seconds a browser's contact is taken as looked up
-SHUTDOWN_GRACE = 10  # seconds uvicorn waits for the responses under way when it stops
 STREAM_FOR = 300.0  # seconds an event stream stays open before the page reconnects (and is checked again)
-HEARTBEAT_EVERY = 20.0  # seconds between comments on a quiet stream, so that proxies keep it open
+HEARTBEAT_EVERY = 20.0  # seconds between beats on a quiet stream, so that proxies keep it open
 
+STREAMS_FULL = "通知通道暂时已满，页面会每分钟自动查看一次新通知；已填的内容不会丢失。"
 NEED_SIGN_IN = "请先登录：打开市妇联组联部发给您的邀请链接，或在首页输入邀请码。"
 REFUSED_ORIGIN = "页面已过期或来源不明，请刷新页面后再试。"
 BAD_REQUEST = "请求格式不正确，请刷新页面后再试。"
@@ -291,6 +300,8 @@ class ErrorBoundary:
     one line, never a traceback nor an exception's text (which may quote personal data):
 
     * a ``Refusal``: its status and message;
+    * a body that did not keep pace (``bot.http_edge.BodyDeadline``): 408 ``TOO_SLOW``, and the
+      connection closes; a client that went away while sending (a closed upload): one INFO line;
     * an unavailable database (down, restarting, locked, its file gone): 503 ``MAINTENANCE`` with
       ``Retry-After``; the log hears of it once per outage (``storage.database.availability``);
     * anything else: 500 ``SOMETHING_WRONG`` and one line with the error's type and where.
@@ -304,11 +315,12 @@ class ErrorBoundary:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = finished = False
 
         async def watch(message: Message) -> None:
-            nonlocal started
+            nonlocal started, finished
             started = started or message["type"] == "http.response.start"
+            finished = message["type"] == "http.response.body" and not message.get("more_body", False)
             await send(message)
 
         answer = _error if _answers_in_json(scope["path"]) else self.page
@@ -319,6 +331,15 @@ class ErrorBoundary:
             if refusal.note:
                 log.info("%s %s: %s", scope["method"], scope["path"], refusal.note)
             response = answer(refusal.status, refusal.message)
+        except RequestTooSlow:
+            log.info("%s %s: body too slow, refused", scope["method"], scope["path"])
+            response = answer(408, TOO_SLOW)
+            response.headers["Connection"] = "close"
+        except ClientDisconnect:
+            log.info(
+                "%s %s: the client went away before its request was read", scope["method"], scope["path"]
+            )
+            return
         except Exception as error:
             if is_unavailable(error):
                 availability.failed(error)
@@ -327,8 +348,11 @@ class ErrorBoundary:
             else:
                 log.error("%s %s failed: %s", scope["method"], scope["path"], failure_line(error))
                 response = answer(500, SOMETHING_WRONG)
-        if not started:  # once a response has begun there is nothing left to answer with
+        if not started:
             await response(scope, receive, send)
+        elif not finished:  # a stream that failed midway ends here (the page's EventSource comes back)
+            with contextlib.suppress(OSError, RuntimeError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _answers_in_json(path: str) -> bool:
@@ -437,9 +461,11 @@ class WebChat:
         )
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.together: GroupCommit[list[Reply]] = GroupCommit(engine.store)
-        self._bound_contacts: dict[str, tuple[float, Identity]] = {}
         self._serving: asyncio.Task[None] | None = None
-        self.live = LiveNotices(lambda user_ids: engine.have_notices(CHANNEL, user_ids))
+        self.live = LiveNotices(
+            lambda user_ids: engine.have_notices(CHANNEL, user_ids),
+            bound=lambda user_ids: engine.still_bound(CHANNEL, user_ids),
+        )
         self._looking: asyncio.Task[None] | None = None
 
     def routes(self) -> list[Route]:
@@ -473,23 +499,12 @@ class WebChat:
     async def _contact(self, request: Request) -> Identity | None:
         """The bound, active contact of this browser, or None.
 
-        Looked up once every ``BOUND_FOR`` seconds per browser, not at every request (it was a thread
-        hop and a query each time): a contact revoked meanwhile is refused by the engine itself, which
-        reads the contact with every message, until the browser is looked up again."""
+        Looked up at every request (one indexed query): a contact revoked with ``intake contacts
+        --revoke`` is refused from its next request on, a download included."""
         session = self._session(request)
         if session is None:
             return None
-        now = time.monotonic()
-        known = self._bound_contacts.get(session)
-        if known is not None and now - known[0] < BOUND_FOR:
-            return known[1]
-        contact = await run_in_threadpool(self.engine.identity, *speaker_of(session))
-        if contact is None:
-            return None  # not remembered: a browser may be bound the next moment
-        if len(self._bound_contacts) > 10_000:
-            self._bound_contacts.clear()
-        self._bound_contacts[session] = (now, contact)
-        return contact
+        return await run_in_threadpool(self.engine.identity, *speaker_of(session))
 
     def _secure(self, request: Request) -> bool:
         return request.url.scheme == "https" or self.settings.web_url.startswith("https://")
@@ -512,9 +527,13 @@ class WebChat:
             self._locks[user_id] = lock
         return lock
 
-    def _throttle(self, request: Request) -> None:
-        """Refuse (429) an address that has failed more than ``FailedAttempts.per_minute`` codes a minute."""
-        if not self.attempts.allowed(_address(request)):
+    async def _throttle(self, request: Request, code: str) -> None:
+        """Refuse (429) an address that has failed more than ``FailedAttempts.per_minute`` codes a
+        minute, unless ``code`` is a right one (an office behind one address, where someone mistyped,
+        still signs in; codes are too long to guess)."""
+        if self.attempts.allowed(_address(request)):
+            return
+        if not await run_in_threadpool(self.engine.invite_usable, code):
             message = TOO_MANY_TRIES.format(contact=self.engine.contact_line)
             raise Refusal(429, message, "too many failed invite or consent attempts from one address")
 
@@ -526,7 +545,13 @@ class WebChat:
         if not self._same_origin(request):
             log.warning("web request refused: foreign or missing origin")
             return _error(403, REFUSED_ORIGIN)
-        contact = await self._contact(request)
+        session = self._session(request)
+        if session is None:
+            return _error(401, NEED_SIGN_IN)
+        # Looked up holding the person's lock, which ``_handle`` takes next: the lock is fair, so a
+        # browser's messages reach the engine in the order they came, however long each lookup takes.
+        async with self._lock(session):
+            contact = await self._contact(request)
         if contact is None:
             return _error(401, NEED_SIGN_IN)
         if not self.signer.check_csrf(csrf_holder(contact), request.headers.get(CSRF_HEADER, "")):
@@ -680,8 +705,8 @@ class WebChat:
 
     async def join(self, request: Request) -> Response:
         """The privacy notice for an invite code (nothing is stored), or why the code cannot be used."""
-        self._throttle(request)
         code = request.query_params.get("code", "").strip()
+        await self._throttle(request, code[:MAX_CODE_CHARS])
         if not _plausible_code(code):
             replies = [Reply(INVITE_UNKNOWN.format(contact=self.engine.contact_line))]
         else:
@@ -695,7 +720,6 @@ class WebChat:
         """同意 / 不同意 on the privacy notice; on 同意 the browser is bound and gets its session cookie."""
         if not self._same_origin(request):
             return _error(403, REFUSED_ORIGIN)
-        self._throttle(request)
         contact = await self._contact(request)
         given = request.headers.get(CSRF_HEADER, "")
         guest = self.signer.unsign("guest", request.cookies.get(GUEST_COOKIE))
@@ -714,6 +738,7 @@ class WebChat:
         if len(menu) > MAX_CODE_CHARS + len(CONSENT_BUTTONS) or len(text) > 20:
             raise Refusal(400, BAD_REQUEST, "consent body too long")
         code = menu.removeprefix(CONSENT_BUTTONS)
+        await self._throttle(request, code)
         replies = await self._handle(Inbound(CHANNEL, user_id, text=text, consent_for=code))
         bound = await run_in_threadpool(self.engine.identity, CHANNEL, user_id)
         payload: dict[str, Any] = {"replies": self._replies(replies), "bound": False}
@@ -747,33 +772,50 @@ class WebChat:
     # Chatting ------------------------------------------------------------------------------------
 
     async def start(self, request: Request) -> Response:
-        """A page load: the notices queued while the page was closed, then the greeting (or the question
-        where the contact left off)."""
+        """A page load: the conversation so far, the greeting (or the question where the contact left
+        off), then the notices that came meanwhile. Lines and notices carry their ids; ``seen`` is
+        the last one, from where the page's stream and poll go on."""
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        history = await run_in_threadpool(self.engine.chat_history, contact.contact_id)
+        history = await run_in_threadpool(self.engine.chat_lines_after, contact.contact_id, 0)
+        seen = history[-1][0] if history else 0
         replies = await self._handle(Inbound(contact.channel, contact.user_id, "/start"))
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
-        notices = await run_in_threadpool(self._take_notices, contact)
+        seen, notices = await run_in_threadpool(self._new_notices, contact, seen)
         log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
-        lines = [self._granted({"speaker": speaker, **payload}, contact) for speaker, payload in history]
+        lines = [
+            self._granted({"speaker": speaker, "id": line_id, **payload}, contact)
+            for line_id, speaker, payload in history
+        ]
         return JSONResponse(
-            {"history": lines, "notices": notices, "replies": self._replies(replies, contact)}
+            {"history": lines, "notices": notices, "replies": self._replies(replies, contact), "seen": seen}
         )
 
     async def notices(self, request: Request) -> Response:
+        """The page's poll: the notices after line ``after`` (the last the page has; without it,
+        only those that come now), for a page whose stream is down."""
         contact = await self._bound(request)
         if isinstance(contact, Response):
             return contact
-        return JSONResponse({"notices": await run_in_threadpool(self._take_notices, contact)})
+        body = await _json_body(request, too_large=BAD_REQUEST)
+        given = body.get("after")
+        after = given if isinstance(given, int) and 0 <= given < 2**63 else None
+        if after is None:
+            after = await run_in_threadpool(self._last_line, contact)
+        seen, notices = await run_in_threadpool(self._new_notices, contact, after)
+        return JSONResponse({"notices": notices, "seen": seen})
 
     async def events(self, request: Request) -> Response:
-        """The open page's stream of notices (Server-Sent Events): each as an ``notice`` event the
-        moment it is queued (``bot.live_notices``), a comment now and then so that proxies keep the
-        stream open, and an end after ``STREAM_FOR`` seconds (the page reconnects, and who it is, is
-        checked again). A 企业微信 member's notices go to their phone: 204, which tells the page's
-        EventSource not to come back."""
+        """The open page's stream of notices (Server-Sent Events), to every open page of the person:
+        each notice as a ``notice`` event with its line's id the moment it is queued
+        (``bot.live_notices``); a ``beat`` with the last line's id at once and now and then, so that
+        proxies keep the stream open and the page knows it lives; an end after ``STREAM_FOR``
+        seconds (the page reconnects, and who it is, is checked again), or a ``replaced`` event when
+        newer pages of the person took its place (``PER_PERSON``). The stream goes on after the
+        page's ``Last-Event-ID`` (a reconnect), else its ``?after=``: a notice written into a
+        connection that died is offered again. A 企业微信 member's notices go to their phone: 204,
+        which tells the page's EventSource not to come back."""
         origin = request.headers.get("origin")
         if origin is not None and not self._same_origin(request):
             log.warning("event stream refused: foreign origin")
@@ -787,41 +829,72 @@ class WebChat:
             return _error(401, NEED_SIGN_IN)
         if contact.channel != CHANNEL:
             return Response(status_code=204)
+        if not self.live.admits(contact.user_id):
+            self.live.say_full()
+            return _error(503, STREAMS_FULL, headers={"Connection": "close", "Retry-After": "60"})
         if request.method == "HEAD":  # the head alone: a stream never ends
             return Response(media_type="text/event-stream")
+        after = plain_number(request.headers.get("last-event-id", ""), max_digits=18)
+        if after is None:
+            after = plain_number(request.query_params.get("after", ""), max_digits=18)
         if self._looking is None or self._looking.done():
             self._looking = asyncio.create_task(self.live.run(asyncio.Event()))
         return StreamingResponse(
-            self._notice_stream(contact),
+            self._notice_stream(contact, after),
             media_type="text/event-stream",
-            headers={"X-Accel-Buffering": "no"},  # nginx: pass each event on at once
+            # nginx: pass each event on at once; the connection closes with the stream, so that a
+            # stream ended for a newer one frees its socket.
+            headers={"X-Accel-Buffering": "no", "Connection": "close"},
         )
 
-    async def _notice_stream(self, contact: Identity) -> AsyncIterator[str]:
+    async def _notice_stream(self, contact: Identity, after: int | None) -> AsyncIterator[str]:
         ends = time.monotonic() + STREAM_FOR
         yield "retry: 3000\n\n"
-        with self.live.listening(contact.user_id) as bell:
-            while not self.live.closed and time.monotonic() < ends:
-                if bell.is_set():
-                    bell.clear()
-                    for notice in await run_in_threadpool(self._take_notices, contact):
-                        yield f"event: notice\ndata: {json.dumps(notice, ensure_ascii=False)}\n\n"
+        with self.live.listening(contact.user_id) as seat:
+            seen = await run_in_threadpool(self._last_line, contact) if after is None else after
+            yield f"id: {seen}\nevent: beat\ndata: {seen}\n\n"  # where a reconnect goes on from
+            while not seat.ended and not self.live.closed and time.monotonic() < ends:
+                if seat.bell.is_set():
+                    seat.bell.clear()
+                    seen, notices = await run_in_threadpool(self._new_notices, contact, seen)
+                    for notice in notices:
+                        data = json.dumps(notice, ensure_ascii=False)
+                        yield f"id: {notice['id']}\nevent: notice\ndata: {data}\n\n"
                     continue
                 try:
-                    await asyncio.wait_for(bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic()))
+                    await asyncio.wait_for(
+                        seat.bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic())
+                    )
                 except TimeoutError:
-                    yield ": \n\n"
+                    yield f"event: beat\ndata: {seen}\n\n"
+                    seat.bell.set()  # and look: another process may have taken a notice for this person
+            if seat.replaced:  # the page stops listening until it is looked at again
+                yield "event: replaced\ndata: \n\n"
 
-    def _take_notices(self, contact: Identity) -> list[dict[str, Any]]:
-        """Messages queued for this browser (returns, reminders), each shown once, and kept with the
-        conversation. A 企业微信 member's reach their phone, not the page."""
+    def _last_line(self, contact: Identity) -> int:
+        """The id of the conversation's last line (0 for none)."""
+        lines = self.engine.chat_lines_after(contact.contact_id, 0)
+        return lines[-1][0] if lines else 0
+
+    def _new_notices(self, contact: Identity, after: int) -> tuple[int, list[dict[str, Any]]]:
+        """The notices queued for this browser taken into its conversation (returns, reminders; each
+        once, whichever page takes it), then every notice of the conversation after line ``after``,
+        with its id, and the last line's id. A 企业微信 member's notices reach their phone instead."""
         if contact.channel != CHANNEL:
-            return []
+            return after, []
 
         def keep(notices: list[Reply]) -> None:
             self.engine.remember_chat(contact.contact_id, [("notice", reply_json(n)) for n in notices])
 
-        return self._replies(self.engine.notices(CHANNEL, contact.user_id, keep), contact)
+        if self.engine.notices(CHANNEL, contact.user_id, keep):
+            self.live.wake_soon(contact.user_id)  # the person's other open pages show them too
+        lines = self.engine.chat_lines_after(contact.contact_id, after)
+        notices = [
+            self._granted({"id": line_id, **payload}, contact)
+            for line_id, speaker, payload in lines
+            if speaker == "notice"
+        ]
+        return (lines[-1][0] if lines else after), notices
 
     async def message(self, request: Request) -> Response:
         """A typed message, or a pressed button (its number with the reply's menu token)."""
@@ -1043,7 +1116,8 @@ def web_update_id(user_id: str, message_id: str) -> int:
 
 
 def _address(request: Request) -> str:
-    """The client's address (behind the deployment's reverse proxy, the one it forwarded); for IPv6
+    """The client's address (behind a reverse proxy named in ``INTAKE_TRUSTED_PROXIES``, the one it
+    forwarded; anyone else's ``X-Forwarded-For`` is not believed: ``bot.http_edge``); for IPv6
     its /64 network, which one household or phone holds whole and can rotate addresses within."""
     host = request.client.host if request.client is not None else ""
     try:
@@ -1055,8 +1129,8 @@ def _address(request: Request) -> str:
     return host
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 async def _json_body(request: Request, *, too_large: str) -> dict[str, Any]:
@@ -1174,7 +1248,11 @@ def build_app(
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders), Middleware(ErrorBoundary, page=chat.message_page)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(ErrorBoundary, page=chat.message_page),
+            Middleware(BodyDeadline),
+        ],
         exception_handlers={HTTPException: no_such_route},
     )
     app.state.live = chat.live  # closed before the server stops (``stop_streams``)
@@ -1230,21 +1308,20 @@ async def serve_web(
     contacts see them as notices on their next page load, 企业微信 members on their phones. With the
     ``WECOM_*`` settings the 企业微信 channel runs here too: its callback beside the web chat, its
     inbox and outbox in this process. The exports 组联部 were promised are made here too, apart from
-    the messages (``bot.delivery.exports``). The access log stays off: invite links carry their code in the
-    query string.
+    the messages (``bot.delivery.exports``). How uvicorn serves (deadlines, trusted proxies, no access
+    log: invite links carry their code in the query string): ``bot.http_edge``. The open-file limit is
+    raised as far as allowed; event streams and connections are kept well under it.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
     app = build_app(engine, settings, telegram, webhook_secret, wecom)
-    config = uvicorn.Config(
-        app,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-    )
-    server = StreamingServer(config, app)
+    open_files = raise_open_file_limit()
+    live = app.state.live
+    live.most = streams_for(open_files, live.most)
+    asyncio.get_running_loop().set_exception_handler(OutOfFiles())
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(given, OncePerMinute) for given in uvicorn_log.filters):
+        uvicorn_log.addFilter(OncePerMinute())
+    server = StreamingServer(server_config(app, settings, open_files), app)
     serving = asyncio.create_task(server.serve())
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
     exporting = asyncio.create_task(run_exports(engine, stop))

@@ -236,7 +236,9 @@ class DialogEngine:
         consenting = inbound.consent_for is not None
         inviting = command is not None and command.name == "start" and bool(command.argument)
         if (consenting or inviting) and not self.invite_tries.allowed((inbound.channel, inbound.user_id)):
-            return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
+            code = inbound.consent_for if command is None or not inviting else command.argument
+            if not self.invite_usable(code or ""):  # a right code goes through: only guesses wait
+                return [Reply(TOO_MANY_TRIES.format(contact=self.campaign.contact.line()))]
         if inbound.consent_for is not None:
             return self._consent(inbound, inbound.consent_for, text)
         if inviting:
@@ -288,6 +290,11 @@ class DialogEngine:
     def contact_line(self) -> str:
         """Who to ask when the bot cannot help: “市妇联组联部（联系人：…，电话：…，邮箱：…）”."""
         return self.campaign.contact.line()
+
+    def invite_usable(self, code: str) -> bool:
+        """Whether ``code`` is an invite that can be used now (a right code is never held up by the
+        limit on wrong ones: codes are too long to guess)."""
+        return self.repository.usable_invite(code.strip().upper(), self.clock()) is not None
 
     def identity(self, channel: str, user_id: str) -> Identity | None:
         """A bound, active contact of a channel's user, or None."""
@@ -357,6 +364,14 @@ class DialogEngine:
     def chat_history(self, contact_id: int) -> list[tuple[str, dict[str, Any]]]:
         """The kept lines of a web conversation, oldest first."""
         return self.repository.chat_lines(contact_id)
+
+    def chat_lines_after(self, contact_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
+        """The kept lines of a web conversation after line ``after``, with their ids, oldest first."""
+        return self.repository.chat_lines_after(contact_id, after)
+
+    def still_bound(self, channel: str, user_ids: Sequence[str]) -> set[str]:
+        """Which of these people are still bound (the others were revoked)."""
+        return self.repository.bound_chats(channel, user_ids)
 
     def have_notices(self, channel: str, user_ids: Sequence[str]) -> set[str]:
         """Which of these people have notices waiting (``notices`` would give them some)."""

@@ -854,6 +854,31 @@ class Repository(ExportJobStorage):
         with self._session() as session:
             return [(speaker, payload) for speaker, payload in reversed(session.execute(query).all())]
 
+    def chat_lines_after(self, contact_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
+        """The kept lines of a contact's web conversation after line ``after`` (id, speaker, payload),
+        oldest first: what an open page has not seen yet (its notices, in every tab)."""
+        table = _table(ChatLine)
+        query = (
+            sql_select(table.c.id, table.c.speaker, table.c.payload)
+            .where(table.c.contact_id == contact_id, table.c.id > after)
+            .order_by(table.c.id.desc())
+            .limit(CHAT_LINES_KEPT)
+        )
+        with self._session() as session:
+            rows = session.execute(query).all()
+        return [(line_id, speaker, payload) for line_id, speaker, payload in reversed(rows)]
+
+    def bound_chats(self, channel: str, chat_keys: Sequence[str]) -> set[str]:
+        """Which of ``chat_keys`` are still bound, active contacts on ``channel`` (one query)."""
+        if not chat_keys:
+            return set()
+        contact = _table(Contact).c
+        query = sql_select(contact.external_id).where(
+            contact.channel == channel, contact.external_id.in_(list(chat_keys)), contact.active.is_(True)
+        )
+        with self._session() as session:
+            return set(session.execute(query).scalars())
+
     def chats_with_messages(self, channel: str, chat_keys: Sequence[str], now: datetime) -> set[str]:
         """Which of ``chat_keys`` have messages due on ``channel`` (one query, by the chat index)."""
         if not chat_keys:

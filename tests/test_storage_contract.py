@@ -144,6 +144,33 @@ def test_a_web_conversation_keeps_its_last_lines_only(store: Repository) -> None
     assert stored == CHAT_LINES_KEPT + 1, "older lines are deleted, not just hidden"
 
 
+def test_a_conversation_is_read_after_a_line_with_ids_and_revoked_chats_are_not_bound(
+    store: Repository,
+) -> None:
+    """What the web's event streams read: the lines after the last one a page has (its notices, in
+    every tab), and which listening chats are still bound (a revoked one's stream ends)."""
+    unit = store.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None and unit.id is not None
+    contact, other = store.bind_contact("test", "u1", unit.id), store.bind_contact("test", "u2", unit.id)
+    assert contact.id is not None and other.id is not None
+    store.add_chat_lines(contact.id, [("person", {"text": "你好"}), ("bot", {"text": "请选择"})])
+    store.add_chat_lines(other.id, [("notice", {"text": "别人的"})])
+    store.add_chat_lines(contact.id, [("notice", {"text": "退回"})])
+    lines = store.chat_lines_after(contact.id, 0)
+    assert [(speaker, payload["text"]) for _id, speaker, payload in lines] == [
+        ("person", "你好"),
+        ("bot", "请选择"),
+        ("notice", "退回"),
+    ]
+    ids = [line_id for line_id, _speaker, _payload in lines]
+    assert ids == sorted(ids) and store.chat_lines_after(contact.id, ids[1]) == [lines[2]]
+    assert store.chat_lines_after(contact.id, ids[2]) == []
+    assert store.bound_chats("test", ["u1", "u2", "nobody"]) == {"u1", "u2"}
+    assert store.revoke_contact(other.id)
+    assert store.bound_chats("test", ["u1", "u2"]) == {"u1"}
+    assert store.bound_chats("test", []) == set()
+
+
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(DatabaseNotMigrated, match="intake migrate"):

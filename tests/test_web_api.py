@@ -381,9 +381,12 @@ def test_notices_queued_for_the_contact_are_shown_once(server: str, engine: Dial
         ]
         assert post(client, csrf, "/api/start", {}).json()["notices"] == []
         engine.repository.enqueue_message(CHANNEL, user_id, {"text": "截止提醒"})
-        assert post(client, csrf, "/api/notices", {}).json() == {
-            "notices": [{"text": "截止提醒", "options": [], "menu": ""}]
-        }
+        polled = post(client, csrf, "/api/notices", {}).json()
+        [notice] = polled["notices"]
+        assert notice == {"id": polled["seen"], "text": "截止提醒", "options": [], "menu": ""}
+        assert post(client, csrf, "/api/notices", {"after": polled["seen"]}).json()["notices"] == []
+        again = post(client, csrf, "/api/notices", {"after": polled["seen"] - 1}).json()["notices"]
+        assert again == [notice], "a page that missed it gets it again by its id"
 
 
 # What is refused ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ with its buttons, the status page.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
@@ -23,6 +24,7 @@ import pytest
 from docx import Document
 from PIL import Image
 
+from bot.http_edge import TOO_SLOW
 from bot.web import FILE_NOT_FOUND, build_app
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound
@@ -409,6 +411,30 @@ def test_a_video_too_large_to_send_is_never_shown_as_sent_and_says_what_to_do(
     assert phone.locator(".row.user .bubble").count() == before, "nothing looks sent"
 
 
+def test_a_message_timed_out_on_a_slow_connection_is_sent_again_and_taken_once(
+    phone: Page, server: str, engine: DialogEngine
+) -> None:
+    """Issue 22 item 13: the server answers a body too slow to arrive 408; the page sends the message
+    again (same id) instead of losing it."""
+    sign_in(phone, server, engine)
+    assert "请输入申报单位名称" in press(phone, "示范点申报表")
+    timed_out: list[str] = []
+
+    def slow_once(route: Any) -> None:
+        if timed_out:
+            route.continue_()
+            return
+        timed_out.append(str(route.request.post_data))
+        route.fulfill(status=408, content_type="application/json", body=json.dumps({"error": TOO_SLOW}))
+
+    phone.route("**/api/messages", slow_once)
+    assert "申报单位共有多少人" in send(phone, SITE_ANSWERS[0])
+    assert len(timed_out) == 1 and SITE_ANSWERS[0] in json.loads(timed_out[0])["text"]
+    [contact] = [c for c in contacts(engine) if c.role == "contact"]
+    draft = engine.repository.draft(contact.current_draft_id or 0)
+    assert draft is not None and draft.answers == {"org_name": SITE_ANSWERS[0]}, "taken once, by its id"
+
+
 def test_another_units_file_is_refused_and_a_bad_code_is_explained(
     phone: Page, server: str, engine: DialogEngine
 ) -> None:
@@ -545,6 +571,38 @@ def test_a_return_and_a_resubmission_reach_open_pages_within_a_second(
     took = time.monotonic() - started
     assert took < 1.0, f"组联部 heard of the resubmission after {took:.2f} s"
     assert "重新提交" in boss.locator(".bubble.notice").last.inner_text()
+    desk.close()
+
+
+def test_a_return_reaches_every_open_tab_of_the_contact_within_a_second(
+    chromium: Browser, phone: Page, server: str, engine: DialogEngine
+) -> None:
+    """Issue 21 item 6: with two tabs open, a 退回 reached the newer tab and never the one in use. Now
+    both show it within a second, and a tab opened later finds it in the conversation."""
+    number = submit_site(engine, "yufeng", "yufeng-colleague")
+    sign_in(phone, server, engine, "yufeng")
+    newer = phone.context.new_page()
+    newer.goto(server)
+    sees(newer, "请选择要填写的表")
+    desk = chromium.new_context(**PHONE)  # type: ignore[arg-type]
+    boss = desk.new_page()
+    boss.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
+    sees(boss, "个人信息保护告知")
+    press(boss, "同意")
+
+    started = time.monotonic()
+    boss.fill("#text-input", f"退回{number}号 表格盖章不清楚，请重新盖章")
+    boss.click("#send-button")
+    for tab in (phone, newer):
+        tab.locator(".bubble.notice", has_text="表格盖章不清楚").wait_for(timeout=5_000)
+    took = time.monotonic() - started
+    assert took < 1.0, f"the 退回 reached both tabs after {took:.2f} s"
+    time.sleep(0.5)
+    for tab in (phone, newer):
+        assert tab.locator(".bubble.notice", has_text="表格盖章不清楚").count() == 1, "shown once per tab"
+    later = phone.context.new_page()
+    later.goto(server)
+    sees(later, "表格盖章不清楚")
     desk.close()
 
 

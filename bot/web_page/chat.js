@@ -242,7 +242,21 @@
   }
 
   // A notice: a text (a 退回, a reminder), or a file made for this person later (the videos' ZIP).
+  // Each has the id of its line in the conversation: one that comes again (the stream reconnected
+  // after a connection that died, the poll) is shown once. ``seen`` is the last line the page has.
+  var shownNotices = {};
+  var seen = 0;
+
+  function see(id) {
+    if (typeof id === "number" && id > seen) seen = id;
+  }
+
   function showNotice(notice) {
+    if (notice && typeof notice.id === "number") {
+      if (shownNotices[notice.id]) return;
+      shownNotices[notice.id] = true;
+      see(notice.id);
+    }
     var bubble = element("div", "bubble notice");
     bubble.appendChild(element("strong", "notice-title", "通知"));
     bubble.appendChild(element("div", "", typeof notice === "string" ? notice : notice.text || ""));
@@ -299,9 +313,9 @@
     return request("POST", path, JSON.stringify(payload), { "Content-Type": "application/json" });
   }
 
-  // Each message carries an id of its own. One that met a dropped network or a restarting service
-  // (no answer, or 503) is sent again with the same id, so the server takes it once however many
-  // copies arrive.
+  // Each message carries an id of its own. One that met a dropped network, a restarting service or
+  // a connection too slow to carry it in time (no answer, 503, 408) is sent again with the same id,
+  // so the server takes it once however many copies arrive.
   function messageId() {
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
@@ -311,7 +325,8 @@
     var warned = false;
     function go() {
       return attempt().then(function (result) {
-        if ((result.status === 0 || result.status === 503) && tries < RETRY_DELAYS_MS.length) {
+        var again = result.status === 0 || result.status === 503 || result.status === 408;
+        if (again && tries < RETRY_DELAYS_MS.length) {
           if (!warned) showSystem("网络不稳定，正在重新发送……");
           warned = true;
           var delay = RETRY_DELAYS_MS[tries];
@@ -597,7 +612,7 @@
         who.textContent = result.data.who || "";
         history.replaceState(null, "", "/");
         showChat();
-        listen();
+        listen(true);
       } else {
         showSignIn();
       }
@@ -609,6 +624,7 @@
   function showHistory(lines) {
     if (!lines.length) return;
     lines.forEach(function (line) {
+      see(line.id);
       if (line.speaker === "notice") showNotice(line);
       else if (line.speaker === "bot") showBot(line, choose);
       else if (line.photo !== undefined) showStoredPhoto(line.photo);
@@ -646,6 +662,7 @@
       if (handleRefusal(result)) return;
       showHistory(result.data.history || []);
       (result.data.notices || []).forEach(showNotice);
+      see(result.data.seen);
       showReplies(result.data.replies || []);
       listen();
       askAboutUnit();
@@ -653,14 +670,29 @@
   }
 
   // Notices arrive the moment they are sent while the page is open (Server-Sent Events; the browser
-  // reconnects by itself after a dropped network or a restart). The minute poll is the fallback for
-  // a browser without EventSource, or a stream the server turned down.
+  // reconnects by itself after a dropped network or a restart, and the stream goes on after the last
+  // notice it had). Every open tab gets every notice. The stream beats every 20 s: one silent for
+  // longer died without saying so (a phone changing networks), and is opened again. The minute poll
+  // is the fallback for a browser without EventSource, or a stream the server turned down.
   var stream = null;
+  var heardAt = 0;
+  var SILENT_MS = 50000;
 
-  function listen() {
+  // fromNow: the page has not loaded the conversation (just signed in): only what comes from now on.
+  function listen(fromNow) {
     if (stream || state !== "bound" || !window.EventSource) return;
-    stream = new EventSource("/api/events");
+    stream = new EventSource(fromNow ? "/api/events" : "/api/events?after=" + seen);
+    heardAt = Date.now();
+    var heard = function () {
+      heardAt = Date.now();
+    };
+    stream.addEventListener("open", heard);
+    stream.addEventListener("beat", function (event) {
+      heard();
+      see(parseInt(event.data, 10)); // the stream's notices up to there came before it
+    });
     stream.addEventListener("notice", function (event) {
+      heard();
       var data = {};
       try {
         data = JSON.parse(event.data);
@@ -672,6 +704,28 @@
     stream.addEventListener("error", function () {
       if (stream && stream.readyState === EventSource.CLOSED) stream = null;
     });
+    // Newer tabs of this person took its place (a person keeps a few streams at most): this tab polls
+    // until it is looked at again, then listens again, and the tab in use always hears at once.
+    stream.addEventListener("replaced", function () {
+      if (stream) stream.close();
+      stream = null;
+    });
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && !stream) {
+      listen();
+      pollNotices();
+    }
+  });
+
+  function streamAlive() {
+    if (!stream || stream.readyState !== EventSource.OPEN) return false;
+    if (Date.now() - heardAt < SILENT_MS) return true;
+    stream.close();
+    stream = null;
+    listen();
+    return false;
   }
 
   // The status page links each unit to its submissions: “/?unit=鱼峰区妇联” opens the chat and asks.
@@ -684,11 +738,13 @@
   }
 
   function pollNotices() {
-    if (stream && stream.readyState === EventSource.OPEN) return;
+    if (streamAlive()) return;
     if (state !== "bound" || document.visibilityState !== "visible") return;
     enqueue(function () {
-      return postJson("/api/notices", {}).then(function (result) {
-        if (result.status === 200) (result.data.notices || []).forEach(showNotice);
+      return postJson("/api/notices", { after: seen }).then(function (result) {
+        if (result.status !== 200) return;
+        (result.data.notices || []).forEach(showNotice);
+        see(result.data.seen);
       });
     });
   }
