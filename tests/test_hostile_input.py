@@ -35,6 +35,12 @@ PARAMS = {
     "mobile": {},
     "integer": {"min": 0, "max": 1000},
     "campaign_date": {},
+    "id_number": {"birth_field": "birth", "gender_field": "gender"},
+    "amount": {"unit": "万元"},
+    "email": {},
+    "date": {},
+    "period": {},
+    "choices": {"choices": ["理论宣讲", "文化服务", "关爱帮扶"]},
 }
 NASTY = st.sampled_from(
     [
