@@ -29,7 +29,6 @@ from dialogs.commands import (
     not_understood,
     parse_command,
     pick_action,
-    submission_number,
 )
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
@@ -37,7 +36,7 @@ from dialogs.export_jobs import Exporter, ExportJobs, VideoExporter
 from dialogs.failures import failure_line
 from dialogs.form_records import Render, record_name, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
-from dialogs.lateness import deadline_label, is_past, late_note, refusal, refuses
+from dialogs.lateness import can_change, deadline_label, is_past, late_note, refusal, refuses
 from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
 from dialogs.notices import NoticeButton, notice_payload, pressed_notice
 from dialogs.nudges import send_due_nudges
@@ -86,7 +85,7 @@ from state_machines.form_machine import (
     menu_state,
 )
 from storage.database import database_health, is_unavailable
-from storage.models import MAX_ID, Contact, Draft, Invite, Unit
+from storage.models import Contact, Draft, Invite, Unit
 from storage.repository import ConcurrentUpdate, Repository
 
 log = logging.getLogger(__name__)
@@ -659,9 +658,7 @@ class DialogEngine:
             entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
             if latest.document_path:
                 entries.append((f"下载 #{submission.id}", f"download:{submission.id}"))
-            task = self.campaign.task(submission.task_id)
-            open_to_change = submission.status == "returned" or turn.now <= self.campaign.deadline_end(task)
-            if submission.status != "accepted" and open_to_change:
+            if can_change(self.campaign, self.campaign.task(submission.task_id), submission.status, turn.now):
                 entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
                 changeable = True
         lines.append("点“查看”看全部内容和照片，点“下载”取 Word 表格。")
@@ -681,7 +678,7 @@ class DialogEngine:
 
     def _download_own(self, turn: Turn, argument: str) -> None:
         """下载 beside a line of 已交: that submission's Word file (its latest version)."""
-        found = own_submission(self.repository, self.campaign, turn.unit.id, argument, "查看3号")
+        found = own_submission(self.repository, self.campaign, turn.unit.id, argument, "下载 #3")
         if isinstance(found, str):
             turn.say(found)
             return
@@ -764,20 +761,15 @@ class DialogEngine:
             turn.say(f"{self.campaign.contact.department}退回的原因：{reason}")
 
     def _reopen(self, turn: Turn, argument: str) -> None:
-        number, _rest = submission_number(argument)
-        if number is None:
-            turn.say("请写上贵单位已提交的表的编号，例如：修改第3号。发送“已交”可查看编号。")
-            return
-        submission = self.repository.submission(number)
-        if submission is None or submission.unit_id != turn.unit.id:
-            shown = f"#{number}" if number <= MAX_ID else "这个编号"
-            turn.say(f"贵单位没有{shown}这份提交。发送“已交”可查看贵单位已提交的表和编号。")
+        submission = own_submission(self.repository, self.campaign, turn.unit.id, argument, "修改第3号")
+        if isinstance(submission, str):
+            turn.say(submission)
             return
         task = self.campaign.task(submission.task_id)
         if submission.status == "accepted":
             turn.say(f"这份表已被组联部接收，不能再修改。如确需修改，请联系{self.campaign.contact.line()}。")
             return
-        if submission.status != "returned" and turn.now > self.campaign.deadline_end(task):
+        if not can_change(self.campaign, task, submission.status, turn.now):
             turn.say(
                 f"#{submission.id}{self.forms[submission.form_id].short_title}已过截止时间，不能再修改。"
                 f"如确需修改，请联系{self.campaign.contact.line()}。"
@@ -1486,7 +1478,7 @@ class DialogEngine:
             self._ask(turn)
             return
         self._move(turn, "submit", self._cursor(draft).at(SUBMITTED))
-        late = turn.now > self.campaign.deadline_end(task)
+        late = is_past(self.campaign, task, turn.now)
         record = {
             "campaign": self.campaign.id,
             "unit": turn.unit.code,

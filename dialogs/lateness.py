@@ -16,6 +16,12 @@ def is_past(campaign: Campaign, task: TaskDecl, now: datetime) -> bool:
     return now > campaign.deadline_end(task)
 
 
+def can_change(campaign: Campaign, task: TaskDecl, status: str, now: datetime) -> bool:
+    """Whether a unit may still change a submission (修改第N号): not once 组联部 accepted it; a returned
+    one always; otherwise until its task's deadline day ends."""
+    return status != "accepted" and (status == "returned" or not is_past(campaign, task, now))
+
+
 def refuses(campaign: Campaign, task: TaskDecl, now: datetime) -> bool:
     """Whether a new form of the task is refused now: past its deadline, in a campaign that takes no
     late forms (a form 组联部 returned may still be corrected and sent again)."""
