@@ -155,6 +155,104 @@ SUITE = [
         "traceback or personal data in the log",
         "wecom_kills.kills",
     ),
+    (
+        "tests/test_http_edge.py::test_one_cookie_opening_streams_by_the_hundred_leaves_the_service_answering",
+        "event-stream exhaustion: one cookie opens 400 streams against `intake run` limited to 256 open "
+        "files; the health check, a page and the newest stream answer, the log stays a few lines",
+        400,
+    ),
+    (
+        "tests/test_web_streams.py",
+        "every open tab gets every notice; a notice written into a dead connection is offered again; "
+        "streams capped per person and in total; a revoked contact's stream and downloads end at once",
+        None,
+    ),
+    (
+        "tests/test_http_edge.py",
+        "slow headers and bodies (3 bytes/s) get a Chinese 408; forwarded addresses believed only from "
+        "trusted proxies; out of file descriptors said once a minute; a closed upload one INFO line",
+        None,
+    ),
+    (
+        "tests/test_backup.py::test_restore_refuses_a_path_out_of_the_data_folder_and_files_that_are_not_what_rows_say",
+        "`intake restore` of a hostile archive: a path out of the data folder, a swapped photo, an "
+        "unlisted change; nothing restored",
+        3,
+    ),
+    (
+        "tests/test_backup.py::test_restore_streams_members_and_refuses_one_larger_than_its_manifest_says",
+        "restore streams: a 256 MB member restored in under 200 MB of memory; a 512 MB member listed "
+        "as 4 KB refused before it is read",
+        2,
+    ),
+    (
+        "tests/test_web_edge.py::test_hidden_characters_in_text_and_file_names_are_cleaned_before_anything_keeps_them",
+        "a lone surrogate and hidden characters typed and in an upload's file name: the page reloads, "
+        "backup and restore work",
+        1,
+    ),
+    (
+        "tests/test_backup.py::test_a_value_a_backup_cannot_write_names_its_row_and_leaves_the_old_backup",
+        "a value a backup cannot write: its table and row named in Chinese, exit 2, the old backup "
+        "untouched, no partial archive",
+        1,
+    ),
+    (
+        "tests/test_backup.py::test_start_up_removes_the_temporaries_of_every_writer_no_longer_running",
+        "purge after kills: a writer SIGKILLed mid-write; its spool and record temporaries removed at "
+        "start-up, a live writer's kept",
+        1,
+    ),
+    (
+        "tests/test_backup.py::test_purge_removes_every_temporary_no_running_process_writes",
+        "`intake purge` removes every temporary no running process writes, whatever its age",
+        1,
+    ),
+    (
+        "tests/test_export_jobs.py::test_a_videos_zip_cut_by_a_kill_arrives_once_and_whole_after_the_restart",
+        "a kill during an export: `intake run` SIGKILLed while writing a 768 MB videos ZIP; after the "
+        "restart it arrives once, whole, and no partial file is left",
+        1,
+    ),
+    (
+        "tests/test_export_jobs.py::test_an_export_printing_forms_holds_up_no_other_contacts_message",
+        "导出 printing 26 forms while another contact sends messages: none waits behind it",
+        1,
+    ),
+    (
+        "tests/test_wecom_sign_in.py",
+        "企业微信 sign-in: another person's code and state, a replayed state, an old one, a browser "
+        "signed in as someone else",
+        None,
+    ),
+    (
+        "tests/test_wecom_callback.py",
+        "signed 企业微信 callbacks with malformed senders and types (15 shapes) and an oversized body: "
+        "400/413, one log line, nothing stored",
+        None,
+    ),
+    (
+        "tests/test_mp4_probe.py::test_a_file_whose_media_is_not_there_is_damaged",
+        "damaged MP4s (cut short, an index pointing past the end, ftyp and noise) refused as damaged",
+        10,
+    ),
+    (
+        "tests/test_data_permissions.py",
+        "under umask 022: the database, its WAL, photos, videos and exports written 0600 in 0700 folders",
+        None,
+    ),
+    (
+        "tests/test_download_links.py",
+        "download links that open without the cookie: forged path, version, contact or signature "
+        "refused; expired 410; revoked 403; a photo no longer theirs refused; grants never stored",
+        None,
+    ),
+    (
+        "tests/test_word_import.py::test_files_that_are_not_word_forms_are_refused",
+        "`intake form import` of files that are not Word forms (.doc, .wps, renamed, encrypted, cut, no "
+        "table, PDF): each refused in Chinese, nothing written",
+        None,
+    ),
 ]
 
 PROMISES = """\
@@ -187,7 +285,15 @@ PROMISES = """\
   logged, never their text); no server path reaches a person; `intake backup`/`restore` round-trip
   every table and file; `intake purge --before DATE` removes a campaign's personal data after the
   retention period promised in the privacy notice, with every file no row names (temporaries left
-  by a crash included), and lists them.
+  by a crash included), and lists them. Text is cleaned once where it enters (lone surrogates,
+  control and invisible characters), so nothing stored can break a backup. Everything in the data
+  folder is its owner's only (0600/0700). `intake restore` trusts nothing in an archive: every path
+  stays inside the data folder, every member is streamed no larger than its manifest says and
+  checked against its SHA-256.
+- **Load.** One person holds a handful of event streams and the process a bounded number; slow
+  headers and bodies are cut off with a 408; forwarded addresses count only from trusted proxies.
+  An export promised to 组联部 is a job recorded before it is promised, made apart from the messages,
+  and made again after a kill.
 """
 
 
