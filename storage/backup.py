@@ -46,7 +46,7 @@ from storage.models import (
     Unit,
 )
 from storage.repository import STALE_TEMPORARY, rebuild_progress
-from storage.temporaries import PREFIX, abandoned, temporary_prefix
+from storage.temporaries import PREFIX, abandoned, temporary_prefix, write_whole
 
 FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
 MANIFEST_LIMIT = 64 << 20  # bytes: a manifest lists each file in about 150
@@ -96,17 +96,13 @@ def backup(engine: Engine, data_dir: Path, target: Path) -> dict[str, int]:
     """Write every table and stored file to ``target``; return each table's row count and the file count.
 
     The archive is written beside ``target`` (readable by its owner only) and takes its name only
-    when whole: a backup that fails leaves no partial archive where the real one goes, and an older
-    backup there stays as it was."""
+    when whole and on the disk (``storage.temporaries.write_whole``): a backup that fails leaves no
+    partial archive where the real one goes, and an older backup there stays as it was."""
     counts: dict[str, int] = {}
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{temporary_prefix()}{target.name}")
-    try:
-        with (
-            os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as stream,
-            tarfile.open(fileobj=stream, mode="w:gz") as archive,
-            engine.connect() as connection,
-        ):
+
+    def write(stream: IO[bytes]) -> None:
+        with tarfile.open(fileobj=stream, mode="w:gz") as archive, engine.connect() as connection:
             members: dict[str, dict[str, Any]] = {}
             for table in _tables():
                 rows = connection.execute(select_table(table).order_by(*table.primary_key.columns))
@@ -123,9 +119,8 @@ def backup(engine: Engine, data_dir: Path, target: Path) -> dict[str, int]:
             manifest = {"format": FORMAT, "revision": _revision(engine), "counts": counts, "members": members}
             data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
             _add(archive, tarfile.TarInfo("manifest.json"), io.BytesIO(data))
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+
+    write_whole(target, write)
     return counts
 
 
