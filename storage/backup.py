@@ -431,7 +431,8 @@ def purge(
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
     was never saved; and the campaign's export ZIPs, which copy everything (named ``{campaign_id}-…``
     before, ``{exports_named}-…`` now: ``dialogs.exports.export_prefix``). A temporary goes whatever
-    its age unless the process writing it is still running (``storage.temporaries``); other files
+    its age unless this host's process writing it is still running (``storage.temporaries``; one
+    written on another host or container goes too: purge runs with every service stopped); other files
     written in the last ``STALE_TEMPORARY`` are left: with the service running, a photo being stored
     has no row yet."""
 
@@ -522,7 +523,7 @@ def _remove_files_not_in(
         for path in (data_dir / folder).rglob("*") if (data_dir / folder).is_dir() else []:
             relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
             if path.name.startswith(PREFIX):
-                gone = abandoned(path)  # whatever its age: its writer is not running
+                gone = abandoned(path)  # whatever its age: its writer is not running (or elsewhere)
             else:
                 gone = relative in dropped or (relative not in kept and path.stat().st_mtime < recent)
             if path.is_file() and gone:
