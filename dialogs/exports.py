@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from dialogs.form_records import FormRecord, Render, submission_record
 from dialogs.printing import printed_form
 from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
 from storage.repository import Repository
-from storage.temporaries import temporary_prefix
+from storage.temporaries import write_whole
 
 
 @dataclass(frozen=True)
@@ -187,7 +186,7 @@ def write_export(
     folder = repository.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / export_file_name(campaign, "导出", local)
-    _write_whole(path, lambda target: build(content, target))
+    write_whole(path, lambda target: build(content, target))
     return path
 
 
@@ -239,20 +238,9 @@ def write_video_export(
             return folder / kept[1]
         local = now.astimezone(campaign.zone)
         path = folder / export_file_name(campaign, VIDEOS, local)
-        _write_whole(path, lambda target: build(videos, local, target))
-        _write_whole(index, lambda target: target.write(f"{key} {path.name}".encode()))
+        write_whole(path, lambda target: build(videos, local, target))
+        write_whole(index, lambda target: target.write(f"{key} {path.name}".encode()))
         for older in folder.glob(f"*-{VIDEOS}-*.zip"):
             if older != path:
                 older.unlink(missing_ok=True)
         return path
-
-
-def _write_whole(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a file under a temporary name, then give it its name: never seen half-written."""
-    temporary = path.with_name(f"{temporary_prefix()}{path.name}")  # a kill leaves it to the sweep
-    try:
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as target:
-            write(target)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import shutil
 import tarfile
 import time
@@ -46,7 +45,7 @@ from storage.models import (
     Unit,
 )
 from storage.repository import STALE_TEMPORARY, rebuild_progress
-from storage.temporaries import PREFIX, abandoned, temporary_prefix
+from storage.temporaries import PREFIX, abandoned, write_whole
 
 FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
 MANIFEST_LIMIT = 64 << 20  # bytes: a manifest lists each file in about 150
@@ -96,17 +95,13 @@ def backup(engine: Engine, data_dir: Path, target: Path) -> dict[str, int]:
     """Write every table and stored file to ``target``; return each table's row count and the file count.
 
     The archive is written beside ``target`` (readable by its owner only) and takes its name only
-    when whole: a backup that fails leaves no partial archive where the real one goes, and an older
-    backup there stays as it was."""
+    when whole and on the disk (``storage.temporaries.write_whole``): a backup that fails leaves no
+    partial archive where the real one goes, and an older backup there stays as it was."""
     counts: dict[str, int] = {}
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{temporary_prefix()}{target.name}")
-    try:
-        with (
-            os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as stream,
-            tarfile.open(fileobj=stream, mode="w:gz") as archive,
-            engine.connect() as connection,
-        ):
+
+    def write(stream: IO[bytes]) -> None:
+        with tarfile.open(fileobj=stream, mode="w:gz") as archive, engine.connect() as connection:
             members: dict[str, dict[str, Any]] = {}
             for table in _tables():
                 rows = connection.execute(select_table(table).order_by(*table.primary_key.columns))
@@ -123,9 +118,8 @@ def backup(engine: Engine, data_dir: Path, target: Path) -> dict[str, int]:
             manifest = {"format": FORMAT, "revision": _revision(engine), "counts": counts, "members": members}
             data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
             _add(archive, tarfile.TarInfo("manifest.json"), io.BytesIO(data))
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+
+    write_whole(target, write)
     return counts
 
 
@@ -194,8 +188,11 @@ def restore(engine: Engine, data_dir: Path, source: Path) -> dict[str, int]:
     Nothing in the backup is trusted: every member is read as a stream, no larger than the manifest
     says (a format-1 backup: the photo's row, or ``UNLISTED_LIMIT``), and checked against its SHA-256
     (the manifest's, and a photo's row's); every path in a row or a member's name must stay inside the
-    stored files' folders (``storage.data_folder.inside``). A backup that fails a check restores
-    nothing: the database is rolled back and the files written are removed."""
+    stored files' folders (``storage.data_folder.inside``), and every file the manifest lists or a
+    row names (a photo, a submission record) must be in it. A file already in ``data_dir`` is kept
+    when it holds the same bytes and refused when it does not (restoring beside an old data folder
+    changes none of its files). A backup that fails a check restores nothing: the database is
+    rolled back and the files written are removed — only those that were not there before."""
     written: list[Path] = []
     try:
         with tarfile.open(source, "r:gz") as archive:
@@ -215,16 +212,36 @@ def restore(engine: Engine, data_dir: Path, source: Path) -> dict[str, int]:
                             f"目标数据库不是空的（{table.name} 表已有数据），只能恢复到新建的数据库。"
                         )
                 photos: dict[str, dict[str, Any]] = {}
+                named: set[str] = set()
                 for table in _tables():
-                    _restore_table(connection, archive, table, listed, data_dir, photos)
-                files = _restore_files(archive, data_dir, listed, photos, written)
+                    _restore_table(connection, archive, table, listed, data_dir, photos, named)
+                restored = _restore_files(archive, data_dir, listed, photos, written)
+                _check_complete(manifest, listed, named, restored)
             written.clear()
     except _UNREADABLE as error:
         raise BackupError(f"备份文件已损坏、不完整，或不是 intake backup 做的备份，{TAMPERED}") from error
     finally:
         for path in written:  # a check failed: what was written goes, as the rows did
             path.unlink(missing_ok=True)
-    return {**manifest["counts"], "files": files}
+    return dict(manifest["counts"])
+
+
+def _check_complete(
+    manifest: dict[str, Any], listed: dict[str, dict[str, Any]] | None, named: set[str], restored: set[str]
+) -> None:
+    """A BackupError naming a file the manifest lists or a row names that the archive does not hold."""
+    expected = set(named)
+    if listed is not None:
+        expected.update(name for name in listed if name.split("/", 1)[0] in FILE_FOLDERS)
+    missing = sorted(expected - restored)
+    if missing:
+        more = f"（另缺 {len(missing) - 1} 个文件）" if len(missing) > 1 else ""
+        raise BackupError(f"备份文件不完整：缺少 {missing[0]}{more}，{TAMPERED}请换用另一份备份。")
+    if len(restored) < int(manifest["counts"].get("files", 0)):  # a first-format manifest counts them only
+        raise BackupError(
+            f"备份文件不完整：清单记有 {manifest['counts']['files']} 个文件，备份里只有 {len(restored)} 个，"
+            f"{TAMPERED}请换用另一份备份。"
+        )
 
 
 # What reading a damaged or foreign archive raises (a truncated .gz, a row that is not JSON, a
@@ -249,8 +266,10 @@ def _restore_table(
     listed: dict[str, dict[str, Any]] | None,
     data_dir: Path,
     photos: dict[str, dict[str, Any]],
+    named: set[str],
 ) -> None:
-    """Insert a table's rows, read line by line (a thousand at a time); note the photos' rows."""
+    """Insert a table's rows, read line by line (a thousand at a time); note the photos' rows, and
+    in ``named`` the files the rows say are stored (a photo, a submission record)."""
     name = f"tables/{table.name}.jsonl"
     stream = _member(archive, name, listed, UNLISTED_LIMIT if listed is None else None)
     lines = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8")
@@ -263,6 +282,8 @@ def _restore_table(
             _check_paths(table.name, row, data_dir)
             if table.name == "attachment":
                 photos[str(row["path"])] = row
+            for column in _STORED_COLUMNS.get(table.name, ()):
+                named.add(PurePosixPath(*Path(str(row[column])).parts).as_posix())
             batch.append(row)
         if len(batch) == 1000:
             connection.execute(table.insert(), batch)
@@ -280,6 +301,8 @@ def _restore_table(
 
 
 _PATH_COLUMNS = {"attachment": ("path",), "submissionversion": ("record_path", "document_path")}
+# The files a row says are stored (a version's printed form is not: it is printed when first asked for).
+_STORED_COLUMNS = {"attachment": ("path",), "submissionversion": ("record_path",)}
 
 
 def _check_paths(table: str, row: dict[str, Any], data_dir: Path) -> None:
@@ -296,9 +319,11 @@ def _restore_files(
     listed: dict[str, dict[str, Any]] | None,
     photos: dict[str, dict[str, Any]],
     written: list[Path],
-) -> int:
-    """Write the backup's files into place, each streamed through a temporary and checked first."""
-    files = 0
+) -> set[str]:
+    """Put the backup's files in place, each streamed through a temporary and checked first; return
+    their names. A file already there is left as it is when it holds the same bytes, and refused
+    when it does not; only the files written here go into ``written`` (what a failure removes)."""
+    restored: set[str] = set()
     for member in archive:
         path = inside(data_dir, member.name) if member.isfile() else None
         if path is None:
@@ -306,18 +331,44 @@ def _restore_files(
         photo = photos.get(member.name)
         limit = None if listed is not None else int(photo["size"]) if photo is not None else UNLISTED_LIMIT
         stream = _member(archive, member.name, listed, limit, member)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_name(f"{temporary_prefix()}{path.name}")
-        written.append(temporary)
-        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as target:
-            shutil.copyfileobj(stream, target, 1 << 20)
-        _check_hash(stream, member.name, listed)
-        if photo is not None and stream.sha256() != photo["sha256"]:
-            raise BackupError(f"备份文件中的 {member.name} 与照片记录的校验值不符，{TAMPERED}")
-        os.replace(temporary, path)
-        written.append(path)
-        files += 1
-    return files
+        if path.exists():
+            while stream.read(1 << 20):  # read through: its size and SHA-256
+                pass
+            _check_file(stream, member.name, listed, photos)
+            if _sha256_of(path) != stream.sha256():
+                raise BackupError(
+                    f"数据目录中已有 {member.name}，内容与备份中的不同。"
+                    "没有恢复任何内容，已有的文件都没有改动。"
+                    "请把现在的数据目录移到别处（或换一个空的数据目录）后再恢复。"
+                )
+        else:
+
+            def copy(target: IO[bytes], stream: _Hashed = stream, name: str = member.name) -> None:
+                shutil.copyfileobj(stream, target, 1 << 20)
+                _check_file(stream, name, listed, photos)  # before it takes its name
+
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_whole(path, copy)
+            written.append(path)
+        restored.add(member.name)
+    return restored
+
+
+def _check_file(
+    stream: _Hashed, name: str, listed: dict[str, dict[str, Any]] | None, photos: dict[str, dict[str, Any]]
+) -> None:
+    """A file read whole is what the manifest and, for a photo, its row say it is."""
+    _check_hash(stream, name, listed)
+    if name in photos and stream.sha256() != photos[name]["sha256"]:
+        raise BackupError(f"备份文件中的 {name} 与照片记录的校验值不符，{TAMPERED}")
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _member(
@@ -380,7 +431,8 @@ def purge(
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
     was never saved; and the campaign's export ZIPs, which copy everything (named ``{campaign_id}-…``
     before, ``{exports_named}-…`` now: ``dialogs.exports.export_prefix``). A temporary goes whatever
-    its age unless the process writing it is still running (``storage.temporaries``); other files
+    its age unless this host's process writing it is still running (``storage.temporaries``; one
+    written on another host or container goes too: purge runs with every service stopped); other files
     written in the last ``STALE_TEMPORARY`` are left: with the service running, a photo being stored
     has no row yet."""
 
@@ -471,7 +523,7 @@ def _remove_files_not_in(
         for path in (data_dir / folder).rglob("*") if (data_dir / folder).is_dir() else []:
             relative = PurePosixPath(*path.relative_to(data_dir).parts).as_posix()
             if path.name.startswith(PREFIX):
-                gone = abandoned(path)  # whatever its age: its writer is not running
+                gone = abandoned(path)  # whatever its age: its writer is not running (or elsewhere)
             else:
                 gone = relative in dropped or (relative not in kept and path.stat().st_mtime < recent)
             if path.is_file() and gone:

@@ -8,11 +8,11 @@ replies and store the dialog's effects all at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -52,7 +52,7 @@ from storage.models import (
     UnitProgress,
     utc_now,
 )
-from storage.temporaries import remove_abandoned, temporary_prefix
+from storage.temporaries import put_in_place, remove_abandoned, temporary_prefix, write_whole
 
 Record = TypeVar("Record", bound=SQLModel)
 
@@ -1102,7 +1102,8 @@ class Repository(ExportJobStorage):
                 for chunk in iter(lambda: stream.read(1024 * 1024), b""):
                     digest.update(chunk)
             size = spooled.stat().st_size
-            return self._store(digest.hexdigest(), size, extension, spooled.replace, kind, mime, meta)
+            place = functools.partial(put_in_place, spooled)  # fsynced, then renamed
+            return self._store(digest.hexdigest(), size, extension, place, kind, mime, meta)
         finally:
             spooled.unlink(missing_ok=True)
 
@@ -1141,13 +1142,15 @@ class Repository(ExportJobStorage):
             self._commit(session)
             return Attachment(id=key, **values)
 
-    def remove_stale_temporaries(self, unnamed_older_than: timedelta = STALE_TEMPORARY) -> int:
+    def remove_stale_temporaries(self, unseen_older_than: timedelta = STALE_TEMPORARY) -> int:
         """Delete the temporaries of writes a crash or a kill interrupted (one may hold a whole
         submission record, or an upload with a name, a phone number and an address inside): those
-        whose writing process is no longer running (``storage.temporaries``); another worker sharing
-        the data folder may be writing its own right now. Returns how many went."""
+        whose writing process is no longer running here, and those written where their writer cannot
+        be seen (another container or host sharing the data folder) once older than
+        ``unseen_older_than`` (``storage.temporaries``): another service may be writing its own right
+        now. Returns how many went."""
         folders = [self.data_dir / folder for folder in ("files", "submissions", "exports")]
-        return len(remove_abandoned(folders, unnamed_older_than))
+        return len(remove_abandoned(folders, unseen_older_than))
 
     def stored_path(self, relative: str) -> Path | None:
         """A stored file (a submission's record or DOCX) by its path in the data folder; None when it is
@@ -1414,13 +1417,4 @@ def _aware(moment: datetime) -> datetime:
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write a file so that a crash leaves either the old file or the whole new one, never half."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix())  # mode 0600
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_whole(path, lambda stream: stream.write(data))
