@@ -43,7 +43,7 @@ from renderers import (
 )
 from renderers.preview import write_previews
 from state_machines.diagrams import write_diagrams
-from storage.backup import BackupError, backup, purge, restore
+from storage.backup import LOST_BEFORE, BackupError, backup, purge, restore
 from storage.database import (
     DatabaseNotMigrated,
     check_migrated,
@@ -378,6 +378,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
         counts = backup(engine, settings.data_dir.resolve(), Path(args.file))
         print(f"已备份到 {args.file}：")
     print("，".join(f"{name} {count}" for name, count in counts.items()))
+    if counts.get(LOST_BEFORE):
+        print(
+            f"注意：有 {counts[LOST_BEFORE]} 个照片或提交记录在做这份备份时已不在数据目录中，备份里也没有；"
+            "其余内容已完整恢复。缺少的照片请联系相关单位重新发送。"
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import shutil
 import tarfile
 import time
@@ -47,10 +48,13 @@ from storage.models import (
 from storage.repository import STALE_TEMPORARY, rebuild_progress
 from storage.temporaries import PREFIX, abandoned, write_whole
 
+log = logging.getLogger(__name__)
 FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
 MANIFEST_LIMIT = 64 << 20  # bytes: a manifest lists each file in about 150
 LINE_LIMIT = 16 << 20  # characters: one row of a table (a draft's answers are a few kB)
 TAMPERED = "备份文件可能已损坏或被改动，没有恢复任何内容。"
+#: In what ``restore`` returns: files rows name that the data folder had already lost when backed up.
+LOST_BEFORE = "备份时数据目录中已缺少的文件"
 UNLISTED_LIMIT = 256 << 20  # bytes: a member a format-1 manifest does not size (a table, a record)
 
 
@@ -216,32 +220,42 @@ def restore(engine: Engine, data_dir: Path, source: Path) -> dict[str, int]:
                 for table in _tables():
                     _restore_table(connection, archive, table, listed, data_dir, photos, named)
                 restored = _restore_files(archive, data_dir, listed, photos, written)
-                _check_complete(manifest, listed, named, restored)
+                lost_before = _check_complete(manifest, listed, named, restored)
             written.clear()
     except _UNREADABLE as error:
         raise BackupError(f"备份文件已损坏、不完整，或不是 intake backup 做的备份，{TAMPERED}") from error
     finally:
         for path in written:  # a check failed: what was written goes, as the rows did
             path.unlink(missing_ok=True)
-    return dict(manifest["counts"])
+    counts = dict(manifest["counts"])
+    if lost_before:
+        log.warning("restored without %d files the data folder had lost before the backup", len(lost_before))
+        counts[LOST_BEFORE] = len(lost_before)
+    return counts
 
 
 def _check_complete(
     manifest: dict[str, Any], listed: dict[str, dict[str, Any]] | None, named: set[str], restored: set[str]
-) -> None:
-    """A BackupError naming a file the manifest lists or a row names that the archive does not hold."""
-    expected = set(named)
+) -> list[str]:
+    """A BackupError naming a file the manifest lists (or, in a first-format backup, a row names) that
+    the archive does not hold. Returns the files rows name that a second-format manifest does not
+    list: the data folder had lost them before the backup was made, and the backup says so honestly —
+    refusing it would leave nothing to restore from."""
+    expected = set(named) if listed is None else set()
+    lost_before: list[str] = []
     if listed is not None:
         expected.update(name for name in listed if name.split("/", 1)[0] in FILE_FOLDERS)
+        lost_before = sorted(named - restored - set(listed))
     missing = sorted(expected - restored)
     if missing:
         more = f"（另缺 {len(missing) - 1} 个文件）" if len(missing) > 1 else ""
         raise BackupError(f"备份文件不完整：缺少 {missing[0]}{more}，{TAMPERED}请换用另一份备份。")
-    if len(restored) < int(manifest["counts"].get("files", 0)):  # a first-format manifest counts them only
+    if listed is None and len(restored) < int(manifest["counts"].get("files", 0)):  # format 1 counts only
         raise BackupError(
             f"备份文件不完整：清单记有 {manifest['counts']['files']} 个文件，备份里只有 {len(restored)} 个，"
             f"{TAMPERED}请换用另一份备份。"
         )
+    return lost_before
 
 
 # What reading a damaged or foreign archive raises (a truncated .gz, a row that is not JSON, a

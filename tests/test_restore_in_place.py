@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import SQLModel, col
 
 from dialogs.engine import DialogEngine
-from storage.backup import BackupError, backup, restore
+from storage.backup import LOST_BEFORE, BackupError, backup, restore
 from storage.models import Attachment, SubmissionVersion
 from tests.test_backup import crafted, everything, restored_into
 from tests.test_backup import filled_fixture as filled_fixture
@@ -96,6 +96,7 @@ def without(source: Path, target: Path, name: str, *, unlist: bool = False) -> P
             if member.name == "manifest.json" and unlist:
                 manifest = json.loads(data)
                 del manifest["members"][name]
+                manifest["counts"]["files"] -= 1  # as a backup of a folder that had lost it says
                 data = json.dumps(manifest).encode()
             info = tarfile.TarInfo(member.name)
             info.size = len(data)
@@ -103,7 +104,7 @@ def without(source: Path, target: Path, name: str, *, unlist: bool = False) -> P
     return target
 
 
-def test_a_backup_missing_a_file_it_lists_or_a_row_names_restores_nothing(
+def test_a_backup_missing_a_file_it_lists_restores_nothing_and_one_lost_before_it_is_counted(
     filled: DialogEngine, tmp_path: Path
 ) -> None:
     """Review item 2: a file listed in the manifest but missing from the archive was skipped, and
@@ -118,18 +119,23 @@ def test_a_backup_missing_a_file_it_lists_or_a_row_names_restores_nothing(
     # The printed form: no row says it is stored (it is printed again when asked for), the list does.
     [other] = [n for n in stored_files(repository.data_dir) if n not in {*photos, *records}]
     assert other.endswith(".docx")
-    cases = [
-        (without(archive, tmp_path / "listed.tar.gz", other), other),
-        (without(archive, tmp_path / "photo.tar.gz", photo, unlist=True), photo),
-        (without(archive, tmp_path / "record.tar.gz", record, unlist=True), record),
-    ]
-    for damaged, name in cases:
+    damaged = without(archive, tmp_path / "listed.tar.gz", other)
+    target, data_dir = restored_into(tmp_path / damaged.stem, damaged)
+    with pytest.raises(BackupError) as refused:
+        restore(target, data_dir, damaged)
+    assert str(refused.value).startswith(f"备份文件不完整：缺少 {other}，"), refused.value
+    assert "没有恢复任何内容" in str(refused.value)
+    assert everything(target, data_dir) == (EMPTY, {}), "no row and no file restored"
+    # A file a row names that the manifest does not list either: the data folder had lost it before
+    # the backup was made. Refusing would leave nothing to restore from: the rest comes back, and
+    # what is missing is counted.
+    for lost in (photo, record):
+        damaged = without(archive, tmp_path / f"lost-{lost.rsplit('/', 1)[-1]}.tar.gz", lost, unlist=True)
         target, data_dir = restored_into(tmp_path / damaged.stem, damaged)
-        with pytest.raises(BackupError) as refused:
-            restore(target, data_dir, damaged)
-        assert str(refused.value).startswith(f"备份文件不完整：缺少 {name}，"), refused.value
-        assert "没有恢复任何内容" in str(refused.value)
-        assert everything(target, data_dir) == (EMPTY, {}), "no row and no file restored"
+        restored = restore(target, data_dir, damaged)
+        assert restored[LOST_BEFORE] == 1, restored
+        assert not (data_dir / lost).exists() and (data_dir / other).exists()
+        assert everything(target, data_dir)[0] != EMPTY, "every row restored"
     first_format = crafted(archive, tmp_path / "v1.tar.gz", format_1=True)
     damaged = without(first_format, tmp_path / "v1-missing.tar.gz", other)
     target, data_dir = restored_into(tmp_path / "v1", damaged)
