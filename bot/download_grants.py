@@ -43,7 +43,7 @@ def link_expired(kind: Literal["submission", "export", "photo"], *, supervisor: 
 
 
 class Signs(Protocol):
-    """What a grant needs of ``bot.web.Signer``."""
+    """What a grant needs of ``bot.web_edge.Signer``."""
 
     def sign(self, purpose: str, value: str) -> str: ...
 
@@ -93,7 +93,7 @@ class DownloadGrants:
         return Grant(int(contact), int(expires) <= self.clock())
 
     def reply(self, item: dict[str, Any], contact_id: int) -> dict[str, Any]:
-        """A reply as ``bot.web.reply_json`` makes it, with grants on its document and pictures."""
+        """A reply as ``bot.web_replies.reply_json`` makes it, with grants on its document and pictures."""
         granted = dict(item)
         document = item.get("document")
         if isinstance(document, dict) and isinstance(document.get("url"), str):

@@ -41,7 +41,7 @@ from bot.wecom import SIGN_IN_PATH, SIGN_IN_START_PATH, WeComChannel
 from dialogs.exchange import Identity
 
 if TYPE_CHECKING:
-    from bot.web import WebChat
+    from bot.web_chat import WebChat
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class WeComSignIn:
 
     async def switch(self, request: Request) -> Response:
         """切换 pressed on the question of ``back``: the browser is signed in as the member."""
-        if not self.chat._same_origin(request):
+        if not self.chat.same_origin(request):
             log.warning("WeCom sign-in switch refused: foreign or missing origin")
             return self.chat.message_page(403, REFUSED_ORIGIN)
         user = self._fresh(request.cookies.get(SWITCH_COOKIE))
@@ -135,7 +135,7 @@ class WeComSignIn:
         if contact is None:
             log.info("WeCom sign-in of a member not bound to any unit")
             return self.chat.message_page(403, NOT_BOUND)
-        current = await self.chat._contact(request)
+        current = await self.chat.signed_in_contact(request)
         if current is not None and current.contact_id != contact.contact_id:
             log.info("WeCom sign-in as contact %s: the browser is asked to switch", contact.contact_id)
             return self._ask_to_switch(request, current, contact)
@@ -208,9 +208,9 @@ class WeComSignIn:
             path=SIGN_IN_PATH,
             httponly=True,
             samesite=samesite,
-            secure=self.chat._secure(request),
+            secure=self.chat.secure(request),
         )
 
     def _dropping(self, name: str, request: Request, response: Response) -> Response:
-        response.delete_cookie(name, path=SIGN_IN_PATH, httponly=True, secure=self.chat._secure(request))
+        response.delete_cookie(name, path=SIGN_IN_PATH, httponly=True, secure=self.chat.secure(request))
         return response
