@@ -130,8 +130,7 @@ class WebEvents:
 
     def last_line(self, contact: Identity) -> int:
         """The id of the conversation's last line (0 for none)."""
-        lines = self.chat.engine.chat_lines_after(contact.contact_id, 0)
-        return lines[-1][0] if lines else 0
+        return self.chat.engine.last_chat_line(contact.contact_id)
 
     def new_notices(self, contact: Identity, after: int) -> tuple[int, list[dict[str, Any]]]:
         """The notices queued for this browser taken into its conversation (returns, reminders; each

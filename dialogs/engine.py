@@ -361,9 +361,9 @@ class DialogEngine:
         """Keep lines of a web conversation (who said it, what), the last ones only, for a reload."""
         self.repository.add_chat_lines(contact_id, lines)
 
-    def chat_history(self, contact_id: int) -> list[tuple[str, dict[str, Any]]]:
-        """The kept lines of a web conversation, oldest first."""
-        return self.repository.chat_lines(contact_id)
+    def last_chat_line(self, contact_id: int) -> int:
+        """The id of a web conversation's last kept line (0 for none)."""
+        return self.repository.last_chat_line(contact_id)
 
     def chat_lines_after(self, contact_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
         """The kept lines of a web conversation after line ``after``, with their ids, oldest first."""
