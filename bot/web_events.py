@@ -7,15 +7,16 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from bot.live_notices import LiveNotices
+from bot.live_notices import LiveNotices, Seat
 from bot.web_edge import BAD_REQUEST, CHANNEL, NEED_SIGN_IN, REFUSED_ORIGIN, error_json, json_body
 from bot.web_replies import reply_json
 from dialogs.chinese_text import plain_number
@@ -86,47 +87,49 @@ class WebEvents:
             return error_json(401, NEED_SIGN_IN)
         if contact.channel != CHANNEL:
             return Response(status_code=204)
-        if not self.live.admits(contact.user_id):
+        seat = self.live.take_seat(contact.user_id)  # taken now: a burst of pages cannot pass ``most``
+        if seat is None:
             self.live.say_full()
             return error_json(503, STREAMS_FULL, headers={"Connection": "close", "Retry-After": "60"})
         if request.method == "HEAD":  # the head alone: a stream never ends
+            self.live.leave(contact.user_id, seat)
             return Response(media_type="text/event-stream")
         after = plain_number(request.headers.get("last-event-id", ""), max_digits=18)
         if after is None:
             after = plain_number(request.query_params.get("after", ""), max_digits=18)
         if self._looking is None or self._looking.done():
             self._looking = asyncio.create_task(self.live.run(asyncio.Event()))
-        return StreamingResponse(
-            self._notice_stream(contact, after),
+        return SeatedStream(
+            self._notice_stream(contact, after, seat),
+            lambda: self.live.leave(contact.user_id, seat),
             media_type="text/event-stream",
             # nginx: pass each event on at once; the connection closes with the stream, so that a
             # stream ended for a newer one frees its socket.
             headers={"X-Accel-Buffering": "no", "Connection": "close"},
         )
 
-    async def _notice_stream(self, contact: Identity, after: int | None) -> AsyncIterator[str]:
+    async def _notice_stream(self, contact: Identity, after: int | None, seat: Seat) -> AsyncIterator[str]:
         ends = time.monotonic() + STREAM_FOR
         yield "retry: 3000\n\n"
-        with self.live.listening(contact.user_id) as seat:
-            seen = await run_in_threadpool(self.last_line, contact) if after is None else after
-            yield f"id: {seen}\nevent: beat\ndata: {seen}\n\n"  # where a reconnect goes on from
-            while not seat.ended and not self.live.closed and time.monotonic() < ends:
-                if seat.bell.is_set():
-                    seat.bell.clear()
-                    seen, notices = await run_in_threadpool(self.new_notices, contact, seen)
-                    for notice in notices:
-                        data = json.dumps(notice, ensure_ascii=False)
-                        yield f"id: {notice['id']}\nevent: notice\ndata: {data}\n\n"
-                    continue
-                try:
-                    await asyncio.wait_for(
-                        seat.bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic())
-                    )
-                except TimeoutError:
-                    yield f"event: beat\ndata: {seen}\n\n"
-                    seat.bell.set()  # and look: another process may have taken a notice for this person
-            if seat.replaced:  # the page stops listening until it is looked at again
-                yield "event: replaced\ndata: \n\n"
+        seen = await run_in_threadpool(self.last_line, contact) if after is None else after
+        yield f"id: {seen}\nevent: beat\ndata: {seen}\n\n"  # where a reconnect goes on from
+        while not seat.ended and not self.live.closed and time.monotonic() < ends:
+            if seat.bell.is_set():
+                seat.bell.clear()
+                seen, notices = await run_in_threadpool(self.new_notices, contact, seen)
+                for notice in notices:
+                    data = json.dumps(notice, ensure_ascii=False)
+                    yield f"id: {notice['id']}\nevent: notice\ndata: {data}\n\n"
+                continue
+            try:
+                await asyncio.wait_for(
+                    seat.bell.wait(), timeout=min(HEARTBEAT_EVERY, ends - time.monotonic())
+                )
+            except TimeoutError:
+                yield f"event: beat\ndata: {seen}\n\n"
+                seat.bell.set()  # and look: another process may have taken a notice for this person
+        if seat.replaced:  # the page stops listening until it is looked at again
+            yield "event: replaced\ndata: \n\n"
 
     def last_line(self, contact: Identity) -> int:
         """The id of the conversation's last line (0 for none)."""
@@ -151,3 +154,18 @@ class WebEvents:
             if speaker == "notice"
         ]
         return (lines[-1][0] if lines else after), notices
+
+
+class SeatedStream(StreamingResponse):
+    """An event stream that gives its seat back however it ends — sent to the end, cut off by the
+    client, or never started (the client gone before its first byte)."""
+
+    def __init__(self, content: AsyncIterator[str], leave: Callable[[], None], **options: Any) -> None:
+        super().__init__(content, **options)
+        self._leave = leave
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._leave()
