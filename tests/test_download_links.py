@@ -68,6 +68,7 @@ def test_a_link_from_the_chat_downloads_in_a_browser_without_the_cookie(
     assert docx.startswith(f"/files/submissions/{number}.docx?v=1&g=") and len(pictures) == 3
     for url in (docx, *pictures):
         assert GRANT.match(grant_of(url)), "a row id, a time and a signature: nothing personal"
+    assert re.sub(r"g=(\d+)-", lambda m: f"g={int(m[1]) + 1}-", docx) != docx, "the forged link differs"
     with httpx.Client(base_url=server, timeout=10) as system_browser:  # no cookie, no Origin
         downloaded = system_browser.get(docx)
         assert downloaded.status_code == 200 and downloaded.content.startswith(b"PK")
@@ -79,7 +80,7 @@ def test_a_link_from_the_chat_downloads_in_a_browser_without_the_cookie(
         for forged in (
             docx.replace(f"/{number}.docx", f"/{number + 1}.docx"),  # another file
             docx.replace("v=1", "v=2"),  # another version
-            re.sub(r"g=\d+-", "g=1-", docx),  # another contact
+            re.sub(r"g=(\d+)-", lambda m: f"g={int(m[1]) + 1}-", docx),  # another contact
             docx[:-1] + ("A" if docx[-1] != "A" else "B"),  # tampered signature
         ):
             refused = system_browser.get(forged)
