@@ -42,9 +42,10 @@ from bot.web_edge import (
     error_json,
     json_body,
     limited_body,
+    member_session,
+    person_key,
     session_key,
     session_value,
-    speaker_of,
     spool_body,
 )
 from bot.web_events import WebEvents
@@ -182,7 +183,11 @@ class WebChat:
         session = self._session(request)
         if session is None:
             return None
-        return await run_in_threadpool(self.engine.identity, *speaker_of(session))
+        member = member_session(session)
+        if member is None:
+            return await run_in_threadpool(self.engine.identity, CHANNEL, session)
+        contact = await run_in_threadpool(self.engine.identity_of, *member)
+        return contact if contact is not None and contact.channel != CHANNEL else None
 
     def secure(self, request: Request) -> bool:
         return request.url.scheme == "https" or self.settings.web_url.startswith("https://")
@@ -238,14 +243,20 @@ class WebChat:
         return contact
 
     async def _handle(
-        self, inbound: Inbound, message_id: str | None = None, said: Said | None = None
+        self,
+        inbound: Inbound,
+        message_id: str | None = None,
+        said: Said | None = None,
+        contact: Identity | None = None,
     ) -> list[Reply]:
-        """One message through the engine, one at a time per web user; the messages of different
-        users that arrive together share one transaction (``bot.delivery.GroupCommit``). With
-        ``said``, the message and its answers are kept as lines of the conversation (for a reload)."""
+        """One message through the engine, one at a time per web user (``contact``'s session, the
+        lock ``bound_contact`` took); the messages of different users that arrive together share one
+        transaction (``bot.delivery.GroupCommit``). With ``said``, the message and its answers are
+        kept as lines of the conversation (for a reload)."""
         if self._serving is None or self._serving.done():
             self._serving = asyncio.create_task(self.together.serve())
-        async with self._lock(session_value(inbound.channel, inbound.user_id)):
+        held = session_value(contact) if contact is not None else person_key(inbound.channel, inbound.user_id)
+        async with self._lock(held):
             replies = await self.together.handle(self._work(inbound, message_id, said))
         self.events.live.ring()  # it may have queued a notice for an open page (a 退回, an 已接收)
         return replies
@@ -260,7 +271,7 @@ class WebChat:
             if message_id is None:
                 replies: list[Reply] | None = self.engine.handle(inbound, in_batch=in_batch)
             else:
-                update_id = web_update_id(session_value(inbound.channel, inbound.user_id), message_id)
+                update_id = web_update_id(person_key(inbound.channel, inbound.user_id), message_id)
                 replies = self.engine.handle_once(inbound, update_id, in_batch=in_batch)
             if replies is not None:
                 if said is not None:  # in the same transaction as the answer, when in a group
@@ -290,7 +301,7 @@ class WebChat:
         return [self.granted(reply_json(reply), contact) for reply in replies]
 
     def granted(self, item: dict[str, Any], contact: Identity | None) -> dict[str, Any]:
-        return item if contact is None else self.grants.reply(item, contact.contact_id)
+        return item if contact is None else self.grants.reply(item, contact.contact_id, contact.binding)
 
     # Pages ---------------------------------------------------------------------------------------
 
@@ -436,7 +447,7 @@ class WebChat:
 
     def sign_in_as(self, request: Request, response: Response, contact: Identity) -> None:
         """Sign the browser in as ``contact`` (a 企业微信 member's, by ``bot.wecom_sign_in``)."""
-        self._signed_in(request, response, session_value(contact.channel, contact.user_id))
+        self._signed_in(request, response, session_value(contact))
 
     def _signed_in(self, request: Request, response: Response, session: str) -> None:
         """The browser's session cookie: who it speaks as from now on (``session_value``), signed."""
@@ -460,7 +471,7 @@ class WebChat:
             return contact
         history = await run_in_threadpool(self.engine.chat_lines_after, contact.contact_id, 0)
         seen = history[-1][0] if history else 0
-        replies = await self._handle(Inbound(contact.channel, contact.user_id, "/start"))
+        replies = await self._handle(Inbound(contact.channel, contact.user_id, "/start"), contact=contact)
         # Taken last: should the greeting fail (the database away), the notices are still waiting.
         seen, notices = await run_in_threadpool(self.events.new_notices, contact, seen)
         log.info("web page of contact %s opened (%d notices)", contact.contact_id, len(notices))
@@ -487,7 +498,8 @@ class WebChat:
         shown = body.get("shown")  # a pressed button's label, as the page showed it
         pressed = menu and isinstance(shown, str) and len(shown) <= 200
         said = {"text": clean_text(str(shown)).text if pressed else inbound.text}  # kept: cleaned as typed
-        replies = await self._handle(inbound, _message_id(body.get("id")), Said(contact.contact_id, said))
+        said_line = Said(contact.contact_id, said)
+        replies = await self._handle(inbound, _message_id(body.get("id")), said_line, contact)
         log.info("web message of contact %s: %d replies", contact.contact_id, len(replies))
         return JSONResponse({"replies": self._replies(replies, contact)})
 
@@ -509,7 +521,7 @@ class WebChat:
             message_id = _message_id(request.headers.get(MESSAGE_ID_HEADER))
             said = Said(contact.contact_id, _file_line(file))
             replies = await self._handle(
-                Inbound(contact.channel, contact.user_id, file=file), message_id, said
+                Inbound(contact.channel, contact.user_id, file=file), message_id, said, contact
             )
         finally:
             if spooled is not None:  # stored (moved into place) or refused: the temporary goes

@@ -95,21 +95,34 @@ def session_key(settings: Settings, data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-def session_value(channel: str, user_id: str) -> str:
-    """What a session cookie holds (signed): a web user's id, or “wecom:UserID” for a 企业微信 member
-    signed in through WeCom (the same contact as in the app chat)."""
+def person_key(channel: str, user_id: str) -> str:
+    """Who a person is on the web side, for their lock, their messages' ids and their CSRF token: a
+    web user's id, or “wecom:UserID” for a 企业微信 member (the same contact as in the app chat). Kept
+    in this process only: never in a cookie (``session_value``)."""
     return user_id if channel == CHANNEL else f"{channel}:{user_id}"
 
 
-def speaker_of(session: str) -> tuple[str, str]:
-    """The channel and user id a session cookie speaks as (``session_value`` read back). A web id
-    never holds a colon (``secrets.token_urlsafe``)."""
-    channel, colon, user_id = session.partition(":")
-    return (channel, user_id) if colon and channel == WECOM_CHANNEL else (CHANNEL, session)
+def session_value(contact: Identity) -> str:
+    """What a session cookie holds (signed): a web user's id (random: nothing personal), or for a
+    企业微信 member signed in through WeCom ``wecom#<contact id>-<binding>`` — never their UserID (often
+    a name or a phone number), and only for as long as that binding lasts (``Identity.binding``)."""
+    if contact.channel == CHANNEL:
+        return contact.user_id
+    return f"{contact.channel}#{contact.contact_id}-{contact.binding}"
+
+
+def member_session(session: str) -> tuple[int, str] | None:
+    """The contact id and binding a member's session names (``session_value`` read back), or None for
+    a web user's id (``secrets.token_urlsafe`` never makes a ``#``)."""
+    channel, mark, named = session.partition("#")
+    contact, dash, binding = named.partition("-")
+    if channel != WECOM_CHANNEL or not mark or not dash or not contact.isdigit() or len(contact) > 18:
+        return None
+    return int(contact), binding
 
 
 def csrf_holder(contact: Identity) -> str:
-    return f"user:{session_value(contact.channel, contact.user_id)}"
+    return f"user:{person_key(contact.channel, contact.user_id)}"
 
 
 # Errors at the edge -----------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class WebFiles:
         grant = self.chat.grants.read(request.scope["path"], request.query_params)
         granted = None
         if grant is not None:
-            granted = await run_in_threadpool(self.chat.engine.identity_of, grant.contact_id)
+            granted = await run_in_threadpool(self.chat.engine.identity_of, grant.contact_id, grant.binding)
             if granted is not None and not grant.expired:
                 return granted
         contact = await self.chat.signed_in_contact(request)
