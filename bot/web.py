@@ -16,8 +16,8 @@ No message text, name, phone number or invite code is ever logged: only ids and 
 The app is split by what it serves, each module owning its routes: ``bot.web_chat`` (the pages, signing
 in, the chat API), ``bot.web_events`` (the notices' stream and poll), ``bot.web_files`` (downloads),
 ``bot.wecom_sign_in`` (signing in through 企业微信); ``bot.web_edge`` is what every request passes
-through, ``bot.web_replies`` what the page is given, ``bot.web_app`` builds the app and serves it.
-This module is their public surface.
+through, ``bot.web_replies`` what the page is given, ``bot.web_uploads`` what an upload is, and
+``bot.web_app`` builds the app and serves it. This module is their public surface.
 """
 
 from bot.web_app import (
@@ -37,7 +37,6 @@ from bot.web_chat import (
     NOT_A_PHOTO,
     TEXT_TOO_LONG,
     WebChat,
-    photo_mime,
     web_update_id,
 )
 from bot.web_edge import (
@@ -55,6 +54,7 @@ from bot.web_edge import (
 from bot.web_events import STREAMS_FULL
 from bot.web_files import FILE_NOT_FOUND
 from bot.web_replies import document_link, reply_json, status_html
+from bot.web_uploads import photo_mime
 
 __all__ = [
     "ALREADY_RECEIVED",

@@ -24,7 +24,7 @@ from bot.delivery import GroupCommit
 from bot.delivery.compose import CONSENT_BUTTONS
 from bot.delivery.together import Work
 from bot.download_grants import DownloadGrants
-from bot.mp4_probe import VideoDamaged, spooled_video_file, video_file
+from bot.mp4_probe import VideoDamaged, spooled_video_file
 from bot.settings import Settings
 from bot.web_edge import (
     BAD_REQUEST,
@@ -51,6 +51,7 @@ from bot.web_edge import (
 from bot.web_events import WebEvents
 from bot.web_files import WebFiles
 from bot.web_replies import reply_json, status_html
+from bot.web_uploads import uploaded_file
 from bot.wecom import WeComChannel
 from bot.wecom_sign_in import WeComSignIn
 from dialogs.chinese_text import clean_text
@@ -80,9 +81,6 @@ NOT_WHAT_ITS_NAME_SAYS = (
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 #: A message page's title by its status (the page's <title> adds “ · 妇联表格报送助手”).
 MESSAGE_PAGE_TITLES = {401: "请先登录", 403: "无法打开", 404: "找不到", 503: "暂停服务"}
-
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
-
 
 # The web chat ------------------------------------------------------------------------------------------
 
@@ -566,28 +564,6 @@ class WebChat:
         return file
 
     # Files ---------------------------------------------------------------------------------------
-
-
-def uploaded_file(data: bytes, name: str | None) -> IncomingFile | None:
-    """An upload as the engine takes it: a photo, a video (an MP4 or QuickTime file, with what its
-    boxes say), or None for anything else; ``VideoDamaged`` for an MP4 whose media is not there."""
-    mime = photo_mime(data)
-    if mime is not None:
-        return IncomingFile(kind="photo", data=data, file_name=name, mime=mime, size=len(data))
-    return video_file(data, file_name=name)
-
-
-def photo_mime(data: bytes) -> str | None:
-    """The image type by its first bytes (never by the name or the browser's word): JPEG, PNG, WEBP, HEIC."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        return "image/heic"
-    return None
 
 
 @dataclass(frozen=True)
