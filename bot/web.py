@@ -5,7 +5,8 @@ The web chat is a thin channel like the others: a browser message becomes an ``I
 ``web``, the engine's ``Reply`` objects go back as JSON. A browser is bound to a unit the same way as a
 Telegram chat: an invite code, the privacy notice, “同意”. Only then is anything stored, and the browser
 gets a signed, HttpOnly session cookie holding nothing but a random web user id (the contact's
-``external_id``).
+``external_id``); a 企业微信 member signed in through WeCom, their contact's row id and binding, never
+their UserID (``bot.web_edge.session_value``).
 
 Every state-changing request needs the same origin (Origin, else Referer) and the session's CSRF token
 in a header. Files go out by submission id only, to the unit's own contacts and to 组联部; anyone else
