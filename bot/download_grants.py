@@ -3,10 +3,11 @@
 WeChat's own browser often cannot save a file; the page tells the person to open the link in the
 system browser, where there is no session cookie. So every file link the web chat hands out (a
 submission's DOCX, an export ZIP, a photo) carries a grant of its own: that file, that contact, for
-``GRANT_LIFETIME`` — ``?g=<contact id>-<expiry>.<HMAC>``. Nothing personal is in it: the contact's
-row id and a Unix time, signed with the session key for exactly that path (and version). The file is
-still opened through the engine as that contact, so a grant does nothing once the contact is revoked
-or the file is no longer theirs to see.
+``GRANT_LIFETIME`` — ``?g=<contact id>-<binding>-<expiry>.<HMAC>``. Nothing personal is in it: the
+contact's row id, a tag of its binding (``Identity.binding``) and a Unix time, signed with the session
+key for exactly that path (and version). The file is still opened through the engine as that contact,
+so a grant does nothing once the contact is revoked, bound anew (a revoked row bound again by a new
+invite is another binding), or the file is no longer theirs to see.
 
 Grants are added when the JSON goes to the browser, never to what the conversation keeps: a reloaded
 page gets fresh ones.
@@ -43,7 +44,7 @@ def link_expired(kind: Literal["submission", "export", "photo"], *, supervisor: 
 
 
 class Signs(Protocol):
-    """What a grant needs of ``bot.web.Signer``."""
+    """What a grant needs of ``bot.web_edge.Signer``."""
 
     def sign(self, purpose: str, value: str) -> str: ...
 
@@ -55,6 +56,7 @@ class Grant:
     """A download link's grant as read back: whose it is, and whether its day is over."""
 
     contact_id: int
+    binding: str
     expired: bool
 
 
@@ -76,10 +78,11 @@ class DownloadGrants:
         self.lifetime = lifetime
         self.clock = clock
 
-    def link(self, url: str, contact_id: int) -> str:
-        """``url`` (a path of this site, as ``download_path`` makes it) with a grant for ``contact_id``."""
+    def link(self, url: str, contact_id: int, binding: str) -> str:
+        """``url`` (a path of this site, as ``download_path`` makes it) with a grant for ``contact_id``
+        in its current ``binding``."""
         parts = urlsplit(url)
-        value = f"{contact_id}-{int(self.clock()) + self.lifetime}"
+        value = f"{contact_id}-{binding}-{int(self.clock()) + self.lifetime}"
         grant = self.signer.sign(_purpose(unquote(parts.path), dict(parse_qsl(parts.query))), value)
         return f"{url}{'&' if parts.query else '?'}{GRANT_PARAM}={grant}"
 
@@ -87,21 +90,21 @@ class DownloadGrants:
         """The grant of a request for ``path`` (already decoded, as Starlette's ``scope["path"]``), or
         None when there is none, or it was made for another file or tampered with."""
         value = self.signer.unsign(_purpose(path, query), query.get(GRANT_PARAM))
-        contact, dash, expires = (value or "").partition("-")
-        if not dash or not contact.isdigit() or not expires.isdigit() or len(contact) > 18:
+        contact, binding, expires = [*(value or "").split("-"), "", ""][:3]
+        if not contact.isdigit() or not binding.isalnum() or not expires.isdigit() or len(contact) > 18:
             return None
-        return Grant(int(contact), int(expires) <= self.clock())
+        return Grant(int(contact), binding, int(expires) <= self.clock())
 
-    def reply(self, item: dict[str, Any], contact_id: int) -> dict[str, Any]:
-        """A reply as ``bot.web.reply_json`` makes it, with grants on its document and pictures."""
+    def reply(self, item: dict[str, Any], contact_id: int, binding: str) -> dict[str, Any]:
+        """A reply as ``bot.web_replies.reply_json`` makes it, with grants on its document and pictures."""
         granted = dict(item)
         document = item.get("document")
         if isinstance(document, dict) and isinstance(document.get("url"), str):
-            granted["document"] = {**document, "url": self.link(document["url"], contact_id)}
+            granted["document"] = {**document, "url": self.link(document["url"], contact_id, binding)}
         pictures = item.get("pictures")
         if isinstance(pictures, list):
             granted["pictures"] = [
-                {**picture, "url": self.link(picture["url"], contact_id)}
+                {**picture, "url": self.link(picture["url"], contact_id, binding)}
                 if isinstance(picture, dict) and isinstance(picture.get("url"), str)
                 else picture
                 for picture in pictures

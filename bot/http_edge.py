@@ -193,9 +193,14 @@ class OutOfFiles:
         loop.default_exception_handler(context)
 
 
+#: What uvicorn says at every connection past its concurrency limit.
+CONCURRENCY_EXCEEDED = "Exceeded concurrency limit."
+
+
 class OncePerMinute(logging.Filter):
-    """Lets one record of each message through per minute (uvicorn warns at every connection past
-    its limit: "Exceeded concurrency limit.")."""
+    """Lets one record a minute through of what uvicorn repeats at every connection when the server
+    is full: "Exceeded concurrency limit." and a failed accept for want of file descriptors (an
+    ``OSError`` EMFILE/ENFILE, "Too many open files"). Every other record passes untouched."""
 
     def __init__(self, every: float = OUT_OF_FILES_EVERY) -> None:
         super().__init__()
@@ -203,11 +208,21 @@ class OncePerMinute(logging.Filter):
         self._said: dict[str, float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        kind = _repeated_kind(record)
+        if kind is None:
+            return True
         now = time.monotonic()
-        message = str(record.msg)
-        if now - self._said.get(message, -self.every) < self.every:
+        if now - self._said.get(kind, -self.every) < self.every:
             return False
-        if len(self._said) > 100:
-            self._said.clear()
-        self._said[message] = now
+        self._said[kind] = now
         return True
+
+
+def _repeated_kind(record: logging.LogRecord) -> str | None:
+    """Which of the server-full records ``record`` is, or None for any other."""
+    if record.msg == CONCURRENCY_EXCEEDED:
+        return "concurrency"
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+        return "out of files"
+    return "out of files" if "Too many open files" in str(record.msg) else None

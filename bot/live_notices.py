@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dialogs.failures import report_failure
@@ -80,10 +80,13 @@ class LiveNotices:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._said_full = -FULL_SAID_EVERY
 
-    @contextlib.contextmanager
-    def listening(self, chat_key: str) -> Iterator[Seat]:
-        """A seat for one open page of ``chat_key``; its bell rings at once (for what waited before
-        the page opened). The person's oldest stream ends when they hold more than ``per_person``."""
+    def take_seat(self, chat_key: str) -> Seat | None:
+        """A seat for one open page of ``chat_key``, taken at once (no other stream can take it
+        meanwhile), or None when the process holds ``most`` already and the person none (a person's
+        new stream takes the place of their oldest past ``per_person``). Its bell rings at once, for
+        what waited before the page opened. Given back with ``leave``."""
+        if chat_key not in self._seats and self.listeners >= self.most:
+            return None
         self._loop = asyncio.get_running_loop()
         seat = Seat()
         seat.bell.set()
@@ -92,19 +95,15 @@ class LiveNotices:
         for old in seats[: -self.per_person]:
             old.end(replaced=True)
         self._wake.set()
-        try:
-            yield seat
-        finally:
-            seats = self._seats.get(chat_key, [])
-            with contextlib.suppress(ValueError):
-                seats.remove(seat)
-            if not seats:
-                self._seats.pop(chat_key, None)
+        return seat
 
-    def admits(self, chat_key: str) -> bool:
-        """Whether a new stream of ``chat_key`` may open: the process holds fewer than ``most``, or
-        the person holds some already (a new one takes the place of their oldest)."""
-        return chat_key in self._seats or self.listeners < self.most
+    def leave(self, chat_key: str, seat: Seat) -> None:
+        """Give back a seat ``take_seat`` gave (its stream ended, or never started)."""
+        seats = self._seats.get(chat_key, [])
+        with contextlib.suppress(ValueError):
+            seats.remove(seat)
+        if not seats:
+            self._seats.pop(chat_key, None)
 
     def say_full(self) -> None:
         """Log that a stream was turned down, once a minute however many are."""

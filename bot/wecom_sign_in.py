@@ -36,12 +36,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.web_edge import member_session, session_value
 from bot.wecom import CHANNEL as WECOM_CHANNEL
 from bot.wecom import SIGN_IN_PATH, SIGN_IN_START_PATH, WeComChannel
 from dialogs.exchange import Identity
 
 if TYPE_CHECKING:
-    from bot.web import WebChat
+    from bot.web_chat import WebChat
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +108,15 @@ class WeComSignIn:
 
     async def switch(self, request: Request) -> Response:
         """切换 pressed on the question of ``back``: the browser is signed in as the member."""
-        if not self.chat._same_origin(request):
+        if not self.chat.same_origin(request):
             log.warning("WeCom sign-in switch refused: foreign or missing origin")
             return self.chat.message_page(403, REFUSED_ORIGIN)
-        user = self._fresh(request.cookies.get(SWITCH_COOKIE))
-        if user is None:
+        asked = member_session(self._fresh(request.cookies.get(SWITCH_COOKIE)) or "")
+        if asked is None:
             log.info("WeCom sign-in switch refused: no switch asked, or asked too long ago")
             return self._dropping(SWITCH_COOKIE, request, self.chat.message_page(403, SWITCH_TOO_LATE))
-        contact = await run_in_threadpool(self.chat.engine.identity, WECOM_CHANNEL, user)
-        if contact is None:
+        contact = await run_in_threadpool(self.chat.engine.identity_of, *asked)
+        if contact is None or contact.channel != WECOM_CHANNEL:
             return self._dropping(SWITCH_COOKIE, request, self.chat.message_page(403, NOT_BOUND))
         log.info("web browser switched through WeCom to contact %s", contact.contact_id)
         return self._dropping(SWITCH_COOKIE, request, self._into_chat(request, contact))
@@ -135,7 +136,7 @@ class WeComSignIn:
         if contact is None:
             log.info("WeCom sign-in of a member not bound to any unit")
             return self.chat.message_page(403, NOT_BOUND)
-        current = await self.chat._contact(request)
+        current = await self.chat.signed_in_contact(request)
         if current is not None and current.contact_id != contact.contact_id:
             log.info("WeCom sign-in as contact %s: the browser is asked to switch", contact.contact_id)
             return self._ask_to_switch(request, current, contact)
@@ -155,7 +156,9 @@ class WeComSignIn:
             f"<a class='choice quiet' href='/'>{html.escape(KEEP)}</a></form>"
         )
         response = self.chat.message_page(409, question, raw_after=choices)
-        self._set_cookie(request, response, SWITCH_COOKIE, f"{self._now()}:{contact.user_id}", "strict")
+        # the member by their contact's row and binding, as a session names them: never their UserID
+        asked = f"{self._now()}:{session_value(contact)}"
+        self._set_cookie(request, response, SWITCH_COOKIE, asked, "strict")
         return response
 
     # The state -----------------------------------------------------------------------------------
@@ -208,9 +211,9 @@ class WeComSignIn:
             path=SIGN_IN_PATH,
             httponly=True,
             samesite=samesite,
-            secure=self.chat._secure(request),
+            secure=self.chat.secure(request),
         )
 
     def _dropping(self, name: str, request: Request, response: Response) -> Response:
-        response.delete_cookie(name, path=SIGN_IN_PATH, httponly=True, secure=self.chat._secure(request))
+        response.delete_cookie(name, path=SIGN_IN_PATH, httponly=True, secure=self.chat.secure(request))
         return response

@@ -9,6 +9,7 @@ form's machine to make the move, commits, and only then returns what to say.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import mimetypes
 from collections.abc import Callable, Sequence
@@ -302,12 +303,16 @@ class DialogEngine:
             return None
         return self._identity(contact)
 
-    def identity_of(self, contact_id: int) -> Identity | None:
-        """The bound, active contact with this id (a download link names its contact so), or None."""
+    def identity_of(self, contact_id: int, binding: str | None = None) -> Identity | None:
+        """The bound, active contact with this id (a download link or a 企业微信 member's web session
+        names its contact so), or None; with ``binding``, only while it is still that binding."""
         contact = self.repository.contact_by_id(contact_id)
         if contact is None or not contact.active or contact.id is None:
             return None
-        return self._identity(contact)
+        identity = self._identity(contact)
+        if binding is not None and not hmac.compare_digest(identity.binding, binding):
+            return None
+        return identity
 
     def invite_rebinds(self, code: str, contact: Identity) -> bool:
         """Whether invite ``code`` would bind ``contact`` anew: it is open, for another unit or role.
@@ -323,7 +328,9 @@ class DialogEngine:
         unit = self.repository.unit(contact.unit_id) if contact.unit_id is not None else None
         who = unit.name if unit is not None else self.campaign.contact.department
         role: Literal["contact", "supervisor"] = "supervisor" if contact.role == "supervisor" else "contact"
-        return Identity(contact.id, contact.channel, contact.external_id, role, contact.unit_id, who)
+        return Identity(
+            contact.id, contact.channel, contact.external_id, role, contact.unit_id, who, _binding(contact)
+        )
 
     def supervisor_chats(self, channel: str) -> list[str]:
         """The user ids of 组联部 on a channel (their command menus differ)."""
@@ -360,9 +367,9 @@ class DialogEngine:
         """Keep lines of a web conversation (who said it, what), the last ones only, for a reload."""
         self.repository.add_chat_lines(contact_id, lines)
 
-    def chat_history(self, contact_id: int) -> list[tuple[str, dict[str, Any]]]:
-        """The kept lines of a web conversation, oldest first."""
-        return self.repository.chat_lines(contact_id)
+    def last_chat_line(self, contact_id: int) -> int:
+        """The id of a web conversation's last kept line (0 for none)."""
+        return self.repository.last_chat_line(contact_id)
 
     def chat_lines_after(self, contact_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
         """The kept lines of a web conversation after line ``after``, with their ids, oldest first."""
@@ -1571,3 +1578,11 @@ def _typed_row_action(text: str) -> str | None:
             if number is not None:
                 return f"{verb}:{number - 1}"
     return None
+
+
+def _binding(contact: Contact) -> str:
+    """A short tag of the contact's current binding: its row and when it consented (each invite taken
+    sets that anew), so that a row bound again after a revocation is another binding."""
+    bound = contact.consented_at or contact.created_at
+    moment = bound.replace(tzinfo=bound.tzinfo or UTC).timestamp()
+    return hashlib.sha256(f"{contact.id}|{moment:.6f}".encode()).hexdigest()[:12]

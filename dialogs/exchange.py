@@ -65,6 +65,10 @@ class Identity:
     role: Literal["contact", "supervisor"]
     unit_id: int | None
     who: str  # the unit's name, or 组联部's
+    #: Which binding of the contact this is: it changes when the contact is bound anew (an invite
+    #: taken again after a revocation, say), so that a session or a download link signed for an
+    #: earlier binding no longer counts (``DialogEngine.identity_of``).
+    binding: str = ""
 
     @property
     def supervisor(self) -> bool:

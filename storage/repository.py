@@ -842,17 +842,12 @@ class Repository(ExportJobStorage):
                 )
             self._commit(session)
 
-    def chat_lines(self, contact_id: int) -> list[tuple[str, dict[str, Any]]]:
-        """A contact's kept web conversation, oldest first."""
+    def last_chat_line(self, contact_id: int) -> int:
+        """The id of a contact's last kept line of the web conversation (0 for none)."""
         table = _table(ChatLine)
-        query = (
-            sql_select(table.c.speaker, table.c.payload)
-            .where(table.c.contact_id == contact_id)
-            .order_by(table.c.id.desc())
-            .limit(CHAT_LINES_KEPT)
-        )
+        query = sql_select(func.max(table.c.id)).where(table.c.contact_id == contact_id)
         with self._session() as session:
-            return [(speaker, payload) for speaker, payload in reversed(session.execute(query).all())]
+            return session.execute(query).scalar() or 0
 
     def chat_lines_after(self, contact_id: int, after: int) -> list[tuple[int, str, dict[str, Any]]]:
         """The kept lines of a contact's web conversation after line ``after`` (id, speaker, payload),

@@ -42,7 +42,7 @@ from tests.test_web_api import (  # noqa: F401 - server is a fixture
     texts,
 )
 
-GRANT = re.compile(r"^\d{1,18}-\d{10}\.[A-Za-z0-9_-]{43}$")
+GRANT = re.compile(r"^\d{1,18}-[0-9a-f]{12}-\d{10}\.[A-Za-z0-9_-]{43}$")
 
 
 def grant_of(url: str) -> str:
@@ -67,7 +67,8 @@ def test_a_link_from_the_chat_downloads_in_a_browser_without_the_cookie(
         docx, pictures = supervisor_views(wechat, engine, number)
     assert docx.startswith(f"/files/submissions/{number}.docx?v=1&g=") and len(pictures) == 3
     for url in (docx, *pictures):
-        assert GRANT.match(grant_of(url)), "a row id, a time and a signature: nothing personal"
+        assert GRANT.match(grant_of(url)), "a row id, its binding, a time and a signature: nothing personal"
+    assert re.sub(r"g=(\d+)-", lambda m: f"g={int(m[1]) + 1}-", docx) != docx, "the forged link differs"
     with httpx.Client(base_url=server, timeout=10) as system_browser:  # no cookie, no Origin
         downloaded = system_browser.get(docx)
         assert downloaded.status_code == 200 and downloaded.content.startswith(b"PK")
@@ -79,7 +80,7 @@ def test_a_link_from_the_chat_downloads_in_a_browser_without_the_cookie(
         for forged in (
             docx.replace(f"/{number}.docx", f"/{number + 1}.docx"),  # another file
             docx.replace("v=1", "v=2"),  # another version
-            re.sub(r"g=\d+-", "g=1-", docx),  # another contact
+            re.sub(r"g=(\d+)-", lambda m: f"g={int(m[1]) + 1}-", docx),  # another contact
             docx[:-1] + ("A" if docx[-1] != "A" else "B"),  # tampered signature
         ):
             refused = system_browser.get(forged)
@@ -98,14 +99,16 @@ def test_an_expired_link_says_so_in_a_page_with_how_to_get_a_new_one(
     yesterday = DownloadGrants(
         Signer(SESSION_SECRET.encode()), clock=lambda: time.time() - GRANT_LIFETIME - 60
     )
-    old = yesterday.link(f"/files/submissions/{number}.docx?v=1", contact.id)
+    identity = engine.identity_of(contact.id)
+    assert identity is not None
+    old = yesterday.link(f"/files/submissions/{number}.docx?v=1", contact.id, identity.binding)
     with httpx.Client(base_url=server, timeout=10) as system_browser:
         expired = system_browser.get(old)
         assert expired.status_code == 410 and expired.headers["content-type"].startswith("text/html")
         assert LINK_EXPIRED.format(again=GET_IT_AGAIN["submission"]) in expired.text
         assert "“已交”" in expired.text
         fresh = DownloadGrants(Signer(SESSION_SECRET.encode())).link(
-            f"/files/submissions/{number}.docx?v=1", contact.id
+            f"/files/submissions/{number}.docx?v=1", contact.id, identity.binding
         )
         assert system_browser.get(fresh).status_code == 200
 
@@ -158,7 +161,7 @@ def test_reloaded_history_gets_fresh_grants_and_the_kept_conversation_none(
     assert links and all(GRANT.match(grant_of(url)) for url in links)
     [supervisor_row] = [c for c in contacts(engine) if c.role == "supervisor"]
     assert supervisor_row.id is not None
-    kept = str(engine.chat_history(supervisor_row.id))
+    kept = str(engine.chat_lines_after(supervisor_row.id, 0))
     assert "g=" not in kept and "/files/submissions/" in kept, "grants are made for the page, never kept"
 
 

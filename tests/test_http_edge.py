@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import resource
 import socket
 import subprocess
@@ -297,3 +298,38 @@ def test_the_open_file_limit_is_raised_where_the_hard_one_allows(tmp_path: Path)
         limits = Path(f"/proc/{process.pid}/limits").read_text()
     [line] = [line for line in limits.splitlines() if line.startswith("Max open files")]
     assert line.split()[3:5] == ["4096", "4096"], line
+
+
+def test_the_once_a_minute_filter_holds_back_only_the_server_full_records() -> None:
+    """On ``uvicorn.error`` as ``serve_web`` puts it: "Exceeded concurrency limit." and failed
+    accepts for want of file descriptors once a minute; every other record (an invalid request, a
+    failed startup) each time it comes."""
+    once = http_edge.OncePerMinute()
+
+    def record(message: str, error: BaseException | None = None) -> logging.LogRecord:
+        exc_info = (type(error), error, None) if error is not None else None
+        return logging.LogRecord("uvicorn.error", logging.WARNING, __file__, 1, message, (), exc_info)
+
+    passed = [
+        message
+        for message, error in [
+            ("Exceeded concurrency limit.", None),
+            ("Invalid HTTP request received.", None),
+            ("Exceeded concurrency limit.", None),
+            ("Invalid HTTP request received.", None),
+            ("socket.accept() failed", OSError(errno.EMFILE, "Too many open files")),
+            ("socket.accept() failed", OSError(errno.EMFILE, "Too many open files")),
+            ("[Errno 24] Too many open files", None),
+            ("Application startup failed. Exiting.", None),
+            ("Application startup failed. Exiting.", None),
+        ]
+        if once.filter(record(message, error))
+    ]
+    assert passed == [
+        "Exceeded concurrency limit.",
+        "Invalid HTTP request received.",
+        "Invalid HTTP request received.",
+        "socket.accept() failed",
+        "Application startup failed. Exiting.",
+        "Application startup failed. Exiting.",
+    ]

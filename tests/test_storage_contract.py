@@ -135,10 +135,14 @@ def test_a_web_conversation_keeps_its_last_lines_only(store: Repository) -> None
     for number in range(CHAT_LINES_KEPT + 7):
         store.add_chat_lines(contact.id, [("person", {"text": f"第{number}句"})])
     store.add_chat_lines(other.id, [("bot", {"text": "别人的"})])
-    kept = store.chat_lines(contact.id)
+    kept = [line[1:] for line in store.chat_lines_after(contact.id, 0)]
     assert len(kept) == CHAT_LINES_KEPT and kept[0] == ("person", {"text": "第7句"})
     assert kept[-1] == ("person", {"text": f"第{CHAT_LINES_KEPT + 6}句"}), "oldest first, the newest last"
-    assert store.chat_lines(other.id) == [("bot", {"text": "别人的"})], "each conversation its own"
+    others = store.chat_lines_after(other.id, 0)
+    assert [line[1:] for line in others] == [("bot", {"text": "别人的"})], "each conversation its own"
+    assert store.last_chat_line(other.id) == others[0][0], "the last line's id"
+    assert store.last_chat_line(contact.id) == store.chat_lines_after(contact.id, 0)[-1][0]
+    assert store.last_chat_line(contact.id + other.id + 1) == 0, "none for a conversation without lines"
     with store.engine.connect() as connection:
         stored = connection.exec_driver_sql("SELECT count(*) FROM chatline").scalar()
     assert stored == CHAT_LINES_KEPT + 1, "older lines are deleted, not just hidden"

@@ -215,10 +215,18 @@ def test_failed_invite_guesses_are_limited_per_address(server: str, engine: Dial
 
 
 def test_a_room_signing_in_together_is_not_held_up(server: str, engine: DialogEngine) -> None:
-    """Thirty cadres at a training session behind one address: right codes never count."""
+    """Thirty cadres at a training session behind one address, where someone mistyped their code ten
+    times first: the address is throttled for guesses, yet every right code goes through."""
+    with browser(server) as typo:
+        for attempt in range(10):
+            assert typo.get("/api/join", params={"code": f"WRONG{attempt:05d}"}).status_code == 200
+        assert typo.get("/api/join", params={"code": "WRONG99999"}).status_code == 429, "throttled"
     for _cadre in range(30):
         with browser(server) as client:
             sign_in(client, engine)
+    with browser(server) as guesser:
+        guessed = guesser.get("/api/join", params={"code": "WRONG77777"})
+        assert guessed.status_code == 429, "still, for guesses"
 
 
 def test_failed_tries_are_counted_over_a_sliding_minute() -> None:

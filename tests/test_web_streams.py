@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -170,6 +171,44 @@ def test_the_process_holds_a_bounded_number_of_streams(
         sign_in(third, engine, "liunan")
         refused = third.get("/api/events", headers=EVENTS)
         assert refused.status_code == 503 and refused.json() == {"error": STREAMS_FULL}
+
+
+def test_streams_opened_all_at_once_never_go_past_the_most(
+    served: tuple[str, object], engine: DialogEngine
+) -> None:
+    """The count was checked before a stream took its seat: a burst of pages opening together all
+    passed the check, and the process held more streams than ``most``."""
+    url, app = served
+    live = app.state.live  # type: ignore[attr-defined]
+    live.most = 3
+    people = 12
+    clients = [browser(url) for _ in range(people)]
+    for client in clients:
+        sign_in(client, engine, "yufeng")
+    go, answered, done = threading.Barrier(people), threading.Barrier(people + 1), threading.Event()
+    statuses: list[int] = []
+
+    def open_page(client: httpx.Client) -> None:
+        go.wait()
+        with client.stream("GET", "/api/events", headers=EVENTS) as response:
+            statuses.append(response.status_code)
+            answered.wait()
+            done.wait(10)
+
+    threads = [threading.Thread(target=open_page, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    try:
+        answered.wait(30)
+        held = live.listeners
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(10)
+        for client in clients:
+            client.close()
+    assert sorted(statuses) == [200] * 3 + [503] * (people - 3), statuses
+    assert held == 3, f"{held} streams held with most 3"
 
 
 def test_a_revoked_contact_loses_its_stream_and_its_downloads_at_once(

@@ -25,12 +25,21 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from bot.download_grants import DownloadGrants
 from bot.settings import Settings
-from bot.web import SESSION_COOKIE, build_app, stop_streams
+from bot.web import SESSION_COOKIE, Signer, build_app, stop_streams
 from bot.wecom import SIGN_IN_PATH, SIGN_IN_START_PATH, WeComChannel
-from bot.wecom_sign_in import ASK_TO_SWITCH, LINK_UNUSABLE, STATE_COOKIE
+from bot.wecom_sign_in import ASK_TO_SWITCH, LINK_UNUSABLE, STATE_COOKIE, SWITCH_COOKIE
 from dialogs.engine import DialogEngine
-from tests.test_web_api import SESSION_SECRET, free_port, serving, sign_in
+from tests.test_web_api import (
+    SESSION_SECRET,
+    contacts,
+    free_port,
+    invite,
+    serving,
+    sign_in,
+    submit_site,
+)
 from tests.test_web_browser import CHROMIUM, PHONE, sync_playwright
 from tests.test_web_browser import chromium_fixture as chromium_fixture
 
@@ -226,6 +235,58 @@ def test_a_browser_signed_in_as_the_same_member_is_not_asked(site: Site) -> None
         browser.get(site.channel.sign_in_link() or "", follow_redirects=True)
         assert browser.get(site.back_link(browser)).status_code == 303
         assert site.who(browser) == "鱼峰区妇联"
+
+
+def test_a_revoked_then_rebound_members_old_session_and_links_are_refused(site: Site) -> None:
+    """A member's web session named her UserID and nothing else: revoked, then bound again (the same
+    contact row), every browser that had signed in as her, and every link it was given, worked again."""
+    number = submit_site(site.engine, "yufeng", "yufeng-colleague")
+    with site.browser(MEMBER) as browser:
+        browser.headers["Origin"] = site.base
+        browser.base_url = httpx.URL(site.base)
+        browser.get(site.channel.sign_in_link() or "", follow_redirects=True)
+        assert site.who(browser) == "鱼峰区妇联"
+        old_session = browser.cookies[SESSION_COOKIE]
+        [row] = [c for c in contacts(site.engine) if c.external_id == MEMBER]
+        her = site.engine.identity_of(row.id or 0)
+        assert her is not None
+        # the link the page gives her for the unit's submission (``WebChat.granted``)
+        link = DownloadGrants(Signer(SESSION_SECRET.encode())).link(
+            f"/files/submissions/{number}.docx?v=1", her.contact_id, her.binding
+        )
+        with httpx.Client(base_url=site.base, timeout=10) as system_browser:
+            assert system_browser.get(link).status_code == 200, "the link works while she is bound"
+        assert row.id is not None and site.engine.repository.revoke_contact(row.id)
+        code = invite(site.engine, "yufeng")
+        later = site.engine.clock() + timedelta(seconds=1)
+        rebound = site.engine.repository.redeem_invite(code, "wecom", MEMBER, later)
+        assert rebound is not None and rebound.id == row.id, "the same contact row, bound again"
+
+        assert site.who(browser) == "", "the old session is not hers again"
+        with httpx.Client(base_url=site.base, timeout=10) as system_browser:
+            old_link = system_browser.get(link)
+            assert old_link.status_code == 403 and "已失效" in old_link.text, "nor the old link"
+        browser.get(site.channel.sign_in_link() or "", follow_redirects=True)
+        assert site.who(browser) == "鱼峰区妇联", "signing in again through WeCom works"
+        assert browser.cookies[SESSION_COOKIE] != old_session
+
+
+def test_no_cookie_holds_the_members_userid(site: Site) -> None:
+    """The UserID is often a name or a phone number: the session and the switch cookies name the
+    contact's row and binding instead."""
+    with site.browser(MEMBER) as browser:
+        browser.headers["Origin"] = site.base
+        browser.base_url = httpx.URL(site.base)
+        sign_in(browser, site.engine, "liunan")
+        asked = browser.get(site.back_link(browser))  # the switch question: its cookie names her
+        assert asked.status_code == 409
+        switch = [c for c in browser.cookies.jar if c.name == SWITCH_COOKIE]
+        assert switch, "the switch cookie is set"
+        assert browser.post(site.base + SIGN_IN_PATH, follow_redirects=False).status_code == 303
+        assert site.who(browser) == "鱼峰区妇联"
+        ours = [c.value or "" for c in browser.cookies.jar if c.name != "wecom_member"]  # not the fake's
+        held = [*ours, *(c.value or "" for c in switch)]
+        assert len(held) >= 2 and not any(MEMBER.lower() in value.lower() for value in held), held
 
 
 @pytest.mark.skipif(not CHROMIUM.exists() or sync_playwright is None, reason="no Chromium or Playwright here")
