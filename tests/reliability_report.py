@@ -168,6 +168,16 @@ SUITE = [
         None,
     ),
     (
+        "tests/test_web_streams.py::test_streams_opened_all_at_once_never_go_past_the_most",
+        "12 pages open their event streams at the same moment with room for 3: no more than 3 admitted",
+        12,
+    ),
+    (
+        "tests/test_wecom_sign_in.py::test_a_revoked_then_rebound_members_old_session_and_links_are_refused",
+        "a 企业微信 member revoked, then bound again on the same row: her old cookie and download link refused",
+        1,
+    ),
+    (
         "tests/test_http_edge.py",
         "slow headers and bodies (3 bytes/s) get a Chinese 408; forwarded addresses believed only from "
         "trusted proxies; out of file descriptors said once a minute; a closed upload one INFO line",
