@@ -16,16 +16,15 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import httpx
-import pytest
 
-import bot.app
-from bot.app import assemble_engine, load_declarations, open_repository
+from bot.app import Declarations, assemble_engine, load_declarations, open_repository
 from bot.mp4_probe import video_file
 from bot.settings import Settings
 from bot.web import serve_web
@@ -84,21 +83,25 @@ def wait_for_document(client: httpx.Client, csrf: str, timeout: float) -> tuple[
 
 
 def test_an_export_printing_forms_holds_up_no_other_contacts_message(
-    engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
+    engine: DialogEngine, declarations: Declarations, clock: FakeClock
 ) -> None:
     """导出 has three forms nobody opened to print; while it prints (held here, as a slow printing
     of many forms would be), another contact's message is answered at once, and the ZIP comes after."""
     numbers = [submit_site(engine, "yufeng", f"colleague-{n}") for n in range(3)]
     printing, go_on = threading.Event(), threading.Event()
-    render = bot.app.render_form
 
     def printing_slowly(record: Any) -> bytes:
         printing.set()
         assert go_on.wait(30)
-        return render(record)
+        return declarations.render(record)
 
-    monkeypatch.setattr(bot.app, "render_form", printing_slowly)  # what the export prints with
-    with serving_web(engine) as base, browser(base) as boss, browser(base) as contact:
+    # The service prints with its declarations' ``render`` (shipped renderers and imported forms).
+    slow = replace(declarations, render=printing_slowly)
+    with (
+        serving_web(assemble_engine(slow, engine.repository, clock)) as base,
+        browser(base) as boss,
+        browser(base) as contact,
+    ):
         boss_csrf = sign_in(boss, engine, None, "supervisor")
         contact_csrf = sign_in(contact, engine, "liunan")
         answered: list[list[dict[str, object]]] = []
@@ -213,7 +216,8 @@ def test_a_videos_zip_cut_by_a_kill_arrives_once_and_whole_after_the_restart(tmp
             assert not partial_videos(exports) and not list(exports.glob(".tmp-*")), "no partial file left"
             assert videos["document"]["label"] == "下载课程视频（ZIP 压缩包）", "the page says what it is"
             [finished] = list(exports.glob("*课程视频*.zip"))
-            assert unquote(str(videos["document"]["url"])).endswith(finished.name)
+            link = urlsplit(str(videos["document"]["url"]))  # the file's path, and its grant (?g=)
+            assert unquote(link.path).endswith(finished.name) and link.query.startswith("g=")
             with boss.stream("GET", str(videos["document"]["url"])) as download:
                 assert download.status_code == 200
                 with (tmp_path / "downloaded.zip").open("wb") as target:
