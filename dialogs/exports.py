@@ -38,7 +38,7 @@ class ExportItem:
     selected: bool  # the whole submission is recommended to the region
     submitted_at: datetime  # aware
     record: FormRecord
-    document: bytes | None = None  # the kept DOCX, reused instead of rendering again
+    document: Path | None = None  # the kept DOCX, copied into the ZIP instead of rendering again
     selected_rows: frozenset[int] = frozenset()  # rows recommended one by one (courses), from 1
 
 
@@ -74,6 +74,7 @@ class ExportContent:
     city_lines: list[str]
     generated_at: datetime
     form_ids: list[str]  # the forms the campaign collects, in its order
+    render: Render  # prints a record without a kept DOCX: shipped renderers and imported Word forms
 
 
 #: Writes the forms' ZIP to a file object.
@@ -146,7 +147,7 @@ def export_items(
                 selected_rows=frozenset(rows.get(submission.id or 0, ())),
                 submitted_at=version.submitted_at.astimezone(campaign.zone),
                 record=record,
-                document=document.read_bytes() if document is not None else None,
+                document=document,
             )
         )
     return items
@@ -183,6 +184,7 @@ def write_export(
         city_lines=city,
         generated_at=local,
         form_ids=list(dict.fromkeys(task.form for task in campaign.tasks)),
+        render=render,
     )
     folder = repository.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)

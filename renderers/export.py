@@ -49,7 +49,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exports import ExportContent, ExportItem, ExportStatusRow, ExportVideo
-from dialogs.form_records import record_name
+from dialogs.form_records import Render, record_name
 from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
 from renderers.records import RenderError
@@ -224,6 +224,7 @@ def export_zip(content: ExportContent, target: BinaryIO) -> None:
         content.city_lines,
         content.generated_at,
         collected,
+        render=content.render,
     )
 
 
@@ -234,10 +235,15 @@ def build_export(
     city_lines: Sequence[str],
     generated_at: datetime,
     statistics_of: Collection[str] = tuple(STATISTICS),
+    *,
+    render: Render = render_form,
 ) -> bytes:
-    """The supervisor's ZIP as bytes (``write_export_zip``)."""
+    """The supervisor's ZIP as bytes (``write_export_zip``), the shipped forms printed by their own
+    renderers unless ``render`` is given (tests and the benchmark)."""
     buffer = io.BytesIO()
-    write_export_zip(buffer, items, status, task_names, city_lines, generated_at, statistics_of)
+    write_export_zip(
+        buffer, items, status, task_names, city_lines, generated_at, statistics_of, render=render
+    )
     return buffer.getvalue()
 
 
@@ -249,10 +255,13 @@ def write_export_zip(
     city_lines: Sequence[str],
     generated_at: datetime,
     statistics_of: Collection[str] = tuple(STATISTICS),
+    *,
+    render: Render,
 ) -> None:
-    """The supervisor's ZIP (see the module docstring for its layout) written to ``target``, photos
-    copied through from their files; the 统计表 of each form in ``statistics_of`` (the forms the
-    campaign collects that have one), even before any is submitted.
+    """The supervisor's ZIP (see the module docstring for its layout) written to ``target``: kept
+    DOCX and photos copied through from their files, a form without a kept DOCX (and the selected
+    rows of a form, on their own) printed by ``render``; the 统计表 of each form in
+    ``statistics_of`` (the forms the campaign collects that have one), even before any is submitted.
 
     Raises:
         ValueError: ``generated_at`` or a ``submitted_at`` is naive, a submission appears twice, or
@@ -266,11 +275,14 @@ def write_export_zip(
 
     rendered: dict[int, bytes] = {}  # selected submissions, written twice, rendered once
 
-    def document(item: ExportItem) -> Callable[[], bytes]:
+    def document(item: ExportItem) -> Callable[[], bytes] | Path:
+        if item.document is not None:
+            return item.document  # copied through in chunks, never read whole
+
         def produce() -> bytes:
             if item.submission_id in rendered:
                 return rendered[item.submission_id]
-            data = _render(item)
+            data = _render(item, render)
             if item.selected:
                 rendered[item.submission_id] = data
             return data
@@ -286,7 +298,7 @@ def write_export_zip(
             _add(entries, recommended + _document_name(item), document(item))
         elif part is not None:
             name, selected_rows = part
-            _add(entries, recommended + name, partial(_render, selected_rows))
+            _add(entries, recommended + name, partial(_render, selected_rows, render))
         for photo in _photos(item):
             _add(entries, f"{folder}/{photo.name}", photo.path)
             if item.selected:
@@ -376,11 +388,9 @@ def _grouped(items: Iterable[ExportItem]) -> dict[tuple[str, str], list[ExportIt
     return groups
 
 
-def _render(item: ExportItem) -> bytes:
-    if item.document is not None:
-        return item.document
+def _render(item: ExportItem, render: Render) -> bytes:
     try:
-        return render_form(item.record)
+        return render(item.record)
     except (RenderError, ValueError) as error:
         raise RenderError(f"#{item.submission_id}（{item.unit_name}）无法生成：{error}") from error
 
