@@ -118,11 +118,11 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
     assert [c.text for c in again.rows[4].cells] == [c.text for c in table.rows[4].cells]
     # 组联部's /export holds it too, under the unit and the task
     boss = supervisor(family_engine, clock)
-    [export] = family_engine.handle(Inbound("telegram", boss, "/export"))
+    _promised, [export] = exported(family_engine, boss, "导出")
     with zipfile.ZipFile(document_path(family_engine, export)) as archive:
         [name] = [n for n in archive.namelist() if n.startswith("鱼峰区妇联/最美家庭推荐/")]
-        exported = Document(io.BytesIO(archive.read(name))).tables[0]
-    assert [c.text for c in exported.rows[4].cells] == [c.text for c in table.rows[4].cells]
+        printed = Document(io.BytesIO(archive.read(name))).tables[0]
+    assert [c.text for c in printed.rows[4].cells] == [c.text for c in table.rows[4].cells]
 
 
 def test_the_export_prints_the_selected_rows_of_an_imported_form_into_its_word_file(
