@@ -103,12 +103,24 @@ class ExportJobs:
         finished = 0
         with self._running:
             while (order := self._claim()) is not None:
-                finished += self._run(order)
+                if order.attempts > MAX_ATTEMPTS:
+                    finished += self._give_up(order)
+                else:
+                    finished += self._run(order)
         return finished
 
     def _claim(self) -> ExportOrder | None:
+        """The next job to make, its attempt counted now: a job that kills the process making it
+        (out of memory, say) raises nothing, and would otherwise be started again for ever."""
         now = self.clock()
         return self.repository.claim_export_job(self.campaign.id, now, now + HOLD)
+
+    def _give_up(self, order: ExportOrder) -> bool:
+        """Mark a job started ``MAX_ATTEMPTS`` times and never finished as failed, and tell the person."""
+        log.error(
+            "export job %s (%s) stopped %d times unfinished: given up", order.id, order.kind, MAX_ATTEMPTS
+        )
+        return self.repository.finish_export_job(order.id, "failed", self.clock(), {"text": _failed(order)})
 
     def _run(self, order: ExportOrder) -> bool:
         """Make one job's file and send it; on a failure try again later, and after the last attempt
@@ -123,8 +135,9 @@ class ExportJobs:
             if order.attempts < MAX_ATTEMPTS:
                 self.repository.hold_export_job(order.id, self.clock() + RETRY_AFTER)
                 return False
-            failed = FORMS_FAILED if order.kind == FORMS else VIDEOS_FAILED
-            return self.repository.finish_export_job(order.id, "failed", self.clock(), {"text": failed})
+            return self.repository.finish_export_job(
+                order.id, "failed", self.clock(), {"text": _failed(order)}
+            )
         finally:
             stop.set()
             holding.join()
@@ -151,3 +164,8 @@ class ExportJobs:
                 self.repository.hold_export_job(job_id, self.clock() + HOLD)
             except Exception as error:  # a database hiccup: the next renewal may pass
                 log.warning("export job %s: hold not renewed (%s)", job_id, type(error).__name__)
+
+
+def _failed(order: ExportOrder) -> str:
+    """What the person is told when their export could not be made."""
+    return FORMS_FAILED if order.kind == FORMS else VIDEOS_FAILED

@@ -30,7 +30,7 @@ from bot.settings import Settings
 from bot.web import serve_web
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
-from dialogs.export_jobs import FORMS, HOLD
+from dialogs.export_jobs import FORMS, FORMS_FAILED, HOLD, MAX_ATTEMPTS
 from storage.database import migrate
 from storage.models import utc_now
 from tests.conftest import Chat, FakeClock, chinese_text
@@ -268,3 +268,26 @@ def test_a_job_whose_worker_stopped_is_made_again_and_sent_once(
     assert len(sent()) == 1
     assert not repository.finish_export_job(claimed.id, "done", clock(), {"text": "again"}), "once"
     assert len(sent()) == 1 and engine.run_export_jobs() == 0
+
+
+def test_an_export_that_kills_its_worker_every_time_is_given_up_and_said_so(
+    engine: DialogEngine, clock: FakeClock, chat: Chat
+) -> None:
+    """A job whose making kills the process (out of memory, say) raises nothing: each claim counts
+    an attempt, and the claim after the last attempt marks it failed and tells 组联部 what to do."""
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    engine.handle(Inbound("telegram", boss, "导出"))
+    repository = engine.repository
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        now = clock()
+        claimed = repository.claim_export_job(engine.campaign.id, now, now + HOLD)
+        assert claimed is not None and claimed.attempts == attempt
+        clock.now = now + HOLD + timedelta(seconds=1)  # killed while it wrote: its hold lapsed
+    assert engine.run_export_jobs() == 1, "given up: finished, as failed"
+    assert not list((repository.data_dir / "exports").glob("*.zip")), "not started a fourth time"
+    [told] = [m.payload for m in repository.due_messages("telegram", utc_now()) if m.chat_key == boss]
+    assert told == {"text": FORMS_FAILED}
+    assert engine.run_export_jobs() == 0 and not repository.export_pending(
+        engine.campaign.id, FORMS, "telegram", boss
+    )
