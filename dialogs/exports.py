@@ -4,6 +4,7 @@ videos (``ExportVideo``) in a ZIP of their own (``renderers.export.write_video_z
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -16,6 +17,8 @@ from typing import BinaryIO
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FieldDecl, FormDecl
+from dialogs.exchange import ExportKind
+from dialogs.file_names import EXPORT_NAME_LIMIT, safe_file_name
 from dialogs.form_records import FormRecord, Render, submission_record
 from dialogs.printing import printed_form
 from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
@@ -188,7 +191,7 @@ def write_export(
     )
     folder = repository.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / export_file_name(campaign, "导出", local)
+    path = folder / export_file_name(campaign, ZIP_WORDS[ExportKind.FORMS], local)
     _write_whole(path, lambda target: build(content, target))
     return path
 
@@ -196,20 +199,18 @@ def write_export(
 def export_file_name(campaign: Campaign, what: str, local: datetime) -> str:
     """An export's file name as 组联部 see it in their downloads: the notice's 文号, what it holds and
     when it was made, “柳妇通〔2021〕29号-导出-12月8日09时30分.zip”."""
-    return f"{export_prefix(campaign)}-{what}-{local.month}月{local.day}日{local:%H}时{local:%M}分.zip"
+    stamp = f"{local.month}月{local.day}日{local:%H}时{local:%M}分"
+    return safe_file_name(f"{export_prefix(campaign)}-{what}-{stamp}.zip", EXPORT_NAME_LIMIT)
 
 
 def export_prefix(campaign: Campaign) -> str:
     """What every export file of a campaign starts with: its notice's 文号 (or its name, without
-    one), made fit for a file name."""
-    title = campaign.notice or campaign.name
-    return "".join(c for c in title if c not in _NOT_IN_NAMES and c.isprintable()).strip(" .")
+    one), made fit for a file name (``dialogs.file_names``)."""
+    return safe_file_name(campaign.notice or campaign.name)
 
 
-_NOT_IN_NAMES = frozenset('/\\:*?"<>|')
-
-
-VIDEOS = "课程视频"  # what the videos' ZIP is called
+#: What each export ZIP is called in its file name.
+ZIP_WORDS = {ExportKind.FORMS: "导出", ExportKind.VIDEOS: "课程视频"}
 _VIDEO_EXPORTS = threading.Lock()  # one videos' ZIP written at a time: a second 导出 reuses it
 
 
@@ -240,10 +241,11 @@ def write_video_export(
         if len(kept) == 2 and kept[0] == key and (folder / kept[1]).is_file():
             return folder / kept[1]
         local = now.astimezone(campaign.zone)
-        path = folder / export_file_name(campaign, VIDEOS, local)
+        word = ZIP_WORDS[ExportKind.VIDEOS]
+        path = folder / export_file_name(campaign, word, local)
         _write_whole(path, lambda target: build(videos, local, target))
         _write_whole(index, lambda target: target.write(f"{key} {path.name}".encode()))
-        for older in folder.glob(f"*-{VIDEOS}-*.zip"):
+        for older in folder.glob(f"{glob.escape(export_prefix(campaign))}-{word}-*.zip"):  # this campaign's
             if older != path:
                 older.unlink(missing_ok=True)
         return path

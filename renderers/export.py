@@ -49,6 +49,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exports import ExportContent, ExportItem, ExportStatusRow, ExportVideo
+from dialogs.file_names import safe_file_name
 from dialogs.form_records import Render, record_name
 from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
@@ -73,42 +74,6 @@ ZIP64_LIMIT = (1 << 31) - 1  # zipfile's own: a larger entry needs ZIP64 fields 
 
 
 # --- file names ------------------------------------------------------------------------------------
-
-_FORBIDDEN = frozenset('/\\:*?"<>|')
-_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
-_SPACE_CATEGORIES = frozenset({"Zs", "Zl", "Zp"})
-_LINE_SPACE = frozenset("\t\n\r\x0b\x0c\x85")  # controls that separate words: a space, not nothing
-_WINDOWS_DEVICES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"} | {f"COM{n}" for n in range(1, 10)} | {f"LPT{n}" for n in range(1, 10)}
-)
-
-
-def safe_file_name(text: str, limit: int = 40) -> str:
-    """``text`` as one path component that Windows, macOS and Linux all accept, at most ``limit`` long.
-
-    ``/\\:*?"<>|`` become ``_``; whitespace runs become one space; control, format (zero-width,
-    bidi), private-use, unassigned and lone-surrogate characters are dropped; leading and trailing
-    dots and spaces are trimmed (so never ``.`` or ``..``); a longer name is cut and ends in ``…``;
-    Windows device names (``CON``, ``COM1``…) get a leading ``_``; nothing left gives ``未命名``.
-    """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    kept: list[str] = []
-    for char in unicodedata.normalize("NFC", text):
-        if char in _FORBIDDEN:
-            kept.append("_")
-        elif char in _LINE_SPACE or unicodedata.category(char) in _SPACE_CATEGORIES:
-            kept.append(" ")
-        elif unicodedata.category(char) not in _DROPPED_CATEGORIES:
-            kept.append(char)
-    name = " ".join("".join(kept).split()).strip(" .")
-    if len(name) > limit:
-        name = name[: limit - 1].rstrip(" .") + "…"
-    if not name:
-        return "未命名"[:limit]
-    if name.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
-        name = ("_" + name)[:limit]
-    return name
 
 
 def _folder(text: str) -> str:

@@ -29,8 +29,8 @@ from bot.mp4_probe import video_file
 from bot.settings import Settings
 from bot.web import serve_web
 from dialogs.engine import DialogEngine
-from dialogs.exchange import Inbound
-from dialogs.export_jobs import FORMS, FORMS_FAILED, HOLD, MAX_ATTEMPTS
+from dialogs.exchange import ExportKind, Inbound
+from dialogs.export_jobs import FORMS_FAILED, HOLD, MAX_ATTEMPTS
 from storage.database import migrate
 from storage.models import utc_now
 from tests.conftest import Chat, FakeClock, chinese_text
@@ -256,7 +256,7 @@ def test_a_job_whose_worker_stopped_is_made_again_and_sent_once(
     repository = engine.repository
     now = clock()
     claimed = repository.claim_export_job(engine.campaign.id, now, now + HOLD)
-    assert claimed is not None and claimed.kind == FORMS and claimed.attempts == 1
+    assert claimed is not None and claimed.kind == ExportKind.FORMS and claimed.attempts == 1
     assert repository.claim_export_job(engine.campaign.id, now, now + HOLD) is None, "held: not twice"
     assert engine.run_export_jobs() == 0, "another worker holds it"
     clock.now = now + HOLD + timedelta(seconds=1)  # that worker was killed: its hold lapsed
@@ -289,5 +289,5 @@ def test_an_export_that_kills_its_worker_every_time_is_given_up_and_said_so(
     [told] = [m.payload for m in repository.due_messages("telegram", utc_now()) if m.chat_key == boss]
     assert told == {"text": FORMS_FAILED}
     assert engine.run_export_jobs() == 0 and not repository.export_pending(
-        engine.campaign.id, FORMS, "telegram", boss
+        engine.campaign.id, ExportKind.FORMS, "telegram", boss
     )
