@@ -33,6 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, too_large_to_send
+from bot.public_links import PublicLinks, recipient_link
 from bot.rate_limit import SendPacer
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
@@ -105,16 +106,22 @@ class TelegramChannel:
         bot: an initialised ``telegram.Bot`` (its ``base_url`` may point at a local Bot API server).
         engine: the dialog engine.
         pacer: the sending pace (tests use a fast one).
+        links: signs the web chat's download links of a file too large for Telegram (None: no
+            public address; the recipient is told to ask the administrator).
     """
 
     channel = CHANNEL
 
     def __init__(
-        self, bot: Bot, engine: DialogEngine, pacer: SendPacer | None = None, web_url: str = ""
+        self,
+        bot: Bot,
+        engine: DialogEngine,
+        pacer: SendPacer | None = None,
+        links: PublicLinks | None = None,
     ) -> None:
         self.bot = bot
         self.engine = engine
-        self.web_url = web_url  # where a file too large for Telegram is downloaded instead
+        self.links = links  # where a file too large for Telegram is downloaded instead
         self.pacer = pacer or SendPacer()
         self.inbox = Inbox(engine, self)
         self.dispatcher = Dispatcher(engine.store, self, clock=self.now)
@@ -291,9 +298,9 @@ class TelegramChannel:
                     raise DeliveryRefused("the document is no longer there")
                 if opened.path.stat().st_size > DOCUMENT_MAX_BYTES and not self.bot.local_mode:
                     caption = str(payload.get("text") or "")
-                    note = too_large_to_send(
-                        opened, ref, "Telegram", DOCUMENT_MAX_BYTES, self.web_url, caption
-                    )
+                    recipient = self.engine.identity(CHANNEL, str(chat_id))
+                    link = recipient_link(self.links, recipient, ref)
+                    note = too_large_to_send(opened, "Telegram", DOCUMENT_MAX_BYTES, link, caption)
                     await self.bot.send_message(chat_id, note)
                     return
                 path, name = opened.path, opened.file_name

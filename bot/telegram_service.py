@@ -18,6 +18,7 @@ from bot.app import build_engine
 from bot.delivery import run_reminders
 from bot.delivery.inbox import run_channel
 from bot.logs import quiet_third_party_logs
+from bot.public_links import PublicLinks
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
@@ -87,7 +88,7 @@ async def serve(
     stop = stop or asyncio.Event()
     bot = await start_bot(settings)
     pacer = SendPacer(overall=settings.telegram_rate, per_chat=settings.telegram_chat_rate)
-    channel = TelegramChannel(bot, engine, pacer, web_url=settings.web_url)
+    channel = TelegramChannel(bot, engine, pacer, links=PublicLinks.of(settings))
     try:
         await channel.set_commands()
         webhook = bool(settings.telegram_webhook_url)

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from bot.delivery.compose import CONSENT_BUTTONS, download_path
 from dialogs.exchange import DocumentRef, Reply
-from dialogs.exports import VIDEOS
 from dialogs.reports import Cell, StatusReport
 
 
@@ -18,8 +17,7 @@ def document_link(document: DocumentRef) -> dict[str, str]:
     its name — the download itself asks the engine for the file, for this browser's contact."""
     url = download_path(document)
     if document.kind == "export":
-        videos = f"-{VIDEOS}-" in document.key or "-videos-" in document.key  # or as named before
-        label = "下载课程视频（ZIP 压缩包）" if videos else "下载全部表格（ZIP 压缩包）"
+        label = "下载课程视频（ZIP 压缩包）" if document.videos_zip else "下载全部表格（ZIP 压缩包）"
         return {"url": url, "name": document.key, "label": label, "icon": "ZIP"}
     shown = f"#{document.key} 第{document.version}版" if document.version else f"#{document.key}"
     return {"url": url, "name": shown, "label": "下载 Word 表格", "icon": "W"}

@@ -46,6 +46,7 @@ from wechatpy.session import SessionStorage
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, too_large_to_send
 from bot.mp4_probe import VideoDamaged, video_file
+from bot.public_links import PublicLinks, recipient_link
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
 from dialogs.chinese_text import plain_number
@@ -314,6 +315,7 @@ class WeComChannel:
         self.inbox = Inbox(engine, self)
         self.dispatcher = Dispatcher(engine.store, self, clock=clock)
         self.web_url = settings.web_url.rstrip("/")
+        self.links = PublicLinks.of(settings)  # a file too large for the app chat: a signed link
         self.oauth_base_url = settings.wecom_oauth_base_url.rstrip("/")
 
     # Signing in to the web chat (WeCom's OAuth2, snsapi_base; ``bot.wecom_sign_in``) -------------
@@ -555,7 +557,8 @@ class WeComChannel:
                 raise DeliveryRefused("the document is no longer there")
             if opened.path.stat().st_size > MEDIA_LIMIT:
                 caption = str(payload.get("text") or "")
-                note = too_large_to_send(opened, ref, "企业微信", MEDIA_LIMIT, self.web_url, caption)
+                link = recipient_link(self.links, self.engine.identity(CHANNEL, user), ref)
+                note = too_large_to_send(opened, "企业微信", MEDIA_LIMIT, link, caption)
                 self.api.send(user, {"msgtype": "text", "text": {"content": note}})
                 return
             media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)

@@ -35,6 +35,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.export_jobs import Exporter, ExportJobs, VideoExporter
 from dialogs.failures import failure_line
+from dialogs.file_names import is_export_name
 from dialogs.form_records import Render, record_name, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.lateness import can_change, deadline_label, is_past, late_note, refusal, refuses
@@ -432,7 +433,7 @@ class DialogEngine:
         if ref.kind == "export":
             if viewer is not None and not viewer.supervisor:
                 return None
-            path = self.repository.export_path(ref.key)
+            path = self.repository.export_path(ref.key) if is_export_name(ref.key) else None
             return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
         if ref.kind in ("photo", "video"):
             return self._open_photo(ref.key, viewer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -75,6 +76,13 @@ class Identity:
         return self.role == "supervisor"
 
 
+class ExportKind(StrEnum):
+    """What one of 组联部's export ZIPs holds: 导出 makes one of each, each as a job of this kind."""
+
+    FORMS = "forms"  # every form, photo and the 汇总表
+    VIDEOS = "videos"  # the courses' videos
+
+
 @dataclass(frozen=True)
 class DocumentRef:
     """A document for a person, named by what it is — a submission's DOCX (one version of it),
@@ -84,14 +92,29 @@ class DocumentRef:
     kind: Literal["submission", "export", "photo", "video"]
     key: str  # the submission's number, the export's name, or the photo's (video's) sha256
     version: int | None = None
+    holds: ExportKind | None = None  # an export: which ZIP it is (None: one queued before this was kept)
+
+    @property
+    def videos_zip(self) -> bool:
+        """Whether this is the courses' videos' ZIP (a channel labels it so)."""
+        return self.kind == "export" and self.holds is ExportKind.VIDEOS
 
     def as_payload(self) -> dict[str, Any]:
         """The reference as an outbox payload keeps it (JSON)."""
-        return {"kind": self.kind, "key": self.key, "version": self.version}
+        payload: dict[str, Any] = {"kind": self.kind, "key": self.key, "version": self.version}
+        if self.holds is not None:
+            payload["holds"] = self.holds.value
+        return payload
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> DocumentRef:
-        return cls(kind=data["kind"], key=str(data["key"]), version=data.get("version"))
+        holds = data.get("holds")
+        return cls(
+            kind=data["kind"],
+            key=str(data["key"]),
+            version=data.get("version"),
+            holds=ExportKind(holds) if holds in tuple(ExportKind) else None,
+        )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FormDecl
-from dialogs.exchange import DocumentRef, Reply
+from dialogs.exchange import DocumentRef, ExportKind, Reply
 from dialogs.exports import export_videos
 from dialogs.failures import failure_line
 from storage.export_jobs import ExportOrder
@@ -34,7 +34,6 @@ Exporter = Callable[[datetime], Path]
 #: Builds (or reuses) the courses' videos' ZIP and returns its path; None when no video is kept.
 VideoExporter = Callable[[datetime], Path | None]
 
-FORMS, VIDEOS = "forms", "videos"
 HOLD = timedelta(seconds=20)  # a job is taken to be abandoned this long after its last renewal
 RENEW_EVERY = 5.0  # seconds between renewals while a job is made
 RETRY_AFTER = timedelta(seconds=30)  # a job that failed is tried again after this
@@ -83,14 +82,14 @@ class ExportJobs:
         if self.exporter is None:
             return [Reply(UNAVAILABLE)]
         campaign_id = self.campaign.id
-        if self.repository.export_pending(campaign_id, FORMS, channel, chat_key):
+        if self.repository.export_pending(campaign_id, ExportKind.FORMS, channel, chat_key):
             replies = [Reply(FORMS_STILL_COMING)]
         else:
-            self.repository.add_export_job(campaign_id, FORMS, channel, chat_key, now)
+            self.repository.add_export_job(campaign_id, ExportKind.FORMS, channel, chat_key, now)
             replies = [Reply(FORMS_COMING)]
         videos = export_videos(self.repository, self.campaign, self.forms) if self.video_exporter else []
-        if videos and not self.repository.export_pending(campaign_id, VIDEOS, channel, chat_key):
-            self.repository.add_export_job(campaign_id, VIDEOS, channel, chat_key, now)
+        if videos and not self.repository.export_pending(campaign_id, ExportKind.VIDEOS, channel, chat_key):
+            self.repository.add_export_job(campaign_id, ExportKind.VIDEOS, channel, chat_key, now)
             size = sum(video.size for video in videos) / 1024 / 1024
             replies.append(
                 Reply(f"课程视频共 {len(videos)} 个（{size:,.0f} MB），正在另行打包，好了马上发给您。")
@@ -103,12 +102,24 @@ class ExportJobs:
         finished = 0
         with self._running:
             while (order := self._claim()) is not None:
-                finished += self._run(order)
+                if order.attempts > MAX_ATTEMPTS:
+                    finished += self._give_up(order)
+                else:
+                    finished += self._run(order)
         return finished
 
     def _claim(self) -> ExportOrder | None:
+        """The next job to make, its attempt counted now: a job that kills the process making it
+        (out of memory, say) raises nothing, and would otherwise be started again for ever."""
         now = self.clock()
         return self.repository.claim_export_job(self.campaign.id, now, now + HOLD)
+
+    def _give_up(self, order: ExportOrder) -> bool:
+        """Mark a job started ``MAX_ATTEMPTS`` times and never finished as failed, and tell the person."""
+        log.error(
+            "export job %s (%s) stopped %d times unfinished: given up", order.id, order.kind, MAX_ATTEMPTS
+        )
+        return self.repository.finish_export_job(order.id, "failed", self.clock(), {"text": _failed(order)})
 
     def _run(self, order: ExportOrder) -> bool:
         """Make one job's file and send it; on a failure try again later, and after the last attempt
@@ -123,8 +134,9 @@ class ExportJobs:
             if order.attempts < MAX_ATTEMPTS:
                 self.repository.hold_export_job(order.id, self.clock() + RETRY_AFTER)
                 return False
-            failed = FORMS_FAILED if order.kind == FORMS else VIDEOS_FAILED
-            return self.repository.finish_export_job(order.id, "failed", self.clock(), {"text": failed})
+            return self.repository.finish_export_job(
+                order.id, "failed", self.clock(), {"text": _failed(order)}
+            )
         finally:
             stop.set()
             holding.join()
@@ -133,16 +145,22 @@ class ExportJobs:
     def _make(self, order: ExportOrder) -> dict[str, Any] | None:
         """The file of a job, written whole; the message that sends it (None: nothing to send)."""
         made = order.requested_at.astimezone(self.campaign.zone)
-        if order.kind == FORMS:
+        if order.kind == ExportKind.FORMS:
             assert self.exporter is not None
             forms_zip = self.exporter(order.requested_at)
             text = f"全部表格、照片和汇总表（{made:%m-%d %H:%M}）"
-            return {"text": text, "document": DocumentRef("export", forms_zip.name).as_payload()}
+            return {
+                "text": text,
+                "document": DocumentRef("export", forms_zip.name, holds=ExportKind.FORMS).as_payload(),
+            }
         videos = self.video_exporter(order.requested_at) if self.video_exporter is not None else None
         if videos is None:
             return None
         text = f"课程视频（共 {videos.stat().st_size / 1024 / 1024:,.0f} MB，按单位和课程分好文件夹）"
-        return {"text": text, "document": DocumentRef("export", videos.name).as_payload()}
+        return {
+            "text": text,
+            "document": DocumentRef("export", videos.name, holds=ExportKind.VIDEOS).as_payload(),
+        }
 
     def _hold(self, job_id: int, stop: threading.Event) -> None:
         """Renew the hold on a job while it is made, so no other worker starts it again."""
@@ -151,3 +169,8 @@ class ExportJobs:
                 self.repository.hold_export_job(job_id, self.clock() + HOLD)
             except Exception as error:  # a database hiccup: the next renewal may pass
                 log.warning("export job %s: hold not renewed (%s)", job_id, type(error).__name__)
+
+
+def _failed(order: ExportOrder) -> str:
+    """What the person is told when their export could not be made."""
+    return FORMS_FAILED if order.kind == ExportKind.FORMS else VIDEOS_FAILED

@@ -4,6 +4,7 @@ videos (``ExportVideo``) in a ZIP of their own (``renderers.export.write_video_z
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import threading
@@ -15,6 +16,8 @@ from typing import BinaryIO
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FieldDecl, FormDecl
+from dialogs.exchange import ExportKind
+from dialogs.file_names import EXPORT_NAME_LIMIT, safe_file_name
 from dialogs.form_records import FormRecord, Render, submission_record
 from dialogs.printing import printed_form
 from dialogs.supervision import by_unit, campaign_progress, city_figures, city_lines, progress_cell
@@ -37,7 +40,7 @@ class ExportItem:
     selected: bool  # the whole submission is recommended to the region
     submitted_at: datetime  # aware
     record: FormRecord
-    document: bytes | None = None  # the kept DOCX, reused instead of rendering again
+    document: Path | None = None  # the kept DOCX, copied into the ZIP instead of rendering again
     selected_rows: frozenset[int] = frozenset()  # rows recommended one by one (courses), from 1
 
 
@@ -73,6 +76,7 @@ class ExportContent:
     city_lines: list[str]
     generated_at: datetime
     form_ids: list[str]  # the forms the campaign collects, in its order
+    render: Render  # prints a record without a kept DOCX: shipped renderers and imported Word forms
 
 
 #: Writes the forms' ZIP to a file object.
@@ -145,7 +149,7 @@ def export_items(
                 selected_rows=frozenset(rows.get(submission.id or 0, ())),
                 submitted_at=version.submitted_at.astimezone(campaign.zone),
                 record=record,
-                document=document.read_bytes() if document is not None else None,
+                document=document,
             )
         )
     return items
@@ -182,10 +186,11 @@ def write_export(
         city_lines=city,
         generated_at=local,
         form_ids=list(dict.fromkeys(task.form for task in campaign.tasks)),
+        render=render,
     )
     folder = repository.data_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / export_file_name(campaign, "导出", local)
+    path = folder / export_file_name(campaign, ZIP_WORDS[ExportKind.FORMS], local)
     write_whole(path, lambda target: build(content, target))
     return path
 
@@ -193,20 +198,18 @@ def write_export(
 def export_file_name(campaign: Campaign, what: str, local: datetime) -> str:
     """An export's file name as 组联部 see it in their downloads: the notice's 文号, what it holds and
     when it was made, “柳妇通〔2021〕29号-导出-12月8日09时30分.zip”."""
-    return f"{export_prefix(campaign)}-{what}-{local.month}月{local.day}日{local:%H}时{local:%M}分.zip"
+    stamp = f"{local.month}月{local.day}日{local:%H}时{local:%M}分"
+    return safe_file_name(f"{export_prefix(campaign)}-{what}-{stamp}.zip", EXPORT_NAME_LIMIT)
 
 
 def export_prefix(campaign: Campaign) -> str:
     """What every export file of a campaign starts with: its notice's 文号 (or its name, without
-    one), made fit for a file name."""
-    title = campaign.notice or campaign.name
-    return "".join(c for c in title if c not in _NOT_IN_NAMES and c.isprintable()).strip(" .")
+    one), made fit for a file name (``dialogs.file_names``)."""
+    return safe_file_name(campaign.notice or campaign.name)
 
 
-_NOT_IN_NAMES = frozenset('/\\:*?"<>|')
-
-
-VIDEOS = "课程视频"  # what the videos' ZIP is called
+#: What each export ZIP is called in its file name.
+ZIP_WORDS = {ExportKind.FORMS: "导出", ExportKind.VIDEOS: "课程视频"}
 _VIDEO_EXPORTS = threading.Lock()  # one videos' ZIP written at a time: a second 导出 reuses it
 
 
@@ -237,10 +240,11 @@ def write_video_export(
         if len(kept) == 2 and kept[0] == key and (folder / kept[1]).is_file():
             return folder / kept[1]
         local = now.astimezone(campaign.zone)
-        path = folder / export_file_name(campaign, VIDEOS, local)
+        word = ZIP_WORDS[ExportKind.VIDEOS]
+        path = folder / export_file_name(campaign, word, local)
         write_whole(path, lambda target: build(videos, local, target))
         write_whole(index, lambda target: target.write(f"{key} {path.name}".encode()))
-        for older in folder.glob(f"*-{VIDEOS}-*.zip"):
+        for older in folder.glob(f"{glob.escape(export_prefix(campaign))}-{word}-*.zip"):  # this campaign's
             if older != path:
                 older.unlink(missing_ok=True)
         return path

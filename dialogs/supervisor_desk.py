@@ -51,7 +51,7 @@ class SupervisorDesk:
         campaign: Campaign,
         forms: dict[str, FormDecl],
         repository: Repository,
-        exports: ExportJobs | None = None,
+        exports: ExportJobs,
     ) -> None:
         self.campaign = campaign
         self.forms = forms
@@ -113,9 +113,7 @@ class SupervisorDesk:
                 return self._decide(contact, name, argument)
             case "remind":
                 return self._remind(contact, argument, now)
-            case "export":
-                if self.exports is None:
-                    return [Reply("导出功能暂不可用。")]
+            case "export":  # says UNAVAILABLE itself when this deployment has no exporter
                 return self.exports.promise(contact.channel, contact.external_id, now)
         lead = not_understood(text) if command is None else ""
         return [Reply(f"{lead}\n{self.help_text()}" if lead else self.help_text())]

@@ -49,7 +49,8 @@ from openpyxl.writer.excel import ExcelWriter
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.exports import ExportContent, ExportItem, ExportStatusRow, ExportVideo
-from dialogs.form_records import record_name
+from dialogs.file_names import safe_file_name
+from dialogs.form_records import Render, record_name
 from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
 from renderers.records import RenderError
@@ -73,42 +74,6 @@ ZIP64_LIMIT = (1 << 31) - 1  # zipfile's own: a larger entry needs ZIP64 fields 
 
 
 # --- file names ------------------------------------------------------------------------------------
-
-_FORBIDDEN = frozenset('/\\:*?"<>|')
-_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
-_SPACE_CATEGORIES = frozenset({"Zs", "Zl", "Zp"})
-_LINE_SPACE = frozenset("\t\n\r\x0b\x0c\x85")  # controls that separate words: a space, not nothing
-_WINDOWS_DEVICES = frozenset(
-    {"CON", "PRN", "AUX", "NUL"} | {f"COM{n}" for n in range(1, 10)} | {f"LPT{n}" for n in range(1, 10)}
-)
-
-
-def safe_file_name(text: str, limit: int = 40) -> str:
-    """``text`` as one path component that Windows, macOS and Linux all accept, at most ``limit`` long.
-
-    ``/\\:*?"<>|`` become ``_``; whitespace runs become one space; control, format (zero-width,
-    bidi), private-use, unassigned and lone-surrogate characters are dropped; leading and trailing
-    dots and spaces are trimmed (so never ``.`` or ``..``); a longer name is cut and ends in ``…``;
-    Windows device names (``CON``, ``COM1``…) get a leading ``_``; nothing left gives ``未命名``.
-    """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-    kept: list[str] = []
-    for char in unicodedata.normalize("NFC", text):
-        if char in _FORBIDDEN:
-            kept.append("_")
-        elif char in _LINE_SPACE or unicodedata.category(char) in _SPACE_CATEGORIES:
-            kept.append(" ")
-        elif unicodedata.category(char) not in _DROPPED_CATEGORIES:
-            kept.append(char)
-    name = " ".join("".join(kept).split()).strip(" .")
-    if len(name) > limit:
-        name = name[: limit - 1].rstrip(" .") + "…"
-    if not name:
-        return "未命名"[:limit]
-    if name.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
-        name = ("_" + name)[:limit]
-    return name
 
 
 def _folder(text: str) -> str:
@@ -224,6 +189,7 @@ def export_zip(content: ExportContent, target: BinaryIO) -> None:
         content.city_lines,
         content.generated_at,
         collected,
+        render=content.render,
     )
 
 
@@ -234,10 +200,15 @@ def build_export(
     city_lines: Sequence[str],
     generated_at: datetime,
     statistics_of: Collection[str] = tuple(STATISTICS),
+    *,
+    render: Render = render_form,
 ) -> bytes:
-    """The supervisor's ZIP as bytes (``write_export_zip``)."""
+    """The supervisor's ZIP as bytes (``write_export_zip``), the shipped forms printed by their own
+    renderers unless ``render`` is given (tests and the benchmark)."""
     buffer = io.BytesIO()
-    write_export_zip(buffer, items, status, task_names, city_lines, generated_at, statistics_of)
+    write_export_zip(
+        buffer, items, status, task_names, city_lines, generated_at, statistics_of, render=render
+    )
     return buffer.getvalue()
 
 
@@ -249,10 +220,13 @@ def write_export_zip(
     city_lines: Sequence[str],
     generated_at: datetime,
     statistics_of: Collection[str] = tuple(STATISTICS),
+    *,
+    render: Render,
 ) -> None:
-    """The supervisor's ZIP (see the module docstring for its layout) written to ``target``, photos
-    copied through from their files; the 统计表 of each form in ``statistics_of`` (the forms the
-    campaign collects that have one), even before any is submitted.
+    """The supervisor's ZIP (see the module docstring for its layout) written to ``target``: kept
+    DOCX and photos copied through from their files, a form without a kept DOCX (and the selected
+    rows of a form, on their own) printed by ``render``; the 统计表 of each form in
+    ``statistics_of`` (the forms the campaign collects that have one), even before any is submitted.
 
     Raises:
         ValueError: ``generated_at`` or a ``submitted_at`` is naive, a submission appears twice, or
@@ -266,11 +240,14 @@ def write_export_zip(
 
     rendered: dict[int, bytes] = {}  # selected submissions, written twice, rendered once
 
-    def document(item: ExportItem) -> Callable[[], bytes]:
+    def document(item: ExportItem) -> Callable[[], bytes] | Path:
+        if item.document is not None:
+            return item.document  # copied through in chunks, never read whole
+
         def produce() -> bytes:
             if item.submission_id in rendered:
                 return rendered[item.submission_id]
-            data = _render(item)
+            data = _render(item, render)
             if item.selected:
                 rendered[item.submission_id] = data
             return data
@@ -286,7 +263,7 @@ def write_export_zip(
             _add(entries, recommended + _document_name(item), document(item))
         elif part is not None:
             name, selected_rows = part
-            _add(entries, recommended + name, partial(_render, selected_rows))
+            _add(entries, recommended + name, partial(_render, selected_rows, render))
         for photo in _photos(item):
             _add(entries, f"{folder}/{photo.name}", photo.path)
             if item.selected:
@@ -376,11 +353,9 @@ def _grouped(items: Iterable[ExportItem]) -> dict[tuple[str, str], list[ExportIt
     return groups
 
 
-def _render(item: ExportItem) -> bytes:
-    if item.document is not None:
-        return item.document
+def _render(item: ExportItem, render: Render) -> bytes:
     try:
-        return render_form(item.record)
+        return render(item.record)
     except (RenderError, ValueError) as error:
         raise RenderError(f"#{item.submission_id}（{item.unit_name}）无法生成：{error}") from error
 

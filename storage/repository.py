@@ -1163,14 +1163,10 @@ class Repository(ExportJobStorage):
         return path
 
     def export_path(self, name: str) -> Path | None:
-        """An export ZIP by its name (as ``dialogs.exports.export_file_name`` names them), or None: a
-        name that is not one file of ``exports/`` (a path, a hidden or temporary file) is none."""
-        if Path(name).name != name or name.startswith(".") or not name.endswith(".zip"):
-            return None
-        if "\\" in name or not name.isprintable():
-            return None
+        """An export ZIP by its name (``dialogs.file_names.is_export_name`` says which names are
+        export names), or None: a name that is not one file directly in ``exports/`` is none."""
         path = self.data_dir / "exports" / name
-        return path if path.is_file() else None
+        return path if Path(name).name == name and name not in ("", ".", "..") and path.is_file() else None
 
     def file_path(self, sha256: str) -> Path | None:
         files = _table(Attachment).c

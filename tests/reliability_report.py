@@ -174,7 +174,8 @@ SUITE = [
     ),
     (
         "tests/test_wecom_sign_in.py::test_a_revoked_then_rebound_members_old_session_and_links_are_refused",
-        "a 企业微信 member revoked, then bound again on the same row: her old cookie and download link refused",
+        "a 企业微信 member revoked, then bound again on the same row: her old cookie and download link "
+        "refused",
         1,
     ),
     (

@@ -22,8 +22,8 @@ from sqlmodel import SQLModel
 from bot.app import Declarations, open_repository
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
-from dialogs.exchange import DocumentRef
-from dialogs.exports import VIDEOS, export_file_name, export_prefix
+from dialogs.exchange import DocumentRef, ExportKind
+from dialogs.exports import ZIP_WORDS, export_file_name, export_prefix
 from storage.backup import TAMPERED, BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
 from storage.models import Attachment
@@ -171,7 +171,11 @@ def test_purge_removes_every_file_no_row_names_and_lists_them(filled: DialogEngi
     other_campaign.write_bytes(b"PK")
     # Exports are named from the notice's 文号 now: this campaign's go, another notice's stay.
     named_now = data_dir / "exports" / export_file_name(filled.campaign, "导出", datetime(2021, 6, 1, 9, 0))
-    videos_now = data_dir / "exports" / export_file_name(filled.campaign, VIDEOS, datetime(2021, 6, 1, 9, 0))
+    videos_now = (
+        data_dir
+        / "exports"
+        / export_file_name(filled.campaign, ZIP_WORDS[ExportKind.VIDEOS], datetime(2021, 6, 1, 9, 0))
+    )
     next_notice = data_dir / "exports" / "柳妇通〔2022〕5号-导出-6月1日09时00分.zip"
     for path in (named_now, videos_now, next_notice):
         path.write_bytes(b"PK")

@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import subprocess
+import tracemalloc
 import unicodedata
 import zipfile
 from dataclasses import replace
@@ -25,7 +26,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from dialogs.declarations import FormDecl, load_forms
 from renderers import FormRecord, sample_record, sample_sites
-from renderers.export import ExportItem, ExportStatusRow, build_export, export_workbook, safe_file_name
+from renderers.export import (
+    ExportItem,
+    ExportStatusRow,
+    build_export,
+    export_workbook,
+    safe_file_name,
+    write_export_zip,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GENERATED_AT = datetime(2021, 8, 31, 16, 30, 10, tzinfo=SHANGHAI)
@@ -253,6 +261,39 @@ def test_the_zip_holds_every_document_in_its_unit_and_task_folder(archive: zipfi
     assert set(archive.namelist()) - site_photos == expected
     assert len(site_photos) == 12 + 3 + 3 + 3 + 3, "every site photo, the 12 of #6 and 3 of the others"
     assert len(archive.namelist()) == len(expected) + len(site_photos)  # nothing twice
+
+
+def test_a_kept_docx_is_copied_through_in_chunks_never_read_whole(
+    forms: dict[str, FormDecl], photo_dir: Path, tmp_path: Path
+) -> None:
+    """A campaign's kept DOCX run to GBs together: each is copied from its file into the ZIP (twice
+    when recommended) as photos are, never held in memory, and never printed again."""
+    kept = tmp_path / "kept.docx"
+    with kept.open("wb") as file:
+        for _ in range(48):
+            file.write(bytes(range(256)) * 4096)  # 48 MB
+    recommended = replace(
+        item(forms, 1, sample_record("cadre_registration", photo_dir), CADRES, selected=True), document=kept
+    )
+
+    def printing(record: FormRecord) -> bytes:
+        raise AssertionError(f"{record.form_id} printed again though its DOCX is kept")
+
+    tracemalloc.start()
+    try:
+        with (tmp_path / "export.zip").open("wb") as target:
+            write_export_zip(target, [recommended], [], TASK_NAMES, [], GENERATED_AT, (), render=printing)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024, f"{peak / 1024 / 1024:.0f} MB held while writing"
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:
+        copies = [name for name in archive.namelist() if name.endswith(".docx")]
+        assert len(copies) == 2, copies  # its unit's folder and 推荐上报
+        for name in copies:
+            assert archive.getinfo(name).file_size == kept.stat().st_size
+            with archive.open(name) as inside:
+                assert inside.read(1024) == bytes(range(256)) * 4
 
 
 def test_entries_are_sorted_with_utf8_names(archive: zipfile.ZipFile, export: bytes) -> None:

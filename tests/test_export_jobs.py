@@ -16,22 +16,21 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import httpx
-import pytest
 
-import bot.app
-from bot.app import assemble_engine, load_declarations, open_repository
+from bot.app import Declarations, assemble_engine, load_declarations, open_repository
 from bot.mp4_probe import video_file
 from bot.settings import Settings
 from bot.web import serve_web
 from dialogs.engine import DialogEngine
-from dialogs.exchange import Inbound
-from dialogs.export_jobs import FORMS, HOLD
+from dialogs.exchange import ExportKind, Inbound
+from dialogs.export_jobs import FORMS_FAILED, HOLD, MAX_ATTEMPTS
 from storage.database import migrate
 from storage.models import utc_now
 from tests.conftest import Chat, FakeClock, chinese_text
@@ -84,21 +83,25 @@ def wait_for_document(client: httpx.Client, csrf: str, timeout: float) -> tuple[
 
 
 def test_an_export_printing_forms_holds_up_no_other_contacts_message(
-    engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
+    engine: DialogEngine, declarations: Declarations, clock: FakeClock
 ) -> None:
     """导出 has three forms nobody opened to print; while it prints (held here, as a slow printing
     of many forms would be), another contact's message is answered at once, and the ZIP comes after."""
     numbers = [submit_site(engine, "yufeng", f"colleague-{n}") for n in range(3)]
     printing, go_on = threading.Event(), threading.Event()
-    render = bot.app.render_form
 
     def printing_slowly(record: Any) -> bytes:
         printing.set()
         assert go_on.wait(30)
-        return render(record)
+        return declarations.render(record)
 
-    monkeypatch.setattr(bot.app, "render_form", printing_slowly)  # what the export prints with
-    with serving_web(engine) as base, browser(base) as boss, browser(base) as contact:
+    # The service prints with its declarations' ``render`` (shipped renderers and imported forms).
+    slow = replace(declarations, render=printing_slowly)
+    with (
+        serving_web(assemble_engine(slow, engine.repository, clock)) as base,
+        browser(base) as boss,
+        browser(base) as contact,
+    ):
         boss_csrf = sign_in(boss, engine, None, "supervisor")
         contact_csrf = sign_in(contact, engine, "liunan")
         answered: list[list[dict[str, object]]] = []
@@ -213,7 +216,8 @@ def test_a_videos_zip_cut_by_a_kill_arrives_once_and_whole_after_the_restart(tmp
             assert not partial_videos(exports) and not list(exports.glob(".tmp-*")), "no partial file left"
             assert videos["document"]["label"] == "下载课程视频（ZIP 压缩包）", "the page says what it is"
             [finished] = list(exports.glob("*课程视频*.zip"))
-            assert unquote(str(videos["document"]["url"])).endswith(finished.name)
+            link = urlsplit(str(videos["document"]["url"]))  # the file's path, and its grant (?g=)
+            assert unquote(link.path).endswith(finished.name) and link.query.startswith("g=")
             with boss.stream("GET", str(videos["document"]["url"])) as download:
                 assert download.status_code == 200
                 with (tmp_path / "downloaded.zip").open("wb") as target:
@@ -252,7 +256,7 @@ def test_a_job_whose_worker_stopped_is_made_again_and_sent_once(
     repository = engine.repository
     now = clock()
     claimed = repository.claim_export_job(engine.campaign.id, now, now + HOLD)
-    assert claimed is not None and claimed.kind == FORMS and claimed.attempts == 1
+    assert claimed is not None and claimed.kind == ExportKind.FORMS and claimed.attempts == 1
     assert repository.claim_export_job(engine.campaign.id, now, now + HOLD) is None, "held: not twice"
     assert engine.run_export_jobs() == 0, "another worker holds it"
     clock.now = now + HOLD + timedelta(seconds=1)  # that worker was killed: its hold lapsed
@@ -264,3 +268,26 @@ def test_a_job_whose_worker_stopped_is_made_again_and_sent_once(
     assert len(sent()) == 1
     assert not repository.finish_export_job(claimed.id, "done", clock(), {"text": "again"}), "once"
     assert len(sent()) == 1 and engine.run_export_jobs() == 0
+
+
+def test_an_export_that_kills_its_worker_every_time_is_given_up_and_said_so(
+    engine: DialogEngine, clock: FakeClock, chat: Chat
+) -> None:
+    """A job whose making kills the process (out of memory, say) raises nothing: each claim counts
+    an attempt, and the claim after the last attempt marks it failed and tells 组联部 what to do."""
+    fill_cadre(chat)
+    boss = supervisor(engine, clock)
+    engine.handle(Inbound("telegram", boss, "导出"))
+    repository = engine.repository
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        now = clock()
+        claimed = repository.claim_export_job(engine.campaign.id, now, now + HOLD)
+        assert claimed is not None and claimed.attempts == attempt
+        clock.now = now + HOLD + timedelta(seconds=1)  # killed while it wrote: its hold lapsed
+    assert engine.run_export_jobs() == 1, "given up: finished, as failed"
+    assert not list((repository.data_dir / "exports").glob("*.zip")), "not started a fourth time"
+    [told] = [m.payload for m in repository.due_messages("telegram", utc_now()) if m.chat_key == boss]
+    assert told == {"text": FORMS_FAILED}
+    assert engine.run_export_jobs() == 0 and not repository.export_pending(
+        engine.campaign.id, ExportKind.FORMS, "telegram", boss
+    )

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from docx import Document
 
@@ -397,6 +398,33 @@ def test_a_file_larger_than_telegram_takes_comes_as_a_link_to_the_web_chat(
             "telegram", "6007", {"text": "课程视频", "document": ref.as_payload()}
         )
         note = phone.expect("超过Telegram能发送的 50 MB")
-        assert f"https://fulian.example.cn/files/exports/{name}" in (note.text or "")
+        [link] = re.findall(r"https://fulian\.example\.cn/\S+", note.text or "")
+        assert link.startswith(f"https://fulian.example.cn/files/exports/{name}?g="), "signed for them"
         assert (note.text or "").startswith("课程视频"), "the file's caption comes along"
         assert not emulator.api_calls("sendDocument"), "no upload Telegram would refuse"
+        # Opened in the system browser, with no web chat session: the grant lets it download.
+        local = link.replace("https://fulian.example.cn", f"http://127.0.0.1:{settings.port}")
+        with httpx.stream("GET", local, timeout=10) as download:
+            assert download.status_code == 200, download.read().decode(errors="replace")
+            assert int(download.headers["content-length"]) == 60 * 1024 * 1024
+
+
+def test_without_a_web_address_a_file_too_large_for_telegram_says_to_ask_the_administrator(
+    emulator: Emulator, engine: DialogEngine, tmp_path: Path
+) -> None:
+    with RunningBot(telegram_settings(emulator, tmp_path), engine):
+        phone = Phone(emulator.user(6008, "冯柳青"))
+        code = issue_invite(engine.repository, None, role="supervisor", now=engine.clock()).code
+        phone.tap(phone.say(f"/start {code}", "个人信息保护告知"), "同意", "进度：各单位")
+        name = "柳妇通〔2021〕29号-课程视频-6月1日12时00分.zip"
+        videos = engine.repository.data_dir / "exports" / name
+        videos.parent.mkdir(parents=True, exist_ok=True)
+        with videos.open("wb") as sparse:
+            sparse.truncate(60 * 1024 * 1024)
+        ref = DocumentRef("export", name)
+        engine.repository.enqueue_message(
+            "telegram", "6008", {"text": "课程视频", "document": ref.as_payload()}
+        )
+        note = phone.expect("超过Telegram能发送的 50 MB").text or ""
+        assert "请联系管理员从服务器上取出" in note, note
+        assert "exports" not in note and str(engine.repository.data_dir) not in note, "no server path"

@@ -390,5 +390,10 @@ def test_a_file_larger_than_wecom_takes_comes_as_a_link_to_the_web_chat(
         ),
     )
     note = " ".join(d.text for d in delivered)
-    assert "超过企业微信能发送的 20 MB" in note and f"{running.base}/files/exports/{name}" in note, note
+    assert "超过企业微信能发送的 20 MB" in note and f"{running.base}/files/exports/{name}?g=" in note, note
     assert len(fake.media) == uploads and all(d.msgtype == "text" for d in delivered), "no upload refused"
+    # Opened in the system browser, with no web chat session: the grant lets 组联部 download it.
+    [link] = re.findall(re.escape(running.base) + r"/files/\S+", note)
+    with httpx.stream("GET", link, timeout=10) as download:
+        assert download.status_code == 200, download.read().decode(errors="replace")
+        assert int(download.headers["content-length"]) == 30 * 1024 * 1024

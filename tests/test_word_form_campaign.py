@@ -19,7 +19,14 @@ from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
 from renderers.word_grid import find_cell
-from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
+from tests.conftest import (
+    Chat,
+    FakeClock,
+    current_campaign_file,
+    document_path,
+    exported,
+    sqlite_repository,
+)
 from tests.fixtures import word_forms
 from tests.test_supervision import supervisor
 
@@ -35,10 +42,10 @@ deadline = 2021-06-30
 """
 
 
-def campaign_with_imported_form(folder: Path) -> Path:
+def campaign_with_imported_form(folder: Path, task: str = FAMILY_TASK) -> Path:
     folder.mkdir()
     campaign = current_campaign_file(folder)
-    campaign.write_text(campaign.read_text(encoding="utf-8") + FAMILY_TASK, encoding="utf-8")
+    campaign.write_text(campaign.read_text(encoding="utf-8") + task, encoding="utf-8")
     source = folder / "最美家庭推荐登记表.docx"
     source.write_bytes(word_forms.members_table())
     assert main(["form", "import", str(source), "-o", str(folder / "forms" / "family_form.toml")]) == 0
@@ -111,11 +118,56 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
     assert [c.text for c in again.rows[4].cells] == [c.text for c in table.rows[4].cells]
     # 组联部's /export holds it too, under the unit and the task
     boss = supervisor(family_engine, clock)
-    [export] = family_engine.handle(Inbound("telegram", boss, "/export"))
+    _promised, [export] = exported(family_engine, boss, "导出")
     with zipfile.ZipFile(document_path(family_engine, export)) as archive:
         [name] = [n for n in archive.namelist() if n.startswith("鱼峰区妇联/最美家庭推荐/")]
-        exported = Document(io.BytesIO(archive.read(name))).tables[0]
-    assert [c.text for c in exported.rows[4].cells] == [c.text for c in table.rows[4].cells]
+        printed = Document(io.BytesIO(archive.read(name))).tables[0]
+    assert [c.text for c in printed.rows[4].cells] == [c.text for c in table.rows[4].cells]
+
+
+def test_the_export_prints_the_selected_rows_of_an_imported_form_into_its_word_file(
+    sqlite_template: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A task counting the members one by one: 组联部 recommend the second; 导出's 推荐上报 holds that
+    row alone, printed into the imported Word file (not by a shipped renderer, which has none)."""
+    by_rows = FAMILY_TASK.replace('counts = "records"', 'counts = "rows:rows"')
+    campaign = campaign_with_imported_form(tmp_path / "campaign", by_rows)
+    declarations = load_declarations(Settings(campaign_file=campaign))
+    repository = sqlite_repository(sqlite_template, tmp_path, declarations)
+    try:
+        engine = assemble_engine(declarations, repository, clock)
+        chat = Chat(engine, unit_code="yufeng")
+        chat.send("/new")
+        chat.send(next(option for option in chat.options if option.startswith("最美家庭推荐登记表")))
+        for answer in ["韦丽华", "4", "柳州市鱼峰区箭盘路8号"]:
+            chat.send(answer)
+        for index, row in enumerate(
+            [
+                ("韦丽华", "户主", "1985.03", "柳州市鱼峰区妇联干部"),
+                ("覃小燕", "女儿", "2010.09", "鱼峰区小学学生"),
+            ]
+        ):
+            if index:
+                chat.send("添加一行")
+            for answer in row:
+                chat.send(answer)
+        chat.send("填写完毕，下一步")
+        chat.send("一家人热心公益，常年照顾村里的孤寡老人。")
+        assert "已提交《最美家庭推荐登记表》" in chat.send("确认提交")
+        boss = supervisor(engine, clock)
+        for decision in ["接收1号", "推荐1号 第2行"]:
+            [said] = engine.handle(Inbound("telegram", boss, decision))
+        assert "已推荐" in said.text, said.text
+        promised, files = exported(engine, boss, "导出")
+        assert "正在生成全部表格" in promised[0].text and len(files) == 1, [r.text for r in promised]
+        with zipfile.ZipFile(document_path(engine, files[0])) as archive:
+            [name] = [n for n in archive.namelist() if n.startswith("推荐上报/最美家庭推荐/")]
+            assert "第2行" in name, name
+            table = Document(io.BytesIO(archive.read(name))).tables[0]
+        assert [c.text for c in table.rows[3].cells][1:] == ["覃小燕", "女儿", "2010年9月", "鱼峰区小学学生"]
+        assert [c.text for c in table.rows[4].cells][1:] == ["", "", "", ""], "the first row is not selected"
+    finally:
+        repository.engine.dispose()
 
 
 def test_a_form_beside_the_campaign_must_have_its_word_file(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from bot.download_grants import GRANT_LIFETIME
 from dialogs.exchange import DocumentRef, OpenedDocument, Reply
 
 #: What a privacy notice's buttons carry before its invite code (“iABCD2345EF|1”): a press answers
@@ -30,19 +31,21 @@ def download_path(document: DocumentRef) -> str:
 
 
 def too_large_to_send(
-    opened: OpenedDocument, document: DocumentRef, messenger: str, limit: int, web_url: str, caption: str = ""
+    opened: OpenedDocument, messenger: str, limit: int, link: str | None, caption: str = ""
 ) -> str:
     """What a messenger says instead of a file larger than it carries (a videos' ZIP of GBs): the
-    file's caption, then where to download it — the web chat, when it has a public address — else
-    where it lies on the server."""
+    file's caption, then ``link`` — where the recipient downloads it from the web chat, signed for
+    them (``bot.download_grants.PublicLinks``) — or, without one, to ask the administrator; never
+    where the file lies on the server."""
     size = opened.path.stat().st_size
     megabytes = f"{size / 1024 / 1024:,.0f} MB"
     lines = [caption] if caption else []
     lines += [f"“{opened.file_name}”有 {megabytes}，超过{messenger}能发送的 {limit / 1024 / 1024:.0f} MB。"]
-    if web_url:
-        lines.append(f"请在网页版登录后下载：{web_url.rstrip('/')}{download_path(document)}")
+    if link:
+        hours = GRANT_LIFETIME // 3600
+        lines.append(f"请用浏览器打开这个链接下载（{hours} 小时内有效）：{link}")
     else:
-        lines.append(f"请在运行本服务的电脑上取：数据目录下的 exports/{opened.path.name}。")
+        lines.append("文件较大，请联系管理员从服务器上取出这个文件。")
     return "\n".join(lines)
 
 
