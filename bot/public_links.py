@@ -11,7 +11,6 @@ from __future__ import annotations
 from bot.delivery.compose import download_path
 from bot.download_grants import DownloadGrants
 from bot.settings import Settings
-from bot.web_edge import Signer, session_key
 from dialogs.exchange import DocumentRef, Identity
 
 
@@ -34,6 +33,8 @@ class PublicLinks:
         """The deployment's links, signed with the web chat's key; None without a public address."""
         if not settings.web_url:
             return None
+        from bot.web_edge import Signer, session_key  # bot.web_edge imports the channels that use this
+
         key = session_key(settings, settings.data_dir.resolve())
         return cls(settings.web_url, DownloadGrants(Signer(key)))
 
