@@ -7,8 +7,11 @@ repeating table (one group row per blank row, more allowed). Limits written in a
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
 placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell; 图片…（可附后）/另附 takes photos
-after the table, with captions when the label asks for 说明. Stamp, signature and opinion cells
-(…意见, 盖章, 签字, 审核, 审批, a blank holding only 年 月 日) are left for the stamp, never asked.
+after the table, with captions when the label asks for 说明; a repeating table's 照片 column takes one
+photo per row. Stamp, signature and opinion cells are left for the stamp, never asked: a label
+naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
+审核 or 审批, writes no 字 limit, and whose blank holds only a stamp hint or date or stands in the
+table's last rows. “意见和建议（500字）” is a question.
 Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
 what is known (the unit's name, the submission date) and asked only when unknown.
 """
@@ -124,7 +127,10 @@ class FormLayout:
 
 _SPACES = re.compile(r"[\s\u3000]+")
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
-_STAMP_WORDS = re.compile(r"意见|盖章|公章|签字|签名|审核|审批")
+_SIGN_WORDS = re.compile(r"盖章|公章|签字|签名|签章")
+_OPINION_END = re.compile(r"(?:意见|审核|审批|审查)$")
+#: An opinion label whose blank is empty is left for the stamp when it stands this near the bottom.
+_LAST_ROWS = 3
 _DATE_ONLY = re.compile(r"[\s\u3000_]*(?:\d{4})?[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*")
 _PHOTO_PLACEHOLDER = re.compile(r"照片|相片|彩照|免冠|[一二两12]寸")
 _PHOTOS_AFTER = re.compile(r"附后|另附|附件")
@@ -160,6 +166,24 @@ def _is_stamp_blank(text: str) -> bool:
     rest = _BRACKETED.sub("", _compact(text))
     rest = re.sub(r"盖章|公章|签字|签名|单位|[：:]", "", rest)
     return bool(_compact(text)) and _is_date_only(rest)
+
+
+def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool:
+    """A label whose blank is for a signature, a stamp or an opinion, not for an answer: it names a
+    signature or stamp, or it ends in 意见/审核/审批 with no 字 limit and its blank (``blank``, or
+    its own cell after the label) holds only a stamp hint or date, or is empty in the last rows."""
+    text = label.text
+    if _SIGN_WORDS.search(_compact(text)):
+        return True
+    head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
+    if char_limits(text) != (None, None) or not _OPINION_END.search(clean_label(head)):
+        return False
+    if dated:
+        return True  # 推荐单位意见： 年 月 日, all in one cell
+    if blank is not None and _is_stamp_blank(blank.text):
+        return True
+    empty = blank is None or is_blank(blank)
+    return empty and (blank or label).row >= grid.height - _LAST_ROWS
 
 
 def _stamp_label(text: str) -> str:
@@ -202,6 +226,8 @@ def char_limits(text: str) -> tuple[int | None, int | None]:
         return None, int(m[1] or m[2])
     if m := re.search(r"(?:不少于|至少|不低于)(\d+)字|(\d+)字以上", text):
         return int(m[1] or m[2]), None
+    if m := re.search(r"[（(](\d+)字[）)]", text):
+        return None, int(m[1])  # （500字）: as much as the space holds
     return None, None
 
 
@@ -284,11 +310,17 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
         taken |= {above} if above is not None else set()
         title = clean_label(above.text) if above else "、".join(clean_label(cell.text) for cell in header)
     first = row + 1
-    questions = tuple(
-        _question(cell.text, cell_address(grid.table, first, cell.col), "below") for cell in header
-    )
+    questions = tuple(_column(cell, cell_address(grid.table, first, cell.col)) for cell in header)
     group = RowGroup(title, cell_address(grid.table, first, header[0].col), questions, blank_rows)
     return group, taken
+
+
+def _column(header: GridCell, address: str) -> Question:
+    """One column of a repeating table: a 照片 column takes one photo per row, in its cell."""
+    question = _question(header.text, address, "below")
+    if _is_photo_placeholder(header.text) and not _is_photos_after(header.text):
+        return replace(question, kind="photo", min_chars=None, max_chars=None)
+    return question
 
 
 def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
@@ -366,14 +398,14 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 continue
         if is_blank(cell):
             continue
-        if _is_date_only(text) or (_STAMP_WORDS.search(text) and _is_stamp_blank(text)):
+        if _is_date_only(text) or (_SIGN_WORDS.search(text) and _is_stamp_blank(text)):
             items.append(Stamp(_stamp_label(text), address(cell)))
             continue
-        if _STAMP_WORDS.search(_compact(text)):
-            blank = _stamp_neighbour(grid, cell, used)
-            if blank is not None:
-                used.add(blank)
-            items.append(Stamp(_stamp_label(text), address(blank or cell)))
+        neighbour = _stamp_neighbour(grid, cell, used)
+        if _is_stamp_label(grid, cell, neighbour):
+            if neighbour is not None:
+                used.add(neighbour)
+            items.append(Stamp(_stamp_label(text), address(neighbour or cell)))
             continue
         if _is_photo_placeholder(text) and not _is_photos_after(text) and not checkbox_options(text):
             right = grid.at(cell.row, cell.end_col)

@@ -72,7 +72,7 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
         if isinstance(step, FieldDecl):
             if step.cell and (step.key in record.answers or step.required):
                 writes.append(_field_write(document, step, record, record.answers))
-        elif step.cell and any(field.kind == "photo" for field in step.fields):
+        elif step.cell and any(field.kind == "photo" and not field.cell for field in step.fields):
             writes.append(_photos_after(document, step, record))
         elif step.cell:
             writes.append(_rows_write(document, step, record))

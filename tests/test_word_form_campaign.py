@@ -17,9 +17,8 @@ from bot.cli import main
 from bot.settings import Settings
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
-from dialogs.exchange import Inbound
 from renderers.word_grid import find_cell
-from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
+from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, exported, sqlite_repository
 from tests.fixtures import word_forms
 from tests.test_supervision import supervisor
 
@@ -111,11 +110,12 @@ def test_an_imported_form_is_found_beside_the_campaign_and_printed_into_its_word
     assert [c.text for c in again.rows[4].cells] == [c.text for c in table.rows[4].cells]
     # 组联部's /export holds it too, under the unit and the task
     boss = supervisor(family_engine, clock)
-    [export] = family_engine.handle(Inbound("telegram", boss, "/export"))
+    _, files = exported(family_engine, boss)
+    export = next(reply for reply in files if str(document_path(family_engine, reply)).endswith(".zip"))
     with zipfile.ZipFile(document_path(family_engine, export)) as archive:
         [name] = [n for n in archive.namelist() if n.startswith("鱼峰区妇联/最美家庭推荐/")]
-        exported = Document(io.BytesIO(archive.read(name))).tables[0]
-    assert [c.text for c in exported.rows[4].cells] == [c.text for c in table.rows[4].cells]
+        in_zip = Document(io.BytesIO(archive.read(name))).tables[0]
+    assert [c.text for c in in_zip.rows[4].cells] == [c.text for c in table.rows[4].cells]
 
 
 def test_a_form_beside_the_campaign_must_have_its_word_file(tmp_path: Path) -> None:
