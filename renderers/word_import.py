@@ -104,7 +104,7 @@ def _title(document: DocxDocument, fallback: str) -> str:
         text = re.sub(r"\s+", "", line.text)
         if line.after_tables > 0:
             break
-        if text and not re.fullmatch(r"附件\d*[：:]?", text) and "：" not in text and len(text) <= 40:
+        if text and not re.fullmatch(r"附件[-－.、\d]*[：:]?", text) and "：" not in text and len(text) <= 40:
             return text
     return fallback
 

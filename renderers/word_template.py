@@ -38,7 +38,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_period, format_stored_date, format_year_month
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
-from renderers.word_form_reader import BOXES
+from renderers.word_form_reader import BOXES, LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
@@ -363,8 +363,6 @@ def _paragraph_after(document: CellIndex, element: Any, text: str) -> Paragraph:
 
 # --- lines outside the tables -------------------------------------------------------------------
 
-_LINE_BLANK = r"[\s\u3000_＿]*(?:年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*"
-
 
 def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], None]:
     place, _, label = address.partition(":")
@@ -373,7 +371,7 @@ def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], N
     def write() -> None:
         texts = list(paragraph._p.iter(qn("w:t")))
         whole = "".join(t.text or "" for t in texts)
-        match = re.search(re.escape(label) + "[：:](" + _LINE_BLANK + ")", whole)
+        match = re.search(re.escape(label) + "[：:](" + LINE_BLANK + ")", whole)
         if match is None:
             raise RenderError(f"line {place} has no blank after {label!r}")
         start, end = match.span(1)

@@ -208,6 +208,35 @@ LAYOUTS = [
 ]
 
 
+#: Layouts of the notice's own forms: a two-row header, options listed in a label, a label twice.
+NOTICE_LAYOUTS = [
+    pytest.param(
+        [
+            [word_forms.Span("课程名称", rows=2), word_forms.Span("主讲人", cols=2)],
+            ["姓名", "出生年月"],
+            ["", "", ""],
+            ["", "", ""],
+        ],
+        ["T1R3C1 表格“课程名称、主讲人姓名、主讲人出生年月” 课程名称|主讲人姓名|主讲人出生年月 ×2"],
+        id="two-row-header",
+    ),
+    pytest.param(
+        [["授课形式（典型案例/访谈/讲授）", ""]],
+        ["T1R1C2 授课形式 choice 典型案例/访谈/讲授"],
+        id="options-listed-in-the-label",
+    ),
+    pytest.param(
+        [["负责人", "", "手机号码", ""], ["填报人", "", "手机号码", ""]],
+        [
+            "T1R1C2 负责人 text",
+            "T1R1C4 负责人手机号码 text",
+            "T1R2C2 填报人 text",
+            "T1R2C4 填报人手机号码 text",
+        ],
+        id="a-label-twice-named-by-its-row",
+    ),
+]
+
 #: A label ending in 意见/审核/审批 is left for the stamp only when its blank is for one.
 OPINIONS = [
     pytest.param([["意见和建议（500字）", ""]], ["T1R1C2 意见和建议 text -500字"], id="suggestions-asked"),
@@ -272,7 +301,7 @@ OPINIONS = [
 ]
 
 
-@pytest.mark.parametrize(("rows", "expected"), LAYOUTS + OPINIONS)
+@pytest.mark.parametrize(("rows", "expected"), LAYOUTS + NOTICE_LAYOUTS + OPINIONS)
 def test_layouts(rows: list[word_forms.Row], expected: list[str]) -> None:
     widths = [3.0] * max(
         sum(item.cols if isinstance(item, word_forms.Span) else 1 for item in row) for row in rows
@@ -325,6 +354,11 @@ def test_checkbox_options(blank: str, options: tuple[str, ...]) -> None:
         ("填报人：张三    日期：2021年6月1日", []),
         ("填报人：          审核人签字：", ["P1:填报人 表外“填报人” 询问", "P1:审核人签字 盖章“审核人签字”"]),
         ("附件1", []),
+        (
+            "填报单位：          填报时间：2021年  月   日",
+            ["P1:填报单位 表外“填报单位” unit_name", "P1:填报时间 表外“填报时间” submitted_on"],
+        ),
+        ("    姓    名：________", ["P1:姓    名 表外“姓名” 询问"]),
     ],
 )
 def test_lines_outside_tables(text: str, expected: list[str]) -> None:
