@@ -372,7 +372,7 @@ def section_render(run: Run) -> None:
             )
         )
     progress("render: a form imported from its Word file")
-    imported = imported_forms.time_imported_form(max(sizes.render_repeats, 5))
+    imported = imported_forms.time_imported_form(sizes.render_repeats)
     run.rows.append(
         Row(
             "3.6",

@@ -58,7 +58,8 @@ class ImportTimes:
         return percentile(self.fill_ms, 0.9)
 
 
-def _typed(field: FieldDecl) -> str:
+def typed_answer(field: FieldDecl) -> str:
+    """What a person would type for a text or choice question, by its check."""
     params = field.params
     if field.validator in ("choice", "choices"):
         return str(params["choices"][0])
@@ -74,7 +75,7 @@ def sample_answers(form: FormDecl) -> dict[str, Any]:
     for field in form.top_fields():
         if field.kind in ("text", "choice") and field.validator:
             context = ValidationContext(field.label, _TODAY, 2021, answers=answers)
-            result = TEXT_VALIDATORS[field.validator](_typed(field), field.params, context)
+            result = TEXT_VALIDATORS[field.validator](typed_answer(field), field.params, context)
             assert isinstance(result, Accepted), (field.key, result)
             answers[field.key] = result.value
     return answers
