@@ -322,6 +322,13 @@ def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None,
     return (None, columns, 2) if len(below) >= 2 else None
 
 
+def _untitled(header: Sequence[GridCell]) -> str:
+    """A name for a repeating table with no title: its columns, the first two and 等 when more than
+    three (【课程名称、授课形式等·第1行】 reads better in a question than six names)."""
+    labels = [clean_label(cell.text) for cell in header]
+    return "、".join(labels) if len(labels) <= 3 else "、".join(labels[:2]) + "等"
+
+
 def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGroup, set[GridCell]] | None:
     """A header of labels at ``row`` (one row, or two: see ``_header``) over two or more blank rows of
     the same columns; the title is a label spanning those rows on the left, or a single label
@@ -347,7 +354,7 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
     else:
         above = _title_above(grid, row, used)
         taken |= {above} if above is not None else set()
-        title = clean_label(above.text) if above else "、".join(clean_label(cell.text) for cell in header)
+        title = clean_label(above.text) if above else _untitled(header)
     first = row + height
     questions = tuple(_column(cell, cell_address(grid.table, first, cell.col)) for cell in header)
     group = RowGroup(title, cell_address(grid.table, first, header[0].col), questions, blank_rows)

@@ -221,6 +221,11 @@ NOTICE_LAYOUTS = [
         id="two-row-header",
     ),
     pytest.param(
+        [["课程名称", "授课形式", "主讲人", "职务"], ["", "", "", ""], ["", "", "", ""]],
+        ["T1R2C1 表格“课程名称、授课形式等” 课程名称|授课形式|主讲人|职务 ×2"],
+        id="untitled-table-named-by-its-first-columns",
+    ),
+    pytest.param(
         [["授课形式（典型案例/访谈/讲授）", ""]],
         ["T1R1C2 授课形式 choice 典型案例/访谈/讲授"],
         id="options-listed-in-the-label",
