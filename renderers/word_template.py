@@ -77,13 +77,24 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
         elif step.cell:
             writes.append(_rows_write(document, step, record))
     for address, source in form.filled_from.items():
-        value = record.unit_name if source == "unit_name" else chinese_date(record.submitted_on)
-        writes.append(_line_write(document, address, value))
+        writes.append(_line_write(document, address, _known(form, source, record)))
     for write in writes:
         write()
     stream = io.BytesIO()
     document.document.save(stream)
     return stream.getvalue()
+
+
+def _known(form: FormDecl, source: str, record: FormRecord) -> str:
+    """What a blank filled without asking holds: the unit's name, the date, or an answer given to
+    the same question elsewhere on the form."""
+    if source == "unit_name":
+        return record.unit_name
+    if source == "submitted_on":
+        return chinese_date(record.submitted_on)
+    key = source.removeprefix("answer:")
+    value = record.answers.get(key)
+    return "" if value is None else answer_in_words(form.top_field(key), value)
 
 
 def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:

@@ -173,4 +173,7 @@ def test_a_form_imported_under_a_shipped_forms_id_is_printed_into_its_own_word_f
     )
     printed = Document(io.BytesIO(form_renderers(declarations.forms)["cadre_registration"](record)))
     assert find_cell(printed, "T1R1C2").text == "韦丽华"
-    assert "填表时间：2021年5月20日" in "\n".join(p.text for p in printed.paragraphs)
+    cover = "\n".join(p.text for p in printed.paragraphs)
+    assert "填表时间：2021年5月20日" in cover
+    assert "姓    名：韦丽华" in cover, "the cover's 姓名 is the table's answer, asked once"
+    assert [f.label for f in form.top_fields()].count("姓名") == 1
