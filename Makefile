@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint diagrams previews reliability migration clean
+.PHONY: run test lint diagrams previews imported-pages reliability migration clean
 
 $(BIN)/intake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ reliability: $(BIN)/intake
 previews: $(BIN)/intake
 	rm -f docs/forms/*.png
 	$(BIN)/intake preview --samples -o docs/forms
+
+# docs/forms/blank/: the notice's three forms as blank Word files; docs/forms/imported/: PNG pages of
+# every test form imported from its Word file and filled over the console (LibreOffice, poppler).
+imported-pages: $(BIN)/intake
+	$(BIN)/python -m tests.fixtures.notice_forms docs/forms/blank
+	rm -f docs/forms/imported/*.png
+	$(BIN)/python -m tests.fixtures.imported_pages docs/forms/imported
 
 migration: $(BIN)/intake
 	rm -f /tmp/intake-migration.db

@@ -30,7 +30,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from bench import pickle_bot, pipeline, rendering, supervisor, uploads, web_chat, web_notices, wecom_members
+from bench import (
+    imported_forms,
+    pickle_bot,
+    pipeline,
+    rendering,
+    supervisor,
+    uploads,
+    web_chat,
+    web_notices,
+    wecom_members,
+)
 from bench.processes import run_workers
 from bench.report import (
     Row,
@@ -361,6 +371,30 @@ def section_render(run: Run) -> None:
                 f"first one ({ms(result.first_ms)}, photos prepared) · {result.size_kb:,.0f} KB",
             )
         )
+    progress("render: a form imported from its Word file")
+    imported = imported_forms.time_imported_form(sizes.render_repeats)
+    run.rows.append(
+        Row(
+            "3.6",
+            "import a two-page Word form (intake form import)",
+            f"median {ms(imported.import_median)}",
+            "≤200 ms",
+            verdict(imported.import_median <= 200),
+            f"docs/forms/blank/cadre_registration.docx ({imported.pages}, {imported.questions} questions) · "
+            f"{len(imported.import_ms)} imports, read + declaration checked",
+        )
+    )
+    run.rows.append(
+        Row(
+            "3.7",
+            "DOCX · an imported form filled",
+            f"median {ms(imported.fill_median)} · p90 {ms(imported.fill_p90)}",
+            "median ≤30 ms",
+            verdict(imported.fill_median <= 30),
+            f"renderers.word_template.fill_word_form into the same 登记表 · every question answered · "
+            f"{len(imported.fill_ms)} fills",
+        )
+    )
     label = f"export ZIP · {count(sizes.export_items)} submissions"
     try:
         progress(f"render: export of {sizes.export_items:,} submissions")

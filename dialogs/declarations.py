@@ -120,9 +120,10 @@ class FormDecl(_Frozen):
     intro: str = Field(min_length=1)
     steps: list[FieldDecl | GroupDecl] = Field(min_length=1)
     # A form imported from its Word file: that file (beside the declaration), filled in place, and
-    # the blanks filled without asking (cell → "unit_name" or "submitted_on").
+    # the blanks filled without asking (cell → "unit_name", "submitted_on", or "answer:<key>" for a
+    # blank that repeats a question asked elsewhere on the form, as a cover page's 姓名).
     template: str = ""
-    filled_from: dict[str, Literal["unit_name", "submitted_on"]] = Field(default_factory=dict)
+    filled_from: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> FormDecl:
@@ -138,6 +139,13 @@ class FormDecl(_Frozen):
                 f"form {self.id!r}: summary_field {self.summary_field!r} is neither a top-level field "
                 "nor a group"
             )
+        top = {step.key for step in self.steps if isinstance(step, FieldDecl)}
+        for address, source in self.filled_from.items():
+            if source not in ("unit_name", "submitted_on") and source.removeprefix("answer:") not in top:
+                raise ValueError(
+                    f"form {self.id!r}: filled_from {address!r} = {source!r} is neither unit_name, "
+                    "submitted_on nor answer:<a top-level field>"
+                )
         for field in self.all_fields():
             for ref in _field_references(field):
                 if ref not in seen:

@@ -37,15 +37,16 @@ FORM_IDS = tuple(FORM_RENDERERS)
 
 
 def form_renderers(forms: Mapping[str, FormDecl]) -> dict[str, Callable[[FormRecord], bytes]]:
-    """The renderer of each form: its Python renderer when it has one (a form that wants more than
-    its template gives), else the filler of the Word file it was imported from; a form with neither
-    is left out (the caller says so at start-up)."""
+    """The renderer of each form: the filler of the Word file it was imported from, else its Python
+    renderer. A form imported beside a campaign under a shipped form's id replaces that declaration,
+    whose Python renderer reads other answers; a form with neither is left out (the caller says so at
+    start-up)."""
     renderers: dict[str, Callable[[FormRecord], bytes]] = {}
     for form_id, form in forms.items():
-        if form_id in FORM_RENDERERS:
-            renderers[form_id] = FORM_RENDERERS[form_id]
-        elif form.template:
+        if form.template:
             renderers[form_id] = template_renderer(form)
+        elif form_id in FORM_RENDERERS:
+            renderers[form_id] = FORM_RENDERERS[form_id]
     return renderers
 
 

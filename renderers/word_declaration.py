@@ -2,7 +2,8 @@
 
 The engine gets no second path: an imported form is a declaration like the hand-written ones, with
 ``template`` naming the Word file beside it, each field's ``cell`` naming the cell its answer is
-printed in, and ``filled_from`` the blanks filled without asking (the unit's name, the date).
+printed in, and ``filled_from`` the blanks filled without asking (the unit's name, the date, or the
+answer to the same question asked in a table, as a cover page's 姓名).
 ``declaration_toml`` writes it; ``dialogs.declarations.load_form`` reads it back unchanged.
 """
 
@@ -110,7 +111,7 @@ def _row_group(group: RowGroup, keys: _Keys, fallbacks: list[str]) -> dict[str, 
         "item": "行",
         "min_rows": 1,
         "max_rows": max(10, 2 * group.blank_rows),
-        "title_field": fields[0]["key"],
+        "title_field": next((f["key"] for f in fields if f.get("kind") != "photo"), fields[0]["key"]),
         "prompt": f"“{group.label}”按行填写，每行包括：{labels}。表中印有 {group.blank_rows} 行，可以增加。",
         "printed": where_printed(group.address, group.label) + f"起的 {group.blank_rows} 行（不够时增加行）",
         "cell": group.address,
@@ -183,6 +184,8 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     fallbacks: list[str] = []
     steps: list[dict[str, Any]] = []
     filled_from: dict[str, str] = {}
+    asked = {item.label for item in layout.items if isinstance(item, Question)}
+    repeats: dict[str, str] = {}  # a line's blank → the label of the question it repeats
     for item in layout.items:
         if isinstance(item, Question):
             steps.append(_field(item, keys, fallbacks))
@@ -193,10 +196,15 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
         elif isinstance(item, LineBlank):
             if item.known is not None:
                 filled_from[item.address] = item.known
+            elif item.label in asked:
+                repeats[item.address] = item.label  # 封面“姓名”: the table's 姓名 answered once
             else:
                 steps.append(
                     _field(Question(item.label, item.raw_label, item.address, "line"), keys, fallbacks)
                 )
+    for address, label in repeats.items():
+        key = next(s["key"] for s in steps if s.get("label") == label and "key" in s)
+        filled_from[address] = f"answer:{key}"
     _cross_check_id_numbers(steps)
     top_text = [s for s in steps if "key" in s and s.get("kind", "text") in ("text", "choice")]
     summary = next((s["key"] for s in top_text if s.get("validator") == "person_name"), None)

@@ -3,12 +3,16 @@
 A label cell (text that asks) governs the blank cell to its right, or the blank below it when a row
 of labels stands over a row of blanks; a label ending in a colon with nothing beside it is answered
 inside its own cell, after the label. A header row of labels over two or more blank rows is a
-repeating table (one group row per blank row, more allowed). Limits written in a label —
+repeating table (one group row per blank row, more allowed); a two-row header (主讲人 over 姓名 |
+出生年月) names its sub-columns 主讲人姓名, 主讲人出生年月. Limits written in a label —
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
 placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell; 图片…（可附后）/另附 takes photos
-after the table, with captions when the label asks for 说明. Stamp, signature and opinion cells
-(…意见, 盖章, 签字, 审核, 审批, a blank holding only 年 月 日) are left for the stamp, never asked.
+after the table, with captions when the label asks for 说明; a repeating table's 照片 column takes one
+photo per row. Stamp, signature and opinion cells are left for the stamp, never asked: a label
+naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
+审核 or 审批, writes no 字 limit, and whose blank holds only a stamp hint or date or stands in the
+table's last rows. “意见和建议（500字）” is a question.
 Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
 what is known (the unit's name, the submission date) and asked only when unknown.
 """
@@ -16,7 +20,7 @@ what is known (the unit's name, the submission date) and asked only when unknown
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -25,6 +29,7 @@ from renderers.word_grid import Grid, GridCell, Line, cell_address
 
 __all__ = [
     "BOXES",
+    "LINE_BLANK",
     "FormLayout",
     "Item",
     "LineBlank",
@@ -33,6 +38,7 @@ __all__ = [
     "RowGroup",
     "Stamp",
     "Unplaced",
+    "bracketed_options",
     "checkbox_options",
     "read_form",
     "read_grid",
@@ -124,7 +130,10 @@ class FormLayout:
 
 _SPACES = re.compile(r"[\s\u3000]+")
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
-_STAMP_WORDS = re.compile(r"意见|盖章|公章|签字|签名|审核|审批")
+_SIGN_WORDS = re.compile(r"盖章|公章|签字|签名|签章")
+_OPINION_END = re.compile(r"(?:意见|审核|审批|审查)$")
+#: An opinion label whose blank is empty is left for the stamp when it stands this near the bottom.
+_LAST_ROWS = 3
 _DATE_ONLY = re.compile(r"[\s\u3000_]*(?:\d{4})?[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*")
 _PHOTO_PLACEHOLDER = re.compile(r"照片|相片|彩照|免冠|[一二两12]寸")
 _PHOTOS_AFTER = re.compile(r"附后|另附|附件")
@@ -160,6 +169,24 @@ def _is_stamp_blank(text: str) -> bool:
     rest = _BRACKETED.sub("", _compact(text))
     rest = re.sub(r"盖章|公章|签字|签名|单位|[：:]", "", rest)
     return bool(_compact(text)) and _is_date_only(rest)
+
+
+def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool:
+    """A label whose blank is for a signature, a stamp or an opinion, not for an answer: it names a
+    signature or stamp, or it ends in 意见/审核/审批 with no 字 limit and its blank (``blank``, or
+    its own cell after the label) holds only a stamp hint or date, or is empty in the last rows."""
+    text = label.text
+    if _SIGN_WORDS.search(_compact(text)):
+        return True
+    head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
+    if char_limits(text) != (None, None) or not _OPINION_END.search(clean_label(head)):
+        return False
+    if dated:
+        return True  # 推荐单位意见： 年 月 日, all in one cell
+    if blank is not None and _is_stamp_blank(blank.text):
+        return True
+    empty = blank is None or is_blank(blank)
+    return empty and (blank or label).row >= grid.height - _LAST_ROWS
 
 
 def _stamp_label(text: str) -> str:
@@ -202,6 +229,8 @@ def char_limits(text: str) -> tuple[int | None, int | None]:
         return None, int(m[1] or m[2])
     if m := re.search(r"(?:不少于|至少|不低于)(\d+)字|(\d+)字以上", text):
         return int(m[1] or m[2]), None
+    if m := re.search(r"[（(](\d+)字[）)]", text):
+        return None, int(m[1])  # （500字）: as much as the space holds
     return None, None
 
 
@@ -219,8 +248,18 @@ def photo_limits(text: str) -> tuple[int, int]:
     return 1, 9
 
 
+def bracketed_options(label: str) -> tuple[str, ...]:
+    """Options a label lists in brackets with slashes: ``授课形式（典型案例/访谈/讲授）`` → the three;
+    empty unless there are two or more short ones."""
+    for inside in re.findall(r"[（(]([^）)]*)[）)]", _compact(label)):
+        parts = [part.strip() for part in re.split(r"[/／]", inside)]
+        if len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts):
+            return tuple(parts)
+    return ()
+
+
 def _question(label_text: str, address: str, where: Where, blank_text: str = "") -> Question:
-    options = checkbox_options(blank_text)
+    options = checkbox_options(blank_text) or bracketed_options(label_text)
     low, high = char_limits(label_text)
     both = label_text + blank_text
     return Question(
@@ -257,17 +296,50 @@ def _row_cells(grid: Grid, row: int) -> list[GridCell]:
     return seen
 
 
-def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGroup, set[GridCell]] | None:
-    """A header row of labels at ``row`` over two or more blank rows of the same columns; the title
-    is a label spanning those rows on the left, or a single label spanning the row above."""
+def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None, list[GridCell], int] | None:
+    """The header of a repeating table starting at ``row``: its title cell on the left (if any), its
+    column cells left to right and its height. One row of labels, or two: labels spanning both rows
+    beside a group label (主讲人) over its sub-labels (姓名 | 出生年月 | 单位及职务)."""
     cells = [cell for cell in _row_cells(grid, row) if cell not in used]
     title_cell = cells[0] if cells and cells[0].rows > 1 and _is_label(cells[0]) else None
     header = [cell for cell in cells if cell is not title_cell]
-    if len(header) < 2 or not all(_is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
+    if len(header) >= 2 and all(_is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
+        return title_cell, header, 1
+    if len(cells) < 2 or row + 2 >= grid.height:
         return None
+    if not all(_is_label(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
+        return None
+    below = [cell for cell in _row_cells(grid, row + 1) if cell.row == row + 1]
+    columns: list[GridCell] = []
+    for cell in cells:
+        subs = [sub for sub in below if cell.col <= sub.col and sub.end_col <= cell.end_col]
+        if cell.rows == 2:
+            columns.append(cell)
+        elif len(subs) >= 2 and sum(sub.cols for sub in subs) == cell.cols and all(map(_is_label, subs)):
+            columns += [replace(sub, text=clean_label(cell.text) + sub.text) for sub in subs]
+        else:
+            return None
+    return (None, columns, 2) if len(below) >= 2 else None
+
+
+def _untitled(header: Sequence[GridCell]) -> str:
+    """A name for a repeating table with no title: its columns, the first two and 等 when more than
+    three (【课程名称、授课形式等·第1行】 reads better in a question than six names)."""
+    labels = [clean_label(cell.text) for cell in header]
+    return "、".join(labels) if len(labels) <= 3 else "、".join(labels[:2]) + "等"
+
+
+def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGroup, set[GridCell]] | None:
+    """A header of labels at ``row`` (one row, or two: see ``_header``) over two or more blank rows of
+    the same columns; the title is a label spanning those rows on the left, or a single label
+    spanning the row above."""
+    found = _header(grid, row, used)
+    if found is None:
+        return None
+    title_cell, header, height = found
     columns = [(cell.col, cell.cols) for cell in header]
     blank_rows = 0
-    for below in range(row + 1, grid.height):
+    for below in range(row + height, grid.height):
         others = [cell for cell in _row_cells(grid, below) if cell is not title_cell]
         if [(cell.col, cell.cols) for cell in others] != columns or not all(
             is_blank(cell) and cell.row == below for cell in others
@@ -276,19 +348,25 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
         blank_rows += 1
     if blank_rows < 2:
         return None
-    taken = {cell for below in range(row, row + 1 + blank_rows) for cell in _row_cells(grid, below)}
+    taken = {cell for below in range(row, row + height + blank_rows) for cell in _row_cells(grid, below)}
     if title_cell is not None:
         title = clean_label(title_cell.text)
     else:
         above = _title_above(grid, row, used)
         taken |= {above} if above is not None else set()
-        title = clean_label(above.text) if above else "、".join(clean_label(cell.text) for cell in header)
-    first = row + 1
-    questions = tuple(
-        _question(cell.text, cell_address(grid.table, first, cell.col), "below") for cell in header
-    )
+        title = clean_label(above.text) if above else _untitled(header)
+    first = row + height
+    questions = tuple(_column(cell, cell_address(grid.table, first, cell.col)) for cell in header)
     group = RowGroup(title, cell_address(grid.table, first, header[0].col), questions, blank_rows)
     return group, taken
+
+
+def _column(header: GridCell, address: str) -> Question:
+    """One column of a repeating table: a 照片 column takes one photo per row, in its cell."""
+    question = _question(header.text, address, "below")
+    if _is_photo_placeholder(header.text) and not _is_photos_after(header.text):
+        return replace(question, kind="photo", min_chars=None, max_chars=None)
+    return question
 
 
 def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
@@ -349,6 +427,7 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             used |= taken
             groups.update(dict.fromkeys(taken, group))
     emitted: set[int] = set()
+    label_cells: dict[int, GridCell] = {}
 
     for cell in grid.cells:
         if cell in groups:
@@ -366,14 +445,14 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 continue
         if is_blank(cell):
             continue
-        if _is_date_only(text) or (_STAMP_WORDS.search(text) and _is_stamp_blank(text)):
+        if _is_date_only(text) or (_SIGN_WORDS.search(text) and _is_stamp_blank(text)):
             items.append(Stamp(_stamp_label(text), address(cell)))
             continue
-        if _STAMP_WORDS.search(_compact(text)):
-            blank = _stamp_neighbour(grid, cell, used)
-            if blank is not None:
-                used.add(blank)
-            items.append(Stamp(_stamp_label(text), address(blank or cell)))
+        neighbour = _stamp_neighbour(grid, cell, used)
+        if _is_stamp_label(grid, cell, neighbour):
+            if neighbour is not None:
+                used.add(neighbour)
+            items.append(Stamp(_stamp_label(text), address(neighbour or cell)))
             continue
         if _is_photo_placeholder(text) and not _is_photos_after(text) and not checkbox_options(text):
             right = grid.at(cell.row, cell.end_col)
@@ -417,19 +496,40 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 items.append(Stamp(clean_label(text), address(blank)))
             else:
                 items.append(_question(text, address(blank), side, blank.text))
+                label_cells[len(items) - 1] = cell
             continue
         if _compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
             items.append(_question(text, address(cell), "inside"))
             continue
         items.append(Unplaced(_compact(text), address(cell)))
-    return items
+    return _told_apart(grid, items, label_cells)
+
+
+def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCell]) -> list[Item]:
+    """A label asked twice in one table (手机号码 beside 负责人, and again beside 填报人) is named
+    after the label its row starts with: 申报单位负责人手机号码, 填报人手机号码."""
+    labels = [item.label for item in items if isinstance(item, Question)]
+    told = list(items)
+    for index, cell in label_cells.items():
+        item = items[index]
+        first = grid.at(cell.row, 0)
+        if (
+            isinstance(item, Question)
+            and labels.count(item.label) > 1
+            and first is not None
+            and first is not cell
+            and _is_label(first)
+        ):
+            told[index] = replace(item, label=clean_label(first.text) + item.label)
+    return told
 
 
 # --- lines outside the tables -------------------------------------------------------------------
 
-_LINE_BLANK = re.compile(
-    r"(?P<label>[^\s：:_＿]+?)[：:](?P<blank>[\s\u3000_＿]*(?:年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*)"
-)
+#: The blank after a line's label: spaces or underscores, or a date line with or without its year
+#: printed (``  年  月  日``, ``2021年  月  日``). The template finds the blank it fills with it too.
+LINE_BLANK = r"[\s\u3000_＿]*(?:(?:\d{4})?[\s\u3000_＿]*年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*"
+_LINE_BLANK = re.compile(r"(?P<label>[^\s：:_＿]+?)[：:](?P<blank>" + LINE_BLANK + ")")
 
 
 def _known(label: str, blank: str) -> Known | None:
@@ -440,17 +540,31 @@ def _known(label: str, blank: str) -> Known | None:
     return None
 
 
+#: A label spaced out to align with the lines below it, at the start of a line (``姓    名：``).
+_SPACED_LABEL = re.compile(r"[\s\u3000]*((?:[\u4e00-\u9fff][ \u3000]{1,8})+[\u4e00-\u9fff])[：:]")
+
+
+def _line_blanks(text: str) -> Iterator[tuple[str, str, int]]:
+    """(label as written, its blank, where the blank ends) for each ``label：blank`` of a line."""
+    start = 0
+    if spaced := _SPACED_LABEL.match(text):
+        blank = re.match(LINE_BLANK, text[spaced.end() :])
+        assert blank is not None  # LINE_BLANK matches the empty string
+        start = spaced.end() + blank.end()
+        yield spaced[1], blank[0], start
+    for match in _LINE_BLANK.finditer(text, start):
+        yield match["label"], match["blank"], match.end()
+
+
 def read_line(line: Line) -> list[LineBlank | Stamp]:
     """The blanks of one line outside the tables."""
     found: list[LineBlank | Stamp] = []
-    for match in _LINE_BLANK.finditer(line.text):
-        blank = match["blank"]
-        ends_line = not line.text[match.end() :].strip()
+    for raw, blank, end in _line_blanks(line.text):
+        ends_line = not line.text[end:].strip()
         if not blank and not ends_line:
             continue  # "联系人：张三": already written
         if blank and not ends_line and not re.search(r"[_＿年]|\s{2,}", blank):
             continue  # one space between a filled answer and the next label
-        raw = match["label"]
         label = clean_label(raw)
         address = f"{line.address}:{raw}"
         if re.search(r"签字|签名", raw):

@@ -104,7 +104,7 @@ def _title(document: DocxDocument, fallback: str) -> str:
         text = re.sub(r"\s+", "", line.text)
         if line.after_tables > 0:
             break
-        if text and not re.fullmatch(r"附件\d*[：:]?", text) and "：" not in text and len(text) <= 40:
+        if text and not re.fullmatch(r"附件[-－.、\d]*[：:]?", text) and "：" not in text and len(text) <= 40:
             return text
     return fallback
 
@@ -176,6 +176,12 @@ def _field_line(field: FieldDecl) -> str:
     return f"{field.label}（{_kind(field)}，{needed}）"
 
 
+def _known(form: FormDecl, source: str) -> str:
+    if source.startswith("answer:"):
+        return f"同表“{form.top_field(source.removeprefix('answer:')).label}”的答案"
+    return {"unit_name": "报送单位名称", "submitted_on": "提交日期"}[source]
+
+
 def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
     """What the import read, in Chinese: the questions in order, the repeating tables, the photos,
     what is filled without asking, what is left for the stamp, and what it could not place."""
@@ -205,10 +211,9 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         for p in photos
     ]
     if form.filled_from:
-        known = {"unit_name": "报送单位名称", "submitted_on": "提交日期"}
         lines.append(
             "自动填写（不询问）："
-            + "；".join(f"{a.split(':', 1)[-1]} ← {known[v]}" for a, v in form.filled_from.items())
+            + "；".join(f"{a.split(':', 1)[-1]} ← {_known(form, v)}" for a, v in form.filled_from.items())
         )
     stamps = [item.label for item in layout.items if isinstance(item, Stamp)]
     if stamps:

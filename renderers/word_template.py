@@ -38,7 +38,7 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_period, format_stored_date, format_year_month
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
-from renderers.word_form_reader import BOXES
+from renderers.word_form_reader import BOXES, LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
@@ -72,18 +72,29 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
         if isinstance(step, FieldDecl):
             if step.cell and (step.key in record.answers or step.required):
                 writes.append(_field_write(document, step, record, record.answers))
-        elif step.cell and any(field.kind == "photo" for field in step.fields):
+        elif step.cell and any(field.kind == "photo" and not field.cell for field in step.fields):
             writes.append(_photos_after(document, step, record))
         elif step.cell:
             writes.append(_rows_write(document, step, record))
     for address, source in form.filled_from.items():
-        value = record.unit_name if source == "unit_name" else chinese_date(record.submitted_on)
-        writes.append(_line_write(document, address, value))
+        writes.append(_line_write(document, address, _known(form, source, record)))
     for write in writes:
         write()
     stream = io.BytesIO()
     document.document.save(stream)
     return stream.getvalue()
+
+
+def _known(form: FormDecl, source: str, record: FormRecord) -> str:
+    """What a blank filled without asking holds: the unit's name, the date, or an answer given to
+    the same question elsewhere on the form."""
+    if source == "unit_name":
+        return record.unit_name
+    if source == "submitted_on":
+        return chinese_date(record.submitted_on)
+    key = source.removeprefix("answer:")
+    value = record.answers.get(key)
+    return "" if value is None else answer_in_words(form.top_field(key), value)
 
 
 def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
@@ -363,8 +374,6 @@ def _paragraph_after(document: CellIndex, element: Any, text: str) -> Paragraph:
 
 # --- lines outside the tables -------------------------------------------------------------------
 
-_LINE_BLANK = r"[\s\u3000_＿]*(?:年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*"
-
 
 def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], None]:
     place, _, label = address.partition(":")
@@ -373,7 +382,7 @@ def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], N
     def write() -> None:
         texts = list(paragraph._p.iter(qn("w:t")))
         whole = "".join(t.text or "" for t in texts)
-        match = re.search(re.escape(label) + "[：:](" + _LINE_BLANK + ")", whole)
+        match = re.search(re.escape(label) + "[：:](" + LINE_BLANK + ")", whole)
         if match is None:
             raise RenderError(f"line {place} has no blank after {label!r}")
         start, end = match.span(1)

@@ -67,6 +67,12 @@ class _Entry:
 
 _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("身份证", "id_number", "id_number", example="450203198503120021"),
+    _Entry(
+        "姓名.*职务|职务.*姓名", "name_post", "text", {"min_hanzi": 4, "max_chars": 40}, "韦丽华 妇联主席"
+    ),
+    # a phone is a phone whoever's it is: 填报人手机号码, 联系人电话
+    _Entry("手机", "mobile", "mobile", example="13877212345"),
+    _Entry("电话|联系方式", "phone", "phone", example="13877212345 或 0772-2823290"),
     _Entry("姓名|名字|负责人|联系人|填报人|填表人", "name", "person_name", example="韦丽华"),
     _Entry("^性别$", "gender", "choice", {"choices": ["女", "男"]}, kind="choice"),
     _Entry(
@@ -78,8 +84,6 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("籍贯", "native_place", "text", {"min_hanzi": 2, "max_chars": 30}, "广西柳州"),
     _Entry("政治面貌", "political_status", "choice", _POLITICAL, kind="choice"),
     _Entry("学历|文化程度", "education", "choice", _EDUCATION, kind="choice"),
-    _Entry("手机", "mobile", "mobile", example="13877212345"),
-    _Entry("电话|联系方式", "phone", "phone", example="13877212345 或 0772-2823290"),
     _Entry("邮编|邮政编码", "postcode", "postcode", example="545001"),
     _Entry("邮箱|电子邮件|(?i:e-?mail)", "email", "email", example="fulian@163.com"),
     _Entry("起止|期限|期间", "period", "period", example="2019.03-2021.06"),

@@ -5,29 +5,27 @@ printed into that very Word file."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from docx import Document
 
+from bench.imported_forms import sample_answers
 from bot.app import Declarations, assemble_engine, load_declarations
 from bot.cli import main
 from bot.settings import Settings
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
+from renderers.records import FormRecord
+from renderers.registry import form_renderers
 from renderers.word_grid import find_cell
-from tests.conftest import (
-    Chat,
-    FakeClock,
-    current_campaign_file,
-    document_path,
-    exported,
-    sqlite_repository,
-)
-from tests.fixtures import word_forms
+from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, exported, sqlite_repository
+from tests.fixtures import notice_forms, word_forms
 from tests.test_supervision import supervisor
 
 FAMILY_TASK = """
@@ -200,3 +198,27 @@ def test_a_damaged_word_file_beside_the_campaign_is_an_error_at_start_up(tmp_pat
     template.write_bytes(template.read_bytes()[:2000])  # cut short, as by an interrupted copy
     with pytest.raises(DeclarationError, match="已损坏或不完整"):
         load_declarations(Settings(campaign_file=campaign))
+
+
+def test_a_form_imported_under_a_shipped_forms_id_is_printed_into_its_own_word_file(tmp_path: Path) -> None:
+    """The campaign's 登记表 imported from the notice's Word file replaces the shipped declaration: its
+    answers are printed into that file, not by the shipped renderer (which reads other answers)."""
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    campaign = current_campaign_file(folder)
+    source = folder / "登记表.docx"
+    source.write_bytes(notice_forms.cadre_registration())
+    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "cadre_registration.toml")]) == 0
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(re.sub(r"(?s)\[city_targets.share\].*?(?=# Reminders)", "", text), encoding="utf-8")
+    declarations = load_declarations(Settings(campaign_file=campaign))
+    form = declarations.forms["cadre_registration"]
+    record = FormRecord(
+        form.id, sample_answers(form), "鱼峰区妇联", "鱼峰区", "柳州市", 2021, date(2021, 5, 20), {}
+    )
+    printed = Document(io.BytesIO(form_renderers(declarations.forms)["cadre_registration"](record)))
+    assert find_cell(printed, "T1R1C2").text == "韦丽华"
+    cover = "\n".join(p.text for p in printed.paragraphs)
+    assert "填表时间：2021年5月20日" in cover
+    assert "姓    名：韦丽华" in cover, "the cover's 姓名 is the table's answer, asked once"
+    assert [f.label for f in form.top_fields()].count("姓名") == 1

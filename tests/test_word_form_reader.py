@@ -40,7 +40,8 @@ def summary(item: Item) -> str:
         return f"{item.address} {item.label} {item.kind}{' ' + choices if choices else ''}{limits}{optional}"
     if isinstance(item, RowGroup):
         columns = "|".join(column.label for column in item.columns)
-        return f"{item.address} 表格“{item.label}” {columns} ×{item.blank_rows}"
+        photos = "".join(f" {column.label}:photo" for column in item.columns if column.kind == "photo")
+        return f"{item.address} 表格“{item.label}” {columns} ×{item.blank_rows}{photos}"
     if isinstance(item, PhotoGroup):
         captions = " 带说明" if item.captions else ""
         return f"{item.address} 附图“{item.label}” {item.min_rows}-{item.max_rows}张{captions}"
@@ -131,6 +132,13 @@ EXPECTED = {
         "T1.1R2C1 表格“获奖情况” 获奖时间|奖项名称|授予单位 ×3",
         "T1R3C2 个人简历 text 300-字",
     ],
+    "team_with_photos": [
+        "T1R1C2 岗位名称 text",
+        "T1R2C2 意见和建议 text -500字",
+        "T1R3C2 对创建工作的意见 text -200字",
+        "T1R5C2 表格“岗位成员” 姓名|职务|联系电话|照片 ×3 照片:photo",
+        "T1R8C2 盖章“主管部门审核意见”",
+    ],
 }
 
 
@@ -200,7 +208,105 @@ LAYOUTS = [
 ]
 
 
-@pytest.mark.parametrize(("rows", "expected"), LAYOUTS)
+#: Layouts of the notice's own forms: a two-row header, options listed in a label, a label twice.
+NOTICE_LAYOUTS = [
+    pytest.param(
+        [
+            [word_forms.Span("课程名称", rows=2), word_forms.Span("主讲人", cols=2)],
+            ["姓名", "出生年月"],
+            ["", "", ""],
+            ["", "", ""],
+        ],
+        ["T1R3C1 表格“课程名称、主讲人姓名、主讲人出生年月” 课程名称|主讲人姓名|主讲人出生年月 ×2"],
+        id="two-row-header",
+    ),
+    pytest.param(
+        [["课程名称", "授课形式", "主讲人", "职务"], ["", "", "", ""], ["", "", "", ""]],
+        ["T1R2C1 表格“课程名称、授课形式等” 课程名称|授课形式|主讲人|职务 ×2"],
+        id="untitled-table-named-by-its-first-columns",
+    ),
+    pytest.param(
+        [["授课形式（典型案例/访谈/讲授）", ""]],
+        ["T1R1C2 授课形式 choice 典型案例/访谈/讲授"],
+        id="options-listed-in-the-label",
+    ),
+    pytest.param(
+        [["负责人", "", "手机号码", ""], ["填报人", "", "手机号码", ""]],
+        [
+            "T1R1C2 负责人 text",
+            "T1R1C4 负责人手机号码 text",
+            "T1R2C2 填报人 text",
+            "T1R2C4 填报人手机号码 text",
+        ],
+        id="a-label-twice-named-by-its-row",
+    ),
+]
+
+#: A label ending in 意见/审核/审批 is left for the stamp only when its blank is for one.
+OPINIONS = [
+    pytest.param([["意见和建议（500字）", ""]], ["T1R1C2 意见和建议 text -500字"], id="suggestions-asked"),
+    pytest.param(
+        [["对妇联工作的意见（200字以内）", ""]],
+        ["T1R1C2 对妇联工作的意见 text -200字"],
+        id="limit-makes-a-question",
+    ),
+    pytest.param(
+        [["群众意见", ""], ["姓名", ""], ["电话", ""], ["邮编", ""]],
+        ["T1R1C2 群众意见 text", "T1R2C2 姓名 text", "T1R3C2 电话 text", "T1R4C2 邮编 text"],
+        id="empty-blank-above-the-last-rows-asked",
+    ),
+    pytest.param(
+        [["群众意见", "单位（公章）：\n年  月  日"], ["姓名", ""], ["电话", ""], ["邮编", ""]],
+        ["T1R1C2 盖章“群众意见”", "T1R2C2 姓名 text", "T1R3C2 电话 text", "T1R4C2 邮编 text"],
+        id="stamp-hint-anywhere",
+    ),
+    pytest.param(
+        [["姓名", ""], ["电话", ""], ["邮编", ""], ["地址", ""], ["市妇联审核意见", ""]],
+        [
+            "T1R1C2 姓名 text",
+            "T1R2C2 电话 text",
+            "T1R3C2 邮编 text",
+            "T1R4C2 地址 text",
+            "T1R5C2 盖章“市妇联审核意见”",
+        ],
+        id="empty-blank-in-the-last-rows",
+    ),
+    pytest.param(
+        [
+            [word_forms.Span("推荐单位意见：\n\n年  月  日", cols=2)],
+            ["姓名", ""],
+            ["电话", ""],
+            ["邮编", ""],
+            ["地址", ""],
+        ],
+        [
+            "T1R1C1 盖章“推荐单位意见”",
+            "T1R2C2 姓名 text",
+            "T1R3C2 电话 text",
+            "T1R4C2 邮编 text",
+            "T1R5C2 地址 text",
+        ],
+        id="date-in-its-own-cell",
+    ),
+    pytest.param(
+        [["审核人签字", ""], ["姓名", ""], ["电话", ""], ["邮编", ""]],
+        ["T1R1C2 盖章“审核人签字”", "T1R2C2 姓名 text", "T1R3C2 电话 text", "T1R4C2 邮编 text"],
+        id="signature-anywhere",
+    ),
+    pytest.param(
+        [["意见反馈渠道", ""], ["审核意见", ""]],
+        ["T1R1C2 意见反馈渠道 text", "T1R2C2 盖章“审核意见”"],
+        id="opinion-not-at-the-end-asked",
+    ),
+    pytest.param(
+        [["姓名", "职务", "照片"], ["", "", ""], ["", "", ""]],
+        ["T1R2C1 表格“姓名、职务、照片” 姓名|职务|照片 ×2 照片:photo"],
+        id="photo-column",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), LAYOUTS + NOTICE_LAYOUTS + OPINIONS)
 def test_layouts(rows: list[word_forms.Row], expected: list[str]) -> None:
     widths = [3.0] * max(
         sum(item.cols if isinstance(item, word_forms.Span) else 1 for item in row) for row in rows
@@ -216,6 +322,7 @@ def test_layouts(rows: list[word_forms.Row], expected: list[str]) -> None:
         ("情况（８００字左右）", (640, 960)),
         ("简历（不少于300字）", (300, None)),
         ("业绩（不超过 300 字）", (None, 300)),
+        ("意见和建议（500字）", (None, 500)),
         ("姓名", (None, None)),
     ],
 )
@@ -252,6 +359,11 @@ def test_checkbox_options(blank: str, options: tuple[str, ...]) -> None:
         ("填报人：张三    日期：2021年6月1日", []),
         ("填报人：          审核人签字：", ["P1:填报人 表外“填报人” 询问", "P1:审核人签字 盖章“审核人签字”"]),
         ("附件1", []),
+        (
+            "填报单位：          填报时间：2021年  月   日",
+            ["P1:填报单位 表外“填报单位” unit_name", "P1:填报时间 表外“填报时间” submitted_on"],
+        ),
+        ("    姓    名：________", ["P1:姓    名 表外“姓名” 询问"]),
     ],
 )
 def test_lines_outside_tables(text: str, expected: list[str]) -> None:
