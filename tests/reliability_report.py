@@ -281,6 +281,12 @@ SUITE = [
         None,
     ),
     (
+        "tests/test_imported_form_channels.py",
+        "a campaign of imported Word forms only, over the web chat (查看/退回/接收/导出), the console "
+        "(a repeating table) and the fake 企业微信 (photos), each form's Word file read back",
+        None,
+    ),
+    (
         "tests/test_word_import.py::test_files_that_are_not_word_forms_are_refused",
         "`intake form import` of files that are not Word forms (.doc, .wps, renamed, encrypted, cut, no "
         "table, PDF): each refused in Chinese, nothing written",
