@@ -56,6 +56,7 @@ from dialogs.sent_files import is_named_mp4, wrong_file
 from dialogs.submission_view import (
     own_submission,
     return_reason,
+    returned_to_correct,
     submission_line,
     submission_replies,
     word_file_reply,
@@ -698,6 +699,12 @@ class DialogEngine:
             return
         records = self._progress(turn.unit, task).records
         if task.max_records is not None and records >= task.max_records:
+            assert turn.unit.id is not None
+            department = self.campaign.contact.department
+            to_correct = returned_to_correct(self.repository, form, turn.unit.id, task.id, department)
+            if to_correct is not None:
+                self._set_menu(turn, *to_correct)
+                return
             turn.say(
                 f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量。"
                 "如需修改已提交的表，请发送“已交”选择要修改的一份。"
