@@ -37,7 +37,7 @@ from dialogs.failures import failure_line
 from dialogs.form_records import Render, record_name, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.lateness import can_change, deadline_label, is_past, late_note, refusal, refuses
-from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
+from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group, spot_label
 from dialogs.notices import NoticeButton, notice_payload, pressed_notice
 from dialogs.nudges import send_due_nudges
 from dialogs.presentation import (
@@ -52,7 +52,7 @@ from dialogs.presentation import (
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
-from dialogs.sent_files import is_named_mp4, wrong_file
+from dialogs.sent_files import is_named_mp4, unused_file, wrong_file
 from dialogs.submission_view import (
     own_submission,
     return_reason,
@@ -832,7 +832,7 @@ class DialogEngine:
         elif command is not None:
             self._draft_command(turn, command)
         elif kind == "review":
-            self._review_choice(turn, text)
+            self._review_choice(turn, text, file)
         elif kind == "edit_pick":
             self._edit_choice(turn, text)
         elif kind == "group_menu":
@@ -1384,14 +1384,23 @@ class DialogEngine:
             turn.say("请点选下面的选项，或发送选项前的数字。")
             self._ask(turn)
 
-    def _review_choice(self, turn: Turn, text: str) -> None:
+    def _review_choice(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
         draft = turn.draft
         assert draft is not None
-        choice = pick_action(
-            text,
-            [("确认提交", "submit"), ("继续填写", "resume"), ("修改", "edit"), ("放弃", "cancel")],
-            numbered=self._review_prompt(turn)[1],
-        )
+        options = self._review_prompt(turn)[1]
+        choice = None
+        if file is None:
+            entries = [("确认提交", "submit"), ("继续填写", "resume"), ("修改", "edit"), ("放弃", "cancel")]
+            choice = pick_action(text, entries, numbered=options)
+        gap = first_gap(self._form(draft), draft.answers)
+        if choice is None and gap is not None and (file is not None or text.strip()):
+            self._go(turn, "resume", gap)  # an answer at the review: the first missing item's, kept
+            self._in_draft(turn, None, text, file)
+            return
+        if choice is None and file is not None:
+            turn.say(unused_file(self._form(draft), draft.answers, file))
+            self._ask(turn)
+            return
         if choice == "submit":
             self._submit(turn)
         elif choice == "resume":
@@ -1402,7 +1411,8 @@ class DialogEngine:
         elif choice in ("edit", "cancel"):
             self._draft_command(turn, Command(choice))
         else:
-            turn.say("请点选“确认提交”或“修改”，也可以发送选项前的数字。")
+            named = "或".join(f"“{option}”" for option in options)
+            turn.say(f"请点选{named}，也可以发送选项前的数字。")
             self._ask(turn)
 
     def _edit_entries(self, draft: Draft) -> list[tuple[str, str]]:
@@ -1541,7 +1551,8 @@ class DialogEngine:
         if kind == "submitted":
             return "已提交"
         if kind == "review":
-            return "待确认提交"
+            gap = first_gap(self._form(draft), draft.answers)
+            return "待确认提交" if gap is None else f"还有未填的项：“{spot_label(self._form(draft), gap)}”"
         if kind in ("edit_pick", "confirm_cancel", "cancelled"):
             return "修改中"
         if kind == "group_menu":

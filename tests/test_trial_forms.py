@@ -5,8 +5,8 @@ abandoned draft is offered back when its form is started again."""
 from __future__ import annotations
 
 from dialogs.engine import DialogEngine
-from tests.conftest import Chat, FakeClock
-from tests.test_dialog_forms import fill_cadre
+from tests.conftest import Chat, FakeClock, chinese_text
+from tests.test_dialog_forms import CADRE_ANSWERS, fill_cadre, start
 from tests.test_supervision import ask, supervisor
 
 
@@ -31,3 +31,63 @@ def test_新建_for_a_returned_form_offers_its_correction_with_the_reason(
     assert "鱼峰区妇联（联系人1名）：登记表（1份退回待改）" in ask(engine, boss, "未交"), (
         "组联部 sees the task outstanding, as the contact is told"
     )
+
+
+SITE_ANSWERS = [
+    *("柳州市螺蛳粉产业园", "120人", "８６", "黄建国", "139-0772-1234", "李秀梅", "+86 158 7801 2345"),
+    *("单独创建", "园区", "柳州市螺蛳粉产业园妇女联合会", "莫小燕", "0772 2823290", "2", "9"),
+    "2021年4月18日",
+]
+
+
+def test_a_photo_at_the_review_of_an_unfinished_form_goes_where_a_photo_is_missing(chat: Chat) -> None:
+    start(chat, "示范点申报表")
+    for answer in SITE_ANSWERS:
+        chat.send(answer)
+    chat.send(chinese_text(450))
+    assert "请发送一张示范点的照片" in chat.text
+    review = chat.send("查看")
+    assert "还有未填的项" in review and chat.options == ("继续填写", "修改", "放弃")
+    chat.send("草稿")
+    [listed] = [option for option in chat.options if "示范点" in option]
+    assert "待确认提交" not in listed and "还有未填的项：“照片”" in listed, listed
+    chat.send(listed)
+    chat.send("查看")
+    reply = chat.photo(color=(10, 10, 10))
+    assert "确认提交" not in reply
+    rows = chat.draft().answers["photos"]
+    assert len(rows) == 1 and rows[0]["photo"]["sha256"], "the photo is kept, as the first of the album"
+    assert "请为这张照片写一句说明" in reply, "and the form goes on from there"
+
+
+def test_a_word_at_the_review_answers_what_is_missing_and_names_only_the_buttons_shown(
+    chat: Chat,
+) -> None:
+    start(chat, "示范点申报表")
+    chat.send("柳州市螺蛳粉产业园")
+    chat.send("查看")
+    assert chat.options == ("继续填写", "修改", "放弃")
+    said = chat.send("120人")
+    assert chat.draft().answers["staff_count"] == 120 and "（3/17）" in said, said
+    fill_cadre(chat)  # a complete review: a word that is no option lists the buttons there are
+    start(chat, "登记表")
+    for answer in CADRE_ANSWERS:
+        chat.send(answer)
+    chat.photo(color=(11, 12, 13))
+    chat.photo(color=(14, 15, 16))
+    assert chat.options == ("确认提交", "修改", "放弃")
+    assert "请点选“确认提交”或“修改”或“放弃”" in chat.send("好")
+
+
+def test_a_second_photo_at_a_one_photo_step_says_which_was_kept(chat: Chat) -> None:
+    start(chat, "登记表")
+    for answer in CADRE_ANSWERS:
+        chat.send(answer)
+    chat.photo(color=(1, 2, 3))
+    assert "（16/16）" in chat.text
+    chat.photo(color=(4, 5, 6))
+    kept = chat.draft().answers
+    said = chat.photo(color=(7, 8, 9))
+    assert "只需一张照片，已用第1张" in said and "请点“修改”" in said and "工作照" in said, said
+    assert chat.draft().answers == kept, "the first photo stays"
+    assert chat.options == ("确认提交", "修改", "放弃")
