@@ -29,6 +29,7 @@ from dialogs.exchange import Reply
 from dialogs.export_jobs import ExportJobs
 from dialogs.notices import NoticeButton, notice_payload
 from dialogs.nudges import send_reminder_now
+from dialogs.presentation import status_label
 from dialogs.submission_view import selected_rows, submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
 from storage.models import MAX_ID, Contact, Submission
@@ -298,7 +299,7 @@ class SupervisorDesk:
             return [Reply(f"{title}第{submission.current_version}版已经接收过，无需再接收。")]
         if action == "return" and rest and submission.status == "accepted" and not confirmed:
             text = (
-                f"{title}第{submission.current_version}版已经接收。退回后它会变为“已退回修改”，"
+                f"{title}第{submission.current_version}版已经接收。退回后它会变为“{status_label('returned')}”，"
                 f"接收作废，该单位需修改后重新提交，原因会发给该单位的联系人：{rest}\n确认退回吗？"
             )
             entries = [("确认退回", f"confirm:{submission.id} {rest}"), ("取消", "cancel")]

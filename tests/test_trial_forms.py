@@ -4,7 +4,12 @@ abandoned draft is offered back when its form is started again."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
+
 from dialogs.engine import DialogEngine
+from dialogs.validators import Accepted, Rejected, ValidationContext, validate_person_name
 from tests.conftest import Chat, FakeClock, chinese_text
 from tests.test_dialog_forms import CADRE_ANSWERS, fill_cadre, start
 from tests.test_supervision import ask, supervisor
@@ -91,3 +96,39 @@ def test_a_second_photo_at_a_one_photo_step_says_which_was_kept(chat: Chat) -> N
     assert "只需一张照片，已用第1张" in said and "请点“修改”" in said and "工作照" in said, said
     assert chat.draft().answers == kept, "the first photo stays"
     assert chat.options == ("确认提交", "修改", "放弃")
+
+
+def test_a_month_past_12_is_told_as_such_and_a_sentence_is_no_name(chat: Chat) -> None:
+    start(chat, "登记表")
+    said = chat.send("张三丰的名字实在是太长了吧")
+    assert "一般不超过6个字（现为13个）" in said and "间隔号" in said, said
+    assert "name" not in chat.draft().answers
+    chat.send("欧阳娜娜")
+    assert chat.draft().answers["name"] == "欧阳娜娜"
+    chat.send("女")
+    said = chat.send("1985年13月")
+    assert "月份应在1到12之间（现为13月）" in said, said
+    assert "1985.5" not in said and "birth" not in str(chat.draft().answers.keys())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "韦丽华",
+        "欧阳娜娜",
+        "司马相如",
+        "扎西次仁",
+        "阿依古丽·买买提",
+        "爱新觉罗·溥仪",
+        "买买提·艾力·阿不都热合曼",
+    ],
+)
+def test_real_names_long_and_short_are_taken(name: str) -> None:
+    context = ValidationContext("姓名", date(2021, 5, 10), 2021)
+    assert validate_person_name(name, {}, context) == Accepted(name)
+
+
+@pytest.mark.parametrize("sentence", ["张三丰的名字实在是太长了吧", "我们单位推荐的是韦丽华"])
+def test_a_sentence_of_chinese_characters_is_no_name(sentence: str) -> None:
+    context = ValidationContext("姓名", date(2021, 5, 10), 2021)
+    assert isinstance(validate_person_name(sentence, {}, context), Rejected)

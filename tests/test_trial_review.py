@@ -4,6 +4,13 @@ a reason too short to act on is refused; a second 接收 records nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from bot.app import Declarations
+from dialogs.campaign import DEFAULT_CAMPAIGN, load_campaign
+from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
 from tests.conftest import Chat, FakeClock
@@ -95,3 +102,26 @@ def test_a_second_接收_records_nothing(engine: DialogEngine, chat: Chat, clock
     assert "已经接收过" in ask(engine, boss, "接收1号")
     assert [d.action for d in engine.repository.decisions(1)] == ["accept"]
     assert len([text for text in notices(engine) if "接收" in text]) == 1
+
+
+def test_组联部_help_reads_one_command_a_line(engine: DialogEngine, clock: FakeClock) -> None:
+    said = ask(engine, supervisor(engine, clock), "帮助")
+    assert "取消推荐3号 取消" not in said
+    assert "取消推荐3号（课程：取消推荐3号 第2节）：撤回对第3号的推荐上报" in said
+    assert "推荐3号（课程：推荐3号 第2节）：推荐上报自治区\n" in said
+
+
+def test_the_campaigns_phone_is_shown_with_its_area_code(chat: Chat) -> None:
+    said = chat.send("帮助")
+    assert "电话：0772-2823290" in said and "电话：2823290" not in said
+
+
+def test_a_contact_phone_without_area_code_is_refused_at_load(
+    tmp_path: Path, declarations: Declarations
+) -> None:
+    source = DEFAULT_CAMPAIGN.read_text(encoding="utf-8")
+    assert 'phone = "0772-2823290"' in source
+    broken = tmp_path / "campaign.toml"
+    broken.write_text(source.replace('phone = "0772-2823290"', 'phone = "2823290"'), encoding="utf-8")
+    with pytest.raises(DeclarationError, match=r"contact\.phone .*区号"):
+        load_campaign(broken, declarations.forms)
