@@ -592,8 +592,8 @@ class DialogEngine:
     def _menu_action(self, turn: Turn, action: str) -> None:
         """Carry out what was picked from a menu shown by /new, /drafts or /submissions."""
         kind, _, value = action.partition(":")
-        if kind == "new":
-            self._start_draft(turn, self.campaign.task(value))
+        if kind in ("new", "fresh"):
+            self._start_draft(turn, self.campaign.task(value), fresh=kind == "fresh")
         elif kind == "resume":
             self._resume(turn, int(value))
         elif kind == "reopen":
@@ -626,22 +626,26 @@ class DialogEngine:
         keep_since = turn.now - timedelta(days=self.campaign.cancelled_draft_days)
         entries = []
         for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled")):
-            form = self._form(draft)
-            name = record_name(form, draft.answers) or "未命名"
-            if draft.status == "open":
-                closed = "，已截止，不能再提交" if self._refused_late(draft, turn.now) else ""
-                entries.append(
-                    (f"继续：{form.short_title}·{name}（{self._where(draft)}{closed}）", f"resume:{draft.id}")
-                )
-            elif draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since:
-                until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
-                local = until.astimezone(self.campaign.zone)
-                label = f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
-                entries.append((label, f"resume:{draft.id}"))
+            if draft.status == "open" or (
+                draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since and draft.answers
+            ):  # an abandoned draft with nothing in it has nothing to restore
+                entries.append((self._draft_label(draft, turn.now), f"resume:{draft.id}"))
         if not entries:
             turn.say("没有未填完的表。发送“新建”开始填写。")
             return
         self._set_menu(turn, "未填完的表（点选继续）：", entries)
+
+    def _draft_label(self, draft: Draft, now: datetime) -> str:
+        """A draft as 草稿 lists it: “继续：登记表·韦丽华（填到“民族”）” or, abandoned, “恢复：已放弃的…
+        （保留至6月9日）”."""
+        form = self._form(draft)
+        name = record_name(form, draft.answers) or "未命名"
+        if draft.status == "open" or draft.cancelled_at is None:
+            closed = "，已截止，不能再提交" if self._refused_late(draft, now) else ""
+            return f"继续：{form.short_title}·{name}（{self._where(draft)}{closed}）"
+        until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
+        local = until.astimezone(self.campaign.zone)
+        return f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
 
     def _offer_submissions(self, turn: Turn) -> None:
         assert turn.unit.id is not None
@@ -692,10 +696,43 @@ class DialogEngine:
 
     # Starting, resuming, reopening ---------------------------------------------------------------
 
-    def _start_draft(self, turn: Turn, task: TaskDecl) -> None:
+    def _earlier_drafts(self, turn: Turn, task: TaskDecl) -> list[Draft]:
+        """The unit's drafts of a task with something in them that 新建 would otherwise start beside:
+        open ones (not the one in hand) and abandoned ones still kept — never a correction's."""
+        assert turn.unit.id is not None
+        keep_since = turn.now - timedelta(days=self.campaign.cancelled_draft_days)
+        current = turn.draft.id if turn.draft is not None else None
+        return [
+            draft
+            for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled"))
+            if draft.task_id == task.id
+            and draft.answers
+            and draft.submission_id is None
+            and draft.id != current
+            and (draft.cancelled_at is None or _aware(draft.cancelled_at) >= keep_since)
+        ][:MAX_EARLIER_DRAFTS]
+
+    def _drop_if_untouched(self, turn: Turn) -> bool:
+        """Leaving a draft nothing was answered in: it is dropped rather than kept in 草稿 (nothing
+        there to continue). Whether it was."""
+        draft = turn.draft
+        if draft is None or draft.answers or draft.submission_id is not None or draft.status != "open":
+            return False
+        draft.status, draft.cancelled_at = "cancelled", turn.now
+        self.repository.save(draft, None, now=turn.now)
+        turn.draft = None
+        return True
+
+    def _start_draft(self, turn: Turn, task: TaskDecl, fresh: bool = False) -> None:
         form = self.forms[task.form]
         if refuses(self.campaign, task, turn.now):
             turn.say(refusal(self.campaign, task, form.short_title))
+            return
+        earlier = [] if fresh else self._earlier_drafts(turn, task)
+        if earlier:
+            entries = [(self._draft_label(draft, turn.now), f"resume:{draft.id}") for draft in earlier]
+            text = f"贵单位已有填了一部分的《{form.short_title}》，可以接着填，也可以重新开始一份："
+            self._set_menu(turn, text, [*entries, ("重新开始", f"fresh:{task.id}")])
             return
         records = self._progress(turn.unit, task).records
         if task.max_records is not None and records >= task.max_records:
@@ -710,9 +747,9 @@ class DialogEngine:
                 "如需修改已提交的表，请发送“已交”选择要修改的一份。"
             )
             return
-        previous = turn.draft
+        kept = turn.draft is not None and not self._drop_if_untouched(turn)
         turn.draft = self._new_draft(turn, task.id, form.id, self.machines[form.id].input_states[0])
-        if previous is not None:
+        if kept:
             turn.say("原来正在填写的表已保存，可随时发送“草稿”继续。")
         turn.say(f"{form.intro}{form_size(form)}，随时可发送“上一步”“查看”“帮助”。")
         self._ask(turn)
@@ -747,6 +784,8 @@ class DialogEngine:
         if draft is None or draft.unit_id != turn.unit.id or draft.status not in ("open", "cancelled"):
             turn.say("这份草稿已不存在或已提交。发送“草稿”查看可继续的表。")
             return
+        if turn.draft is not None and turn.draft.id != draft.id:
+            self._drop_if_untouched(turn)
         turn.draft = draft
         turn.contact.current_draft_id = draft.id
         turn.contact.menu = []
@@ -788,6 +827,7 @@ class DialogEngine:
             return
         self._say_return_reason(turn, submission.id)
         latest = self.repository.versions(submission.id or 0)[-1]
+        self._drop_if_untouched(turn)
         turn.draft = self._new_draft(
             turn,
             submission.task_id,
@@ -1559,6 +1599,10 @@ class DialogEngine:
             return f"填到“{self._group(draft).label}”"
         _group, field_decl = self._current_field(draft)
         return f"填到“{field_decl.label}”"
+
+
+#: The earlier drafts of a form 新建 offers to go on with at most (a unit rarely has more than one).
+MAX_EARLIER_DRAFTS = 3
 
 
 def _draft_token(draft: Draft) -> str:

@@ -132,3 +132,47 @@ def test_real_names_long_and_short_are_taken(name: str) -> None:
 def test_a_sentence_of_chinese_characters_is_no_name(sentence: str) -> None:
     context = ValidationContext("姓名", date(2021, 5, 10), 2021)
     assert isinstance(validate_person_name(sentence, {}, context), Rejected)
+
+
+def two_courses(chat: Chat) -> None:
+    start(chat, "课程推荐表")
+    for number, title in enumerate(["家风第一课", "家风第二课"]):
+        if number:
+            chat.send("添加一节课程")
+        for answer in [title, "讲授", chinese_text(50), "覃美玲", "1982.07", "鹿寨县妇联主席", "跳过"]:
+            chat.send(answer)
+
+
+def test_an_abandoned_form_is_offered_back_when_its_form_is_started_again(chat: Chat) -> None:
+    two_courses(chat)
+    chat.send("放弃")
+    chat.send("确认放弃")
+    start(chat, "课程推荐表")
+    assert "可以接着填，也可以重新开始" in chat.text
+    restore, fresh = chat.options
+    assert restore.startswith("恢复：已放弃的课程推荐表") and fresh == "重新开始"
+    assert chat.contact().current_draft_id is None, "nothing started before the choice"
+    chat.send("重新开始")
+    assert "开始填写" in chat.text and not chat.draft().answers, "a blank form, as asked"
+    chat.send("草稿")
+    assert [o for o in chat.options if o.startswith("恢复：已放弃的课程推荐表")]
+    chat.send(next(o for o in chat.options if o.startswith("恢复：已放弃的课程推荐表")))
+    assert "草稿已恢复" in chat.text and len(chat.draft().answers["courses"]) == 2
+    chat.send("填写完毕，下一步")
+    chat.send("蓝芳 部长")
+    chat.send("13977211234")
+    assert "已提交《课程推荐表》" in chat.send("确认提交")
+    assert "没有未填完的表" in chat.send("草稿"), "the blank form started and left is not kept"
+
+
+def test_restoring_from_新建_takes_the_abandoned_draft_up_where_it_was(chat: Chat) -> None:
+    two_courses(chat)
+    chat.send("放弃")
+    chat.send("确认放弃")
+    start(chat, "课程推荐表")
+    said = chat.send(chat.options[0])
+    assert "草稿已恢复" in said and len(chat.draft().answers["courses"]) == 2
+    chat.send("新建")
+    chat.send(next(o for o in chat.options if o.startswith("登记表")))
+    start(chat, "课程推荐表")
+    assert chat.options[0].startswith("继续：课程推荐表"), "an open draft is offered too"
