@@ -160,6 +160,7 @@ class DialogEngine:
         video_exporter: VideoExporter | None = None,
         render: Render | None = None,
         trial: bool = False,
+        web_url: str = "",
     ) -> None:
         self.campaign = campaign
         self.trial = trial
@@ -170,7 +171,7 @@ class DialogEngine:
         self.repository = repository
         self.clock = clock
         self.exports = ExportJobs(repository, campaign, forms, clock, exporter, video_exporter)
-        self.desk = SupervisorDesk(campaign, forms, repository, self.exports)
+        self.desk = SupervisorDesk(campaign, forms, repository, self.exports, web_url)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -514,7 +515,17 @@ class DialogEngine:
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
-            case "pending" | "unit" | "accept" | "return" | "select" | "unselect" | "export" | "remind":
+            case (
+                "pending"
+                | "unit"
+                | "accept"
+                | "return"
+                | "select"
+                | "unselect"
+                | "export"
+                | "remind"
+                | "invite"
+            ):
                 turn.say(f"这个命令只有{self.campaign.contact.department}可以使用。")
                 if turn.draft is not None:
                     self._ask(turn)

@@ -32,6 +32,7 @@ from dialogs.nudges import send_reminder_now
 from dialogs.presentation import status_label
 from dialogs.submission_view import selected_rows, submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
+from dialogs.unit_invites import unit_invite_text
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
 
@@ -54,11 +55,13 @@ class SupervisorDesk:
         forms: dict[str, FormDecl],
         repository: Repository,
         exports: ExportJobs | None = None,
+        web_url: str = "",
     ) -> None:
         self.campaign = campaign
         self.forms = forms
         self.repository = repository
         self.exports = exports
+        self.web_url = web_url  # the service's public address (INTAKE_WEB_URL), for invite links
 
     def answer(
         self,
@@ -124,6 +127,11 @@ class SupervisorDesk:
                 return self._decide(contact, name, argument)
             case "remind":
                 return self._remind(contact, argument, now)
+            case "invite":
+                unit = self._one_unit(contact, argument, "邀请")
+                if isinstance(unit, Reply):
+                    return [unit]
+                return [Reply(unit_invite_text(self.repository, self.campaign, unit, now, self.web_url))]
             case "export":
                 if self.exports is None:
                     return [Reply("导出功能暂不可用。")]
@@ -361,8 +369,8 @@ class SupervisorDesk:
             return [unit]
         reminded, contacts = send_reminder_now(self.repository, self.campaign, self.forms, unit.code, now)
         if not contacts:
-            invite = "请用 intake invite 生成邀请码发给该单位。"
-            return [Reply(f"{unit.name}还没有联系人绑定，无法提醒。{invite}")]
+            text = f"{unit.name}还没有联系人绑定，无法提醒。可以点“邀请”生成邀请链接，发给该单位的联系人。"
+            return [self._offer(contact, text, [("邀请", f"邀请 {unit.name}")])]
         if not reminded:
             return [Reply(f"{unit.name}各项任务均已报齐，无需提醒。")]
         return [Reply(f"已提醒{unit.name}（{contacts}名联系人，{reminded}项任务）。")]

@@ -4,17 +4,18 @@ a reason too short to act on is refused; a second 接收 records nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.app import Declarations
+from bot.app import Declarations, assemble_engine
 from dialogs.campaign import DEFAULT_CAMPAIGN, load_campaign
 from dialogs.declarations import DeclarationError
 from dialogs.engine import DialogEngine
 from dialogs.exchange import Inbound
 from tests.conftest import Chat, FakeClock
-from tests.test_dialog_forms import fill_cadre
+from tests.test_dialog_forms import fill_cadre, start
 from tests.test_review import notices, tap
 from tests.test_supervision import ask, supervisor
 
@@ -125,3 +126,39 @@ def test_a_contact_phone_without_area_code_is_refused_at_load(
     broken.write_text(source.replace('phone = "0772-2823290"', 'phone = "2823290"'), encoding="utf-8")
     with pytest.raises(DeclarationError, match=r"contact\.phone .*区号"):
         load_campaign(broken, declarations.forms)
+
+
+def test_组联部_makes_an_invite_link_in_the_chat_where_提醒_finds_no_contact(
+    engine: DialogEngine, clock: FakeClock
+) -> None:
+    boss = supervisor(engine, clock)
+    told = engine.handle(Inbound("telegram", boss, "提醒 融水县"))
+    said = "\n".join(reply.text for reply in told)
+    assert "还没有联系人绑定" in said and "intake" not in said and told[-1].options == ("邀请",)
+    [invited] = tap(engine, boss, told, "邀请")
+    code = re.search(r"邀请码：([A-Z2-9]{10})", invited.text)
+    assert code is not None and "只显示这一次" in invited.text and "绑定 " + code[1] in invited.text
+    invite = engine.repository.invite(code[1])
+    assert invite is not None and invite.role == "contact" and invite.used_at is None
+    unit = engine.repository.unit(invite.unit_id)
+    assert unit is not None and unit.name == "融水苗族自治县妇联"
+    assert invited.options == () and not engine.repository.contact("telegram", boss).menu, "shown once"
+    new = engine.handle(Inbound("telegram", "rongshui", f"/start {code[1]}"))
+    assert new[-1].consent_for == code[1], "the code binds a contact of that unit"
+
+
+def test_the_invite_link_is_on_the_public_address(
+    declarations: Declarations, engine: DialogEngine, clock: FakeClock
+) -> None:
+    linked = assemble_engine(declarations, engine.repository, clock, web_url="https://fl.example.cn/")
+    boss = supervisor(linked, clock)
+    said = ask(linked, boss, "邀请 融水县")
+    assert re.search(r"https://fl\.example\.cn/join\?code=[A-Z2-9]{10}\n", said), said
+
+
+def test_only_组联部_may_invite(chat: Chat) -> None:
+    said = chat.send("邀请 融水县")
+    assert "只有市妇联组联部可以使用" in said
+    start(chat, "登记表")
+    chat.send("邀请 融水县")
+    assert chat.draft().answers["name"] != "", "typed in a form it is an answer, as 单位 is"
