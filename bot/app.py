@@ -97,7 +97,12 @@ def campaign_video_exporter(declarations: Declarations, repository: Repository) 
 
 
 def assemble_engine(
-    declarations: Declarations, repository: Repository, clock: Clock = system_clock, *, trial: bool = False
+    declarations: Declarations,
+    repository: Repository,
+    clock: Clock = system_clock,
+    *,
+    trial: bool = False,
+    web_url: str = "",
 ) -> DialogEngine:
     """The engine over loaded declarations and an open repository (tests and benchmarks use it too)."""
     campaign, forms = declarations.campaign, declarations.forms
@@ -111,6 +116,7 @@ def assemble_engine(
         clock=clock,
         exporter=campaign_exporter(declarations, repository),
         video_exporter=campaign_video_exporter(declarations, repository),
+        web_url=web_url,
     )
 
 
@@ -143,7 +149,7 @@ def open_service(
     """The migrated database opened for the campaign of ``settings``, and the engine over it."""
     declarations = declarations or load_declarations(settings)
     repository = open_repository(settings, declarations)
-    engine = assemble_engine(declarations, repository, clock, trial=trial)
+    engine = assemble_engine(declarations, repository, clock, trial=trial, web_url=settings.web_url)
     return Service(declarations, repository, engine, clock)
 
 

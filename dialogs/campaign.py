@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dialogs.chinese_text import to_halfwidth_digits
 from dialogs.declarations import DeclarationError, FormDecl
+from dialogs.validators import Rejected, ValidationContext, validate_phone
 
 CAMPAIGNS_DIR = Path(__file__).resolve().parent.parent / "campaigns"
 DEFAULT_CAMPAIGN = CAMPAIGNS_DIR / "liuzhou-2021.toml"
@@ -32,8 +33,18 @@ class _Frozen(BaseModel):
 class NoticeContact(_Frozen):
     department: str
     people: list[str] = Field(min_length=1)
-    phone: str
+    phone: str  # as people dial it from anywhere: a mobile, or a landline with its area code
     email: str
+
+    @field_validator("phone")
+    @classmethod
+    def _dialable(cls, phone: str) -> str:
+        """The phone every help message shows, normalised (“0772-2823290”); a landline without its
+        area code is refused at load, since a unit outside the city could not call it."""
+        checked = validate_phone(phone, {}, ValidationContext("contact.phone", date.today(), 2000))
+        if isinstance(checked, Rejected):
+            raise ValueError(f"contact.phone {phone!r}: {checked.message}")
+        return str(checked.value)
 
     def line(self) -> str:
         """One line for help messages: who to ask when the bot cannot answer."""

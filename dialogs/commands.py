@@ -39,6 +39,7 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
     "unselect": ("/unselect",),
     "export": ("/export", "导出"),
     "remind": ("/remind",),
+    "invite": ("/invite",),
 }
 
 #: A word with a submission number: “修改第3号”, “接收 3号”, “退回3号 照片不清晰”.
@@ -56,6 +57,7 @@ ABOUT_WORDS: dict[str, str] = {
     "未交": "pending",
     "单位": "unit",
     "提醒": "remind",
+    "邀请": "invite",
     "绑定": "start",  # “绑定 邀请码”: an invite code sent in the chat
 }
 
@@ -149,7 +151,9 @@ def _numbered(text: str) -> Command | None:
 
 #: 组联部's words with a subject, which from a unit's contact in the middle of a form are an answer:
 #: “单位 柳州市妇联” typed where the employer is asked is not the 单位 command.
-_SUPERVISOR_ABOUT = frozenset(name for word, name in ABOUT_WORDS.items() if word in ("单位", "提醒", "未交"))
+_SUPERVISOR_ABOUT = frozenset(
+    name for word, name in ABOUT_WORDS.items() if word in ("单位", "提醒", "未交", "邀请")
+)
 
 
 def contacts_answer(text: str, command: Command) -> bool:
@@ -204,9 +208,11 @@ SUPERVISOR_HELP: tuple[tuple[str, str], ...] = (
     ("查看3号", "查看第3号提交的内容、处理记录和 Word 文件（编号也可写 3、#3、三号）"),
     ("接收3号", "接收第3号提交"),
     ("退回3号 原因", "退回修改，原因会发给该单位联系人"),
-    ("推荐3号（课程：推荐3号 第2节）", "推荐上报自治区；取消推荐3号 取消"),
+    ("推荐3号（课程：推荐3号 第2节）", "推荐上报自治区"),
+    ("取消推荐3号（课程：取消推荐3号 第2节）", "撤回对第3号的推荐上报"),
     ("导出", "全部表格、统计表和汇总表（ZIP）"),
     ("提醒 鱼峰区", "马上提醒该单位还差的材料"),
+    ("邀请 鱼峰区", "生成该单位联系人的一次性邀请链接（7天内有效），发给对方即可绑定"),
 )
 
 

@@ -81,8 +81,18 @@ def _date_in_chinese(day: date) -> str:
     return format_date(day.isoformat())
 
 
-def _year_month_format_hint(label: str, example_year: int) -> Rejected:
-    return Rejected(f"{label}请按“{example_year}.03”或“{example_year}年3月”的格式填写。")
+def _year_month_format_hint(label: str, example_year: int, text: str = "") -> Rejected:
+    """Why a year-month was not read: a month or day that cannot be (“1985年13月”), said as such;
+    else the formats that work."""
+    example = f"“{example_year}.03”或“{example_year}年3月”"
+    parts = _parse_date_parts(text) if text else None
+    if parts is not None and parts[0] in PLAUSIBLE_YEARS:
+        year, month, day = parts
+        if not 1 <= month <= 12:
+            return Rejected(f"{label}的月份应在1到12之间（现为{month}月），请核对后重新填写，例如{example}。")
+        if day is not None and not is_real_date(year, month, day):
+            return Rejected(f"{year}年{month}月没有{day}日，请核对{label}后重新填写，例如{example}。")
+    return Rejected(f"{label}请按{example}的格式填写。")
 
 
 def _months_between(start: tuple[int, int], end: date) -> int:
@@ -97,7 +107,7 @@ def validate_birth_year_month(
         return empty_answer(ctx)
     parsed = parse_year_month(text)
     if parsed is None:
-        return _year_month_format_hint(ctx.label, 1985)
+        return _year_month_format_hint(ctx.label, 1985, text)
     min_age, max_age = params["min_age"], params["max_age"]
     age = _months_between(parsed, ctx.today) // 12  # whole years completed, counted by month
     stored = f"{parsed[0]:04d}-{parsed[1]:02d}"
@@ -118,7 +128,7 @@ def validate_service_start(text: str, params: Mapping[str, Any], ctx: Validation
         return empty_answer(ctx)
     parsed = parse_year_month(text)
     if parsed is None:
-        return _year_month_format_hint(ctx.label, 2019)
+        return _year_month_format_hint(ctx.label, 2019, text)
     stored = f"{parsed[0]:04d}-{parsed[1]:02d}"
     if _months_between(parsed, ctx.today) < 0:
         return Rejected(f"{ctx.label}（{format_year_month(stored)}）晚于当前月份，请核对后重新填写。")
@@ -159,7 +169,9 @@ def validate_date(text: str, params: Mapping[str, Any], ctx: ValidationContext) 
     if not text.strip():
         return empty_answer(ctx)
     parts = _parse_date_parts(text)
-    if parts is None or parts[0] not in PLAUSIBLE_YEARS or not 1 <= parts[1] <= 12:
+    if parts is not None and parts[0] in PLAUSIBLE_YEARS and not 1 <= parts[1] <= 12:
+        return Rejected(f"{ctx.label}的月份应在1到12之间（现为{parts[1]}月），请核对后重新填写。")
+    if parts is None or parts[0] not in PLAUSIBLE_YEARS:
         return Rejected(f"{ctx.label}请按“2019年3月”或“2019.3.15”的格式填写。")
     year, month, day = parts
     if day is not None and not is_real_date(year, month, day):

@@ -39,7 +39,7 @@ from dialogs.file_names import is_export_name
 from dialogs.form_records import Render, record_name, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.lateness import can_change, deadline_label, is_past, late_note, refusal, refuses
-from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group
+from dialogs.navigation import Spot, first_gap, next_gap_after, next_in_group, spot_label
 from dialogs.notices import NoticeButton, notice_payload, pressed_notice
 from dialogs.nudges import send_due_nudges
 from dialogs.presentation import (
@@ -54,10 +54,11 @@ from dialogs.presentation import (
 from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
 from dialogs.reports import StatusReport
-from dialogs.sent_files import is_named_mp4, wrong_file
+from dialogs.sent_files import is_named_mp4, unused_file, wrong_file
 from dialogs.submission_view import (
     own_submission,
     return_reason,
+    returned_to_correct,
     submission_line,
     submission_replies,
     word_file_reply,
@@ -161,6 +162,7 @@ class DialogEngine:
         video_exporter: VideoExporter | None = None,
         render: Render | None = None,
         trial: bool = False,
+        web_url: str = "",
     ) -> None:
         self.campaign = campaign
         self.trial = trial
@@ -171,7 +173,7 @@ class DialogEngine:
         self.repository = repository
         self.clock = clock
         self.exports = ExportJobs(repository, campaign, forms, clock, exporter, video_exporter)
-        self.desk = SupervisorDesk(campaign, forms, repository, self.exports)
+        self.desk = SupervisorDesk(campaign, forms, repository, self.exports, web_url)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -521,7 +523,17 @@ class DialogEngine:
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
-            case "pending" | "unit" | "accept" | "return" | "select" | "unselect" | "export" | "remind":
+            case (
+                "pending"
+                | "unit"
+                | "accept"
+                | "return"
+                | "select"
+                | "unselect"
+                | "export"
+                | "remind"
+                | "invite"
+            ):
                 turn.say(f"这个命令只有{self.campaign.contact.department}可以使用。")
                 if turn.draft is not None:
                     self._ask(turn)
@@ -599,8 +611,8 @@ class DialogEngine:
     def _menu_action(self, turn: Turn, action: str) -> None:
         """Carry out what was picked from a menu shown by /new, /drafts or /submissions."""
         kind, _, value = action.partition(":")
-        if kind == "new":
-            self._start_draft(turn, self.campaign.task(value))
+        if kind in ("new", "fresh"):
+            self._start_draft(turn, self.campaign.task(value), fresh=kind == "fresh")
         elif kind == "resume":
             self._resume(turn, int(value))
         elif kind == "reopen":
@@ -633,22 +645,26 @@ class DialogEngine:
         keep_since = turn.now - timedelta(days=self.campaign.cancelled_draft_days)
         entries = []
         for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled")):
-            form = self._form(draft)
-            name = record_name(form, draft.answers) or "未命名"
-            if draft.status == "open":
-                closed = "，已截止，不能再提交" if self._refused_late(draft, turn.now) else ""
-                entries.append(
-                    (f"继续：{form.short_title}·{name}（{self._where(draft)}{closed}）", f"resume:{draft.id}")
-                )
-            elif draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since:
-                until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
-                local = until.astimezone(self.campaign.zone)
-                label = f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
-                entries.append((label, f"resume:{draft.id}"))
+            if draft.status == "open" or (
+                draft.cancelled_at is not None and _aware(draft.cancelled_at) >= keep_since and draft.answers
+            ):  # an abandoned draft with nothing in it has nothing to restore
+                entries.append((self._draft_label(draft, turn.now), f"resume:{draft.id}"))
         if not entries:
             turn.say("没有未填完的表。发送“新建”开始填写。")
             return
         self._set_menu(turn, "未填完的表（点选继续）：", entries)
+
+    def _draft_label(self, draft: Draft, now: datetime) -> str:
+        """A draft as 草稿 lists it: “继续：登记表·韦丽华（填到“民族”）” or, abandoned, “恢复：已放弃的…
+        （保留至6月9日）”."""
+        form = self._form(draft)
+        name = record_name(form, draft.answers) or "未命名"
+        if draft.status == "open" or draft.cancelled_at is None:
+            closed = "，已截止，不能再提交" if self._refused_late(draft, now) else ""
+            return f"继续：{form.short_title}·{name}（{self._where(draft)}{closed}）"
+        until = _aware(draft.cancelled_at) + timedelta(days=self.campaign.cancelled_draft_days)
+        local = until.astimezone(self.campaign.zone)
+        return f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
 
     def _offer_submissions(self, turn: Turn) -> None:
         assert turn.unit.id is not None
@@ -699,21 +715,60 @@ class DialogEngine:
 
     # Starting, resuming, reopening ---------------------------------------------------------------
 
-    def _start_draft(self, turn: Turn, task: TaskDecl) -> None:
+    def _earlier_drafts(self, turn: Turn, task: TaskDecl) -> list[Draft]:
+        """The unit's drafts of a task with something in them that 新建 would otherwise start beside:
+        open ones (not the one in hand) and abandoned ones still kept — never a correction's."""
+        assert turn.unit.id is not None
+        keep_since = turn.now - timedelta(days=self.campaign.cancelled_draft_days)
+        current = turn.draft.id if turn.draft is not None else None
+        return [
+            draft
+            for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled"))
+            if draft.task_id == task.id
+            and draft.answers
+            and draft.submission_id is None
+            and draft.id != current
+            and (draft.cancelled_at is None or _aware(draft.cancelled_at) >= keep_since)
+        ][:MAX_EARLIER_DRAFTS]
+
+    def _drop_if_untouched(self, turn: Turn) -> bool:
+        """Leaving a draft nothing was answered in: it is dropped rather than kept in 草稿 (nothing
+        there to continue). Whether it was."""
+        draft = turn.draft
+        if draft is None or draft.answers or draft.submission_id is not None or draft.status != "open":
+            return False
+        draft.status, draft.cancelled_at = "cancelled", turn.now
+        self.repository.save(draft, None, now=turn.now)
+        turn.draft = None
+        return True
+
+    def _start_draft(self, turn: Turn, task: TaskDecl, fresh: bool = False) -> None:
         form = self.forms[task.form]
         if refuses(self.campaign, task, turn.now):
             turn.say(refusal(self.campaign, task, form.short_title))
             return
+        earlier = [] if fresh else self._earlier_drafts(turn, task)
+        if earlier:
+            entries = [(self._draft_label(draft, turn.now), f"resume:{draft.id}") for draft in earlier]
+            text = f"贵单位已有填了一部分的《{form.short_title}》，可以接着填，也可以重新开始一份："
+            self._set_menu(turn, text, [*entries, ("重新开始", f"fresh:{task.id}")])
+            return
         records = self._progress(turn.unit, task).records
         if task.max_records is not None and records >= task.max_records:
+            assert turn.unit.id is not None
+            department = self.campaign.contact.department
+            to_correct = returned_to_correct(self.repository, form, turn.unit.id, task.id, department)
+            if to_correct is not None:
+                self._set_menu(turn, *to_correct)
+                return
             turn.say(
                 f"贵单位已提交 {records} 份《{form.short_title}》，已达到通知要求的数量。"
                 "如需修改已提交的表，请发送“已交”选择要修改的一份。"
             )
             return
-        previous = turn.draft
+        kept = turn.draft is not None and not self._drop_if_untouched(turn)
         turn.draft = self._new_draft(turn, task.id, form.id, self.machines[form.id].input_states[0])
-        if previous is not None:
+        if kept:
             turn.say("原来正在填写的表已保存，可随时发送“草稿”继续。")
         turn.say(f"{form.intro}{form_size(form)}，随时可发送“上一步”“查看”“帮助”。")
         self._ask(turn)
@@ -748,6 +803,8 @@ class DialogEngine:
         if draft is None or draft.unit_id != turn.unit.id or draft.status not in ("open", "cancelled"):
             turn.say("这份草稿已不存在或已提交。发送“草稿”查看可继续的表。")
             return
+        if turn.draft is not None and turn.draft.id != draft.id:
+            self._drop_if_untouched(turn)
         turn.draft = draft
         turn.contact.current_draft_id = draft.id
         turn.contact.menu = []
@@ -789,6 +846,7 @@ class DialogEngine:
             return
         self._say_return_reason(turn, submission.id)
         latest = self.repository.versions(submission.id or 0)[-1]
+        self._drop_if_untouched(turn)
         turn.draft = self._new_draft(
             turn,
             submission.task_id,
@@ -833,7 +891,7 @@ class DialogEngine:
         elif command is not None:
             self._draft_command(turn, command)
         elif kind == "review":
-            self._review_choice(turn, text)
+            self._review_choice(turn, text, file)
         elif kind == "edit_pick":
             self._edit_choice(turn, text)
         elif kind == "group_menu":
@@ -1385,14 +1443,23 @@ class DialogEngine:
             turn.say("请点选下面的选项，或发送选项前的数字。")
             self._ask(turn)
 
-    def _review_choice(self, turn: Turn, text: str) -> None:
+    def _review_choice(self, turn: Turn, text: str, file: IncomingFile | None) -> None:
         draft = turn.draft
         assert draft is not None
-        choice = pick_action(
-            text,
-            [("确认提交", "submit"), ("继续填写", "resume"), ("修改", "edit"), ("放弃", "cancel")],
-            numbered=self._review_prompt(turn)[1],
-        )
+        options = self._review_prompt(turn)[1]
+        choice = None
+        if file is None:
+            entries = [("确认提交", "submit"), ("继续填写", "resume"), ("修改", "edit"), ("放弃", "cancel")]
+            choice = pick_action(text, entries, numbered=options)
+        gap = first_gap(self._form(draft), draft.answers)
+        if choice is None and gap is not None and (file is not None or text.strip()):
+            self._go(turn, "resume", gap)  # an answer at the review: the first missing item's, kept
+            self._in_draft(turn, None, text, file)
+            return
+        if choice is None and file is not None:
+            turn.say(unused_file(self._form(draft), draft.answers, file))
+            self._ask(turn)
+            return
         if choice == "submit":
             self._submit(turn)
         elif choice == "resume":
@@ -1403,7 +1470,8 @@ class DialogEngine:
         elif choice in ("edit", "cancel"):
             self._draft_command(turn, Command(choice))
         else:
-            turn.say("请点选“确认提交”或“修改”，也可以发送选项前的数字。")
+            named = "或".join(f"“{option}”" for option in options)
+            turn.say(f"请点选{named}，也可以发送选项前的数字。")
             self._ask(turn)
 
     def _edit_entries(self, draft: Draft) -> list[tuple[str, str]]:
@@ -1542,13 +1610,18 @@ class DialogEngine:
         if kind == "submitted":
             return "已提交"
         if kind == "review":
-            return "待确认提交"
+            gap = first_gap(self._form(draft), draft.answers)
+            return "待确认提交" if gap is None else f"还有未填的项：“{spot_label(self._form(draft), gap)}”"
         if kind in ("edit_pick", "confirm_cancel", "cancelled"):
             return "修改中"
         if kind == "group_menu":
             return f"填到“{self._group(draft).label}”"
         _group, field_decl = self._current_field(draft)
         return f"填到“{field_decl.label}”"
+
+
+#: The earlier drafts of a form 新建 offers to go on with at most (a unit rarely has more than one).
+MAX_EARLIER_DRAFTS = 3
 
 
 def _draft_token(draft: Draft) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl, Step
+from state_machines.cursor import Cursor
 from state_machines.form_machine import field_state, menu_state
 
 
@@ -70,3 +71,12 @@ def next_in_group(group: GroupDecl, answers: Mapping[str, Any], row: int) -> Spo
             if missing is not None:
                 return Spot(field_state(missing, group), index)
     return Spot(menu_state(group), row)
+
+
+def spot_label(form: FormDecl, spot: Spot) -> str:
+    """What a spot asks, as the form names it: a field's label, or a group's for its list."""
+    cursor = Cursor(spot.state)
+    if cursor.group_key is None:
+        return form.top_field(cursor.field_key).label
+    group = form.group(cursor.group_key)
+    return group.label if cursor.kind == "group_menu" else group.field(cursor.field_key).label

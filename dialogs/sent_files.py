@@ -7,9 +7,11 @@ be a person's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
+from dialogs.declarations import FormDecl
 from dialogs.exchange import IncomingFile
 
 _KIND_NAMES = {"photo": "照片", "video": "视频", "document": "文件"}
@@ -48,3 +50,19 @@ def _you_sent(file: IncomingFile | None) -> str:
     """“您发送的是视频”, “您发送的是 PDF 文件” (a space before Latin letters, as the bot writes)."""
     what = sent_as(file) if file is not None else "文字"
     return f"您发送的是 {what}" if what[0].isascii() else f"您发送的是{what}"
+
+
+def unused_file(form: FormDecl, answers: Mapping[str, Any], file: IncomingFile) -> str:
+    """What a file sent at a complete form's review is told: a second photo of an album picked for a
+    one-photo step names the photo kept and how to use the other instead; any other file, that it
+    was not used and how to put it where it belongs."""
+    wanted = "video" if file.kind == "video" else "photo"
+    kept = [f for f in form.top_fields() if f.kind == wanted and answers.get(f.key)]
+    if file.kind not in ("photo", "video") or not kept:
+        return f"表已填完，刚发来的{sent_as(file)}没有使用。如要换掉某一项，请点“修改”选择该项后重新发送。"
+    label, noun = kept[-1].label, _KIND_NAMES[file.kind]
+    one = "张" if file.kind == "photo" else "个"
+    return (
+        f"这一项（{label}）只需一{one}{noun}，已用第1{one}，刚发来的这{one}没有使用。"
+        f"如要换用另一{one}，请点“修改”，选“{label}”后重新发送。"
+    )

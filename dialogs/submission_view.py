@@ -117,3 +117,24 @@ def own_submission(
         shown = f"#{number}" if number <= MAX_ID else "这个编号"
         return f"贵单位没有{shown}这份提交。发送“已交”可查看贵单位已提交的表和编号。"
     return submission
+
+
+def returned_to_correct(
+    repository: Repository, form: FormDecl, unit_id: int, task_id: str, department: str
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """What 新建 says for a task whose quota is reached while some of it stands returned: each returned
+    submission with 组联部's reason, and a 修改第N号 button for it (the correction is what is owed, not
+    a new form); None when none of the task's submissions is returned."""
+    returned = [s for s in repository.submissions(unit_id, task_id) if s.status == "returned"]
+    if not returned:
+        return None
+    lines = [
+        f"贵单位的《{form.short_title}》有{len(returned)}份被{department}退回待修改，"
+        "修改后重新提交即可，不必新建："
+    ]
+    for submission in returned:
+        answers = repository.versions(submission.id or 0)[-1].answers
+        reason = return_reason(repository, submission)
+        lines.append(submission_line(form, submission, answers) + (f"，退回原因：{reason}" if reason else ""))
+    lines.append("请点下面的“修改第N号”按钮开始修改。")
+    return "\n".join(lines), [(f"修改第{s.id}号", f"reopen:{s.id}") for s in returned]

@@ -7,6 +7,7 @@ Every decision is recorded with who and when; a return is sent to the unit's con
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from dialogs.campaign import Campaign, UnitDecl
@@ -28,8 +29,10 @@ from dialogs.exchange import Reply
 from dialogs.export_jobs import ExportJobs
 from dialogs.notices import NoticeButton, notice_payload
 from dialogs.nudges import send_reminder_now
+from dialogs.presentation import status_label
 from dialogs.submission_view import selected_rows, submission_line, submission_replies
 from dialogs.supervision import areas, pending_report, status_report
+from dialogs.unit_invites import unit_invite_text
 from storage.models import MAX_ID, Contact, Submission
 from storage.repository import Repository
 
@@ -52,11 +55,13 @@ class SupervisorDesk:
         forms: dict[str, FormDecl],
         repository: Repository,
         exports: ExportJobs,
+        web_url: str = "",
     ) -> None:
         self.campaign = campaign
         self.forms = forms
         self.repository = repository
         self.exports = exports
+        self.web_url = web_url  # the service's public address (INTAKE_WEB_URL), for invite links
 
     def answer(
         self,
@@ -85,18 +90,27 @@ class SupervisorDesk:
         now: datetime,
         text: str,
     ) -> list[Reply]:
-        awaiting_text = any(label == ANY_TEXT for label, _action in shown)
-        if awaiting_text and not _breaks_out(text):
+        entries = [(str(label), str(action)) for label, action in shown]
+        pending_return = next((a for label, a in entries if label == ANY_TEXT), None)
+        if pending_return is not None:
+            if command is not None and self._is_command(command, text):
+                dropped = submission_number(pending_return.removeprefix("退回"))[0]
+                return [Reply(f"没有退回#{dropped}。"), *self._answer(contact, [], command, now, text)]
             command = None  # “修改第3号表的照片” is the reason asked for, not a command
         if command is None and shown:
-            entries = [(str(label), str(action)) for label, action in shown]
             action = pick_action(text, [entry for entry in entries if entry[0] != ANY_TEXT])
-            if action is None and text.strip():
-                action = next((f"{a} {text.strip()}" for label, a in entries if label == ANY_TEXT), None)
+            if action is None and pending_return is not None and text.strip():
+                refused = _unfit_reason(text)
+                if refused:
+                    contact.menu = shown  # the reason is still asked for
+                    return [Reply(refused, ("取消",), menu=menu_token(shown))]
+                action = f"{pending_return} {text.strip()}"
             if action == "cancel":
                 return [Reply("好的，没有退回。")]
             if action is not None and action.startswith("reason:"):
                 return self._ask_reason(contact, action.removeprefix("reason:"))
+            if action is not None and action.startswith("confirm:"):
+                return self._decide(contact, "return", action.removeprefix("confirm:"), confirmed=True)
             command = parse_command(action) if action is not None else None
         if command is None and asks_for_documents(text):
             return [Reply(DOCUMENTS_HINT)]
@@ -113,6 +127,11 @@ class SupervisorDesk:
                 return self._decide(contact, name, argument)
             case "remind":
                 return self._remind(contact, argument, now)
+            case "invite":
+                unit = self._one_unit(contact, argument, "邀请")
+                if isinstance(unit, Reply):
+                    return [unit]
+                return [Reply(unit_invite_text(self.repository, self.campaign, unit, now, self.web_url))]
             case "export":  # says UNAVAILABLE itself when this deployment has no exporter
                 return self.exports.promise(contact.channel, contact.external_id, now)
         lead = not_understood(text) if command is None else ""
@@ -242,15 +261,39 @@ class SupervisorDesk:
         if isinstance(submission, Reply):
             return [submission]
         form = self.forms[submission.form_id]
+        accepted = (
+            f"#{submission.id}已经接收，退回会作废接收、由该单位修改后重新提交（写原因后还会请您确认）。"
+            if submission.status == "accepted"
+            else ""
+        )
         text = (
-            f"请写退回#{submission.id}《{form.short_title}》的原因，下一条消息会原样发给该单位的联系人，"
-            "例如：照片不清晰，请重新上传。"
+            f"{accepted}请写退回#{submission.id}《{form.short_title}》的原因，下一条消息会原样发给该单位的"
+            "联系人，例如：照片不清晰，请重新上传。如要改做别的，直接发送命令即可（不会退回）。"
         )
         return [self._offer(contact, text, [("取消", "cancel"), (ANY_TEXT, f"退回{submission.id}号")])]
 
     # Deciding ---------------------------------------------------------------------------------
 
-    def _decide(self, contact: Contact, action: str, argument: str) -> list[Reply]:
+    def _is_command(self, command: Command, text: str) -> bool:
+        """Whether a message typed while a 退回's reason is asked for is exactly one of 组联部's
+        commands (a word with what it needs and nothing more), not a reason that starts like one."""
+        if text.strip().startswith("/") or text.strip() in SHORTCUT_WORDS:
+            return True
+        match command.name:
+            case "show" | "accept":
+                number, rest = submission_number(command.argument)
+                return number is not None and not rest
+            case "return":
+                return submission_number(command.argument)[0] is not None
+            case "select" | "unselect":
+                number, rest = submission_number(command.argument)
+                return number is not None and (not rest or re.fullmatch(r"第?\d+节\S{0,2}", rest) is not None)
+            case "unit" | "remind" | "status" | "pending" | "invite":
+                query = command.argument
+                return bool(self.campaign.find_area(query) or self.campaign.find_units(query))
+        return command.name in ("review", "export", "help")
+
+    def _decide(self, contact: Contact, action: str, argument: str, confirmed: bool = False) -> list[Reply]:
         example = ACTION_EXAMPLES[action]
         submission, rest = self._submission(argument, example)
         if isinstance(submission, Reply):
@@ -258,6 +301,15 @@ class SupervisorDesk:
         assert contact.id is not None
         form = self.forms[submission.form_id]
         title = f"#{submission.id}《{form.short_title}》"
+        if action == "accept" and submission.status == "accepted":
+            return [Reply(f"{title}第{submission.current_version}版已经接收过，无需再接收。")]
+        if action == "return" and rest and submission.status == "accepted" and not confirmed:
+            text = (
+                f"{title}第{submission.current_version}版已经接收。退回后它会变为“{status_label('returned')}”，"
+                f"接收作废，该单位需修改后重新提交，原因会发给该单位的联系人：{rest}\n确认退回吗？"
+            )
+            entries = [("确认退回", f"confirm:{submission.id} {rest}"), ("取消", "cancel")]
+            return [self._offer(contact, text, entries)]
         if action == "accept":
             self.repository.decide(submission, "accept", contact.id, status="accepted")
             self._notify(
@@ -315,8 +367,8 @@ class SupervisorDesk:
             return [unit]
         reminded, contacts = send_reminder_now(self.repository, self.campaign, self.forms, unit.code, now)
         if not contacts:
-            invite = "请用 intake invite 生成邀请码发给该单位。"
-            return [Reply(f"{unit.name}还没有联系人绑定，无法提醒。{invite}")]
+            text = f"{unit.name}还没有联系人绑定，无法提醒。可以点“邀请”生成邀请链接，发给该单位的联系人。"
+            return [self._offer(contact, text, [("邀请", f"邀请 {unit.name}")])]
         if not reminded:
             return [Reply(f"{unit.name}各项任务均已报齐，无需提醒。")]
         return [Reply(f"已提醒{unit.name}（{contacts}名联系人，{reminded}项任务）。")]
@@ -333,11 +385,18 @@ class SupervisorDesk:
             self.repository.enqueue_message(channel, chat_key, notice_payload(text, *buttons))
 
 
-def _breaks_out(text: str) -> bool:
-    """While a reason is asked for, what is still taken as a command: a slash command, or one of the
-    shortcut words alone (the web page's buttons: 进度, 未交, 导出, 帮助)."""
-    stripped = text.strip()
-    return stripped.startswith("/") or stripped in SHORTCUT_WORDS
+#: The fewest characters a 退回's reason is taken with: “不行” tells the unit nothing to correct.
+MIN_REASON = 4
+
+
+def _unfit_reason(text: str) -> str:
+    """Why a typed reason is refused (too short to act on), or "" when it will do."""
+    if len("".join(text.split())) >= MIN_REASON:
+        return ""
+    return (
+        f"退回的原因太短（至少{MIN_REASON}个字），该单位会不知道要改什么。请写明要修改哪一项、怎样改，"
+        "例如：照片不清晰，请重新上传。不退回请点“取消”。"
+    )
 
 
 #: 组联部's shortcut words, as the web page's quick row shows them.

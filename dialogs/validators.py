@@ -132,6 +132,11 @@ def _is_latin_letter(char: str) -> bool:
     return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
+#: The longest name in Chinese characters alone taken as a name (复姓 and long minority names in
+#: 4–6 字 pass); a longer one without a “·” is a sentence, not a name.
+MAX_PLAIN_NAME = 6
+
+
 def validate_person_name(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
     """A person's name: Chinese, with a middle dot (阿依古丽·买买提), or in Latin letters (Ayi Guli).
 
@@ -160,6 +165,11 @@ def validate_person_name(text: str, params: Mapping[str, Any], ctx: ValidationCo
         problem = "姓名至少2个字"
     elif len(name) > 20:
         problem = f"姓名最多20个字（现为{len(name)}个）"
+    elif len(name) > MAX_PLAIN_NAME and all(_is_cjk_ideograph(c) for c in name):
+        problem = (
+            f"汉字姓名一般不超过{MAX_PLAIN_NAME}个字（现为{len(name)}个），请只填写姓名；"
+            "少数民族姓名较长的，请在各部分之间加间隔号“·”"
+        )
     if problem:
         return Rejected(f"{problem}，请重新填写{ctx.label}，{_NAME_EXAMPLE}。")
     return Accepted(name)

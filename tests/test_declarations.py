@@ -100,7 +100,7 @@ def test_a_broken_declaration_fails_at_load_with_a_clear_error(
 def test_the_campaign_is_the_notice(declarations: Declarations) -> None:
     campaign = declarations.campaign
     assert len(campaign.units) == 14
-    assert campaign.contact.phone == "2823290" and campaign.contact.email == "lzflzlb@163.com"
+    assert campaign.contact.phone == "0772-2823290" and campaign.contact.email == "lzflzlb@163.com"
     cadres, courses, sites = campaign.tasks
     assert (cadres.quota_min, cadres.quota_max, str(cadres.deadline)) == (2, 2, "2021-05-25")
     assert courses.counted_group == "courses" and courses.max_records == 1
