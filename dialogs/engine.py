@@ -949,7 +949,10 @@ class DialogEngine:
             number, steps = step_counter(form, field_decl.key)
             heading = f"（{number}/{steps}）"
         else:
-            heading = f"【{group.label}·第{self._row(draft) + 1}{group.item}】"
+            row, rows = self._row(draft), len(draft.answers.get(group.key, []))
+            # photos sent at once: which one of them this question is about
+            total = f"（共{rows}{group.item}）" if rows > row + 1 else ""
+            heading = f"【{group.label}·第{row + 1}{group.item}{total}】"
         lines = [heading + field_decl.prompt]
         if field_decl.example:
             lines.append(f"例如：{field_decl.example}")

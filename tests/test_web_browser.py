@@ -224,7 +224,7 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     phone.set_input_files("#photo-input", [str(path) for path in photo_files(tmp_path)])
     wait_for_answer(phone, before + 2)  # three photos: three messages, three answers, in order
     assert phone.locator(".row.user .bubble.photo img").count() == 3
-    sees(phone, "已收到第3张照片")
+    sees(phone, "已收到3张照片")
     shown: list[str] = []
     for caption in ("园区妇联成立大会现场", "妇女之家活动室", "巾帼志愿服务队开展活动"):
         question = phone.locator(".row.bot .bubble").last
@@ -873,3 +873,28 @@ def test_leaving_during_an_upload_is_asked_first(
     assert phone.evaluate(leaving) is True, "mid-upload the browser asks before leaving"
     wait_for_answer(phone, before)
     assert phone.evaluate(leaving) is False, "nothing left to lose: no question"
+
+
+def test_photos_sent_at_once_are_captioned_one_by_one_beside_each_photo_shown_large(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    """A new user's trial, item 4: three photos picked at once: one line “已收到3张照片”, then the
+    question about photo 1 with photo 1 large above it, saying which of the three it is."""
+    at_the_photo_field(phone, server, engine)
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", [str(path) for path in photo_files(tmp_path)])
+    wait_for_answer(phone, before + 2)
+    notes = phone.locator(".row.system:visible", has_text=re.compile("已收到"))
+    assert notes.all_inner_texts() == ["已收到3张照片"], notes.all_inner_texts()
+    questions = phone.locator(".row.bot:visible .bubble", has_text="请为这张照片写一句说明")
+    assert questions.count() == 1, "the question asked again after each photo is shown once"
+    question = questions.last
+    assert question.inner_text().startswith("【图片及说明·第1张照片（共3张照片）】")
+    assert "已收到" not in question.inner_text()
+    [first] = loaded_pictures(question)
+    size: Any = question.locator(".pictures img").evaluate("n => n.getBoundingClientRect().width")
+    assert size >= 200, f"the photo to caption is {size}px wide"
+    send(phone, "园区妇联成立大会现场")
+    after = phone.locator(".row.bot:visible .bubble").last
+    assert after.inner_text().startswith("【图片及说明·第2张照片（共3张照片）】")
+    assert loaded_pictures(after)[0] != first, "the next question shows the next photo"

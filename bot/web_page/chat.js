@@ -54,8 +54,43 @@
     return line;
   }
 
+  // Photos sent at once: each is answered “已收到第3张照片。” and the question still asked (the first
+  // photo's caption). The notes become one line, “已收到3张照片”, and an earlier copy of the same
+  // question is folded away: the question shown is the last one, beside its photo, large.
+  var RECEIPT = /^已收到第(\d+)(张照片|个视频)。\n/;
+  var receipts = null;
+
+  function foldReceipt(reply) {
+    var found = RECEIPT.exec(reply.text || "");
+    if (!found) {
+      receipts = null;
+      return reply;
+    }
+    var text = reply.text.slice(found[0].length);
+    var note = "已收到" + found[1] + found[2];
+    if (receipts && receipts.parentNode) receipts.parentNode.removeChild(receipts);
+    var heading = text.split("】")[0].split("（共")[0];
+    Array.prototype.forEach.call(list.querySelectorAll(".row.bot.asks-caption"), function (older) {
+      if (older.getAttribute("data-heading").split("（共")[0] === heading) older.classList.add("folded");
+    });
+    receipts = row("system receipt");
+    receipts.appendChild(element("div", "bubble", note));
+    var copy = {};
+    Object.keys(reply).forEach(function (key) {
+      copy[key] = reply[key];
+    });
+    copy.text = text;
+    return copy;
+  }
+
   function showBot(reply, onChoose) {
+    reply = foldReceipt(reply);
     var line = row("bot");
+    var one = reply.pictures && reply.pictures.length === 1 && reply.pictures[0].kind !== "video";
+    if (one && /^【/.test(reply.text || "")) {
+      line.classList.add("asks-caption"); // a question about the one photo it shows
+      line.setAttribute("data-heading", reply.text.split("】")[0]);
+    }
     var bubble = element("div", "bubble", reply.text);
     line.appendChild(bubble);
     if (reply.pictures && reply.pictures.length) addPictures(bubble, reply.pictures);
@@ -127,7 +162,8 @@
 
   // The photos and videos a message is about: thumbnails; a photo tapped opens large, a video plays.
   function addPictures(bubble, pictures) {
-    var strip = element("div", "pictures");
+    // one photo (a caption's question): large, so it is clear which photo is meant
+    var strip = element("div", pictures.length === 1 ? "pictures single" : "pictures");
     var photos = 0;
     var videos = 0;
     pictures.forEach(function (picture) {
