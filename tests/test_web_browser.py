@@ -898,3 +898,23 @@ def test_photos_sent_at_once_are_captioned_one_by_one_beside_each_photo_shown_la
     after = phone.locator(".row.bot:visible .bubble").last
     assert after.inner_text().startswith("【图片及说明·第2张照片（共3张照片）】")
     assert loaded_pictures(after)[0] != first, "the next question shows the next photo"
+
+
+def test_the_draft_list_still_answers_after_a_reload(phone: Page, server: str, engine: DialogEngine) -> None:
+    """A new user's trial, item 2: 草稿, then a reload: the list the server still holds stays usable
+    (not greyed out and replaced by the home menu), and a press on it resumes the draft."""
+    sign_in(phone, server, engine)
+    [contact] = [c for c in contacts(engine) if c.channel == "web"]
+    for text in ("/new", "课程推荐表", "家风第一课", "放弃", "确认放弃"):
+        engine.handle(Inbound("web", contact.external_id, text))
+    phone.reload()
+    sees(phone, "请选择要填写的表")
+    before = bot_rows(phone)
+    phone.locator("#quick .chip", has_text="草稿").click()
+    wait_for_answer(phone, before)
+    assert usable(phone, "恢复：已放弃的课程推荐表")
+    phone.reload()
+    sees(phone, "上一条消息的按钮仍可点选")
+    assert usable(phone, "恢复：已放弃的课程推荐表"), "the list the server holds answers after a reload"
+    assert phone.locator(".choices button:not([disabled])").count() == 1, "no home menu beside it"
+    assert "授课形式" in press(phone, "恢复：已放弃的课程推荐表")
