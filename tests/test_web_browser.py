@@ -514,7 +514,9 @@ def rgb(colour: str) -> tuple[int, ...]:
 
 
 def loaded_pictures(bubble: Any) -> list[str]:
-    """The addresses of the photos a bubble shows, once every one has loaded (none broken)."""
+    """The addresses of the photos a bubble shows, once every one has loaded (none broken). The
+    bubble is scrolled to first, as a person would: photos far above the screen load when seen."""
+    bubble.scroll_into_view_if_needed()
     images = bubble.locator(".pictures img")
     images.last.wait_for()
     bubble.page.wait_for_function(
