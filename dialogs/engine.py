@@ -98,6 +98,8 @@ OnCommit = Callable[[list[Reply], bool], None]
 
 NOT_BOUND = "您好！本服务仅供各报送单位的联系人使用。请向市妇联组联部索取邀请链接，打开后按提示完成绑定。"
 CONSENTED = "感谢您的同意，已登记。以后打开这里就能接着办理。"
+#: Opened again with a list still to pick from (the page reloaded after 草稿 or 已交): it stays.
+HELD_MENU = "上一条消息的按钮仍可点选；发送“新建”可开始填写新表。"
 NO_CONSENT = "您没有同意，我们不会保存您的任何信息。如改变主意，请重新打开邀请链接。"
 TOO_MANY_TRIES = "邀请码试错的次数太多了，请一分钟后再试。如邀请码有问题，请联系{contact}。"
 TRY_AGAIN = (
@@ -131,7 +133,9 @@ class Turn:
         menu: str = "",
         asks_for: Literal["photo", "video"] | None = None,
     ) -> None:
-        self.replies.append(Reply(text, tuple(options), menu=menu if options else "", asks_for=asks_for))
+        # A question without buttons keeps its token too: it tells a page that the menu shown before
+        # is no longer the one a press answers.
+        self.replies.append(Reply(text, tuple(options), menu=menu, asks_for=asks_for))
 
 
 class DialogEngine:
@@ -491,6 +495,8 @@ class DialogEngine:
                         f"欢迎回来，{turn.unit.name}。继续填写《{self._form(turn.draft).short_title}》："
                     )
                     self._ask(turn)
+                elif self._holds_list(turn.contact):  # the 草稿 or 已交 list last shown still answers
+                    turn.say(f"欢迎回来，{turn.unit.name}。{HELD_MENU}")
                 else:
                     turn.say(
                         f"您好，{turn.unit.name}的联系人！这里可以填写并报送《{self.campaign.notice}》要求的各类表格。"
@@ -555,6 +561,12 @@ class DialogEngine:
         turn.contact.menu = [[label, action] for label, action in entries]
         turn.dirty = True
         turn.say(text, [label for label, _action in entries], menu=menu_token(turn.contact.menu))
+
+    @staticmethod
+    def _holds_list(contact: Contact) -> bool:
+        """Whether the menu last shown is a list to pick from (草稿, 已交), not the home menu, which
+        is shown afresh (its counts and deadlines change)."""
+        return any(not str(action).startswith("new:") for _label, action in contact.menu)
 
     def _current_menu(self, turn: Turn) -> str:
         """The token of the options the person was last shown (a home menu, else the draft's question)."""
@@ -1003,7 +1015,10 @@ class DialogEngine:
             number, steps = step_counter(form, field_decl.key)
             heading = f"（{number}/{steps}）"
         else:
-            heading = f"【{group.label}·第{self._row(draft) + 1}{group.item}】"
+            row, rows = self._row(draft), len(draft.answers.get(group.key, []))
+            # photos sent at once: which one of them this question is about
+            total = f"（共{rows}{group.item}）" if rows > row + 1 else ""
+            heading = f"【{group.label}·第{row + 1}{group.item}{total}】"
         lines = [heading + field_decl.prompt]
         if field_decl.example:
             lines.append(f"例如：{field_decl.example}")

@@ -224,7 +224,7 @@ def test_a_contact_fills_the_site_application_with_photos_and_downloads_it(
     phone.set_input_files("#photo-input", [str(path) for path in photo_files(tmp_path)])
     wait_for_answer(phone, before + 2)  # three photos: three messages, three answers, in order
     assert phone.locator(".row.user .bubble.photo img").count() == 3
-    sees(phone, "已收到第3张照片")
+    sees(phone, "已收到3张照片")
     shown: list[str] = []
     for caption in ("园区妇联成立大会现场", "妇女之家活动室", "巾帼志愿服务队开展活动"):
         question = phone.locator(".row.bot .bubble").last
@@ -514,7 +514,9 @@ def rgb(colour: str) -> tuple[int, ...]:
 
 
 def loaded_pictures(bubble: Any) -> list[str]:
-    """The addresses of the photos a bubble shows, once every one has loaded (none broken)."""
+    """The addresses of the photos a bubble shows, once every one has loaded (none broken). The
+    bubble is scrolled to first, as a person would: photos far above the screen load when seen."""
+    bubble.scroll_into_view_if_needed()
     images = bubble.locator(".pictures img")
     images.last.wait_for()
     bubble.page.wait_for_function(
@@ -736,3 +738,185 @@ def test_a_returned_form_is_reopened_from_its_notice_with_the_long_answer_in_the
     assert enlarged.evaluate("n => n.complete && n.naturalWidth > 0")
     phone.locator(".enlarged").click()
     phone.locator(".enlarged").wait_for(state="detached")
+
+
+# A new user's trial: buttons that stay usable, one-tap downloads, the page reopened ---------------------
+
+
+def usable(page: Page, label: str) -> bool:
+    """Whether the newest button labelled ``label`` can be pressed."""
+    return bool(page.locator(".choices button", has_text=label).last.is_enabled())
+
+
+def test_notice_and_list_buttons_stay_usable_across_taps_and_a_reload(
+    phone: Page, server: str, engine: DialogEngine, clock: FakeClock
+) -> None:
+    """A new user's trial, items 1-3: a 退回 that came while the page was closed keeps its buttons;
+    the 已交 list answers tap after tap, and again after a reload; 下载 #1 downloads at once."""
+    sign_in(phone, server, engine)
+    fill_cadre(Chat(engine, unit_code="yufeng", user="yufeng-colleague"))
+    second = submit_site(engine, "yufeng", "yufeng-colleague")
+    phone.goto("about:blank")  # her page is closed when 组联部 returns #1
+    ask(engine, supervisor(engine, clock), "退回1号 主要事迹请补充2025年的工作")
+    phone.goto(server)
+    notice = phone.locator(".row.bot", has=phone.locator(".bubble.notice", has_text="主要事迹请补充"))
+    notice.wait_for()
+    sees(phone, "请选择要填写的表")
+    assert [b.is_enabled() for b in notice.locator(".choices button").all()] == [True, True], (
+        "a notice's buttons are commands: usable after a reload"
+    )
+
+    before = bot_rows(phone)
+    phone.locator(".chip", has_text="已交").click()
+    wait_for_answer(phone, before)
+    with phone.expect_download(timeout=5_000) as downloading:  # one tap: no card to tap after it
+        press(phone, "下载 #1")
+    assert downloading.value.suggested_filename.endswith(".docx")
+    assert phone.locator("a.document").count() == 1, "the card stays, to download it again"
+    assert usable(phone, f"查看 #{second}") and usable(phone, "下载 #1"), "the 已交 list still answers"
+    sees(phone, "已交")
+    assert f"#{second}" in press(phone, f"查看 #{second}")
+    assert usable(phone, f"下载 #{second}"), "and after a 查看 too"
+
+    phone.reload()
+    sees(phone, "上一条消息的按钮仍可点选")
+    assert usable(phone, f"查看 #{second}"), "the list the server still holds answers after a reload"
+    assert [b.is_enabled() for b in notice.locator(".choices button").all()] == [True, True]
+    assert f"#{second}" in press(phone, f"查看 #{second}"), "pressed after the reload, it answers"
+    assert "请核对以上内容" in press(phone, "修改第1号")
+    assert not usable(phone, f"查看 #{second}"), "a newer menu came: the list no longer answers"
+
+
+def test_组联部_opens_the_page_to_a_resubmission_notice_in_sight_with_its_button(
+    chromium: Browser, server: str, engine: DialogEngine
+) -> None:
+    """A new user's trial, items 1 and 5: on a 360×640 phone the privacy notice's 同意 is in sight;
+    the 【退回后重新提交】 notice that came while the page was closed is on screen when it opens, and
+    its 查看 button answers."""
+    number = submit_site(engine, "chengzhong", "chengzhong-contact")
+    small = {**PHONE, "viewport": {"width": 360, "height": 640}}
+    context = chromium.new_context(**small)  # type: ignore[arg-type]
+    try:
+        boss = context.new_page()
+        boss.goto(f"{server}/join?code={invite(engine, None, 'supervisor')}")
+        sees(boss, "个人信息保护告知")
+        agree = boss.locator(".choices button", has_text=re.compile("^同意"))
+        box: Any = agree.evaluate("n => { const b = n.getBoundingClientRect(); return [b.top, b.bottom]; }")
+        assert box[0] >= 0 and box[1] <= 640, f"同意 is below the fold: {box}"
+        press(boss, "同意")
+        [me] = engine.supervisor_chats("web")
+        boss.goto("about:blank")
+        engine.handle(Inbound("web", me, f"退回{number}号 照片不清晰"))
+        colleague = Chat(engine, unit_code="chengzhong", user="chengzhong-contact")
+        colleague.send(f"修改第{number}号")
+        assert "已提交" in colleague.send("确认提交"), colleague.text
+        boss.goto(server)
+        notice = boss.locator(".row.bot", has=boss.locator(".bubble.notice", has_text="重新提交")).last
+        notice.wait_for()
+        boss.wait_for_timeout(300)  # the photos of the help and history have loaded
+        top: Any = notice.evaluate("n => n.getBoundingClientRect().top")
+        assert 0 <= top < 640, f"the newest notice is off screen (top {top})"
+        assert usable(boss, f"查看{number}号"), "its button answers after the page opened"
+        assert f"#{number} 要怎样处理" in press(boss, f"查看{number}号")
+    finally:
+        context.close()
+
+
+def test_the_input_box_survives_a_reload_and_a_double_tap_sends_once(
+    phone: Page, server: str, engine: DialogEngine
+) -> None:
+    """A new user's trial, item 5: the text in the input box is kept until sent; a quick chip tapped
+    twice in a row sends once."""
+    sign_in(phone, server, engine)
+    press(phone, "示范点申报表")
+    phone.fill("#text-input", "柳州市城中区某某社区妇联")
+    phone.reload()
+    sees(phone, "以上是之前的对话")
+    assert phone.input_value("#text-input") == "柳州市城中区某某社区妇联", "kept, not lost"
+    send(phone, phone.input_value("#text-input"))
+    phone.reload()
+    sees(phone, "以上是之前的对话")
+    assert phone.input_value("#text-input") == "", "sent: not given back"
+
+    before = bot_rows(phone)
+    chip = phone.locator("#quick .chip", has_text="帮助")
+    chip.click()
+    chip.click()
+    wait_for_answer(phone, before)
+    phone.wait_for_timeout(800)
+    after = phone.locator(".row.user .bubble", has_text=re.compile("^帮助$")).count()
+    assert after == 1, f"帮助 was sent {after} times"
+
+
+LEAVING = """() => {
+    const leaving = new Event('beforeunload', {cancelable: true});
+    window.dispatchEvent(leaving);
+    return leaving.defaultPrevented;
+}"""
+
+
+def test_leaving_during_an_upload_is_asked_first(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    """A new user's trial, item 5: while a photo uploads, leaving the page asks first; after, it does not."""
+    at_the_photo_field(phone, server, engine)
+    noisy = tmp_path / "现场.png"
+    Image.frombytes("RGB", (500, 400), os.urandom(500 * 400 * 3)).save(noisy)  # 600 KB, not made smaller
+    network = phone.context.new_cdp_session(phone)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 200_000},
+    )
+    leaving = LEAVING
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", str(noisy))
+    phone.locator(".row.user .bubble.photo").last.wait_for()
+    assert phone.evaluate(leaving) is True, "mid-upload the browser asks before leaving"
+    wait_for_answer(phone, before)
+    assert phone.evaluate(leaving) is False, "nothing left to lose: no question"
+
+
+def test_photos_sent_at_once_are_captioned_one_by_one_beside_each_photo_shown_large(
+    phone: Page, server: str, engine: DialogEngine, tmp_path: Path
+) -> None:
+    """A new user's trial, item 4: three photos picked at once: one line “已收到3张照片”, then the
+    question about photo 1 with photo 1 large above it, saying which of the three it is."""
+    at_the_photo_field(phone, server, engine)
+    before = bot_rows(phone)
+    phone.set_input_files("#photo-input", [str(path) for path in photo_files(tmp_path)])
+    wait_for_answer(phone, before + 2)
+    notes = phone.locator(".row.system:visible", has_text=re.compile("已收到"))
+    assert notes.all_inner_texts() == ["已收到3张照片"], notes.all_inner_texts()
+    questions = phone.locator(".row.bot:visible .bubble", has_text="请为这张照片写一句说明")
+    assert questions.count() == 1, "the question asked again after each photo is shown once"
+    question = questions.last
+    assert question.inner_text().startswith("【图片及说明·第1张照片（共3张照片）】")
+    assert "已收到" not in question.inner_text()
+    [first] = loaded_pictures(question)
+    size: Any = question.locator(".pictures img").evaluate("n => n.getBoundingClientRect().width")
+    assert size >= 200, f"the photo to caption is {size}px wide"
+    send(phone, "园区妇联成立大会现场")
+    after = phone.locator(".row.bot:visible .bubble").last
+    assert after.inner_text().startswith("【图片及说明·第2张照片（共3张照片）】")
+    assert loaded_pictures(after)[0] != first, "the next question shows the next photo"
+
+
+def test_the_draft_list_still_answers_after_a_reload(phone: Page, server: str, engine: DialogEngine) -> None:
+    """A new user's trial, item 2: 草稿, then a reload: the list the server still holds stays usable
+    (not greyed out and replaced by the home menu), and a press on it resumes the draft."""
+    sign_in(phone, server, engine)
+    [contact] = [c for c in contacts(engine) if c.channel == "web"]
+    for text in ("/new", "课程推荐表", "家风第一课", "放弃", "确认放弃"):
+        engine.handle(Inbound("web", contact.external_id, text))
+    phone.reload()
+    sees(phone, "请选择要填写的表")
+    before = bot_rows(phone)
+    phone.locator("#quick .chip", has_text="草稿").click()
+    wait_for_answer(phone, before)
+    assert usable(phone, "恢复：已放弃的课程推荐表")
+    phone.reload()
+    sees(phone, "上一条消息的按钮仍可点选")
+    assert usable(phone, "恢复：已放弃的课程推荐表"), "the list the server holds answers after a reload"
+    assert phone.locator(".choices button:not([disabled])").count() == 1, "no home menu beside it"
+    assert "授课形式" in press(phone, "恢复：已放弃的课程推荐表")

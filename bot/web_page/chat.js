@@ -1,5 +1,7 @@
 // The web chat: shows the bot's messages with their buttons, sends texts, button presses and photos.
-// Every message goes to the server, which runs the same dialog as Telegram; nothing is kept here.
+// Every message goes to the server, which runs the same dialog as Telegram; nothing is kept here
+// (but the input box's unsent text, in this tab). One file, over 600 lines: the page has no build
+// step and is served as it is; its parts are marked by the dashed headings below.
 (function () {
   "use strict";
 
@@ -54,8 +56,43 @@
     return line;
   }
 
+  // Photos sent at once: each is answered “已收到第3张照片。” and the question still asked (the first
+  // photo's caption). The notes become one line, “已收到3张照片”, and an earlier copy of the same
+  // question is folded away: the question shown is the last one, beside its photo, large.
+  var RECEIPT = /^已收到第(\d+)(张照片|个视频)。\n/;
+  var receipts = null;
+
+  function foldReceipt(reply) {
+    var found = RECEIPT.exec(reply.text || "");
+    if (!found) {
+      receipts = null;
+      return reply;
+    }
+    var text = reply.text.slice(found[0].length);
+    var note = "已收到" + found[1] + found[2];
+    if (receipts && receipts.parentNode) receipts.parentNode.removeChild(receipts);
+    var heading = text.split("】")[0].split("（共")[0];
+    Array.prototype.forEach.call(list.querySelectorAll(".row.bot.asks-caption"), function (older) {
+      if (older.getAttribute("data-heading").split("（共")[0] === heading) older.classList.add("folded");
+    });
+    receipts = row("system receipt");
+    receipts.appendChild(element("div", "bubble", note));
+    var copy = {};
+    Object.keys(reply).forEach(function (key) {
+      copy[key] = reply[key];
+    });
+    copy.text = text;
+    return copy;
+  }
+
   function showBot(reply, onChoose) {
+    reply = foldReceipt(reply);
     var line = row("bot");
+    var one = reply.pictures && reply.pictures.length === 1 && reply.pictures[0].kind !== "video";
+    if (one && /^【/.test(reply.text || "")) {
+      line.classList.add("asks-caption"); // a question about the one photo it shows
+      line.setAttribute("data-heading", reply.text.split("】")[0]);
+    }
     var bubble = element("div", "bubble", reply.text);
     line.appendChild(bubble);
     if (reply.pictures && reply.pictures.length) addPictures(bubble, reply.pictures);
@@ -66,16 +103,37 @@
     else scrollDown();
   }
 
+  // Which buttons still answer. A notice's buttons are commands (修改第4号, 查看4号), never stale:
+  // they work until used. A question's buttons and a list's (草稿, 已交) answer while they are the
+  // menu the server holds: until a newer one is shown, a reply with a menu token, with buttons or
+  // without (a question to type the answer to). 组联部's buttons answer only the reply that showed
+  // them. ``current`` is the last menu shown.
+  var current = null;
+
+  function isNotice(menu) {
+    return /^n\./.test(menu || "");
+  }
+
+  // A list the contact picks from again and again (下载 #1, then 查看 #3): kept while it is current.
+  function lasting(group) {
+    return Boolean(group) && role !== "supervisor" && /^m/.test(group.getAttribute("data-menu") || "");
+  }
+
   function addChoices(line, reply, onChoose) {
     if (!reply.options || !reply.options.length) return;
     var choices = element("div", reply.options.length >= MANY_CHOICES ? "choices many" : "choices");
+    choices.setAttribute("data-menu", reply.menu || "");
+    // The privacy notice is longer than a small phone's screen: its 同意/不同意 stay in sight.
+    if (/^i/.test(reply.menu || "")) choices.classList.add("consent");
+    var notice = isNotice(reply.menu);
+    if (!notice) current = choices;
     reply.options.forEach(function (option, index) {
       var quiet = QUIET_CHOICES.indexOf(option) >= 0 && reply.options.length > 1;
       var button = element("button", quiet ? "choice quiet" : "choice", option);
       button.type = "button";
       button.addEventListener("click", function () {
         if (button.disabled) return;
-        closeChoices(choices, button);
+        closeChoices(choices, button); // until the answer comes: one press is sent once
         onChoose(String(index + 1), reply.menu, option);
       });
       choices.appendChild(button);
@@ -83,9 +141,31 @@
     line.appendChild(choices);
   }
 
+  // The menus no longer answered: all but the notices' and, when it lasts, the current one (opened
+  // again once its press is answered without a newer menu).
+  function retireMenus(keepCurrent) {
+    Array.prototype.forEach.call(list.querySelectorAll(".choices"), function (group) {
+      if (isNotice(group.getAttribute("data-menu"))) return;
+      if (keepCurrent && group === current && lasting(group)) {
+        Array.prototype.forEach.call(group.querySelectorAll("button"), function (button) {
+          button.disabled = false;
+        });
+        return;
+      }
+      closeChoices(group);
+    });
+  }
+
+  function newerMenu(replies) {
+    return replies.some(function (reply) {
+      return Boolean(reply.menu) && !isNotice(reply.menu);
+    });
+  }
+
   // The photos and videos a message is about: thumbnails; a photo tapped opens large, a video plays.
   function addPictures(bubble, pictures) {
-    var strip = element("div", "pictures");
+    // one photo (a caption's question): large, so it is clear which photo is meant
+    var strip = element("div", pictures.length === 1 ? "pictures single" : "pictures");
     var photos = 0;
     var videos = 0;
     pictures.forEach(function (picture) {
@@ -193,8 +273,19 @@
     };
   }
 
+  // Leaving the page mid-upload (a 200 MB video) would lose it: the browser asks first.
+  var uploading = 0;
+
+  window.addEventListener("beforeunload", function (event) {
+    if (!uploading) return undefined;
+    event.preventDefault();
+    event.returnValue = "";
+    return "";
+  });
+
   // An upload with XMLHttpRequest, the one browser API that reports an upload's progress.
   function upload(path, file, headers, onProgress) {
+    uploading += 1;
     return new Promise(function (resolve) {
       var xhr = new XMLHttpRequest();
       xhr.open("POST", path);
@@ -221,6 +312,9 @@
         resolve({ status: 0, data: { error: "网络连接失败，请检查网络后再试。您已填写的内容都已保存。" } });
       });
       xhr.send(file);
+    }).then(function (result) {
+      uploading -= 1;
+      return result;
     });
   }
 
@@ -267,6 +361,16 @@
     scrollDown();
   }
 
+  // On opening, the end of the conversation is in sight (a long help message is not what is new).
+  function showNewest() {
+    var last = list.lastElementChild;
+    if (last && last.offsetHeight > list.clientHeight && last.querySelector(".choices")) {
+      last.scrollIntoView({ block: "start" }); // a long list's question stays in sight
+    } else {
+      scrollDown();
+    }
+  }
+
   function showSystem(text) {
     row("system").appendChild(element("div", "bubble", text));
     scrollDown();
@@ -283,6 +387,41 @@
     } else if (!on && typing) {
       typing.remove();
       typing = null;
+    }
+  }
+
+  // The input box ----------------------------------------------------------------------------------
+  // What is in it (typed, or given back after a refusal or for 修改) is kept for this tab and this
+  // person until sent: a reload or a phone that dropped the page loses nothing.
+  function keptKey() {
+    return "intake-input:" + role + ":" + (who.textContent || "");
+  }
+
+  function keepInput() {
+    try {
+      if (input.value) sessionStorage.setItem(keptKey(), input.value);
+      else sessionStorage.removeItem(keptKey());
+    } catch (error) {
+      // storage refused (a private window): the box still works
+    }
+  }
+
+  function setInput(text) {
+    input.value = text;
+    grow();
+    keepInput();
+  }
+
+  function restoreInput() {
+    var kept = "";
+    try {
+      kept = sessionStorage.getItem(keptKey()) || "";
+    } catch (error) {
+      kept = "";
+    }
+    if (kept && !input.value) {
+      input.value = kept;
+      grow();
     }
   }
 
@@ -356,7 +495,7 @@
   }
 
   function showReplies(replies) {
-    if (replies.length) closeChoices();
+    if (replies.length) retireMenus(!newerMenu(replies));
     replies.forEach(function (reply) {
       showBot(reply, choose);
     });
@@ -373,15 +512,11 @@
       if (reply.fill_in) given = reply.fill_in;
     });
     var refused = replies.some(function (reply) { return reply.refused; });
-    if (filledIn && input.value === filledIn && given !== filledIn) {
-      input.value = "";
-      grow();
-    }
+    if (filledIn && input.value === filledIn && given !== filledIn) setInput("");
     filledIn = "";
     if (!given || refused || input.value) return;
-    input.value = given;
+    setInput(given);
     filledIn = given;
-    grow();
     showSystem("当前内容已放入输入框，改好后发送即可。");
   }
 
@@ -398,7 +533,10 @@
       return postJson(path, payload);
     }).then(function (result) {
       showTyping(false);
-      if (handleRefusal(result)) return [];
+      if (handleRefusal(result)) {
+        retireMenus(true); // not taken: the list pressed still answers
+        return [];
+      }
       showReplies(result.data.replies || []);
       return result.data.replies || [];
     });
@@ -419,8 +557,7 @@
       return exchange("/api/messages", { text: text }).then(function (replies) {
         var refused = (replies || []).some(function (reply) { return reply.refused; });
         if (refused && text.length >= KEEP_REFUSED_FROM && !input.value) {
-          input.value = text;
-          grow();
+          setInput(text);
           showSystem("刚才发送的内容已放回输入框，改好后再发送。");
         }
       });
@@ -435,7 +572,15 @@
       });
       return;
     }
-    send(number, menu, label);
+    var downloading = /^下载/.test(label);
+    send(number, menu, label).then(function (replies) {
+      // 下载 #1 is one tap: the Word file it answers with starts downloading at once (its card stays,
+      // to download it again)
+      if (downloading && (replies || []).some(function (reply) { return reply.document; })) {
+        var links = list.querySelectorAll("a.document");
+        if (links.length) links[links.length - 1].click();
+      }
+    });
   }
 
   // A large photo is made smaller here, before it is sent: a form needs a clear photo, not 40 MP,
@@ -570,6 +715,10 @@
     document.body.classList.add("guest");
   }
 
+  var SAME_TAP_MS = 1000;
+  var lastChip = null;
+  var lastChipAt = 0;
+
   function showChat() {
     signin.hidden = true;
     composer.hidden = false;
@@ -581,6 +730,10 @@
       var chip = element("button", "chip", word);
       chip.type = "button";
       chip.addEventListener("click", function () {
+        var now = Date.now();
+        if (chip === lastChip && now - lastChipAt < SAME_TAP_MS) return; // a double tap sends once
+        lastChip = chip;
+        lastChipAt = now;
         showUser(word);
         send(word);
       });
@@ -631,7 +784,7 @@
       else if (line.video !== undefined) row("user").appendChild(element("div", "bubble", "视频：" + line.video));
       else showUser(line.text || "");
     });
-    closeChoices();
+    retireMenus(true);
     row("system divider").appendChild(element("div", "bubble", "以上是之前的对话"));
   }
 
@@ -661,9 +814,17 @@
       showTyping(false);
       if (handleRefusal(result)) return;
       showHistory(result.data.history || []);
-      (result.data.notices || []).forEach(showNotice);
+      var replies = result.data.replies || [];
+      var notices = result.data.notices || [];
+      // The notices that came meanwhile are the newest: after the greeting, unless it asks a question
+      // (the answer box goes with the question, which stays last).
+      var asks = replies.some(function (reply) { return reply.options && reply.options.length; });
+      if (asks) notices.forEach(showNotice);
+      showReplies(replies);
+      if (!asks) notices.forEach(showNotice);
       see(result.data.seen);
-      showReplies(result.data.replies || []);
+      restoreInput();
+      showNewest();
       listen();
       askAboutUnit();
     });
@@ -760,13 +921,15 @@
     event.preventDefault();
     var text = input.value.trim();
     if (!text) return;
-    input.value = "";
-    grow();
+    setInput("");
     showUser(text);
     sendTyped(text);
   });
 
-  input.addEventListener("input", grow);
+  input.addEventListener("input", function () {
+    grow();
+    keepInput();
+  });
   input.addEventListener("keydown", function (event) {
     var desktop = window.matchMedia && window.matchMedia("(pointer: fine)").matches;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && desktop) {
