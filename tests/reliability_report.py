@@ -287,6 +287,18 @@ SUITE = [
         None,
     ),
     (
+        "tests/test_trial_review.py",
+        "组联部 in the middle of a 退回: a command typed instead of a reason is run and nothing is "
+        "returned; a short reason refused; an accepted form returned only after confirming; a second 接收",
+        None,
+    ),
+    (
+        "tests/test_trial_forms.py",
+        "a contact's slips from a browser trial: a photo at an unfinished review, a second photo at a "
+        "one-photo step, an abandoned form started again, a month 13, a sentence as a name",
+        None,
+    ),
+    (
         "tests/test_word_import.py::test_files_that_are_not_word_forms_are_refused",
         "`intake form import` of files that are not Word forms (.doc, .wps, renamed, encrypted, cut, no "
         "table, PDF): each refused in Chinese, nothing written",
