@@ -14,25 +14,22 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from docx import Document
 
-from bot.app import assemble_engine, load_declarations, open_repository
+from bot.app import assemble_engine, load_declarations
 from bot.settings import Settings
 from bot.web import build_app
 from dialogs.engine import DialogEngine
-from dialogs.invites import issue_invite
 from renderers.word_grid import find_cell
-from storage.database import migrate
 from storage.repository import Repository
 from tests.conftest import Chat, FakeClock, chinese_text, photo_bytes, sqlite_repository
 from tests.fixtures.imported_campaign import imported_campaign
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import browser, post, press, say, serving, sign_in, texts, web_settings
-from tests.test_wecom import bind, callback_url, said, turn, wecom_env
+from tests.test_wecom import bind, callback_url, said, turn, wecom_env, wecom_service
 from tests.test_wecom import wecom as wecom
 from tests.test_wecom_forms import answer, choose, docx_file, untroubled
 from tests.test_wecom_forms import texts as wecom_texts
@@ -212,26 +209,8 @@ def imported_service_fixture(
     env.update(wecom_env(fake, base), INTAKE_WECOM_MEMBER_RATE="50", INTAKE_WECOM_MEMBER_BURST="50")
     env.update(WECOM_OAUTH_BASE_URL=base, INTAKE_WEB_URL=f"http://127.0.0.1:{env['INTAKE_PORT']}")
     env["INTAKE_LOG_LEVEL"] = "INFO"
-    settings = Settings(
-        data_dir=Path(env["INTAKE_DATA_DIR"]), campaign_file=Path(env["INTAKE_CAMPAIGN_FILE"])
-    )
-    migrate(settings.resolved_database_url())
-    declarations = load_declarations(settings)
-    repository = open_repository(settings, declarations)
-    unit = repository.unit_by_code(declarations.campaign.id, "yufeng")
-    assert unit is not None
-    now = datetime.now(UTC)
-    codes = {
-        "contact": issue_invite(repository, unit.id, role="contact", now=now).code,
-        "supervisor": issue_invite(repository, None, role="supervisor", now=now).code,
-    }
-    running = Service(env, tmp_path / "service.log")
-    running.start()
-    try:
-        yield running, repository, codes
-    finally:
-        running.stop()
-        repository.engine.dispose()
+    with wecom_service(env, tmp_path) as running:
+        yield running
 
 
 def test_an_imported_form_with_photos_over_wecom_comes_back_as_its_word_file(

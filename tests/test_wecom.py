@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,6 +79,16 @@ def service(
         INTAKE_WEB_URL=f"http://127.0.0.1:{env['INTAKE_PORT']}",
         INTAKE_LOG_LEVEL="INFO",
     )
+    with wecom_service(env, tmp_path) as running:
+        yield running
+
+
+@contextmanager
+def wecom_service(
+    env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[Service, Repository, dict[str, str]]]:
+    """``intake run`` with ``env`` (its database migrated first), with one invite for 鱼峰区's contact
+    and one for 组联部: the service, its repository, and the codes by role."""
     settings = Settings(
         data_dir=Path(env["INTAKE_DATA_DIR"]), campaign_file=Path(env["INTAKE_CAMPAIGN_FILE"])
     )
