@@ -156,10 +156,19 @@ _SUPERVISOR_ABOUT = frozenset(
 )
 
 
+#: Commands only 组联部 may use: a unit's contact is told so.
+SUPERVISOR_ONLY = frozenset(
+    ("pending", "unit", "accept", "return", "select", "unselect", "export", "remind", "invite")
+)
+
+
 def contacts_answer(text: str, command: Command) -> bool:
     """Whether a unit's contact filling a form meant ``text`` as an answer, though it reads as one of
-    组联部's word commands (never a slash command, which is always a command)."""
-    return command.name in _SUPERVISOR_ABOUT and not text.strip().startswith("/")
+    组联部's word commands (never a slash command, which is always a command): “单位 …”, “提醒 …”,
+    or any of 组联部's commands with more after it (“推荐 2 名”), which she cannot mean as one."""
+    if text.strip().startswith("/"):
+        return False
+    return command.name in _SUPERVISOR_ABOUT or (command.name in SUPERVISOR_ONLY and bool(command.argument))
 
 
 def submission_number(argument: str) -> tuple[int | None, str]:

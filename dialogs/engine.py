@@ -23,6 +23,7 @@ from dialogs.chinese_text import plain_number, word_count
 from dialogs.commands import (
     COMMAND_HELP,
     STALE_BUTTON,
+    SUPERVISOR_ONLY,
     Command,
     asks_for_documents,
     contacts_answer,
@@ -529,17 +530,7 @@ class DialogEngine:
             case "help" if turn.draft is None:
                 turn.say(self._general_help())
                 return True
-            case (
-                "pending"
-                | "unit"
-                | "accept"
-                | "return"
-                | "select"
-                | "unselect"
-                | "export"
-                | "remind"
-                | "invite"
-            ):
+            case name if name in SUPERVISOR_ONLY:
                 turn.say(f"这个命令只有{self.campaign.contact.department}可以使用。")
                 if turn.draft is not None:
                     self._ask(turn)

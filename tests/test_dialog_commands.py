@@ -432,6 +432,18 @@ def test_组联部s_words_typed_by_a_contact_mid_form_are_an_answer(chat: Chat) 
     assert "只有市妇联组联部" in chat.send("/unit 鱼峰区")
 
 
+def test_any_of_组联部s_commands_with_more_after_it_is_a_contacts_answer(chat: Chat) -> None:
+    """“推荐 2 名” typed by a contact where a name is asked was refused as 组联部's 推荐 command and
+    lost; a bare command word of 组联部's still says it is theirs, and the question is asked again."""
+    start(chat, "示范点申报表")
+    chat.send("推荐 2 名优秀妇女之家")
+    assert chat.draft().answers["org_name"] == "推荐 2 名优秀妇女之家", chat.text
+    chat.send("上一步")
+    said = chat.send("导出")
+    assert "只有市妇联组联部" in said and "申报单位" in said, said
+    assert chat.draft().answers["org_name"] == "推荐 2 名优秀妇女之家", "nothing lost"
+
+
 def test_a_photo_sent_after_a_deletion_ends_its_undo_so_the_list_stays_within_its_limit(chat: Chat) -> None:
     start(chat, "示范点申报表")
     for answer in SITE_ANSWERS:
