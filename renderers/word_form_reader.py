@@ -1,10 +1,11 @@
 """Reading a Word form: pure functions from cell grids (``word_grid``) to what the form asks.
 
 A label cell (text that asks) governs the blank cell to its right, or the blank below it when a row
-of labels stands over a row of blanks; a label ending in a colon with nothing beside it is answered
-inside its own cell, after the label. A header row of labels over two or more blank rows is a
-repeating table (one group row per blank row, more allowed); a two-row header (主讲人 over 姓名 |
-出生年月) names its sub-columns 主讲人姓名, 主讲人出生年月. Limits written in a label —
+of labels stands over a row of blanks (in a row of labels and blanks, a blank with a label on its left
+is that label's); a label ending in a colon with nothing beside it is answered inside its own cell.
+A header row of labels over two or more blank rows is a repeating table (one group row per blank
+row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
+主讲人姓名, 主讲人出生年月. Limits written in a label —
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
 placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell; 图片…（可附后）/另附 takes photos
@@ -390,9 +391,23 @@ def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell,
     ):
         return right, "right"
     below = grid.at(label.end_row, label.col)
-    if below is not None and below not in used and below.col == label.col and _fillable(below):
+    if (
+        below is not None
+        and below not in used
+        and below.col == label.col
+        and _fillable(below)
+        and not (_labelled_on_its_left(grid, below) and any(map(_fillable, _row_cells(grid, label.row))))
+    ):
         return below, "below"
     return None
+
+
+def _labelled_on_its_left(grid: Grid, blank: GridCell) -> bool:
+    """A blank with a label just left of it is that label's (户籍地 | blank), not the blank below a
+    cell of a row of labels and blanks (正处 副处 无级别 beside 职务级别); a row of labels only (a
+    header) still governs the row below it."""
+    left = grid.at(blank.row, blank.col - 1) if blank.col > 0 else None
+    return left is not None and left.row <= blank.row and _is_label(left)
 
 
 def _stamp_neighbour(grid: Grid, label: GridCell, used: set[GridCell]) -> GridCell | None:
@@ -507,19 +522,15 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
 
 def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCell]) -> list[Item]:
     """A label asked twice in one table (手机号码 beside 负责人, and again beside 填报人) is named
-    after the label its row starts with: 申报单位负责人手机号码, 填报人手机号码."""
+    after the first label written in its own row: 申报单位负责人手机号码, 填报人手机号码; beside a label
+    spanning both rows (学历学位), after the row's own (全日制教育毕业院校, 在职教育毕业院校)."""
     labels = [item.label for item in items if isinstance(item, Question)]
     told = list(items)
     for index, cell in label_cells.items():
         item = items[index]
-        first = grid.at(cell.row, 0)
-        if (
-            isinstance(item, Question)
-            and labels.count(item.label) > 1
-            and first is not None
-            and first is not cell
-            and _is_label(first)
-        ):
+        row = [c for c in _row_cells(grid, cell.row) if _is_label(c)]
+        first = next((c for c in row if c.rows == 1), row[0])
+        if isinstance(item, Question) and labels.count(item.label) > 1 and first is not cell:
             told[index] = replace(item, label=clean_label(first.text) + item.label)
     return told
 

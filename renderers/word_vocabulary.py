@@ -85,7 +85,7 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("政治面貌", "political_status", "choice", _POLITICAL, kind="choice"),
     _Entry("学历|文化程度", "education", "choice", _EDUCATION, kind="choice"),
     _Entry("邮编|邮政编码", "postcode", "postcode", example="545001"),
-    _Entry("邮箱|电子邮件|(?i:e-?mail)", "email", "email", example="fulian@163.com"),
+    _Entry("邮箱|信箱|电子邮件|(?i:e-?mail)", "email", "email", example="fulian@163.com"),
     _Entry("起止|期限|期间", "period", "period", example="2019.03-2021.06"),
     _Entry("年龄", "age", "integer", {"min": 0, "max": 120, "unit": "岁"}, "35"),
     _Entry("人数|人口|数量|个数|户数|次数", "count", "integer", {"min": 0, "max": 10_000_000}, "12"),

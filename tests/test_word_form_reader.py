@@ -242,6 +242,40 @@ NOTICE_LAYOUTS = [
     ),
 ]
 
+#: Layouts met on a real 干部任免审批表 and 干部信息采集表 we did not design for (written here by us).
+REAL_FORM_LAYOUTS = [
+    pytest.param(
+        [["现任职务", "", "职务级别", "正处  副处  无级别"], ["身份证号", "", "户籍地", ""]],
+        [
+            "T1R1C2 现任职务 text",
+            "T1R1C3 未识别“职务级别”",
+            "T1R1C4 未识别“正处副处无级别”",
+            "T1R2C2 身份证号 text",
+            "T1R2C4 户籍地 text",
+        ],
+        id="a-blank-beside-its-label-is-not-the-blank-below-the-cell-above",
+    ),
+    pytest.param(
+        [["称谓", "移居类别", "移居时间"], ["", "长期居留", ""]],
+        ["T1R2C1 称谓 text", "T1R1C2 未识别“移居类别”", "T1R2C3 移居时间 text", "T1R2C2 未识别“长期居留”"],
+        id="a-row-of-labels-only-still-governs-the-blanks-below-it",
+    ),
+    pytest.param(
+        [
+            [word_forms.Span("学历\n学位", rows=2), "全日制\n教育", "", "毕业院校及专业", ""],
+            ["在职\n教育", "", "毕业院校及专业", ""],
+        ],
+        [
+            "T1R1C1 未识别“学历学位”",
+            "T1R1C3 全日制教育 text",
+            "T1R1C5 全日制教育毕业院校及专业 text",
+            "T1R2C3 在职教育 text",
+            "T1R2C5 在职教育毕业院校及专业 text",
+        ],
+        id="a-label-twice-beside-a-label-spanning-rows-named-by-its-own-row",
+    ),
+]
+
 #: A label ending in 意见/审核/审批 is left for the stamp only when its blank is for one.
 OPINIONS = [
     pytest.param([["意见和建议（500字）", ""]], ["T1R1C2 意见和建议 text -500字"], id="suggestions-asked"),
@@ -306,7 +340,7 @@ OPINIONS = [
 ]
 
 
-@pytest.mark.parametrize(("rows", "expected"), LAYOUTS + NOTICE_LAYOUTS + OPINIONS)
+@pytest.mark.parametrize(("rows", "expected"), LAYOUTS + NOTICE_LAYOUTS + REAL_FORM_LAYOUTS + OPINIONS)
 def test_layouts(rows: list[word_forms.Row], expected: list[str]) -> None:
     widths = [3.0] * max(
         sum(item.cols if isinstance(item, word_forms.Span) else 1 for item in row) for row in rows

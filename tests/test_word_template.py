@@ -175,6 +175,12 @@ def test_each_answer_is_in_its_cell_and_everything_else_is_as_it_was(
     filled: dict[str, tuple[bytes, FormDecl, FormRecord, bytes]], builder: str
 ) -> None:
     blank, form, record, data = filled[builder]
+    assert_each_answer_in_its_cell(blank, data, form, record)
+
+
+def assert_each_answer_in_its_cell(blank: bytes, data: bytes, form: FormDecl, record: FormRecord) -> None:
+    """Read the filled file back cell by cell: each answer of ``record`` in the cell (or line) the blank
+    form left for it, each row of a repeating table in its row, every other part of the blank as it was."""
     original, document = Document(io.BytesIO(blank)), Document(io.BytesIO(data))
     for field in (step for step in form.steps if isinstance(step, FieldDecl) and step.kind != "photo"):
         words = answer_in_words(field, record.answers[field.key])

@@ -149,6 +149,7 @@ def test_stored_dates_and_periods_print_in_chinese() -> None:
         ("联系电话", "", "phone", "phone", {}),
         ("邮政编码", "", "postcode", "postcode", {}),
         ("电子邮箱", "", "email", "email", {}),
+        ("电子信箱", "", "email", "email", {}),
         ("项目起止时间", "", "period", "period", {}),
         ("成立时间", "", "date", "date", {}),
         ("服务人数", "", "count", "integer", {"min": 0, "max": 10_000_000}),
