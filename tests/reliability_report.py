@@ -299,6 +299,12 @@ SUITE = [
         None,
     ),
     (
+        "tests/test_word_forms_web_chat.py",
+        "each of 9 Word forms of different layouts imported, filled over the web chat (photos "
+        "uploaded), downloaded from the chat's link and read back cell by cell",
+        None,
+    ),
+    (
         "tests/test_word_import.py::test_files_that_are_not_word_forms_are_refused",
         "`intake form import` of files that are not Word forms (.doc, .wps, renamed, encrypted, cut, no "
         "table, PDF): each refused in Chinese, nothing written",
