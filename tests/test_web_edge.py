@@ -22,7 +22,7 @@ import httpx
 import pytest
 from telegram import Bot
 
-from bot.logs import quiet_third_party_logs
+from bot.logs import OURS, quiet_third_party_logs
 from bot.telegram_channel import TelegramChannel
 from bot.web import (
     ALREADY_RECEIVED,
@@ -97,14 +97,19 @@ def logs_fixture() -> Iterator[Captured]:
     (it does not propagate to the root logger)."""
     handler = Captured()
     roots = [logging.getLogger(), logging.getLogger("uvicorn")]
-    levels = [logger.level for logger in roots]
+    # Our own loggers too: a test before may have run the ``intake`` command in this process, which
+    # pins them at the command's level (``bot.logs.configure_logging``).
+    ours = [logging.getLogger(name) for name in OURS]
+    levels = [logger.level for logger in [*roots, *ours]]
     for logger in roots:
         logger.addHandler(handler)
+    for logger in [*roots, *ours]:
         logger.setLevel(logging.DEBUG)
     quiet_third_party_logs()
     yield handler
-    for logger, level in zip(roots, levels, strict=True):
+    for logger in roots:
         logger.removeHandler(handler)
+    for logger, level in zip([*roots, *ours], levels, strict=True):
         logger.setLevel(level)
 
 
