@@ -719,8 +719,10 @@ class DialogEngine:
     # Starting, resuming, reopening ---------------------------------------------------------------
 
     def _earlier_drafts(self, turn: Turn, task: TaskDecl) -> list[Draft]:
-        """The unit's drafts of a task with something in them that 新建 would otherwise start beside:
-        open ones (not the one in hand) and abandoned ones still kept — never a correction's."""
+        """This contact's drafts of a task with something in them that 新建 would otherwise start
+        beside: open ones (not the one in hand) and abandoned ones still kept — never a correction's.
+        Another contact of the unit may be filling one of her own at this very moment (two candidates,
+        two 登记表): hers are in 草稿, not offered here."""
         assert turn.unit.id is not None
         keep_since = turn.now - timedelta(days=self.campaign.cancelled_draft_days)
         current = turn.draft.id if turn.draft is not None else None
@@ -728,6 +730,7 @@ class DialogEngine:
             draft
             for draft in self.repository.drafts(turn.unit.id, ("open", "cancelled"))
             if draft.task_id == task.id
+            and draft.started_by == turn.contact.id
             and draft.answers
             and draft.submission_id is None
             and draft.id != current
@@ -753,7 +756,7 @@ class DialogEngine:
         earlier = [] if fresh else self._earlier_drafts(turn, task)
         if earlier:
             entries = [(self._draft_label(draft, turn.now), f"resume:{draft.id}") for draft in earlier]
-            text = f"贵单位已有填了一部分的《{form.short_title}》，可以接着填，也可以重新开始一份："
+            text = f"您已有填了一部分的《{form.short_title}》，可以接着填，也可以重新开始一份："
             self._set_menu(turn, text, [*entries, ("重新开始", f"fresh:{task.id}")])
             return
         records = self._progress(turn.unit, task).records

@@ -176,3 +176,18 @@ def test_restoring_from_新建_takes_the_abandoned_draft_up_where_it_was(chat: C
     chat.send(next(o for o in chat.options if o.startswith("登记表")))
     start(chat, "课程推荐表")
     assert chat.options[0].startswith("继续：课程推荐表"), "an open draft is offered too"
+
+
+def test_two_contacts_of_one_unit_each_fill_their_own_form_side_by_side(engine: DialogEngine) -> None:
+    """Two 登记表 of one unit at once (two candidates, two colleagues): starting hers, neither is
+    offered the other's draft in the middle of being filled; it stays in 草稿 for the unit."""
+    first, second = Chat(engine, user="colleague-1"), Chat(engine, user="colleague-2")
+    start(first, "登记表")
+    first.send(CADRE_ANSWERS[0])
+    start(second, "登记表")
+    assert "可以接着填" not in second.text, second.text
+    second.send("覃美玲")
+    assert second.draft().answers["name"] == "覃美玲"
+    assert first.draft().answers["name"] == CADRE_ANSWERS[0] and first.draft().id != second.draft().id
+    second.send("草稿")
+    assert any(CADRE_ANSWERS[0] in option for option in second.options), "the unit's drafts are listed"
