@@ -83,7 +83,13 @@ def free_port() -> int:
 @contextmanager
 def serving(app: Starlette) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread on a free loopback port; yield its base URL."""
-    port = free_port()
+    with serving_at(app, free_port()) as url:
+        yield url
+
+
+@contextmanager
+def serving_at(app: Starlette, port: int) -> Iterator[str]:
+    """``serving`` on a port chosen beforehand (where the settings name the address)."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,12 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
 from bot.download_grants import DownloadGrants
 from bot.settings import Settings
-from bot.web import SESSION_COOKIE, Signer, build_app, stop_streams
+from bot.web import SESSION_COOKIE, Signer, build_app
 from bot.wecom import SIGN_IN_PATH, SIGN_IN_START_PATH, WeComChannel
 from bot.wecom_sign_in import ASK_TO_SWITCH, LINK_UNUSABLE, STATE_COOKIE, SWITCH_COOKIE
 from dialogs.engine import DialogEngine
@@ -37,6 +32,7 @@ from tests.test_web_api import (
     free_port,
     invite,
     serving,
+    serving_at,
     sign_in,
     submit_site,
 )
@@ -49,23 +45,6 @@ from tests.wecom_fake.server import FakeWeCom
 
 MEMBER = "TanXiuLan"  # 鱼峰区妇联's contact in the app chat
 ATTACKER = "Mallory"  # a member of another unit (城中区妇联), who would have her browser be his
-
-
-@contextmanager
-def serving_at(app: Starlette, port: int) -> Iterator[str]:
-    """``tests.test_web_api.serving`` on a port chosen beforehand (the settings name the address)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_streams(app)
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
