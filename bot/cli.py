@@ -47,8 +47,8 @@ from storage.backup import LOST_BEFORE, BackupError, backup, purge, restore
 from storage.database import (
     DatabaseNotMigrated,
     check_migrated,
-    holds_no_submissions,
     is_unavailable,
+    is_unused,
     make_engine,
     migrate,
 )
@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     url = settings.resolved_database_url()
     stored = _stored_submissions(settings.data_dir)
-    if stored and holds_no_submissions(url):
+    if stored and is_unused(url):
         print(FRESH_DATABASE_BESIDE_DATA.format(data_dir=settings.data_dir, files=stored), file=sys.stderr)
         return 2
     migrate(url)
@@ -154,7 +154,8 @@ TRIAL_IS_LOCAL = (
     "试用请去掉 TELEGRAM_BOT_TOKEN；正式运行请用今年的活动文件，不加 --trial。"
 )
 FRESH_DATABASE_BESIDE_DATA = (
-    "数据目录 {data_dir}/ 里已有 {files} 份提交记录，但数据库里一份提交也没有（或数据库不存在）——"
+    "数据目录 {data_dir}/ 里已有 {files} 份提交记录，"
+    "但数据库是空的（没有提交，也没有绑定的联系人，或数据库不存在）——"
     "通常是数据库文件被删除或重建了，"
     "或 INTAKE_DATABASE_URL 指向了别的数据库。为免在旧数据旁边另起一个空数据库，服务没有启动。\n"
     "请从备份恢复：intake restore 备份文件.tar.gz（恢复到新建的空数据库），或改正 INTAKE_DATABASE_URL。"

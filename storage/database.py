@@ -345,9 +345,13 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def holds_no_submissions(url: str) -> bool:
-    """True when the database at ``url`` holds no submitted form: never migrated (for SQLite: no
-    file, or an empty one), or migrated afresh. Looks without creating anything."""
+def is_unused(url: str) -> bool:
+    """True when the database at ``url`` holds nothing anyone did: never migrated (for SQLite: no
+    file, or an empty one), or migrated afresh, with no contact bound and no form submitted. Looks
+    without creating anything.
+
+    A record file with no row is not enough to call a database new: a submission writes its record
+    before its transaction commits, so a kill in between leaves a record beside a database in use."""
     path = _sqlite_path(url) if url.startswith("sqlite") else None
     if path is not None and (not path.exists() or path.stat().st_size == 0):
         return True
@@ -356,7 +360,8 @@ def holds_no_submissions(url: str) -> bool:
         with engine.connect() as connection:
             if MigrationContext.configure(connection).get_current_revision() is None:
                 return True
-            return connection.execute(text("SELECT 1 FROM submissionversion LIMIT 1")).first() is None
+            used = "SELECT 1 FROM contact UNION ALL SELECT 1 FROM submissionversion LIMIT 1"
+            return connection.execute(text(used)).first() is None
     finally:
         engine.dispose()
 

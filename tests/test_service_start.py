@@ -120,6 +120,22 @@ def test_an_empty_database_beside_stored_submissions_is_refused(tmp_path: Path) 
     assert again.returncode == 2 and "intake restore" in again.stderr
 
 
+def test_a_record_left_by_a_killed_submission_beside_a_database_in_use_does_not_stop_a_start(
+    tmp_path: Path,
+) -> None:
+    """A submission writes its record before its transaction commits: a kill in between leaves a
+    record and no row. The database is in use (a contact is bound), so the service starts again."""
+    env = service_env(tmp_path, INTAKE_CAMPAIGN_FILE=str(current_campaign_file(tmp_path)))
+    subprocess.run([*INTAKE, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=60)
+    chat = [*INTAKE, "chat", "--unit", "yufeng"]
+    subprocess.run(chat, env=env, cwd=ROOT, input="", check=True, capture_output=True, text=True, timeout=60)
+    record = tmp_path / "data" / "submissions" / "yufeng" / "1-v1.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"submission": 1}', encoding="utf-8")
+    with running(env) as url:
+        assert httpx.get(url + "/").status_code == 200
+
+
 def test_a_trial_never_talks_to_telegram(tmp_path: Path) -> None:
     env = service_env(tmp_path, TELEGRAM_BOT_TOKEN="123456:a-real-bot-would-reach-real-people")
     result = subprocess.run(
