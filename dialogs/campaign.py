@@ -1,22 +1,23 @@
-"""The campaign: one year's notice as data — units, tasks, quotas, deadlines and the notice's contact.
+"""The campaign: one notice as data — units, tasks, quotas, deadlines and the notice's contact.
 
 Loaded and checked once at start-up from a TOML file in ``campaigns/``. A task names the form it
-collects; a task's form must exist in the loaded form declarations.
+collects; a task's form must exist in the loaded form declarations. What is wrong in a campaign file is
+said in Chinese, naming the place in the file (``dialogs.declaration_files``): its author is a clerk.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dialogs.chinese_text import to_halfwidth_digits
+from dialogs.declaration_files import read_declaration_file, validation_message
 from dialogs.declarations import DeclarationError, FormDecl
 from dialogs.validators import Rejected, ValidationContext, validate_phone
 
@@ -43,7 +44,7 @@ class NoticeContact(_Frozen):
         area code is refused at load, since a unit outside the city could not call it."""
         checked = validate_phone(phone, {}, ValidationContext("contact.phone", date.today(), 2000))
         if isinstance(checked, Rejected):
-            raise ValueError(f"contact.phone {phone!r}: {checked.message}")
+            raise ValueError(f"写的是 {phone!r}：{checked.message}")
         return str(checked.value)
 
     def line(self) -> str:
@@ -128,7 +129,7 @@ class TaskDecl(_Frozen):
     @model_validator(mode="after")
     def _check(self) -> TaskDecl:
         if self.quota_max is not None and self.quota_max < self.quota_min:
-            raise ValueError(f"task {self.id!r}: quota_max < quota_min")
+            raise ValueError(f"quota_max（{self.quota_max}）不能小于 quota_min（{self.quota_min}）")
         return self
 
     @property
@@ -143,8 +144,13 @@ class TaskDecl(_Frozen):
         return self.counts.removeprefix("rows:") if self.counts.startswith("rows:") else None
 
 
+#: A notice's own say on its state: ``auto`` (its dates decide: ``dialogs.catalogue.NoticeState``), or
+#: ``draft`` (not sent to the units yet) and ``archived`` (put away, whatever its dates).
+NoticeStatus = Literal["auto", "draft", "archived"]
+
+
 class Campaign(_Frozen):
-    id: str
+    id: str = Field(min_length=1)
     name: str
     notice: str
     issuer: str
@@ -160,13 +166,25 @@ class Campaign(_Frozen):
     late_submissions: Literal["accepted", "refused"] = "accepted"
     units: list[UnitDecl] = Field(min_length=1)
     tasks: list[TaskDecl] = Field(min_length=1)
+    status: NoticeStatus = "auto"
+    #: The day the notice goes out to its units; before it, the notice is a draft.
+    opens_on: date | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Campaign:
-        ZoneInfo(self.timezone)
-        for kind, values in (("unit", [u.code for u in self.units]), ("task", [t.id for t in self.tasks])):
-            if len(set(values)) != len(values):
-                raise ValueError(f"duplicate {kind} code in campaign {self.id!r}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f'timezone {self.timezone!r} 不是已知的时区：中国大陆请写 "Asia/Shanghai"'
+            ) from error
+        for kind, values in (
+            ("units 的 code", [u.code for u in self.units]),
+            ("tasks 的 id", [t.id for t in self.tasks]),
+        ):
+            repeated = sorted({value for value in values if values.count(value) > 1})
+            if repeated:
+                raise ValueError(f"{kind} 有重复：{'、'.join(repeated)}，每个只能出现一次")
         return self
 
     @property
@@ -247,46 +265,68 @@ def _names_of(code: str, name: str, short_name: str, area: str) -> tuple[str, st
     return (_comparable(code), _comparable(name), _comparable(short_name), _comparable(area))
 
 
-def load_campaign(path: Path, forms: dict[str, FormDecl]) -> Campaign:
+def load_campaign(path: Path, forms: Mapping[str, FormDecl]) -> Campaign:
     """Read a campaign file and check it against the loaded forms."""
-    try:
-        with path.open("rb") as handle:
-            campaign = Campaign.model_validate(tomllib.load(handle))
-    except FileNotFoundError as error:
-        raise DeclarationError(f"campaign file not found: {path}") from error
-    except (tomllib.TOMLDecodeError, ValidationError, ValueError) as error:
-        raise DeclarationError(f"{path.name}: {error}") from error
-    for task in campaign.tasks:
-        form = forms.get(task.form)
-        if form is None:
-            raise DeclarationError(f"{path.name}: task {task.id!r} names unknown form {task.form!r}")
-        group = task.counted_group
-        if group is not None and group not in {g.key for g in form.groups()}:
-            raise DeclarationError(f"{path.name}: task {task.id!r} counts unknown group {group!r}")
-    _check_targets(path, campaign, forms)
+    data = read_declaration_file(path, path.name)
+    campaign = campaign_from(data, path.name)
+    check_campaign_forms(campaign, forms, path.name)
     return campaign
 
 
-def _check_targets(path: Path, campaign: Campaign, forms: dict[str, FormDecl]) -> None:
-    """Every city target names a task of the campaign; the share, a choice of that task's form and one
-    of its choices."""
+def campaign_from(data: Mapping[str, Any], shown_as: str) -> Campaign:
+    """A campaign from its file's table; what the model refuses, said in Chinese (``shown_as``: the file)."""
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError as error:
+        raise DeclarationError(f"{shown_as} 有误：{validation_message(error, data)}") from error
+
+
+def check_campaign_forms(campaign: Campaign, forms: Mapping[str, FormDecl], shown_as: str) -> None:
+    """Every task collects a known form (counting one of its groups, if by rows); every city target
+    names a task of the campaign, and the share a choice of that task's form and one of its choices."""
+    for number, task in enumerate(campaign.tasks, 1):
+        where = f'{shown_as} 第 {number} 个 [[tasks]]（id = "{task.id}"）'
+        form = forms.get(task.form)
+        if form is None:
+            raise DeclarationError(
+                f'{where}的 form 写的是 "{task.form}"，没有这个表单（已有：{"、".join(sorted(forms))}）。'
+                "请改成已有的表单编号，或先用 intake form import 把它的 Word 表格导入到 forms/ 中。"
+            )
+        group = task.counted_group
+        groups = [g.key for g in form.groups()]
+        if group is not None and group not in groups:
+            choices = "、".join(f'"rows:{key}"' for key in groups) or "（这个表单没有可按行计数的组）"
+            raise DeclarationError(
+                f'{where}的 counts 写的是 "{task.counts}"，表单 {form.id} 没有“{group}”这一组。'
+                f'请改成 "records"（按份数计）或 {choices}。'
+            )
+    _check_targets(campaign, forms, shown_as)
+
+
+def _check_targets(campaign: Campaign, forms: Mapping[str, FormDecl], shown_as: str) -> None:
     tasks = {task.id: task for task in campaign.tasks}
     targets = campaign.city_targets
-    named = [(f"city_targets.counts[{n}]", t.task) for n, t in enumerate(targets.counts)]
-    named += [("city_targets.share", targets.share.task)] if targets.share else []
+    named = [(f"第 {n} 个 [[city_targets.counts]]", t.task) for n, t in enumerate(targets.counts, 1)]
+    named += [("[city_targets.share]", targets.share.task)] if targets.share else []
     for key, task_id in named:
         if task_id not in tasks:
-            raise DeclarationError(f"{path.name}: {key} names unknown task {task_id!r}")
+            raise DeclarationError(
+                f'{shown_as} {key} 的 task 写的是 "{task_id}"，本通知没有这个任务。'
+                f"请改成 [[tasks]] 中的 id 之一：{'、'.join(tasks)}。"
+            )
     share = targets.share
     if share is None:
         return
     form = forms[tasks[share.task].form]
     field = next((f for f in form.top_fields() if f.key == share.field), None)
     if field is None:
+        choices = "、".join(f.key for f in form.top_fields() if f.kind == "choice")
         raise DeclarationError(
-            f"{path.name}: city_targets.share reads {share.field!r}, no field of {form.id!r}"
+            f'{shown_as} [city_targets.share] 的 field 写的是 "{share.field}"，表单 {form.id} 没有这一项。'
+            f"请改成它的选择题之一：{choices or '（这个表单没有选择题，请删去 [city_targets.share]）'}。"
         )
     if share.value not in field.choice_buttons:
         raise DeclarationError(
-            f"{path.name}: city_targets.share counts {share.value!r}, not a choice of {form.id!r}.{field.key}"
+            f'{shown_as} [city_targets.share] 的 value 写的是 "{share.value}"，'
+            f"不是表单 {form.id} 的 {field.key} 的选项。请改成其中之一：{'、'.join(field.choice_buttons)}。"
         )

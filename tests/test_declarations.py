@@ -113,7 +113,7 @@ def test_a_campaign_naming_an_unknown_form_fails_at_load(tmp_path: Path, declara
     text = DEFAULT_CAMPAIGN.read_text(encoding="utf-8").replace('form = "site_application"', 'form = "nope"')
     path = tmp_path / "campaign.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(DeclarationError, match="unknown form 'nope'"):
+    with pytest.raises(DeclarationError, match='form 写的是 "nope"，没有这个表单'):
         load_campaign(path, declarations.forms)
 
 
@@ -123,14 +123,18 @@ def test_a_campaign_naming_an_unknown_form_fails_at_load(tmp_path: Path, declara
         (
             'task = "sites"\nat_least = 10',
             'task = "shifandian"\nat_least = 10',
-            "campaign.toml: city_targets.counts[0] names unknown task 'shifandian'",
+            'campaign.toml 第 1 个 [[city_targets.counts]] 的 task 写的是 "shifandian"，本通知没有这个任务',
         ),
         (
             'field = "cadre_level"',
             'field = "cadre_levl"',
-            "campaign.toml: city_targets.share reads 'cadre_levl'",
+            'campaign.toml [city_targets.share] 的 field 写的是 "cadre_levl"',
         ),
-        ('value = "村（社区）妇联执委"', 'value = "村妇联执委"', "counts '村妇联执委', not a choice"),
+        (
+            'value = "村（社区）妇联执委"',
+            'value = "村妇联执委"',
+            'value 写的是 "村妇联执委"，不是表单 cadre_registration 的 cadre_level',
+        ),
     ],
 )
 def test_a_city_target_that_names_nothing_fails_at_load(

@@ -124,7 +124,7 @@ def test_a_contact_phone_without_area_code_is_refused_at_load(
     assert 'phone = "0772-2823290"' in source
     broken = tmp_path / "campaign.toml"
     broken.write_text(source.replace('phone = "0772-2823290"', 'phone = "2823290"'), encoding="utf-8")
-    with pytest.raises(DeclarationError, match=r"contact\.phone .*区号"):
+    with pytest.raises(DeclarationError, match=r"\[contact\] 的 phone：.*区号"):
         load_campaign(broken, declarations.forms)
 
 
