@@ -17,6 +17,7 @@ from bot.app import Service, campaign_exporter, campaign_video_exporter, load_de
 from bot.console import run_console
 from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
+from bot.notice_commands import add_notice_commands
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from bot.web import join_link, public_url, serve_web
@@ -523,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.set_defaults(handler=cmd_diagrams)
 
     add_form_commands(commands)
+    add_notice_commands(commands)
     return parser
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dialogs.campaign import DEFAULT_CAMPAIGN
+from dialogs.campaign import CAMPAIGNS_DIR, DEFAULT_CAMPAIGN
 
 
 class Settings(BaseSettings):
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     campaign_file: Path = DEFAULT_CAMPAIGN
+    # The notices' folder (each *.toml, each */campaign.toml with its forms/, and roster.toml, the
+    # city's units): read by ``intake notices``. INTAKE_CAMPAIGN_FILE, when set, wins: one notice.
+    campaigns_dir: Path = CAMPAIGNS_DIR
     host: str = "127.0.0.1"
     port: int = 8080
     telegram_bot_token: str = Field(default="", validation_alias="TELEGRAM_BOT_TOKEN")

@@ -27,6 +27,11 @@ _AT = re.compile(r"\s*\(at (?:line (?P<line>\d+), column (?P<column>\d+)|end of 
 #: tomllib's message (its start) → what it usually means in a hand-written file.
 _TOML_MISTAKES: tuple[tuple[str, str], ...] = (
     ("Unterminated string", "引号没有配对：文字要写在一对英文双引号里"),
+    ("Illegal character '\\n'", "引号没有配对（这一行的文字少了后面的引号）：文字要写在一对英文双引号里"),
+    (
+        "Expected newline or end of document after a statement",
+        "值的后面还有多余的字：文字要整个写在英文双引号里，一行只写一项",
+    ),
     ("Illegal character", "引号里有不能直接写的字符（如换行）：请写在一行内，或用三个引号的多行文字"),
     ("Cannot overwrite a value", "同一项写了两次：请删去重复的一行"),
     ("Cannot declare", "同一个表（[名称]）写了两次：请合并或删去一个"),
