@@ -113,12 +113,6 @@ class Catalogue:
     notices: tuple[Notice, ...]
     problems: tuple[NoticeProblem, ...] = ()
 
-    def notice(self, notice_id: str) -> Notice:
-        for notice in self.notices:
-            if notice.id == notice_id:
-                return notice
-        raise KeyError(notice_id)
-
 
 def load_catalogue(directory: Path, printable: Printable | None = None) -> Catalogue:
     """Every notice in ``directory``, and a problem for each file that could not be taken."""

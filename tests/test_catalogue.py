@@ -431,3 +431,14 @@ def _only(catalogue: Catalogue) -> Notice:
     assert catalogue.problems == ()
     (notice,) = catalogue.notices
     return notice
+
+
+def test_a_single_notice_file_picks_from_the_roster_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "roster.toml").write_text(ROSTER, encoding="utf-8")
+    single = tmp_path / "pick.toml"
+    single.write_text(picking('{ kinds = ["city_org"] }'), encoding="utf-8")
+    notice = _only(load_notice_file(single, printable))
+    assert (notice.source, [u.code for u in notice.campaign.units]) == (
+        str(single),
+        ["jiguan", "zonggonghui"],
+    )
