@@ -28,6 +28,7 @@ from sqlalchemy import select as select_table
 from sqlmodel import SQLModel, col, select
 
 from storage.data_folder import FILE_FOLDERS, inside
+from storage.files import STALE_TEMPORARY
 from storage.kept_text import writable
 from storage.models import (
     Attachment,
@@ -45,7 +46,7 @@ from storage.models import (
     SubmissionVersion,
     Unit,
 )
-from storage.repository import STALE_TEMPORARY, rebuild_progress
+from storage.progress import rebuild_progress
 from storage.temporaries import PREFIX, abandoned, write_whole
 
 log = logging.getLogger(__name__)
