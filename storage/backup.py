@@ -48,6 +48,7 @@ from storage.models import (
 )
 from storage.progress import rebuild_progress
 from storage.temporaries import PREFIX, abandoned, write_whole
+from storage.units import in_campaign
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
@@ -454,7 +455,7 @@ def purge(
     removed: dict[str, int] = {}
     with engine.begin() as connection:
         named_before = _referenced_files(connection)
-        units = select(Unit.id).where(col(Unit.campaign_id) == campaign_id)
+        units = select(Unit.id).where(in_campaign(campaign_id))
         old = select(Submission.id).where(
             Submission.campaign_id == campaign_id, Submission.updated_at < before
         )

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 
 from storage.models import Contact, Draft, Unit
 from storage.part import RepositoryPart, is_id, table_of
+from storage.units import in_campaign
 
 
 class ContactStorage(RepositoryPart):
@@ -71,7 +72,7 @@ class ContactStorage(RepositoryPart):
             query = (
                 select(Unit.code, func.count(col(Contact.id)))
                 .join(Contact, col(Contact.unit_id) == col(Unit.id))
-                .where(Unit.campaign_id == campaign_id, col(Contact.active).is_(True))
+                .where(in_campaign(campaign_id), col(Contact.active).is_(True))
                 .group_by(Unit.code)
             )
             return {code: count for code, count in session.exec(query)}
@@ -79,11 +80,12 @@ class ContactStorage(RepositoryPart):
     def contacts(self, campaign_id: str) -> list[tuple[Contact, Unit | None]]:
         """Every chat identity with the unit it is bound to (None for 组联部), oldest first."""
         with self._session() as session:
-            query = select(Contact, Unit).join(Unit, col(Contact.unit_id) == col(Unit.id), isouter=True)
-            rows = session.exec(query.order_by(col(Contact.id))).all()
-            return [
-                (contact, unit) for contact, unit in rows if unit is None or unit.campaign_id == campaign_id
-            ]
+            query = (
+                select(Contact, Unit)
+                .join(Unit, col(Contact.unit_id) == col(Unit.id), isouter=True)
+                .where(or_(col(Unit.id).is_(None), in_campaign(campaign_id)))
+            )
+            return [(contact, unit) for contact, unit in session.exec(query.order_by(col(Contact.id)))]
 
     def revoke_contact(self, contact_id: int) -> bool:
         """Unbind a chat identity: it is refused from its next message on. False if there is none."""
@@ -112,9 +114,7 @@ class ContactStorage(RepositoryPart):
             query = (
                 select(Unit.code, Contact.channel, Contact.external_id)
                 .join(Contact, col(Contact.unit_id) == col(Unit.id))
-                .where(
-                    Unit.campaign_id == campaign_id, col(Contact.active).is_(True), Contact.role == "contact"
-                )
+                .where(in_campaign(campaign_id), col(Contact.active).is_(True), Contact.role == "contact")
                 .order_by(col(Contact.id))
             )
             result: dict[str, list[tuple[str, str]]] = {}

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from storage.models import NudgeRecord, OutboxMessage, Unit, utc_now
 from storage.outbox import outbox_row
 from storage.part import RepositoryPart, table_of
+from storage.units import in_campaign
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class NudgeStorage(RepositoryPart):
             return 0
         now = utc_now()
         with self._session() as session:
-            query = select(Unit.code, Unit.id).where(Unit.campaign_id == campaign_id)
+            query = select(Unit.code, Unit.id).where(in_campaign(campaign_id))
             unit_ids = {code: key for code, key in session.execute(query)}
             insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
             records = table_of(NudgeRecord)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from storage.models import Unit
@@ -23,7 +24,7 @@ class UnitStorage(RepositoryPart):
         self._units.clear()
         self._units_by_code.clear()
         with self._session() as session:
-            existing = {u.code: u for u in session.exec(select(Unit).where(Unit.campaign_id == campaign_id))}
+            existing = {u.code: u for u in session.exec(select(Unit).where(in_campaign(campaign_id)))}
             for code, name, area, kind in units:
                 unit = existing.get(code) or Unit(
                     campaign_id=campaign_id, code=code, name=name, area=area, kind=kind
@@ -34,9 +35,7 @@ class UnitStorage(RepositoryPart):
 
     def units(self, campaign_id: str) -> list[Unit]:
         with self._session() as session:
-            return list(
-                session.exec(select(Unit).where(Unit.campaign_id == campaign_id).order_by(col(Unit.id)))
-            )
+            return list(session.exec(select(Unit).where(in_campaign(campaign_id)).order_by(col(Unit.id))))
 
     def unit(self, unit_id: int) -> Unit | None:
         """A unit by id, read once per process: units change only when ``sync_units`` runs at start."""
@@ -53,9 +52,14 @@ class UnitStorage(RepositoryPart):
         unit = self._units_by_code.get((campaign_id, code))
         if unit is None:
             with self._session() as session:
-                unit = session.exec(
-                    select(Unit).where(Unit.campaign_id == campaign_id, Unit.code == code)
-                ).first()
+                unit = session.exec(select(Unit).where(in_campaign(campaign_id), Unit.code == code)).first()
             if unit is not None:
                 self._units_by_code[(campaign_id, code)] = unit
         return unit
+
+
+def in_campaign(campaign_id: str) -> ColumnElement[bool]:
+    """The condition on ``Unit`` that picks a campaign's units: the one place that says which units a
+    campaign has (each unit row belongs to one campaign today; a roster of units shared by notices
+    would make this a notice's pick from the roster)."""
+    return col(Unit.campaign_id) == campaign_id
