@@ -28,6 +28,7 @@ from sqlalchemy import select as select_table
 from sqlmodel import SQLModel, col, select
 
 from storage.data_folder import FILE_FOLDERS, inside
+from storage.files import STALE_TEMPORARY
 from storage.kept_text import writable
 from storage.models import (
     Attachment,
@@ -45,8 +46,9 @@ from storage.models import (
     SubmissionVersion,
     Unit,
 )
-from storage.repository import STALE_TEMPORARY, rebuild_progress
+from storage.progress import rebuild_progress
 from storage.temporaries import PREFIX, abandoned, write_whole
+from storage.units import in_campaign
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
@@ -453,7 +455,7 @@ def purge(
     removed: dict[str, int] = {}
     with engine.begin() as connection:
         named_before = _referenced_files(connection)
-        units = select(Unit.id).where(col(Unit.campaign_id) == campaign_id)
+        units = select(Unit.id).where(in_campaign(campaign_id))
         old = select(Submission.id).where(
             Submission.campaign_id == campaign_id, Submission.updated_at < before
         )

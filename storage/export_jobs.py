@@ -8,26 +8,15 @@ Part of the one door to storage: ``Repository`` takes these methods from here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from storage.models import ExportJob
-
-if TYPE_CHECKING:
-
-    class _Storage:
-        def _session(self) -> AbstractContextManager[Session]: ...
-        def unit_of_work(self) -> AbstractContextManager[None]: ...
-        def _commit(self, session: Session) -> None: ...
-        def enqueue_message(self, channel: str, chat_key: str, payload: dict[str, Any]) -> None: ...
-
-else:
-    _Storage = object
+from storage.part import RepositoryPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +32,7 @@ class ExportOrder:
     attempts: int  # this one included
 
 
-class ExportJobStorage(_Storage):
+class ExportJobStorage(RepositoryPart):
     """The export jobs' side of ``Repository``."""
 
     def add_export_job(self, campaign_id: str, kind: str, channel: str, chat_key: str, at: datetime) -> None:

@@ -107,7 +107,7 @@ class Submission(SQLModel, table=True):
 class UnitProgress(SQLModel, table=True):
     """One unit's running totals on one task, kept in the transactions that submit and decide.
 
-    Derived from ``submission`` (``Repository.refresh_progress`` recomputes a row from it), so that
+    Derived from ``submission`` (``storage.progress.refresh_progress`` recomputes a row from it), so that
     /status, /pending and the reminders read one small row per unit and task, not every answer.
     """
 

@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from bot.app import Declarations
 from storage.database import DatabaseNotMigrated, check_migrated, make_engine
 from storage.models import CHAT_LINES_KEPT, Draft, utc_now
-from storage.repository import ConcurrentUpdate, Repository
+from storage.repository import ConcurrentUpdate, NudgeToSend, Repository
 from tests.conftest import photo_bytes, postgres_repository, sqlite_repository
 
 
@@ -125,6 +125,28 @@ def test_rebinding_a_contact_to_another_unit_forgets_its_current_draft(store: Re
     assert other is not None
     rebound = store.bind_contact("test", "u1", other.id)
     assert rebound.unit_id == other.id and rebound.current_draft_id is None
+
+
+def test_each_campaign_sees_only_its_own_units_and_their_contacts(store: Repository) -> None:
+    """Units are a campaign's (``storage.units.in_campaign``): another campaign's unit of the same code is
+    not this one's, nor are the contacts bound to it, nor its reminders; 组联部 is every campaign's."""
+    store.sync_units("other-2022", [("yufeng", "鱼峰区妇联", "鱼峰区", "county")])
+    ours, theirs = store.unit_by_code("liuzhou-2021", "yufeng"), store.unit_by_code("other-2022", "yufeng")
+    assert ours is not None and theirs is not None and ours.id != theirs.id
+    assert [unit.code for unit in store.units("other-2022")] == ["yufeng"]
+    assert len(store.units("liuzhou-2021")) == 14
+    store.bind_contact("test", "ours", ours.id)
+    store.bind_contact("test", "theirs", theirs.id)
+    store.bind_contact("test", "desk", None, role="supervisor")
+    listed = [(contact.external_id, unit and unit.id) for contact, unit in store.contacts("liuzhou-2021")]
+    assert listed == [("ours", ours.id), ("desk", None)]
+    assert store.contacts_per_unit("liuzhou-2021") == {"yufeng": 1}
+    assert store.unit_contacts("other-2022") == {"yufeng": [("test", "theirs")]}
+    slot = utc_now()
+    reminder = NudgeToSend("k-yufeng", "yufeng", "cadres", "manual", slot, [("test", "theirs")], "请尽快报送")
+    assert store.record_nudges("other-2022", [reminder]) == 1
+    assert [nudge.unit_id for nudge in store.nudges("other-2022")] == [theirs.id]
+    assert store.nudges("liuzhou-2021") == []
 
 
 def test_a_web_conversation_keeps_its_last_lines_only(store: Repository) -> None:
