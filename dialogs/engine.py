@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import mimetypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -33,10 +32,10 @@ from dialogs.commands import (
     pick_action,
 )
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
+from dialogs.documents import open_document
 from dialogs.exchange import DocumentRef, Identity, Inbound, IncomingFile, OpenedDocument, Reply
 from dialogs.export_jobs import Exporter, ExportJobs, VideoExporter
 from dialogs.failures import failure_line
-from dialogs.file_names import is_export_name
 from dialogs.form_records import Render, record_name, stored_media
 from dialogs.invites import FailedAttempts, invite_is_open, invite_refusal
 from dialogs.lateness import can_change, deadline_label, is_past, late_note, refusal, refuses
@@ -52,8 +51,8 @@ from dialogs.presentation import (
     row_title,
     step_counter,
 )
-from dialogs.printing import printed_form
 from dialogs.privacy import privacy_notice
+from dialogs.received_files import check_file, check_photo, check_video
 from dialogs.reports import StatusReport
 from dialogs.sent_files import is_named_mp4, unused_file, wrong_file
 from dialogs.submission_view import (
@@ -74,8 +73,6 @@ from dialogs.validators import (
     ValidationContext,
     ValidationResult,
     cross_field_names,
-    validate_photo,
-    validate_video_meta,
 )
 from state_machines.cursor import Cursor
 from state_machines.form_machine import (
@@ -106,10 +103,6 @@ TOO_MANY_TRIES = "邀请码试错的次数太多了，请一分钟后再试。�
 TRY_AGAIN = (
     "抱歉，系统刚才出了点问题，您已填写的内容都已保存。请稍后再发送一次；如仍有问题，请联系{contact}。"
 )
-
-_PHOTO_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic", "HEIC": "heic"}
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ZIP_MIME = "application/zip"
 
 
 def system_clock() -> datetime:
@@ -437,53 +430,7 @@ class DialogEngine:
     def open_document(self, ref: DocumentRef, viewer: Identity | None = None) -> OpenedDocument | None:
         """The file of a document reference, or None when there is none (or ``viewer`` may not see it:
         a unit's contact sees the unit's own submissions, 组联部 every one and the exports)."""
-        if ref.kind == "export":
-            if viewer is not None and not viewer.supervisor:
-                return None
-            path = self.repository.export_path(ref.key) if is_export_name(ref.key) else None
-            return OpenedDocument(path, ref.key, ZIP_MIME) if path is not None else None
-        if ref.kind in ("photo", "video"):
-            return self._open_photo(ref.key, viewer)
-        number = plain_number(ref.key)
-        submission = self.repository.submission(number) if number is not None else None
-        if submission is None or submission.campaign_id != self.campaign.id:
-            return None
-        if viewer is not None and not viewer.supervisor and submission.unit_id != viewer.unit_id:
-            return None
-        wanted = ref.version or submission.current_version
-        versions = self.repository.versions(submission.id or 0)
-        version = next((v for v in versions if v.version == wanted), None)
-        if version is None or not version.document_path:
-            return None
-        form = self.forms[submission.form_id]
-        unit = self.repository.unit(submission.unit_id)
-        assert unit is not None
-        path = printed_form(self.repository, self.campaign, form, unit.code, version, self.render)
-        if path is None:
-            return None
-        return OpenedDocument(path, f"{form.short_title}-{submission.id}-第{wanted}版.docx", DOCX_MIME)
-
-    def _open_photo(self, sha256: str, viewer: Identity | None) -> OpenedDocument | None:
-        """A stored photo: for 组联部 any; for a unit's contact one in their open draft or in their
-        unit's submissions; for no one else."""
-        if viewer is None or not (len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
-            return None
-        if not viewer.supervisor and sha256 not in self._photos_seen_by(viewer):
-            return None
-        path = self.repository.file_path(sha256)
-        if path is None or not path.is_file():
-            return None
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return OpenedDocument(path, path.name, mime)
-
-    def _photos_seen_by(self, viewer: Identity) -> set[str]:
-        contact, draft = self.repository.contact_with_draft(viewer.channel, viewer.user_id)
-        if contact is None or viewer.unit_id is None:
-            return set()
-        seen = {ref.key for ref in stored_media(self.forms[draft.form_id], draft.answers)} if draft else set()
-        for submission, version in self.repository.current_versions(self.campaign.id, viewer.unit_id):
-            seen.update(ref.key for ref in stored_media(self.forms[submission.form_id], version.answers))
-        return seen
+        return open_document(self.repository, self.campaign, self.forms, self.render, ref, viewer)
 
     # Commands that work anywhere ---------------------------------------------------------------
 
@@ -1181,9 +1128,9 @@ class DialogEngine:
                 self._ask(turn)
                 return
             if file.kind == "video":
-                result = file.checked or self._check_video(file)
+                result = file.checked or check_video(self.repository, file)
             else:  # an MP4 sent as a document: checked by its metadata, nothing stored
-                result = self._check_video(replace(file, data=None, checked=None))
+                result = check_video(self.repository, replace(file, data=None, checked=None))
         elif file is not None:
             turn.say(wrong_file("text", field_decl.label, file))
             self._ask(turn)
@@ -1218,7 +1165,7 @@ class DialogEngine:
         is refused."""
         if file.kind != "photo" or file.data is None:
             return NOT_A_PHOTO
-        result = file.checked or self._check_photo(file.data)
+        result = file.checked or check_photo(self.repository, file.data)
         if isinstance(result, Rejected) or draft is None or group is None:
             return result
         digest = result.value["sha256"]
@@ -1231,61 +1178,9 @@ class DialogEngine:
     # Files -------------------------------------------------------------------------------------
 
     def check_file(self, file: IncomingFile) -> IncomingFile:
-        """The file with its own checks made and, when it passes, stored under its content hash.
-
-        Channels call this before the transaction that handles the message, outside it: decoding a
-        photo takes tens of milliseconds, and on SQLite every other writer — a messenger's callback
-        storing its next message — would wait for it. A file stored for an answer that then fails is
-        unreferenced, and ``intake purge`` removes it. A photo's answer is ``{sha256, mime, width,
-        height}``; a video's is its metadata, with its ``sha256`` when its bytes came along.
-        """
-        if file.checked is not None:
-            return file
-        if file.kind == "photo" and file.data is not None:
-            return replace(file, checked=self._check_photo(file.data))
-        if file.kind == "video":
-            return replace(file, checked=self._check_video(file))
-        return file
-
-    def _check_photo(self, data: bytes) -> ValidationResult:
-        result = validate_photo(data)
-        if isinstance(result, Rejected):
-            return result
-        meta = dict(result.value)
-        stored = self.repository.store_file(
-            data,
-            kind="photo",
-            mime=str(meta["mime"]),
-            extension=_PHOTO_EXTENSIONS.get(str(meta["format"]), "img"),
-            width=meta.get("width"),
-            height=meta.get("height"),
-        )
-        return Accepted(
-            {"sha256": stored.sha256, "mime": stored.mime, "width": stored.width, "height": stored.height}
-        )
-
-    def _check_video(self, file: IncomingFile) -> ValidationResult:
-        result = validate_video_meta(
-            mime=file.mime,
-            file_name=file.file_name,
-            duration_s=file.duration_s,
-            width=file.width,
-            height=file.height,
-            size_bytes=file.size,
-        )
-        if isinstance(result, Rejected) or (file.spooled is None and file.data is None):
-            return result
-        size = {"width": file.width, "height": file.height}
-        if file.spooled is not None:  # written to disk as it arrived: moved into place, not read whole
-            stored = self.repository.store_spooled(
-                file.spooled, kind="video", mime="video/mp4", extension="mp4", **size
-            )
-        else:
-            assert file.data is not None
-            stored = self.repository.store_file(
-                file.data, kind="video", mime="video/mp4", extension="mp4", **size
-            )
-        return Accepted({**result.value, "sha256": stored.sha256}, note=result.note)
+        """The file with its own checks made and, when it passes, stored under its content hash, before
+        the transaction that handles its message (``dialogs.received_files.check_file``)."""
+        return check_file(self.repository, file)
 
     def _caption_from_file(self, draft: Draft, group: GroupDecl, photo: FieldDecl, caption: str) -> list[str]:
         """A photo sent with a caption also answers the row's next text field (the 说明)."""
