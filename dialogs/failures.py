@@ -19,7 +19,7 @@ FRAMES = 4
 
 
 def failure_line(error: BaseException) -> str:
-    """``ValueError at dialogs/engine.py:412 _answer ← dialogs/engine.py:170 _handle ← …``."""
+    """``ValueError at handlers/field.py:57 answer ← dialogs/router.py:84 in_draft ← …``."""
     frames = traceback.extract_tb(error.__traceback__)[-FRAMES:]
     where = " ← ".join(f"{_short(frame.filename)}:{frame.lineno} {frame.name}" for frame in reversed(frames))
     return f"{type(error).__name__} at {where}" if where else type(error).__name__

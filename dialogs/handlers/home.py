@@ -1,0 +1,161 @@
+"""Outside a draft: the home menu (the notice's forms, what each still needs, by when), the lists of
+草稿 and 已交, and a submission of the unit's own shown or downloaded. A menu shown is remembered on
+the contact, so a button pressed later is read against the menu it belonged to."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from dialogs.campaign import TaskDecl
+from dialogs.commands import menu_token, not_understood
+from dialogs.draft_position import draft_token, where
+from dialogs.exchange import IncomingFile
+from dialogs.form_records import record_name
+from dialogs.lateness import can_change, deadline_label, is_past, late_note, refuses
+from dialogs.submission_view import own_submission, submission_line, submission_replies, word_file_reply
+from dialogs.supervision import Progress, campaign_progress
+from dialogs.turn import Turn, aware
+from storage.models import Contact, Draft
+
+
+def at_home(turn: Turn, text: str, file: IncomingFile | None) -> None:
+    """A message with no draft open and nothing to pick from: why it was not understood, and the menu."""
+    if file is not None:
+        turn.say("收到文件，但您现在没有正在填写的表。请先选择要填写的表。")
+    else:
+        turn.say(f"{not_understood(text)}请先选择要做什么：")
+    offer_new(turn)
+
+
+def offer_new(turn: Turn) -> None:
+    """新建: the notice's forms, each with what the unit has sent, what it needs and by when."""
+    entries, late = [], []
+    for item in campaign_progress(turn.store, turn.campaign, turn.unit.code):
+        task = item.task
+        form = turn.forms[task.form]
+        wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
+        noun = form.group(task.counted_group).item if task.counted_group else "份"
+        deadline = deadline_label(turn.campaign, task, turn.now, complete=item.complete)
+        late += [form.short_title] if is_past(turn.campaign, task, turn.now) and not item.complete else []
+        returned = f"，{item.returned}份被退回待修改" if item.returned else ""
+        label = f"{form.short_title}（已交{item.counted}{noun}{returned}，需{wanted}{noun}，{deadline}）"
+        entries.append((label, f"new:{task.id}"))
+    note = late_note(turn.campaign, late)
+    set_menu(turn, f"{note}\n请选择要填写的表：" if note else "请选择要填写的表：", entries)
+
+
+def offer_drafts(turn: Turn) -> None:
+    """草稿: the unit's open drafts and the abandoned ones still kept."""
+    assert turn.unit.id is not None
+    keep_since = turn.now - timedelta(days=turn.campaign.cancelled_draft_days)
+    entries = []
+    for draft in turn.store.drafts(turn.unit.id, ("open", "cancelled")):
+        if draft.status == "open" or (
+            draft.cancelled_at is not None and aware(draft.cancelled_at) >= keep_since and draft.answers
+        ):  # an abandoned draft with nothing in it has nothing to restore
+            entries.append((draft_label(turn, draft), f"resume:{draft.id}"))
+    if not entries:
+        turn.say("没有未填完的表。发送“新建”开始填写。")
+        return
+    set_menu(turn, "未填完的表（点选继续）：", entries)
+
+
+def draft_label(turn: Turn, draft: Draft) -> str:
+    """A draft as 草稿 lists it: “继续：登记表·韦丽华（填到“民族”）” or, abandoned, “恢复：已放弃的…
+    （保留至6月9日）”."""
+    form = turn.form_of(draft)
+    name = record_name(form, draft.answers) or "未命名"
+    if draft.status == "open" or draft.cancelled_at is None:
+        closed = "，已截止，不能再提交" if refused_late(turn, draft) else ""
+        return f"继续：{form.short_title}·{name}（{where(form, draft)}{closed}）"
+    until = aware(draft.cancelled_at) + timedelta(days=turn.campaign.cancelled_draft_days)
+    local = until.astimezone(turn.campaign.zone)
+    return f"恢复：已放弃的{form.short_title}·{name}（保留至{local.month}月{local.day}日）"
+
+
+def offer_submissions(turn: Turn) -> None:
+    """已交: the unit's submissions, each to see, download and (while it may) change."""
+    assert turn.unit.id is not None
+    submissions = turn.store.submissions(turn.unit.id)
+    if not submissions:
+        turn.say("贵单位还没有提交过表。发送“新建”开始填写。")
+        return
+    lines = ["贵单位已提交："]
+    entries = []
+    changeable = False
+    for submission in submissions:
+        form = turn.forms[submission.form_id]
+        latest = turn.store.versions(submission.id or 0)[-1]
+        lines.append(submission_line(form, submission, latest.answers))
+        entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
+        if latest.document_path:
+            entries.append((f"下载 #{submission.id}", f"download:{submission.id}"))
+        if can_change(turn.campaign, turn.campaign.task(submission.task_id), submission.status, turn.now):
+            entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
+            changeable = True
+    lines.append("点“查看”看全部内容和照片，点“下载”取 Word 表格。")
+    if changeable:
+        lines.append("可以修改的表另有“修改”按钮。")
+    else:
+        lines.append("（已接收或已过截止时间的表不能再修改。）")
+    set_menu(turn, "\n".join(lines), entries)
+
+
+def show_own(turn: Turn, argument: str) -> None:
+    """查看N号 from a unit's contact: a submission of her own unit, in full, with its Word file."""
+    found = own_submission(turn.store, turn.campaign, turn.unit.id, argument, "查看3号")
+    if isinstance(found, str):
+        turn.say(found)
+        return
+    turn.replies += submission_replies(turn.store, turn.campaign, turn.forms, found)
+
+
+def download_own(turn: Turn, argument: str) -> None:
+    """下载 beside a line of 已交: that submission's Word file (its latest version)."""
+    found = own_submission(turn.store, turn.campaign, turn.unit.id, argument, "下载 #3")
+    if isinstance(found, str):
+        turn.say(found)
+        return
+    word_file = word_file_reply(turn.store, found)
+    form = turn.forms[found.form_id]
+    if word_file is None:
+        turn.say(f"#{found.id}《{form.short_title}》没有 Word 文件。如需要，请联系{turn.contact_line}。")
+        return
+    turn.replies.append(replace(word_file, text=f"《{form.title}》{word_file.text}"))
+
+
+def set_menu(turn: Turn, text: str, entries: list[tuple[str, str]]) -> None:
+    """Show a menu and remember it on the contact: the next message may pick from it."""
+    turn.contact.menu = [[label, action] for label, action in entries]
+    turn.dirty = True
+    turn.say(text, [label for label, _action in entries], menu=menu_token(turn.contact.menu))
+
+
+def holds_list(contact: Contact) -> bool:
+    """Whether the menu last shown is a list to pick from (草稿, 已交), not the home menu, which
+    is shown afresh (its counts and deadlines change)."""
+    return any(not str(action).startswith("new:") for _label, action in contact.menu)
+
+
+def current_menu(turn: Turn) -> str:
+    """The token of the options the person was last shown (a home menu, else the draft's question)."""
+    if turn.contact.menu:
+        return menu_token(turn.contact.menu)
+    if turn.draft is not None:
+        return draft_token(turn.draft)
+    return ""
+
+
+def progress(turn: Turn, task: TaskDecl) -> Progress:
+    """How far the turn's unit is with one task."""
+    return next(p for p in campaign_progress(turn.store, turn.campaign, turn.unit.code) if p.task == task)
+
+
+def refused_late(turn: Turn, draft: Draft) -> bool:
+    """Whether the draft can no longer be submitted: its task is past its deadline in a campaign
+    that takes no late forms, and it is not the correction of a form 组联部 returned."""
+    if not refuses(turn.campaign, turn.campaign.task(draft.task_id), turn.now):
+        return False
+    reopened = turn.store.submission(draft.submission_id) if draft.submission_id else None
+    return reopened is None or reopened.status != "returned"
