@@ -33,12 +33,15 @@ from bench.processes import Start
 from bench.report import Row, verdict
 from bench.scenario import FakeTelegram, Step
 from bench.setup_db import Database, Loader, region_campaign
+from bot.delivery.together import GROUP_SIZE
 from dialogs.sample_answers import CADRE_ANSWERS
 
 COUNTED_CHAT = 1_000_001
 WARMUP_CHAT = 3_000_001
 SUPERVISOR_CHAT = 9_000_001
-UNITS = 4
+GROUP = GROUP_SIZE  # typed answers of as many chats at once: what one group's transaction holds
+GROUP_CHAT = 2_000_001  # the first of them
+UNITS = 2 + GROUP  # a unit per contact
 STAGES = ("in", "handle", "out")
 CONDITIONS = (
     "one 登记表 and one 进度 through bench/pipeline.py's loop, one message at a time (alone, not in a "
@@ -111,9 +114,10 @@ class StatementCounter:
 class MessageCount:
     """One message sent, and what each step of the loop cost on the database."""
 
-    kind: str  # "text" | "button" | "photo" | "submit" | "status" | "command"
+    kind: str  # "text" | "button" | "photo" | "submit" | "status" | "command" | "group"
     label: str  # which message: the question answered, or the command
     stages: dict[str, Tally]
+    messages: int = 1  # more for a group handled together (its tallies are the group's)
 
     @property
     def total(self) -> Tally:
@@ -174,7 +178,8 @@ def prepare(database: Database) -> int:
     engine = database.engine()
     loader = Loader(engine)
     unit_ids = loader.units(campaign)
-    loader.contacts("telegram", [COUNTED_CHAT, WARMUP_CHAT], unit_ids[:2])
+    group = [GROUP_CHAT + n for n in range(GROUP)]
+    loader.contacts("telegram", [COUNTED_CHAT, WARMUP_CHAT, *group], unit_ids)
     loader.contacts("telegram", [SUPERVISOR_CHAT], [None], role="supervisor")
     loader.finish()
     engine.dispose()
@@ -204,16 +209,17 @@ async def _worker(spec: CountSpec, start: Start) -> list[MessageCount]:
     await bot.initialize()
     channel = TelegramChannel(bot, engine, SendPacer(overall=1e9, per_chat=1e9, chat_burst=1e9))
 
-    async def one(update: dict[str, Any]) -> dict[str, Tally]:
+    async def one(*updates: dict[str, Any]) -> dict[str, Tally]:
+        """The loop's three steps for what the people sent (one message, or several at once)."""
         stages = {}
         with counter.counting() as stages["in"]:
-            channel.receive_many([update])
+            channel.receive_many(updates)
         with counter.counting() as stages["handle"]:
             handled = await channel.process_pending()
         with counter.counting() as stages["out"]:
             sent = await channel.send_due()
-        if handled != 1 or sent < 1:
-            raise RuntimeError(f"a message was not answered ({handled} handled, {sent} sent)")
+        if handled != len(updates) or sent < len(updates):
+            raise RuntimeError(f"{len(updates)} message(s) not answered ({handled} handled, {sent} sent)")
         return stages
 
     async def registration(chat: int) -> list[MessageCount]:
@@ -242,6 +248,12 @@ async def _worker(spec: CountSpec, start: Start) -> list[MessageCount]:
     start.wait()
     counts = await registration(COUNTED_CHAT)
     counts.append(MessageCount("status", "进度", await one(telegram.send(SUPERVISOR_CHAT, "进度"))))
+    group = [GROUP_CHAT + n for n in range(GROUP)]
+    for chat in group:  # each at the 登记表's first question
+        await one(telegram.send(chat, "/new"))
+        await one(telegram.press(chat, 1))
+    answers = [telegram.send(chat, CADRE_ANSWERS[0]) for chat in group]
+    counts.append(MessageCount("group", f"name × {GROUP}", await one(*answers), GROUP))
     await bot.shutdown()
     engine.store.engine.dispose()
     return counts
@@ -299,6 +311,20 @@ def _stages(messages: list[MessageCount]) -> str:
     )
 
 
+def in_a_group(counts: list[MessageCount]) -> str:
+    """Per message, when a group's typed answers are handled together (as under load)."""
+    for message in counts:
+        if message.kind == "group":
+            whole, share = message.total, message.messages
+            split = " + ".join(f"{stage} {len(message.stages[stage].statements)}" for stage in STAGES)
+            return (
+                f"{share} chats' typed answers at once: {len(whole.statements) / share:.2f} statements and "
+                f"{whole.commits / share:.2f} commits per message (the group's statements {split}, "
+                f"commits {whole.commits})"
+            )
+    return ""
+
+
 def rows(sqlite: list[MessageCount], postgres: list[MessageCount] | None, postgres_skip: str) -> list[Row]:
     """Rows 1.7a–e: statements and commits per message by kind, SQLite (checked against ``BASELINE``)
     and PostgreSQL beside it."""
@@ -312,8 +338,11 @@ def rows(sqlite: list[MessageCount], postgres: list[MessageCount] | None, postgr
             pg_statements, pg_commits = typical(theirs[kind])
             result += f" · PostgreSQL {pg_statements} · {pg_commits}"
             where = f"PostgreSQL: {_stages(theirs[kind])}"
+            if kind == "text" and postgres is not None:
+                where += f" · {in_a_group(postgres)}"
         else:
             where = f"PostgreSQL skipped: {postgres_skip}"
+        here = _stages(ours[kind]) + (f" · {in_a_group(sqlite)}" if kind == "text" else "")
         base, _base_commits = BASELINE[kind]
         limit = base // 2 if kind == HALVED else base
         target = f"≤{limit} statements (halved from {base})" if kind == HALVED else f"≤{base} statements"
@@ -324,7 +353,7 @@ def rows(sqlite: list[MessageCount], postgres: list[MessageCount] | None, postgr
                 result,
                 f"{target} · SQLite, baseline 2026-12-07",
                 verdict(statements <= limit),
-                f"{CONDITIONS if letter == 'a' else 'as row 1.7a'} · SQLite: {_stages(ours[kind])} · {where}",
+                f"{CONDITIONS if letter == 'a' else 'as row 1.7a'} · SQLite: {here} · {where}",
             )
         )
     return found

@@ -103,6 +103,9 @@ def test_statements_per_message_are_counted_and_the_same_every_run(
         for stage in statements.STAGES:
             mine, theirs = one.stages[stage], other.stages[stage]
             assert (mine.statements, mine.commits) == (theirs.statements, theirs.commits), (one.label, stage)
+    [group] = [message for message in first if message.kind == "group"]
+    alone = statements.typical(kinds["text"])
+    assert len(group.total.statements) / group.messages < alone[0], "a group shares its reads"
+    assert group.total.commits < group.messages, "a group shares its commits"
     submit = statements.typical(kinds["submit"])
-    text = statements.typical(kinds["text"])
-    assert submit[0] > text[0], "确认提交 records a submission and sends its DOCX: more than a typed answer"
+    assert submit[0] > alone[0], "确认提交 records a submission and sends its DOCX: more than a typed answer"
