@@ -10,7 +10,9 @@ one commit) and its replies sent (``send_due``) — and what each step sends to 
 with SQLAlchemy's engine events: ``before_cursor_execute`` (every statement, its SQL kept), ``commit``,
 ``rollback`` and the pool's ``checkout`` (a connection taken: a ping's round trip on PostgreSQL).
 
-A message alone, not a group of sixteen: what a message costs by itself. Statements the driver
+Each message alone: what it costs by itself. Then sixteen chats send a typed answer at once, handled
+as one group (one transaction, as under load): what a message costs when it shares the inbox's and
+the outbox's reads and the commits. Statements the driver
 sends on its own (SQLite's implicit ``BEGIN``, PostgreSQL's pre-ping) are not counted; the checkouts
 say how many there are. A warm-up chat walks the same way first (caches filled, as in a running
 service), and the counts are the same in every run on the same code.
@@ -29,9 +31,9 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from bench.processes import Start
+from bench.processes import Start, run_workers
 from bench.report import Row, verdict
-from bench.scenario import FakeTelegram, Step
+from bench.scenario import BOT_USER, FakeTelegram, Step
 from bench.setup_db import Database, Loader, region_campaign
 from bot.delivery.together import GROUP_SIZE
 from dialogs.sample_answers import CADRE_ANSWERS
@@ -154,23 +156,28 @@ class ButtonTelegram(FakeTelegram):
         _label, data = self.buttons[chat_id][number - 1]
         self._update_id += 1
         person = {"id": chat_id, "is_bot": False, "first_name": "联系人", "language_code": "zh-hans"}
-        message = {
+        under = {
             "message_id": self._message_id,
             "date": 0,
             "chat": {"id": chat_id, "type": "private", "first_name": "联系人"},
-            "from": {"id": 123456, "is_bot": True, "first_name": "报送助手"},
+            "from": BOT_USER,
             "text": "…",
         }
-        query = {"id": str(self._update_id), "from": person, "chat_instance": "1", "data": data}
-        query["message"] = message
+        query = {
+            "id": str(self._update_id),
+            "from": person,
+            "chat_instance": "1",
+            "data": data,
+            "message": under,
+        }
         return {"update_id": self._update_id, "callback_query": query}
 
     def send(self, chat_id: int, text: str = "", photo: bool = False) -> dict[str, Any]:
         return self.update(chat_id, Step(text, photo), 0)
 
 
-def prepare(database: Database) -> int:
-    """A few units, the counted contact, a warm-up contact and 组联部 (all bound); the unit count."""
+def prepare(database: Database) -> None:
+    """A unit per contact: the counted one, a warm-up one, the group's; and 组联部 (all bound)."""
     from bot.app import load_declarations
     from bot.settings import Settings
 
@@ -183,7 +190,6 @@ def prepare(database: Database) -> int:
     loader.contacts("telegram", [SUPERVISOR_CHAT], [None], role="supervisor")
     loader.finish()
     engine.dispose()
-    return UNITS
 
 
 def worker(spec: CountSpec, start: Start) -> list[MessageCount]:
@@ -260,9 +266,7 @@ async def _worker(spec: CountSpec, start: Start) -> list[MessageCount]:
 
 
 def count_messages(database: Database, work_dir: Path) -> list[MessageCount]:
-    """Fill ``database`` and count one 登记表 and one 进度 in a fresh process."""
-    from bench.processes import run_workers
-
+    """Fill ``database`` and count, in a fresh process, one 登记表, one 进度 and a group of typed answers."""
     prepare(database)
     spec = CountSpec(database.url, str(work_dir / "data"))
     [counts] = run_workers(worker, [spec])
