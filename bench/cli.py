@@ -4,6 +4,8 @@ Sections (``--only`` takes a comma-separated list; the default is all, in this o
 
 * ``pipeline`` — rows 1.x: the answer pipeline, ours, on SQLite (per stored-conversation count) and
   on PostgreSQL with one and two worker processes;
+* ``statements`` — rows 1.7a–e: SQL statements and commits per message by kind (text, button, photo,
+  确认提交, 组联部's 进度), on SQLite and on PostgreSQL: a figure that does not depend on the host;
 * ``usual`` — rows 2.x: the pickle bots at the same stored counts, and the ratios to ours;
 * ``render`` — rows 3.x: DOCX per form, the export ZIP, the export's workbook at region scale;
 * ``region`` — rows 4.x: /status, /pending, a contact's /new, nudge planning, the dispatcher's pace;
@@ -35,6 +37,7 @@ from bench import (
     pickle_bot,
     pipeline,
     rendering,
+    statements,
     supervisor,
     uploads,
     web_chat,
@@ -64,7 +67,10 @@ from bench.setup_db import (
     sqlite_template,
 )
 
-SECTIONS = ("pipeline", "usual", "render", "region", "memory", "uploads", "videos", "web", "wecom")
+SECTIONS = (
+    *("pipeline", "statements", "usual", "render", "region"),
+    *("memory", "uploads", "videos", "web", "wecom"),
+)
 FORM_NAMES = {
     "cadre_registration": "登记表",
     "course_recommendation": "课程推荐表",
@@ -259,6 +265,27 @@ def section_pipeline(run: Run) -> None:
         run.rows.append(Row("1.6", label, ratio(gain), "> 1×", verdict(gain > 1), "rows 1.5 ÷ 1.4, same run"))
     else:
         run.rows.append(Row("1.6", label, f"skipped: {run.postgres_skip}"))
+
+
+def section_statements(run: Run) -> None:
+    """Rows 1.7a–e: what one message of each kind sends to the database (the same at every size)."""
+    progress("statements per message: SQLite")
+    folder = run.directory("statements-sqlite")
+    database = sqlite_database(folder)
+    try:
+        on_sqlite = statements.count_messages(database, folder)
+    finally:
+        database.drop()
+    on_postgres = None
+    if run.postgres is not None:
+        progress("statements per message: PostgreSQL")
+        folder = run.directory("statements-postgres")
+        database = postgres_database(run.postgres)
+        try:
+            on_postgres = statements.count_messages(database, folder)
+        finally:
+            database.drop()
+    run.rows += statements.rows(on_sqlite, on_postgres, run.postgres_skip)
 
 
 # 2 — the usual way --------------------------------------------------------------------------------------
@@ -740,6 +767,7 @@ def section_wecom(run: Run) -> None:
 
 RUNNERS: dict[str, Callable[[Run], None]] = {
     "pipeline": section_pipeline,
+    "statements": section_statements,
     "usual": section_usual,
     "render": section_render,
     "region": section_region,
@@ -796,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     postgres: str | None = None
     skip = "--no-postgres"
-    if not args.no_postgres and ("pipeline" in sections):
+    if not args.no_postgres and ("pipeline" in sections or "statements" in sections):
         reason = postgres_reason(args.postgres)
         if reason is None:
             postgres, skip = args.postgres, ""

@@ -29,12 +29,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bench.processes import Start, memory_mb, run_workers
 from bench.scenario import BOT_TOKEN, FakeBotApi, FakeTelegram, Step, registration_script
 from bench.setup_db import Database, Loader, region_campaign
+
+if TYPE_CHECKING:
+    from dialogs.engine import DialogEngine
 
 #: The engine's clock: inside the campaign (before every deadline), as in the tests.
 CAMPAIGN_NOW = datetime(2021, 5, 10, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -209,6 +212,27 @@ async def help_out(channel: Any, over: Any) -> None:
             await asyncio.sleep(0.0005)
 
 
+def dialog_engine(database_url: str, data_dir: str, campaign_units: int) -> DialogEngine:
+    """The product's engine as a worker builds it: the shipped declarations, the campaign at
+    ``campaign_units`` units, the clock inside the campaign, the real renderer."""
+    from bot.app import load_declarations
+    from bot.settings import Settings
+    from dialogs.engine import DialogEngine
+    from renderers import render_form
+    from storage.database import make_engine
+    from storage.repository import Repository
+
+    declarations = load_declarations(Settings())
+    return DialogEngine(
+        campaign=region_campaign(declarations.campaign, campaign_units),
+        forms=declarations.forms,
+        machines=declarations.machines,
+        repository=Repository(make_engine(database_url), Path(data_dir)),
+        clock=lambda: CAMPAIGN_NOW,
+        render=render_form,
+    )
+
+
 def worker(spec: WorkerSpec, start: Start) -> WorkerResult:
     return asyncio.run(_worker(spec, start))
 
@@ -218,26 +242,12 @@ async def _worker(spec: WorkerSpec, start: Start) -> WorkerResult:
     logging.basicConfig(level=logging.ERROR)
     from telegram import Bot
 
-    from bot.app import load_declarations
     from bot.logs import quiet_third_party_logs
     from bot.rate_limit import SendPacer
-    from bot.settings import Settings
-    from dialogs.engine import DialogEngine
-    from renderers import render_form
-    from storage.database import make_engine
-    from storage.repository import Repository
 
     quiet_third_party_logs()
-    declarations = load_declarations(Settings())
-    repository = Repository(make_engine(spec.database_url), Path(spec.data_dir))
-    engine = DialogEngine(
-        campaign=region_campaign(declarations.campaign, spec.campaign_units),
-        forms=declarations.forms,
-        machines=declarations.machines,
-        repository=repository,
-        clock=lambda: CAMPAIGN_NOW,
-        render=render_form,
-    )
+    engine = dialog_engine(spec.database_url, spec.data_dir, spec.campaign_units)
+    repository = engine.store
     telegram = FakeTelegram(first_update_id=spec.first_update_id)
     bot = Bot(BOT_TOKEN, request=FakeBotApi(telegram), get_updates_request=FakeBotApi(telegram))
     await bot.initialize()
