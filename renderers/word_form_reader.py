@@ -18,9 +18,9 @@ table's last rows. “意见和建议（500字）” is a question.
 Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
 what is known (the unit's name, the submission date) and asked only when unknown.
 
-Slightly over 600 lines on purpose: the recognition rules read best side by side, each a short pure
-function tested by a table of layouts (tests/test_word_form_reader.py); what a grid is, the label
-vocabulary and the filling live in their own modules.
+The recognition rules read best side by side, each a short pure function tested by a table of
+layouts (tests/test_word_form_reader.py); what a cell's text says (``word_cell_text``), what a grid is
+(``word_grid``), the label vocabulary and the filling live in their own modules.
 """
 
 from __future__ import annotations
@@ -30,7 +30,25 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from dialogs.chinese_text import to_halfwidth_digits
+from renderers.word_cell_text import (
+    BOXES,
+    MULTIPLE,
+    OPINION_END,
+    OPTIONAL,
+    SIGN_WORDS,
+    bracketed_options,
+    char_limits,
+    checkbox_options,
+    clean_label,
+    compact,
+    is_blank,
+    is_date_only,
+    is_photo_placeholder,
+    is_photos_after,
+    is_stamp_blank,
+    photo_limits,
+    stamp_label,
+)
 from renderers.word_grid import Grid, GridCell, Line, cell_address
 
 __all__ = [
@@ -51,7 +69,6 @@ __all__ = [
     "read_line",
 ]
 
-BOXES = "□☐○◯"
 Known = Literal["unit_name", "submitted_on"]
 Where = Literal["right", "below", "inside", "line"]
 
@@ -132,49 +149,10 @@ class FormLayout:
     tables: int = 0
 
 
-# --- what a cell's text says --------------------------------------------------------------------
+# --- a label and its blanks ------------------------------------------------------------------
 
-_SPACES = re.compile(r"[\s\u3000]+")
-_BRACKETED = re.compile(r"[（(][^）)]*[）)]")
-_SIGN_WORDS = re.compile(r"盖章|公章|签字|签名|签章")
-_OPINION_END = re.compile(r"(?:意见|审核|审批|审查)$")
 #: An opinion label whose blank is empty is left for the stamp when it stands this near the bottom.
 _LAST_ROWS = 3
-_DATE_ONLY = re.compile(r"[\s\u3000_]*(?:\d{4})?[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*")
-_PHOTO_PLACEHOLDER = re.compile(r"照片|相片|彩照|免冠|[一二两12]寸")
-_PHOTOS_AFTER = re.compile(r"附后|另附|附件")
-_OPTIONAL = re.compile(r"选填|如有|可不填|可空")
-_MULTIPLE = re.compile(r"可多选|多选|可选多项")
-
-
-def _compact(text: str) -> str:
-    return _SPACES.sub("", text)
-
-
-def is_blank(cell: GridCell) -> bool:
-    """Nothing to read: empty, spaces, or a line to write on."""
-    return not cell.holds_table and not _compact(cell.text).strip("_＿")
-
-
-def checkbox_options(text: str) -> tuple[str, ...]:
-    """``"□中共党员 □群众"`` → ``("中共党员", "群众")``; empty without at least two boxes."""
-    parts = re.split(f"[{BOXES}]", text)
-    if len(parts) < 3:
-        return ()
-    options = [_compact(part).strip("，,、;；。") for part in parts[1:]]
-    options = [_MULTIPLE.sub("", option).strip("（）()") for option in options]
-    return tuple(option for option in options if option)
-
-
-def _is_date_only(text: str) -> bool:
-    return bool(_DATE_ONLY.fullmatch(text))
-
-
-def _is_stamp_blank(text: str) -> bool:
-    """A blank holding only a date line, a 盖章/签字 hint and the like."""
-    rest = _BRACKETED.sub("", _compact(text))
-    rest = re.sub(r"盖章|公章|签字|签名|单位|[：:]", "", rest)
-    return bool(_compact(text)) and _is_date_only(rest)
 
 
 def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool:
@@ -182,86 +160,17 @@ def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool
     signature or stamp, or it ends in 意见/审核/审批 with no 字 limit and its blank (``blank``, or
     its own cell after the label) holds only a stamp hint or date, or is empty in the last rows."""
     text = label.text
-    if _SIGN_WORDS.search(_compact(text)):
+    if SIGN_WORDS.search(compact(text)):
         return True
     head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
-    if char_limits(text) != (None, None) or not _OPINION_END.search(clean_label(head)):
+    if char_limits(text) != (None, None) or not OPINION_END.search(clean_label(head)):
         return False
     if dated:
         return True  # 推荐单位意见： 年 月 日, all in one cell
-    if blank is not None and _is_stamp_blank(blank.text):
+    if blank is not None and is_stamp_blank(blank.text):
         return True
     empty = blank is None or is_blank(blank)
     return empty and (blank or label).row >= grid.height - _LAST_ROWS
-
-
-def _stamp_label(text: str) -> str:
-    """What a stamp cell is for: ``本人签名：  年 月 日`` → ``本人签名``, a bare date line → ``日期``."""
-    words = re.sub(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*", "", text)
-    return clean_label(words) if _compact(words).strip("：:") else "日期"
-
-
-def _is_photo_placeholder(text: str) -> bool:
-    compact = _compact(text)
-    return bool(_PHOTO_PLACEHOLDER.search(compact)) and "图片" not in compact and len(compact) <= 16
-
-
-def _is_photos_after(text: str) -> bool:
-    compact = _compact(text)
-    several = bool(_PHOTOS_AFTER.search(compact) or re.search(r"\d张", to_halfwidth_digits(compact)))
-    return "图片" in compact or (bool(_PHOTO_PLACEHOLDER.search(compact)) and several)
-
-
-def clean_label(text: str) -> str:
-    """``"主 要 事 迹\\n（500-1000字）："`` → ``"主要事迹"``."""
-    label = _BRACKETED.sub("", _compact(text)).rstrip("：:").strip("_＿")
-    return label or _compact(text).strip("（）()：:")
-
-
-def _ints(*groups: str) -> list[int]:
-    return [int(group) for group in groups]
-
-
-def char_limits(text: str) -> tuple[int | None, int | None]:
-    """(min, max) 字 written in a label; None where it says nothing."""
-    text = to_halfwidth_digits(_compact(text))
-    if m := re.search(r"(\d+)[-－—~～至到](\d+)字", text):
-        low, high = _ints(m[1], m[2])
-        return low, high
-    if m := re.search(r"(\d+)字左右", text):
-        (about,) = _ints(m[1])
-        return round(about * 0.8), round(about * 1.2)
-    if m := re.search(r"(?:不超过|不多于|限)(\d+)字|(\d+)字(?:以内|之内|内|以下)", text):
-        return None, int(m[1] or m[2])
-    if m := re.search(r"(?:不少于|至少|不低于)(\d+)字|(\d+)字以上", text):
-        return int(m[1] or m[2]), None
-    if m := re.search(r"[（(](\d+)字[）)]", text):
-        return None, int(m[1])  # （500字）: as much as the space holds
-    return None, None
-
-
-def photo_limits(text: str) -> tuple[int, int]:
-    """(min, max) photos written in a label: （不少于3张）, （2-3张）; one to nine by default."""
-    text = to_halfwidth_digits(_compact(text))
-    if m := re.search(r"(\d+)[-－—~～至到](\d+)张", text):
-        low, high = _ints(m[1], m[2])
-        return low, high
-    if m := re.search(r"(?:不少于|至少)(\d+)张|(\d+)张以上", text):
-        low = int(m[1] or m[2])
-        return low, max(low, 9)
-    if m := re.search(r"(?:不超过|最多)(\d+)张|(\d+)张以内", text):
-        return 1, int(m[1] or m[2])
-    return 1, 9
-
-
-def bracketed_options(label: str) -> tuple[str, ...]:
-    """Options a label lists in brackets with slashes: ``授课形式（典型案例/访谈/讲授）`` → the three;
-    empty unless there are two or more short ones."""
-    for inside in re.findall(r"[（(]([^）)]*)[）)]", _compact(label)):
-        parts = [part.strip() for part in re.split(r"[/／]", inside)]
-        if len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts):
-            return tuple(parts)
-    return ()
 
 
 def _question(label_text: str, address: str, where: Where, blank_text: str = "") -> Question:
@@ -270,15 +179,15 @@ def _question(label_text: str, address: str, where: Where, blank_text: str = "")
     both = label_text + blank_text
     return Question(
         label=clean_label(label_text),
-        raw_label=_compact(label_text).rstrip("：:"),
+        raw_label=compact(label_text).rstrip("：:"),
         address=address,
         where=where,
         kind="choice" if options else "text",
         options=options,
-        multiple=bool(options) and bool(_MULTIPLE.search(both)),
+        multiple=bool(options) and bool(MULTIPLE.search(both)),
         min_chars=low,
         max_chars=high,
-        required=not _OPTIONAL.search(both),
+        required=not OPTIONAL.search(both),
     )
 
 
@@ -286,7 +195,7 @@ def _question(label_text: str, address: str, where: Where, blank_text: str = "")
 
 
 def _is_label(cell: GridCell) -> bool:
-    return not is_blank(cell) and not checkbox_options(cell.text) and not _is_date_only(cell.text)
+    return not is_blank(cell) and not checkbox_options(cell.text) and not is_date_only(cell.text)
 
 
 def _fillable(cell: GridCell | None) -> bool:
@@ -370,7 +279,7 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
 def _column(header: GridCell, address: str) -> Question:
     """One column of a repeating table: a 照片 column takes one photo per row, in its cell."""
     question = _question(header.text, address, "below")
-    if _is_photo_placeholder(header.text) and not _is_photos_after(header.text):
+    if is_photo_placeholder(header.text) and not is_photos_after(header.text):
         return replace(question, kind="photo", min_chars=None, max_chars=None)
     return question
 
@@ -392,7 +301,7 @@ def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell,
         right is not None
         and right not in used
         and right.row == label.row
-        and (_fillable(right) or _is_stamp_blank(right.text))
+        and (_fillable(right) or is_stamp_blank(right.text))
     ):
         return right, "right"
     below = grid.at(label.end_row, label.col)
@@ -417,7 +326,7 @@ def _labelled_on_its_left(grid: Grid, blank: GridCell) -> bool:
 
 def _stamp_neighbour(grid: Grid, label: GridCell, used: set[GridCell]) -> GridCell | None:
     for cell in (grid.at(label.row, label.end_col), grid.at(label.end_row, label.col)):
-        if cell is not None and cell not in used and (is_blank(cell) or _is_stamp_blank(cell.text)):
+        if cell is not None and cell not in used and (is_blank(cell) or is_stamp_blank(cell.text)):
             return cell
     return None
 
@@ -461,32 +370,32 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         text = cell.text
         if cell in nested:
             items.extend(nested[cell])
-            if not _compact(text):
+            if not compact(text):
                 continue
         if is_blank(cell):
             continue
-        if _is_date_only(text) or (_SIGN_WORDS.search(text) and _is_stamp_blank(text)):
-            items.append(Stamp(_stamp_label(text), address(cell)))
+        if is_date_only(text) or (SIGN_WORDS.search(text) and is_stamp_blank(text)):
+            items.append(Stamp(stamp_label(text), address(cell)))
             continue
         neighbour = _stamp_neighbour(grid, cell, used)
         if _is_stamp_label(grid, cell, neighbour):
             if neighbour is not None:
                 used.add(neighbour)
-            items.append(Stamp(_stamp_label(text), address(neighbour or cell)))
+            items.append(Stamp(stamp_label(text), address(neighbour or cell)))
             continue
-        if _is_photo_placeholder(text) and not _is_photos_after(text) and not checkbox_options(text):
+        if is_photo_placeholder(text) and not is_photos_after(text) and not checkbox_options(text):
             right = grid.at(cell.row, cell.end_col)
             place = right if right is not None and right not in used and is_blank(right) else cell
             used.add(place)
             where: Where = "inside" if place is cell else "right"
-            items.append(Question("照片", _compact(text), address(place), where, kind="photo"))
+            items.append(Question("照片", compact(text), address(place), where, kind="photo"))
             continue
         if checkbox_options(text):
             head = re.split(f"[{BOXES}]", text, maxsplit=1)[0]
-            if _compact(head).strip("：:"):
+            if compact(head).strip("：:"):
                 items.append(_question(head, address(cell), "inside", text))
             else:
-                items.append(Unplaced(_compact(text), address(cell)))
+                items.append(Unplaced(compact(text), address(cell)))
             continue
         beside = grid.at(cell.row, cell.end_col)
         if beside is not None and beside in nested and beside not in used:
@@ -494,14 +403,14 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             items.extend(_titled(nested[beside], cell))
             continue
         pair = _paired(grid, cell, used)
-        if _is_photos_after(text):
+        if is_photos_after(text):
             if pair is not None:
                 used.add(pair[0])
             low, high = photo_limits(text)
             items.append(
                 PhotoGroup(
                     clean_label(text),
-                    _compact(text),
+                    compact(text),
                     address(pair[0] if pair else cell),
                     low,
                     high,
@@ -512,16 +421,16 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         if pair is not None:
             blank, side = pair
             used.add(blank)
-            if _is_stamp_blank(blank.text):
+            if is_stamp_blank(blank.text):
                 items.append(Stamp(clean_label(text), address(blank)))
             else:
                 items.append(_question(text, address(blank), side, blank.text))
                 label_cells[len(items) - 1] = cell
             continue
-        if _compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
+        if compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
             items.append(_question(text, address(cell), "inside"))
             continue
-        items.append(Unplaced(_compact(text), address(cell)))
+        items.append(Unplaced(compact(text), address(cell)))
     return _told_apart(grid, items, label_cells)
 
 

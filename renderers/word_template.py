@@ -38,7 +38,8 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_period, format_stored_date, format_year_month
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
-from renderers.word_form_reader import BOXES, LINE_BLANK
+from renderers.word_cell_text import BOXES
+from renderers.word_form_reader import LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
