@@ -98,6 +98,8 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, A
     if not question.required:
         field["required"] = False
     field["printed"] = where_printed(question.address, question.raw_label)
+    if question.unlabelled:
+        field["printed"] = field["printed"].replace(f"“{question.raw_label}”", "右侧的照片栏")
     field["cell"] = question.address
     return field
 

@@ -9,12 +9,13 @@ row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) name
 主讲人姓名, 主讲人出生年月. Limits written in a label —
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
-placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell; 图片…（可附后）/另附 takes photos
-after the table, with captions when the label asks for 说明; a repeating table's 照片 column takes one
-photo per row. Stamp, signature and opinion cells are left for the stamp, never asked: a label
-naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
-审核 or 审批, writes no 字 limit, and whose blank holds only a stamp hint or date or stands in the
-table's last rows. “意见和建议（500字）” is a question.
+placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell, and so does a blank no label
+governs that spans rows at the right edge of rows of labels and blanks (a 登记表's photo place, left
+empty); 图片…（可附后）/另附 takes photos after the table, with captions when the label asks for 说明;
+a repeating table's 照片 column takes one photo per row. Stamp, signature and opinion cells are left
+for the stamp, never asked: a label naming a signature or stamp (盖章, 签字), a blank holding only
+年 月 日, or a label that ends in 意见, 审核 or 审批, writes no 字 limit, and whose blank holds only a
+stamp hint or date or stands in the table's last rows. “意见和建议（500字）” is a question.
 Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
 what is known (the unit's name, the submission date) and asked only when unknown.
 
@@ -87,6 +88,7 @@ class Question:
     min_chars: int | None = None
     max_chars: int | None = None
     required: bool = True
+    unlabelled: bool = False  # a photo cell read from its place alone: the import report names it
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,18 @@ def _labelled_on_its_left(grid: Grid, blank: GridCell) -> bool:
     return left is not None and left.row <= blank.row and _is_label(left)
 
 
+def _is_unlabelled_photo(grid: Grid, cell: GridCell) -> bool:
+    """A blank no label governs, spanning rows at the right edge of rows of labels and blanks: the
+    photo's place on most 登记表, left empty. It covers under half the table's width and every row it
+    spans has a label on its left."""
+    if cell.rows < 2 or cell.col == 0 or cell.end_col != grid.width or 2 * cell.cols > grid.width:
+        return False
+    return all(
+        any(_is_label(left) for left in _row_cells(grid, row) if left.end_col <= cell.col)
+        for row in range(cell.row, cell.end_row)
+    )
+
+
 def _stamp_neighbour(grid: Grid, label: GridCell, used: set[GridCell]) -> GridCell | None:
     for cell in (grid.at(label.row, label.end_col), grid.at(label.end_row, label.col)):
         if cell is not None and cell not in used and (is_blank(cell) or is_stamp_blank(cell.text)):
@@ -373,6 +387,8 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             if not compact(text):
                 continue
         if is_blank(cell):
+            if _is_unlabelled_photo(grid, cell):
+                items.append(Question("照片", "照片", address(cell), "inside", kind="photo", unlabelled=True))
             continue
         if is_date_only(text) or (SIGN_WORDS.search(text) and is_stamp_blank(text)):
             items.append(Stamp(stamp_label(text), address(cell)))

@@ -19,8 +19,16 @@ from docx import Document
 from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from renderers.word_declaration import Declared, declaration_data, declaration_toml
-from renderers.word_form_reader import FormLayout, PhotoGroup, RowGroup, Stamp, Unplaced, read_form
+from renderers.word_declaration import Declared, declaration_data, declaration_toml, where_printed
+from renderers.word_form_reader import (
+    FormLayout,
+    PhotoGroup,
+    Question,
+    RowGroup,
+    Stamp,
+    Unplaced,
+    read_form,
+)
 from renderers.word_grid import read_grids, read_lines
 from renderers.word_vocabulary import DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
 
@@ -210,6 +218,12 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         f"照片：{p.label}，{p.min_rows}-{p.max_rows} 张，附在表格后" + ("，每张配说明" if p.captions else "")
         for p in photos
     ]
+    unlabelled = [item for item in layout.items if isinstance(item, Question) and item.unlabelled]
+    if unlabelled:
+        lines.append(
+            "以下空白格没有文字，按位置（表格右侧跨几行的空格）当作照片栏，请确认："
+            + "、".join(where_printed(item.address, item.raw_label) for item in unlabelled)
+        )
     if form.filled_from:
         lines.append(
             "自动填写（不询问）："

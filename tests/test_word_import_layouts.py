@@ -1,0 +1,149 @@
+"""Layouts the Word import read wrongly until issue 23's last round: a photo cell with no label, labels
+split over two cells or written one character per line, options printed in table cells, and labels
+that ask two things at once. Each form is written here with python-docx; its import report is checked
+line by line and the filled file read back cell by cell."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from docx.document import Document as DocxDocument
+
+from dialogs.declarations import FormDecl
+from renderers.records import FormRecord
+from renderers.samples import store_photo_bytes
+from renderers.word_grid import find_cell
+from renderers.word_import import ImportedForm, import_report, import_word_form
+from renderers.word_template import fill_word_form
+from tests.fixtures import word_forms
+from tests.fixtures.renderer_records import photo_bytes
+from tests.fixtures.word_forms import Span
+from tests.test_word_form_reader import layout
+from tests.test_word_template import DRAWING, path, targets, untouched_parts
+
+TODAY = date(2021, 6, 18)
+UNIT = "柳州市城中区妇联"
+
+
+def form_of(
+    widths: list[float], rows: list[word_forms.Row], heights: dict[int, float] | None = None
+) -> bytes:
+    document = word_forms._new_document()
+    word_forms._title(document, "登记表")
+    word_forms.grid_table(document, widths, rows, heights)
+    return word_forms._bytes(document)
+
+
+def imported(data: bytes) -> ImportedForm:
+    return import_word_form("登记表.docx", data, "form", "form.docx")
+
+
+def filled(data: bytes, form: FormDecl, answers: dict[str, Any], photos: dict[str, Any]) -> DocxDocument:
+    record = FormRecord(form.id, answers, UNIT, "城中区", "柳州市", 2021, TODAY, photos)
+    return Document(io.BytesIO(fill_word_form(form, data, record)))
+
+
+def cells(document: DocxDocument) -> list[list[str]]:
+    """The first table's text, one list per row, a merged cell once per row it covers."""
+    table = document.tables[0]
+    return [[table.cell(r, c).text for c in range(len(table.columns))] for r in range(len(table.rows))]
+
+
+def assert_rest_untouched(
+    blank: bytes, document: DocxDocument, form: FormDecl, also: tuple[str, ...] = ()
+) -> None:
+    """Every part of the blank form but the cells and lines filled (``also``: cells the
+    declaration's own ``cell`` does not name) is still in the filled one, byte for byte."""
+    original = Document(io.BytesIO(blank))
+    changed = targets(original, form) | {path(find_cell(original, address)._tc) for address in also}
+    assert untouched_parts(original, changed) <= untouched_parts(document, set())
+
+
+# --- 1. a photo cell with no label ------------------------------------------------------------------
+
+PERSONAL_GRID = [
+    ["姓  名", "", "性  别", "", Span("", rows=4)],
+    ["出生年月", "", "民  族", ""],
+    ["籍  贯", "", "政治面貌", ""],
+    ["学  历", "", "职  称", ""],
+    ["工作单位", Span("", cols=4)],
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            PERSONAL_GRID,
+            [
+                *("T1R1C2 姓名 text", "T1R1C4 性别 text", "T1R1C5 照片 photo", "T1R2C2 出生年月 text"),
+                *("T1R2C4 民族 text", "T1R3C2 籍贯 text", "T1R3C4 政治面貌 text", "T1R4C2 学历 text"),
+                *("T1R4C4 职称 text", "T1R5C2 工作单位 text"),
+            ],
+            id="blank-spanning-rows-at-the-right",
+        ),
+        pytest.param(
+            [["姓名", "", Span("（照片）", rows=2)], ["性别", ""]],
+            ["T1R1C2 姓名 text", "T1R1C3 照片 photo", "T1R2C2 性别 text"],
+            id="placeholder-in-brackets",
+        ),
+        pytest.param(
+            [["姓名", "", Span("一寸免冠\n照片", rows=2)], ["性别", ""]],
+            ["T1R1C2 姓名 text", "T1R1C3 照片 photo", "T1R2C2 性别 text"],
+            id="placeholder-one-inch",
+        ),
+        pytest.param(
+            [
+                ["工作简历", Span("", rows=3)],
+                [
+                    "",
+                ],
+                [
+                    "",
+                ],
+            ],
+            ["T1R1C2 工作简历 text"],
+            id="a-tall-blank-beside-its-label-is-the-labels",
+        ),
+        pytest.param(
+            [["姓名", "", "性别", ""], [Span("", cols=2, rows=2), "民族", ""], ["籍贯", ""]],
+            ["T1R1C2 姓名 text", "T1R1C4 性别 text", "T1R2C4 民族 text", "T1R3C4 籍贯 text"],
+            id="a-tall-blank-on-the-left-is-no-photo",
+        ),
+    ],
+)
+def test_photo_cells(rows: list[word_forms.Row], expected: list[str]) -> None:
+    widths = [3.0] * max(sum(i.cols if isinstance(i, Span) else 1 for i in row) for row in rows)
+    assert layout(widths, rows) == expected
+
+
+def test_an_unlabelled_photo_cell_is_asked_named_in_the_report_and_filled(tmp_path: Path) -> None:
+    blank = form_of([2.4, 2.8, 2.4, 2.8, 3.6], PERSONAL_GRID, {0: 1.2, 1: 1.2, 2: 1.2, 3: 1.2})
+    form = imported(blank)
+    report = import_report(form).splitlines()
+    assert " 3. 照片（照片一张，必填）" in report
+    assert "以下空白格没有文字，按位置（表格右侧跨几行的空格）当作照片栏，请确认：表1第1行“照片”" in report
+    photo = form.form.top_field("photo")
+    assert (photo.kind, photo.cell, photo.printed) == ("photo", "T1R1C5", "表1第1行右侧的照片栏")
+    stored = store_photo_bytes(tmp_path, photo_bytes((300, 400)))
+    answers = {
+        "name": "韦丽华", "gender": "女", "photo": stored.answer, "birth": "1985-03", "ethnicity": "壮族",
+        "native_place": "广西柳州", "political_status": "群众", "education": "大学本科", "post": "经济师",
+        "org_name": "柳州市城中区妇联",
+    }  # fmt: skip
+    document = filled(blank, form.form, answers, {stored.sha256: stored.path})
+    assert cells(document) == [
+        ["姓  名", "韦丽华", "性  别", "女", ""],
+        ["出生年月", "1985年3月", "民  族", "壮族", ""],
+        ["籍  贯", "广西柳州", "政治面貌", "群众", ""],
+        ["学  历", "大学本科", "职  称", "经济师", ""],
+        ["工作单位", *["柳州市城中区妇联"] * 4],
+    ]
+    photo_cell = find_cell(document, "T1R1C5")
+    assert len(photo_cell._tc.findall(f".//{DRAWING}")) == 1
+    assert_rest_untouched(blank, document, form.form)
