@@ -3,7 +3,8 @@
 A label cell (text that asks) governs the blank cell to its right, or the blank below it when a row
 of labels stands over a row of blanks (in a row of labels and blanks, a blank with a label on its left
 is that label's); a label ending in a colon with nothing beside it is answered inside its own cell,
-after the label.
+after the label. A label written in pieces is one label: across two cells before its blank (主要 |
+事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹).
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
 row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
 主讲人姓名, 主讲人出生年月. Limits written in a label —
@@ -326,6 +327,59 @@ def _labelled_on_its_left(grid: Grid, blank: GridCell) -> bool:
     return left is not None and left.row <= blank.row and _is_label(left)
 
 
+def _is_piece(cell: GridCell, longest: int = 4) -> bool:
+    """A short piece of a label (主要, 事, 简历（300字）), not a blank, a box or a date line."""
+    text = compact(cell.text)
+    return (
+        _is_label(cell)
+        and bool(re.search(r"[\u4e00-\u9fff]", text))
+        and len(clean_label(text)) <= longest
+        and not text.endswith(("：", ":"))
+    )
+
+
+def _joined_label(grid: Grid, cell: GridCell, used: set[GridCell]) -> tuple[list[GridCell], GridCell] | None:
+    """A label written in pieces before one blank: across two cells of a row (主要 | 事迹 | blank),
+    or down the cells of a column beside one tall blank (主 / 要 / 事 / 迹). The pieces after
+    ``cell``, and one label cell covering them all."""
+    after = grid.at(cell.row, cell.end_col)
+    if after is not None and after not in used and (after.row, after.rows) == (cell.row, cell.rows):
+        blank = grid.at(cell.row, after.end_col)
+        below = grid.at(cell.end_row, cell.col)
+        if (
+            _is_piece(cell)
+            and _is_piece(after, longest=12)
+            and blank is not None
+            and blank not in used
+            and blank.row == cell.row
+            and _fillable(blank)
+            and not (below is not None and below.col == cell.col and _fillable(below))
+        ):
+            return [after], replace(cell, text=cell.text + after.text, cols=cell.cols + after.cols)
+    tall = after
+    left = grid.at(cell.row, cell.col - 1) if cell.col > 0 else None
+    if tall is None or tall in used or tall.row != cell.row or tall.rows <= cell.rows or not _fillable(tall):
+        return None
+    if (left is not None and _fillable(left)) or not _is_piece(cell, longest=2):
+        return None  # a label of a row of pairs beside a tall blank (a photo's place) stands alone
+    pieces: list[GridCell] = []
+    row = cell.end_row
+    while row < tall.end_row:
+        piece = grid.at(row, cell.col)
+        if (
+            piece is None
+            or piece in used
+            or (piece.col, piece.cols, piece.row) != (cell.col, cell.cols, row)
+            or grid.at(row, cell.end_col) is not tall
+            or not _is_piece(piece, longest=2)
+        ):
+            return None
+        pieces.append(piece)
+        row = piece.end_row
+    text = cell.text + "".join(piece.text for piece in pieces)
+    return pieces, replace(cell, text=text, rows=tall.end_row - cell.row)
+
+
 def _is_unlabelled_photo(grid: Grid, cell: GridCell) -> bool:
     """A blank no label governs, spanning rows at the right edge of rows of labels and blanks: the
     photo's place on most 登记表, left empty. It covers under half the table's width and every row it
@@ -390,6 +444,12 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             if _is_unlabelled_photo(grid, cell):
                 items.append(Question("照片", "照片", address(cell), "inside", kind="photo", unlabelled=True))
             continue
+        first_piece = cell
+        joined = _joined_label(grid, cell, used)
+        if joined is not None:
+            pieces, cell = joined
+            used.update(pieces)
+            text = cell.text
         if is_date_only(text) or (SIGN_WORDS.search(text) and is_stamp_blank(text)):
             items.append(Stamp(stamp_label(text), address(cell)))
             continue
@@ -441,7 +501,7 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 items.append(Stamp(clean_label(text), address(blank)))
             else:
                 items.append(_question(text, address(blank), side, blank.text))
-                label_cells[len(items) - 1] = cell
+                label_cells[len(items) - 1] = first_piece
             continue
         if compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
             items.append(_question(text, address(cell), "inside"))

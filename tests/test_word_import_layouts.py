@@ -14,7 +14,7 @@ import pytest
 from docx import Document
 from docx.document import Document as DocxDocument
 
-from dialogs.declarations import FormDecl
+from dialogs.declarations import FieldDecl, FormDecl
 from renderers.records import FormRecord
 from renderers.samples import store_photo_bytes
 from renderers.word_grid import find_cell
@@ -146,4 +146,92 @@ def test_an_unlabelled_photo_cell_is_asked_named_in_the_report_and_filled(tmp_pa
     ]
     photo_cell = find_cell(document, "T1R1C5")
     assert len(photo_cell._tc.findall(f".//{DRAWING}")) == 1
+    assert_rest_untouched(blank, document, form.form)
+
+
+# --- 2. labels across two columns, and labels written down a column -------------------------------
+
+LABELS_IN_PIECES = [
+    ["姓名", "", "性别", ""],
+    ["主要", "事迹（300字以内）", Span("", cols=2)],
+    [Span("工作单位", cols=2), Span("", cols=2)],
+    ["简  历", Span("", cols=3)],
+    ["获\n奖\n情\n况", Span("", cols=3)],
+    ["家", Span("", cols=3, rows=4)],
+    ["庭"],
+    ["情"],
+    ["况"],
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [["主要", "事迹", Span("", cols=2)], ["姓名", "", "性别", ""]],
+            ["T1R1C3 主要事迹 text", "T1R2C2 姓名 text", "T1R2C4 性别 text"],
+            id="split-in-two-cells",
+        ),
+        pytest.param(
+            [[Span("主要事迹", cols=2), Span("", cols=2)], ["姓名", "", "性别", ""]],
+            ["T1R1C3 主要事迹 text", "T1R2C2 姓名 text", "T1R2C4 性别 text"],
+            id="merged-over-two-columns",
+        ),
+        pytest.param(
+            [["主", Span("", rows=2)], ["要"], ["姓名", ""]],
+            ["T1R1C2 主要 text", "T1R3C2 姓名 text"],
+            id="one-character-per-row-beside-a-tall-blank",
+        ),
+        pytest.param(
+            [["简\n\n历", ""], ["备  注", ""]],
+            ["T1R1C2 简历 text", "T1R2C2 备注 text"],
+            id="one-character-per-line-and-spaced",
+        ),
+        pytest.param(
+            [["姓名", "性别", "民族"], ["", "", ""]],
+            ["T1R2C1 姓名 text", "T1R2C2 性别 text", "T1R2C3 民族 text"],
+            id="a-row-of-labels-over-blanks-is-not-one-label",
+        ),
+        pytest.param(
+            [["姓名", "", "性别", Span("", rows=2)], ["民族", "", "籍贯"]],
+            ["T1R1C2 姓名 text", "T1R1C4 性别 text", "T1R2C2 民族 text", "T1R2C3 未识别“籍贯”"],
+            id="labels-of-pairs-beside-a-tall-blank-stay-apart",
+        ),
+    ],
+)
+def test_labels_in_pieces(rows: list[word_forms.Row], expected: list[str]) -> None:
+    widths = [3.0] * max(sum(i.cols if isinstance(i, Span) else 1 for i in row) for row in rows)
+    assert layout(widths, rows) == expected
+
+
+def test_labels_in_pieces_are_asked_once_and_filled_beside_them() -> None:
+    blank = form_of([2.4, 2.4, 5.0, 5.0], LABELS_IN_PIECES)
+    form = imported(blank)
+    asked = [(step.label, step.cell) for step in form.form.steps if isinstance(step, FieldDecl)]
+    assert asked == [
+        ("姓名", "T1R1C2"),
+        ("性别", "T1R1C4"),
+        ("主要事迹", "T1R2C3"),
+        ("工作单位", "T1R3C3"),
+        ("简历", "T1R4C2"),
+        ("获奖情况", "T1R5C2"),
+        ("家庭情况", "T1R6C2"),
+    ]
+    report = import_report(form)
+    assert " 3. 主要事迹（文字，300字以内，必填）" in report.splitlines()
+    assert "未作为问题" not in report, "no piece of a label is left over"
+    answers = {step.key: f"{step.label}的答案" for step in form.form.steps if isinstance(step, FieldDecl)}
+    answers |= {"name": "韦丽华", "gender": "女"}
+    document = filled(blank, form.form, answers, {})
+    assert cells(document) == [
+        ["姓名", "韦丽华", "性别", "女"],
+        ["主要", "事迹（300字以内）", "主要事迹的答案", "主要事迹的答案"],
+        ["工作单位", "工作单位", "工作单位的答案", "工作单位的答案"],
+        ["简  历", *["简历的答案"] * 3],
+        ["获\n奖\n情\n况", *["获奖情况的答案"] * 3],
+        ["家", *["家庭情况的答案"] * 3],
+        ["庭", *["家庭情况的答案"] * 3],
+        ["情", *["家庭情况的答案"] * 3],
+        ["况", *["家庭情况的答案"] * 3],
+    ]
     assert_rest_untouched(blank, document, form.form)
