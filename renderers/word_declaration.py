@@ -27,6 +27,7 @@ class Declared:
 
     data: dict[str, Any]
     fallbacks: tuple[str, ...]
+    compounds: tuple[str, ...] = ()  # labels asking several things at once, read as text
 
 
 def where_printed(address: str, raw_label: str) -> str:
@@ -71,7 +72,7 @@ def _prompt(label: str, inferred: Inferred, min_chars: int | None, max_chars: in
     return f"请填写{label}{limit}。"
 
 
-def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, Any]:
+def _field(question: Question, keys: _Keys, fallbacks: list[str], compounds: list[str]) -> dict[str, Any]:
     inferred = infer(
         question.label,
         min_chars=question.min_chars,
@@ -83,6 +84,8 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, A
     )
     if inferred.fallback:
         fallbacks.append(question.label)
+    if inferred.compound:
+        compounds.append(question.label)
     field: dict[str, Any] = {"key": keys(inferred.key), "label": question.label}
     field["prompt"] = _prompt(question.label, inferred, question.min_chars, question.max_chars)
     if inferred.kind == "text":
@@ -104,8 +107,8 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, A
     return field
 
 
-def _row_group(group: RowGroup, keys: _Keys, fallbacks: list[str]) -> dict[str, Any]:
-    fields = [_field(column, keys, fallbacks) for column in group.columns]
+def _row_group(group: RowGroup, keys: _Keys, fallbacks: list[str], compounds: list[str]) -> dict[str, Any]:
+    fields = [_field(column, keys, fallbacks, compounds) for column in group.columns]
     labels = "、".join(column.label for column in group.columns)
     return {
         "group": keys("rows"),
@@ -184,15 +187,16 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     """The declaration of an imported form as the dict ``FormDecl`` validates."""
     keys = _Keys()
     fallbacks: list[str] = []
+    compounds: list[str] = []
     steps: list[dict[str, Any]] = []
     filled_from: dict[str, str] = {}
     asked = {item.label for item in layout.items if isinstance(item, Question)}
     repeats: dict[str, str] = {}  # a line's blank → the label of the question it repeats
     for item in layout.items:
         if isinstance(item, Question):
-            steps.append(_field(item, keys, fallbacks))
+            steps.append(_field(item, keys, fallbacks, compounds))
         elif isinstance(item, RowGroup):
-            steps.append(_row_group(item, keys, fallbacks))
+            steps.append(_row_group(item, keys, fallbacks, compounds))
         elif isinstance(item, PhotoGroup):
             steps.append(_photo_group(item, keys))
         elif isinstance(item, LineBlank):
@@ -202,7 +206,9 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
                 repeats[item.address] = item.label  # 封面“姓名”: the table's 姓名 answered once
             else:
                 steps.append(
-                    _field(Question(item.label, item.raw_label, item.address, "line"), keys, fallbacks)
+                    _field(
+                        Question(item.label, item.raw_label, item.address, "line"), keys, fallbacks, compounds
+                    )
                 )
     for address, label in repeats.items():
         key = next(s["key"] for s in steps if s.get("label") == label and "key" in s)
@@ -222,7 +228,7 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
         "filled_from": filled_from,
         "steps": steps,
     }
-    return Declared(data, tuple(fallbacks))
+    return Declared(data, tuple(fallbacks), tuple(compounds))
 
 
 # --- TOML ---------------------------------------------------------------------------------------

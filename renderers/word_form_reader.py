@@ -4,7 +4,9 @@ A label cell (text that asks) governs the blank cell to its right, or the blank 
 of labels stands over a row of blanks (in a row of labels and blanks, a blank with a label on its left
 is that label's); a label ending in a colon with nothing beside it is answered inside its own cell,
 after the label. A label written in pieces is one label: across two cells before its blank (主要 |
-事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹).
+事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹). A label
+asking two things (荣誉称号及评定时间, see ``word_vocabulary.label_parts``) with a blank printed for
+each is two questions; over one blank it is one, read as text by the vocabulary.
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
 row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
 主讲人姓名, 主讲人出生年月. Limits written in a label —
@@ -52,6 +54,7 @@ from renderers.word_cell_text import (
     stamp_label,
 )
 from renderers.word_grid import Grid, GridCell, Line, cell_address
+from renderers.word_vocabulary import label_parts
 
 __all__ = [
     "BOXES",
@@ -380,6 +383,21 @@ def _joined_label(grid: Grid, cell: GridCell, used: set[GridCell]) -> tuple[list
     return pieces, replace(cell, text=text, rows=tall.end_row - cell.row)
 
 
+def _second_blank(grid: Grid, label: GridCell, blank: GridCell, used: set[GridCell]) -> GridCell | None:
+    """A second blank printed for one label: right after its first, in the same row (label | blank |
+    blank), and under the label when the label stands above its blanks."""
+    after = grid.at(blank.row, blank.end_col)
+    if (
+        after is None
+        or after in used
+        or (after.row, after.rows) != (blank.row, blank.rows)
+        or not is_blank(after)
+    ):
+        return None
+    below = blank.row >= label.end_row
+    return None if below and after.end_col > label.end_col else after
+
+
 def _is_unlabelled_photo(grid: Grid, cell: GridCell) -> bool:
     """A blank no label governs, spanning rows at the right edge of rows of labels and blanks: the
     photo's place on most 登记表, left empty. It covers under half the table's width and every row it
@@ -499,6 +517,12 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             used.add(blank)
             if is_stamp_blank(blank.text):
                 items.append(Stamp(clean_label(text), address(blank)))
+            elif (second := _second_blank(grid, cell, blank, used)) and len(parts := label_parts(text)) == 2:
+                used.add(second)  # 荣誉称号及评定时间 over two blanks: each part its own question
+                items += [
+                    _question(parts[0], address(blank), side),
+                    _question(parts[1], address(second), side),
+                ]
             else:
                 items.append(_question(text, address(blank), side, blank.text))
                 label_cells[len(items) - 1] = first_piece

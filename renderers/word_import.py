@@ -30,7 +30,7 @@ from renderers.word_form_reader import (
     read_form,
 )
 from renderers.word_grid import read_grids, read_lines
-from renderers.word_vocabulary import DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
+from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
 
 __all__ = [
     "ImportedForm",
@@ -236,6 +236,11 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         lines.append(
             f"以下项目没有对应的格式检查，按普通文字处理（最多{DEFAULT_SHORT_TEXT}字），请确认："
             + "、".join(imported.declared.fallbacks)
+        )
+    if imported.declared.compounds:
+        lines.append(
+            f"以下项目一格问几件事，按文字处理（未写字数的最多{COMPOUND_TEXT}字），"
+            "不单独检查其中的日期、电话等格式，请确认：" + "、".join(imported.declared.compounds)
         )
     no_example = [f.label for f in form.all_fields() if f.kind == "text" and f.example == PLACEHOLDER_EXAMPLE]
     if no_example:

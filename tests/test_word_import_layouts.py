@@ -15,11 +15,13 @@ from docx import Document
 from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl
+from dialogs.validators import TEXT_VALIDATORS, Accepted, ValidationContext
 from renderers.records import FormRecord
 from renderers.samples import store_photo_bytes
 from renderers.word_grid import find_cell
 from renderers.word_import import ImportedForm, import_report, import_word_form
 from renderers.word_template import fill_word_form
+from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
 from tests.fixtures import word_forms
 from tests.fixtures.renderer_records import photo_bytes
 from tests.fixtures.word_forms import Span
@@ -233,5 +235,87 @@ def test_labels_in_pieces_are_asked_once_and_filled_beside_them() -> None:
         ["庭", *["家庭情况的答案"] * 3],
         ["情", *["家庭情况的答案"] * 3],
         ["况", *["家庭情况的答案"] * 3],
+    ]
+    assert_rest_untouched(blank, document, form.form)
+
+
+# --- 4. labels asking two things at once ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "parts", "validator", "params"),
+    [
+        ("荣誉称号及评定时间", ("荣誉称号", "评定时间"), "text", {"max_chars": COMPOUND_TEXT}),
+        ("何时何地受过何种奖励", ("何时何地受过何种奖励",), "text", {"max_chars": COMPOUND_TEXT}),
+        ("活动时间地点", ("活动时间地点",), "text", {"max_chars": COMPOUND_TEXT}),
+        ("出生年月及籍贯", ("出生年月", "籍贯"), "text", {"max_chars": COMPOUND_TEXT}),
+        ("现任职务及任职时间", ("现任职务", "任职时间"), "text", {"max_chars": COMPOUND_TEXT}),
+        ("身份证号和联系电话", ("身份证号", "联系电话"), "text", {"max_chars": COMPOUND_TEXT}),
+        ("工作单位及职务", ("工作单位及职务",), "text", {"min_hanzi": 4, "max_chars": 60}),
+        ("姓名及职务", ("姓名及职务",), "text", {"min_hanzi": 4, "max_chars": 40}),
+        ("与户主关系", ("与户主关系",), "text", {"max_chars": DEFAULT_SHORT_TEXT}),
+        ("联系电话或传真", ("联系电话或传真",), "phone", {}),
+        ("评定时间", ("评定时间",), "date", {}),
+        ("项目起止时间", ("项目起止时间",), "period", {}),
+    ],
+)
+def test_a_compound_label_is_text_not_a_date(
+    label: str, parts: tuple[str, ...], validator: str, params: dict[str, Any]
+) -> None:
+    inferred = infer(label)
+    assert (label_parts(label), inferred.validator, inferred.params) == (parts, validator, params)
+
+
+def test_a_written_limit_wins_for_a_compound_label() -> None:
+    inferred = infer("主要荣誉及获得时间", max_chars=300)
+    assert (inferred.validator, inferred.params, inferred.compound) == ("text", {"max_chars": 300}, True)
+
+
+COMPOUND_LABELS = [
+    ["姓名", "", "性别", ""],
+    ["荣誉称号及评定时间", Span("", cols=3)],
+    ["工作单位及职务", Span("", cols=3)],
+    ["何时何地受过何种奖励", Span("", cols=3)],
+    ["奖项名称及授予时间", Span("", cols=2), ""],
+]
+
+
+def test_compound_labels_are_text_or_two_questions_where_two_blanks_are_printed() -> None:
+    blank = form_of([4.0, 4.0, 4.0, 4.0], COMPOUND_LABELS)
+    form = imported(blank)
+    report = import_report(form).splitlines()
+    assert report[3:8] == [
+        " 3. 荣誉称号及评定时间（文字，200字以内，必填）",
+        " 4. 工作单位及职务（文字，60字以内，必填）",
+        " 5. 何时何地受过何种奖励（文字，200字以内，必填）",
+        " 6. 奖项名称（文字，60字以内，必填）",
+        " 7. 授予时间（日期，必填）",
+    ]
+    assert (
+        "以下项目一格问几件事，按文字处理（未写字数的最多200字），不单独检查其中的日期、电话等格式，"
+        "请确认：荣誉称号及评定时间、何时何地受过何种奖励"
+    ) in report
+    fields = {step.label: step for step in form.form.steps if isinstance(step, FieldDecl)}
+    typed = {
+        "荣誉称号及评定时间": "全国三八红旗手，2019年3月",
+        "工作单位及职务": "柳州市城中区妇联主席",
+        "何时何地受过何种奖励": "2019年在南宁获自治区巾帼建功标兵",
+        "奖项名称": "全国三八红旗手",
+        "授予时间": "2019年3月",
+    }
+    answers: dict[str, Any] = {fields["姓名"].key: "韦丽华", fields["性别"].key: "女"}
+    for label, text in typed.items():
+        result = TEXT_VALIDATORS[fields[label].validator or ""](
+            text, fields[label].params, ValidationContext(label, TODAY, 2021)
+        )
+        assert isinstance(result, Accepted), (label, result)
+        answers[fields[label].key] = result.value
+    document = filled(blank, form.form, answers, {})
+    assert cells(document) == [
+        ["姓名", "韦丽华", "性别", "女"],
+        ["荣誉称号及评定时间", *["全国三八红旗手，2019年3月"] * 3],
+        ["工作单位及职务", *["柳州市城中区妇联主席"] * 3],
+        ["何时何地受过何种奖励", *["2019年在南宁获自治区巾帼建功标兵"] * 3],
+        ["奖项名称及授予时间", "全国三八红旗手", "全国三八红旗手", "2019年3月"],
     ]
     assert_rest_untouched(blank, document, form.form)
