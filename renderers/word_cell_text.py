@@ -25,6 +25,8 @@ __all__ = [
     "compact",
     "is_blank",
     "is_date_only",
+    "is_fillable",
+    "is_label",
     "is_photo_placeholder",
     "is_photos_after",
     "is_stamp_blank",
@@ -142,3 +144,13 @@ def bracketed_options(label: str) -> tuple[str, ...]:
         if len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts):
             return tuple(parts)
     return ()
+
+
+def is_label(cell: GridCell) -> bool:
+    """Text that asks: not blank, not check boxes to tick, not a date line."""
+    return not is_blank(cell) and not checkbox_options(cell.text) and not is_date_only(cell.text)
+
+
+def is_fillable(cell: GridCell | None) -> bool:
+    """A place for an answer: blank, or check boxes to tick."""
+    return cell is not None and (is_blank(cell) or bool(checkbox_options(cell.text)))

@@ -47,6 +47,8 @@ from renderers.word_cell_text import (
     compact,
     is_blank,
     is_date_only,
+    is_fillable,
+    is_label,
     is_photo_placeholder,
     is_photos_after,
     is_stamp_blank,
@@ -200,43 +202,26 @@ def _question(label_text: str, address: str, where: Where, blank_text: str = "")
 # --- one table ----------------------------------------------------------------------------------
 
 
-def _is_label(cell: GridCell) -> bool:
-    return not is_blank(cell) and not checkbox_options(cell.text) and not is_date_only(cell.text)
-
-
-def _fillable(cell: GridCell | None) -> bool:
-    return cell is not None and (is_blank(cell) or bool(checkbox_options(cell.text)))
-
-
-def _row_cells(grid: Grid, row: int) -> list[GridCell]:
-    """The distinct cells covering a grid row, left to right."""
-    seen: list[GridCell] = []
-    for cell in grid.positions[row]:
-        if cell is not None and cell not in seen:
-            seen.append(cell)
-    return seen
-
-
 def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None, list[GridCell], int] | None:
     """The header of a repeating table starting at ``row``: its title cell on the left (if any), its
     column cells left to right and its height. One row of labels, or two: labels spanning both rows
     beside a group label (主讲人) over its sub-labels (姓名 | 出生年月 | 单位及职务)."""
-    cells = [cell for cell in _row_cells(grid, row) if cell not in used]
-    title_cell = cells[0] if cells and cells[0].rows > 1 and _is_label(cells[0]) else None
+    cells = [cell for cell in grid.row_cells(row) if cell not in used]
+    title_cell = cells[0] if cells and cells[0].rows > 1 and is_label(cells[0]) else None
     header = [cell for cell in cells if cell is not title_cell]
-    if len(header) >= 2 and all(_is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
+    if len(header) >= 2 and all(is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
         return title_cell, header, 1
     if len(cells) < 2 or row + 2 >= grid.height:
         return None
-    if not all(_is_label(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
+    if not all(is_label(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
         return None
-    below = [cell for cell in _row_cells(grid, row + 1) if cell.row == row + 1]
+    below = [cell for cell in grid.row_cells(row + 1) if cell.row == row + 1]
     columns: list[GridCell] = []
     for cell in cells:
         subs = [sub for sub in below if cell.col <= sub.col and sub.end_col <= cell.end_col]
         if cell.rows == 2:
             columns.append(cell)
-        elif len(subs) >= 2 and sum(sub.cols for sub in subs) == cell.cols and all(map(_is_label, subs)):
+        elif len(subs) >= 2 and sum(sub.cols for sub in subs) == cell.cols and all(map(is_label, subs)):
             columns += [replace(sub, text=clean_label(cell.text) + sub.text) for sub in subs]
         else:
             return None
@@ -261,7 +246,7 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
     columns = [(cell.col, cell.cols) for cell in header]
     blank_rows = 0
     for below in range(row + height, grid.height):
-        others = [cell for cell in _row_cells(grid, below) if cell is not title_cell]
+        others = [cell for cell in grid.row_cells(below) if cell is not title_cell]
         if [(cell.col, cell.cols) for cell in others] != columns or not all(
             is_blank(cell) and cell.row == below for cell in others
         ):
@@ -269,7 +254,7 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
         blank_rows += 1
     if blank_rows < 2:
         return None
-    taken = {cell for below in range(row, row + height + blank_rows) for cell in _row_cells(grid, below)}
+    taken = {cell for below in range(row, row + height + blank_rows) for cell in grid.row_cells(below)}
     if title_cell is not None:
         title = clean_label(title_cell.text)
     else:
@@ -294,8 +279,8 @@ def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
     """A single label spanning the whole row above a repeating table is its title."""
     if row == 0:
         return None
-    above = _row_cells(grid, row - 1)
-    if len(above) == 1 and above[0] not in used and _is_label(above[0]) and above[0].rows == 1:
+    above = grid.row_cells(row - 1)
+    if len(above) == 1 and above[0] not in used and is_label(above[0]) and above[0].rows == 1:
         return above[0]
     return None
 
@@ -307,7 +292,7 @@ def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell,
         right is not None
         and right not in used
         and right.row == label.row
-        and (_fillable(right) or is_stamp_blank(right.text))
+        and (is_fillable(right) or is_stamp_blank(right.text))
     ):
         return right, "right"
     below = grid.at(label.end_row, label.col)
@@ -315,8 +300,8 @@ def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell,
         below is not None
         and below not in used
         and below.col == label.col
-        and _fillable(below)
-        and not (_labelled_on_its_left(grid, below) and any(map(_fillable, _row_cells(grid, label.row))))
+        and is_fillable(below)
+        and not (_labelled_on_its_left(grid, below) and any(map(is_fillable, grid.row_cells(label.row))))
     ):
         return below, "below"
     return None
@@ -327,14 +312,14 @@ def _labelled_on_its_left(grid: Grid, blank: GridCell) -> bool:
     cell of a row of labels and blanks (正处 副处 无级别 beside 职务级别); a row of labels only (a
     header) still governs the row below it."""
     left = grid.at(blank.row, blank.col - 1) if blank.col > 0 else None
-    return left is not None and left.row <= blank.row and _is_label(left)
+    return left is not None and left.row <= blank.row and is_label(left)
 
 
 def _is_piece(cell: GridCell, longest: int = 4) -> bool:
     """A short piece of a label (主要, 事, 简历（300字）), not a blank, a box or a date line."""
     text = compact(cell.text)
     return (
-        _is_label(cell)
+        is_label(cell)
         and bool(re.search(r"[\u4e00-\u9fff]", text))
         and len(clean_label(text)) <= longest
         and not text.endswith(("：", ":"))
@@ -355,15 +340,21 @@ def _joined_label(grid: Grid, cell: GridCell, used: set[GridCell]) -> tuple[list
             and blank is not None
             and blank not in used
             and blank.row == cell.row
-            and _fillable(blank)
-            and not (below is not None and below.col == cell.col and _fillable(below))
+            and is_fillable(blank)
+            and not (below is not None and below.col == cell.col and is_fillable(below))
         ):
             return [after], replace(cell, text=cell.text + after.text, cols=cell.cols + after.cols)
     tall = after
     left = grid.at(cell.row, cell.col - 1) if cell.col > 0 else None
-    if tall is None or tall in used or tall.row != cell.row or tall.rows <= cell.rows or not _fillable(tall):
+    if (
+        tall is None
+        or tall in used
+        or tall.row != cell.row
+        or tall.rows <= cell.rows
+        or not is_fillable(tall)
+    ):
         return None
-    if (left is not None and _fillable(left)) or not _is_piece(cell, longest=2):
+    if (left is not None and is_fillable(left)) or not _is_piece(cell, longest=2):
         return None  # a label of a row of pairs beside a tall blank (a photo's place) stands alone
     pieces: list[GridCell] = []
     row = cell.end_row
@@ -405,7 +396,7 @@ def _is_unlabelled_photo(grid: Grid, cell: GridCell) -> bool:
     if cell.rows < 2 or cell.col == 0 or cell.end_col != grid.width or 2 * cell.cols > grid.width:
         return False
     return all(
-        any(_is_label(left) for left in _row_cells(grid, row) if left.end_col <= cell.col)
+        any(is_label(left) for left in grid.row_cells(row) if left.end_col <= cell.col)
         for row in range(cell.row, cell.end_row)
     )
 
@@ -542,7 +533,7 @@ def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCel
     told = list(items)
     for index, cell in label_cells.items():
         item = items[index]
-        row = [c for c in _row_cells(grid, cell.row) if _is_label(c)]
+        row = [c for c in grid.row_cells(cell.row) if is_label(c)]
         first = next((c for c in row if c.rows == 1), row[0])
         if isinstance(item, Question) and labels.count(item.label) > 1 and first is not cell:
             told[index] = replace(item, label=clean_label(first.text) + item.label)
