@@ -98,6 +98,8 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str], compounds: lis
         field["params"] = inferred.params
     if inferred.options:
         field["options"] = list(inferred.options)
+    if question.option_cells:
+        field["option_cells"] = dict(zip(question.options, question.option_cells, strict=True))
     if not question.required:
         field["required"] = False
     field["printed"] = where_printed(question.address, question.raw_label)
@@ -253,7 +255,7 @@ def _key(key: str) -> str:
 #: The order of a step's keys in the hand-written declarations.
 _STEP_KEYS = (
     "key", "group", "label", "item", "min_rows", "max_rows", "title_field", "prompt", "example", "help",
-    "kind", "validator", "params", "options", "required", "printed", "cell",
+    "kind", "validator", "params", "options", "required", "printed", "cell", "option_cells",
 )  # fmt: skip
 
 

@@ -11,7 +11,9 @@ A header row of labels over two or more blank rows is a repeating table (one gro
 row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
 主讲人姓名, 主讲人出生年月. Limits written in a label —
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
-Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
+Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选; so do options
+printed in cells of their own (one box a cell, 是 | 否 columns, options under a column's header: see
+``word_option_cells``), each marked in its own cell. A photo
 placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell, and so does a blank no label
 governs that spans rows at the right edge of rows of labels and blanks (a 登记表's photo place, left
 empty); 图片…（可附后）/另附 takes photos after the table, with captions when the label asks for 说明;
@@ -56,6 +58,7 @@ from renderers.word_cell_text import (
     stamp_label,
 )
 from renderers.word_grid import Grid, GridCell, Line, cell_address
+from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
 from renderers.word_vocabulary import label_parts
 
 __all__ = [
@@ -94,6 +97,7 @@ class Question:
     min_chars: int | None = None
     max_chars: int | None = None
     required: bool = True
+    option_cells: tuple[str, ...] = ()  # where each option is marked, when printed in cells of its own
     unlabelled: bool = False  # a photo cell read from its place alone: the import report names it
 
 
@@ -209,11 +213,11 @@ def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None,
     cells = [cell for cell in grid.row_cells(row) if cell not in used]
     title_cell = cells[0] if cells and cells[0].rows > 1 and is_label(cells[0]) else None
     header = [cell for cell in cells if cell is not title_cell]
-    if len(header) >= 2 and all(is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
+    if len(header) >= 2 and all(_heads(cell) and cell.row == row and cell.rows == 1 for cell in header):
         return title_cell, header, 1
     if len(cells) < 2 or row + 2 >= grid.height:
         return None
-    if not all(is_label(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
+    if not all(_heads(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
         return None
     below = [cell for cell in grid.row_cells(row + 1) if cell.row == row + 1]
     columns: list[GridCell] = []
@@ -231,7 +235,7 @@ def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None,
 def _untitled(header: Sequence[GridCell]) -> str:
     """A name for a repeating table with no title: its columns, the first two and 等 when more than
     three (【课程名称、授课形式等·第1行】 reads better in a question than six names)."""
-    labels = [clean_label(cell.text) for cell in header]
+    labels = [clean_label(header_options(cell.text)[0]) for cell in header]
     return "、".join(labels) if len(labels) <= 3 else "、".join(labels[:2]) + "等"
 
 
@@ -267,12 +271,39 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
     return group, taken
 
 
+def _heads(cell: GridCell) -> bool:
+    """A column's header: a label, or a label with its options written under it."""
+    return is_label(cell) or bool(header_options(cell.text)[1])
+
+
 def _column(header: GridCell, address: str) -> Question:
-    """One column of a repeating table: a 照片 column takes one photo per row, in its cell."""
-    question = _question(header.text, address, "below")
+    """One column of a repeating table: a 照片 column takes one photo per row, in its cell; options
+    written under the header make each row's cell a choice of them."""
+    head, options = header_options(header.text)
+    question = _question(head, address, "below")
+    if options:
+        multiple = bool(MULTIPLE.search(header.text))
+        return replace(
+            question, kind="choice", options=options, multiple=multiple, min_chars=None, max_chars=None
+        )
     if is_photo_placeholder(header.text) and not is_photos_after(header.text):
         return replace(question, kind="photo", min_chars=None, max_chars=None)
     return question
+
+
+def _marked_in_cells(grid: Grid, found: OptionCells) -> Question:
+    """A choice whose options are printed in cells of their own, each marked in its cell."""
+    first = found.cells[0]
+    question = _question(found.label.text, cell_address(grid.table, first.row, first.col), "right")
+    return replace(
+        question,
+        kind="choice",
+        options=found.options,
+        option_cells=tuple(cell_address(grid.table, cell.row, cell.col) for cell in found.cells),
+        multiple=bool(MULTIPLE.search(found.label.text)),
+        min_chars=None,
+        max_chars=None,
+    )
 
 
 def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
@@ -425,6 +456,11 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     def address(cell: GridCell) -> str:
         return cell_address(grid.table, cell.row, cell.col)
 
+    choices: dict[GridCell, Question] = {}  # a question row under answer columns (是 | 否), by its label
+    for row in range(grid.height):
+        rows, header = answer_columns(grid, row, used)
+        used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
+        choices.update((found.label, _marked_in_cells(grid, found)) for found in rows)
     groups: dict[GridCell, RowGroup] = {}
     for row in range(grid.height):
         found = _repeating_table(grid, row, used)
@@ -436,6 +472,9 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     label_cells: dict[int, GridCell] = {}
 
     for cell in grid.cells:
+        if cell in choices:
+            items.append(choices[cell])
+            continue
         if cell in groups:
             if id(groups[cell]) not in emitted:
                 emitted.add(id(groups[cell]))
@@ -481,6 +520,11 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 items.append(_question(head, address(cell), "inside", text))
             else:
                 items.append(Unplaced(compact(text), address(cell)))
+            continue
+        spread = boxes_in_cells(grid, cell, used)
+        if spread is not None:
+            used.update(spread.cells)
+            items.append(_marked_in_cells(grid, spread))
             continue
         beside = grid.at(cell.row, cell.end_col)
         if beside is not None and beside in nested and beside not in used:

@@ -8,6 +8,8 @@ the original stay as they are:
   properties, where Word keeps a blank cell's font); a long text keeps its paragraphs;
 * a cell holding its own label (``工作简历：``) gets the answer in paragraphs after the label;
 * check boxes: the chosen options' □/☐ become ☑ (○ becomes ●), the text is not otherwise changed;
+  options printed in cells of their own have the chosen one's box ticked, or a √ written in the blank
+  cell under it (是 | 否 columns);
 * a photo cell: the placeholder text gives way to the photo, scaled into the cell keeping its aspect;
 * a repeating table: one blank row per answer row, more rows copied from the last blank row (its
   format, borders and merges) when the answers need them;
@@ -106,6 +108,7 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
     document = CellIndex(open_word_form(path.name, template))  # a damaged file: WordFormError
     addresses = [step.cell for step in form.steps if step.cell]
     addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
+    addresses += [address for field in form.all_fields() for address in field.option_cells.values()]
     addresses += list(form.filled_from)
     for address in addresses:
         try:
@@ -127,8 +130,33 @@ def _field_write(
     if field.cell.startswith("P"):
         text = _answer(field, answers, record)
         return _line_write(document, field.cell, text)
+    if field.option_cells:
+        return _marks_write(document, field, answers, record)
     cell = document.cell(field.cell)
     return _cell_write(cell, field, answers, record)
+
+
+def _marks_write(
+    document: CellIndex, field: FieldDecl, answers: Mapping[str, Any], record: FormRecord
+) -> Callable[[], None]:
+    """Options printed in cells of their own: each chosen option's box ticked in its cell, or a √
+    written in its blank cell (是 | 否 columns)."""
+    text = _answer(field, answers, record)
+    chosen = [option for option in (text.split("、") if field.validator == "choices" else [text]) if option]
+    cells = {option: document.cell(address) for option, address in field.option_cells.items()}
+    missing = [option for option in chosen if option not in cells]
+    if missing:
+        raise RenderError(f"{record.form_id}: {field.key} has no cell for {missing}")
+
+    def write() -> None:
+        for option in chosen:
+            cell = cells[option]
+            if any(box in cell.text for box in BOXES):
+                _tick(cell, [option])
+            else:
+                _write_text(cell, "√")
+
+    return write
 
 
 def _answer(field: FieldDecl, answers: Mapping[str, Any], record: FormRecord) -> str:

@@ -14,13 +14,13 @@ import pytest
 from docx import Document
 from docx.document import Document as DocxDocument
 
-from dialogs.declarations import FieldDecl, FormDecl
+from dialogs.declarations import FieldDecl, FormDecl, load_form
 from dialogs.validators import TEXT_VALIDATORS, Accepted, ValidationContext
 from renderers.records import FormRecord
 from renderers.samples import store_photo_bytes
 from renderers.word_grid import find_cell
-from renderers.word_import import ImportedForm, import_report, import_word_form
-from renderers.word_template import fill_word_form
+from renderers.word_import import ImportedForm, import_report, import_word_form, write_import
+from renderers.word_template import fill_word_form, template_renderer
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
 from tests.fixtures import word_forms
 from tests.fixtures.renderer_records import photo_bytes
@@ -319,3 +319,142 @@ def test_compound_labels_are_text_or_two_questions_where_two_blanks_are_printed(
         ["奖项名称及授予时间", "全国三八红旗手", "全国三八红旗手", "2019年3月"],
     ]
     assert_rest_untouched(blank, document, form.form)
+
+
+# --- 3. options printed in table cells ------------------------------------------------------------
+
+OPTIONS_IN_CELLS = [
+    ["姓名", "", "性别", "□女", "□男"],
+    ["政治面貌", "□中共党员", "□共青团员", "□群众", "□民主党派"],
+    ["服务类别（可多选）", "□关爱儿童", "□助老扶弱", "□家庭教育", "□法律援助"],
+    [Span("文化程度", rows=3), Span("☐大专", cols=4)],
+    [Span("☐本科", cols=4)],
+    [Span("☐研究生", cols=4)],
+    [Span("问题", cols=3), "是", "否"],
+    [Span("是否为妇联执委", cols=3), "", ""],
+    [Span("是否已在“志愿汇”注册", cols=3), "", ""],
+    [Span("班子成员", cols=5)],
+    ["姓名", "职务", Span("政治面貌\n□党员 □团员 □群众", cols=2), "是否执委\n是/否"],
+    ["", "", Span("", cols=2), ""],
+    ["", "", Span("", cols=2), ""],
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [["政治面貌", "□党员", "□团员", "□群众"], ["姓名", "", "", ""]],
+            ["T1R1C2 政治面貌 choice 党员/团员/群众", "T1R2C2 姓名 text"],
+            id="one-box-per-cell-along-the-row",
+        ),
+        pytest.param(
+            [[Span("性别", rows=2), "○女"], ["○男"], ["姓名", ""]],
+            ["T1R1C2 性别 choice 女/男", "T1R3C2 姓名 text"],
+            id="one-box-per-cell-down-the-column",
+        ),
+        pytest.param(
+            [["", "有", "无"], ["家庭暴力记录", "", ""], ["违法违纪记录", "", ""]],
+            ["T1R2C2 家庭暴力记录 choice 有/无", "T1R3C2 违法违纪记录 choice 有/无"],
+            id="yes-no-columns",
+        ),
+        pytest.param(
+            [["项目", "参加", "未参加"], ["是否参加培训", "", ""]],
+            ["T1R2C2 是否参加培训 choice 参加/未参加"],
+            id="answer-columns-under-yes-no-questions",
+        ),
+        pytest.param(
+            [["项目", "2020年", "2021年"], ["妇女人数", "", ""]],
+            ["T1R1C1 未识别“项目”", "T1R2C2 2020年 text", "T1R2C3 2021年 text", "T1R2C1 未识别“妇女人数”"],
+            id="years-are-no-answers",  # a matrix of figures: read as before, columns over blanks
+        ),
+        pytest.param(
+            [["项目", "参加", "未参加"], ["妇女人数", "", ""]],
+            ["T1R1C1 未识别“项目”", "T1R2C2 参加 text", "T1R2C3 未参加 text", "T1R2C1 未识别“妇女人数”"],
+            id="words-over-a-row-that-asks-no-yes-or-no-are-no-answers",
+        ),
+        pytest.param(
+            [["姓名", "授课形式\n典型案例/访谈/讲授"], ["", ""], ["", ""]],
+            ["T1R2C1 表格“姓名、授课形式” 姓名|授课形式 ×2"],
+            id="options-under-a-columns-header",
+        ),
+    ],
+)
+def test_options_in_cells(rows: list[word_forms.Row], expected: list[str]) -> None:
+    widths = [3.0] * max(sum(i.cols if isinstance(i, Span) else 1 for i in row) for row in rows)
+    assert layout(widths, rows) == expected
+
+
+def test_options_printed_in_cells_are_choices_marked_in_their_cells() -> None:
+    blank = form_of([3.2, 3.2, 3.2, 3.2, 3.2], OPTIONS_IN_CELLS)
+    form = imported(blank)
+    report = import_report(form).splitlines()
+    assert report[1:9] == [
+        " 1. 姓名（姓名，必填）",
+        " 2. 性别（单选：女/男，必填）",
+        " 3. 政治面貌（单选：中共党员/共青团员/群众/民主党派，必填）",
+        " 4. 服务类别（多选：关爱儿童/助老扶弱/家庭教育/法律援助，必填）",
+        " 5. 文化程度（单选：大专/本科/研究生，必填）",
+        " 6. 是否为妇联执委（单选：是/否，必填）",
+        " 7. 是否已在“志愿汇”注册（单选：是/否，必填）",
+        " 8. 班子成员（表格，1-10行）：姓名（姓名，必填）；职务（文字，30字以内，必填）；"
+        "政治面貌（单选：党员/团员/群众，必填）；是否执委（单选：是/否，必填）",
+    ]
+    assert "未作为问题" not in "\n".join(report), "no option is left over as text"
+    fields = {step.label: step for step in form.form.steps if isinstance(step, FieldDecl)}
+    assert fields["是否为妇联执委"].option_cells == {"是": "T1R8C4", "否": "T1R8C5"}
+    group = next(form.form.groups())
+    by_label = {field.label: field.key for field in group.fields}
+    answers: dict[str, Any] = {
+        fields["姓名"].key: "韦丽华",
+        fields["性别"].key: "女",
+        fields["政治面貌"].key: "群众",
+        fields["服务类别"].key: "关爱儿童、法律援助",
+        fields["文化程度"].key: "本科",
+        fields["是否为妇联执委"].key: "否",
+        fields["是否已在“志愿汇”注册"].key: "是",
+        group.key: [
+            {
+                by_label["姓名"]: "覃美玲",
+                by_label["职务"]: "主席",
+                by_label["政治面貌"]: "党员",
+                by_label["是否执委"]: "是",
+            },
+            {
+                by_label["姓名"]: "蓝芳",
+                by_label["职务"]: "副主席",
+                by_label["政治面貌"]: "群众",
+                by_label["是否执委"]: "否",
+            },
+        ],
+    }
+    document = filled(blank, form.form, answers, {})
+    assert cells(document) == [
+        ["姓名", "韦丽华", "性别", "☑女", "□男"],
+        ["政治面貌", "□中共党员", "□共青团员", "☑群众", "□民主党派"],
+        ["服务类别（可多选）", "☑关爱儿童", "□助老扶弱", "□家庭教育", "☑法律援助"],
+        ["文化程度", *["☐大专"] * 4],
+        ["文化程度", *["☑本科"] * 4],
+        ["文化程度", *["☐研究生"] * 4],
+        ["问题", "问题", "问题", "是", "否"],
+        ["是否为妇联执委", "是否为妇联执委", "是否为妇联执委", "", "√"],
+        ["是否已在“志愿汇”注册", "是否已在“志愿汇”注册", "是否已在“志愿汇”注册", "√", ""],
+        ["班子成员"] * 5,
+        ["姓名", "职务", "政治面貌\n□党员 □团员 □群众", "政治面貌\n□党员 □团员 □群众", "是否执委\n是/否"],
+        ["覃美玲", "主席", "党员", "党员", "是"],
+        ["蓝芳", "副主席", "群众", "群众", "否"],
+    ]
+    marked = [address for field in fields.values() for address in field.option_cells.values()]
+    assert_rest_untouched(blank, document, form.form, also=tuple(marked))
+
+
+def test_the_cells_of_options_are_written_in_the_declaration_and_read_back(tmp_path: Path) -> None:
+    source = tmp_path / "登记表.docx"
+    source.write_bytes(form_of([3.2, 3.2, 3.2, 3.2, 3.2], OPTIONS_IN_CELLS))
+    write_import(source, tmp_path / "form.toml", "form")
+    form = load_form(tmp_path / "form.toml")
+    assert form.top_field("gender").option_cells == {"女": "T1R1C4", "男": "T1R1C5"}
+    assert 'option_cells = { "是" = "T1R8C4", "否" = "T1R8C5" }' in (tmp_path / "form.toml").read_text(
+        "utf-8"
+    )
+    template_renderer(form)  # every cell named is there
