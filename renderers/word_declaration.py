@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from renderers.word_form_reader import FormLayout, LineBlank, PhotoGroup, Question, RowGroup
+from renderers.word_form_items import FormLayout, LineBlank, PhotoGroup, Question, RowGroup
 from renderers.word_vocabulary import PLACEHOLDER_EXAMPLE, Inferred, infer
 
 __all__ = ["Declared", "declaration_data", "declaration_toml", "where_printed"]

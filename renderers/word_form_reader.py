@@ -25,7 +25,8 @@ Blanks in lines outside the tables (推荐单位（盖章）：____  填表日�
 what is known (the unit's name, the submission date) and asked only when unknown.
 
 The recognition rules read best side by side, each a short pure function tested by a table of
-layouts (tests/test_word_form_reader.py); what a cell's text says (``word_cell_text``), what a grid is
+layouts (tests/test_word_form_reader.py); the items read (``word_form_items``), what a cell's text
+says (``word_cell_text``), options printed in cells (``word_option_cells``), what a grid is
 (``word_grid``), the label vocabulary and the filling live in their own modules.
 """
 
@@ -33,8 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
 from renderers.word_cell_text import (
     BOXES,
@@ -57,6 +57,18 @@ from renderers.word_cell_text import (
     photo_limits,
     stamp_label,
 )
+from renderers.word_form_items import (
+    FormLayout,
+    Item,
+    Known,
+    LineBlank,
+    PhotoGroup,
+    Question,
+    RowGroup,
+    Stamp,
+    Unplaced,
+    Where,
+)
 from renderers.word_grid import Grid, GridCell, Line, cell_address
 from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
 from renderers.word_vocabulary import label_parts
@@ -78,88 +90,6 @@ __all__ = [
     "read_grid",
     "read_line",
 ]
-
-Known = Literal["unit_name", "submitted_on"]
-Where = Literal["right", "below", "inside", "line"]
-
-
-@dataclass(frozen=True)
-class Question:
-    """One blank to ask for: ``where`` it is relative to its label, and the limits the label wrote."""
-
-    label: str  # cleaned: "主要事迹"
-    raw_label: str  # as written: "主要事迹（500-1000字）"
-    address: str
-    where: Where
-    kind: Literal["text", "choice", "photo"] = "text"
-    options: tuple[str, ...] = ()
-    multiple: bool = False
-    min_chars: int | None = None
-    max_chars: int | None = None
-    required: bool = True
-    option_cells: tuple[str, ...] = ()  # where each option is marked, when printed in cells of its own
-    unlabelled: bool = False  # a photo cell read from its place alone: the import report names it
-
-
-@dataclass(frozen=True)
-class RowGroup:
-    """A repeating table: a header of labels over ``blank_rows`` blank rows; ``address`` is the first
-    blank row's first cell, each column's question addresses its cell in that row."""
-
-    label: str
-    address: str
-    columns: tuple[Question, ...]
-    blank_rows: int
-
-
-@dataclass(frozen=True)
-class PhotoGroup:
-    """Photos printed after the table (图片及说明（不少于3张，可附后）)."""
-
-    label: str
-    raw_label: str
-    address: str
-    min_rows: int
-    max_rows: int
-    captions: bool
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """A cell left as it is, for a stamp, a signature or an opinion."""
-
-    label: str
-    address: str
-
-
-@dataclass(frozen=True)
-class LineBlank:
-    """A blank in a line outside the tables; ``known`` says what fills it without asking."""
-
-    label: str
-    raw_label: str
-    address: str  # "P3:推荐单位（盖章）"
-    known: Known | None
-
-
-@dataclass(frozen=True)
-class Unplaced:
-    """Text that looks like a label but governs no blank (a heading, or a layout not understood)."""
-
-    text: str
-    address: str
-
-
-Item = Question | RowGroup | PhotoGroup | Stamp | LineBlank | Unplaced
-
-
-@dataclass(frozen=True)
-class FormLayout:
-    """Everything read from one Word form, in reading order."""
-
-    items: tuple[Item, ...]
-    tables: int = 0
-
 
 # --- a label and its blanks ------------------------------------------------------------------
 

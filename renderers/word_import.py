@@ -20,15 +20,8 @@ from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from renderers.word_declaration import Declared, declaration_data, declaration_toml, where_printed
-from renderers.word_form_reader import (
-    FormLayout,
-    PhotoGroup,
-    Question,
-    RowGroup,
-    Stamp,
-    Unplaced,
-    read_form,
-)
+from renderers.word_form_items import FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
+from renderers.word_form_reader import read_form
 from renderers.word_grid import read_grids, read_lines
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
 
