@@ -219,6 +219,7 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     top_text = [s for s in steps if "key" in s and s.get("kind", "text") in ("text", "choice")]
     summary = next((s["key"] for s in top_text if s.get("validator") == "person_name"), None)
     summary = summary or (top_text[0]["key"] if top_text else None)
+    summary = summary or next((s["group"] for s in steps if "group" in s), None)  # a form of one table
     data: dict[str, Any] = {
         "id": form_id,
         "title": title,

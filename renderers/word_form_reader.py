@@ -26,14 +26,15 @@ what is known (the unit's name, the submission date) and asked only when unknown
 
 The recognition rules read best side by side, each a short pure function tested by a table of
 layouts (tests/test_word_form_reader.py); the items read (``word_form_items``), what a cell's text
-says (``word_cell_text``), options printed in cells (``word_option_cells``), what a grid is
-(``word_grid``), the label vocabulary and the filling live in their own modules.
+says (``word_cell_text``), options printed in cells (``word_option_cells``), the lines outside the
+tables (``word_form_lines``), what a grid is (``word_grid``), the label vocabulary and the filling
+live in their own modules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from renderers.word_cell_text import (
@@ -60,7 +61,6 @@ from renderers.word_cell_text import (
 from renderers.word_form_items import (
     FormLayout,
     Item,
-    Known,
     LineBlank,
     PhotoGroup,
     Question,
@@ -69,9 +69,10 @@ from renderers.word_form_items import (
     Unplaced,
     Where,
 )
+from renderers.word_form_lines import LINE_BLANK, read_line
 from renderers.word_grid import Grid, GridCell, Line, cell_address
 from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
-from renderers.word_vocabulary import label_parts
+from renderers.word_vocabulary import infer, label_parts
 
 __all__ = [
     "BOXES",
@@ -136,36 +137,52 @@ def _question(label_text: str, address: str, where: Where, blank_text: str = "")
 # --- one table ----------------------------------------------------------------------------------
 
 
-def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None, list[GridCell], int] | None:
+_Header = tuple[GridCell | None, list[GridCell], int, dict[GridCell, GridCell]]
+
+
+def _header(grid: Grid, row: int, used: set[GridCell]) -> _Header | None:
     """The header of a repeating table starting at ``row``: its title cell on the left (if any), its
-    column cells left to right and its height. One row of labels, or two: labels spanning both rows
-    beside a group label (主讲人) over its sub-labels (姓名 | 出生年月 | 单位及职务)."""
+    column cells left to right, its height, and the columns that are options of a label above them.
+    One row of labels, or two: labels spanning both rows beside a group label (主讲人) over its
+    sub-labels (姓名 | 出生年月 | 单位及职务), or over its options (政治面貌 over 党员 | 团员 | 群众)."""
     cells = [cell for cell in grid.row_cells(row) if cell not in used]
     title_cell = cells[0] if cells and cells[0].rows > 1 and is_label(cells[0]) else None
     header = [cell for cell in cells if cell is not title_cell]
     if len(header) >= 2 and all(_heads(cell) and cell.row == row and cell.rows == 1 for cell in header):
-        return title_cell, header, 1
+        return title_cell, header, 1, {}
     if len(cells) < 2 or row + 2 >= grid.height:
         return None
     if not all(_heads(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
         return None
     below = [cell for cell in grid.row_cells(row + 1) if cell.row == row + 1]
     columns: list[GridCell] = []
+    options_of: dict[GridCell, GridCell] = {}
     for cell in cells:
         subs = [sub for sub in below if cell.col <= sub.col and sub.end_col <= cell.end_col]
         if cell.rows == 2:
             columns.append(cell)
-        elif len(subs) >= 2 and sum(sub.cols for sub in subs) == cell.cols and all(map(is_label, subs)):
-            columns += [replace(sub, text=clean_label(cell.text) + sub.text) for sub in subs]
-        else:
+        elif len(subs) < 2 or sum(sub.cols for sub in subs) != cell.cols or not all(map(is_label, subs)):
             return None
-    return (None, columns, 2) if len(below) >= 2 else None
+        elif _are_options(cell, subs):
+            columns += subs
+            options_of.update(dict.fromkeys(subs, cell))
+        else:
+            columns += [replace(sub, text=clean_label(cell.text) + sub.text) for sub in subs]
+    return (None, columns, 2, options_of) if len(below) >= 2 else None
 
 
-def _untitled(header: Sequence[GridCell]) -> str:
+def _are_options(label: GridCell, subs: Sequence[GridCell]) -> bool:
+    """Sub-labels that are the options of the label over them (政治面貌 over 党员 | 团员 | 群众), not
+    fields of their own (主讲人 over 姓名 | 出生年月): short words the vocabulary does not know, under a
+    label that asks for no figure (人数 over 男 | 女 asks two numbers)."""
+    if infer(clean_label(label.text)).validator in ("integer", "amount"):
+        return False
+    return all(len(clean_label(sub.text)) <= 4 and infer(clean_label(sub.text)).fallback for sub in subs)
+
+
+def _untitled(labels: Sequence[str]) -> str:
     """A name for a repeating table with no title: its columns, the first two and 等 when more than
     three (【课程名称、授课形式等·第1行】 reads better in a question than six names)."""
-    labels = [clean_label(header_options(cell.text)[0]) for cell in header]
     return "、".join(labels) if len(labels) <= 3 else "、".join(labels[:2]) + "等"
 
 
@@ -176,7 +193,7 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
     found = _header(grid, row, used)
     if found is None:
         return None
-    title_cell, header, height = found
+    title_cell, header, height, options_of = found
     columns = [(cell.col, cell.cols) for cell in header]
     blank_rows = 0
     for below in range(row + height, grid.height):
@@ -189,15 +206,23 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
     if blank_rows < 2:
         return None
     taken = {cell for below in range(row, row + height + blank_rows) for cell in grid.row_cells(below)}
+    first = row + height
+    questions: list[Question] = []
+    for cell in header:
+        label = options_of.get(cell)
+        if label is None:
+            questions.append(_column(cell, cell_address(grid.table, first, cell.col)))
+        elif cell is next(sub for sub in header if options_of.get(sub) is label):
+            subs = [sub for sub in header if options_of.get(sub) is label]
+            addresses = [cell_address(grid.table, first, sub.col) for sub in subs]
+            questions.append(_marked_in_cells(label.text, [clean_label(sub.text) for sub in subs], addresses))
     if title_cell is not None:
         title = clean_label(title_cell.text)
     else:
         above = _title_above(grid, row, used)
         taken |= {above} if above is not None else set()
-        title = clean_label(above.text) if above else _untitled(header)
-    first = row + height
-    questions = tuple(_column(cell, cell_address(grid.table, first, cell.col)) for cell in header)
-    group = RowGroup(title, cell_address(grid.table, first, header[0].col), questions, blank_rows)
+        title = clean_label(above.text) if above else _untitled([question.label for question in questions])
+    group = RowGroup(title, cell_address(grid.table, first, header[0].col), tuple(questions), blank_rows)
     return group, taken
 
 
@@ -221,19 +246,22 @@ def _column(header: GridCell, address: str) -> Question:
     return question
 
 
-def _marked_in_cells(grid: Grid, found: OptionCells) -> Question:
+def _marked_in_cells(label: str, options: Sequence[str], addresses: Sequence[str]) -> Question:
     """A choice whose options are printed in cells of their own, each marked in its cell."""
-    first = found.cells[0]
-    question = _question(found.label.text, cell_address(grid.table, first.row, first.col), "right")
     return replace(
-        question,
+        _question(label, addresses[0], "right"),
         kind="choice",
-        options=found.options,
-        option_cells=tuple(cell_address(grid.table, cell.row, cell.col) for cell in found.cells),
-        multiple=bool(MULTIPLE.search(found.label.text)),
+        options=tuple(options),
+        option_cells=tuple(addresses),
+        multiple=bool(MULTIPLE.search(label)),
         min_chars=None,
         max_chars=None,
     )
+
+
+def _options_over(grid: Grid, found: OptionCells) -> Question:
+    addresses = [cell_address(grid.table, cell.row, cell.col) for cell in found.cells]
+    return _marked_in_cells(found.label.text, found.options, addresses)
 
 
 def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
@@ -390,7 +418,7 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     for row in range(grid.height):
         rows, header = answer_columns(grid, row, used)
         used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
-        choices.update((found.label, _marked_in_cells(grid, found)) for found in rows)
+        choices.update((found.label, _options_over(grid, found)) for found in rows)
     groups: dict[GridCell, RowGroup] = {}
     for row in range(grid.height):
         found = _repeating_table(grid, row, used)
@@ -454,7 +482,7 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         spread = boxes_in_cells(grid, cell, used)
         if spread is not None:
             used.update(spread.cells)
-            items.append(_marked_in_cells(grid, spread))
+            items.append(_options_over(grid, spread))
             continue
         beside = grid.at(cell.row, cell.end_col)
         if beside is not None and beside in nested and beside not in used:
@@ -512,56 +540,6 @@ def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCel
         if isinstance(item, Question) and labels.count(item.label) > 1 and first is not cell:
             told[index] = replace(item, label=clean_label(first.text) + item.label)
     return told
-
-
-# --- lines outside the tables -------------------------------------------------------------------
-
-#: The blank after a line's label: spaces or underscores, or a date line with or without its year
-#: printed (``  年  月  日``, ``2021年  月  日``). The template finds the blank it fills with it too.
-LINE_BLANK = r"[\s\u3000_＿]*(?:(?:\d{4})?[\s\u3000_＿]*年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*"
-_LINE_BLANK = re.compile(r"(?P<label>[^\s：:_＿]+?)[：:](?P<blank>" + LINE_BLANK + ")")
-
-
-def _known(label: str, blank: str) -> Known | None:
-    if "单位" in label:
-        return "unit_name"
-    if "日期" in label or "时间" in label or "年" in blank:
-        return "submitted_on"
-    return None
-
-
-#: A label spaced out to align with the lines below it, at the start of a line (``姓    名：``).
-_SPACED_LABEL = re.compile(r"[\s\u3000]*((?:[\u4e00-\u9fff][ \u3000]{1,8})+[\u4e00-\u9fff])[：:]")
-
-
-def _line_blanks(text: str) -> Iterator[tuple[str, str, int]]:
-    """(label as written, its blank, where the blank ends) for each ``label：blank`` of a line."""
-    start = 0
-    if spaced := _SPACED_LABEL.match(text):
-        blank = re.match(LINE_BLANK, text[spaced.end() :])
-        assert blank is not None  # LINE_BLANK matches the empty string
-        start = spaced.end() + blank.end()
-        yield spaced[1], blank[0], start
-    for match in _LINE_BLANK.finditer(text, start):
-        yield match["label"], match["blank"], match.end()
-
-
-def read_line(line: Line) -> list[LineBlank | Stamp]:
-    """The blanks of one line outside the tables."""
-    found: list[LineBlank | Stamp] = []
-    for raw, blank, end in _line_blanks(line.text):
-        ends_line = not line.text[end:].strip()
-        if not blank and not ends_line:
-            continue  # "联系人：张三": already written
-        if blank and not ends_line and not re.search(r"[_＿年]|\s{2,}", blank):
-            continue  # one space between a filled answer and the next label
-        label = clean_label(raw)
-        address = f"{line.address}:{raw}"
-        if re.search(r"签字|签名", raw):
-            found.append(Stamp(label, address))
-        else:
-            found.append(LineBlank(label, raw, address, _known(label, blank)))
-    return found
 
 
 # --- a whole form -------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ own cell (its box ticked, or a √ written in the blank under it):
   a blank under each answer (``是否党员 |   |   ``): each row a choice of the answers;
 * options written under a column's header (``政治面貌`` over ``□党员 □团员 □群众`` or ``党员/团员/
   群众`` in the same cell): ``header_options`` splits the header from its options, and each row of
-  the table takes the chosen option written in its cell.
+  the table takes the chosen option written in its cell. (Options in sub-columns under a header,
+  ``政治面貌`` over ``党员 | 团员 | 群众``, are read with the table's header by ``word_form_reader``.)
 
 Pure functions from a grid to plain data; ``word_form_reader`` turns them into questions.
 """
@@ -119,6 +120,7 @@ def header_options(text: str) -> tuple[str, tuple[str, ...]]:
     options = checkbox_options(rest)
     if not options and not re.search(r"[（(]", rest):
         parts = [compact(part) for part in re.split(r"[/／、]", rest)]
-        if len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts):
+        words = len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts)
+        if words and not set(parts) <= set("年月日"):  # 年/月 says how to write a date
             options = tuple(parts)
     return (head, options) if options else (text, ())

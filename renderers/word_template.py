@@ -41,7 +41,7 @@ from dialogs.validators import format_date, format_period, format_stored_date, f
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
 from renderers.word_cell_text import BOXES
-from renderers.word_form_reader import LINE_BLANK
+from renderers.word_form_lines import LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
@@ -136,17 +136,22 @@ def _field_write(
     return _cell_write(cell, field, answers, record)
 
 
+def _chosen(field: FieldDecl, text: str) -> list[str]:
+    """The options an answer chose (several joined by 、), each one that ``option_cells`` places."""
+    chosen = [option for option in (text.split("、") if field.validator == "choices" else [text]) if option]
+    missing = [option for option in chosen if option not in field.option_cells]
+    if field.option_cells and missing:
+        raise RenderError(f"{field.key}: no cell for the options {missing}")
+    return chosen
+
+
 def _marks_write(
     document: CellIndex, field: FieldDecl, answers: Mapping[str, Any], record: FormRecord
 ) -> Callable[[], None]:
     """Options printed in cells of their own: each chosen option's box ticked in its cell, or a √
     written in its blank cell (是 | 否 columns)."""
-    text = _answer(field, answers, record)
-    chosen = [option for option in (text.split("、") if field.validator == "choices" else [text]) if option]
+    chosen = _chosen(field, _answer(field, answers, record))
     cells = {option: document.cell(address) for option, address in field.option_cells.items()}
-    missing = [option for option in chosen if option not in cells]
-    if missing:
-        raise RenderError(f"{record.form_id}: {field.key} has no cell for {missing}")
 
     def write() -> None:
         for option in chosen:
@@ -327,7 +332,7 @@ def _rows_write(document: CellIndex, group: GroupDecl, record: FormRecord) -> Ca
     rows = record.rows(group.key)
     tbl, first = document.row(group.cell)
     trs = tbl.tr_lst
-    columns = {field.key: int(re.sub(r".*C", "", field.cell)) - 1 for field in group.fields if field.cell}
+    columns = {field.key: _column_of(field.cell) for field in group.fields if field.cell}
     blank = [tr for tr in trs[first:] if _row_is_blank(tr, columns.values())]
     blank_rows: list[CT_Row] = []
     for tr in trs[first:]:
@@ -346,11 +351,22 @@ def _rows_write(document: CellIndex, group: GroupDecl, record: FormRecord) -> Ca
             targets.append(copied)
         for tr, row in zip(targets, rows, strict=False):
             for field in group.fields:
+                if field.option_cells:  # a √ under the chosen option's column, in this row
+                    for option in _chosen(field, _answer(field, row, record)):
+                        tc = _tc_at(tr, _column_of(field.option_cells[option]))
+                        if tc is not None:
+                            _write_text(_Cell(tc, parent), "√")
+                    continue
                 tc = _tc_at(tr, columns[field.key]) if field.key in columns else None
                 if tc is not None:
                     _cell_write(_Cell(tc, parent), field, row, record)()
 
     return write
+
+
+def _column_of(address: str) -> int:
+    """``T1R4C3`` → 2, the 0-based grid column."""
+    return int(re.sub(r".*C", "", address)) - 1
 
 
 def _row_is_blank(tr: CT_Row, columns: Any) -> bool:

@@ -18,7 +18,8 @@ from dialogs.declarations import FieldDecl, FormDecl, load_form
 from dialogs.validators import TEXT_VALIDATORS, Accepted, ValidationContext
 from renderers.records import FormRecord
 from renderers.samples import store_photo_bytes
-from renderers.word_grid import find_cell
+from renderers.word_form_reader import RowGroup, read_form
+from renderers.word_grid import find_cell, read_grids
 from renderers.word_import import ImportedForm, import_report, import_word_form, write_import
 from renderers.word_template import fill_word_form, template_renderer
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
@@ -458,3 +459,75 @@ def test_the_cells_of_options_are_written_in_the_declaration_and_read_back(tmp_p
         "utf-8"
     )
     template_renderer(form)  # every cell named is there
+
+
+OPTIONS_UNDER_A_HEADER = [
+    [Span("姓名", rows=2), Span("性别", cols=2), Span("政治面貌", cols=3), Span("出生年月", rows=2)],
+    ["男", "女", "党员", "团员", "群众"],
+    ["", "", "", "", "", "", ""],
+    ["", "", "", "", "", "", ""],
+]
+
+
+def test_options_under_a_header_over_their_own_columns() -> None:
+    assert layout([2.2] * 7, OPTIONS_UNDER_A_HEADER) == [
+        "T1R3C1 表格“姓名、性别等” 姓名|性别|政治面貌|出生年月 ×2"
+    ]
+    counts = [[Span("单位", rows=2), Span("人数", cols=2)], ["男", "女"], ["", "", ""], ["", "", ""]]
+    assert layout([3.0] * 3, counts) == ["T1R3C1 表格“单位、人数男、人数女” 单位|人数男|人数女 ×2"]
+    blank = form_of([2.2] * 7, OPTIONS_UNDER_A_HEADER)
+    form = imported(blank)
+    group = next(form.form.groups())
+    fields = {field.label: field for field in group.fields}
+    assert fields["性别"].option_cells == {"男": "T1R3C2", "女": "T1R3C3"}
+    assert fields["政治面貌"].option_cells == {"党员": "T1R3C4", "团员": "T1R3C5", "群众": "T1R3C6"}
+    assert (
+        " 1. 姓名、性别等（表格，1-10行）：姓名（姓名，必填）；性别（单选：男/女，必填）；"
+        in import_report(form)
+    )
+    rows = [
+        {
+            fields["姓名"].key: "覃美玲",
+            fields["性别"].key: "女",
+            fields["政治面貌"].key: "党员",
+            fields["出生年月"].key: "1982-07",
+        },
+        {
+            fields["姓名"].key: "韦强",
+            fields["性别"].key: "男",
+            fields["政治面貌"].key: "群众",
+            fields["出生年月"].key: "1990-01",
+        },
+        {
+            fields["姓名"].key: "蓝芳",
+            fields["性别"].key: "女",
+            fields["政治面貌"].key: "团员",
+            fields["出生年月"].key: "1999-12",
+        },
+    ]
+    document = filled(blank, form.form, {group.key: rows}, {})
+    assert cells(document)[2:] == [
+        ["覃美玲", "", "√", "√", "", "", "1982年7月"],
+        ["韦强", "√", "", "", "", "√", "1990年1月"],
+        ["蓝芳", "", "√", "", "√", "", "1999年12月"],
+    ]
+    assert cells(document)[:2] == cells(Document(io.BytesIO(blank)))[:2]
+
+
+@pytest.mark.parametrize(
+    ("header", "kind", "options"),
+    [
+        ("政治面貌\n□党员 □团员 □群众", "choice", ("党员", "团员", "群众")),
+        ("是否执委\n是/否", "choice", ("是", "否")),
+        ("授课形式\n典型案例、访谈、讲授", "choice", ("典型案例", "访谈", "讲授")),
+        ("出生年月\n年/月", "text", ()),
+        ("金额\n（万元）", "text", ()),
+    ],
+)
+def test_options_under_a_header_of_a_repeating_table(
+    header: str, kind: str, options: tuple[str, ...]
+) -> None:
+    document = Document(io.BytesIO(form_of([3.0, 3.0], [["姓名", header], ["", ""], ["", ""]])))
+    [group] = read_form(read_grids(document)).items
+    assert isinstance(group, RowGroup)
+    assert (group.columns[1].kind, group.columns[1].options) == (kind, options)
