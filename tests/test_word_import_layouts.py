@@ -14,6 +14,9 @@ import pytest
 from docx import Document
 from docx.document import Document as DocxDocument
 
+from bot.app import assemble_engine, load_declarations
+from bot.cli import main
+from bot.settings import Settings
 from dialogs.declarations import FieldDecl, FormDecl, load_form
 from dialogs.validators import TEXT_VALIDATORS, Accepted, ValidationContext
 from renderers.records import FormRecord
@@ -23,9 +26,11 @@ from renderers.word_grid import find_cell, read_grids
 from renderers.word_import import ImportedForm, import_report, import_word_form, write_import
 from renderers.word_template import fill_word_form, template_renderer
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
+from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
 from tests.fixtures import word_forms
 from tests.fixtures.renderer_records import photo_bytes
 from tests.fixtures.word_forms import Span
+from tests.test_word_form_campaign import FAMILY_TASK
 from tests.test_word_form_reader import layout
 from tests.test_word_template import DRAWING, path, targets, untouched_parts
 
@@ -34,10 +39,13 @@ UNIT = "柳州市城中区妇联"
 
 
 def form_of(
-    widths: list[float], rows: list[word_forms.Row], heights: dict[int, float] | None = None
+    widths: list[float],
+    rows: list[word_forms.Row],
+    heights: dict[int, float] | None = None,
+    title: str = "登记表",
 ) -> bytes:
     document = word_forms._new_document()
-    word_forms._title(document, "登记表")
+    word_forms._title(document, title)
     word_forms.grid_table(document, widths, rows, heights)
     return word_forms._bytes(document)
 
@@ -531,3 +539,52 @@ def test_options_under_a_header_of_a_repeating_table(
     [group] = read_form(read_grids(document)).items
     assert isinstance(group, RowGroup)
     assert (group.columns[1].kind, group.columns[1].options) == (kind, options)
+
+
+# --- over the console: a contact fills a form whose options are printed in cells -------------------
+
+VOLUNTEER_TASK = FAMILY_TASK.replace("最美家庭推荐", "巾帼志愿者登记").replace(
+    "family_form", "volunteer_form"
+)
+
+
+def test_a_contact_chooses_options_printed_in_cells_and_gets_them_marked(
+    sqlite_template: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    campaign = current_campaign_file(folder)
+    campaign.write_text(campaign.read_text(encoding="utf-8") + VOLUNTEER_TASK, encoding="utf-8")
+    source = folder / "巾帼志愿者登记表.docx"
+    source.write_bytes(
+        form_of([3.2] * 5, OPTIONS_IN_CELLS[:3] + OPTIONS_IN_CELLS[6:9], title="巾帼志愿者登记表")
+    )
+    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "volunteer_form.toml")]) == 0
+    declarations = load_declarations(Settings(campaign_file=campaign))
+    repository = sqlite_repository(sqlite_template, tmp_path, declarations)
+    try:
+        engine = assemble_engine(declarations, repository, clock)
+        chat = Chat(engine, unit_code="yufeng")
+        chat.send("/new")
+        chat.send(next(option for option in chat.options if option.startswith("巾帼志愿者登记")))
+        chat.send("韦丽华")
+        assert chat.options[:2] == ("女", "男")
+        chat.send("女")
+        chat.send("群众")
+        assert "（5/6）请选择是否为妇联执委" in chat.send("法律援助、关爱儿童")
+        chat.send("否")
+        chat.send("是")
+        chat.send("确认提交")
+        assert "已提交" in chat.text, chat.text
+        sent = next(reply for reply in chat.replies if reply.document is not None)
+        document = Document(io.BytesIO(document_path(engine, sent).read_bytes()))
+        assert cells(document) == [
+            ["姓名", "韦丽华", "性别", "☑女", "□男"],
+            ["政治面貌", "□中共党员", "□共青团员", "☑群众", "□民主党派"],
+            ["服务类别（可多选）", "☑关爱儿童", "□助老扶弱", "□家庭教育", "☑法律援助"],
+            ["问题", "问题", "问题", "是", "否"],
+            ["是否为妇联执委", "是否为妇联执委", "是否为妇联执委", "", "√"],
+            ["是否已在“志愿汇”注册", "是否已在“志愿汇”注册", "是否已在“志愿汇”注册", "√", ""],
+        ]
+    finally:
+        repository.engine.dispose()
