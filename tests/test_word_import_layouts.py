@@ -6,6 +6,8 @@ line by line and the filled file read back cell by cell."""
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from tests.fixtures.renderer_records import photo_bytes
 from tests.fixtures.word_forms import Span
 from tests.test_word_form_campaign import FAMILY_TASK
 from tests.test_word_form_reader import layout
-from tests.test_word_template import DRAWING, path, targets, untouched_parts
+from tests.test_word_template import DRAWING, _pages, path, record_for, targets, untouched_parts
 
 TODAY = date(2021, 6, 18)
 UNIT = "柳州市城中区妇联"
@@ -588,3 +590,37 @@ def test_a_contact_chooses_options_printed_in_cells_and_gets_them_marked(
         ]
     finally:
         repository.engine.dispose()
+
+
+# --- LibreOffice opens every filled form at the blank form's page count ---------------------------
+
+LAYOUT_FORMS: dict[str, tuple[list[float], list[word_forms.Row]]] = {
+    "photo": ([2.4, 2.8, 2.4, 2.8, 3.6], PERSONAL_GRID),
+    "pieces": ([2.4, 2.4, 5.0, 5.0], LABELS_IN_PIECES),
+    "compound": ([4.0, 4.0, 4.0, 4.0], COMPOUND_LABELS),
+    "options": ([3.2] * 5, OPTIONS_IN_CELLS),
+    "under": ([2.2] * 7, OPTIONS_UNDER_A_HEADER),
+}
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdfinfo") is None, reason="LibreOffice not installed"
+)
+def test_libreoffice_opens_each_filled_form_at_the_blank_forms_page_count(tmp_path: Path) -> None:
+    files = []
+    for name, (widths, rows) in LAYOUT_FORMS.items():
+        blank = form_of(widths, rows)
+        form = imported(blank).form
+        record = record_for(form, tmp_path / "photos", extra_rows=0)
+        (tmp_path / f"{name}-blank.docx").write_bytes(blank)
+        (tmp_path / f"{name}-filled.docx").write_bytes(fill_word_form(form, blank, record))
+        files += [tmp_path / f"{name}-blank.docx", tmp_path / f"{name}-filled.docx"]
+    profile = tmp_path / "profile"
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), *map(str, files)],
+        capture_output=True, timeout=600, check=True,
+    )  # fmt: skip
+    for name in LAYOUT_FORMS:
+        blank_pages = _pages(tmp_path / "pdf" / f"{name}-blank.pdf")
+        assert (blank_pages, _pages(tmp_path / "pdf" / f"{name}-filled.pdf")) == (1, 1), name
