@@ -13,14 +13,14 @@ row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) name
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选; so do options
 printed in cells of their own (one box a cell, 是 | 否 columns, options under a column's header: see
-``word_option_cells``), each marked in its own cell. A photo
-placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell, and so does a blank no label
-governs that spans rows at the right edge of rows of labels and blanks (a 登记表's photo place, left
-empty); 图片…（可附后）/另附 takes photos after the table, with captions when the label asks for 说明;
-a repeating table's 照片 column takes one photo per row. Stamp, signature and opinion cells are left
-for the stamp, never asked: a label naming a signature or stamp (盖章, 签字), a blank holding only
-年 月 日, or a label that ends in 意见, 审核 or 审批, writes no 字 limit, and whose blank holds only a
-stamp hint or date or stands in the table's last rows. “意见和建议（500字）” is a question.
+``word_option_cells``), each marked in its own cell. A photo placeholder (照片, 一寸/二寸, 免冠)
+takes one photo in that cell, and so does a blank no label governs that spans rows at the right edge
+of rows of labels and blanks (a 登记表's photo place, left empty); 图片…（可附后）/另附 takes photos
+after the table, with captions when the label asks for 说明; a repeating table's 照片 column takes one
+photo per row. Stamp, signature and opinion cells are left for the stamp, never asked: a label
+naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
+审核 or 审批, writes no 字 limit, and whose blank holds only a stamp hint or date or stands in the
+table's last rows. “意见和建议（500字）” is a question.
 Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
 what is known (the unit's name, the submission date) and asked only when unknown.
 
@@ -215,7 +215,8 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
         elif cell is next(sub for sub in header if options_of.get(sub) is label):
             subs = [sub for sub in header if options_of.get(sub) is label]
             addresses = [cell_address(grid.table, first, sub.col) for sub in subs]
-            questions.append(_marked_in_cells(label.text, [clean_label(sub.text) for sub in subs], addresses))
+            options = [clean_label(sub.text) for sub in subs]
+            questions.append(_marked_in_cells(label.text, options, addresses, "below"))
     if title_cell is not None:
         title = clean_label(title_cell.text)
     else:
@@ -246,10 +247,10 @@ def _column(header: GridCell, address: str) -> Question:
     return question
 
 
-def _marked_in_cells(label: str, options: Sequence[str], addresses: Sequence[str]) -> Question:
+def _marked_in_cells(label: str, options: Sequence[str], addresses: Sequence[str], where: Where) -> Question:
     """A choice whose options are printed in cells of their own, each marked in its cell."""
     return replace(
-        _question(label, addresses[0], "right"),
+        _question(label, addresses[0], where),
         kind="choice",
         options=tuple(options),
         option_cells=tuple(addresses),
@@ -261,7 +262,7 @@ def _marked_in_cells(label: str, options: Sequence[str], addresses: Sequence[str
 
 def _options_over(grid: Grid, found: OptionCells) -> Question:
     addresses = [cell_address(grid.table, cell.row, cell.col) for cell in found.cells]
-    return _marked_in_cells(found.label.text, found.options, addresses)
+    return _marked_in_cells(found.label.text, found.options, addresses, "right")
 
 
 def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
