@@ -467,10 +467,10 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             items.append(Stamp(stamp_label(text), address(neighbour or cell)))
             continue
         if is_photo_placeholder(text) and not is_photos_after(text) and not checkbox_options(text):
-            right = grid.at(cell.row, cell.end_col)
-            place = right if right is not None and right not in used and is_blank(right) else cell
+            # the blank beside it, or below it in a row of labels over blanks, else its own cell
+            pair = _paired(grid, cell, used) if cell.rows == 1 else None
+            place, where = pair if pair is not None and is_blank(pair[0]) else (cell, "inside")
             used.add(place)
-            where: Where = "inside" if place is cell else "right"
             items.append(Question("照片", compact(text), address(place), where, kind="photo"))
             continue
         if checkbox_options(text):

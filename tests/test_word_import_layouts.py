@@ -111,6 +111,11 @@ PERSONAL_GRID = [
             id="placeholder-one-inch",
         ),
         pytest.param(
+            [["姓名", "性别", "照片"], ["", "", ""]],
+            ["T1R2C1 姓名 text", "T1R2C2 性别 text", "T1R2C3 照片 photo"],
+            id="placeholder-over-its-blank",
+        ),
+        pytest.param(
             [
                 ["工作简历", Span("", rows=3)],
                 [
