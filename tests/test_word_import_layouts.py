@@ -282,6 +282,36 @@ def test_a_compound_label_is_text_not_a_date(
     assert (label_parts(label), inferred.validator, inferred.params) == (parts, validator, params)
 
 
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [["荣誉称号及评定时间", "", ""], ["姓名", "", ""]],
+            ["T1R1C2 荣誉称号 text", "T1R1C3 评定时间 text", "T1R2C2 姓名 text"],
+            id="two-blanks-beside",
+        ),
+        pytest.param(
+            [[Span("荣誉称号及评定时间", cols=2)], ["", ""]],
+            ["T1R2C1 荣誉称号 text", "T1R2C2 评定时间 text"],
+            id="two-blanks-below",
+        ),
+        pytest.param(
+            [["荣誉称号及评定时间", Span("", cols=2)]],
+            ["T1R1C2 荣誉称号及评定时间 text"],
+            id="one-blank-one-question",
+        ),
+        pytest.param(
+            [["工作单位及职务", "", ""]],
+            ["T1R1C2 工作单位及职务 text"],
+            id="a-joint-answer-is-not-split",
+        ),
+    ],
+)
+def test_compound_labels_split_only_over_two_blanks(rows: list[word_forms.Row], expected: list[str]) -> None:
+    widths = [3.0] * max(sum(i.cols if isinstance(i, Span) else 1 for i in row) for row in rows)
+    assert layout(widths, rows) == expected
+
+
 def test_a_written_limit_wins_for_a_compound_label() -> None:
     inferred = infer("主要荣誉及获得时间", max_chars=300)
     assert (inferred.validator, inferred.params, inferred.compound) == ("text", {"max_chars": 300}, True)
