@@ -46,6 +46,9 @@ class FieldDecl(_Frozen):
     # In a form imported from its Word file: the cell the answer goes in ("T1R2C3"; "P3:申报单位" in a
     # line outside the tables), see renderers/word_grid.py.
     cell: str = ""
+    # Options printed in cells of their own (政治面貌 | □党员 | □团员, or 是 | 否 columns): the cell
+    # each option is marked in.
+    option_cells: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> FieldDecl:
@@ -59,6 +62,9 @@ class FieldDecl(_Frozen):
             raise ValueError(f"field {self.key!r}: a choice field needs options or params.choices")
         if self.kind == "text" and not self.example:
             raise ValueError(f"field {self.key!r}: a text field needs an example")
+        unknown = set(self.option_cells) - set(self.params.get("choices", []))
+        if unknown:
+            raise ValueError(f"field {self.key!r}: option_cells names options it has not: {sorted(unknown)}")
         return self
 
     @property

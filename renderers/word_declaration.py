@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from renderers.word_form_reader import FormLayout, LineBlank, PhotoGroup, Question, RowGroup
+from renderers.word_form_items import FormLayout, LineBlank, PhotoGroup, Question, RowGroup
 from renderers.word_vocabulary import PLACEHOLDER_EXAMPLE, Inferred, infer
 
 __all__ = ["Declared", "declaration_data", "declaration_toml", "where_printed"]
@@ -27,6 +27,7 @@ class Declared:
 
     data: dict[str, Any]
     fallbacks: tuple[str, ...]
+    compounds: tuple[str, ...] = ()  # labels asking several things at once, read as text
 
 
 def where_printed(address: str, raw_label: str) -> str:
@@ -71,7 +72,7 @@ def _prompt(label: str, inferred: Inferred, min_chars: int | None, max_chars: in
     return f"请填写{label}{limit}。"
 
 
-def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, Any]:
+def _field(question: Question, keys: _Keys, fallbacks: list[str], compounds: list[str]) -> dict[str, Any]:
     inferred = infer(
         question.label,
         min_chars=question.min_chars,
@@ -83,6 +84,8 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, A
     )
     if inferred.fallback:
         fallbacks.append(question.label)
+    if inferred.compound:
+        compounds.append(question.label)
     field: dict[str, Any] = {"key": keys(inferred.key), "label": question.label}
     field["prompt"] = _prompt(question.label, inferred, question.min_chars, question.max_chars)
     if inferred.kind == "text":
@@ -95,15 +98,19 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str]) -> dict[str, A
         field["params"] = inferred.params
     if inferred.options:
         field["options"] = list(inferred.options)
+    if question.option_cells:
+        field["option_cells"] = dict(zip(question.options, question.option_cells, strict=True))
     if not question.required:
         field["required"] = False
     field["printed"] = where_printed(question.address, question.raw_label)
+    if question.unlabelled:
+        field["printed"] = field["printed"].replace(f"“{question.raw_label}”", "右侧的照片栏")
     field["cell"] = question.address
     return field
 
 
-def _row_group(group: RowGroup, keys: _Keys, fallbacks: list[str]) -> dict[str, Any]:
-    fields = [_field(column, keys, fallbacks) for column in group.columns]
+def _row_group(group: RowGroup, keys: _Keys, fallbacks: list[str], compounds: list[str]) -> dict[str, Any]:
+    fields = [_field(column, keys, fallbacks, compounds) for column in group.columns]
     labels = "、".join(column.label for column in group.columns)
     return {
         "group": keys("rows"),
@@ -182,15 +189,16 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     """The declaration of an imported form as the dict ``FormDecl`` validates."""
     keys = _Keys()
     fallbacks: list[str] = []
+    compounds: list[str] = []
     steps: list[dict[str, Any]] = []
     filled_from: dict[str, str] = {}
     asked = {item.label for item in layout.items if isinstance(item, Question)}
     repeats: dict[str, str] = {}  # a line's blank → the label of the question it repeats
     for item in layout.items:
         if isinstance(item, Question):
-            steps.append(_field(item, keys, fallbacks))
+            steps.append(_field(item, keys, fallbacks, compounds))
         elif isinstance(item, RowGroup):
-            steps.append(_row_group(item, keys, fallbacks))
+            steps.append(_row_group(item, keys, fallbacks, compounds))
         elif isinstance(item, PhotoGroup):
             steps.append(_photo_group(item, keys))
         elif isinstance(item, LineBlank):
@@ -200,7 +208,9 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
                 repeats[item.address] = item.label  # 封面“姓名”: the table's 姓名 answered once
             else:
                 steps.append(
-                    _field(Question(item.label, item.raw_label, item.address, "line"), keys, fallbacks)
+                    _field(
+                        Question(item.label, item.raw_label, item.address, "line"), keys, fallbacks, compounds
+                    )
                 )
     for address, label in repeats.items():
         key = next(s["key"] for s in steps if s.get("label") == label and "key" in s)
@@ -209,6 +219,7 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     top_text = [s for s in steps if "key" in s and s.get("kind", "text") in ("text", "choice")]
     summary = next((s["key"] for s in top_text if s.get("validator") == "person_name"), None)
     summary = summary or (top_text[0]["key"] if top_text else None)
+    summary = summary or next((s["group"] for s in steps if "group" in s), None)  # a form of one table
     data: dict[str, Any] = {
         "id": form_id,
         "title": title,
@@ -220,7 +231,7 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
         "filled_from": filled_from,
         "steps": steps,
     }
-    return Declared(data, tuple(fallbacks))
+    return Declared(data, tuple(fallbacks), tuple(compounds))
 
 
 # --- TOML ---------------------------------------------------------------------------------------
@@ -245,7 +256,7 @@ def _key(key: str) -> str:
 #: The order of a step's keys in the hand-written declarations.
 _STEP_KEYS = (
     "key", "group", "label", "item", "min_rows", "max_rows", "title_field", "prompt", "example", "help",
-    "kind", "validator", "params", "options", "required", "printed", "cell",
+    "kind", "validator", "params", "options", "required", "printed", "cell", "option_cells",
 )  # fmt: skip
 
 

@@ -3,13 +3,19 @@
 A label cell (text that asks) governs the blank cell to its right, or the blank below it when a row
 of labels stands over a row of blanks (in a row of labels and blanks, a blank with a label on its left
 is that label's); a label ending in a colon with nothing beside it is answered inside its own cell,
-after the label.
+after the label. A label written in pieces is one label: across two cells before its blank (主要 |
+事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹). A label
+asking two things (荣誉称号及评定时间, see ``word_vocabulary.label_parts``) with a blank printed for
+each is two questions; over one blank it is one, read as text by the vocabulary.
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
 row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
 主讲人姓名, 主讲人出生年月. Limits written in a label —
 （500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
-Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选. A photo
-placeholder (照片, 一寸/二寸, 免冠) takes one photo in that cell; 图片…（可附后）/另附 takes photos
+Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选; so do options
+printed in cells of their own (one box a cell, 是 | 否 columns, options under a column's header: see
+``word_option_cells``), each marked in its own cell. A photo placeholder (照片, 一寸/二寸, 免冠)
+takes one photo in that cell, and so does a blank no label governs that spans rows at the right edge
+of rows of labels and blanks (a 登记表's photo place, left empty); 图片…（可附后）/另附 takes photos
 after the table, with captions when the label asks for 说明; a repeating table's 照片 column takes one
 photo per row. Stamp, signature and opinion cells are left for the stamp, never asked: a label
 naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
@@ -18,20 +24,55 @@ table's last rows. “意见和建议（500字）” is a question.
 Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
 what is known (the unit's name, the submission date) and asked only when unknown.
 
-Slightly over 600 lines on purpose: the recognition rules read best side by side, each a short pure
-function tested by a table of layouts (tests/test_word_form_reader.py); what a grid is, the label
-vocabulary and the filling live in their own modules.
+The recognition rules read best side by side, each a short pure function tested by a table of
+layouts (tests/test_word_form_reader.py); the items read (``word_form_items``), what a cell's text
+says (``word_cell_text``), options printed in cells (``word_option_cells``), the lines outside the
+tables (``word_form_lines``), what a grid is (``word_grid``), the label vocabulary and the filling
+live in their own modules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from dialogs.chinese_text import to_halfwidth_digits
+from renderers.word_cell_text import (
+    BOXES,
+    MULTIPLE,
+    OPINION_END,
+    OPTIONAL,
+    SIGN_WORDS,
+    bracketed_options,
+    char_limits,
+    checkbox_options,
+    clean_label,
+    compact,
+    is_blank,
+    is_date_only,
+    is_fillable,
+    is_label,
+    is_photo_placeholder,
+    is_photos_after,
+    is_stamp_blank,
+    photo_limits,
+    stamp_label,
+)
+from renderers.word_form_items import (
+    FormLayout,
+    Item,
+    LineBlank,
+    PhotoGroup,
+    Question,
+    RowGroup,
+    Stamp,
+    Unplaced,
+    Where,
+)
+from renderers.word_form_lines import LINE_BLANK, read_line
 from renderers.word_grid import Grid, GridCell, Line, cell_address
+from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
+from renderers.word_vocabulary import infer, label_parts
 
 __all__ = [
     "BOXES",
@@ -51,130 +92,10 @@ __all__ = [
     "read_line",
 ]
 
-BOXES = "□☐○◯"
-Known = Literal["unit_name", "submitted_on"]
-Where = Literal["right", "below", "inside", "line"]
+# --- a label and its blanks ------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Question:
-    """One blank to ask for: ``where`` it is relative to its label, and the limits the label wrote."""
-
-    label: str  # cleaned: "主要事迹"
-    raw_label: str  # as written: "主要事迹（500-1000字）"
-    address: str
-    where: Where
-    kind: Literal["text", "choice", "photo"] = "text"
-    options: tuple[str, ...] = ()
-    multiple: bool = False
-    min_chars: int | None = None
-    max_chars: int | None = None
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class RowGroup:
-    """A repeating table: a header of labels over ``blank_rows`` blank rows; ``address`` is the first
-    blank row's first cell, each column's question addresses its cell in that row."""
-
-    label: str
-    address: str
-    columns: tuple[Question, ...]
-    blank_rows: int
-
-
-@dataclass(frozen=True)
-class PhotoGroup:
-    """Photos printed after the table (图片及说明（不少于3张，可附后）)."""
-
-    label: str
-    raw_label: str
-    address: str
-    min_rows: int
-    max_rows: int
-    captions: bool
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """A cell left as it is, for a stamp, a signature or an opinion."""
-
-    label: str
-    address: str
-
-
-@dataclass(frozen=True)
-class LineBlank:
-    """A blank in a line outside the tables; ``known`` says what fills it without asking."""
-
-    label: str
-    raw_label: str
-    address: str  # "P3:推荐单位（盖章）"
-    known: Known | None
-
-
-@dataclass(frozen=True)
-class Unplaced:
-    """Text that looks like a label but governs no blank (a heading, or a layout not understood)."""
-
-    text: str
-    address: str
-
-
-Item = Question | RowGroup | PhotoGroup | Stamp | LineBlank | Unplaced
-
-
-@dataclass(frozen=True)
-class FormLayout:
-    """Everything read from one Word form, in reading order."""
-
-    items: tuple[Item, ...]
-    tables: int = 0
-
-
-# --- what a cell's text says --------------------------------------------------------------------
-
-_SPACES = re.compile(r"[\s\u3000]+")
-_BRACKETED = re.compile(r"[（(][^）)]*[）)]")
-_SIGN_WORDS = re.compile(r"盖章|公章|签字|签名|签章")
-_OPINION_END = re.compile(r"(?:意见|审核|审批|审查)$")
 #: An opinion label whose blank is empty is left for the stamp when it stands this near the bottom.
 _LAST_ROWS = 3
-_DATE_ONLY = re.compile(r"[\s\u3000_]*(?:\d{4})?[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*")
-_PHOTO_PLACEHOLDER = re.compile(r"照片|相片|彩照|免冠|[一二两12]寸")
-_PHOTOS_AFTER = re.compile(r"附后|另附|附件")
-_OPTIONAL = re.compile(r"选填|如有|可不填|可空")
-_MULTIPLE = re.compile(r"可多选|多选|可选多项")
-
-
-def _compact(text: str) -> str:
-    return _SPACES.sub("", text)
-
-
-def is_blank(cell: GridCell) -> bool:
-    """Nothing to read: empty, spaces, or a line to write on."""
-    return not cell.holds_table and not _compact(cell.text).strip("_＿")
-
-
-def checkbox_options(text: str) -> tuple[str, ...]:
-    """``"□中共党员 □群众"`` → ``("中共党员", "群众")``; empty without at least two boxes."""
-    parts = re.split(f"[{BOXES}]", text)
-    if len(parts) < 3:
-        return ()
-    options = [_compact(part).strip("，,、;；。") for part in parts[1:]]
-    options = [_MULTIPLE.sub("", option).strip("（）()") for option in options]
-    return tuple(option for option in options if option)
-
-
-def _is_date_only(text: str) -> bool:
-    return bool(_DATE_ONLY.fullmatch(text))
-
-
-def _is_stamp_blank(text: str) -> bool:
-    """A blank holding only a date line, a 盖章/签字 hint and the like."""
-    rest = _BRACKETED.sub("", _compact(text))
-    rest = re.sub(r"盖章|公章|签字|签名|单位|[：:]", "", rest)
-    return bool(_compact(text)) and _is_date_only(rest)
 
 
 def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool:
@@ -182,86 +103,17 @@ def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool
     signature or stamp, or it ends in 意见/审核/审批 with no 字 limit and its blank (``blank``, or
     its own cell after the label) holds only a stamp hint or date, or is empty in the last rows."""
     text = label.text
-    if _SIGN_WORDS.search(_compact(text)):
+    if SIGN_WORDS.search(compact(text)):
         return True
     head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
-    if char_limits(text) != (None, None) or not _OPINION_END.search(clean_label(head)):
+    if char_limits(text) != (None, None) or not OPINION_END.search(clean_label(head)):
         return False
     if dated:
         return True  # 推荐单位意见： 年 月 日, all in one cell
-    if blank is not None and _is_stamp_blank(blank.text):
+    if blank is not None and is_stamp_blank(blank.text):
         return True
     empty = blank is None or is_blank(blank)
     return empty and (blank or label).row >= grid.height - _LAST_ROWS
-
-
-def _stamp_label(text: str) -> str:
-    """What a stamp cell is for: ``本人签名：  年 月 日`` → ``本人签名``, a bare date line → ``日期``."""
-    words = re.sub(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*", "", text)
-    return clean_label(words) if _compact(words).strip("：:") else "日期"
-
-
-def _is_photo_placeholder(text: str) -> bool:
-    compact = _compact(text)
-    return bool(_PHOTO_PLACEHOLDER.search(compact)) and "图片" not in compact and len(compact) <= 16
-
-
-def _is_photos_after(text: str) -> bool:
-    compact = _compact(text)
-    several = bool(_PHOTOS_AFTER.search(compact) or re.search(r"\d张", to_halfwidth_digits(compact)))
-    return "图片" in compact or (bool(_PHOTO_PLACEHOLDER.search(compact)) and several)
-
-
-def clean_label(text: str) -> str:
-    """``"主 要 事 迹\\n（500-1000字）："`` → ``"主要事迹"``."""
-    label = _BRACKETED.sub("", _compact(text)).rstrip("：:").strip("_＿")
-    return label or _compact(text).strip("（）()：:")
-
-
-def _ints(*groups: str) -> list[int]:
-    return [int(group) for group in groups]
-
-
-def char_limits(text: str) -> tuple[int | None, int | None]:
-    """(min, max) 字 written in a label; None where it says nothing."""
-    text = to_halfwidth_digits(_compact(text))
-    if m := re.search(r"(\d+)[-－—~～至到](\d+)字", text):
-        low, high = _ints(m[1], m[2])
-        return low, high
-    if m := re.search(r"(\d+)字左右", text):
-        (about,) = _ints(m[1])
-        return round(about * 0.8), round(about * 1.2)
-    if m := re.search(r"(?:不超过|不多于|限)(\d+)字|(\d+)字(?:以内|之内|内|以下)", text):
-        return None, int(m[1] or m[2])
-    if m := re.search(r"(?:不少于|至少|不低于)(\d+)字|(\d+)字以上", text):
-        return int(m[1] or m[2]), None
-    if m := re.search(r"[（(](\d+)字[）)]", text):
-        return None, int(m[1])  # （500字）: as much as the space holds
-    return None, None
-
-
-def photo_limits(text: str) -> tuple[int, int]:
-    """(min, max) photos written in a label: （不少于3张）, （2-3张）; one to nine by default."""
-    text = to_halfwidth_digits(_compact(text))
-    if m := re.search(r"(\d+)[-－—~～至到](\d+)张", text):
-        low, high = _ints(m[1], m[2])
-        return low, high
-    if m := re.search(r"(?:不少于|至少)(\d+)张|(\d+)张以上", text):
-        low = int(m[1] or m[2])
-        return low, max(low, 9)
-    if m := re.search(r"(?:不超过|最多)(\d+)张|(\d+)张以内", text):
-        return 1, int(m[1] or m[2])
-    return 1, 9
-
-
-def bracketed_options(label: str) -> tuple[str, ...]:
-    """Options a label lists in brackets with slashes: ``授课形式（典型案例/访谈/讲授）`` → the three;
-    empty unless there are two or more short ones."""
-    for inside in re.findall(r"[（(]([^）)]*)[）)]", _compact(label)):
-        parts = [part.strip() for part in re.split(r"[/／]", inside)]
-        if len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts):
-            return tuple(parts)
-    return ()
 
 
 def _question(label_text: str, address: str, where: Where, blank_text: str = "") -> Question:
@@ -270,68 +122,67 @@ def _question(label_text: str, address: str, where: Where, blank_text: str = "")
     both = label_text + blank_text
     return Question(
         label=clean_label(label_text),
-        raw_label=_compact(label_text).rstrip("：:"),
+        raw_label=compact(label_text).rstrip("：:"),
         address=address,
         where=where,
         kind="choice" if options else "text",
         options=options,
-        multiple=bool(options) and bool(_MULTIPLE.search(both)),
+        multiple=bool(options) and bool(MULTIPLE.search(both)),
         min_chars=low,
         max_chars=high,
-        required=not _OPTIONAL.search(both),
+        required=not OPTIONAL.search(both),
     )
 
 
 # --- one table ----------------------------------------------------------------------------------
 
 
-def _is_label(cell: GridCell) -> bool:
-    return not is_blank(cell) and not checkbox_options(cell.text) and not _is_date_only(cell.text)
+_Header = tuple[GridCell | None, list[GridCell], int, dict[GridCell, GridCell]]
 
 
-def _fillable(cell: GridCell | None) -> bool:
-    return cell is not None and (is_blank(cell) or bool(checkbox_options(cell.text)))
-
-
-def _row_cells(grid: Grid, row: int) -> list[GridCell]:
-    """The distinct cells covering a grid row, left to right."""
-    seen: list[GridCell] = []
-    for cell in grid.positions[row]:
-        if cell is not None and cell not in seen:
-            seen.append(cell)
-    return seen
-
-
-def _header(grid: Grid, row: int, used: set[GridCell]) -> tuple[GridCell | None, list[GridCell], int] | None:
+def _header(grid: Grid, row: int, used: set[GridCell]) -> _Header | None:
     """The header of a repeating table starting at ``row``: its title cell on the left (if any), its
-    column cells left to right and its height. One row of labels, or two: labels spanning both rows
-    beside a group label (主讲人) over its sub-labels (姓名 | 出生年月 | 单位及职务)."""
-    cells = [cell for cell in _row_cells(grid, row) if cell not in used]
-    title_cell = cells[0] if cells and cells[0].rows > 1 and _is_label(cells[0]) else None
+    column cells left to right, its height, and the columns that are options of a label above them.
+    One row of labels, or two: labels spanning both rows beside a group label (主讲人) over its
+    sub-labels (姓名 | 出生年月 | 单位及职务), or over its options (政治面貌 over 党员 | 团员 | 群众)."""
+    cells = [cell for cell in grid.row_cells(row) if cell not in used]
+    title_cell = cells[0] if cells and cells[0].rows > 1 and is_label(cells[0]) else None
     header = [cell for cell in cells if cell is not title_cell]
-    if len(header) >= 2 and all(_is_label(cell) and cell.row == row and cell.rows == 1 for cell in header):
-        return title_cell, header, 1
+    if len(header) >= 2 and all(_heads(cell) and cell.row == row and cell.rows == 1 for cell in header):
+        return title_cell, header, 1, {}
     if len(cells) < 2 or row + 2 >= grid.height:
         return None
-    if not all(_is_label(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
+    if not all(_heads(cell) and cell.row == row and cell.rows <= 2 for cell in cells):
         return None
-    below = [cell for cell in _row_cells(grid, row + 1) if cell.row == row + 1]
+    below = [cell for cell in grid.row_cells(row + 1) if cell.row == row + 1]
     columns: list[GridCell] = []
+    options_of: dict[GridCell, GridCell] = {}
     for cell in cells:
         subs = [sub for sub in below if cell.col <= sub.col and sub.end_col <= cell.end_col]
         if cell.rows == 2:
             columns.append(cell)
-        elif len(subs) >= 2 and sum(sub.cols for sub in subs) == cell.cols and all(map(_is_label, subs)):
-            columns += [replace(sub, text=clean_label(cell.text) + sub.text) for sub in subs]
-        else:
+        elif len(subs) < 2 or sum(sub.cols for sub in subs) != cell.cols or not all(map(is_label, subs)):
             return None
-    return (None, columns, 2) if len(below) >= 2 else None
+        elif _are_options(cell, subs):
+            columns += subs
+            options_of.update(dict.fromkeys(subs, cell))
+        else:
+            columns += [replace(sub, text=clean_label(cell.text) + sub.text) for sub in subs]
+    return (None, columns, 2, options_of) if len(below) >= 2 else None
 
 
-def _untitled(header: Sequence[GridCell]) -> str:
+def _are_options(label: GridCell, subs: Sequence[GridCell]) -> bool:
+    """Sub-labels that are the options of the label over them (政治面貌 over 党员 | 团员 | 群众), not
+    fields of their own (主讲人 over 姓名 | 出生年月): short words the vocabulary does not know, under a
+    label that asks for no figure (人数 over 男 | 女 asks two numbers)."""
+    if infer(clean_label(label.text)).validator in ("integer", "amount"):
+        return False
+    return all(len(clean_label(sub.text)) <= 4 and infer(clean_label(sub.text)).fallback for sub in subs)
+
+
+def _untitled(labels: Sequence[str]) -> str:
     """A name for a repeating table with no title: its columns, the first two and 等 when more than
     three (【课程名称、授课形式等·第1行】 reads better in a question than six names)."""
-    labels = [clean_label(cell.text) for cell in header]
     return "、".join(labels) if len(labels) <= 3 else "、".join(labels[:2]) + "等"
 
 
@@ -342,11 +193,11 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
     found = _header(grid, row, used)
     if found is None:
         return None
-    title_cell, header, height = found
+    title_cell, header, height, options_of = found
     columns = [(cell.col, cell.cols) for cell in header]
     blank_rows = 0
     for below in range(row + height, grid.height):
-        others = [cell for cell in _row_cells(grid, below) if cell is not title_cell]
+        others = [cell for cell in grid.row_cells(below) if cell is not title_cell]
         if [(cell.col, cell.cols) for cell in others] != columns or not all(
             is_blank(cell) and cell.row == below for cell in others
         ):
@@ -354,33 +205,72 @@ def _repeating_table(grid: Grid, row: int, used: set[GridCell]) -> tuple[RowGrou
         blank_rows += 1
     if blank_rows < 2:
         return None
-    taken = {cell for below in range(row, row + height + blank_rows) for cell in _row_cells(grid, below)}
+    taken = {cell for below in range(row, row + height + blank_rows) for cell in grid.row_cells(below)}
+    first = row + height
+    questions: list[Question] = []
+    for cell in header:
+        label = options_of.get(cell)
+        if label is None:
+            questions.append(_column(cell, cell_address(grid.table, first, cell.col)))
+        elif cell is next(sub for sub in header if options_of.get(sub) is label):
+            subs = [sub for sub in header if options_of.get(sub) is label]
+            addresses = [cell_address(grid.table, first, sub.col) for sub in subs]
+            options = [clean_label(sub.text) for sub in subs]
+            questions.append(_marked_in_cells(label.text, options, addresses, "below"))
     if title_cell is not None:
         title = clean_label(title_cell.text)
     else:
         above = _title_above(grid, row, used)
         taken |= {above} if above is not None else set()
-        title = clean_label(above.text) if above else _untitled(header)
-    first = row + height
-    questions = tuple(_column(cell, cell_address(grid.table, first, cell.col)) for cell in header)
-    group = RowGroup(title, cell_address(grid.table, first, header[0].col), questions, blank_rows)
+        title = clean_label(above.text) if above else _untitled([question.label for question in questions])
+    group = RowGroup(title, cell_address(grid.table, first, header[0].col), tuple(questions), blank_rows)
     return group, taken
 
 
+def _heads(cell: GridCell) -> bool:
+    """A column's header: a label, or a label with its options written under it."""
+    return is_label(cell) or bool(header_options(cell.text)[1])
+
+
 def _column(header: GridCell, address: str) -> Question:
-    """One column of a repeating table: a 照片 column takes one photo per row, in its cell."""
-    question = _question(header.text, address, "below")
-    if _is_photo_placeholder(header.text) and not _is_photos_after(header.text):
+    """One column of a repeating table: a 照片 column takes one photo per row, in its cell; options
+    written under the header make each row's cell a choice of them."""
+    head, options = header_options(header.text)
+    question = _question(head, address, "below")
+    if options:
+        multiple = bool(MULTIPLE.search(header.text))
+        return replace(
+            question, kind="choice", options=options, multiple=multiple, min_chars=None, max_chars=None
+        )
+    if is_photo_placeholder(header.text) and not is_photos_after(header.text):
         return replace(question, kind="photo", min_chars=None, max_chars=None)
     return question
+
+
+def _marked_in_cells(label: str, options: Sequence[str], addresses: Sequence[str], where: Where) -> Question:
+    """A choice whose options are printed in cells of their own, each marked in its cell."""
+    return replace(
+        _question(label, addresses[0], where),
+        kind="choice",
+        options=tuple(options),
+        option_cells=tuple(addresses),
+        multiple=bool(MULTIPLE.search(label)),
+        min_chars=None,
+        max_chars=None,
+    )
+
+
+def _options_over(grid: Grid, found: OptionCells) -> Question:
+    addresses = [cell_address(grid.table, cell.row, cell.col) for cell in found.cells]
+    return _marked_in_cells(found.label.text, found.options, addresses, "right")
 
 
 def _title_above(grid: Grid, row: int, used: set[GridCell]) -> GridCell | None:
     """A single label spanning the whole row above a repeating table is its title."""
     if row == 0:
         return None
-    above = _row_cells(grid, row - 1)
-    if len(above) == 1 and above[0] not in used and _is_label(above[0]) and above[0].rows == 1:
+    above = grid.row_cells(row - 1)
+    if len(above) == 1 and above[0] not in used and is_label(above[0]) and above[0].rows == 1:
         return above[0]
     return None
 
@@ -392,7 +282,7 @@ def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell,
         right is not None
         and right not in used
         and right.row == label.row
-        and (_fillable(right) or _is_stamp_blank(right.text))
+        and (is_fillable(right) or is_stamp_blank(right.text))
     ):
         return right, "right"
     below = grid.at(label.end_row, label.col)
@@ -400,8 +290,8 @@ def _paired(grid: Grid, label: GridCell, used: set[GridCell]) -> tuple[GridCell,
         below is not None
         and below not in used
         and below.col == label.col
-        and _fillable(below)
-        and not (_labelled_on_its_left(grid, below) and any(map(_fillable, _row_cells(grid, label.row))))
+        and is_fillable(below)
+        and not (_labelled_on_its_left(grid, below) and any(map(is_fillable, grid.row_cells(label.row))))
     ):
         return below, "below"
     return None
@@ -412,12 +302,98 @@ def _labelled_on_its_left(grid: Grid, blank: GridCell) -> bool:
     cell of a row of labels and blanks (正处 副处 无级别 beside 职务级别); a row of labels only (a
     header) still governs the row below it."""
     left = grid.at(blank.row, blank.col - 1) if blank.col > 0 else None
-    return left is not None and left.row <= blank.row and _is_label(left)
+    return left is not None and left.row <= blank.row and is_label(left)
+
+
+def _is_piece(cell: GridCell, longest: int = 4) -> bool:
+    """A short piece of a label (主要, 事, 简历（300字）), not a blank, a box or a date line."""
+    text = compact(cell.text)
+    return (
+        is_label(cell)
+        and bool(re.search(r"[\u4e00-\u9fff]", text))
+        and len(clean_label(text)) <= longest
+        and not text.endswith(("：", ":"))
+    )
+
+
+def _joined_label(grid: Grid, cell: GridCell, used: set[GridCell]) -> tuple[list[GridCell], GridCell] | None:
+    """A label written in pieces before one blank: across two cells of a row (主要 | 事迹 | blank),
+    or down the cells of a column beside one tall blank (主 / 要 / 事 / 迹). The pieces after
+    ``cell``, and one label cell covering them all."""
+    after = grid.at(cell.row, cell.end_col)
+    if after is not None and after not in used and (after.row, after.rows) == (cell.row, cell.rows):
+        blank = grid.at(cell.row, after.end_col)
+        below = grid.at(cell.end_row, cell.col)
+        if (
+            _is_piece(cell)
+            and _is_piece(after, longest=12)
+            and blank is not None
+            and blank not in used
+            and blank.row == cell.row
+            and is_fillable(blank)
+            and not (below is not None and below.col == cell.col and is_fillable(below))
+        ):
+            return [after], replace(cell, text=cell.text + after.text, cols=cell.cols + after.cols)
+    tall = after
+    left = grid.at(cell.row, cell.col - 1) if cell.col > 0 else None
+    if (
+        tall is None
+        or tall in used
+        or tall.row != cell.row
+        or tall.rows <= cell.rows
+        or not is_fillable(tall)
+    ):
+        return None
+    if (left is not None and is_fillable(left)) or not _is_piece(cell, longest=2):
+        return None  # a label of a row of pairs beside a tall blank (a photo's place) stands alone
+    pieces: list[GridCell] = []
+    row = cell.end_row
+    while row < tall.end_row:
+        piece = grid.at(row, cell.col)
+        if (
+            piece is None
+            or piece in used
+            or (piece.col, piece.cols, piece.row) != (cell.col, cell.cols, row)
+            or grid.at(row, cell.end_col) is not tall
+            or not _is_piece(piece, longest=2)
+        ):
+            return None
+        pieces.append(piece)
+        row = piece.end_row
+    text = cell.text + "".join(piece.text for piece in pieces)
+    return pieces, replace(cell, text=text, rows=tall.end_row - cell.row)
+
+
+def _second_blank(grid: Grid, label: GridCell, blank: GridCell, used: set[GridCell]) -> GridCell | None:
+    """A second blank printed for one label: right after its first, in the same row (label | blank |
+    blank), and under the label when the label stands above its blanks."""
+    after = grid.at(blank.row, blank.end_col)
+    if (
+        after is None
+        or after in used
+        or (after.row, after.rows) != (blank.row, blank.rows)
+        or not is_blank(after)
+    ):
+        return None
+    below = blank.row >= label.end_row
+    return None if below and after.end_col > label.end_col else after
+
+
+def _is_unlabelled_photo(grid: Grid, cell: GridCell) -> bool:
+    """A blank no label governs, spanning rows at the right edge of rows of labels and blanks: the
+    photo's place on most 登记表, left empty. It covers under half the table's width and every row it
+    spans has a label on its left."""
+    if cell.rows < 2 or cell.col == 0 or cell.end_col != grid.width or 2 * cell.cols > grid.width:
+        return False
+    return all(
+        any(is_label(left) for left in grid.row_cells(row) if left.end_col <= cell.col)
+        for row in range(cell.row, cell.end_row)
+    )
 
 
 def _stamp_neighbour(grid: Grid, label: GridCell, used: set[GridCell]) -> GridCell | None:
     for cell in (grid.at(label.row, label.end_col), grid.at(label.end_row, label.col)):
-        if cell is not None and cell not in used and (is_blank(cell) or _is_stamp_blank(cell.text)):
+        if cell is not None and cell not in used and (is_blank(cell) or is_stamp_blank(cell.text)):
             return cell
     return None
 
@@ -439,6 +415,11 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     def address(cell: GridCell) -> str:
         return cell_address(grid.table, cell.row, cell.col)
 
+    choices: dict[GridCell, Question] = {}  # a question row under answer columns (是 | 否), by its label
+    for row in range(grid.height):
+        rows, header = answer_columns(grid, row, used)
+        used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
+        choices.update((found.label, _options_over(grid, found)) for found in rows)
     groups: dict[GridCell, RowGroup] = {}
     for row in range(grid.height):
         found = _repeating_table(grid, row, used)
@@ -450,6 +431,9 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     label_cells: dict[int, GridCell] = {}
 
     for cell in grid.cells:
+        if cell in choices:
+            items.append(choices[cell])
+            continue
         if cell in groups:
             if id(groups[cell]) not in emitted:
                 emitted.add(id(groups[cell]))
@@ -461,32 +445,45 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         text = cell.text
         if cell in nested:
             items.extend(nested[cell])
-            if not _compact(text):
+            if not compact(text):
                 continue
         if is_blank(cell):
+            if _is_unlabelled_photo(grid, cell):
+                items.append(Question("照片", "照片", address(cell), "inside", kind="photo", unlabelled=True))
             continue
-        if _is_date_only(text) or (_SIGN_WORDS.search(text) and _is_stamp_blank(text)):
-            items.append(Stamp(_stamp_label(text), address(cell)))
+        first_piece = cell
+        joined = _joined_label(grid, cell, used)
+        if joined is not None:
+            pieces, cell = joined
+            used.update(pieces)
+            text = cell.text
+        if is_date_only(text) or (SIGN_WORDS.search(text) and is_stamp_blank(text)):
+            items.append(Stamp(stamp_label(text), address(cell)))
             continue
         neighbour = _stamp_neighbour(grid, cell, used)
         if _is_stamp_label(grid, cell, neighbour):
             if neighbour is not None:
                 used.add(neighbour)
-            items.append(Stamp(_stamp_label(text), address(neighbour or cell)))
+            items.append(Stamp(stamp_label(text), address(neighbour or cell)))
             continue
-        if _is_photo_placeholder(text) and not _is_photos_after(text) and not checkbox_options(text):
-            right = grid.at(cell.row, cell.end_col)
-            place = right if right is not None and right not in used and is_blank(right) else cell
+        if is_photo_placeholder(text) and not is_photos_after(text) and not checkbox_options(text):
+            # the blank beside it, or below it in a row of labels over blanks, else its own cell
+            pair = _paired(grid, cell, used) if cell.rows == 1 else None
+            place, where = pair if pair is not None and is_blank(pair[0]) else (cell, "inside")
             used.add(place)
-            where: Where = "inside" if place is cell else "right"
-            items.append(Question("照片", _compact(text), address(place), where, kind="photo"))
+            items.append(Question("照片", compact(text), address(place), where, kind="photo"))
             continue
         if checkbox_options(text):
             head = re.split(f"[{BOXES}]", text, maxsplit=1)[0]
-            if _compact(head).strip("：:"):
+            if compact(head).strip("：:"):
                 items.append(_question(head, address(cell), "inside", text))
             else:
-                items.append(Unplaced(_compact(text), address(cell)))
+                items.append(Unplaced(compact(text), address(cell)))
+            continue
+        spread = boxes_in_cells(grid, cell, used)
+        if spread is not None:
+            used.update(spread.cells)
+            items.append(_options_over(grid, spread))
             continue
         beside = grid.at(cell.row, cell.end_col)
         if beside is not None and beside in nested and beside not in used:
@@ -494,14 +491,14 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             items.extend(_titled(nested[beside], cell))
             continue
         pair = _paired(grid, cell, used)
-        if _is_photos_after(text):
+        if is_photos_after(text):
             if pair is not None:
                 used.add(pair[0])
             low, high = photo_limits(text)
             items.append(
                 PhotoGroup(
                     clean_label(text),
-                    _compact(text),
+                    compact(text),
                     address(pair[0] if pair else cell),
                     low,
                     high,
@@ -512,16 +509,22 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         if pair is not None:
             blank, side = pair
             used.add(blank)
-            if _is_stamp_blank(blank.text):
+            if is_stamp_blank(blank.text):
                 items.append(Stamp(clean_label(text), address(blank)))
+            elif (second := _second_blank(grid, cell, blank, used)) and len(parts := label_parts(text)) == 2:
+                used.add(second)  # 荣誉称号及评定时间 over two blanks: each part its own question
+                items += [
+                    _question(parts[0], address(blank), side),
+                    _question(parts[1], address(second), side),
+                ]
             else:
                 items.append(_question(text, address(blank), side, blank.text))
-                label_cells[len(items) - 1] = cell
+                label_cells[len(items) - 1] = first_piece
             continue
-        if _compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
+        if compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
             items.append(_question(text, address(cell), "inside"))
             continue
-        items.append(Unplaced(_compact(text), address(cell)))
+        items.append(Unplaced(compact(text), address(cell)))
     return _told_apart(grid, items, label_cells)
 
 
@@ -533,61 +536,11 @@ def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCel
     told = list(items)
     for index, cell in label_cells.items():
         item = items[index]
-        row = [c for c in _row_cells(grid, cell.row) if _is_label(c)]
+        row = [c for c in grid.row_cells(cell.row) if is_label(c)]
         first = next((c for c in row if c.rows == 1), row[0])
         if isinstance(item, Question) and labels.count(item.label) > 1 and first is not cell:
             told[index] = replace(item, label=clean_label(first.text) + item.label)
     return told
-
-
-# --- lines outside the tables -------------------------------------------------------------------
-
-#: The blank after a line's label: spaces or underscores, or a date line with or without its year
-#: printed (``  年  月  日``, ``2021年  月  日``). The template finds the blank it fills with it too.
-LINE_BLANK = r"[\s\u3000_＿]*(?:(?:\d{4})?[\s\u3000_＿]*年[\s\u3000_＿]*月[\s\u3000_＿]*日)?[\s\u3000_＿]*"
-_LINE_BLANK = re.compile(r"(?P<label>[^\s：:_＿]+?)[：:](?P<blank>" + LINE_BLANK + ")")
-
-
-def _known(label: str, blank: str) -> Known | None:
-    if "单位" in label:
-        return "unit_name"
-    if "日期" in label or "时间" in label or "年" in blank:
-        return "submitted_on"
-    return None
-
-
-#: A label spaced out to align with the lines below it, at the start of a line (``姓    名：``).
-_SPACED_LABEL = re.compile(r"[\s\u3000]*((?:[\u4e00-\u9fff][ \u3000]{1,8})+[\u4e00-\u9fff])[：:]")
-
-
-def _line_blanks(text: str) -> Iterator[tuple[str, str, int]]:
-    """(label as written, its blank, where the blank ends) for each ``label：blank`` of a line."""
-    start = 0
-    if spaced := _SPACED_LABEL.match(text):
-        blank = re.match(LINE_BLANK, text[spaced.end() :])
-        assert blank is not None  # LINE_BLANK matches the empty string
-        start = spaced.end() + blank.end()
-        yield spaced[1], blank[0], start
-    for match in _LINE_BLANK.finditer(text, start):
-        yield match["label"], match["blank"], match.end()
-
-
-def read_line(line: Line) -> list[LineBlank | Stamp]:
-    """The blanks of one line outside the tables."""
-    found: list[LineBlank | Stamp] = []
-    for raw, blank, end in _line_blanks(line.text):
-        ends_line = not line.text[end:].strip()
-        if not blank and not ends_line:
-            continue  # "联系人：张三": already written
-        if blank and not ends_line and not re.search(r"[_＿年]|\s{2,}", blank):
-            continue  # one space between a filled answer and the next label
-        label = clean_label(raw)
-        address = f"{line.address}:{raw}"
-        if re.search(r"签字|签名", raw):
-            found.append(Stamp(label, address))
-        else:
-            found.append(LineBlank(label, raw, address, _known(label, blank)))
-    return found
 
 
 # --- a whole form -------------------------------------------------------------------------------

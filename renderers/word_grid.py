@@ -74,6 +74,14 @@ class Grid:
             return self.positions[row][col]
         return None
 
+    def row_cells(self, row: int) -> list[GridCell]:
+        """The distinct cells covering a grid row, left to right."""
+        seen: list[GridCell] = []
+        for cell in self.positions[row]:
+            if cell is not None and cell not in seen:
+                seen.append(cell)
+        return seen
+
 
 @dataclass(frozen=True)
 class Line:

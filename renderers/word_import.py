@@ -19,10 +19,11 @@ from docx import Document
 from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
-from renderers.word_declaration import Declared, declaration_data, declaration_toml
-from renderers.word_form_reader import FormLayout, PhotoGroup, RowGroup, Stamp, Unplaced, read_form
+from renderers.word_declaration import Declared, declaration_data, declaration_toml, where_printed
+from renderers.word_form_items import FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
+from renderers.word_form_reader import read_form
 from renderers.word_grid import read_grids, read_lines
-from renderers.word_vocabulary import DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
+from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
 
 __all__ = [
     "ImportedForm",
@@ -210,6 +211,12 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         f"照片：{p.label}，{p.min_rows}-{p.max_rows} 张，附在表格后" + ("，每张配说明" if p.captions else "")
         for p in photos
     ]
+    unlabelled = [item for item in layout.items if isinstance(item, Question) and item.unlabelled]
+    if unlabelled:
+        lines.append(
+            "以下空白格没有文字，按位置（表格右侧跨几行的空格）当作照片栏，请确认："
+            + "、".join(where_printed(item.address, item.raw_label) for item in unlabelled)
+        )
     if form.filled_from:
         lines.append(
             "自动填写（不询问）："
@@ -222,6 +229,11 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
         lines.append(
             f"以下项目没有对应的格式检查，按普通文字处理（最多{DEFAULT_SHORT_TEXT}字），请确认："
             + "、".join(imported.declared.fallbacks)
+        )
+    if imported.declared.compounds:
+        lines.append(
+            f"以下项目一格问几件事，按文字处理（未写字数的最多{COMPOUND_TEXT}字），"
+            "不单独检查其中的日期、电话等格式，请确认：" + "、".join(imported.declared.compounds)
         )
     no_example = [f.label for f in form.all_fields() if f.kind == "text" and f.example == PLACEHOLDER_EXAMPLE]
     if no_example:

@@ -8,6 +8,8 @@ the original stay as they are:
   properties, where Word keeps a blank cell's font); a long text keeps its paragraphs;
 * a cell holding its own label (``工作简历：``) gets the answer in paragraphs after the label;
 * check boxes: the chosen options' □/☐ become ☑ (○ becomes ●), the text is not otherwise changed;
+  options printed in cells of their own have the chosen one's box ticked, or a √ written in the blank
+  cell under it (是 | 否 columns);
 * a photo cell: the placeholder text gives way to the photo, scaled into the cell keeping its aspect;
 * a repeating table: one blank row per answer row, more rows copied from the last blank row (its
   format, borders and merges) when the answers need them;
@@ -38,7 +40,8 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_period, format_stored_date, format_year_month
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
-from renderers.word_form_reader import BOXES, LINE_BLANK
+from renderers.word_cell_text import BOXES
+from renderers.word_form_lines import LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
@@ -105,6 +108,7 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
     document = CellIndex(open_word_form(path.name, template))  # a damaged file: WordFormError
     addresses = [step.cell for step in form.steps if step.cell]
     addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
+    addresses += [address for field in form.all_fields() for address in field.option_cells.values()]
     addresses += list(form.filled_from)
     for address in addresses:
         try:
@@ -126,8 +130,38 @@ def _field_write(
     if field.cell.startswith("P"):
         text = _answer(field, answers, record)
         return _line_write(document, field.cell, text)
+    if field.option_cells:
+        return _marks_write(document, field, answers, record)
     cell = document.cell(field.cell)
     return _cell_write(cell, field, answers, record)
+
+
+def _chosen(field: FieldDecl, text: str) -> list[str]:
+    """The options an answer chose (several joined by 、), each one that ``option_cells`` places."""
+    chosen = [option for option in (text.split("、") if field.validator == "choices" else [text]) if option]
+    missing = [option for option in chosen if option not in field.option_cells]
+    if field.option_cells and missing:
+        raise RenderError(f"{field.key}: no cell for the options {missing}")
+    return chosen
+
+
+def _marks_write(
+    document: CellIndex, field: FieldDecl, answers: Mapping[str, Any], record: FormRecord
+) -> Callable[[], None]:
+    """Options printed in cells of their own: each chosen option's box ticked in its cell, or a √
+    written in its blank cell (是 | 否 columns)."""
+    chosen = _chosen(field, _answer(field, answers, record))
+    cells = {option: document.cell(address) for option, address in field.option_cells.items()}
+
+    def write() -> None:
+        for option in chosen:
+            cell = cells[option]
+            if any(box in cell.text for box in BOXES):
+                _tick(cell, [option])
+            else:
+                _write_text(cell, "√")
+
+    return write
 
 
 def _answer(field: FieldDecl, answers: Mapping[str, Any], record: FormRecord) -> str:
@@ -298,7 +332,7 @@ def _rows_write(document: CellIndex, group: GroupDecl, record: FormRecord) -> Ca
     rows = record.rows(group.key)
     tbl, first = document.row(group.cell)
     trs = tbl.tr_lst
-    columns = {field.key: int(re.sub(r".*C", "", field.cell)) - 1 for field in group.fields if field.cell}
+    columns = {field.key: _column_of(field.cell) for field in group.fields if field.cell}
     blank = [tr for tr in trs[first:] if _row_is_blank(tr, columns.values())]
     blank_rows: list[CT_Row] = []
     for tr in trs[first:]:
@@ -317,11 +351,22 @@ def _rows_write(document: CellIndex, group: GroupDecl, record: FormRecord) -> Ca
             targets.append(copied)
         for tr, row in zip(targets, rows, strict=False):
             for field in group.fields:
+                if field.option_cells:  # a √ under the chosen option's column, in this row
+                    for option in _chosen(field, _answer(field, row, record)):
+                        tc = _tc_at(tr, _column_of(field.option_cells[option]))
+                        if tc is not None:
+                            _write_text(_Cell(tc, parent), "√")
+                    continue
                 tc = _tc_at(tr, columns[field.key]) if field.key in columns else None
                 if tc is not None:
                     _cell_write(_Cell(tc, parent), field, row, record)()
 
     return write
+
+
+def _column_of(address: str) -> int:
+    """``T1R4C3`` → 2, the 0-based grid column."""
+    return int(re.sub(r".*C", "", address)) - 1
 
 
 def _row_is_blank(tr: CT_Row, columns: Any) -> bool:

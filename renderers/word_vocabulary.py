@@ -5,6 +5,12 @@ validator named is one of ``dialogs.validators.TEXT_VALIDATORS``. A label no ent
 plain text with the form's limit or a plausible default, and is marked ``fallback`` so the import
 report names it instead of guessing silently. Check boxes written in the blank win over the
 vocabulary: the form's own options are the choices.
+
+A label that asks several things at once (荣誉称号及评定时间, 何时何地受过何种奖励, 出生年月及籍贯) is
+no single kind: checking it as a date because it says 时间 would refuse every true answer. It is text
+with the form's limit or ``COMPOUND_TEXT``, and named in the import report; the reader asks its parts
+apart only where the form prints a blank for each (``label_parts``). Entries written for a joint
+answer (工作单位及职务, 姓名及职务) keep their kind.
 """
 
 from __future__ import annotations
@@ -13,13 +19,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DEFAULT_LONG_TEXT", "DEFAULT_SHORT_TEXT", "PLACEHOLDER_EXAMPLE", "Inferred", "infer"]
+__all__ = [
+    "COMPOUND_TEXT",
+    "DEFAULT_LONG_TEXT",
+    "DEFAULT_SHORT_TEXT",
+    "PLACEHOLDER_EXAMPLE",
+    "Inferred",
+    "infer",
+    "label_parts",
+]
 
 Kind = Literal["text", "choice", "photo"]
 
 #: Plain text with no limit written: a short answer, or a long one when the label asks for an account.
 DEFAULT_SHORT_TEXT = 100
 DEFAULT_LONG_TEXT = 2000
+#: A label asking several things at once with no limit written: room for each of them in a few words.
+COMPOUND_TEXT = 200
 #: The example of a text field the vocabulary has none for; the import report asks for a real one.
 PLACEHOLDER_EXAMPLE = "……"
 
@@ -52,6 +68,7 @@ class Inferred:
     example: str = ""
     options: tuple[str, ...] = ()
     fallback: bool = False
+    compound: bool = False  # the label asks several things at once: text, named in the report
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,11 @@ def infer(
                 entry.key if entry else "choices", "text", "choices", choices, "、".join(options[:2])
             )
         return Inferred(entry.key if entry else "choice", "choice", "choice", choices)
+    if is_compound(label):
+        params = (
+            _text_limits(min_chars, max_chars) if min_chars or max_chars else {"max_chars": COMPOUND_TEXT}
+        )
+        return Inferred("text", "text", "text", params, PLACEHOLDER_EXAMPLE, compound=True)
     if entry is not None:
         written_limit = entry.validator == "text" and bool(min_chars or max_chars)
         params = _text_limits(min_chars, max_chars) if written_limit else dict(entry.params)
@@ -162,3 +184,31 @@ def _text_limits(min_chars: int | None, max_chars: int | None) -> dict[str, Any]
     if min_chars:
         params["min_chars"] = min_chars
     return params
+
+
+#: Words joining two asks in one label (荣誉称号及评定时间), and labels asking when and where at once;
+#: 电话/手机 and 电话或手机 offer a choice of one answer, not two asks.
+_JOINS = re.compile(r"以及|及|和|与|、")
+_WHEN_AND_WHERE = re.compile(r"何时|何地|时间.{0,2}地点|地点.{0,2}时间")
+
+
+def _entry(label: str) -> _Entry | None:
+    return next((e for e in _VOCABULARY if re.search(e.pattern, label)), None)
+
+
+def label_parts(label: str) -> tuple[str, ...]:
+    """What a cleaned label asks for, one part per thing: ``荣誉称号及评定时间`` → (荣誉称号, 评定时间);
+    a label the vocabulary reads as one answer (工作单位及职务, 与户主关系) is its only part."""
+    joint = _entry(label)
+    if joint is not None and ".*" in joint.pattern:
+        return (label,)  # an entry written for the joint answer
+    parts = tuple(part for part in _JOINS.split(label) if part)
+    if len(parts) < 2:
+        return (label,)
+    keys = {entry.key if (entry := _entry(part)) else None for part in parts}
+    return parts if len(keys) > 1 else (label,)
+
+
+def is_compound(label: str) -> bool:
+    """The label asks several things at once (see ``label_parts``), or when and where at once."""
+    return len(label_parts(label)) > 1 or bool(_WHEN_AND_WHERE.search(label))
