@@ -87,9 +87,10 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry(
         "姓名.*职务|职务.*姓名", "name_post", "text", {"min_hanzi": 4, "max_chars": 40}, "韦丽华 妇联主席"
     ),
-    # a phone is a phone whoever's it is: 填报人手机号码, 联系人电话
-    _Entry("手机", "mobile", "mobile", example="13877212345"),
-    _Entry("电话|联系方式", "phone", "phone", example="13877212345 或 0772-2823290"),
+    # a phone is a phone whoever's it is: 填报人手机号码, 联系人电话; a label naming a landline too
+    # (联系电话/手机, 手机或座机) takes either
+    _Entry("^(?!.*(?:电话|座机|固话)).*手机", "mobile", "mobile", example="13877212345"),
+    _Entry("电话|座机|固话|联系方式", "phone", "phone", example="13877212345 或 0772-2823290"),
     _Entry("姓名|名字|负责人|联系人|填报人|填表人", "name", "person_name", example="韦丽华"),
     _Entry("^性别$", "gender", "choice", {"choices": ["女", "男"]}, kind="choice"),
     _Entry(

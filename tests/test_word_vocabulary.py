@@ -147,6 +147,8 @@ def test_stored_dates_and_periods_print_in_chinese() -> None:
         ("身份证号码", "", "id_number", "id_number", {}),
         ("手机号码", "", "mobile", "mobile", {}),
         ("联系电话", "", "phone", "phone", {}),
+        ("联系电话/手机", "", "phone", "phone", {}),  # a landline named too: either is accepted
+        ("手机或座机", "", "phone", "phone", {}),
         ("邮政编码", "", "postcode", "postcode", {}),
         ("电子邮箱", "", "email", "email", {}),
         ("电子信箱", "", "email", "email", {}),
