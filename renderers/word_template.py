@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -38,11 +37,12 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_period, format_stored_date, format_year_month
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
+from renderers.template_package import WordTemplate
 from renderers.word_form_reader import BOXES, LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
-__all__ = ["answer_in_words", "fill_word_form", "template_renderer"]
+__all__ = ["answer_in_words", "fill_word_form", "read_template", "template_renderer"]
 
 _CHECKED = {"□": "☑", "☐": "☑", "○": "●", "◯": "●"}
 _PRINTED: dict[str, Callable[[str], str]] = {
@@ -63,9 +63,15 @@ def answer_in_words(field: FieldDecl, value: Any) -> str:
     return printed(str(value)) if printed is not None else str(value)
 
 
-def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes:
-    """The template filled with ``record``'s answers, as .docx bytes."""
-    document = CellIndex(Document(io.BytesIO(template)))
+def fill_word_form(form: FormDecl, template: WordTemplate | bytes, record: FormRecord) -> bytes:
+    """The template filled with ``record``'s answers, as .docx bytes.
+
+    ``template`` is best read once (``read_template``), as ``template_renderer`` does: given as
+    bytes, it is read for this one filling.
+    """
+    if isinstance(template, bytes):
+        template = read_template(f"{form.id}.docx", template)
+    document = CellIndex(template.new_document())
     # Every target is found before anything is written: added rows shift the rows below them.
     writes: list[Callable[[], None]] = []
     for step in form.steps:
@@ -80,9 +86,12 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
         writes.append(_line_write(document, address, _known(form, source, record)))
     for write in writes:
         write()
-    stream = io.BytesIO()
-    document.document.save(stream)
-    return stream.getvalue()
+    return template.save(document.document)
+
+
+def read_template(name: str, data: bytes) -> WordTemplate:
+    """A Word form's file read once for filling (a damaged file: ``WordFormError``)."""
+    return WordTemplate.read(open_word_form(name, data), data)
 
 
 def _known(form: FormDecl, source: str, record: FormRecord) -> str:
@@ -101,8 +110,8 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
     """The renderer of an imported form: its template read once, every cell its fields name checked
     to be there (a wrong address is an error at start-up, not when a form is printed)."""
     path = Path(form.template)
-    template = path.read_bytes()
-    document = CellIndex(open_word_form(path.name, template))  # a damaged file: WordFormError
+    template = read_template(path.name, path.read_bytes())
+    document = CellIndex(template.new_document())
     addresses = [step.cell for step in form.steps if step.cell]
     addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
     addresses += list(form.filled_from)
