@@ -58,7 +58,7 @@ class _Relationship:
     is_external: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WordTemplate:
     """A .docx template read once; ``new_document`` and ``save`` make each filled copy."""
 

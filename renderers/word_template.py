@@ -14,6 +14,10 @@ the original stay as they are:
 * photos announced in a cell (图片…（可附后）) are printed after the table, each with its caption;
 * blanks in lines outside the tables are filled in place: ``推荐单位（盖章）：____`` gets the unit's
   name on the line, ``填表日期：  年  月  日`` the date.
+
+The template is read once (``read_template``, by ``template_renderer`` at start-up); each filling
+works on a copy of its document part, and only that part (with a photo's image) is written anew:
+the template's other parts are copied through as they are (``template_package``).
 """
 
 from __future__ import annotations
