@@ -20,7 +20,7 @@ from dialogs.form_records import FormRecord
 from dialogs.supervision import backfill_progress
 from renderers import render_form
 from renderers.export import export_zip, write_video_zip
-from renderers.registry import form_renderers
+from renderers.registry import form_renderers, statistics_fed_by
 from state_machines.form_machine import FormMachine, build_machines
 from storage.data_folder import keep_private
 from storage.database import check_migrated, make_engine
@@ -44,11 +44,14 @@ class Declarations:
 
 def load_declarations(settings: Settings) -> Declarations:
     """The forms (``forms/`` beside the campaign file first, then the shipped ones) and the campaign,
-    checked: every form a task collects has its renderer or its Word template."""
+    checked: every form a task collects has its renderer or its Word template, and a form feeding a
+    统计表 asks every answer the table prints."""
     forms = campaign_forms(settings.campaign_file)
     campaign = load_campaign(settings.campaign_file, forms)
     try:
         renderers = form_renderers(forms)
+        for form in forms.values():
+            statistics_fed_by(form)  # a 统计表 that is not there, or prints what the form does not ask
     except (OSError, ValueError) as error:
         raise DeclarationError(f"{settings.campaign_file.name}: {error}") from error
     for task in campaign.tasks:

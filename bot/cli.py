@@ -35,7 +35,6 @@ from dialogs.supervision import areas, pending_report, status_report
 from renderers import (
     CITY_REPORTER,
     FORM_IDS,
-    STATISTICS,
     PreviewError,
     docx_to_pdf,
     pdf_to_pngs,
@@ -43,6 +42,7 @@ from renderers import (
     sample_record,
 )
 from renderers.preview import write_previews
+from renderers.registry import statistics_fed_by
 from state_machines.diagrams import write_diagrams
 from storage.backup import LOST_BEFORE, BackupError, backup, purge, restore
 from storage.database import (
@@ -278,10 +278,14 @@ def _render_stored(service: Service, args: argparse.Namespace) -> bytes:
     today = service.clock().astimezone(campaign.zone).date()
     if args.statistics:
         unit_code = None if args.statistics == "city" else _find_unit(campaign, args.statistics).code
-        tasks = [task for task in campaign.tasks if task.form in STATISTICS]
-        if not tasks:
+        tables = [
+            (form, statistics)
+            for form in (service.forms[task.form] for task in campaign.tasks)
+            if (statistics := statistics_fed_by(form)) is not None
+        ]
+        if not tables:
             raise SystemExit("本活动收集的表都没有统计表。")
-        form = service.forms[tasks[0].form]  # the task whose records the 统计表 lists (the 示范点)
+        form, statistics = tables[0]  # the task whose records the 统计表 lists (the 示范点)
         codes = {u.id: u.code for u in repository.units(campaign.id)}
         records = [
             submission_record(campaign, form, codes[s.unit_id], v, repository.file_path)
@@ -289,7 +293,7 @@ def _render_stored(service: Service, args: argparse.Namespace) -> bytes:
             if s.form_id == form.id and (unit_code is None or codes[s.unit_id] == unit_code)
         ]
         reporter = CITY_REPORTER if unit_code is None else campaign.unit(unit_code).name
-        return STATISTICS[form.id].render(reporter, records, today)
+        return statistics.render(reporter, records, today)
     number = plain_number(args.submission or "")
     if number is None:
         raise SystemExit(

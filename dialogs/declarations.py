@@ -130,6 +130,9 @@ class FormDecl(_Frozen):
     # blank that repeats a question asked elsewhere on the form, as a cover page's 姓名).
     template: str = ""
     filled_from: dict[str, str] = Field(default_factory=dict)
+    # The 统计表 this form's records feed (an id of ``renderers.registry.STATISTICS``), said here and
+    # never guessed from the form's id: a form imported under a shipped form's id feeds none.
+    statistics: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> FormDecl:

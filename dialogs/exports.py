@@ -75,7 +75,7 @@ class ExportContent:
     task_names: list[str]
     city_lines: list[str]
     generated_at: datetime
-    form_ids: list[str]  # the forms the campaign collects, in its order
+    forms: list[FormDecl]  # the forms the campaign collects, in its order
     render: Render  # prints a record without a kept DOCX: shipped renderers and imported Word forms
 
 
@@ -185,7 +185,7 @@ def write_export(
         task_names=[t.name for t in campaign.tasks],
         city_lines=city,
         generated_at=local,
-        form_ids=list(dict.fromkeys(task.form for task in campaign.tasks)),
+        forms=[forms[form_id] for form_id in dict.fromkeys(task.form for task in campaign.tasks)],
         render=render,
     )
     folder = repository.data_dir / "exports"

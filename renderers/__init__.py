@@ -6,7 +6,8 @@ object, and return .docx bytes:
 * ``render_form(record)`` — 登记表 (``cadre_registration``), 课程推荐表 (``course_recommendation``)
   or 申报表 (``site_application``), by ``record.form_id``;
 * ``render_site_statistics(unit, sites, on)`` — the 统计表 over a unit's sites, or the whole city's
-  with ``reporting_unit="市妇联"``.
+  with ``reporting_unit="市妇联"``; a form feeds it when its declaration says
+  ``statistics = "site_statistics"`` (``statistics_fed_by``), never by its id.
 
 Layout, following the originals at the end of each 附件 of 柳妇通〔2021〕29号:
 
@@ -35,7 +36,14 @@ from renderers.course_recommendation import render_course_recommendation
 from renderers.preview import PreviewError, PreviewUnavailable, docx_to_pdf, pdf_to_pngs
 from renderers.records import FormRecord, RenderError
 from renderers.registration import render_registration
-from renderers.registry import CITY_REPORTER, FORM_IDS, FORM_RENDERERS, STATISTICS, Statistics
+from renderers.registry import (
+    CITY_REPORTER,
+    FORM_IDS,
+    FORM_RENDERERS,
+    STATISTICS,
+    Statistics,
+    statistics_fed_by,
+)
 from renderers.samples import sample_record, sample_sites
 from renderers.site_application import render_site_application
 from renderers.site_statistics import render_site_statistics
@@ -68,4 +76,5 @@ __all__ = [
     "render_site_statistics",
     "sample_record",
     "sample_sites",
+    "statistics_fed_by",
 ]

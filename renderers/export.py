@@ -47,14 +47,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
+from dialogs.declarations import FieldDecl, FormDecl, GroupDecl, load_forms
 from dialogs.exports import ExportContent, ExportItem, ExportStatusRow, ExportVideo
 from dialogs.file_names import safe_file_name
 from dialogs.form_records import Render, record_name
 from dialogs.presentation import advice, display_value, status_label
 from renderers import render_form
 from renderers.records import RenderError
-from renderers.registry import CITY_REPORTER, STATISTICS, Statistics
+from renderers.registry import CITY_REPORTER, Statistics, statistics_fed_by
 
 RECOMMENDED_FOLDER = "推荐上报"
 WORKBOOK_NAME = "汇总.xlsx"
@@ -179,8 +179,7 @@ def write_video_zip(videos: Sequence[ExportVideo], generated_at: datetime, targe
 
 def export_zip(content: ExportContent, target: BinaryIO) -> None:
     """The ZIP of what the core gathered for an export (``dialogs.exports``), written to ``target``:
-    every form and photo, and the 统计表 of each form the campaign collects that has one."""
-    collected = [form_id for form_id in content.form_ids if form_id in STATISTICS]
+    every form and photo, and the 统计表 each form the campaign collects says it feeds."""
     write_export_zip(
         target,
         content.items,
@@ -188,7 +187,7 @@ def export_zip(content: ExportContent, target: BinaryIO) -> None:
         content.task_names,
         content.city_lines,
         content.generated_at,
-        collected,
+        content.forms,
         render=content.render,
     )
 
@@ -199,16 +198,16 @@ def build_export(
     task_names: Sequence[str],
     city_lines: Sequence[str],
     generated_at: datetime,
-    statistics_of: Collection[str] = tuple(STATISTICS),
+    forms: Collection[FormDecl] | None = None,
     *,
     render: Render = render_form,
 ) -> bytes:
-    """The supervisor's ZIP as bytes (``write_export_zip``), the shipped forms printed by their own
-    renderers unless ``render`` is given (tests and the benchmark)."""
+    """The supervisor's ZIP as bytes (``write_export_zip``) of the shipped forms (unless ``forms``
+    are given), printed by their own renderers unless ``render`` is given (tests and the benchmark)."""
     buffer = io.BytesIO()
-    write_export_zip(
-        buffer, items, status, task_names, city_lines, generated_at, statistics_of, render=render
-    )
+    if forms is None:
+        forms = tuple(load_forms().values())
+    write_export_zip(buffer, items, status, task_names, city_lines, generated_at, forms, render=render)
     return buffer.getvalue()
 
 
@@ -219,14 +218,15 @@ def write_export_zip(
     task_names: Sequence[str],
     city_lines: Sequence[str],
     generated_at: datetime,
-    statistics_of: Collection[str] = tuple(STATISTICS),
+    forms: Collection[FormDecl],
     *,
     render: Render,
 ) -> None:
     """The supervisor's ZIP (see the module docstring for its layout) written to ``target``: kept
     DOCX and photos copied through from their files, a form without a kept DOCX (and the selected
-    rows of a form, on their own) printed by ``render``; the 统计表 of each form in
-    ``statistics_of`` (the forms the campaign collects that have one), even before any is submitted.
+    rows of a form, on their own) printed by ``render``; the 统计表 each of ``forms`` (those the
+    campaign collects) says it feeds (``statistics``), even before any is submitted. A form is never
+    matched to a 统计表 by its id: one imported under a shipped form's id gives its files alone.
 
     Raises:
         ValueError: ``generated_at`` or a ``submitted_at`` is naive, a submission appears twice, or
@@ -269,9 +269,11 @@ def write_export_zip(
             if item.selected:
                 _add(entries, recommended + photo.name, photo.path)
 
-    for form_id in statistics_of:
-        mine = [item for item in ordered if item.form.id == form_id]
-        _add_statistics(entries, STATISTICS[form_id], mine, on)
+    for form in forms:
+        statistics = statistics_fed_by(form)
+        if statistics is not None:
+            mine = [item for item in ordered if item.form.id == form.id]
+            _add_statistics(entries, statistics, mine, on)
     _add(
         entries,
         WORKBOOK_NAME,

@@ -1,5 +1,6 @@
-"""Which renderer prints which form: one entry per form declaration, and the 统计表 of the forms that
-have one. ``bot.app`` checks at start-up that every form a campaign collects is here."""
+"""Which renderer prints which form: one entry per form declaration, and the 统计表 a form's
+declaration says its records feed. ``bot.app`` checks at start-up that every form a campaign collects
+is here, and that a form feeding a 统计表 asks what the table prints."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from renderers.course_recommendation import render_course_recommendation
 from renderers.records import FormRecord
 from renderers.registration import render_registration
 from renderers.site_application import render_site_application
-from renderers.site_statistics import render_site_statistics
+from renderers.site_statistics import SITE_STATISTICS_READS, render_site_statistics
 from renderers.word_template import template_renderer
 
 
 @dataclass(frozen=True)
 class Statistics:
-    """A table over many records of one form: its printed name, and how it is rendered for a
-    reporting unit (a unit's name, or the city's ``CITY_REPORTER``) on a date."""
+    """A table over many records of one form: its printed name, the top-level answers it prints (a
+    form feeding it must ask each of them), and how it is rendered for a reporting unit (a unit's
+    name, or the city's ``CITY_REPORTER``) on a date."""
 
     name: str
+    reads: tuple[str, ...]
     render: Callable[[str, Sequence[FormRecord], date], bytes]
 
 
@@ -30,8 +33,10 @@ FORM_RENDERERS: dict[str, Callable[[FormRecord], bytes]] = {
     "course_recommendation": render_course_recommendation,
     "site_application": render_site_application,
 }
+# By the name a form declaration gives in ``statistics``: a form feeds a table when it says so, never
+# because of its id (a form imported under a shipped form's id feeds none).
 STATISTICS: dict[str, Statistics] = {
-    "site_application": Statistics("新领域建妇联示范点统计表", render_site_statistics),
+    "site_statistics": Statistics("新领域建妇联示范点统计表", SITE_STATISTICS_READS, render_site_statistics),
 }
 FORM_IDS = tuple(FORM_RENDERERS)
 
@@ -48,6 +53,30 @@ def form_renderers(forms: Mapping[str, FormDecl]) -> dict[str, Callable[[FormRec
         elif form_id in FORM_RENDERERS:
             renderers[form_id] = FORM_RENDERERS[form_id]
     return renderers
+
+
+def statistics_fed_by(form: FormDecl) -> Statistics | None:
+    """The 统计表 ``form``'s records feed, as its declaration says (None when it names none).
+
+    Raises:
+        ValueError: the declaration names a table that does not exist, or one printing an answer
+            the form does not ask (checked at start-up, ``bot.app.load_declarations``).
+    """
+    if not form.statistics:
+        return None
+    statistics = STATISTICS.get(form.statistics)
+    if statistics is None:
+        raise ValueError(
+            f"form {form.id!r}: statistics {form.statistics!r} is not one of {', '.join(STATISTICS)}"
+        )
+    asked = {field.key for field in form.top_fields()}
+    missing = [key for key in statistics.reads if key not in asked]
+    if missing:
+        raise ValueError(
+            f"form {form.id!r} feeds {form.statistics!r} ({statistics.name}) but does not ask "
+            f"{', '.join(missing)}, which it prints"
+        )
+    return statistics
 
 
 CITY_REPORTER = "市妇联"

@@ -24,6 +24,15 @@ from renderers.docx_layout import (
 )
 from renderers.records import FormRecord, chinese_date, chinese_stored_date
 
+# The answers of a site's 申报表 the table prints (a form feeding it must ask each).
+SITE_STATISTICS_READS = (
+    "federation_name",
+    "committee_count",
+    "vice_chair_count",
+    "chair_name",
+    "chair_phone",
+    "founded_on",
+)
 COLUMNS = ("序号", "新建妇联组织名称", "执委人数", "副主席人数", "妇联主席姓名及电话", "创建时间")
 NO_SITES = "（暂无示范点）"
 
@@ -39,8 +48,9 @@ def title(year: int) -> str:
 def render_site_statistics(reporting_unit: str, sites: Sequence[FormRecord], on: date) -> bytes:
     """The 统计表 of ``reporting_unit`` (a unit, or 市妇联 for the whole city) dated ``on``."""
     for site in sites:
-        if site.form_id != "site_application":
-            raise ValueError(f"统计表只汇总示范点申报表，收到了 {site.form_id!r}")
+        missing = [key for key in SITE_STATISTICS_READS if key not in site.answers]
+        if missing:
+            raise ValueError(f"统计表只汇总示范点申报表，{site.form_id!r} 的记录缺少 {'、'.join(missing)}")
     years = {site.campaign_year for site in sites}
     if len(years) > 1:
         raise ValueError(f"统计表的示范点来自不同年度：{sorted(years)}")

@@ -16,6 +16,10 @@ the original stay as they are:
 * photos announced in a cell (图片…（可附后）) are printed after the table, each with its caption;
 * blanks in lines outside the tables are filled in place: ``推荐单位（盖章）：____`` gets the unit's
   name on the line, ``填表日期：  年  月  日`` the date.
+
+The template is read once (``read_template``, by ``template_renderer`` at start-up); each filling
+works on a copy of its document part, and only that part (with a photo's image) is written anew:
+the template's other parts are copied through as they are (``template_package``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -40,12 +43,13 @@ from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from dialogs.validators import format_date, format_period, format_stored_date, format_year_month
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
+from renderers.template_package import WordTemplate
 from renderers.word_cell_text import BOXES
 from renderers.word_form_lines import LINE_BLANK
 from renderers.word_grid import CellIndex
 from renderers.word_import import open_word_form
 
-__all__ = ["answer_in_words", "fill_word_form", "template_renderer"]
+__all__ = ["answer_in_words", "fill_word_form", "read_template", "template_renderer"]
 
 _CHECKED = {"□": "☑", "☐": "☑", "○": "●", "◯": "●"}
 _PRINTED: dict[str, Callable[[str], str]] = {
@@ -66,9 +70,15 @@ def answer_in_words(field: FieldDecl, value: Any) -> str:
     return printed(str(value)) if printed is not None else str(value)
 
 
-def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes:
-    """The template filled with ``record``'s answers, as .docx bytes."""
-    document = CellIndex(Document(io.BytesIO(template)))
+def fill_word_form(form: FormDecl, template: WordTemplate | bytes, record: FormRecord) -> bytes:
+    """The template filled with ``record``'s answers, as .docx bytes.
+
+    ``template`` is best read once (``read_template``), as ``template_renderer`` does: given as
+    bytes, it is read for this one filling.
+    """
+    if isinstance(template, bytes):
+        template = read_template(f"{form.id}.docx", template)
+    document = CellIndex(template.new_document())
     # Every target is found before anything is written: added rows shift the rows below them.
     writes: list[Callable[[], None]] = []
     for step in form.steps:
@@ -83,9 +93,12 @@ def fill_word_form(form: FormDecl, template: bytes, record: FormRecord) -> bytes
         writes.append(_line_write(document, address, _known(form, source, record)))
     for write in writes:
         write()
-    stream = io.BytesIO()
-    document.document.save(stream)
-    return stream.getvalue()
+    return template.save(document.document)
+
+
+def read_template(name: str, data: bytes) -> WordTemplate:
+    """A Word form's file read once for filling (a damaged file: ``WordFormError``)."""
+    return WordTemplate.read(open_word_form(name, data), data)
 
 
 def _known(form: FormDecl, source: str, record: FormRecord) -> str:
@@ -104,8 +117,8 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
     """The renderer of an imported form: its template read once, every cell its fields name checked
     to be there (a wrong address is an error at start-up, not when a form is printed)."""
     path = Path(form.template)
-    template = path.read_bytes()
-    document = CellIndex(open_word_form(path.name, template))  # a damaged file: WordFormError
+    template = read_template(path.name, path.read_bytes())
+    document = CellIndex(template.new_document())
     addresses = [step.cell for step in form.steps if step.cell]
     addresses += [f.cell for group in form.groups() for f in group.fields if f.cell]
     addresses += [address for field in form.all_fields() for address in field.option_cells.values()]

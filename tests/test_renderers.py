@@ -23,6 +23,7 @@ from docx.text.run import Run
 from lxml import etree
 from PIL import Image
 
+from dialogs.declarations import load_forms
 from renderers import (
     PreviewUnavailable,
     RenderError,
@@ -37,7 +38,7 @@ from renderers import (
 from renderers.docx_layout import VALUE, fit_within, style_run
 from renderers.photos import MAX_SIDE, PreparedPhoto, _prepare
 from renderers.records import FormRecord
-from renderers.registry import FORM_IDS
+from renderers.registry import FORM_IDS, statistics_fed_by
 from renderers.site_statistics import COLUMNS, NO_SITES
 from tests.fixtures.renderer_records import (
     max_courses,
@@ -484,6 +485,13 @@ def test_site_statistics_of_a_unit_without_sites() -> None:
 def test_site_statistics_refuses_other_forms(photo_dir: Path) -> None:
     with pytest.raises(ValueError, match="申报表"):
         render_site_statistics("市妇联", [min_registration(photo_dir)], date(2021, 8, 30))
+
+
+def test_the_shipped_site_form_alone_says_it_feeds_the_statistics() -> None:
+    fed = {form_id: statistics_fed_by(form) for form_id, form in load_forms().items()}
+    assert {form_id: s.name for form_id, s in fed.items() if s is not None} == {
+        "site_application": "新领域建妇联示范点统计表"
+    }
 
 
 # --- every form ----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from openpyxl import load_workbook
 
 from bench.imported_forms import sample_answers
 from bot.app import Declarations, assemble_engine, load_declarations
@@ -222,3 +223,71 @@ def test_a_form_imported_under_a_shipped_forms_id_is_printed_into_its_own_word_f
     assert "填表时间：2021年5月20日" in cover
     assert "姓    名：韦丽华" in cover, "the cover's 姓名 is the table's answer, asked once"
     assert [f.label for f in form.top_fields()].count("姓名") == 1
+
+
+def test_a_form_imported_under_the_id_of_a_form_with_a_statistics_table_exports_without_it(
+    sqlite_template: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """组联部 import another notice's 登记表 and save it as ``site_application``, the shipped 申报表's
+    id, whose records the 统计表 lists: 导出 gives that form's own filled Word files and no 统计表
+    (the table reads the shipped declaration's answers, and this declaration does not say it feeds
+    one), rather than failing on records of another shape."""
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    campaign = current_campaign_file(folder)
+    source = folder / "最美家庭推荐登记表.docx"
+    source.write_bytes(word_forms.members_table())
+    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "site_application.toml")]) == 0
+    declarations = load_declarations(Settings(campaign_file=campaign))
+    assert declarations.forms["site_application"].template.endswith("site_application.docx")
+    assert declarations.forms["site_application"].statistics == ""
+    repository = sqlite_repository(sqlite_template, tmp_path, declarations)
+    try:
+        engine = assemble_engine(declarations, repository, clock)
+        chat = Chat(engine, unit_code="yufeng")
+        chat.send("/new")
+        chat.send(next(option for option in chat.options if option.startswith("最美家庭推荐登记表")))
+        for answer in ["韦丽华", "4", "柳州市鱼峰区箭盘路8号", "韦丽华", "户主", "1985.03", "鱼峰区妇联干部"]:
+            chat.send(answer)
+        chat.send("填写完毕，下一步")
+        chat.send("一家人热心公益，常年照顾村里的孤寡老人。")
+        assert "已提交《最美家庭推荐登记表》" in chat.send("确认提交")
+        promised, files = exported(engine, supervisor(engine, clock), "导出")
+        assert "正在生成全部表格" in promised[0].text and len(files) == 1, [r.text for r in promised]
+        with zipfile.ZipFile(document_path(engine, files[0])) as archive:
+            names = archive.namelist()
+            [name] = [n for n in names if n.startswith("鱼峰区妇联/新领域建妇联示范点/")]
+            table = Document(io.BytesIO(archive.read(name))).tables[0]
+            sheets = load_workbook(io.BytesIO(archive.read("汇总.xlsx"))).sheetnames
+        assert not [n for n in names if "统计表" in n], names
+        assert name.endswith("-韦丽华.docx"), name
+        assert [c.text for c in table.rows[3].cells][1:] == ["韦丽华", "户主", "1985年3月", "鱼峰区妇联干部"]
+        assert "最美家庭推荐登记表" in sheets or any("最美家庭" in sheet for sheet in sheets), sheets
+    finally:
+        repository.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statistics", "refused"),
+    [
+        ("site_statistics", r"'site_application' feeds 'site_statistics' .* does not ask federation_name"),
+        ("family_statistics", r"statistics 'family_statistics' is not one of site_statistics"),
+    ],
+)
+def test_a_form_saying_it_feeds_a_statistics_table_it_cannot_fill_is_an_error_at_start_up(
+    tmp_path: Path, statistics: str, refused: str
+) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    campaign = current_campaign_file(folder)
+    source = folder / "最美家庭推荐登记表.docx"
+    source.write_bytes(word_forms.members_table())
+    declaration = folder / "forms" / "site_application.toml"
+    assert main(["form", "import", str(source), "-o", str(declaration)]) == 0
+    text = declaration.read_text(encoding="utf-8")
+    declaration.write_text(
+        re.sub(r"(?m)^id = .*$", lambda m: f'{m[0]}\nstatistics = "{statistics}"', text, count=1),
+        encoding="utf-8",
+    )
+    with pytest.raises(DeclarationError, match=refused):
+        load_declarations(Settings(campaign_file=campaign))

@@ -9,6 +9,7 @@ import io
 import re
 import shutil
 import subprocess
+import zipfile
 from collections import Counter
 from dataclasses import replace
 from datetime import date
@@ -27,7 +28,7 @@ from renderers.records import FormRecord
 from renderers.samples import store_photo_bytes
 from renderers.word_grid import find_cell, find_paragraph, find_row
 from renderers.word_import import import_word_form
-from renderers.word_template import answer_in_words, fill_word_form
+from renderers.word_template import answer_in_words, fill_word_form, read_template
 from tests.fixtures import word_forms
 from tests.fixtures.renderer_records import photo_bytes
 
@@ -316,6 +317,98 @@ def test_libreoffice_opens_each_filled_form_at_the_blank_forms_page_count(
             assert filled_pages > blank_pages, name
         else:
             assert filled_pages == blank_pages, name
+
+
+DOCUMENT_PARTS = {"word/document.xml", "word/_rels/document.xml.rels", "[Content_Types].xml"}
+CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def _parts(docx: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def _relationship_targets(docx: bytes) -> dict[str, str]:
+    rels = etree.fromstring(_parts(docx)["word/_rels/document.xml.rels"])
+    return {rel.get("Id"): rel.get("Target") for rel in rels}
+
+
+def _as_word_saves(docx: bytes) -> bytes:
+    """The package with its XML parts written as Word writes them (double-quoted declaration, CRLF),
+    which python-docx would not write back the same."""
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(docx)) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            blob = source.read(info)
+            if blob.startswith(b"<?xml"):
+                blob = (
+                    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+                    + blob.split(b"?>", 1)[1].lstrip()
+                )
+            target.writestr(info.filename, blob)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("builder", sorted(b.__name__ for b, _ in word_forms.FORMS.values()))
+def test_the_template_s_other_parts_are_copied_byte_for_byte(
+    filled: dict[str, tuple[bytes, FormDecl, FormRecord, bytes]], builder: str, tmp_path: Path
+) -> None:
+    """Only the document part, its relationships and a photo's image are written anew; styles,
+    fonts, numbering, theme, properties and every other part are the template's own bytes."""
+    _, form, _, _ = filled[builder]
+    blank = _as_word_saves(getattr(word_forms, builder)())
+    data = fill_word_form(form, blank, record_for(form, tmp_path))
+    before, after = _parts(blank), _parts(data)
+    for name in before.keys() - DOCUMENT_PARTS:
+        assert after[name] == before[name], name
+    added = after.keys() - before.keys()
+    assert all(name.startswith("word/media/") for name in added), added
+    targets = set(_relationship_targets(data).values())
+    assert {name.removeprefix("word/") for name in added} <= targets  # each new image is related
+    assert _relationship_targets(blank).items() <= _relationship_targets(data).items()
+    declared = lambda docx: {  # noqa: E731
+        (e.tag, e.get("Extension"), e.get("PartName"), e.get("ContentType"))
+        for e in etree.fromstring(_parts(docx)["[Content_Types].xml"])
+    }
+    assert declared(blank) <= declared(data)
+    extensions = {e[1] for e in declared(data) if e[0] == f"{CT_NS}Default"}
+    assert {name.rsplit(".", 1)[-1] for name in added} <= extensions
+
+
+def test_a_template_read_once_fills_each_record_alike_and_keeps_nothing_between_fills(
+    filled: dict[str, tuple[bytes, FormDecl, FormRecord, bytes]],
+) -> None:
+    blank, form, record, data = filled["grid_with_photo"]
+    template = read_template("grid_with_photo.docx", blank)
+    assert fill_word_form(form, template, record) == data  # the same bytes, read once or each time
+    assert fill_word_form(form, template, record) == data
+    without_photo = replace(record, answers={k: v for k, v in record.answers.items() if k != "photo"})
+    plain = fill_word_form(form, template, without_photo)
+    assert not any(name.startswith("word/media/") for name in _parts(plain))
+    assert _relationship_targets(plain) == _relationship_targets(blank)
+    assert not find_cell(Document(io.BytesIO(plain)), form.top_field("photo").cell)._tc.findall(
+        f".//{DRAWING}"
+    )
+
+
+def test_a_photo_beside_the_template_s_own_picture_gets_a_name_of_its_own(tmp_path: Path) -> None:
+    document = Document(io.BytesIO(word_forms.grid_with_photo()))
+    document.paragraphs[0].add_run().add_picture(io.BytesIO(photo_bytes((60, 30), fmt="PNG")))
+    stream = io.BytesIO()
+    document.save(stream)
+    blank = stream.getvalue()
+    form = import_word_form("logo.docx", blank, "logo", "logo.docx").form
+    data = fill_word_form(form, blank, record_for(form, tmp_path))
+    before, after = _parts(blank), _parts(data)
+    (logo,) = [name for name in before if name.startswith("word/media/")]
+    (photo,) = [name for name in after.keys() - before.keys() if name.startswith("word/media/")]
+    assert after[logo] == before[logo] and photo != logo
+    filled_document = Document(io.BytesIO(data))
+    blobs = {image.partname.membername: image.blob for image in filled_document.part.package.image_parts}
+    assert blobs == {logo: before[logo], photo: after[photo]}  # both open as images of the document
 
 
 def test_text_cut_into_runs_as_word_saves_it(tmp_path: Path) -> None:
