@@ -468,7 +468,9 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             continue
         if is_photo_placeholder(text) and not is_photos_after(text) and not checkbox_options(text):
             # the blank beside it, or below it in a row of labels over blanks, else its own cell
-            pair = _paired(grid, cell, used) if cell.rows == 1 else None
+            # (a tall 照片 label governs only the blank to its right)
+            pair = _paired(grid, cell, used)
+            pair = pair if pair is not None and (cell.rows == 1 or pair[1] == "right") else None
             place, where = pair if pair is not None and is_blank(pair[0]) else (cell, "inside")
             used.add(place)
             items.append(Question("照片", compact(text), address(place), where, kind="photo"))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from renderers.word_cell_text import BOXES, checkbox_options, compact, is_blank, is_label
 from renderers.word_grid import Grid, GridCell
+from renderers.word_vocabulary import infer
 
 __all__ = ["OptionCells", "answer_columns", "boxes_in_cells", "header_options"]
 
@@ -121,6 +122,8 @@ def header_options(text: str) -> tuple[str, tuple[str, ...]]:
     if not options and not re.search(r"[（(]", rest):
         parts = [compact(part) for part in re.split(r"[/／、]", rest)]
         words = len(parts) >= 2 and all(0 < len(part) <= 10 and not re.search(r"\d", part) for part in parts)
+        # 联系电话\n手机/座机, 工作单位\n职务/职称: a header wrapped over two lines, not options
+        words = words and all(infer(part).fallback for part in parts)
         if words and not set(parts) <= set("年月日"):  # 年/月 says how to write a date
             options = tuple(parts)
     return (head, options) if options else (text, ())

@@ -80,12 +80,18 @@ class _Entry:
     example: str = ""
     kind: Kind = "text"
     options: tuple[str, ...] = ()
+    joint: bool = False  # written for a label asking two things as one answer (工作单位及职务)
 
 
 _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("身份证", "id_number", "id_number", example="450203198503120021"),
     _Entry(
-        "姓名.*职务|职务.*姓名", "name_post", "text", {"min_hanzi": 4, "max_chars": 40}, "韦丽华 妇联主席"
+        "姓名.*职务|职务.*姓名",
+        "name_post",
+        "text",
+        {"min_hanzi": 4, "max_chars": 40},
+        "韦丽华 妇联主席",
+        joint=True,
     ),
     # a phone is a phone whoever's it is: 填报人手机号码, 联系人电话; a label naming a landline too
     # (联系电话/手机, 手机或座机) takes either
@@ -116,6 +122,7 @@ _VOCABULARY: tuple[_Entry, ...] = (
         "text",
         {"min_hanzi": 4, "max_chars": 60},
         "柳江区拉堡镇妇联主席",
+        joint=True,
     ),
     _Entry("职务|职称|职业", "post", "text", {"min_hanzi": 2, "max_chars": 30}, "妇联主席"),
     _Entry("地址|住址|地点", "address", "text", {"min_hanzi": 6, "max_chars": 80}, "柳州市城中区文昌路1号"),
@@ -189,7 +196,8 @@ def _text_limits(min_chars: int | None, max_chars: int | None) -> dict[str, Any]
 
 #: Words joining two asks in one label (荣誉称号及评定时间), and labels asking when and where at once;
 #: 电话/手机 and 电话或手机 offer a choice of one answer, not two asks.
-_JOINS = re.compile(r"以及|及|和|与|、")
+#: Not inside words that hold one of them (参与, 涉及, 普及, 及时, 和谐, 和睦, 与会, 总和).
+_JOINS = re.compile(r"以及|(?<![涉普])及(?![时格])|(?<![总温平])和(?![谐睦平])|(?<![参给])与(?!会)|、")
 _WHEN_AND_WHERE = re.compile(r"何时|何地|时间.{0,2}地点|地点.{0,2}时间")
 
 
@@ -201,10 +209,10 @@ def label_parts(label: str) -> tuple[str, ...]:
     """What a cleaned label asks for, one part per thing: ``荣誉称号及评定时间`` → (荣誉称号, 评定时间);
     a label the vocabulary reads as one answer (工作单位及职务, 与户主关系) is its only part."""
     joint = _entry(label)
-    if joint is not None and ".*" in joint.pattern:
-        return (label,)  # an entry written for the joint answer
+    if joint is not None and joint.joint:
+        return (label,)
     parts = tuple(part for part in _JOINS.split(label) if part)
-    if len(parts) < 2:
+    if len(parts) < 2 or any(len(part) < 2 for part in parts):
         return (label,)
     keys = {entry.key if (entry := _entry(part)) else None for part in parts}
     return parts if len(keys) > 1 else (label,)

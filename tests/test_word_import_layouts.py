@@ -27,7 +27,7 @@ from renderers.word_form_reader import RowGroup, read_form
 from renderers.word_grid import find_cell, read_grids
 from renderers.word_import import ImportedForm, import_report, import_word_form, write_import
 from renderers.word_template import fill_word_form, template_renderer
-from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
+from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_LONG_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
 from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
 from tests.fixtures import word_forms
 from tests.fixtures.renderer_records import photo_bytes
@@ -132,6 +132,17 @@ PERSONAL_GRID = [
             [["姓名", "", "性别", ""], [Span("", cols=2, rows=2), "民族", ""], ["籍贯", ""]],
             ["T1R1C2 姓名 text", "T1R1C4 性别 text", "T1R2C4 民族 text", "T1R3C4 籍贯 text"],
             id="a-tall-blank-on-the-left-is-no-photo",
+        ),
+        pytest.param(
+            [
+                ["姓名", "", Span("照片", rows=2), Span("", rows=2)],
+                [
+                    "性别",
+                    "",
+                ],
+            ],
+            ["T1R1C2 姓名 text", "T1R1C4 照片 photo", "T1R2C2 性别 text"],
+            id="a-tall-photo-label-governs-the-blank-to-its-right-once",
         ),
     ],
 )
@@ -267,6 +278,12 @@ def test_labels_in_pieces_are_asked_once_and_filled_beside_them() -> None:
         ("出生年月及籍贯", ("出生年月", "籍贯"), "text", {"max_chars": COMPOUND_TEXT}),
         ("现任职务及任职时间", ("现任职务", "任职时间"), "text", {"max_chars": COMPOUND_TEXT}),
         ("身份证号和联系电话", ("身份证号", "联系电话"), "text", {"max_chars": COMPOUND_TEXT}),
+        ("姓名及手机", ("姓名", "手机"), "text", {"max_chars": COMPOUND_TEXT}),
+        # words holding 与/及/和 are no joins
+        ("参与人数", ("参与人数",), "integer", {"min": 0, "max": 10_000_000}),
+        ("涉及人数", ("涉及人数",), "integer", {"min": 0, "max": 10_000_000}),
+        ("参与志愿服务情况", ("参与志愿服务情况",), "text", {"max_chars": DEFAULT_LONG_TEXT}),
+        ("家庭和睦情况", ("家庭和睦情况",), "text", {"max_chars": DEFAULT_LONG_TEXT}),
         ("工作单位及职务", ("工作单位及职务",), "text", {"min_hanzi": 4, "max_chars": 60}),
         ("姓名及职务", ("姓名及职务",), "text", {"min_hanzi": 4, "max_chars": 40}),
         ("与户主关系", ("与户主关系",), "text", {"max_chars": DEFAULT_SHORT_TEXT}),
@@ -567,6 +584,9 @@ def test_options_under_a_header_over_their_own_columns() -> None:
         ("授课形式\n典型案例、访谈、讲授", "choice", ("典型案例", "访谈", "讲授")),
         ("出生年月\n年/月", "text", ()),
         ("金额\n（万元）", "text", ()),
+        # a header wrapped over two lines: what it asks, not options
+        ("联系电话\n手机/座机", "text", ()),
+        ("工作单位\n职务/职称", "text", ()),
     ],
 )
 def test_options_under_a_header_of_a_repeating_table(
