@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.settings import Settings
-from dialogs.campaign import Campaign, load_campaign
+from dialogs.campaign import Campaign
+from dialogs.catalogue import load_notice_file
 from dialogs.chinese_text import clean_text
-from dialogs.declarations import DeclarationError, FormDecl, campaign_forms
+from dialogs.declarations import DeclarationError, FormDecl
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.export_jobs import Exporter, VideoExporter
 from dialogs.exports import write_export, write_video_export
@@ -20,7 +21,7 @@ from dialogs.form_records import FormRecord
 from dialogs.supervision import backfill_progress
 from renderers import render_form
 from renderers.export import export_zip, write_video_zip
-from renderers.registry import form_renderers, statistics_fed_by
+from renderers.registry import form_renderers, printable_forms
 from state_machines.form_machine import FormMachine, build_machines
 from storage.data_folder import keep_private
 from storage.database import check_migrated, make_engine
@@ -43,23 +44,19 @@ class Declarations:
 
 
 def load_declarations(settings: Settings) -> Declarations:
-    """The forms (``forms/`` beside the campaign file first, then the shipped ones) and the campaign,
-    checked: every form a task collects has its renderer or its Word template, and a form feeding a
-    统计表 asks every answer the table prints."""
-    forms = campaign_forms(settings.campaign_file)
-    campaign = load_campaign(settings.campaign_file, forms)
+    """The notice of ``INTAKE_CAMPAIGN_FILE``, read as every notice of the catalogue is
+    (``dialogs.catalogue``): its forms (``forms/`` beside it first, then the shipped ones), its units
+    (listed, or picked from a ``roster.toml`` beside it), every form a task collects printable and
+    feeding only a 统计表 it can; what is wrong is said in Chinese."""
+    catalogue = load_notice_file(settings.campaign_file, printable_forms)
+    if catalogue.problems:
+        raise DeclarationError("\n".join(problem.message for problem in catalogue.problems))
+    [notice] = catalogue.notices
+    campaign, forms = notice.campaign, dict(notice.forms)
     try:
-        renderers = form_renderers(forms)
-        for form in forms.values():
-            statistics_fed_by(form)  # a 统计表 that is not there, or prints what the form does not ask
+        renderers = form_renderers(forms)  # the forms no task collects too (intake render names any)
     except (OSError, ValueError) as error:
-        raise DeclarationError(f"{settings.campaign_file.name}: {error}") from error
-    for task in campaign.tasks:
-        if task.form not in renderers:
-            raise DeclarationError(
-                f"{settings.campaign_file.name}: task {task.id!r} collects {task.form!r}, "
-                "which has no renderer (renderers/registry.py) and no Word template"
-            )
+        raise DeclarationError(f"{settings.campaign_file} 旁边的表单没法打印：{error}") from error
 
     def render(record: FormRecord) -> bytes:
         chosen = renderers.get(record.form_id)

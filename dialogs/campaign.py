@@ -7,6 +7,7 @@ said in Chinese, naming the place in the file (``dialogs.declaration_files``): i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -182,7 +183,7 @@ class Campaign(_Frozen):
             ("units 的 code", [u.code for u in self.units]),
             ("tasks 的 id", [t.id for t in self.tasks]),
         ):
-            repeated = sorted({value for value in values if values.count(value) > 1})
+            repeated = sorted(value for value, times in Counter(values).items() if times > 1)
             if repeated:
                 raise ValueError(f"{kind} 有重复：{'、'.join(repeated)}，每个只能出现一次")
         return self

@@ -248,7 +248,7 @@ class _Loader:
         try:
             printable = self.printable(collected)
         except (OSError, ValueError) as error:
-            raise DeclarationError(f"{shown} 的表单的 Word 模板用不了：{error}") from error
+            raise DeclarationError(f"{shown} 的表单没法打印：{error}") from error
         for number, task in enumerate(campaign.tasks, 1):
             if task.form not in printable:
                 raise DeclarationError(

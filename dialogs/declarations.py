@@ -226,22 +226,6 @@ def load_forms(directory: Path = FORMS_DIR) -> dict[str, FormDecl]:
     return forms
 
 
-def campaign_forms(campaign_file: Path) -> dict[str, FormDecl]:
-    """The forms a campaign can name: those in a ``forms/`` folder beside the campaign file first
-    (imported from a notice's Word files), then the shipped ``dialogs/forms/``."""
-    forms = load_forms()
-    beside = campaign_file.parent / "forms"
-    if beside.is_dir() and beside.resolve() != FORMS_DIR.resolve():
-        own: dict[str, FormDecl] = {}
-        for path in sorted(beside.glob("*.toml")):
-            form = load_form(path)
-            if form.id in own:
-                raise DeclarationError(f"{path.name}: form id {form.id!r} declared twice in {beside}")
-            own[form.id] = form
-        forms.update(own)
-    return forms
-
-
 __all__ = [
     "FORMS_DIR",
     "TEXT_VALIDATORS",
@@ -250,7 +234,6 @@ __all__ = [
     "FormDecl",
     "GroupDecl",
     "Step",
-    "campaign_forms",
     "load_form",
     "load_forms",
 ]

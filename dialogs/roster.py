@@ -14,6 +14,7 @@ of notice whichever way its units were written.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,7 +39,7 @@ class Roster(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Roster:
         codes = [unit.code for unit in self.units]
-        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        repeated = sorted(code for code, times in Counter(codes).items() if times > 1)
         if repeated:
             raise ValueError(f"units 的 code 有重复：{'、'.join(repeated)}，每个单位只能写一次")
         return self

@@ -55,6 +55,19 @@ def form_renderers(forms: Mapping[str, FormDecl]) -> dict[str, Callable[[FormRec
     return renderers
 
 
+def printable_forms(forms: Mapping[str, FormDecl]) -> dict[str, Callable[[FormRecord], bytes]]:
+    """Each form's renderer (``form_renderers``), every form checked to feed only a 统计表 it can:
+    what a campaign's forms are checked with at load (``dialogs.catalogue``'s ``printable``).
+
+    Raises:
+        OSError, ValueError: a Word template that cannot be used, or a 统计表 named wrongly.
+    """
+    renderers = form_renderers(forms)
+    for form in forms.values():
+        statistics_fed_by(form)
+    return renderers
+
+
 def statistics_fed_by(form: FormDecl) -> Statistics | None:
     """The 统计表 ``form``'s records feed, as its declaration says (None when it names none).
 
@@ -67,14 +80,15 @@ def statistics_fed_by(form: FormDecl) -> Statistics | None:
     statistics = STATISTICS.get(form.statistics)
     if statistics is None:
         raise ValueError(
-            f"form {form.id!r}: statistics {form.statistics!r} is not one of {', '.join(STATISTICS)}"
+            f'表单 {form.id} 写了 statistics = "{form.statistics}"，没有这张统计表：'
+            f"只能写 {'、'.join(STATISTICS)} 之一，或删去这一行"
         )
     asked = {field.key for field in form.top_fields()}
     missing = [key for key in statistics.reads if key not in asked]
     if missing:
         raise ValueError(
-            f"form {form.id!r} feeds {form.statistics!r} ({statistics.name}) but does not ask "
-            f"{', '.join(missing)}, which it prints"
+            f'表单 {form.id} 写了 statistics = "{form.statistics}"（{statistics.name}），'
+            f"但不问这张表要印的 {'、'.join(missing)}：请删去这一行，或在表单里加上这些问题"
         )
     return statistics
 

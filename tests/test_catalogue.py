@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import load_declarations
+from bot.settings import Settings
 from dialogs.campaign import DEFAULT_CAMPAIGN
 from dialogs.catalogue import Catalogue, Notice, NoticeState, load_catalogue, load_notice_file
-from dialogs.declarations import FormDecl
+from dialogs.declarations import DeclarationError, FormDecl
 from renderers.registry import form_renderers
 from tests.conftest import SHANGHAI
 from tests.fixtures.imported_campaign import imported_campaign
@@ -262,7 +264,7 @@ def test_a_form_that_cannot_print_leaves_its_notice_out(tmp_path: Path, imported
     damaged.write_bytes(b"PK\x03\x04 not a Word file")
     catalogue = load_catalogue(folder, printable)
     assert [n.id for n in catalogue.notices] == ["sanba-2099"]
-    assert catalogue.problems[0].message.startswith("campaigns/jinguo/campaign.toml 的表单的 Word 模板用不了")
+    assert catalogue.problems[0].message.startswith("campaigns/jinguo/campaign.toml 的表单没法打印")
 
 
 def test_an_unexpected_failure_leaves_one_notice_out_not_the_catalogue(
@@ -442,3 +444,16 @@ def test_a_single_notice_file_picks_from_the_roster_beside_it(tmp_path: Path) ->
         str(single),
         ["jiguan", "zonggonghui"],
     )
+
+
+def test_the_service_reads_its_notice_file_as_the_catalogue_does(tmp_path: Path) -> None:
+    """`intake run` takes what `intake notices` lists: units picked from the roster beside the file,
+    and a broken file refused with the catalogue's Chinese message."""
+    (tmp_path / "roster.toml").write_text(ROSTER, encoding="utf-8")
+    single = tmp_path / "pick.toml"
+    single.write_text(picking('{ kinds = ["city_org"] }'), encoding="utf-8")
+    declarations = load_declarations(Settings(campaign_file=single))
+    assert [u.code for u in declarations.campaign.units] == ["jiguan", "zonggonghui"]
+    single.write_text(picking('{ codes = ["nanning"] }'), encoding="utf-8")
+    with pytest.raises(DeclarationError, match=r"nanning 不在名册 roster\.toml 里"):
+        load_declarations(Settings(campaign_file=single))

@@ -157,7 +157,7 @@ def test_every_form_a_campaign_collects_needs_its_renderer(
 
     monkeypatch.delitem(FORM_RENDERERS, "site_application")
     with pytest.raises(
-        DeclarationError, match="task 'sites' collects 'site_application', which has no renderer"
+        DeclarationError, match=r'\[\[tasks\]\]（id = "sites"）的表单 site_application 没法打印'
     ):
         load_declarations(Settings())
 

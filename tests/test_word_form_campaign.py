@@ -270,8 +270,11 @@ def test_a_form_imported_under_the_id_of_a_form_with_a_statistics_table_exports_
 @pytest.mark.parametrize(
     ("statistics", "refused"),
     [
-        ("site_statistics", r"'site_application' feeds 'site_statistics' .* does not ask federation_name"),
-        ("family_statistics", r"statistics 'family_statistics' is not one of site_statistics"),
+        ("site_statistics", r'site_application 写了 statistics = "site_statistics".*但不问.*federation_name'),
+        (
+            "family_statistics",
+            r'写了 statistics = "family_statistics"，没有这张统计表：只能写 site_statistics',
+        ),
     ],
 )
 def test_a_form_saying_it_feeds_a_statistics_table_it_cannot_fill_is_an_error_at_start_up(
