@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.app import Service, campaign_exporter, campaign_video_exporter, load_declarations, open_service
 from bot.console import run_console
+from bot.doctor import add_doctor_command
 from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -523,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.set_defaults(handler=cmd_diagrams)
 
     add_form_commands(commands)
+    add_doctor_command(commands)
     return parser
 
 
