@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bot.cli import build_parser
 from bot.settings import Settings
 from bot.web_events import HEARTBEAT_EVERY
 from bot.wecom import CALLBACK_PATH
@@ -333,3 +335,29 @@ def test_the_site_is_held_to_the_service_it_proxies() -> None:
             assert directive(block, "proxy_pass") == ["http://intake"], match
     # A place for the 公众号 callback is kept (commented out until the service has that channel).
     assert "公众号" in SITE.read_text(encoding="utf-8")
+
+
+# docs/DEPLOY.md --------------------------------------------------------------------------------------
+
+
+def deploy_guide_commands() -> list[list[str]]:
+    """Every ``intake`` command the guide's shell blocks run (through intake-admin or the venv's
+    intake), as argument lists; shell variables stand for a file or a database address."""
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", guide, flags=re.DOTALL)
+    commands = []
+    for line in "\n".join(blocks).splitlines():
+        match = re.search(r"(?:^intake-admin|/\.venv/bin/intake) (.+)", line.split("#", 1)[0].strip())
+        if match:
+            commands.append(shlex.split(match[1].replace('"$BACKUP"', "backup.tar.gz")))
+    return commands
+
+
+def test_every_intake_command_of_the_deploy_guide_is_one_the_command_takes() -> None:
+    commands = deploy_guide_commands()
+    assert {command[0] for command in commands} >= {"migrate", "invite", "doctor", "restore", "status"}
+    parser = build_parser()
+    for command in commands:
+        parser.parse_args(command)  # SystemExit (argparse's error) for a command or option it lacks
+    for name in (*UNITS, "nginx-intake.conf", "intake.env.example", "intake-admin"):
+        assert f"deploy/{name}" in (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8"), name

@@ -3,26 +3,31 @@
 line is ✓ and the exit code 0; then each part broken alone — no database, a database not migrated,
 a read-only data folder, a broken campaign file, a channel answering an error, the public address
 unreachable — gives its own ✗ line in Chinese saying what to do, the other checks still ✓, and the
-exit code 1. No secret and no password is ever printed."""
+exit code 1. No secret and no password is ever printed. Last, deploy/nginx-intake.conf in front of
+the same service, for real: the doctor passes over HTTPS through it."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.doctor import DISK_LEAST_FREE, DiskUsage, disk_check
 from dialogs.campaign import DEFAULT_CAMPAIGN
 from storage.database import migrate
 from tests.telegram_emulator import Emulator, start_emulator
+from tests.test_deploy_files import NGINX, SITE, nginx_test_config
 from tests.test_service_under_fire import ROOT, Service, service_env
 from tests.test_web_api import free_port, serving
 from tests.test_wecom import wecom_env
@@ -274,3 +279,59 @@ def test_free_disk_below_the_threshold_fails(tmp_path: Path, free: int, passes: 
     if not passes:
         assert check.line.startswith(f"磁盘：数据目录所在分区只剩 {free / 1024**3:.1f} GB，少于 2.0 GB")
         assert "请删除过旧的备份或扩容" in check.line
+
+
+@pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed (Debian package nginx; .ci/run installs it)"
+)
+def test_a_healthy_deployment_behind_the_nginx_site_passes_every_check(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """deploy/nginx-intake.conf for real, in front of the running service (on free ports, with a
+    certificate made here and trusted by the doctor): the public address over HTTPS serves this
+    service, and 企业微信's callback reaches it through nginx."""
+    site = SITE.read_text(encoding="utf-8").replace(
+        "server 127.0.0.1:8080;", f"server 127.0.0.1:{deployment.service.port};"
+    )
+    http_port, https_port = free_port(), free_port()
+    config = nginx_test_config(tmp_path, site, ports=(http_port, https_port))
+    if os.geteuid() == 0:  # workers as root too: the test's folders are root's alone
+        config.write_text("user root;\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    logs = tmp_path / "logs" / "error.log"
+    nginx = subprocess.Popen(
+        [str(NGINX), "-c", str(config), "-p", f"{tmp_path}/", "-e", str(logs), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _listening(https_port):
+            assert nginx.poll() is None, nginx.communicate()[1]
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.1)
+        web_url = f"https://127.0.0.1:{https_port}"
+        certificate = str(tmp_path / "fullchain.pem")
+        result = doctor(
+            deployment, INTAKE_WEB_URL=web_url, SSL_CERT_FILE=certificate, REQUESTS_CA_BUNDLE=certificate
+        )
+        assert result.returncode == 0, result.stdout + logs.read_text(encoding="utf-8")
+        assert the_line(result, "✓ 公网地址 ") == f"✓ 公网地址 {web_url}：可以访问，是本服务"
+        assert the_line(result, "✓ 企业微信 回调地址：").startswith(
+            f"✓ 企业微信 回调地址：{web_url}/wecom/callback"
+        )
+        # Plain HTTP is sent to HTTPS; a certificate the doctor does not trust is named as the problem.
+        redirect = httpx.get(f"http://127.0.0.1:{http_port}/join?code=X", follow_redirects=False)
+        assert redirect.status_code == 301 and redirect.headers["location"].startswith("https://")
+        untrusted = doctor(deployment, INTAKE_WEB_URL=web_url)
+        assert the_line(untrusted, "✗ 公网地址 ").startswith(f"✗ 公网地址 {web_url} 的证书无效")
+        access_log = (tmp_path / "logs" / "intake.access.log").read_text(encoding="utf-8")
+        assert "/join " in access_log and "code=" not in access_log, "no invite code in nginx's log"
+    finally:
+        nginx.terminate()
+        nginx.communicate(timeout=20)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
