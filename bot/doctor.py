@@ -22,6 +22,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -29,11 +30,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from telegram import WebhookInfo
 from telegram.error import TelegramError
 
 from bot.app import Declarations, load_declarations
 from bot.settings import Settings
-from bot.telegram_service import TelegramUnavailable, start_bot
+from bot.telegram_service import TelegramUnavailable, start_bot, webhook_url
 from bot.web_app import public_url
 from bot.wecom import CALLBACK_PATH, check_setup
 from dialogs.declarations import DeclarationError
@@ -50,6 +52,7 @@ from storage.temporaries import temporary_prefix
 DISK_LEAST_FREE = 2 * 1024**3  # bytes: a few course videos (300 MB each) and a night's backup
 HTTP_TIMEOUT = 10.0  # seconds for each request to the public address
 DATABASE_CONNECT_TIMEOUT = "10"  # seconds (libpq's PGCONNECT_TIMEOUT), so that a silent host fails soon
+WEBHOOK_ERROR_RECENT = timedelta(hours=1)  # a webhook error older than this is history, not a fault
 DETAIL_LINES = 12  # at most this many lines of an error's own text under its ✗
 SERVICE_USER = "intake"  # the user docs/DEPLOY.md creates; named in the advice only
 WECOM_SETTINGS = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
@@ -244,28 +247,52 @@ def _gigabytes(size: int) -> str:
     return f"{size / 1024**3:.1f} GB"
 
 
-def telegram_check(settings: Settings) -> Check | None:
-    """getMe at the configured Bot API address (None: Telegram is not configured)."""
+def telegram_checks(settings: Settings) -> list[Check]:
+    """getMe at the configured Bot API address; with a webhook, the address Telegram holds for it and
+    the last error Telegram met there. Nothing when Telegram is not configured."""
     if not settings.telegram_bot_token:
-        return None
+        return []
 
-    async def ask() -> str:
+    async def ask() -> tuple[str, WebhookInfo | None]:
         bot = await start_bot(settings)
         try:
-            return str(bot.username)
+            webhook = await bot.get_webhook_info() if settings.telegram_webhook_url else None
+            return str(bot.username), webhook
         finally:
             await bot.shutdown()
 
     try:
-        username = asyncio.run(ask())
+        username, webhook = asyncio.run(ask())
     except TelegramUnavailable as error:
-        return failed(f"Telegram：{error}")
+        return [failed(f"Telegram：{error}")]
     except TelegramError as error:
+        return [
+            failed(
+                f"Telegram：Bot API 返回错误（{type(error).__name__}）。"
+                f"请检查 TELEGRAM_BOT_TOKEN 和 TELEGRAM_API_BASE_URL（{settings.telegram_api_base_url}）。"
+            )
+        ]
+    checks = [passed(f"Telegram：机器人 @{username} 应答正常（{settings.telegram_api_base_url}）")]
+    if webhook is not None:
+        checks.append(_webhook_check(webhook_url(settings), webhook))
+    return checks
+
+
+def _webhook_check(expected: str, webhook: WebhookInfo) -> Check:
+    if webhook.url != expected:
+        held = webhook.url or "空的（用长轮询）"
         return failed(
-            f"Telegram：Bot API 返回错误（{type(error).__name__}）。"
-            f"请检查 TELEGRAM_BOT_TOKEN 和 TELEGRAM_API_BASE_URL（{settings.telegram_api_base_url}）。"
+            f"Telegram 的 webhook：Telegram 记录的地址是 {held}，不是 {expected}。"
+            "服务启动时才设置它：请 systemctl restart intake。"
         )
-    return passed(f"Telegram：机器人 @{username} 应答正常（{settings.telegram_api_base_url}）")
+    last_error = webhook.last_error_date
+    if last_error is not None and datetime.now(UTC) - last_error < WEBHOOK_ERROR_RECENT:
+        return failed(
+            f"Telegram 的 webhook：Telegram 最近一次推送失败（{last_error:%Y-%m-%d %H:%M} UTC，"
+            f"{webhook.last_error_message or '没有说明'}）。"
+            "请检查 nginx 中 /telegram/webhook 一节和服务是否在运行。"
+        )
+    return passed(f"Telegram 的 webhook：{expected}，Telegram 推送正常")
 
 
 def wecom_checks(settings: Settings) -> list[Check]:
@@ -368,8 +395,7 @@ def diagnose(database_url: str | None = None) -> list[Check]:
     declarations, campaign = campaign_check(settings)
     checks = [read, campaign, database_check(settings), data_folder_check(settings.data_dir)]
     checks.append(disk_check(settings.data_dir))
-    telegram = telegram_check(settings)
-    checks += [telegram] if telegram is not None else []
+    checks += telegram_checks(settings)
     checks += wecom_checks(settings)
     checks += public_address_checks(settings, declarations)
     return checks

@@ -234,6 +234,22 @@ def test_a_channel_answering_an_error(deployment: Deployment) -> None:
         "✗ Telegram：TELEGRAM_BOT_TOKEN 不正确（Telegram 不认这个令牌），请向 @BotFather 核对。"
     ]
     assert "not-the-bots-token" not in wrong_token.stdout
+    # A webhook set in the settings but not at Telegram (the service polls: it was not restarted).
+    hooked = doctor(deployment, TELEGRAM_WEBHOOK_URL=deployment.env["INTAKE_WEB_URL"])
+    assert failures(hooked) == [
+        "✗ Telegram 的 webhook：Telegram 记录的地址是 空的（用长轮询），不是 "
+        f"{deployment.env['INTAKE_WEB_URL']}/telegram/webhook。"
+        "服务启动时才设置它：请 systemctl restart intake。"
+    ]
+    # Set at Telegram (here by hand, for a moment: the running service polls), it passes.
+    api = f"{deployment.emulator.base_url}{deployment.emulator.token}"
+    web_url = deployment.env["INTAKE_WEB_URL"]
+    assert httpx.post(f"{api}/setWebhook", data={"url": f"{web_url}/telegram/webhook"}).json()["ok"]
+    try:
+        set_there = doctor(deployment, TELEGRAM_WEBHOOK_URL=web_url)
+    finally:
+        assert httpx.post(f"{api}/deleteWebhook").json()["ok"]
+    assert failures(set_there) == [] and the_line(set_there, "✓ Telegram 的 webhook：")
     half = doctor(deployment, WECOM_AES_KEY=None, WECOM_TOKEN="")
     assert failures(half) == [
         "✗ 企业微信：只配置了一部分，还缺 WECOM_TOKEN、WECOM_AES_KEY；五项齐全才启用企业微信。"
