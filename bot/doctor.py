@@ -118,6 +118,12 @@ def campaign_check(settings: Settings) -> tuple[Declarations | None, Check]:
             "请按下面的说明改正后再运行 intake doctor：",
             detail,
         )
+    except OSError as error:  # a file beside it (a form's Word template) the service user cannot read
+        return None, failed(
+            f"活动文件 {settings.campaign_file} 或它旁边 forms/ 中的文件读不了（{type(error).__name__}）。"
+            f"请让运行服务的用户能读它们：chown -R root:{SERVICE_USER} {settings.campaign_file.parent}，"
+            "目录 0750、文件 0640。"
+        )
     campaign = declarations.campaign
     if campaign.retention_over(system_clock()):
         kept = campaign.personal_data_kept_until

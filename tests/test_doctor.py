@@ -114,6 +114,12 @@ def doctor(
     return result
 
 
+def as_file_owner() -> tuple[str, ...]:
+    """What runs a command as a user whom file modes stop: as root, root without the capabilities
+    that ignore them (as a service user is); anyone else as they are."""
+    return ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()
+
+
 def failures(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.startswith("✗")]
 
@@ -180,10 +186,9 @@ def test_a_read_only_data_folder(deployment: Deployment, tmp_path: Path) -> None
     folder = tmp_path / "data"
     folder.mkdir()
     folder.chmod(0o500)
-    as_owner = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()
     service_database = f"sqlite:///{Path(deployment.env['INTAKE_DATA_DIR']) / 'intake.db'}"
     result = doctor(
-        deployment, prefix=as_owner, INTAKE_DATA_DIR=str(folder), INTAKE_DATABASE_URL=service_database
+        deployment, prefix=as_file_owner(), INTAKE_DATA_DIR=str(folder), INTAKE_DATABASE_URL=service_database
     )
     assert result.returncode == 1
     assert failures(result) == [
@@ -216,6 +221,14 @@ def test_a_broken_campaign_file(deployment: Deployment, tmp_path: Path) -> None:
     assert line == f"✗ 活动文件 {broken} 有错误，服务不会启动。请按下面的说明改正后再运行 intake doctor："
     detail = result.stdout.split(line, 1)[1].splitlines()[1]
     assert detail.startswith("    ") and "no_such_form" in detail, result.stdout
+    # A campaign file the service's user cannot read (root: without the capability that ignores modes).
+    broken.write_text(current, "utf-8")
+    broken.chmod(0o000)
+    unreadable = doctor(deployment, prefix=as_file_owner(), INTAKE_CAMPAIGN_FILE=str(broken))
+    assert failures(unreadable) == [
+        f"✗ 活动文件 {broken} 或它旁边 forms/ 中的文件读不了（PermissionError）。"
+        f"请让运行服务的用户能读它们：chown -R root:intake {tmp_path}，目录 0750、文件 0640。"
+    ]
     # A campaign past its retention date: intake run refuses it, and so says the doctor.
     expired = doctor(deployment, INTAKE_CAMPAIGN_FILE=str(DEFAULT_CAMPAIGN))
     [line] = failures(expired)
