@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.app import Service, campaign_exporter, campaign_video_exporter, load_declarations, open_service
 from bot.console import run_console
+from bot.doctor import add_doctor_command
 from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
 from bot.notice_commands import add_notice_commands
@@ -529,6 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_form_commands(commands)
     add_notice_commands(commands)
+    add_doctor_command(commands)
     return parser
 
 

@@ -79,6 +79,12 @@ def telegram_username(settings: Settings) -> str:
     return asyncio.run(ask())
 
 
+def webhook_url(settings: Settings) -> str:
+    """Where Telegram sends updates: ``TELEGRAM_WEBHOOK_URL``, ending in the webhook's path."""
+    url = settings.telegram_webhook_url.rstrip("/")
+    return url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
+
+
 async def serve(
     settings: Settings, engine: DialogEngine | None = None, stop: asyncio.Event | None = None
 ) -> None:
@@ -95,10 +101,8 @@ async def serve(
         secret = ""
         if webhook:
             secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
-            url = settings.telegram_webhook_url.rstrip("/")
-            url = url if url.endswith(WEBHOOK_PATH) else url + WEBHOOK_PATH
             allowed = ["message", "edited_message", "callback_query"]
-            await bot.set_webhook(url, secret_token=secret, allowed_updates=allowed)
+            await bot.set_webhook(webhook_url(settings), secret_token=secret, allowed_updates=allowed)
         else:
             await bot.delete_webhook()
         # One process serves every channel: the web chat (and the webhook route, when used) beside Telegram.

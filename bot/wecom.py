@@ -42,6 +42,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
+from wechatpy.session.memorystorage import MemoryStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
 from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, too_large_to_send
@@ -183,18 +184,17 @@ class _Client(WeChatClient):
 
 
 class WeComApi:
-    """The calls the channel makes, blocking (the channel runs them in a thread)."""
+    """The calls the channel makes, blocking (the channel runs them in a thread). The access token is
+    kept in the database for every worker; without a repository (``intake doctor``, which must work
+    with the database down) in this process only."""
 
-    def __init__(self, settings: Settings, repository: Repository, timeout: float = 10.0) -> None:
+    def __init__(self, settings: Settings, repository: Repository | None, timeout: float = 10.0) -> None:
         self.agent_id = settings.wecom_agent_id
         self.base_url = settings.wecom_api_base_url.rstrip("/")
-        self.client = _Client(
-            self.base_url,
-            settings.wecom_corp_id,
-            settings.wecom_secret,
-            DatabaseTokens(repository, lambda: datetime.now(UTC)),
-            timeout,
+        tokens = (
+            MemoryStorage() if repository is None else DatabaseTokens(repository, lambda: datetime.now(UTC))
         )
+        self.client = _Client(self.base_url, settings.wecom_corp_id, settings.wecom_secret, tokens, timeout)
 
     def send(self, user: str, message: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.client.message.send(self.agent_id, user, msg=message)
@@ -652,9 +652,12 @@ SETUP_ERRORS = {
 }
 
 
-def check_setup(settings: Settings, repository: Repository, callback_url: str) -> list[tuple[bool, str]]:
+def check_setup(
+    settings: Settings, repository: Repository | None, callback_url: str
+) -> list[tuple[bool, str]]:
     """The access token, the app, and the callback as WeCom will reach it: one Chinese line each,
-    passed or not, with what a failure means. Stops at the first failure that hides the rest."""
+    passed or not, with what a failure means. Stops at the first failure that hides the rest.
+    Without a repository the token is fetched for this check alone (``WeComApi``)."""
     api = WeComApi(settings, repository, timeout=5.0)
     lines: list[tuple[bool, str]] = []
     try:
