@@ -53,6 +53,7 @@ from storage.database import (
     is_unused,
     make_engine,
     migrate,
+    shown_database,
 )
 
 log = logging.getLogger("intake")
@@ -82,7 +83,7 @@ def _find_unit(campaign: Campaign, query: str) -> UnitDecl:
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     migrate(settings.resolved_database_url())
-    print(f"数据库已就绪：{settings.resolved_database_url()}")
+    print(f"数据库已就绪：{shown_database(settings.resolved_database_url())}")
     return 0
 
 
@@ -131,18 +132,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         return 0
     campaign = service.campaign
-    unit_query = args.unit or campaign.units[0].code
-    unit_decl = _find_unit(campaign, unit_query)
-    unit = service.repository.unit_by_code(campaign.id, unit_decl.code)
-    assert unit is not None
-    now = service.clock()
-    contact_code = issue_invite(service.repository, unit.id, role="contact", now=now).code
-    supervisor_code = issue_invite(service.repository, None, role="supervisor", now=now).code
     print(f"{campaign.issuer}《{campaign.name}》报送助手（网页版，数据保存在 {settings.data_dir}/）")
     print(f"用手机或电脑浏览器打开：http://{settings.host}:{settings.port}/")
-    print(f"· {unit_decl.name}联系人的邀请链接：{join_link(settings, contact_code)}")
-    print(f"· {campaign.contact.department}的邀请链接：{join_link(settings, supervisor_code)}")
-    print("其他单位的邀请码：intake invite 单位代码；在终端里填表：intake chat --unit 单位代码。")
+    if args.trial:  # a trial prints ready links; the real service prints no code (its log is kept)
+        unit_decl = _find_unit(campaign, args.unit or campaign.units[0].code)
+        unit = service.repository.unit_by_code(campaign.id, unit_decl.code)
+        assert unit is not None
+        now = service.clock()
+        contact_code = issue_invite(service.repository, unit.id, role="contact", now=now).code
+        supervisor_code = issue_invite(service.repository, None, role="supervisor", now=now).code
+        print(f"· {unit_decl.name}联系人的邀请链接：{join_link(settings, contact_code)}")
+        print(f"· {campaign.contact.department}的邀请链接：{join_link(settings, supervisor_code)}")
+        print("其他单位的邀请码：intake invite 单位代码；在终端里填表：intake chat --unit 单位代码。")
+    else:
+        print(
+            "邀请各单位联系人：intake invite 单位代码；"
+            f"{campaign.contact.department}的账号：intake invite --supervisor。"
+        )
     if settings.wecom_enabled:
         callback = public_url(settings, CALLBACK_PATH)
         print(f"企业微信已启用：回调地址 {callback}；成员在应用里发送“绑定 邀请码”即可开始。")

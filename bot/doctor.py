@@ -46,6 +46,7 @@ from storage.database import (
     database_health,
     is_unavailable,
     make_engine,
+    shown_database,
 )
 from storage.temporaries import temporary_prefix
 
@@ -136,14 +137,6 @@ def campaign_check(settings: Settings) -> tuple[Declarations | None, Check]:
         f"活动文件 {settings.campaign_file}：《{campaign.name}》，{len(campaign.units)} 个单位，"
         f"{len(campaign.tasks)} 项任务，表单均可用"
     )
-
-
-def shown_database(url: str) -> str:
-    """The database address without its password (or, unparseable, just its kind)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split(":", 1)[0] + "://…"
 
 
 def database_check(settings: Settings) -> Check:

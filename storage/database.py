@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -343,6 +343,14 @@ def migrate(url: str) -> None:
     """Bring the database at ``url`` up to the code's schema (``intake migrate``)."""
     make_engine(url).dispose()  # creates the SQLite folder
     command.upgrade(alembic_config(url), "head")
+
+
+def shown_database(url: str) -> str:
+    """The database address as printed to people: without its password (or, unparseable, its kind)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split(":", 1)[0] + "://…"
 
 
 def is_unused(url: str) -> bool:

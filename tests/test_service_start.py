@@ -105,6 +105,17 @@ def test_the_real_service_shows_no_trial_mark(tmp_path: Path) -> None:
         assert page.status_code == 200 and "试用" not in page.text
 
 
+def test_the_real_service_prints_no_invite_code_to_its_log(tmp_path: Path) -> None:
+    """Under systemd what `intake run` prints is kept in the journal: the real service prints how to
+    make invites, never a code (a trial prints ready links: nothing real is at stake)."""
+    env = service_env(tmp_path, INTAKE_CAMPAIGN_FILE=str(current_campaign_file(tmp_path)))
+    with started(env) as (_url, process):
+        process.terminate()
+        printed, _ = process.communicate(timeout=20)
+    assert "intake invite 单位代码" in printed and "intake invite --supervisor" in printed
+    assert "code=" not in printed and "邀请链接" not in printed
+
+
 def test_an_empty_database_beside_stored_submissions_is_refused(tmp_path: Path) -> None:
     env = service_env(tmp_path, INTAKE_CAMPAIGN_FILE=str(current_campaign_file(tmp_path)))
     record = tmp_path / "data" / "submissions" / "yufeng" / "1-v1.json"
