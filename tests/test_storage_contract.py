@@ -186,6 +186,13 @@ def test_notices_share_the_roster_and_its_contacts_and_keep_their_own_work(store
     theirs_draft.answers = {"name": "李"}
     store.submit(theirs_draft, contact, {"name": "李"}, counted=1)
     assert [d.campaign_id for d in store.drafts(ours.id, ("submitted",))] == ["liuzhou-2021", "other-2022"]
+    assert [d.id for d in store.drafts(ours.id, ("submitted",), campaign_id="other-2022")] == [
+        theirs_draft.id
+    ]
+    assert [s.campaign_id for s in store.submissions(ours.id, "cadres", campaign_id="liuzhou-2021")] == [
+        "liuzhou-2021"
+    ]
+    assert len(store.submissions(ours.id)) == 2, "a unit's, in every notice picking it"
     assert store.progress("other-2022", ours.id) == {("yufeng", "cadres"): (1, 1, 0, 0, 0)}
     assert store.progress("liuzhou-2021") == {("yufeng", "cadres"): (1, 1, 0, 0, 0)}, "not 2: per notice"
 
