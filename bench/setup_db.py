@@ -29,6 +29,7 @@ from dialogs.sample_answers import chinese_text
 from dialogs.supervision import quota_count
 from storage.database import make_engine, migrate
 from storage.models import (
+    CampaignUnit,
     Contact,
     Draft,
     InboxUpdate,
@@ -210,19 +211,21 @@ class Loader:
     # What the measurements need -----------------------------------------------------------------
 
     def units(self, campaign: Campaign) -> list[int]:
+        """The campaign's units, new in the roster, and the campaign's pick of them."""
         ids = self.ids(Unit, len(campaign.units))
         self.insert(
             Unit,
             (
-                {
-                    "id": unit_id,
-                    "campaign_id": campaign.id,
-                    "code": unit.code,
-                    "name": unit.name,
-                    "area": unit.area,
-                    "kind": unit.kind,
-                }
+                {"id": unit_id, "code": unit.code, "name": unit.name, "area": unit.area, "kind": unit.kind}
                 for unit_id, unit in zip(ids, campaign.units, strict=True)
+            ),
+        )
+        links = self.ids(CampaignUnit, len(ids))
+        self.insert(
+            CampaignUnit,
+            (
+                {"id": link_id, "campaign_id": campaign.id, "unit_id": unit_id}
+                for link_id, unit_id in zip(links, ids, strict=True)
             ),
         )
         return list(ids)

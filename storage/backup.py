@@ -32,6 +32,7 @@ from storage.files import STALE_TEMPORARY
 from storage.kept_text import writable
 from storage.models import (
     Attachment,
+    CampaignUnit,
     ChatLine,
     Contact,
     Draft,
@@ -48,7 +49,7 @@ from storage.models import (
 )
 from storage.progress import rebuild_progress
 from storage.temporaries import PREFIX, abandoned, write_whole
-from storage.units import in_campaign
+from storage.units import in_campaign, picked_elsewhere
 
 log = logging.getLogger(__name__)
 FORMAT = 2  # 2: the manifest lists every member with its size and SHA-256 (1 did not; still restored)
@@ -441,7 +442,8 @@ def purge(
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
     decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, exports
     asked for, and photos no longer used.
-    Units (the campaign's structure) stay.
+    Units (the roster, and the campaign's pick of it) stay, and so do the contacts and invites of a unit
+    another campaign picks, and 组联部's while another campaign exists: they are bound once for all.
 
     Then every file of the data folder that no remaining row names goes too, whatever the date: a
     temporary left by a crash mid-write (``.tmp-*``, a whole submission record), a photo whose draft
@@ -464,7 +466,18 @@ def purge(
         old_drafts = ((col(Draft.updated_at) < before) | col(Draft.submission_id).in_(old)) & ~col(
             Draft.id
         ).in_(select(SubmissionVersion.draft_id))
-        campaign_invites = col(Invite.unit_id).in_(units) | col(Invite.unit_id).is_(None)
+        # A unit's contacts and invites serve every campaign that picks it, and 组联部's (no unit)
+        # every campaign: they stay while another campaign picks the unit, or exists at all.
+        elsewhere = picked_elsewhere(campaign_id)
+        another_campaign = (
+            select(CampaignUnit.id).where(col(CampaignUnit.campaign_id) != campaign_id).exists()
+        )
+        for_unit = col(Invite.unit_id).is_not(None)
+        campaign_invites = (
+            for_unit & col(Invite.unit_id).in_(units) & ~col(Invite.unit_id).in_(elsewhere)
+        ) | (~for_unit & ~another_campaign)
+        bound = col(Contact.unit_id).is_not(None)
+        kept_contacts = (bound & col(Contact.unit_id).in_(elsewhere)) | (~bound & another_campaign)
         steps = [
             ("审核记录", delete(ReviewDecision).where(col(ReviewDecision.submission_id).in_(old))),
             ("推荐记录", delete(Selection).where(col(Selection.submission_id).in_(old))),
@@ -498,7 +511,7 @@ def purge(
             | col(Contact.id).in_(select(Invite.used_by).where(col(Invite.used_by).is_not(None)))
             | col(Contact.id).in_(select(ChatLine.contact_id))
         )
-        contacts = delete(Contact).where(col(Contact.created_at) < before, ~still_referenced)
+        contacts = delete(Contact).where(col(Contact.created_at) < before, ~still_referenced, ~kept_contacts)
         removed["联系人"] = connection.execute(contacts).rowcount
         used = _photos_in_use(connection)
         stored = connection.execute(select(Attachment.id, Attachment.sha256, Attachment.path)).all()

@@ -23,14 +23,16 @@ class DraftStorage(RepositoryPart):
         with self._session() as session:
             return session.get(Draft, draft_id)
 
-    def drafts(self, unit_id: int, statuses: Sequence[str] = ("open",)) -> list[Draft]:
+    def drafts(
+        self, unit_id: int, statuses: Sequence[str] = ("open",), *, campaign_id: str | None = None
+    ) -> list[Draft]:
+        """A unit's drafts in these statuses, oldest first: in one campaign, or (``campaign_id`` None)
+        in every campaign picking the unit."""
         with self._session() as session:
-            query = (
-                select(Draft)
-                .where(Draft.unit_id == unit_id, col(Draft.status).in_(statuses))
-                .order_by(col(Draft.id))
-            )
-            return list(session.exec(query))
+            query = select(Draft).where(Draft.unit_id == unit_id, col(Draft.status).in_(statuses))
+            if campaign_id is not None:
+                query = query.where(Draft.campaign_id == campaign_id)
+            return list(session.exec(query.order_by(col(Draft.id))))
 
     def create_draft(self, draft: Draft, contact: Contact) -> Draft:
         """Store a new draft and make it the contact's current one, in one transaction."""

@@ -22,16 +22,26 @@ def utc_now() -> datetime:
 
 
 class Unit(SQLModel, table=True):
-    """A reporting unit (报送单位) of a campaign, copied from the campaign file."""
-
-    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+    """A reporting unit (报送单位) of the city's roster, one per code whatever the notices: each notice
+    picks its units from it (``CampaignUnit``), and a contact bound to a unit is its contact in every
+    notice that picks it. Name, area and kind are the latest campaign file's (``sync_units``)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: str = Field(index=True)
-    code: str
+    code: str = Field(unique=True)
     name: str
     area: str
     kind: str
+
+
+class CampaignUnit(SQLModel, table=True):
+    """A unit a campaign (notice) picks from the roster; its drafts, submissions, progress and reminders
+    in that notice carry the campaign's id, so they never mix with another notice's."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str
+    unit_id: int = Field(foreign_key="unit.id", index=True)
 
 
 class Contact(SQLModel, table=True):
@@ -111,7 +121,7 @@ class UnitProgress(SQLModel, table=True):
     /status, /pending and the reminders read one small row per unit and task, not every answer.
     """
 
-    __table_args__ = (UniqueConstraint("unit_id", "task_id"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id", "task_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: str = Field(index=True)

@@ -132,9 +132,15 @@ class ProgressStorage(RepositoryPart):
 
 def _progress_totals(campaign_id: str, unit_id: int | None = None) -> Select[Any]:
     """Progress per (unit, task) worked out from the submissions themselves: a campaign's, or one
-    unit's (by the unit alone: with the campaign too, SQLite walks the campaign's index instead)."""
+    unit's in it (a unit of the roster may be picked by several campaigns). One unit's are found by the
+    unit's index: the campaign is compared as ``campaign_id || ''``, which no index serves, or SQLite
+    walks the campaign's index instead."""
     submissions = table_of(Submission).c
-    which = submissions.campaign_id == campaign_id if unit_id is None else submissions.unit_id == unit_id
+    which = (
+        submissions.campaign_id == campaign_id
+        if unit_id is None
+        else (submissions.unit_id == unit_id) & (submissions.campaign_id.concat("") == campaign_id)
+    )
     return (
         sql_select(
             submissions.campaign_id,
@@ -200,7 +206,11 @@ def _recompute_progress(session: Session, campaign_id: str, unit_id: int, task_i
         sql_select(table_of(Unit).c.id).where(table_of(Unit).c.id == unit_id).with_for_update(key_share=True)
     )
     session.execute(
-        delete(UnitProgress).where(col(UnitProgress.unit_id) == unit_id, col(UnitProgress.task_id) == task_id)
+        delete(UnitProgress).where(
+            col(UnitProgress.campaign_id) == campaign_id,
+            col(UnitProgress.unit_id) == unit_id,
+            col(UnitProgress.task_id) == task_id,
+        )
     )
     totals = _progress_totals(campaign_id, unit_id).where(table_of(Submission).c.task_id == task_id)
     session.execute(sql_insert(UnitProgress).from_select([*_PROGRESS_COLUMNS, "in_share"], totals))

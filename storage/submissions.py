@@ -103,11 +103,17 @@ class SubmissionStorage(RepositoryPart):
         draft.status, draft.submission_id, draft.revision = "submitted", submission.id, draft.revision + 1
         return version
 
-    def submissions(self, unit_id: int, task_id: str | None = None) -> list[Submission]:
+    def submissions(
+        self, unit_id: int, task_id: str | None = None, *, campaign_id: str | None = None
+    ) -> list[Submission]:
+        """A unit's submissions (of one task), oldest first: in one campaign, or (``campaign_id`` None)
+        in every campaign picking the unit."""
         with self._session() as session:
             query = select(Submission).where(Submission.unit_id == unit_id)
             if task_id is not None:
                 query = query.where(Submission.task_id == task_id)
+            if campaign_id is not None:
+                query = query.where(Submission.campaign_id == campaign_id)
             return list(session.exec(query.order_by(col(Submission.id))))
 
     def submission(self, submission_id: int) -> Submission | None:

@@ -150,6 +150,46 @@ def test_purge_before_a_date_keeps_newer_records(filled: DialogEngine) -> None:
     assert filled.repository.submission(1) is not None
 
 
+def test_purge_of_a_notice_leaves_what_another_notice_still_uses(repository: Repository) -> None:
+    """A contact and an invite are a unit's, bound once for every notice picking it: a notice's purge
+    takes those of units only it picks, and 组联部's only when no other notice exists; a unit picked
+    by another notice keeps them. The units and the notices' picks stay."""
+    repository.sync_units(
+        "other-2022", [("yufeng", "鱼峰区妇联", "鱼峰区", "county"), ("xin", "新区妇联", "新区", "county")]
+    )
+    units = {code: repository.unit_by_code(code_of, code) for code_of, code in CODES}
+    expires = datetime(2100, 1, 1, tzinfo=SHANGHAI)
+    for code, unit in units.items():
+        assert unit is not None
+        repository.bind_contact("test", f"{code}-contact", unit.id)
+        repository.create_invite(f"{code}-invite", unit.id, "contact", expires)
+    repository.bind_contact("test", "desk", None, role="supervisor")
+    repository.create_invite("desk-invite", None, "supervisor", expires)
+
+    def left() -> tuple[list[str], list[str]]:
+        with repository.engine.connect() as connection:
+            contacts = connection.exec_driver_sql("SELECT external_id FROM contact ORDER BY id").scalars()
+            invites = connection.exec_driver_sql("SELECT code FROM invite ORDER BY id").scalars()
+            return list(contacts), list(invites)
+
+    removed = purge(repository.engine, repository.data_dir, "liuzhou-2021", expires).counts
+    assert removed["联系人"] == 1 and removed["邀请码"] == 1, "liunan's: no other notice picks it"
+    assert left() == (
+        ["yufeng-contact", "xin-contact", "desk"],
+        ["yufeng-invite", "xin-invite", "desk-invite"],
+    )
+    assert len(repository.units("liuzhou-2021")) == 14 and len(repository.units("other-2022")) == 2
+
+    purge(repository.engine, repository.data_dir, "other-2022", expires)
+    assert left() == (["yufeng-contact", "desk"], ["yufeng-invite", "desk-invite"]), (
+        "xin's go; yufeng's and 组联部's stay while the 2021 notice picks it (its picks stay)"
+    )
+
+
+#: (a notice picking it, unit code): a unit both notices pick, one only 2021 picks, one only 2022.
+CODES = (("liuzhou-2021", "yufeng"), ("liuzhou-2021", "liunan"), ("other-2022", "xin"))
+
+
 def leftovers(data_dir: Path) -> list[Path]:
     """What a kill inside a write, a photo without its row and an export leave in the data folder."""
     record = json.dumps({"answers": {"name": "韦丽华", "phone": "13877212345"}}, ensure_ascii=False)

@@ -46,12 +46,22 @@ def new_draft(store: Repository, unit_code: str = "yufeng", user: str = "u1") ->
 
 
 def test_units_are_synced_once_and_updated_in_place(store: Repository) -> None:
+    """A sync updates the roster in place and sets the campaign's pick: a unit it no longer lists leaves
+    the pick (unless it holds the campaign's drafts) and stays in the roster, ready to be picked again."""
     units = store.units("liuzhou-2021")
     assert len(units) == 14
+    new_draft(store, "liunan")
     store.sync_units("liuzhou-2021", [("yufeng", "鱼峰区妇联（改名）", "鱼峰区", "county")])
-    assert len(store.units("liuzhou-2021")) == 14
+    assert [unit.code for unit in store.units("liuzhou-2021")] == ["yufeng", "liunan"]
     unit = store.unit_by_code("liuzhou-2021", "yufeng")
     assert unit is not None and unit.name == "鱼峰区妇联（改名）"
+    assert store.unit_by_code("liuzhou-2021", "chengzhong") is None, "not picked any more"
+    store.sync_units("liuzhou-2021", [(u.code, u.name, u.area, u.kind) for u in units])
+    again = store.unit_by_code("liuzhou-2021", "chengzhong")
+    assert again is not None and again.id == units[0].id, "the roster's row, picked again"
+    assert [unit.id for unit in store.units("liuzhou-2021")] == [unit.id for unit in units]
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM unit").scalar() == 14
 
 
 def test_an_accepted_answer_is_durable_and_read_back_by_a_new_engine(store: Repository) -> None:
@@ -127,25 +137,71 @@ def test_rebinding_a_contact_to_another_unit_forgets_its_current_draft(store: Re
     assert rebound.unit_id == other.id and rebound.current_draft_id is None
 
 
-def test_each_campaign_sees_only_its_own_units_and_their_contacts(store: Repository) -> None:
-    """Units are a campaign's (``storage.units.in_campaign``): another campaign's unit of the same code is
-    not this one's, nor are the contacts bound to it, nor its reminders; 组联部 is every campaign's."""
-    store.sync_units("other-2022", [("yufeng", "鱼峰区妇联", "鱼峰区", "county")])
+def test_notices_share_the_roster_and_its_contacts_and_keep_their_own_work(store: Repository) -> None:
+    """Units are the city's roster; a campaign picks some (``storage.units.in_campaign``). Two notices
+    picking one unit share its row and its contact, bound once; each lists only the units it picks, and
+    drafts, submissions, progress and reminders stay the notice's own; 组联部 is every notice's."""
+    store.sync_units(
+        "other-2022", [("yufeng", "鱼峰区妇联", "鱼峰区", "county"), ("new", "新单位", "新区", "county")]
+    )
     ours, theirs = store.unit_by_code("liuzhou-2021", "yufeng"), store.unit_by_code("other-2022", "yufeng")
-    assert ours is not None and theirs is not None and ours.id != theirs.id
-    assert [unit.code for unit in store.units("other-2022")] == ["yufeng"]
-    assert len(store.units("liuzhou-2021")) == 14
-    store.bind_contact("test", "ours", ours.id)
-    store.bind_contact("test", "theirs", theirs.id)
+    assert ours is not None and theirs is not None and ours.id == theirs.id and ours.id is not None
+    assert [unit.code for unit in store.units("other-2022")] == ["yufeng", "new"]
+    assert len(store.units("liuzhou-2021")) == 14 and store.unit_by_code("liuzhou-2021", "new") is None
+    draft, _ = new_draft(store, "yufeng", "once")
+    contact = store.bind_contact("test", "once", ours.id)  # the same unit: its draft stays current
+    assert contact.id is not None and contact.current_draft_id == draft.id
     store.bind_contact("test", "desk", None, role="supervisor")
-    listed = [(contact.external_id, unit and unit.id) for contact, unit in store.contacts("liuzhou-2021")]
-    assert listed == [("ours", ours.id), ("desk", None)]
-    assert store.contacts_per_unit("liuzhou-2021") == {"yufeng": 1}
-    assert store.unit_contacts("other-2022") == {"yufeng": [("test", "theirs")]}
+    liunan = store.unit_by_code("liuzhou-2021", "liunan")
+    assert liunan is not None
+    store.bind_contact("test", "elsewhere", liunan.id)
+    listed = [(c.external_id, unit and unit.code) for c, unit in store.contacts("other-2022")]
+    assert listed == [("once", "yufeng"), ("desk", None)], "bound once, listed in both"
+    assert [(c.external_id, unit and unit.code) for c, unit in store.contacts("liuzhou-2021")] == [
+        ("once", "yufeng"),
+        ("desk", None),
+        ("elsewhere", "liunan"),
+    ]
+    assert store.contacts_per_unit("other-2022") == {"yufeng": 1}
+    assert store.contacts_per_unit("liuzhou-2021") == {"yufeng": 1, "liunan": 1}
+    assert store.unit_contacts("other-2022") == {"yufeng": [("test", "once")]}
+
+    draft.answers = {"name": "韦丽华"}
+    store.submit(draft, contact, {"name": "韦丽华"}, counted=1)
+    assert [s.campaign_id for s, _version in store.current_versions("liuzhou-2021", ours.id)] == [
+        "liuzhou-2021"
+    ]
+    assert store.progress("liuzhou-2021", ours.id) == {("yufeng", "cadres"): (1, 1, 0, 0, 0)}
+    assert store.progress("other-2022", ours.id) == {}, "the same unit's work in another notice"
+    assert store.progress("other-2022") == {} and store.current_versions("other-2022") == []
+    theirs_draft = Draft(
+        campaign_id="other-2022",
+        unit_id=ours.id,
+        task_id="cadres",
+        form_id="cadre_registration",
+        started_by=contact.id,
+        state="name",
+    )
+    theirs_draft = store.create_draft(theirs_draft, contact)
+    theirs_draft.answers = {"name": "李"}
+    store.submit(theirs_draft, contact, {"name": "李"}, counted=1)
+    assert [d.campaign_id for d in store.drafts(ours.id, ("submitted",))] == ["liuzhou-2021", "other-2022"]
+    assert [d.id for d in store.drafts(ours.id, ("submitted",), campaign_id="other-2022")] == [
+        theirs_draft.id
+    ]
+    assert [s.campaign_id for s in store.submissions(ours.id, "cadres", campaign_id="liuzhou-2021")] == [
+        "liuzhou-2021"
+    ]
+    assert len(store.submissions(ours.id)) == 2, "a unit's, in every notice picking it"
+    assert store.progress("other-2022", ours.id) == {("yufeng", "cadres"): (1, 1, 0, 0, 0)}
+    assert store.progress("liuzhou-2021") == {("yufeng", "cadres"): (1, 1, 0, 0, 0)}, "not 2: per notice"
+
     slot = utc_now()
-    reminder = NudgeToSend("k-yufeng", "yufeng", "cadres", "manual", slot, [("test", "theirs")], "请尽快报送")
+    reminder = NudgeToSend("k-yufeng", "yufeng", "cadres", "manual", slot, [("test", "once")], "请尽快报送")
     assert store.record_nudges("other-2022", [reminder]) == 1
-    assert [nudge.unit_id for nudge in store.nudges("other-2022")] == [theirs.id]
+    assert [(nudge.campaign_id, nudge.unit_id) for nudge in store.nudges("other-2022")] == [
+        ("other-2022", ours.id)
+    ]
     assert store.nudges("liuzhou-2021") == []
 
 
