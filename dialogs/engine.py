@@ -9,8 +9,8 @@ call; a message's turn reads load → route → handle → save:
 - route: ``dialogs.router`` works out what the message means (a command, a pick from a menu, an
   answer at the draft's position) and hands the turn to one handler of ``dialogs.handlers``;
 - handle: the handler moves the draft through its form's machine and says what to reply;
-- save: the draft and the contact, once, in the message's transaction; only then are the replies
-  returned.
+- save: what the turn changed (``Turn.effects``: the drafts, the contact's pointers, messages for
+  others), once, in the message's transaction; only then are the replies returned.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from dialogs.reports import StatusReport
 from dialogs.router import route
 from dialogs.supervision import areas, status_report
 from dialogs.supervisor_desk import SupervisorDesk
-from dialogs.turn import Turn
+from dialogs.turn import Effects, Turn
 from state_machines.form_machine import FormMachine
 from storage.database import database_health, is_unavailable
 from storage.models import Contact, Invite
@@ -197,11 +197,20 @@ class DialogEngine:
             prints=self.render is not None,
         )
         if current is not None and current.unit_id == unit.id and current.status == "open":
-            turn.draft = current
+            turn.draft = turn.hold(current)
         route(turn, text, command, inbound.menu, inbound.file)
-        if turn.dirty:
-            self.repository.save(turn.draft, turn.contact, now=turn.now)
+        self._save(turn.effects(), turn.now)
         return turn.replies
+
+    def _save(self, effects: Effects, now: datetime) -> None:
+        """Store what a turn changed, in the message's transaction: each draft changed (checked
+        against a concurrent change), the contact's pointers, the messages for others."""
+        for draft in effects.drafts:
+            self.repository.save(draft, None, now=now)
+        if effects.contact is not None:
+            self.repository.save(None, effects.contact)
+        for channel, chat_key, payload in effects.messages:
+            self.repository.enqueue_message(channel, chat_key, payload)
 
     # What a channel may ask besides messages ------------------------------------------------------
 

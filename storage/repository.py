@@ -53,6 +53,7 @@ from storage.models import (
     utc_now,
 )
 from storage.temporaries import put_in_place, remove_abandoned, temporary_prefix, write_whole
+from storage.turn_store import TurnStorage
 
 Record = TypeVar("Record", bound=SQLModel)
 
@@ -126,7 +127,7 @@ class ConcurrentUpdate(RuntimeError):
     """A draft changed since it was read (another message for the same draft was processed first)."""
 
 
-class Repository(ExportJobStorage):
+class Repository(ExportJobStorage, TurnStorage):
     """Storage for units, contacts, drafts, submissions and files (and, from ``storage.export_jobs``,
     the exports promised).
 
