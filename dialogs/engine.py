@@ -103,8 +103,8 @@ class DialogEngine:
         self.machines = machines
         self.repository = repository
         self.clock = clock
-        self.exports = ExportJobs(repository, campaign, forms, clock, exporter, video_exporter)
-        self.desk = SupervisorDesk(campaign, forms, repository, self.exports, web_url)
+        self.web_url = web_url
+        self.exports = ExportJobs(repository, clock, exporter, video_exporter)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -180,7 +180,8 @@ class DialogEngine:
             return self._offer_invite(inbound, command.argument)
         contact, current = self.repository.contact_with_draft(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
-            return self.desk.answer(contact, command, self.clock(), text, inbound.menu)
+            desk = SupervisorDesk(self.campaign, self.forms, self.repository, self.exports, self.web_url)
+            return desk.answer(contact, command, self.clock(), text, inbound.menu)
         unit = (
             self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
         )
@@ -334,7 +335,7 @@ class DialogEngine:
     def run_export_jobs(self) -> int:
         """Make the exports promised (``dialogs.export_jobs``) and queue their messages; how many.
         Slow: from a worker thread, never inside a message's transaction."""
-        return self.exports.run_due()
+        return self.exports.run_due(self.campaign, self.forms)
 
     def queue_reminders(self) -> int:
         """Queue the deadline reminders (and the digest) due now; how many (see ``dialogs.nudges``)."""
