@@ -102,6 +102,7 @@ class Turn:
         self.draft = draft
         self.contact.current_draft_id = draft.id
         self.contact.menu = []
+        self._reads.pop("drafts", None)  # the unit's drafts, listed again, would show it
         return draft
 
     def submit(self, record: dict[str, Any], *, counted: int, in_share: bool) -> SubmissionVersion:
@@ -113,7 +114,7 @@ class Turn:
         )
         self._held = [(held, _draft_state(held) if held is draft else seen) for held, seen in self._held]
         self._contact_seen = _contact_state(self.contact)
-        self._reads.pop("progress", None)  # the unit's progress has changed
+        self._reads.clear()  # the unit's progress, drafts and submissions have changed
         return version
 
     def tell(self, recipients: list[tuple[str, str]], payload: dict[str, Any]) -> None:
