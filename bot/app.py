@@ -83,17 +83,15 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
 
 
 def campaign_exporter(declarations: Declarations, repository: Repository) -> Exporter:
-    """组联部's export ZIP of this deployment (``/export``, ``intake export``); a form not printed yet
-    is printed and kept on the way."""
-    campaign, forms = declarations.campaign, declarations.forms
+    """组联部's export ZIP of a notice of this deployment (``/export``, ``intake export``); a form not
+    printed yet is printed and kept on the way."""
     render = declarations.render
-    return lambda now: write_export(repository, campaign, forms, now, render, export_zip)
+    return lambda campaign, forms, now: write_export(repository, campaign, forms, now, render, export_zip)
 
 
 def campaign_video_exporter(declarations: Declarations, repository: Repository) -> VideoExporter:
-    """The courses' videos' ZIP of this deployment, made (or reused) apart from the forms' export."""
-    campaign, forms = declarations.campaign, declarations.forms
-    return lambda now: write_video_export(repository, campaign, forms, now, write_video_zip)
+    """The courses' videos' ZIP of a notice, made (or reused) apart from the forms' export."""
+    return lambda campaign, forms, now: write_video_export(repository, campaign, forms, now, write_video_zip)
 
 
 def assemble_engine(

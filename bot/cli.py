@@ -342,12 +342,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     """The same ZIP 组联部 gets with /export: every current DOCX, the 统计表 and the 汇总.xlsx; and
     the courses' videos in a ZIP of their own, when any was sent."""
     service = open_service(_settings(args))
-    path = campaign_exporter(service.declarations, service.repository)(service.clock())
+    notice = service.declarations.campaign, service.declarations.forms
+    path = campaign_exporter(service.declarations, service.repository)(*notice, service.clock())
     if args.output:
         shutil.copyfile(path, args.output)
         path = Path(args.output)
     print(f"已导出：{path}")
-    videos = campaign_video_exporter(service.declarations, service.repository)(service.clock())
+    videos = campaign_video_exporter(service.declarations, service.repository)(*notice, service.clock())
     if videos is not None:
         print(f"课程视频：{videos}")
     return 0

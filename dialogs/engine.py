@@ -9,8 +9,8 @@ call; a message's turn reads load → route → handle → save:
 - route: ``dialogs.router`` works out what the message means (a command, a pick from a menu, an
   answer at the draft's position) and hands the turn to one handler of ``dialogs.handlers``;
 - handle: the handler moves the draft through its form's machine and says what to reply;
-- save: the draft and the contact, once, in the message's transaction; only then are the replies
-  returned.
+- save: what the turn changed (``Turn.effects``: the drafts, the contact's pointers, messages for
+  others), once, in the message's transaction; only then are the replies returned.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from dialogs.reports import StatusReport
 from dialogs.router import route
 from dialogs.supervision import areas, status_report
 from dialogs.supervisor_desk import SupervisorDesk
-from dialogs.turn import Turn
+from dialogs.turn import Effects, Turn
 from state_machines.form_machine import FormMachine
 from storage.database import database_health, is_unavailable
 from storage.models import Contact, Invite
@@ -103,8 +103,8 @@ class DialogEngine:
         self.machines = machines
         self.repository = repository
         self.clock = clock
-        self.exports = ExportJobs(repository, campaign, forms, clock, exporter, video_exporter)
-        self.desk = SupervisorDesk(campaign, forms, repository, self.exports, web_url)
+        self.web_url = web_url
+        self.exports = ExportJobs(repository, clock, exporter, video_exporter)
 
     # Entry point -------------------------------------------------------------------------------
 
@@ -180,7 +180,8 @@ class DialogEngine:
             return self._offer_invite(inbound, command.argument)
         contact, current = self.repository.contact_with_draft(inbound.channel, inbound.user_id)
         if contact is not None and contact.active and contact.role == "supervisor":
-            return self.desk.answer(contact, command, self.clock(), text, inbound.menu)
+            desk = SupervisorDesk(self.campaign, self.forms, self.repository, self.exports, self.web_url)
+            return desk.answer(contact, command, self.clock(), text, inbound.menu)
         unit = (
             self.repository.unit(contact.unit_id) if contact and contact.active and contact.unit_id else None
         )
@@ -197,11 +198,20 @@ class DialogEngine:
             prints=self.render is not None,
         )
         if current is not None and current.unit_id == unit.id and current.status == "open":
-            turn.draft = current
+            turn.draft = turn.hold(current)
         route(turn, text, command, inbound.menu, inbound.file)
-        if turn.dirty:
-            self.repository.save(turn.draft, turn.contact, now=turn.now)
+        self._save(turn.effects(), turn.now)
         return turn.replies
+
+    def _save(self, effects: Effects, now: datetime) -> None:
+        """Store what a turn changed, in the message's transaction: each draft changed (checked
+        against a concurrent change), the contact's pointers, the messages for others."""
+        for draft in effects.drafts:
+            self.repository.save(draft, None, now=now)
+        if effects.contact is not None:
+            self.repository.save(None, effects.contact)
+        for channel, chat_key, payload in effects.messages:
+            self.repository.enqueue_message(channel, chat_key, payload)
 
     # What a channel may ask besides messages ------------------------------------------------------
 
@@ -325,7 +335,7 @@ class DialogEngine:
     def run_export_jobs(self) -> int:
         """Make the exports promised (``dialogs.export_jobs``) and queue their messages; how many.
         Slow: from a worker thread, never inside a message's transaction."""
-        return self.exports.run_due()
+        return self.exports.run_due(self.campaign, self.forms)
 
     def queue_reminders(self) -> int:
         """Queue the deadline reminders (and the digest) due now; how many (see ``dialogs.nudges``)."""

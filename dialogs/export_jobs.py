@@ -29,10 +29,10 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
-#: Builds the forms' export ZIP for the time it was asked for, and returns its path.
-Exporter = Callable[[datetime], Path]
-#: Builds (or reuses) the courses' videos' ZIP and returns its path; None when no video is kept.
-VideoExporter = Callable[[datetime], Path | None]
+#: Builds a notice's forms' export ZIP for the time it was asked for, and returns its path.
+Exporter = Callable[[Campaign, dict[str, FormDecl], datetime], Path]
+#: Builds (or reuses) a notice's courses' videos' ZIP and returns its path; None when no video is kept.
+VideoExporter = Callable[[Campaign, dict[str, FormDecl], datetime], Path | None]
 
 HOLD = timedelta(seconds=20)  # a job is taken to be abandoned this long after its last renewal
 RENEW_EVERY = 5.0  # seconds between renewals while a job is made
@@ -48,12 +48,11 @@ VIDEOS_FAILED = "课程视频没能打包（服务器出了问题），表格不
 
 class ExportJobs:
     """Promises exports (``promise``, inside a message's transaction) and makes them (``run_due``,
-    from the service's export loop, or a test).
+    from the service's export loop, or a test). The notice (its campaign and forms) is given with
+    each call, so one ``ExportJobs`` serves every notice.
 
     Args:
         repository: the storage door.
-        campaign: whose exports.
-        forms: the form declarations by id.
         clock: the current time (aware).
         exporter: builds the forms' ZIP; None: 导出 is unavailable.
         video_exporter: builds (or reuses) the videos' ZIP; None: no videos' ZIP.
@@ -62,32 +61,30 @@ class ExportJobs:
     def __init__(
         self,
         repository: Repository,
-        campaign: Campaign,
-        forms: dict[str, FormDecl],
         clock: Callable[[], datetime],
         exporter: Exporter | None = None,
         video_exporter: VideoExporter | None = None,
     ) -> None:
         self.repository = repository
-        self.campaign = campaign
-        self.forms = forms
         self.clock = clock
         self.exporter = exporter
         self.video_exporter = video_exporter
         self._running = threading.Lock()  # one job at a time in a process
 
-    def promise(self, channel: str, chat_key: str, now: datetime) -> list[Reply]:
-        """Record the forms' export (and the videos', when there are any) for this person, and say
-        so; a person who still waits for one is not given a second."""
+    def promise(
+        self, campaign: Campaign, forms: dict[str, FormDecl], channel: str, chat_key: str, now: datetime
+    ) -> list[Reply]:
+        """Record a notice's forms' export (and its videos', when there are any) for this person,
+        and say so; a person who still waits for one is not given a second."""
         if self.exporter is None:
             return [Reply(UNAVAILABLE)]
-        campaign_id = self.campaign.id
+        campaign_id = campaign.id
         if self.repository.export_pending(campaign_id, ExportKind.FORMS, channel, chat_key):
             replies = [Reply(FORMS_STILL_COMING)]
         else:
             self.repository.add_export_job(campaign_id, ExportKind.FORMS, channel, chat_key, now)
             replies = [Reply(FORMS_COMING)]
-        videos = export_videos(self.repository, self.campaign, self.forms) if self.video_exporter else []
+        videos = export_videos(self.repository, campaign, forms) if self.video_exporter else []
         if videos and not self.repository.export_pending(campaign_id, ExportKind.VIDEOS, channel, chat_key):
             self.repository.add_export_job(campaign_id, ExportKind.VIDEOS, channel, chat_key, now)
             size = sum(video.size for video in videos) / 1024 / 1024
@@ -96,23 +93,23 @@ class ExportJobs:
             )
         return replies
 
-    def run_due(self) -> int:
-        """Make every export waiting now (and not held by another worker), one after another; how
-        many were finished. Slow: call it from a worker thread."""
+    def run_due(self, campaign: Campaign, forms: dict[str, FormDecl]) -> int:
+        """Make every export of a notice waiting now (and not held by another worker), one after
+        another; how many were finished. Slow: call it from a worker thread."""
         finished = 0
         with self._running:
-            while (order := self._claim()) is not None:
+            while (order := self._claim(campaign)) is not None:
                 if order.attempts > MAX_ATTEMPTS:
                     finished += self._give_up(order)
                 else:
-                    finished += self._run(order)
+                    finished += self._run(campaign, forms, order)
         return finished
 
-    def _claim(self) -> ExportOrder | None:
+    def _claim(self, campaign: Campaign) -> ExportOrder | None:
         """The next job to make, its attempt counted now: a job that kills the process making it
         (out of memory, say) raises nothing, and would otherwise be started again for ever."""
         now = self.clock()
-        return self.repository.claim_export_job(self.campaign.id, now, now + HOLD)
+        return self.repository.claim_export_job(campaign.id, now, now + HOLD)
 
     def _give_up(self, order: ExportOrder) -> bool:
         """Mark a job started ``MAX_ATTEMPTS`` times and never finished as failed, and tell the person."""
@@ -121,14 +118,14 @@ class ExportJobs:
         )
         return self.repository.finish_export_job(order.id, "failed", self.clock(), {"text": _failed(order)})
 
-    def _run(self, order: ExportOrder) -> bool:
+    def _run(self, campaign: Campaign, forms: dict[str, FormDecl], order: ExportOrder) -> bool:
         """Make one job's file and send it; on a failure try again later, and after the last attempt
         tell the person. True when the job is finished."""
         stop = threading.Event()
         holding = threading.Thread(target=self._hold, args=(order.id, stop), name="export-hold", daemon=True)
         holding.start()
         try:
-            message = self._make(order)
+            message = self._make(campaign, forms, order)
         except Exception as error:
             log.error("export job %s (%s) failed: %s", order.id, order.kind, failure_line(error))
             if order.attempts < MAX_ATTEMPTS:
@@ -142,18 +139,24 @@ class ExportJobs:
             holding.join()
         return self.repository.finish_export_job(order.id, "done", self.clock(), message)
 
-    def _make(self, order: ExportOrder) -> dict[str, Any] | None:
+    def _make(
+        self, campaign: Campaign, forms: dict[str, FormDecl], order: ExportOrder
+    ) -> dict[str, Any] | None:
         """The file of a job, written whole; the message that sends it (None: nothing to send)."""
-        made = order.requested_at.astimezone(self.campaign.zone)
+        made = order.requested_at.astimezone(campaign.zone)
         if order.kind == ExportKind.FORMS:
             assert self.exporter is not None
-            forms_zip = self.exporter(order.requested_at)
+            forms_zip = self.exporter(campaign, forms, order.requested_at)
             text = f"全部表格、照片和汇总表（{made:%m-%d %H:%M}）"
             return {
                 "text": text,
                 "document": DocumentRef("export", forms_zip.name, holds=ExportKind.FORMS).as_payload(),
             }
-        videos = self.video_exporter(order.requested_at) if self.video_exporter is not None else None
+        videos = (
+            self.video_exporter(campaign, forms, order.requested_at)
+            if self.video_exporter is not None
+            else None
+        )
         if videos is None:
             return None
         text = f"课程视频（共 {videos.stat().st_size / 1024 / 1024:,.0f} MB，按单位和课程分好文件夹）"

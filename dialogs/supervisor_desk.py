@@ -47,7 +47,11 @@ DOCUMENTS_HINT = (
 
 
 class SupervisorDesk:
-    """Answers one supervisor command with replies (and notifications queued for unit contacts)."""
+    """Answers one supervisor command with replies (and notifications queued for unit contacts).
+
+    Made for one message, with the notice it belongs to (``campaign``, ``forms``): the engine gives
+    each message its notice, so 组联部's desk never holds one notice for every message.
+    """
 
     def __init__(
         self,
@@ -133,7 +137,9 @@ class SupervisorDesk:
                     return [unit]
                 return [Reply(unit_invite_text(self.repository, self.campaign, unit, now, self.web_url))]
             case "export":  # says UNAVAILABLE itself when this deployment has no exporter
-                return self.exports.promise(contact.channel, contact.external_id, now)
+                return self.exports.promise(
+                    self.campaign, self.forms, contact.channel, contact.external_id, now
+                )
         lead = not_understood(text) if command is None else ""
         return [Reply(f"{lead}\n{self.help_text()}" if lead else self.help_text())]
 

@@ -1,26 +1,46 @@
-"""One message's turn: what was loaded for it and what it has said so far.
+"""One message's turn: what was loaded for it, what it has said, and what it leaves to store.
 
 The engine loads a turn (the contact, their unit, the draft they are filling, the notice the turn
 belongs to with its forms and machines, the time), the router hands it to one handler, and the engine
-saves it. Handlers read the notice from the turn, never from the engine, so that turns of different
-notices can run side by side.
+saves what the turn changed (``Turn.effects``), once, at the end of the message. Handlers read the
+notice from the turn, never from the engine, so that turns of different notices can run side by side;
+they change the drafts and the contact in hand and say what else to store through the turn, never
+writing to storage themselves. What a handler must read mid-turn (the unit's progress, its drafts, its
+submissions) the turn reads once, when first asked.
+
+Two writes cannot wait for the end, since what they return is in the replies: a new draft gets its
+number (a question's menu token names it) and a submission its number and version; the turn makes
+them (``start_draft``, ``submit``) when asked, each in as few statements as it takes.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from dialogs.campaign import Campaign
 from dialogs.declarations import FormDecl
 from dialogs.draft_position import cursor_of
 from dialogs.exchange import Reply
 from dialogs.navigation import Spot
+from dialogs.supervision import Progress, campaign_progress
 from state_machines.cursor import Cursor
 from state_machines.form_machine import REVIEW, FormMachine
-from storage.models import Contact, Draft, Unit
+from storage.models import Contact, Draft, Submission, SubmissionVersion, Unit
 from storage.repository import Repository
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a turn leaves to store: the drafts it changed, the contact when its pointers (current
+    draft, menu) changed, and messages for other people (channel, chat, payload)."""
+
+    drafts: list[Draft]
+    contact: Contact | None
+    messages: list[tuple[str, str, dict[str, Any]]]
 
 
 @dataclass
@@ -34,11 +54,10 @@ class Turn:
         campaign: the notice this turn belongs to (units, tasks, deadlines, the notice's contact).
         forms: the notice's form declarations by id.
         machines: one built ``FormMachine`` per form id.
-        store: the storage door, for what a handler must read or write beyond the draft and contact.
+        store: the storage door, for what a handler reads beyond what the turn holds (never a write).
         prints: whether a submission gets its Word file (a renderer is configured).
-        draft: the open draft the contact is filling, if any.
+        draft: the open draft the contact is filling, if any (``hold`` it when it comes from storage).
         replies: what the turn says, in order.
-        dirty: the draft or the contact changed and must be saved at the end of the turn.
     """
 
     contact: Contact
@@ -51,7 +70,101 @@ class Turn:
     prints: bool = False
     draft: Draft | None = None
     replies: list[Reply] = field(default_factory=list)
-    dirty: bool = False
+    _held: list[tuple[Draft, tuple[Any, ...]]] = field(default_factory=list, repr=False)
+    _contact_seen: tuple[Any, ...] = field(default=(), repr=False)
+    _messages: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    _reads: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._contact_seen = _contact_state(self.contact)
+        if self.draft is not None:
+            self.hold(self.draft)
+
+    # What the turn leaves to store ----------------------------------------------------------------
+
+    def hold(self, draft: Draft) -> Draft:
+        """A draft read from storage comes into the turn: saved at the end if the turn changes it."""
+        self._held.append((draft, _draft_state(draft)))
+        return draft
+
+    def held_draft(self, draft_id: int) -> Draft | None:
+        """A draft of storage by id, held (the one in hand when it is that one)."""
+        for draft, _seen in self._held:
+            if draft.id == draft_id:
+                return draft
+        found = self.store.draft(draft_id)
+        return self.hold(found) if found is not None else None
+
+    def start_draft(self, draft: Draft) -> Draft:
+        """Store a new draft now (its number names its questions) and make it the one in hand."""
+        self.store.insert_draft(draft)
+        self.hold(draft)
+        self.draft = draft
+        self.contact.current_draft_id = draft.id
+        self.contact.menu = []
+        self._reads.pop("drafts", None)  # the unit's drafts, listed again, would show it
+        return draft
+
+    def submit(self, record: dict[str, Any], *, counted: int, in_share: bool) -> SubmissionVersion:
+        """Submit the draft in hand now (its number and version are in the replies); the draft and
+        the contact are stored with it."""
+        draft = self.open_draft
+        version = self.store.submit(
+            draft, self.contact, record, with_document=self.prints, counted=counted, in_share=in_share
+        )
+        self._held = [(held, _draft_state(held) if held is draft else seen) for held, seen in self._held]
+        self._contact_seen = _contact_state(self.contact)
+        self._reads.clear()  # the unit's progress, drafts and submissions have changed
+        return version
+
+    def tell(self, recipients: list[tuple[str, str]], payload: dict[str, Any]) -> None:
+        """A message for other people (channel, chat), queued with the turn's effects."""
+        self._messages += [(channel, chat, payload) for channel, chat in recipients]
+
+    def effects(self) -> Effects:
+        """What the turn changed since it was loaded, for the engine to store."""
+        drafts = [draft for draft, seen in self._held if _draft_state(draft) != seen]
+        contact = self.contact if _contact_state(self.contact) != self._contact_seen else None
+        return Effects(drafts, contact, list(self._messages))
+
+    # What the turn reads once, when first asked ----------------------------------------------------
+
+    def _read_once(self, key: Any, read: Callable[[], Any]) -> Any:
+        if key not in self._reads:
+            self._reads[key] = read()
+        return self._reads[key]
+
+    def progress(self) -> list[Progress]:
+        """The unit's standing on each task of the notice."""
+        result: list[Progress] = self._read_once(
+            "progress", lambda: campaign_progress(self.store, self.campaign, self.unit.code)
+        )
+        return result
+
+    def unit_drafts(self) -> list[Draft]:
+        """The unit's open and abandoned drafts, as stored when the turn first asked (to list them)."""
+        assert self.unit.id is not None
+        unit_id = self.unit.id
+        result: list[Draft] = self._read_once(
+            "drafts", lambda: self.store.drafts(unit_id, ("open", "cancelled"))
+        )
+        return result
+
+    def submissions(self) -> list[tuple[Submission, SubmissionVersion]]:
+        """The unit's submissions in this notice, each with its current version."""
+        unit_id = self.unit.id
+        result: list[tuple[Submission, SubmissionVersion]] = self._read_once(
+            "submissions", lambda: self.store.current_versions(self.campaign.id, unit_id)
+        )
+        return result
+
+    def submission(self, submission_id: int) -> Submission | None:
+        result: Submission | None = self._read_once(
+            ("submission", submission_id), lambda: self.store.submission(submission_id)
+        )
+        return result
+
+    # Saying ---------------------------------------------------------------------------------------
 
     def say(
         self,
@@ -99,7 +212,6 @@ class Turn:
         if trigger != "remove_row":  # 撤销删除 is offered right after a deletion, not later
             to = replace(to, removed=None)
         draft.context = to.context()
-        self.dirty = True
 
     def go(self, trigger: str, spot: Spot | None) -> None:
         """Move to a spot (None: the review), at the spot's row; an edit under way is over."""
@@ -113,3 +225,15 @@ class Turn:
 def aware(moment: datetime) -> datetime:
     """A moment read back from SQLite (naive, in UTC) made aware."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _draft_state(draft: Draft) -> tuple[Any, ...]:
+    """What a turn may change of a draft, copied (answers are dicts of lists of dicts)."""
+    return copy.deepcopy(
+        (draft.state, draft.status, draft.answers, draft.context, draft.cancelled_at, draft.submission_id)
+    )
+
+
+def _contact_state(contact: Contact) -> tuple[Any, ...]:
+    """What a turn may change of a contact: its pointers (current draft, menu)."""
+    return contact.current_draft_id, copy.deepcopy(contact.menu)

@@ -43,6 +43,7 @@ from storage.progress import (
 from storage.review import ReviewStorage
 from storage.submissions import SubmissionStorage
 from storage.tokens import TokenStorage
+from storage.turn_store import TurnStorage
 from storage.units import UnitStorage
 
 __all__ = [
@@ -74,6 +75,7 @@ class Repository(
     TokenStorage,
     FileStorage,
     ExportJobStorage,
+    TurnStorage,
 ):
     """Storage for units, contacts, drafts, submissions, files and the rest, one part per module
     (see this module's docstring), sharing one engine, one data folder and one unit of work.

@@ -355,6 +355,42 @@ def test_an_update_is_claimed_only_once_and_after_the_earlier_ones_of_its_chat(s
         assert store.claim_update(second) is True
 
 
+def test_an_update_is_taken_once_after_the_earlier_ones_of_its_chat_and_marked_done(
+    store: Repository,
+) -> None:
+    """``take_update``: the claim and the mark done in one statement, undone with its transaction."""
+    store.store_updates("telegram", [(1, "42", {"n": 1}), (2, "42", {}), (3, "43", {})])
+    first, second, other = store.pending_updates("telegram")
+    with pytest.raises(RuntimeError), store.unit_of_work():
+        assert store.take_update(first, utc_now()) is True
+        raise RuntimeError("the message failed: the update is pending again")
+    assert [u.update_id for u in store.pending_updates("telegram")] == [1, 2, 3]
+    with store.unit_of_work():
+        assert store.take_update(second, utc_now()) is False, "update 1 of the same chat is still pending"
+        assert store.take_update(other, utc_now()) is True
+        assert store.take_update(first, utc_now()) is True
+        if store.engine.dialect.name == "postgresql":  # row locks: another worker skips a taken update
+            url = store.engine.url.render_as_string(hide_password=False)
+            rival = Repository(make_engine(url), store.data_dir)
+            with rival.unit_of_work():
+                assert rival.take_update(first, utc_now()) is False
+            rival.engine.dispose()
+        assert store.take_update(first, utc_now()) is False, "taken already"
+    assert [u.update_id for u in store.pending_updates("telegram")] == [2]
+    with store.unit_of_work():
+        assert store.take_update(second, utc_now()) is True
+    assert store.pending_updates("telegram") == []
+
+
+def test_a_turns_replies_are_queued_in_order_in_one_statement(store: Repository) -> None:
+    store.enqueue_messages("telegram", "42", [])
+    store.enqueue_messages("telegram", "42", [{"text": "一"}, {"text": "二"}, {"text": "三"}])
+    store.enqueue_message("telegram", "42", {"text": "四"})
+    due = store.due_messages("telegram", utc_now())
+    assert [m.payload["text"] for m in due] == ["一", "二", "三", "四"]
+    assert all(m.status == "pending" and m.attempts == 0 and m.chat_key == "42" for m in due)
+
+
 def test_a_chats_updates_go_by_the_order_their_channel_gives_then_by_arrival(store: Repository) -> None:
     """企业微信: a card press has no MsgId (its key is a hash, here 900); its CreateTime orders it."""
     updates = [(900, "42", {"n": "press"}), (5, "42", {"n": "text after"}), (7, "42", {"n": "same second"})]

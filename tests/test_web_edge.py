@@ -357,8 +357,7 @@ def impatient_fixture(engine: DialogEngine, tmp_path: Path) -> Iterator[DialogEn
     """The test's engine on the same file, but waiting only half a second for another's lock."""
     database = Path(str(engine.repository.engine.url.database))
     repository = Repository(make_engine(f"sqlite:///{database}", sqlite_busy_timeout=0.5), tmp_path / "data")
-    engine.repository = repository
-    engine.desk.repository = repository
+    engine.repository = repository  # 组联部's desk is made per message, over it
     yield engine
     repository.engine.dispose()
 

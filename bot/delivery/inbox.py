@@ -3,8 +3,9 @@
 Storing is keyed by the messenger's own id (Telegram's update id), so an update delivered twice, or
 again after a restart, is one row. Handling claims each row inside the transaction that handles it
 (a row lock with ``SKIP LOCKED`` on PostgreSQL, and no earlier row of the same chat pending), so any
-number of workers share one inbox and each chat's updates go one at a time, in order. The row is
-marked done, and the replies queued in the outbox, in that same transaction.
+number of workers share one inbox and each chat's updates go one at a time, in order. The statement
+that claims the row also marks it done (``Repository.take_update``), and the replies are queued in the
+outbox in one statement, in that same transaction.
 
 A channel gives a ``Translator``: what a stored update means (``translate``, which may download a
 file), its replies as the messenger's payloads (``payloads``), and what it does once an update is
@@ -199,13 +200,17 @@ class Inbox:
 
             def commit(replies: list[Reply], failed: bool) -> None:
                 nonlocal done
-                for payload in self.translator.payloads(replies):
-                    self.repository.enqueue_message(self.channel, item.chat_key, payload)
-                self.repository.finish_update(item, "failed" if failed else "done", datetime.now(UTC))
+                self.repository.enqueue_messages(
+                    self.channel, item.chat_key, self.translator.payloads(replies)
+                )
+                if failed:  # taken as done by the claim: marked failed instead
+                    self.repository.finish_update(item, "failed", datetime.now(UTC))
                 done = True
 
             def claim() -> bool:
-                return self.repository.claim_update(item)
+                # Claimed and marked done at once: the mark is undone with the rest if the
+                # transaction rolls back.
+                return self.repository.take_update(item, datetime.now(UTC))
 
             if isinstance(message, Inbound):
                 self.engine.handle(message, on_commit=commit, claim=claim, in_batch=in_batch)

@@ -21,9 +21,7 @@ from storage.models import Draft
 def ask(turn: Turn, prefix: str = "") -> None:
     """Say what the draft's current state asks for, with its options."""
     draft = turn.open_draft
-    if turn.contact.menu:  # a menu is answerable only right after it was shown
-        turn.contact.menu = []
-        turn.dirty = True
+    turn.contact.menu = []  # a menu is answerable only right after it was shown
     form = turn.form
     lead = f"{prefix}\n" if prefix else ""
     asks_for: Literal["photo", "video"] | None = None

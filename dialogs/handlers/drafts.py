@@ -50,7 +50,7 @@ def start_draft(turn: Turn, task: TaskDecl, fresh: bool = False) -> None:
         )
         return
     kept = turn.draft is not None and not _drop_if_untouched(turn)
-    turn.draft = _new_draft(turn, task.id, form.id, turn.machines[form.id].input_states[0])
+    _new_draft(turn, task.id, form.id, turn.machines[form.id].input_states[0])
     if kept:
         turn.say("原来正在填写的表已保存，可随时发送“草稿”继续。")
     turn.say(f"{form.intro}{form_size(form)}，随时可发送“上一步”“查看”“帮助”。")
@@ -59,7 +59,7 @@ def start_draft(turn: Turn, task: TaskDecl, fresh: bool = False) -> None:
 
 def resume(turn: Turn, draft_id: int) -> None:
     """A draft picked from 草稿: where it was left (an abandoned one restored first)."""
-    draft = turn.store.draft(draft_id)
+    draft = turn.held_draft(draft_id)
     if draft is None or draft.unit_id != turn.unit.id or draft.status not in ("open", "cancelled"):
         turn.say("这份草稿已不存在或已提交。发送“草稿”查看可继续的表。")
         return
@@ -68,7 +68,6 @@ def resume(turn: Turn, draft_id: int) -> None:
     turn.draft = draft
     turn.contact.current_draft_id = draft.id
     turn.contact.menu = []
-    turn.dirty = True
     _say_return_reason(turn, draft.submission_id)
     if draft.status == "cancelled":
         cursor = cursor_of(draft)
@@ -102,7 +101,7 @@ def reopen(turn: Turn, argument: str) -> None:
     _say_return_reason(turn, submission.id)
     latest = turn.store.versions(submission.id or 0)[-1]
     _drop_if_untouched(turn)
-    turn.draft = _new_draft(
+    _new_draft(
         turn,
         submission.task_id,
         submission.form_id,
@@ -120,12 +119,11 @@ def _earlier_drafts(turn: Turn, task: TaskDecl) -> list[Draft]:
     beside: open ones (not the one in hand) and abandoned ones still kept — never a correction's.
     Another contact of the unit may be filling one of her own at this very moment (two candidates,
     two 登记表): hers are in 草稿, not offered here."""
-    assert turn.unit.id is not None
     keep_since = turn.now - timedelta(days=turn.campaign.cancelled_draft_days)
     current = turn.draft.id if turn.draft is not None else None
     return [
         draft
-        for draft in turn.store.drafts(turn.unit.id, ("open", "cancelled"))
+        for draft in turn.unit_drafts()
         if draft.task_id == task.id
         and draft.started_by == turn.contact.id
         and draft.answers
@@ -137,12 +135,11 @@ def _earlier_drafts(turn: Turn, task: TaskDecl) -> list[Draft]:
 
 def _drop_if_untouched(turn: Turn) -> bool:
     """Leaving a draft nothing was answered in: it is dropped rather than kept in 草稿 (nothing
-    there to continue). Whether it was."""
+    there to continue; the turn stores it so). Whether it was."""
     draft = turn.draft
     if draft is None or draft.answers or draft.submission_id is not None or draft.status != "open":
         return False
     draft.status, draft.cancelled_at = "cancelled", turn.now
-    turn.store.save(draft, None, now=turn.now)
     turn.draft = None
     return True
 
@@ -156,7 +153,7 @@ def _new_draft(
     answers: dict[str, Any] | None = None,
     reopens: int | None = None,
 ) -> Draft:
-    """Store a new draft (empty, or correcting a submission) as the contact's current one."""
+    """A new draft (empty, or correcting a submission), stored as the contact's current one."""
     assert turn.unit.id is not None and turn.contact.id is not None
     draft = Draft(
         campaign_id=turn.campaign.id,
@@ -169,12 +166,12 @@ def _new_draft(
         context=Cursor(state).context(),
         submission_id=reopens,
     )
-    return turn.store.create_draft(draft, turn.contact)
+    return turn.start_draft(draft)
 
 
 def _say_return_reason(turn: Turn, submission_id: int | None) -> None:
     """A returned form opened to correct starts with why 组联部 returned it."""
-    submission = turn.store.submission(submission_id) if submission_id is not None else None
+    submission = turn.submission(submission_id) if submission_id is not None else None
     reason = return_reason(turn.store, submission) if submission is not None else None
     if reason is not None:
         turn.say(f"{turn.campaign.contact.department}退回的原因：{reason}")

@@ -125,7 +125,6 @@ def album_photo(turn: Turn, group: GroupDecl, file: IncomingFile) -> None:
     index = len(rows)
     store_answer(draft, group, photo.key, result.value, row=index)
     draft.context = replace(cursor_of(draft), removed=None).context()  # a step since the deletion
-    turn.dirty = True
     ask(turn, prefix=f"已收到第{index + 1}{group.item}。")
 
 

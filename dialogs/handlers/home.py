@@ -14,7 +14,7 @@ from dialogs.exchange import IncomingFile
 from dialogs.form_records import record_name
 from dialogs.lateness import can_change, deadline_label, is_past, late_note, refuses
 from dialogs.submission_view import own_submission, submission_line, submission_replies, word_file_reply
-from dialogs.supervision import Progress, campaign_progress
+from dialogs.supervision import Progress
 from dialogs.turn import Turn, aware
 from storage.models import Contact, Draft
 
@@ -31,7 +31,7 @@ def at_home(turn: Turn, text: str, file: IncomingFile | None) -> None:
 def offer_new(turn: Turn) -> None:
     """新建: the notice's forms, each with what the unit has sent, what it needs and by when."""
     entries, late = [], []
-    for item in campaign_progress(turn.store, turn.campaign, turn.unit.code):
+    for item in turn.progress():
         task = item.task
         form = turn.forms[task.form]
         wanted = f"{task.quota_min}" if task.quota_max == task.quota_min else f"至少{task.quota_min}"
@@ -47,10 +47,9 @@ def offer_new(turn: Turn) -> None:
 
 def offer_drafts(turn: Turn) -> None:
     """草稿: the unit's open drafts and the abandoned ones still kept."""
-    assert turn.unit.id is not None
     keep_since = turn.now - timedelta(days=turn.campaign.cancelled_draft_days)
     entries = []
-    for draft in turn.store.drafts(turn.unit.id, ("open", "cancelled")):
+    for draft in turn.unit_drafts():
         if draft.status == "open" or (
             draft.cancelled_at is not None and aware(draft.cancelled_at) >= keep_since and draft.answers
         ):  # an abandoned draft with nothing in it has nothing to restore
@@ -76,17 +75,15 @@ def draft_label(turn: Turn, draft: Draft) -> str:
 
 def offer_submissions(turn: Turn) -> None:
     """已交: the unit's submissions, each to see, download and (while it may) change."""
-    assert turn.unit.id is not None
-    submissions = turn.store.submissions(turn.unit.id)
+    submissions = turn.submissions()
     if not submissions:
         turn.say("贵单位还没有提交过表。发送“新建”开始填写。")
         return
     lines = ["贵单位已提交："]
     entries = []
     changeable = False
-    for submission in submissions:
+    for submission, latest in submissions:
         form = turn.forms[submission.form_id]
-        latest = turn.store.versions(submission.id or 0)[-1]
         lines.append(submission_line(form, submission, latest.answers))
         entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
         if latest.document_path:
@@ -128,7 +125,6 @@ def download_own(turn: Turn, argument: str) -> None:
 def set_menu(turn: Turn, text: str, entries: list[tuple[str, str]]) -> None:
     """Show a menu and remember it on the contact: the next message may pick from it."""
     turn.contact.menu = [[label, action] for label, action in entries]
-    turn.dirty = True
     turn.say(text, [label for label, _action in entries], menu=menu_token(turn.contact.menu))
 
 
@@ -149,7 +145,7 @@ def current_menu(turn: Turn) -> str:
 
 def progress(turn: Turn, task: TaskDecl) -> Progress:
     """How far the turn's unit is with one task."""
-    return next(p for p in campaign_progress(turn.store, turn.campaign, turn.unit.code) if p.task == task)
+    return next(p for p in turn.progress() if p.task == task)
 
 
 def refused_late(turn: Turn, draft: Draft) -> bool:
@@ -157,5 +153,5 @@ def refused_late(turn: Turn, draft: Draft) -> bool:
     that takes no late forms, and it is not the correction of a form 组联部 returned."""
     if not refuses(turn.campaign, turn.campaign.task(draft.task_id), turn.now):
         return False
-    reopened = turn.store.submission(draft.submission_id) if draft.submission_id else None
+    reopened = turn.submission(draft.submission_id) if draft.submission_id else None
     return reopened is None or reopened.status != "returned"

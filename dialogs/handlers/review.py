@@ -79,7 +79,7 @@ def _submit(turn: Turn) -> None:
         )
         ask(turn)
         return
-    reopened = turn.store.submission(draft.submission_id) if draft.submission_id else None
+    reopened = turn.submission(draft.submission_id) if draft.submission_id else None
     if refused_late(turn, draft):
         turn.say(f"{refusal(turn.campaign, task, form.short_title)}这份表没有提交，草稿会保留。")
         ask(turn)
@@ -93,16 +93,11 @@ def _submit(turn: Turn) -> None:
         "form": form.id,
         "late": late,
     }
-    version = turn.store.submit(
-        draft,
-        turn.contact,
+    version = turn.submit(
         record,
-        with_document=turn.prints,
         counted=quota_count(task, draft.answers),
         in_share=turn.campaign.in_share(task.id, draft.answers),
     )
-    turn.dirty = False  # submit stored the draft and the contact with the version
-    turn.contact.current_draft_id = None
     if reopened is not None and reopened.status == "returned":
         _tell_supervisors(
             turn,
@@ -138,5 +133,4 @@ def _final_check(turn: Turn) -> tuple[str, str] | None:
 
 def _tell_supervisors(turn: Turn, text: str, *buttons: NoticeButton) -> None:
     """A notice to every 组联部 identity, on its own channel (pushed, or shown on the next look)."""
-    for channel, chat_key in turn.store.supervisor_contacts():
-        turn.store.enqueue_message(channel, chat_key, notice_payload(text, *buttons))
+    turn.tell(turn.store.supervisor_contacts(), notice_payload(text, *buttons))
