@@ -120,12 +120,14 @@ def own_submission(
 
 
 def returned_to_correct(
-    repository: Repository, form: FormDecl, unit_id: int, task_id: str, department: str
+    repository: Repository, campaign: Campaign, form: FormDecl, unit_id: int, task_id: str
 ) -> tuple[str, list[tuple[str, str]]] | None:
     """What 新建 says for a task whose quota is reached while some of it stands returned: each returned
     submission with 组联部's reason, and a 修改第N号 button for it (the correction is what is owed, not
     a new form); None when none of the task's submissions is returned."""
-    returned = [s for s in repository.submissions(unit_id, task_id) if s.status == "returned"]
+    department = campaign.contact.department
+    submissions = repository.submissions(unit_id, task_id, campaign_id=campaign.id)
+    returned = [s for s in submissions if s.status == "returned"]
     if not returned:
         return None
     lines = [

@@ -93,7 +93,9 @@ class Turn:
             if draft.id == draft_id:
                 return draft
         found = self.store.draft(draft_id)
-        return self.hold(found) if found is not None else None
+        if found is None or found.campaign_id != self.campaign.id:  # another notice's: not this turn's
+            return None
+        return self.hold(found)
 
     def start_draft(self, draft: Draft) -> Draft:
         """Store a new draft now (its number names its questions) and make it the one in hand."""
@@ -146,7 +148,8 @@ class Turn:
         assert self.unit.id is not None
         unit_id = self.unit.id
         result: list[Draft] = self._read_once(
-            "drafts", lambda: self.store.drafts(unit_id, ("open", "cancelled"))
+            "drafts",
+            lambda: self.store.drafts(unit_id, ("open", "cancelled"), campaign_id=self.campaign.id),
         )
         return result
 
@@ -159,10 +162,11 @@ class Turn:
         return result
 
     def submission(self, submission_id: int) -> Submission | None:
+        """A submission of this notice by its number (None for another notice's)."""
         result: Submission | None = self._read_once(
             ("submission", submission_id), lambda: self.store.submission(submission_id)
         )
-        return result
+        return result if result is not None and result.campaign_id == self.campaign.id else None
 
     # Saying ---------------------------------------------------------------------------------------
 

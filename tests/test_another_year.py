@@ -172,3 +172,40 @@ def test_the_status_labels_are_written_once() -> None:
         if "已退回修改" in path.read_text(encoding="utf-8") or "待审核" in path.read_text(encoding="utf-8")
     ]
     assert spelled == ["dialogs/presentation.py"]
+
+
+def test_two_notices_over_one_roster_keep_their_drafts_and_submissions_apart(
+    declarations: Declarations, sqlite_template: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Two notices pick 鱼峰区妇联 from one roster: what its contacts left in one notice is never listed,
+    resumed or shown in the other (issue 24)."""
+    campaign = declarations.campaign.model_copy(update={"id": "liuzhou-2022", "notice": "柳妇通〔2022〕3号"})
+    other = Declarations(campaign=campaign, forms=declarations.forms, machines=declarations.machines)
+    repository = sqlite_repository(sqlite_template, tmp_path, declarations)
+    repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
+    try:
+        this_year = assemble_engine(declarations, repository, clock)
+        next_year = assemble_engine(other, repository, clock)
+        assert this_year.repository.unit_by_code(declarations.campaign.id, "yufeng") == (
+            next_year.repository.unit_by_code(campaign.id, "yufeng")
+        ), "one roster unit in both notices"
+        elsewhere = Chat(next_year, unit_code="yufeng", user="next")
+        assert "已提交《示范点申报表》" in submit_site(elsewhere, "鱼峰区螺蛳粉产业园")
+        new(elsewhere, "登记表")
+        elsewhere.send(CADRE_ANSWERS[0])
+        unit = repository.unit_by_code(campaign.id, "yufeng")
+        assert unit is not None and unit.id is not None
+        [(submission, _version)] = repository.current_versions(campaign.id, unit.id)
+        [left] = repository.drafts(unit.id, ("open",), campaign_id=campaign.id)
+
+        here = Chat(this_year, unit_code="yufeng", user="here")
+        drafts = here.send("草稿")
+        assert "没有" in drafts and "登记表" not in " ".join(here.options), drafts
+        assert "没有" in here.send("已交") or f"#{submission.id}" not in here.text
+        shown = here.send(f"查看{submission.id}号")
+        assert f"贵单位没有#{submission.id}这份提交" in shown
+        status = here.send("/new")
+        assert "示范点申报表（已交0份" in " ".join(here.options), status
+        assert repository.draft(left.id or 0) is not None  # untouched, still the other notice's
+    finally:
+        repository.engine.dispose()

@@ -39,8 +39,7 @@ def start_draft(turn: Turn, task: TaskDecl, fresh: bool = False) -> None:
     records = progress(turn, task).records
     if task.max_records is not None and records >= task.max_records:
         assert turn.unit.id is not None
-        department = turn.campaign.contact.department
-        to_correct = returned_to_correct(turn.store, form, turn.unit.id, task.id, department)
+        to_correct = returned_to_correct(turn.store, turn.campaign, form, turn.unit.id, task.id)
         if to_correct is not None:
             set_menu(turn, *to_correct)
             return
