@@ -27,7 +27,7 @@ import pytest
 from docx import Document
 from wechatpy.exceptions import WeChatClientException
 
-from bot.delivery import DeliveryRefused
+from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused
 from bot.mp import CHOOSE_BY_NUMBER, WELCOME, MpChannel, choice_number, template_thing
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
@@ -178,10 +178,13 @@ def test_a_follower_binds_fills_a_form_gets_its_link_and_a_return_after_48_hours
     assert all(s.kind == "custom" for s in fake.to(follower.openid)), "within 48 hours: 客服消息 only"
 
     fake.pass_hours(49)  # she has not written for two days; 组联部 writes now
+    fake.expire_tokens()
+    fetched = fake.token_fetches
     seen = len(fake.to(follower.openid))
     turn(fake, repository, boss, lambda: boss.text("/return 1 请补充个人事迹中的具体数据"))
     turn(fake, repository, follower, lambda: None)
     [pushed] = fake.to(follower.openid)[seen:]
+    assert fake.token_fetches == fetched + 1, "the expired token (42001) was fetched again, once"
     assert pushed.kind == "template" and pushed.body["template_id"] == TEMPLATE
     assert pushed.body["data"]["thing1"]["value"].startswith("贵单位的#1《登记表》"), "the notice's start"
     assert pushed.body["url"] == running.base, "opening the web chat"
@@ -291,3 +294,26 @@ def test_outside_the_window_without_a_template_the_message_is_dropped_with_a_lin
     asyncio.run(with_template.deliver("o-follower", {"text": "【截止提醒】登记表明天截止"}))
     [(openid, template_id, data, _url)] = api.templates
     assert (openid, template_id, data["thing1"]["value"]) == ("o-follower", "TPL", "截止提醒：登记表明天截止")
+
+
+class Refusing:
+    """The API of a 公众号 that answers every 客服消息 with one error code."""
+
+    def __init__(self, errcode: int | None) -> None:
+        self.errcode = errcode
+
+    def send_text(self, openid: str, text: str) -> None:
+        raise WeChatClientException(self.errcode, "refused")
+
+
+@pytest.mark.parametrize(
+    ("errcode", "raised"),
+    [(45009, DeliveryLater), (43004, DeliveryRefused), (None, DeliveryFailed), (40003, DeliveryRefused)],
+)
+def test_the_accounts_errors_are_the_delivery_layers(
+    channel: MpChannel, errcode: int | None, raised: type[Exception]
+) -> None:
+    """45009 (the daily quota): later; 43004 (unfollowed): never; an HTTP error: again; others: never."""
+    channel.api = Refusing(errcode)  # type: ignore[assignment]
+    with pytest.raises(raised):
+        asyncio.run(channel.deliver("o-follower", {"text": "你好"}))
