@@ -28,14 +28,14 @@ from docx import Document
 from wechatpy.exceptions import WeChatClientException
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused
-from bot.mp import CHOOSE_BY_NUMBER, WELCOME, MpChannel, choice_number, template_thing
+from bot.mp import CHOOSE_BY_NUMBER, WELCOME, CallbackRefused, MpChannel, choice_number, template_thing
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.sample_answers import CADRE_ANSWERS
 from storage.repository import Repository
 from tests.conftest import photo_bytes
-from tests.mp_fake.server import FakeMp, Follower, Sent, verify_url
+from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, verify_url
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import serving
 from tests.test_wecom import wecom_service
@@ -317,3 +317,38 @@ def test_the_accounts_errors_are_the_delivery_layers(
     channel.api = Refusing(errcode)  # type: ignore[assignment]
     with pytest.raises(raised):
         asyncio.run(channel.deliver("o-follower", {"text": "你好"}))
+
+
+def test_a_plain_callback_is_taken_only_where_allowed_and_only_signed(engine: DialogEngine) -> None:
+    settings = Settings.model_validate(
+        {
+            "WECHAT_MP_APP_ID": "wx1",
+            "WECHAT_MP_APP_SECRET": "s",
+            "WECHAT_MP_TOKEN": "t",
+            "WECHAT_MP_AES_KEY": "k" * 43,
+        }
+    )
+    body = (
+        "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-plain]]></FromUserName>"
+        "<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content>"
+        "<MsgId>77</MsgId></xml>"
+    ).encode()
+    timestamp = str(int(time.time()))
+    query = {"signature": plain_signature("t", timestamp, "n"), "timestamp": timestamp, "nonce": "n"}
+    with pytest.raises(CallbackRefused):
+        MpChannel(settings, engine).opened(query, body)
+    allowing = MpChannel(settings.model_copy(update={"wechat_mp_allow_plain": True}), engine)
+    assert allowing.opened(query, body) == (
+        77,
+        "o-plain",
+        {
+            "ToUserName": "gh_1",
+            "FromUserName": "o-plain",
+            "CreateTime": "1",
+            "MsgType": "text",
+            "Content": "你好",
+            "MsgId": "77",
+        },
+    )
+    with pytest.raises(CallbackRefused):
+        allowing.opened({**query, "signature": "0" * 40}, body)
