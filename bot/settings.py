@@ -13,7 +13,8 @@ from dialogs.campaign import CAMPAIGNS_DIR, DEFAULT_CAMPAIGN
 
 class Settings(BaseSettings):
     """``INTAKE_*`` variables configure storage and the campaign; ``TELEGRAM_*`` the Telegram channel;
-    ``WECOM_*`` the 企业微信 / 政务微信 channel (a self-built app: its callback is ``/wecom/callback``)."""
+    ``WECOM_*`` the 企业微信 / 政务微信 channel (a self-built app: its callback is ``/wecom/callback``);
+    ``WECHAT_MP_*`` the 公众号 channel (its callback is ``/mp/callback``)."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", env_file=".env", extra="ignore")
 
@@ -67,6 +68,24 @@ class Settings(BaseSettings):
     # defaults keep under both (bot.wecom). Tests against the fake, which drops nothing, may raise them.
     wecom_member_rate: float = Field(default=0.26, gt=0)
     wecom_member_burst: float = Field(default=3.0, ge=1)
+    # The federation's 公众号 (a 服务号, bot.mp): its AppID and AppSecret (基本配置), the 服务器配置's
+    # Token and EncodingAESKey (安全模式); every call goes to the base URL (tests: a local fake). A plain
+    # (明文) callback is refused unless allowed. Outside the 48 hours after a follower's last message a
+    # notice goes as the template message named here (its data keys: a short line, then the time).
+    wechat_mp_app_id: str = Field(default="", validation_alias="WECHAT_MP_APP_ID")
+    wechat_mp_app_secret: str = Field(default="", validation_alias="WECHAT_MP_APP_SECRET")
+    wechat_mp_token: str = Field(default="", validation_alias="WECHAT_MP_TOKEN")
+    wechat_mp_aes_key: str = Field(
+        default="", validation_alias="WECHAT_MP_AES_KEY", pattern=r"^([A-Za-z0-9]{43})?$"
+    )
+    wechat_mp_api_base_url: str = Field(
+        default="https://api.weixin.qq.com", validation_alias="WECHAT_MP_API_BASE_URL"
+    )
+    wechat_mp_allow_plain: bool = Field(default=False, validation_alias="WECHAT_MP_ALLOW_PLAIN")
+    wechat_mp_notice_template_id: str = Field(default="", validation_alias="WECHAT_MP_NOTICE_TEMPLATE_ID")
+    wechat_mp_notice_template_keys: str = Field(
+        default="thing1,time2", validation_alias="WECHAT_MP_NOTICE_TEMPLATE_KEYS"
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -84,6 +103,16 @@ class Settings(BaseSettings):
             and self.wecom_secret
             and self.wecom_token
             and self.wecom_aes_key
+        )
+
+    @property
+    def wechat_mp_enabled(self) -> bool:
+        """Whether the 公众号 channel is configured (its AppID, AppSecret, Token and EncodingAESKey)."""
+        return bool(
+            self.wechat_mp_app_id
+            and self.wechat_mp_app_secret
+            and self.wechat_mp_token
+            and self.wechat_mp_aes_key
         )
 
     def resolved_database_url(self) -> str:

@@ -1,6 +1,6 @@
 """The one ASGI app and its server: the web chat's routes (``bot.web_chat``), ``/healthz``, the
 Telegram webhook and the 企业微信 callback under one error boundary, served by uvicorn beside the
-reminders, the exports and the 企业微信 outbox (``serve_web``)."""
+reminders, the exports and the 企业微信 and 公众号 outboxes (``serve_web``)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ from bot.http_edge import (
     streams_for,
 )
 from bot.live_notices import LiveNotices
+from bot.mp import MpChannel
+from bot.mp import callback_routes as mp_callback_routes
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.web_chat import WebChat
@@ -100,16 +102,19 @@ def build_app(
     telegram: TelegramChannel | None = None,
     webhook_secret: str = "",
     wecom: WeComChannel | None = None,
+    mp: MpChannel | None = None,
 ) -> Starlette:
     """The one ASGI app: the web chat, its API and downloads, the status page, ``/healthz``, the
-    Telegram webhook (only when a Telegram channel and a secret are given) and the 企业微信 callback
-    (when that channel is configured)."""
+    Telegram webhook (only when a Telegram channel and a secret are given) and the 企业微信 and 公众号
+    callbacks (when those channels are configured)."""
     chat = WebChat(engine, settings, wecom=wecom)
     routes = [Route("/healthz", _healthz(engine)), *chat.routes()]
     if telegram is not None and webhook_secret:
         routes.append(Route(WEBHOOK_PATH, _webhook(telegram, webhook_secret), methods=["POST"]))
     if wecom is not None:
         routes += callback_routes(wecom)
+    if mp is not None:
+        routes += mp_callback_routes(mp)
 
     async def no_such_route(request: Request, error: Exception) -> Response:
         """An address or method no route takes: Chinese words, as everywhere else."""
@@ -188,7 +193,8 @@ async def serve_web(
     raised as far as allowed; event streams and connections are kept well under it.
     """
     wecom = WeComChannel(settings, engine) if settings.wecom_enabled else None
-    app = build_app(engine, settings, telegram, webhook_secret, wecom)
+    mp = MpChannel(settings, engine) if settings.wechat_mp_enabled else None
+    app = build_app(engine, settings, telegram, webhook_secret, wecom, mp)
     open_files = raise_open_file_limit()
     live = app.state.live
     live.most = streams_for(open_files, live.most)
@@ -201,13 +207,14 @@ async def serve_web(
     nudging = asyncio.create_task(run_reminders(engine, stop)) if send_nudges else None
     exporting = asyncio.create_task(run_exports(engine, stop))
     pushing = asyncio.create_task(run_channel(wecom.inbox, wecom.dispatcher, stop)) if wecom else None
+    answering = asyncio.create_task(run_channel(mp.inbox, mp.dispatcher, stop)) if mp else None
     log.info("web chat serving on %s:%s%s", settings.host, settings.port, " with 企业微信" if wecom else "")
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stop_streams(app)
     server.should_exit = True
     stopping.cancel()
-    others = [task for task in (nudging, pushing, exporting) if task is not None]
+    others = [task for task in (nudging, pushing, answering, exporting) if task is not None]
     for task in others:
         task.cancel()
     await asyncio.gather(serving, *others, return_exceptions=True)

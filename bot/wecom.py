@@ -29,8 +29,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -45,33 +45,41 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
-from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, too_large_to_send
+from bot.delivery.compose import (
+    CONSENT_BUTTONS,
+    outgoing_payloads,
+    split_text,
+    too_large_to_send,
+    typed_invite,
+)
 from bot.mp4_probe import VideoDamaged, video_file
 from bot.public_links import PublicLinks, recipient_link
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
+from bot.wechat_tokens import DatabaseTokens, FreshToken
 from dialogs.chinese_text import plain_number
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
-from dialogs.invites import ALPHABET, CODE_LENGTH
 from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
 from storage.repository import Incoming, Repository
 
 log = logging.getLogger(__name__)
-Result = TypeVar("Result")
 
 CHANNEL = "wecom"
 CALLBACK_PATH = "/wecom/callback"
 MAX_TEXT = 600  # characters a text message carries: WeCom's limit is 2,048 bytes, a Chinese character 3
 CARD_BUTTONS = 6  # button_interaction's limit
 BUTTON_TEXT = 10  # WeCom's advice for a button's words; a longer option goes in a numbered list
+CARD_TITLE = 36  # characters of a card's main title WeCom shows
+CARD_DESC = 160  # characters of its description
+CARD_HINT = "点选下面的一项，也可以回复数字"
+CARD_FALLBACK_TITLE = "请选择"
 MAX_CALLBACK_BYTES = 64 * 1024
 #: The fields every callback message has, as plain text up to this long (a UserID is at most 64).
 PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}
 REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not WeCom
 MEDIA_LIMIT = 20 * 1024 * 1024  # the largest file WeCom serves by media/get
 COUNTED = 4  # a file over its limit, of undeclared length, is counted up to this many times the limit
-TOKEN_MARGIN = timedelta(minutes=5)  # a cached token is fetched again this long before it expires
 TOKEN_ERRORS = frozenset({40014, 42001, 42007})  # invalid or expired access token: fetch again, once
 TOO_FAST = 45009
 NOT_TRUSTED_IP = 60020
@@ -89,7 +97,6 @@ VIDEO_TOO_LARGE = "这个视频超过 20MB，企业微信里无法接收。请�
 VIDEO_ON_THE_WEB = "视频较大（超过 20MB）时，请点开这个链接在网页上发送，无需再输入邀请码：{link}"
 SIGN_IN_PATH = "/wecom/signin"  # where WeCom's OAuth2 sends the member back (bot.wecom_sign_in)
 SIGN_IN_START_PATH = "/wecom/signin/start"  # the link in the chat: binds the sign-in to the browser
-BIND_WORD = "绑定"
 
 DEPLOYER_LINES = {
     NOT_TRUSTED_IP: (
@@ -104,7 +111,6 @@ DEPLOYER_LINES = {
     ),
 }
 
-_CODE = re.compile(rf"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
 _TASK_ID = re.compile(r"[^A-Za-z0-9_\-@]")
 
 
@@ -120,27 +126,12 @@ class CallbackRefused(Exception):
 # The API --------------------------------------------------------------------------------------------
 
 
-class DatabaseTokens(SessionStorage):
-    """wechatpy's session storage over the database: one access token for every worker."""
-
-    def __init__(self, repository: Repository, clock: Callable[[], datetime]) -> None:
-        self.repository = repository
-        self.clock = clock
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.repository.cached_token(key, self.clock() + TOKEN_MARGIN) or default
-
-    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
-        expires = self.clock() + timedelta(seconds=ttl or 7200)
-        self.repository.cache_token(key, str(value), expires)
-
-    def delete(self, key: str) -> None:
-        self.repository.drop_token(key)
-
-
-class _Client(WeChatClient):
+class _Client(FreshToken, WeChatClient):
     """wechatpy's client at a configurable base (it hard-codes the public host for the token), with a
     timeout on every call and one retry after a token error (its own retry never stops)."""
+
+    token_errors = TOKEN_ERRORS
+    service_name = "WeCom"
 
     def __init__(
         self, base_url: str, corp_id: str, secret: str, tokens: SessionStorage, timeout: float
@@ -163,24 +154,6 @@ class _Client(WeChatClient):
         self.session.set(self.access_token_key, result["access_token"], expires_in)
         self.expires_at = int(time.time()) + expires_in
         return result
-
-    def with_fresh_token(self, call: Callable[[], Result]) -> Result:
-        """``call``, and once more with a new access token when WeCom refuses the one it used."""
-        try:
-            return call()
-        except WeChatClientException as error:
-            if error.errcode not in TOKEN_ERRORS:
-                raise
-            log.info("WeCom access token refused (%s); fetching a new one", error.errcode)
-            self.session.delete(self.access_token_key)
-            self.fetch_access_token()
-            return call()
-
-    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
-        request = super()._request  # each try with its own params: the second asks for the new token
-        return self.with_fresh_token(
-            lambda: request(method, url_or_endpoint, **dict(kwargs, params=dict(kwargs.get("params", {}))))
-        )
 
 
 class WeComApi:
@@ -427,12 +400,7 @@ class WeComChannel:
 
     def _bind_words(self, user: str, text: str) -> str:
         """“绑定 CODE”, or an invite code alone from someone not bound yet: the invite."""
-        words = text.strip()
-        if words.startswith(BIND_WORD):
-            return f"/start {words.removeprefix(BIND_WORD).strip()}"
-        if _CODE.match(words.upper()) and self.engine.identity(self.channel, user) is None:
-            return f"/start {words}"
-        return text
+        return typed_invite(text, lambda: self.engine.identity(self.channel, user) is not None)
 
     async def _fetched(
         self, media_id: str, limit: int, too_large: Callable[[int | None], str]
@@ -481,8 +449,9 @@ class WeComChannel:
 
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
         """One WeCom message per payload, so that the member's pace counts what WeCom counts: texts
-        joined and split under the limit; a document's caption, then the file; a question's text,
-        then its card — or, with more than six options or a long one, the text with a numbered list."""
+        joined and split under the limit; a document's caption, then the file; a question as one
+        card, its text in the card (``card_heading``) — or, with more than six options or a long one,
+        the text with a numbered list."""
         payloads: list[dict[str, Any]] = []
         link = self.sign_in_link() if any(reply.asks_for == "video" for reply in replies) else None
         if link:
@@ -499,8 +468,11 @@ class WeComChannel:
                 payloads += [{"text": text}] if text else []
                 payloads.append({"document": payload["document"]})
             elif options and fits_a_card(options):
-                payloads += [{"text": text}] if text else []
-                payloads.append({"options": options, "menu": payload.get("menu", "")})
+                before, title, desc = card_heading(text)
+                payloads += [{"text": before}] if before else []
+                payloads.append(
+                    {"options": options, "menu": payload.get("menu", ""), "title": title, "desc": desc}
+                )
             elif options:
                 listed = "\n".join(f"{number}. {option}" for number, option in enumerate(options, 1))
                 pieces = split_text(f"{text}\n{listed}\n（请回复数字选择）", MAX_TEXT)
@@ -564,9 +536,13 @@ class WeComChannel:
             media_id = self.api.upload_file(opened.file_name, opened.path.read_bytes(), opened.mime)
             self.api.send(user, {"msgtype": "file", "file": {"media_id": media_id}})
         elif payload.get("options"):
-            if payload.get("text"):  # a notice with buttons (its text, then its card)
-                self.api.send(user, {"msgtype": "text", "text": {"content": str(payload["text"])}})
-            card = button_card(payload["options"], str(payload.get("menu", "")))
+            if "title" in payload:  # the question in its card
+                before, title, desc = "", str(payload["title"]), str(payload.get("desc", ""))
+            else:  # a notice with buttons, as the engine queued it (or a card queued before cards held it)
+                before, title, desc = card_heading(str(payload.get("text") or ""))
+            if before:
+                self.api.send(user, {"msgtype": "text", "text": {"content": before}})
+            card = button_card(payload["options"], str(payload.get("menu", "")), title, desc)
             self.api.send(user, {"msgtype": "template_card", "template_card": card})
         else:
             self.api.send(user, {"msgtype": "text", "text": {"content": str(payload.get("text", ""))}})
@@ -577,12 +553,38 @@ def fits_a_card(options: Sequence[str]) -> bool:
     return len(options) <= CARD_BUTTONS and all(len(option) <= BUTTON_TEXT for option in options)
 
 
-def button_card(options: Sequence[str], menu: str) -> dict[str, Any]:
-    """A button card for the options: each button's key names the menu and the option's number."""
+def card_heading(text: str) -> tuple[str, str, str]:
+    """A question's text as a card holds it: what must go before the card as a text of its own (empty
+    when the whole question fits, the usual case), the card's title (at most ``CARD_TITLE``
+    characters: the question's first line, or its start up to a pause) and its description (the rest, at most
+    ``CARD_DESC``). As much as fits goes in the card, from the question's last lines up; a text with
+    no line short enough keeps it whole and the card says only how to answer."""
+    lines = text.strip().split("\n") if text.strip() else []
+    for start in range(len(lines)):
+        title, rest = lines[start].strip(), "\n".join(lines[start + 1 :]).strip()
+        if len(title) > CARD_TITLE:
+            at = title_end(title)
+            cut = title[at:].strip()
+            title, rest = title[:at].strip(), f"{cut}\n{rest}" if rest else cut
+        if title and len(rest) <= CARD_DESC:
+            return "\n".join(lines[:start]).strip(), title, rest or CARD_HINT
+    return text.strip(), CARD_FALLBACK_TITLE, CARD_HINT
+
+
+def title_end(line: str) -> int:
+    """Where a line too long for a card's title is cut: after its last pause (，。：；！？) within
+    ``CARD_TITLE`` characters, or at ``CARD_TITLE``."""
+    pauses = [at + 1 for at, character in enumerate(line[:CARD_TITLE]) if character in "，。：；！？,:;"]
+    return pauses[-1] if pauses and pauses[-1] >= CARD_TITLE // 3 else CARD_TITLE
+
+
+def button_card(options: Sequence[str], menu: str, title: str, desc: str) -> dict[str, Any]:
+    """A button card for the options under ``title`` and ``desc``: each button's key names the menu
+    and the option's number."""
     task_id = f"{_TASK_ID.sub('', menu)[:90]}-{secrets.token_hex(8)}"
     return {
         "card_type": "button_interaction",
-        "main_title": {"title": "请选择", "desc": "点选下面的一项，也可以回复数字"},
+        "main_title": {"title": title, "desc": desc},
         "task_id": task_id,
         "button_list": [
             {"text": option, "style": 1, "key": f"{menu}|{number}"}

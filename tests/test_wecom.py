@@ -28,7 +28,7 @@ from docx import Document
 
 from bot.app import load_declarations, open_repository
 from bot.settings import Settings
-from bot.wecom import SIGN_IN_START_PATH, VIDEO_TOO_LARGE, WeComChannel
+from bot.wecom import CARD_HINT, SIGN_IN_START_PATH, VIDEO_TOO_LARGE, WeComChannel
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Reply
 from dialogs.invites import issue_invite
@@ -139,16 +139,18 @@ def turn(
 
 
 def said(deliveries: list[Delivery]) -> str:
-    """The last text among a turn's messages (a card that follows it carries only the buttons)."""
-    texts = [d.text for d in deliveries if d.msgtype == "text"]
+    """The last text among a turn's messages (a question's card holds the question)."""
+    texts = [d.text for d in deliveries if d.msgtype in ("text", "template_card")]
     assert texts, deliveries
     return texts[-1]
 
 
 def bind(fake: FakeWeCom, repository: Repository, member: Member, code: str) -> list[Delivery]:
     notice = turn(fake, repository, member, lambda: member.text(f"绑定 {code}"))
-    assert "个人信息保护告知" in notice[0].text and "腾讯" in notice[0].text, "this channel's own wording"
+    whole = "\n".join(d.text for d in notice)
+    assert "个人信息保护告知" in notice[0].text and "腾讯" in whole, "this channel's own wording"
     card = notice[-1]
+    assert "点“同意”" in card.text, "the notice's question is in its card"
     assert [b["text"] for b in card.buttons] == ["同意", "不同意"]
     return turn(fake, repository, member, lambda: member.click(card, 1))
 
@@ -229,7 +231,8 @@ def test_a_member_binds_fills_a_form_gets_its_docx_and_is_reached_by_returns_and
     turn(fake, repository, boss, lambda: boss.text("/return 1 请补充个人事迹中的具体数据"))
     turn(fake, repository, member, lambda: None)
     pushed = fake.to(member.user)[seen:]
-    assert any("退回" in d.text and "具体数据" in d.text for d in pushed), "the reason reaches the phone"
+    pushed_text = "\n".join(d.text for d in pushed)
+    assert "退回" in pushed_text and "具体数据" in pushed_text, "the reason reaches the phone"
     [card] = [d for d in pushed if d.buttons]
     assert [b["text"] for b in card.buttons] == ["修改第1号", "查看1号"], "with the buttons it suggests"
     reopened = turn(fake, repository, member, lambda: member.click(card, 1))
@@ -350,10 +353,25 @@ def test_each_payload_is_one_wecom_message_so_the_pace_counts_what_wecom_counts(
         }
     )
     channel = WeComChannel(settings, engine)
-    assert channel.payloads([Reply("性别？", options=("女", "男"), menu="m1")]) == [
-        {"text": "性别？"},
-        {"options": ["女", "男"], "menu": "m1"},
-    ], "a question, then its card"
+    assert channel.payloads([Reply("（3/12）性别？", options=("女", "男"), menu="m1")]) == [
+        {"options": ["女", "男"], "menu": "m1", "title": "（3/12）性别？", "desc": CARD_HINT},
+    ], "a question is one message: its card, the question its title"
+    question = "（5/12）政治面貌\n请选择候选人的政治面貌；不确定时请先向本人核实。"
+    [card] = channel.payloads([Reply(question, options=("中共党员", "群众"), menu="m3")])
+    assert (card["title"], card["desc"]) == (
+        "（5/12）政治面貌",
+        "请选择候选人的政治面貌；不确定时请先向本人核实。",
+    )
+    long_line = "字" * 50
+    [card] = channel.payloads([Reply(long_line, options=("是", "否"), menu="m4")])
+    assert (card["title"], card["desc"]) == ("字" * 36, "字" * 14), "a long line: its start the title"
+    returned = "贵单位的#1《登记表》被市妇联组联部退回修改，原因：请补充个人事迹中的具体数据"
+    [card] = channel.payloads([Reply(returned, options=("修改第1号", "查看1号"), menu="m6")])
+    assert card["title"].endswith("原因：") and card["desc"] == "请补充个人事迹中的具体数据", "cut at a pause"
+    explained = "\n".join(["说明" * 50, "说明" * 50, "提示" * 50, "是否同意？"])
+    before, card = channel.payloads([Reply(explained, options=("是", "否"), menu="m5")])
+    assert before == {"text": "\n".join(["说明" * 50, "说明" * 50])}, "what the card cannot hold goes first"
+    assert (card["title"], card["desc"]) == ("提示" * 18, "提示" * 32 + "\n是否同意？")
     many = tuple(f"第{n}项" for n in range(1, 8))
     [listed] = channel.payloads([Reply("请选择：", options=many, menu="m2")])
     assert "7. 第7项" in listed["text"] and "options" not in listed, "seven options: a numbered list"

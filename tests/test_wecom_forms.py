@@ -102,8 +102,9 @@ def choose(
 
 
 def texts(deliveries: list[Delivery]) -> str:
-    """Every text of a turn, in order (a long review comes split over several messages)."""
-    return "\n".join(d.text for d in deliveries if d.msgtype == "text")
+    """Every text of a turn, in order (a long review comes split over several messages; a question's
+    card holds the question)."""
+    return "\n".join(d.text for d in deliveries if d.msgtype in ("text", "template_card"))
 
 
 def answer(fake: FakeWeCom, repository: Repository, member: Member, words: str) -> list[Delivery]:

@@ -7,17 +7,33 @@ a document is a message of its own. A channel turns each payload into its messen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from bot.download_grants import GRANT_LIFETIME
 from dialogs.exchange import DocumentRef, OpenedDocument, Reply
+from dialogs.invites import ALPHABET, CODE_LENGTH
 
 #: What a privacy notice's buttons carry before its invite code (“iABCD2345EF|1”): a press answers
 #: the notice (``Inbound.consent_for``), not a menu.
 CONSENT_BUTTONS = "i"
 CAPTION_LIMIT = 1000
+BIND_WORD = "绑定"  # “绑定 CODE” typed in a messenger with no invite link to open (企业微信, the 公众号)
+
+_CODE = re.compile(rf"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
+
+
+def typed_invite(text: str, bound: Callable[[], bool]) -> str:
+    """What a typed message means as an invite: “绑定 CODE”, or a code alone from someone not bound
+    yet (``bound`` is asked only then), is ``/start CODE``; anything else is itself."""
+    words = text.strip()
+    if words.startswith(BIND_WORD):
+        return f"/start {words.removeprefix(BIND_WORD).strip()}"
+    if _CODE.match(words.upper()) and not bound():
+        return f"/start {words}"
+    return text
 
 
 def download_path(document: DocumentRef) -> str:

@@ -67,8 +67,8 @@ class Delivery:
         if self.msgtype == "markdown":
             return str(self.body["markdown"]["content"])
         if self.msgtype == "template_card":
-            card = self.body["template_card"]
-            return str(card.get("main_title", {}).get("desc") or card.get("main_title", {}).get("title", ""))
+            title = self.body["template_card"].get("main_title", {})
+            return "\n".join(str(part) for part in (title.get("title"), title.get("desc")) if part)
         return ""
 
     @property

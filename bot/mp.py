@@ -1,0 +1,495 @@
+"""The 公众号 channel: the federation's 服务号 as one adapter on the delivery layer.
+
+A follower's messages come in through the 服务器配置's URL (``/mp/callback``, served beside the web
+chat). In 安全模式 each body is signed (``msg_signature``) and encrypted (AES-256-CBC, the AppID as the
+receiver: wechatpy's ``WeChatCrypto``); a plain (明文) body is refused unless
+``WECHAT_MP_ALLOW_PLAIN`` says otherwise. The URL check (GET with ``echostr``) is signed, not
+encrypted. A message is stored in the inbox keyed by its ``MsgId`` (an event, which has none, by its
+sender, time and kind) and ``success`` is answered at once: the 公众号 waits 5 s, then sends the same
+message again, three times in all.
+
+Replies leave as 客服消息 (``message/custom/send``), which the 公众号 takes only within 48 hours of the
+follower's last message: a choice as a numbered list (the chat has no buttons; the follower answers
+with the number or the option's words, and the channel remembers which list she last saw); the Word
+file as a signed link to the web chat (a 公众号 cannot send a .docx). Outside the 48 hours (45015) a
+notice — a reminder, a 退回, an 已接收 — goes as the template message of ``WECHAT_MP_NOTICE_TEMPLATE_ID``
+(its first line and the time; the message opens the web chat), or, without one, is dropped with a line
+in the log saying so. The outbox does not say which kind of notice a message is, so one template
+serves them all.
+
+No message text or OpenID is logged: only ids of updates, counts and error codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import requests
+import xmltodict
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from wechatpy import WeChatClient
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+from wechatpy.utils import check_signature
+
+from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
+from bot.delivery.compose import CONSENT_BUTTONS, outgoing_payloads, split_text, typed_invite
+from bot.download_grants import GRANT_LIFETIME
+from bot.public_links import PublicLinks, recipient_link
+from bot.rate_limit import SendPacer
+from bot.settings import Settings
+from bot.wechat_tokens import DatabaseTokens, FreshToken
+from dialogs.chinese_text import plain_number
+from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
+from dialogs.validators import PHOTO_MAX_BYTES, photo_too_large
+from storage.repository import Incoming
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "mp"
+CALLBACK_PATH = "/mp/callback"
+ANSWER = "success"  # what the 公众号 wants back when there is no passive reply
+MAX_TEXT = 600  # characters of a 客服消息 text: its limit is 2,048 bytes, a Chinese character 3
+MAX_CALLBACK_BYTES = 64 * 1024
+PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}  # an OpenID is 28 characters
+REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not the 公众号
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid or expired access token: fetch again, once
+OUTSIDE_WINDOW = frozenset({45015, 45047})  # over 48 hours since her last message; too many since
+TOO_FAST = 45009  # the API's daily quota
+NOT_FOLLOWING = 43004  # she unfollowed: nothing reaches her
+MENU_DAYS = 7  # how long a numbered list she was sent is remembered for her answer
+TEMPLATE_THING = 20  # characters of a template's “thing” field
+
+# Messages only for pushes outside the window: the rest (7 a second overall, 2 a second to one
+# follower after a burst of 5) keeps well under the 公众号's own limits.
+OVERALL_RATE = 7.0
+FOLLOWER_RATE = 2.0
+FOLLOWER_BURST = 5.0
+
+WELCOME = (
+    "欢迎关注！本号用于各单位报送妇联通知要求的表格。\n"
+    "如果您是单位的报送联系人，请发送“绑定 邀请码”（邀请码由市妇联组联部提供），"
+    "阅读个人信息保护告知并回复“同意”后即可开始填写。"
+)
+NOT_A_MESSAGE_WE_READ = (
+    "这里可以发送文字和照片；语音、视频、位置和链接无法识别，请改用文字。视频请在网页上发送。"
+)
+FILE_UNAVAILABLE = "这张照片暂时无法从公众号取得，请重新发送一次。"
+CHOOSE_BY_NUMBER = "（请回复数字选择）"
+#: An option's line: not “1. …”, which a review's own numbered lines use.
+OPTION_LINE = "【{number}】{option}"
+DOCUMENT_LINK = "公众号不能直接发送文件。请点开这个链接下载“{name}”（{hours} 小时内有效）：\n{link}"
+DOCUMENT_NO_LINK = "公众号不能直接发送文件“{name}”，请在网页聊天中下载，或联系管理员。"
+TEMPLATE_TIME = "%Y年%m月%d日 %H:%M"
+CHINA = timezone(timedelta(hours=8))  # a template's time is read in Beijing time
+
+
+class CallbackRefused(Exception):
+    """A callback request that is not the 公众号's (or not for this AppID): 4xx, nothing stored."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# The API --------------------------------------------------------------------------------------------
+
+
+class _Client(FreshToken, WeChatClient):
+    """wechatpy's 公众号 client at a configurable base (it hard-codes the public host for the token),
+    with a timeout on every call and one retry after a token error."""
+
+    token_errors = TOKEN_ERRORS
+    service_name = "WeChat MP"
+
+    def __init__(
+        self, base_url: str, app_id: str, secret: str, tokens: SessionStorage, timeout: float
+    ) -> None:
+        super().__init__(app_id, secret, session=tokens, timeout=timeout, auto_retry=False)
+        self.base_url = base_url.rstrip("/")
+        self.API_BASE_URL = f"{self.base_url}/cgi-bin/"
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        response = self._http.get(
+            f"{self.base_url}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+            timeout=self.timeout,
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        if result.get("errcode", 0) != 0:
+            raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self)
+        expires_in = int(result.get("expires_in", 7200))
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        self.expires_at = int(time.time()) + expires_in
+        return result
+
+
+class MpApi:
+    """The calls the channel makes, blocking (the channel runs them in a thread)."""
+
+    def __init__(self, settings: Settings, tokens: SessionStorage, timeout: float = 10.0) -> None:
+        self.base_url = settings.wechat_mp_api_base_url.rstrip("/")
+        self.client = _Client(
+            self.base_url, settings.wechat_mp_app_id, settings.wechat_mp_app_secret, tokens, timeout
+        )
+
+    def send_text(self, openid: str, text: str) -> None:
+        self.client.message.send_text(openid, text)
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None) -> None:
+        self.client.message.send_template(openid, template_id, data, url=url or None)
+
+    def download(self, media_id: str, limit: int) -> tuple[bytes, str] | None:
+        """A temporary media file's bytes and type; None when larger than ``limit``."""
+        return self.client.with_fresh_token(lambda: self._download(media_id, limit))
+
+    def _download(self, media_id: str, limit: int) -> tuple[bytes, str] | None:
+        response = self.client._http.get(
+            f"{self.base_url}/cgi-bin/media/get",
+            params={"access_token": self.client.access_token, "media_id": media_id},
+            timeout=self.client.timeout,
+            stream=True,
+        )
+        with response:
+            response.raise_for_status()
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            declared = plain_number(response.headers.get("Content-Length", ""), max_digits=15)
+            if declared is not None and declared > limit:
+                return None
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    return None
+        if kind in ("application/json", "text/plain"):  # an error, not the file
+            try:
+                errcode = int(json.loads(bytes(data)).get("errcode", -1))
+            except (ValueError, AttributeError):
+                errcode = -1
+            raise WeChatClientException(errcode, "media/get failed", client=self.client)
+        return bytes(data), kind
+
+
+# The channel ----------------------------------------------------------------------------------------
+
+
+class MpChannel:
+    """The 公众号 adapter: callback requests into the inbox and out as ``Inbound``; replies as 客服消息
+    (or, outside the 48 hours, template messages). Storing, claiming, group commit, pacing and retries
+    are the delivery layer's."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: DialogEngine,
+        api: MpApi | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.engine = engine
+        self.app_id = settings.wechat_mp_app_id
+        self.token = settings.wechat_mp_token
+        self.allow_plain = settings.wechat_mp_allow_plain
+        self.crypto = WeChatCrypto(
+            settings.wechat_mp_token, settings.wechat_mp_aes_key, settings.wechat_mp_app_id
+        )
+        self.tokens = DatabaseTokens(engine.store, clock)
+        self.api = api or MpApi(settings, self.tokens)
+        self.pacer = SendPacer(overall=OVERALL_RATE, per_chat=FOLLOWER_RATE, chat_burst=FOLLOWER_BURST)
+        self.clock = clock
+        self.inbox = Inbox(engine, self)
+        self.dispatcher = Dispatcher(engine.store, self, clock=clock)
+        self.web_url = settings.web_url.rstrip("/")
+        self.links = PublicLinks.of(settings)
+        self.template_id = settings.wechat_mp_notice_template_id
+        keys = [key.strip() for key in settings.wechat_mp_notice_template_keys.split(",") if key.strip()]
+        if self.template_id and len(keys) != 2:
+            raise ValueError("WECHAT_MP_NOTICE_TEMPLATE_KEYS names two fields: the line, then the time")
+        self.template_keys = keys
+
+    # The callback ------------------------------------------------------------------------------
+
+    def verify(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
+        """The URL check the 公众号 makes when 服务器配置 is saved: ``echostr`` back, if signed."""
+        self._check_time(timestamp)
+        self._check_signature(signature, timestamp, nonce)
+        return echostr
+
+    async def receive(self, query: dict[str, str], body: bytes) -> bool:
+        """Check, decrypt and store one callback message; False for one stored before (a resend)."""
+        update_id, openid, payload = self.opened(query, body)
+        created = plain_number(str(payload.get("CreateTime", "")), max_digits=12)
+        return await self.inbox.store_soon(update_id, openid, payload, sequence=created)
+
+    def opened(self, query: dict[str, str], body: bytes) -> tuple[int, str, dict[str, str]]:
+        """A callback message checked (and decrypted): its inbox key, its sender, its fields."""
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        self._check_time(timestamp)
+        if query.get("encrypt_type") == "aes":
+            try:
+                plain = self.crypto.decrypt_message(body, query.get("msg_signature", ""), timestamp, nonce)
+            except Exception as error:  # a bad signature, AppID or ciphertext: all the same here
+                raise CallbackRefused(403, type(error).__name__) from error
+        elif self.allow_plain:
+            self._check_signature(query.get("signature", ""), timestamp, nonce)
+            plain = body.decode("utf-8", errors="replace")
+        else:
+            raise CallbackRefused(
+                403, "a plain-text callback: set 服务器配置 to 安全模式 (or allow plain mode)"
+            )
+        try:
+            message = xmltodict.parse(plain)["xml"]
+        except Exception as error:
+            raise CallbackRefused(400, "the body is not a message") from error
+        if not isinstance(message, dict) or not all(
+            _plain(message.get(name), longest) for name, longest in PLAIN_FIELDS.items()
+        ):
+            raise CallbackRefused(400, "a message without a plain sender or type")
+        payload = {key: value for key, value in message.items() if isinstance(value, str)}
+        return update_key(payload), payload["FromUserName"], payload
+
+    def _check_signature(self, signature: str, timestamp: str, nonce: str) -> None:
+        try:
+            check_signature(self.token, signature, timestamp, nonce)
+        except Exception as error:
+            raise CallbackRefused(403, type(error).__name__) from error
+
+    def _check_time(self, timestamp: str) -> None:
+        sent = plain_number(timestamp, max_digits=12)
+        if sent is None:
+            raise CallbackRefused(400, "no timestamp")
+        if abs(self.clock().timestamp() - sent) > REPLAY_WINDOW:
+            raise CallbackRefused(403, "a stale or future timestamp (a replay)")
+
+    # The translator ----------------------------------------------------------------------------
+
+    async def translate(self, item: Incoming) -> Translated:
+        """The engine's view of a stored message (or a direct reply, or nothing)."""
+        message, openid = item.payload, item.chat_key
+        kind = message.get("MsgType", "")
+        if kind == "event":
+            return Translated(await asyncio.to_thread(self._event, openid, message.get("Event", "")))
+        if kind == "text":
+            return Translated(await asyncio.to_thread(self._typed, openid, message.get("Content", "")))
+        if kind == "image":
+            photo = await self._photo(message.get("MediaId", ""))
+            return Translated(
+                photo if isinstance(photo, Reply) else Inbound(self.channel, openid, file=photo)
+            )
+        return Translated(Reply(NOT_A_MESSAGE_WE_READ))
+
+    def _event(self, openid: str, event: str) -> Inbound | Reply | None:
+        """Following: the welcome, or — someone bound before, following again — where she left off.
+        Every other event (unfollowing, a menu's view) needs no answer."""
+        if event != "subscribe":
+            return None
+        if self.engine.identity(self.channel, openid) is None:
+            return Reply(WELCOME)
+        return Inbound(self.channel, openid, text="/start")
+
+    def _typed(self, openid: str, text: str) -> Inbound:
+        """A typed message: an invite, the answer to the numbered list she was last sent (its number or
+        its words), or text."""
+        words = typed_invite(text, lambda: self.engine.identity(self.channel, openid) is not None)
+        if words != text:
+            return Inbound(self.channel, openid, text=words)
+        shown = self.tokens.get(menu_key(openid))
+        if shown:
+            menu, options = json.loads(shown)
+            number = choice_number(text, options)
+            if number is not None:
+                if menu.startswith(CONSENT_BUTTONS):
+                    return Inbound(self.channel, openid, text=str(number), consent_for=menu[1:])
+                return Inbound(self.channel, openid, text=str(number), menu=menu or None)
+        return Inbound(self.channel, openid, text=text)
+
+    async def _photo(self, media_id: str) -> IncomingFile | Reply:
+        try:
+            fetched = await asyncio.to_thread(self.api.download, media_id, PHOTO_MAX_BYTES)
+        except WeChatClientException as error:
+            log.warning("WeChat MP media/get failed: %s", error.errcode)
+            return Reply(FILE_UNAVAILABLE)
+        except requests.RequestException as error:
+            raise DeliveryFailed(f"media download failed ({type(error).__name__})") from error
+        if fetched is None:
+            return Reply(photo_too_large(None))
+        data, mime = fetched
+        return IncomingFile(
+            kind="photo", data=data, mime=mime or "image/jpeg", size=len(data), file_id=media_id
+        )
+
+    def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
+        """One 客服消息 per payload: texts joined and split under the limit; a question's options as a
+        numbered list in its text (the menu kept, so that her number is read against it); a document
+        with its caption, sent as a link."""
+        payloads: list[dict[str, Any]] = []
+        for payload in outgoing_payloads(replies, MAX_TEXT):
+            options: list[str] = list(payload.get("options", []))
+            if not options:
+                payloads.append(payload)
+                continue
+            listed = "\n".join(
+                OPTION_LINE.format(number=n, option=option) for n, option in enumerate(options, 1)
+            )
+            pieces = split_text(f"{payload.get('text', '')}\n{listed}\n{CHOOSE_BY_NUMBER}".strip(), MAX_TEXT)
+            payloads += [{"text": piece} for piece in pieces[:-1]]
+            payloads.append({"text": pieces[-1], "options": options, "menu": payload.get("menu", "")})
+        return payloads
+
+    async def handled(self, item: Incoming, translated: Translated) -> None:
+        """Nothing to update once a message is handled (the 公众号 has no buttons to settle)."""
+
+    # The sender --------------------------------------------------------------------------------
+
+    async def deliver(self, chat_key: str, payload: dict[str, Any]) -> None:
+        """One payload as one 客服消息 (outside the 48 hours: a template message); errors as the
+        delivery layer's."""
+        try:
+            await asyncio.to_thread(self._deliver, chat_key, payload)
+        except WeChatClientException as error:
+            code = error.errcode
+            if code == TOO_FAST:
+                self.pacer.pause(600)
+                raise DeliveryLater(600) from error
+            if code == NOT_FOLLOWING:
+                log.warning("WeChat MP: the follower has unfollowed (43004); message dropped")
+                raise DeliveryRefused("not following") from error
+            if code is None:
+                raise DeliveryFailed("WeChat MP HTTP error") from error
+            raise DeliveryRefused(f"WeChat MP error {code}") from error
+        except requests.RequestException as error:
+            raise DeliveryFailed(type(error).__name__) from error
+
+    def _deliver(self, openid: str, payload: dict[str, Any]) -> None:
+        text = self._text_of(openid, payload)
+        try:
+            self.api.send_text(openid, text)
+        except WeChatClientException as error:
+            if error.errcode not in OUTSIDE_WINDOW:
+                raise
+            self._outside_window(openid, text, error.errcode)
+            return
+        self._remember_menu(openid, payload)
+
+    def _text_of(self, openid: str, payload: dict[str, Any]) -> str:
+        text = str(payload.get("text") or "")
+        document = payload.get("document")
+        if not document:
+            return text
+        ref = DocumentRef.from_payload(document)
+        opened = self.engine.open_document(ref)
+        name = opened.file_name if opened is not None else "文件"
+        link = recipient_link(self.links, self.engine.identity(CHANNEL, openid), ref)
+        note = (
+            DOCUMENT_LINK.format(name=name, hours=GRANT_LIFETIME // 3600, link=link)
+            if link
+            else DOCUMENT_NO_LINK.format(name=name)
+        )
+        return f"{text}\n{note}" if text else note
+
+    def _outside_window(self, openid: str, text: str, errcode: int) -> None:
+        """A message the 公众号 will not take as 客服消息 (over 48 hours since her last message): as the
+        notice template when there is one, else dropped with a line for the deployer."""
+        if not self.template_id:
+            log.warning(
+                "WeChat MP refused a 客服消息 (%s): over 48 hours since the follower last wrote, and no "
+                "WECHAT_MP_NOTICE_TEMPLATE_ID is set; message dropped",
+                errcode,
+            )
+            raise DeliveryRefused(f"outside the 48-hour window ({errcode})")
+        line_key, time_key = self.template_keys
+        data = {
+            line_key: {"value": template_thing(text)},
+            time_key: {"value": self.clock().astimezone(CHINA).strftime(TEMPLATE_TIME)},
+        }
+        self.api.send_template(openid, self.template_id, data, self.web_url or None)
+        log.info("WeChat MP: outside the 48-hour window (%s); sent as a template message", errcode)
+
+    def _remember_menu(self, openid: str, payload: dict[str, Any]) -> None:
+        """The numbered list she was just sent, so that her number answers it; a message without one
+        forgets the last (her next number is an answer in its own right)."""
+        options = payload.get("options")
+        if options:
+            shown = json.dumps([str(payload.get("menu") or ""), list(options)], ensure_ascii=False)
+            self.tokens.set(menu_key(openid), shown, int(timedelta(days=MENU_DAYS).total_seconds()))
+        elif self.tokens.get(menu_key(openid)):
+            self.tokens.delete(menu_key(openid))
+
+
+def menu_key(openid: str) -> str:
+    """Where the list a follower was last sent is kept (with the access tokens, which expire too)."""
+    return f"mp-menu:{hashlib.sha256(openid.encode()).hexdigest()[:32]}"
+
+
+def choice_number(text: str, options: Sequence[str]) -> int | None:
+    """The option a typed answer picks: its number, or its words exactly; None for anything else."""
+    words = text.strip()
+    number = plain_number(words, max_digits=2)
+    if number is not None:
+        return number if 1 <= number <= len(options) else None
+    return options.index(words) + 1 if words in options else None
+
+
+def template_thing(text: str) -> str:
+    """A notice's first line as a template's short field (at most ``TEMPLATE_THING`` characters)."""
+    line = next((line.strip() for line in text.split("\n") if line.strip()), "您有一条新通知")
+    line = line.replace("【", "").replace("】", "：").strip("：")  # “【截止提醒】…” → “截止提醒：…”
+    return line if len(line) <= TEMPLATE_THING else line[: TEMPLATE_THING - 1] + "…"
+
+
+def _plain(value: object, longest: int) -> bool:
+    return isinstance(value, str) and 0 < len(value.strip()) <= longest
+
+
+def update_key(message: dict[str, Any]) -> int:
+    """The inbox key of a callback message: its MsgId; an event (which has none) by its sender, time
+    and kind — what the 公众号 repeats when it sends the same event again."""
+    msg_id = str(message.get("MsgId") or "")
+    if msg_id.isdigit() and 0 < int(msg_id) < 2**63:
+        return int(msg_id)
+    identity = "|".join(
+        str(message.get(key, "")) for key in ("FromUserName", "CreateTime", "Event", "EventKey")
+    )
+    return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") >> 1
+
+
+# The routes -----------------------------------------------------------------------------------------
+
+
+def callback_routes(channel: MpChannel) -> list[Route]:
+    async def callback(request: Request) -> Response:
+        query = dict(request.query_params)
+        try:
+            if request.method == "GET":
+                signed = (query.get(k, "") for k in ("signature", "timestamp", "nonce", "echostr"))
+                return PlainTextResponse(channel.verify(*signed))
+            await channel.receive(query, await _limited(request))
+        except CallbackRefused as refused:
+            log.warning("WeChat MP callback refused (%s): %s", refused.status, refused.reason)
+            return PlainTextResponse("", status_code=refused.status)
+        return PlainTextResponse(ANSWER)
+
+    return [Route(CALLBACK_PATH, callback, methods=["GET", "POST"])]
+
+
+async def _limited(request: Request) -> bytes:
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_CALLBACK_BYTES:
+            raise CallbackRefused(413, "a body larger than a 公众号 message")
+    return bytes(data)

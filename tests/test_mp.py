@@ -1,0 +1,354 @@
+"""The 公众号 channel end to end: the real ``intake run`` process, its callback at ``/mp/callback`` and
+its calls to a local fake of the 公众号 API (``tests.mp_fake``, whose cryptography is written apart
+from wechatpy's and pinned to Tencent's sample vectors in ``tests/test_mp_crypto.py``).
+
+A follower follows and is welcomed, binds by typing “绑定 邀请码”, reads the privacy notice and
+answers “同意”; fills a whole 登记表 (text answers, choices from numbered lists answered by their words
+or number, two photos) and gets the Word file as a signed link, which opens in a browser with no
+session. The 公众号's resend of one MsgId is answered once; bad signatures, replays and plain-text
+callbacks are refused with nothing stored. 组联部 returns the form after the follower's 48 hours are
+over: the 客服消息 is refused (45015) and the 退回 reaches her as a template message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from docx import Document
+from wechatpy.exceptions import WeChatClientException
+
+from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused
+from bot.mp import CHOOSE_BY_NUMBER, WELCOME, CallbackRefused, MpChannel, choice_number, template_thing
+from bot.settings import Settings
+from dialogs.engine import DialogEngine
+from dialogs.exchange import DocumentRef, Reply
+from dialogs.sample_answers import CADRE_ANSWERS
+from storage.repository import Repository
+from tests.conftest import photo_bytes
+from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, verify_url
+from tests.test_service_under_fire import Service, service_env
+from tests.test_web_api import serving
+from tests.test_wecom import wecom_service
+
+Running = tuple[Service, Repository, dict[str, str]]
+TEMPLATE = "TPL-notice-0001"
+
+
+@pytest.fixture
+def mp() -> Iterator[tuple[FakeMp, str]]:
+    fake = FakeMp()
+    with serving(fake.app()) as base:
+        yield fake, base
+
+
+@pytest.fixture
+def service(tmp_path: Path, mp: tuple[FakeMp, str]) -> Iterator[Running]:
+    fake, base = mp
+    env = service_env(tmp_path)
+    env.update(
+        WECHAT_MP_APP_ID=fake.app_id,
+        WECHAT_MP_APP_SECRET=fake.secret,
+        WECHAT_MP_TOKEN=fake.token,
+        WECHAT_MP_AES_KEY=fake.aes_key,
+        WECHAT_MP_API_BASE_URL=base,
+        WECHAT_MP_NOTICE_TEMPLATE_ID=TEMPLATE,
+        INTAKE_WEB_URL=f"http://127.0.0.1:{env['INTAKE_PORT']}",
+        INTAKE_LOG_LEVEL="INFO",
+    )
+    with wecom_service(env, tmp_path) as running:
+        yield running
+
+
+def callback_url(running: Service) -> str:
+    return running.base + "/mp/callback"
+
+
+def settled(repository: Repository, openid: str) -> bool:
+    later = datetime.now(UTC) + timedelta(days=1)
+    waiting = [u for u in repository.pending_updates("mp") if u.chat_key == openid]
+    unsent = [m for m in repository.due_messages("mp", later) if m.chat_key == openid]
+    return not waiting and not unsent
+
+
+def turn(fake: FakeMp, repository: Repository, follower: Follower, send: Callable[[], object]) -> list[Sent]:
+    """What the follower gets for one message: sent, then waited for until every reply has left."""
+    seen = len(fake.to(follower.openid))
+    send()
+    deadline = time.monotonic() + 60
+    while not settled(repository, follower.openid):
+        assert time.monotonic() < deadline, "the service did not answer"
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return fake.to(follower.openid)[seen:]
+
+
+def said(sent: list[Sent]) -> str:
+    assert sent, "no answer"
+    return sent[-1].text
+
+
+def listed(sent: list[Sent]) -> list[str]:
+    """The numbered list a turn ended with."""
+    text = said(sent)
+    assert CHOOSE_BY_NUMBER in text, text
+    return re.findall(r"(?m)^【\d+】(.+)$", text)
+
+
+def bind(fake: FakeMp, repository: Repository, follower: Follower, code: str) -> list[Sent]:
+    notice = turn(fake, repository, follower, lambda: follower.text(f"绑定 {code}"))
+    assert "个人信息保护告知" in notice[0].text
+    assert listed(notice) == ["同意", "不同意"]
+    return turn(fake, repository, follower, lambda: follower.text("同意"))
+
+
+def test_the_callback_answers_the_url_check_and_refuses_what_is_not_the_accounts(
+    mp: tuple[FakeMp, str], service: Running
+) -> None:
+    fake, _base = mp
+    running, repository, _codes = service
+    answer = verify_url(fake, callback_url(running))
+    assert answer.status_code == 200 and answer.text == answer.extensions["expected_echo"]
+    assert verify_url(fake, callback_url(running), sign="0" * 40).status_code == 403
+
+    intruder = Follower(fake, callback_url(running), "o-intruder")
+    plain = intruder._xml(
+        "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content><MsgId>42</MsgId>"
+    )
+    assert intruder.post_once(plain, sign="f" * 40).status_code == 403, "a bad signature"
+    assert intruder.post_once(plain, timestamp=str(int(time.time()) - 3600)).status_code == 403, "a replay"
+    plain_mode = Follower(fake, callback_url(running), "o-plain", encrypted=False)
+    assert plain_mode.post_once(plain).status_code == 403, "明文模式 is refused unless allowed"
+    other = Follower(FakeMp(app_id="wx-another-account"), callback_url(running), "o-stranger")
+    assert other.post_once(plain).status_code == 403, "sealed for another AppID"
+    time.sleep(1)
+    assert repository.pending_updates("mp") == [] and fake.sent == []
+    log = running.log.read_text(encoding="utf-8")
+    assert log.count("WeChat MP callback refused") >= 4 and "你好" not in log
+
+
+def test_a_follower_binds_fills_a_form_gets_its_link_and_a_return_after_48_hours_as_a_template(
+    mp: tuple[FakeMp, str], service: Running
+) -> None:
+    fake, _base = mp
+    running, repository, codes = service
+    url = callback_url(running)
+    follower, boss = (
+        Follower(fake, url, "oWeiLiHua0000000000000000001"),
+        Follower(fake, url, "oZuLianBu00000000000000000001"),
+    )
+    welcome = turn(fake, repository, follower, follower.follow)
+    assert [s.text for s in welcome] == [WELCOME]
+    assert "感谢您的同意" in "\n".join(s.text for s in bind(fake, repository, follower, codes["contact"]))
+    boss.follow()
+    bind(fake, repository, boss, codes["supervisor"])
+
+    offer = turn(fake, repository, follower, lambda: follower.text("/new"))
+    [form] = [option for option in listed(offer) if option.startswith("登记表")]
+    asked = turn(fake, repository, follower, lambda: follower.text(form))
+    assert "（1/" in said(asked), said(asked)
+    for answer in CADRE_ANSWERS:  # each accepted: the next question is another
+        question = said(asked)
+        asked = turn(fake, repository, follower, lambda answer=answer: follower.text(answer))
+        assert said(asked) != question, [s.text for s in asked]
+    again = turn(
+        fake, repository, follower, lambda: follower.text(CADRE_ANSWERS[-1], msg_id=follower.last_id)
+    )
+    assert again == [], "the 公众号's resend of one MsgId is not answered twice"
+    for color in ((10, 20, 30), (40, 50, 60)):
+        asked = turn(fake, repository, follower, lambda color=color: follower.image(photo_bytes(color=color)))
+    assert listed(asked) == ["确认提交", "修改", "放弃"], said(asked)
+    submitted = turn(fake, repository, follower, lambda: follower.text("1"))
+    words = "\n".join(s.text for s in submitted)
+    assert "已提交《登记表》" in words and "公众号不能直接发送文件" in words, words
+    [link] = re.findall(re.escape(running.base) + r"/files/submissions/\S+", words)
+    download = httpx.get(link, timeout=10)  # a fresh browser: no session, the link's grant
+    assert download.status_code == 200, download.text
+    cells = [c.text for t in Document(io.BytesIO(download.content)).tables for r in t.rows for c in r.cells]
+    assert any("韦丽华" in cell for cell in cells)
+    assert all(s.kind == "custom" for s in fake.to(follower.openid)), "within 48 hours: 客服消息 only"
+
+    fake.pass_hours(49)  # she has not written for two days; 组联部 writes now
+    fake.expire_tokens()
+    fetched = fake.token_fetches
+    seen = len(fake.to(follower.openid))
+    turn(fake, repository, boss, lambda: boss.text("/return 1 请补充个人事迹中的具体数据"))
+    turn(fake, repository, follower, lambda: None)
+    [pushed] = fake.to(follower.openid)[seen:]
+    assert fake.token_fetches == fetched + 1, "the expired token (42001) was fetched again, once"
+    assert pushed.kind == "template" and pushed.body["template_id"] == TEMPLATE
+    assert pushed.body["data"]["thing1"]["value"].startswith("贵单位的#1《登记表》"), "the notice's start"
+    assert pushed.body["url"] == running.base, "opening the web chat"
+    assert len(pushed.body["data"]["thing1"]["value"]) <= 20 and "年" in pushed.body["data"]["time2"]["value"]
+    reopened = turn(fake, repository, follower, lambda: follower.text("修改第1号"))
+    assert any("请补充个人事迹中的具体数据" in s.text for s in reopened), "writing again reopens her window"
+    back = turn(fake, repository, follower, follower.follow)
+    assert back and WELCOME not in [s.text for s in back], "following again: where she left off, no welcome"
+    log = running.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and "韦丽华" not in log and follower.openid not in log
+
+
+@pytest.fixture
+def channel(engine: DialogEngine) -> MpChannel:
+    settings = Settings.model_validate(
+        {
+            "WECHAT_MP_APP_ID": "wx1",
+            "WECHAT_MP_APP_SECRET": "s",
+            "WECHAT_MP_TOKEN": "t",
+            "WECHAT_MP_AES_KEY": "k" * 43,
+        }
+    )
+    return MpChannel(settings, engine)
+
+
+def test_a_question_is_one_message_with_its_options_numbered(channel: MpChannel) -> None:
+    [question] = channel.payloads([Reply("（3/12）性别？", options=("女", "男"), menu="m1")])
+    assert question == {
+        "text": f"（3/12）性别？\n【1】女\n【2】男\n{CHOOSE_BY_NUMBER}",
+        "options": ["女", "男"],
+        "menu": "m1",
+    }
+    ref = DocumentRef("submission", "1", 1)
+    assert channel.payloads([Reply("请打印、盖章后报送。", document=ref)]) == [
+        {"text": "请打印、盖章后报送。", "document": ref.as_payload()}
+    ], "a document and its caption: one message with the link"
+    long = channel.payloads([Reply("\n".join("字" * 100 for _ in range(15)))])
+    assert len(long) == 3 and all(len(p["text"]) <= 600 for p in long), "split under 2,048 bytes"
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [
+        ("1", 1),
+        ("２", 2),
+        (" 不同意 ", 2),
+        ("同意", 1),
+        ("3", None),
+        ("0", None),
+        ("同意吧", None),
+        ("", None),
+    ],
+)
+def test_a_typed_answer_picks_an_option_by_its_number_or_its_words(typed: str, number: int | None) -> None:
+    assert choice_number(typed, ["同意", "不同意"]) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "thing"),
+    [
+        ("【截止提醒】\n登记表明天截止", "截止提醒"),
+        ("贵单位的#1《登记表》被市妇联组联部退回修改，原因：太短", "贵单位的#1《登记表》被市妇联组联部退…"),
+        ("", "您有一条新通知"),
+    ],
+)
+def test_a_template_carries_the_notices_first_line_in_twenty_characters(text: str, thing: str) -> None:
+    assert template_thing(text) == thing and len(thing) <= 20
+
+
+class OutsideTheWindow:
+    """The API of a 公众号 whose follower last wrote over 48 hours ago."""
+
+    def __init__(self) -> None:
+        self.templates: list[tuple[str, str, dict[str, Any], str | None]] = []
+
+    def send_text(self, openid: str, text: str) -> None:
+        raise WeChatClientException(45015, "response out of time limit")
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None) -> None:
+        self.templates.append((openid, template_id, data, url))
+
+
+def test_outside_the_window_without_a_template_the_message_is_dropped_with_a_line_for_the_deployer(
+    engine: DialogEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "WECHAT_MP_APP_ID": "wx1",
+            "WECHAT_MP_APP_SECRET": "s",
+            "WECHAT_MP_TOKEN": "t",
+            "WECHAT_MP_AES_KEY": "k" * 43,
+        }
+    )
+    api = OutsideTheWindow()
+    channel = MpChannel(settings, engine, api=api)  # type: ignore[arg-type]
+    with pytest.raises(DeliveryRefused), caplog.at_level(logging.WARNING, logger="bot.mp"):
+        asyncio.run(channel.deliver("o-follower", {"text": "【截止提醒】登记表明天截止"}))
+    assert "over 48 hours" in caplog.text and "WECHAT_MP_NOTICE_TEMPLATE_ID" in caplog.text
+    assert "o-follower" not in caplog.text and "截止" not in caplog.text, "no OpenID, no text in the log"
+    assert api.templates == []
+
+    with_template = MpChannel(
+        settings.model_copy(update={"wechat_mp_notice_template_id": "TPL"}),
+        engine,
+        api=api,  # type: ignore[arg-type]
+    )
+    asyncio.run(with_template.deliver("o-follower", {"text": "【截止提醒】登记表明天截止"}))
+    [(openid, template_id, data, _url)] = api.templates
+    assert (openid, template_id, data["thing1"]["value"]) == ("o-follower", "TPL", "截止提醒：登记表明天截止")
+
+
+class Refusing:
+    """The API of a 公众号 that answers every 客服消息 with one error code."""
+
+    def __init__(self, errcode: int | None) -> None:
+        self.errcode = errcode
+
+    def send_text(self, openid: str, text: str) -> None:
+        raise WeChatClientException(self.errcode, "refused")
+
+
+@pytest.mark.parametrize(
+    ("errcode", "raised"),
+    [(45009, DeliveryLater), (43004, DeliveryRefused), (None, DeliveryFailed), (40003, DeliveryRefused)],
+)
+def test_the_accounts_errors_are_the_delivery_layers(
+    channel: MpChannel, errcode: int | None, raised: type[Exception]
+) -> None:
+    """45009 (the daily quota): later; 43004 (unfollowed): never; an HTTP error: again; others: never."""
+    channel.api = Refusing(errcode)  # type: ignore[assignment]
+    with pytest.raises(raised):
+        asyncio.run(channel.deliver("o-follower", {"text": "你好"}))
+
+
+def test_a_plain_callback_is_taken_only_where_allowed_and_only_signed(engine: DialogEngine) -> None:
+    settings = Settings.model_validate(
+        {
+            "WECHAT_MP_APP_ID": "wx1",
+            "WECHAT_MP_APP_SECRET": "s",
+            "WECHAT_MP_TOKEN": "t",
+            "WECHAT_MP_AES_KEY": "k" * 43,
+        }
+    )
+    body = (
+        "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o-plain]]></FromUserName>"
+        "<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[你好]]></Content>"
+        "<MsgId>77</MsgId></xml>"
+    ).encode()
+    timestamp = str(int(time.time()))
+    query = {"signature": plain_signature("t", timestamp, "n"), "timestamp": timestamp, "nonce": "n"}
+    with pytest.raises(CallbackRefused):
+        MpChannel(settings, engine).opened(query, body)
+    allowing = MpChannel(settings.model_copy(update={"wechat_mp_allow_plain": True}), engine)
+    assert allowing.opened(query, body) == (
+        77,
+        "o-plain",
+        {
+            "ToUserName": "gh_1",
+            "FromUserName": "o-plain",
+            "CreateTime": "1",
+            "MsgType": "text",
+            "Content": "你好",
+            "MsgId": "77",
+        },
+    )
+    with pytest.raises(CallbackRefused):
+        allowing.opened({**query, "signature": "0" * 40}, body)
