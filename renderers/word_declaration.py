@@ -81,6 +81,7 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str], compounds: lis
         options=question.options,
         multiple=question.multiple,
         photo=question.kind == "photo",
+        figure=question.kind == "figure",
     )
     if inferred.fallback:
         fallbacks.append(question.label)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "FigureGrid",
     "FormLayout",
     "Item",
     "Known",
@@ -34,7 +35,7 @@ class Question:
     raw_label: str  # as written: "主要事迹（500-1000字）"
     address: str
     where: Where
-    kind: Literal["text", "choice", "photo"] = "text"
+    kind: Literal["text", "choice", "photo", "figure"] = "text"  # figure: a number, in a table of figures
     options: tuple[str, ...] = ()
     multiple: bool = False
     min_chars: int | None = None
@@ -53,6 +54,17 @@ class RowGroup:
     address: str
     columns: tuple[Question, ...]
     blank_rows: int
+
+
+@dataclass(frozen=True)
+class FigureGrid:
+    """A table of figures (项目 | 2020年 | 2021年 over 妇女人数 …): each blank is a ``Question`` of
+    kind ``figure`` of its own; this names the grid for the import report."""
+
+    label: str  # the corner's heading (项目), or 数字表格
+    address: str  # the first blank
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,7 @@ class Unplaced:
     address: str
 
 
-Item = Question | RowGroup | PhotoGroup | Stamp | LineBlank | Unplaced
+Item = Question | RowGroup | FigureGrid | PhotoGroup | Stamp | LineBlank | Unplaced
 
 
 @dataclass(frozen=True)

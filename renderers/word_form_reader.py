@@ -7,6 +7,9 @@ after the label. A label written in pieces is one label: across two cells before
 事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹). A label
 asking two things (荣誉称号及评定时间, see ``word_vocabulary.label_parts``) with a blank printed for
 each is two questions; over one blank it is one, read as text by the vocabulary.
+A table of figures — heads (2020年 | 2021年, 男 | 女) over rows of labels (妇女人数, 执委人数) with a
+blank where each row crosses each column, its words asking for numbers — is one number a blank, named
+by row and column: 妇女人数（2021年） (``word_figure_table``).
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
 row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
 主讲人姓名, 主讲人出生年月. Limits written in a label —
@@ -58,7 +61,9 @@ from renderers.word_cell_text import (
     photo_limits,
     stamp_label,
 )
+from renderers.word_figure_table import figure_items, figure_table
 from renderers.word_form_items import (
+    FigureGrid,
     FormLayout,
     Item,
     LineBlank,
@@ -77,6 +82,7 @@ from renderers.word_vocabulary import infer, label_parts
 __all__ = [
     "BOXES",
     "LINE_BLANK",
+    "FigureGrid",
     "FormLayout",
     "Item",
     "LineBlank",
@@ -420,6 +426,11 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         rows, header = answer_columns(grid, row, used)
         used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
         choices.update((found.label, _options_over(grid, found)) for found in rows)
+    figures: dict[GridCell, list[Item]] = {}  # a table of figures, by its corner cell
+    for row in range(grid.height):
+        if (table := figure_table(grid, row, used)) is not None:
+            used |= table.taken
+            figures[table.corner] = figure_items(grid, table)
     groups: dict[GridCell, RowGroup] = {}
     for row in range(grid.height):
         found = _repeating_table(grid, row, used)
@@ -433,6 +444,9 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     for cell in grid.cells:
         if cell in choices:
             items.append(choices[cell])
+            continue
+        if cell in figures:
+            items += figures[cell]
             continue
         if cell in groups:
             if id(groups[cell]) not in emitted:

@@ -20,7 +20,7 @@ from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from renderers.word_declaration import Declared, declaration_data, declaration_toml, where_printed
-from renderers.word_form_items import FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
+from renderers.word_form_items import FigureGrid, FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
 from renderers.word_form_reader import read_form
 from renderers.word_grid import read_grids, read_lines
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
@@ -205,6 +205,14 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
             + "、".join(c.label for c in g.columns)
             + "；行数不够时按原行格式增加"
             for g in groups
+        ]
+    figures = [item for item in layout.items if isinstance(item, FigureGrid)]
+    if figures:
+        lines.append("数字表格（行与列交叉的每个空格问一个数，填在该格）：")
+        lines += [
+            f"  {where_printed(f.address, f.label)}起：行 {'、'.join(f.rows)} × 列 {'、'.join(f.columns)}，"
+            f"共 {len(f.rows) * len(f.columns)} 格"
+            for f in figures
         ]
     photos = [item for item in layout.items if isinstance(item, PhotoGroup)]
     lines += [

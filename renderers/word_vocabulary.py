@@ -139,6 +139,7 @@ def infer(
     options: tuple[str, ...] = (),
     multiple: bool = False,
     photo: bool = False,
+    figure: bool = False,
 ) -> Inferred:
     """The kind and check of one blank from its cleaned ``label`` and what its label and blank wrote.
 
@@ -149,12 +150,16 @@ def infer(
         options: check boxes written in the blank, which make the field a choice of them.
         multiple: the boxes allow several (可多选).
         photo: the blank is a photo cell.
+        figure: the blank is a cell of a table of figures: a whole number unless its words name an
+            amount (金额, （万元）).
     """
     if photo:
         return Inferred("photo", "photo", None)
     entry = next(
         (e for e in _VOCABULARY if re.search(e.pattern, label) or re.search(e.pattern, raw_label)), None
     )
+    if figure and (entry is None or entry.validator not in ("integer", "amount")):
+        entry = next(e for e in _VOCABULARY if e.key == "count")
     if options:
         choices = {"choices": list(options)}
         if multiple:
