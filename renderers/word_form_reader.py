@@ -7,13 +7,11 @@ after the label. A label written in pieces is one label: across two cells before
 事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹). A label
 asking two things (荣誉称号及评定时间, see ``word_vocabulary.label_parts``) with a blank printed for
 each is two questions; over one blank it is one, read as text by the vocabulary.
-A table of figures — heads (2020年 | 2021年, 男 | 女) over rows of labels (妇女人数, 执委人数) with a
-blank where each row crosses each column, its words asking for numbers — is one number a blank, named
-by row and column: 妇女人数（2021年） (``word_figure_table``).
+A table of figures (2020年 | 2021年 over 妇女人数, 执委人数) asks one number a blank, named by its row
+and column: 妇女人数（2021年） (``word_figure_table``).
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
-row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
-主讲人姓名, 主讲人出生年月. Limits written in a label —
-（500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
+row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns 主讲人姓名 ….
+Limits written in a label (（500字以内）, （500-1000字）, （800字左右）, （2-3张）) are the field's.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选; so do options
 printed in cells of their own (one box a cell, 是 | 否 columns, options under a column's header: see
 ``word_option_cells``), each marked in its own cell. A photo placeholder (照片, 一寸/二寸, 免冠)
@@ -24,14 +22,13 @@ photo per row. Stamp, signature and opinion cells are left for the stamp, never 
 naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
 审核 or 审批, writes no 字 limit, and whose blank holds only a stamp hint or date or stands in the
 table's last rows. “意见和建议（500字）” is a question.
-Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
-what is known (the unit's name, the submission date) and asked only when unknown.
+Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日), or in a cell of
+several (姓名：____ 性别：____), are filled from what is known and asked only when unknown.
 
 The recognition rules read best side by side, each a short pure function tested by a table of
-layouts (tests/test_word_form_reader.py); the items read (``word_form_items``), what a cell's text
-says (``word_cell_text``), options printed in cells (``word_option_cells``), the lines outside the
-tables (``word_form_lines``), what a grid is (``word_grid``), the label vocabulary and the filling
-live in their own modules.
+layouts (tests/test_word_form_reader.py); the items (``word_form_items``), a cell's text
+(``word_cell_text``), options in cells (``word_option_cells``), lines (``word_form_lines``), grids
+(``word_grid``), the vocabulary and the filling live in their own modules.
 """
 
 from __future__ import annotations
@@ -43,6 +40,7 @@ from dataclasses import replace
 from renderers.word_cell_text import (
     BOXES,
     MULTIPLE,
+    OFFICE_USE,
     OPINION_END,
     OPTIONAL,
     SIGN_WORDS,
@@ -74,7 +72,7 @@ from renderers.word_form_items import (
     Unplaced,
     Where,
 )
-from renderers.word_form_lines import LINE_BLANK, read_line
+from renderers.word_form_lines import LINE_BLANK, read_cell_lines, read_line
 from renderers.word_grid import Grid, GridCell, Line, cell_address
 from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
 from renderers.word_vocabulary import infer, label_parts
@@ -105,11 +103,11 @@ _LAST_ROWS = 3
 
 
 def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool:
-    """A label whose blank is for a signature, a stamp or an opinion, not for an answer: it names a
-    signature or stamp, or it ends in 意见/审核/审批 with no 字 limit and its blank (``blank``, or
-    its own cell after the label) holds only a stamp hint or date, or is empty in the last rows."""
+    """A label whose blank is for a signature, a stamp or an opinion: it names a signature or stamp,
+    or someone else to fill it (（招聘单位填写）), or it ends in 意见/审核/审批 with no 字 limit and its
+    blank (or its own cell) holds only a stamp hint or date, or is empty in the last rows."""
     text = label.text
-    if SIGN_WORDS.search(compact(text)):
+    if SIGN_WORDS.search(compact(text)) or OFFICE_USE.search(compact(text)):
         return True
     head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
     if char_limits(text) != (None, None) or not OPINION_END.search(clean_label(head)):
@@ -535,6 +533,9 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 items.append(_question(text, address(blank), side, blank.text))
                 label_cells[len(items) - 1] = first_piece
             continue
+        if in_cell := read_cell_lines(address(cell), text):
+            items += in_cell
+            continue
         if compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
             items.append(_question(text, address(cell), "inside"))
             continue
@@ -542,18 +543,32 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
     return _told_apart(grid, items, label_cells)
 
 
+def _owner(grid: Grid, row: int) -> str:
+    """Whose row it is: the nearest row at or above it starting with a name label (申请人姓名), less 姓名."""
+    for above in range(row, -1, -1):
+        first = next((c for c in grid.row_cells(above) if is_label(c) and c.row == above), None)
+        if first is not None and infer(clean_label(first.text)).validator == "person_name":
+            return re.sub(r"姓名$", "", clean_label(first.text))
+    return ""
+
+
 def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCell]) -> list[Item]:
-    """A label asked twice in one table (手机号码 beside 负责人, and again beside 填报人) is named
-    after the first label written in its own row: 申报单位负责人手机号码, 填报人手机号码; beside a label
-    spanning both rows (学历学位), after the row's own (全日制教育毕业院校, 在职教育毕业院校)."""
+    """A label asked twice in one table is named after the first label of its own row (申报单位负责人
+    手机号码, 填报人手机号码; beside 学历学位 spanning two rows, 全日制教育毕业院校); when that is the
+    question itself or would change what is asked (手机邮箱 a phone), after whose row it is (申请人邮箱)."""
     labels = [item.label for item in items if isinstance(item, Question)]
     told = list(items)
     for index, cell in label_cells.items():
         item = items[index]
+        if not isinstance(item, Question) or labels.count(item.label) < 2:
+            continue
         row = [c for c in grid.row_cells(cell.row) if is_label(c)]
         first = next((c for c in row if c.rows == 1), row[0])
-        if isinstance(item, Question) and labels.count(item.label) > 1 and first is not cell:
-            told[index] = replace(item, label=clean_label(first.text) + item.label)
+        named = clean_label(first.text) + item.label
+        if first is cell or infer(named).validator != infer(item.label).validator:
+            owner = _owner(grid, cell.row)
+            named = owner + item.label if owner and owner != item.label else item.label
+        told[index] = replace(item, label=named)
     return told
 
 

@@ -115,7 +115,7 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
             if address.startswith("P"):
                 document.paragraph(address)
             else:
-                document.cell(address)
+                document.cell(address.partition(":")[0])
         except (KeyError, IndexError) as error:
             raise RenderError(f"{form.id}: {Path(form.template).name} has no {address}") from error
     return lambda record: fill_word_form(form, template, record)
@@ -127,7 +127,7 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
 def _field_write(
     document: CellIndex, field: FieldDecl, record: FormRecord, answers: Mapping[str, Any]
 ) -> Callable[[], None]:
-    if field.cell.startswith("P"):
+    if ":" in field.cell:  # a blank in a line: P3:申报单位, or in a cell of several, T1R1C1:姓名
         text = _answer(field, answers, record)
         return _line_write(document, field.cell, text)
     if field.option_cells:
@@ -421,11 +421,12 @@ def _paragraph_after(document: CellIndex, element: Any, text: str) -> Paragraph:
 
 
 def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], None]:
+    """Write in the blank after ``label：`` of a line (``P3:label``) or of a cell (``T1R1C1:label``)."""
     place, _, label = address.partition(":")
-    paragraph = document.paragraph(place)
+    holder = document.paragraph(place)._p if place.startswith("P") else document.cell(place)._tc
 
     def write() -> None:
-        texts = list(paragraph._p.iter(qn("w:t")))
+        texts = list(holder.iter(qn("w:t")))
         whole = "".join(t.text or "" for t in texts)
         match = re.search(re.escape(label) + "[：:](" + LINE_BLANK + ")", whole)
         if match is None:

@@ -83,6 +83,9 @@ class _Entry:
 
 
 _VOCABULARY: tuple[_Entry, ...] = (
+    # a blank after a yes/no question is a choice of its two answers: 有无出国（境）证件
+    _Entry("^有无", "has", "choice", {"choices": ["有", "无"]}, kind="choice"),
+    _Entry("^是否", "yes_no", "choice", {"choices": ["是", "否"]}, kind="choice"),
     _Entry("身份证", "id_number", "id_number", example="450203198503120021"),
     _Entry(
         "姓名.*职务|职务.*姓名", "name_post", "text", {"min_hanzi": 4, "max_chars": 40}, "韦丽华 妇联主席"
@@ -105,6 +108,7 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("邮箱|信箱|电子邮件|(?i:e-?mail)", "email", "email", example="fulian@163.com"),
     _Entry("起止|期限|期间", "period", "period", example="2019.03-2021.06"),
     _Entry("年龄", "age", "integer", {"min": 0, "max": 120, "unit": "岁"}, "35"),
+    _Entry("工龄|教龄|党龄|会龄", "years", "integer", {"min": 0, "max": 80, "unit": "年"}, "12"),
     _Entry("人数|人口|数量|个数|户数|次数", "count", "integer", {"min": 0, "max": 10_000_000}, "12"),
     _Entry("万元", "amount", "amount", {"unit": "万元"}, "12.5"),
     _Entry("金额|资金|经费|投入|预算|（元）", "amount", "amount", {"unit": "元"}, "5000"),
