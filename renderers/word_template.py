@@ -247,7 +247,9 @@ def _tick(cell: _Cell, chosen: list[str]) -> None:
     texts = list(cell._tc.iter(qn("w:t")))
     whole = "".join(t.text or "" for t in texts)
     for option in chosen:
-        match = re.search(f"([{BOXES}])\\s*{re.escape(option)}(?![^{BOXES}\\s，,、;；])", whole)
+        # the option as printed may hold a blank of its own (□有，持有    证。), read without it
+        printed = r"[\s\u3000_＿]*".join(map(re.escape, option))
+        match = re.search(f"([{BOXES}])\\s*{printed}(?![^{BOXES}\\s，,、;；。.])", whole)
         if match is None:
             raise RenderError(f"option {option!r} has no box in its cell")
         position, offset = match.start(1), 0

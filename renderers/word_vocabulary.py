@@ -112,6 +112,14 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("人数|人口|数量|个数|户数|次数", "count", "integer", {"min": 0, "max": 10_000_000}, "12"),
     _Entry("万元", "amount", "amount", {"unit": "万元"}, "12.5"),
     _Entry("金额|资金|经费|投入|预算|（元）", "amount", "amount", {"unit": "元"}, "5000"),
+    # a date still to come: 预计毕业时间, 计划完成日期
+    _Entry(
+        "(?:预计|计划|拟)[^，。]{0,6}(?:日期|时间|年月)",
+        "planned_date",
+        "date",
+        {"max_years_ahead": 10},
+        "2025年6月",
+    ),
     _Entry("日期|时间|年月", "date", "date", example="2019年3月 或 2019.3.15"),
     _Entry(
         "单位.*职务|职务.*单位",

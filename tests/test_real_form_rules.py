@@ -2,17 +2,21 @@
 (tests/real_forms/README.md), each written here on a small form of its own so that it runs without
 them: text in a drawn text box is no line of the form, 附件1： numbers the attachment, a title printed
 over two lines or in the table's first row, several 标签：____ blanks in one cell, a label asked twice
-named after whose row it is, a yes/no label over a plain blank, and a blank someone else fills."""
+named after whose row it is, a yes/no label over a plain blank, a blank someone else fills, and a
+date still to come (预计毕业时间)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from docx import Document
 from docx.oxml import parse_xml
 
+from dialogs.date_validators import validate_date
 from dialogs.declarations import FieldDecl
+from dialogs.validators import Accepted, Rejected, ValidationContext
 from renderers.word_form_lines import read_cell_lines, read_line
 from renderers.word_grid import Line, read_lines
 from renderers.word_import import import_report
@@ -174,3 +178,16 @@ def test_a_yes_no_label_is_a_choice_and_years_of_service_a_number(
 )
 def test_a_blank_someone_else_fills_is_left_as_it_is(label: str, expected: str) -> None:
     assert layout([3.0, 6.0], [["姓名", ""], [label, ""], ["联系电话", ""]])[1] == expected
+
+
+def test_a_date_still_to_come_is_taken_up_to_ten_years_ahead() -> None:
+    inferred = infer("预计毕业时间")
+    assert (inferred.validator, inferred.params) == ("date", {"max_years_ahead": 10})
+    context = ValidationContext("预计毕业时间", date(2021, 5, 10), 2021)
+    assert validate_date("2023年6月", inferred.params, context) == Accepted("2023-06")
+    assert validate_date("2032年6月", inferred.params, context) == Rejected(
+        "预计毕业时间不能晚于2031年，请核对后重新填写。"
+    )
+    assert validate_date("2023年6月", {}, ValidationContext("入学时间", date(2021, 5, 10), 2021)) == Rejected(
+        "入学时间不能晚于今天（2021年5月10日），请核对后重新填写。"
+    )
