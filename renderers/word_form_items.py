@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
-    "FigureGrid",
+    "CrossGrid",
     "FormLayout",
     "Item",
     "Known",
@@ -57,14 +57,15 @@ class RowGroup:
 
 
 @dataclass(frozen=True)
-class FigureGrid:
-    """A table of figures (项目 | 2020年 | 2021年 over 妇女人数 …): each blank is a ``Question`` of
-    kind ``figure`` of its own; this names the grid for the import report."""
+class CrossGrid:
+    """A table read across (项目 | 2020年 | 2021年 over 妇女人数 …, or 姓名 | 手机号 over 第一指导老师):
+    each blank is a ``Question`` of its own; this names the grid for the import report."""
 
-    label: str  # the corner's heading (项目), or 数字表格
+    label: str  # the title on the left or the corner's heading (项目), else 数字表格
     address: str  # the first blank
     rows: tuple[str, ...]
     columns: tuple[str, ...]
+    figures: bool = True  # a number in each blank; else each blank asks what its row and column say
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class Unplaced:
     address: str
 
 
-Item = Question | RowGroup | FigureGrid | PhotoGroup | Stamp | LineBlank | Unplaced
+Item = Question | RowGroup | CrossGrid | PhotoGroup | Stamp | LineBlank | Unplaced
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ LINE_BLANK = r"[\s\u3000_＿]*(?:(?:\d{4})?[\s\u3000_＿]*年[\s\u3000_＿]*月[
 _LINE_BLANK = re.compile(r"(?P<label>[^\s：:_＿]+?)[：:](?P<blank>" + LINE_BLANK + ")")
 
 
+#: A line that only heads what follows: the attachment's number (附件 3：), or notes (注：, 填表说明：).
+_HEADING = re.compile(r"附件\s*[\d一二三四五六七八九十]*|注|注意|说明|填表说明|注意事项")
+
+
 def _known(label: str, blank: str) -> Known | None:
     if "单位" in label:
         return "unit_name"
@@ -58,8 +62,8 @@ def read_line(line: Line) -> list[LineBlank | Stamp]:
         if blank and not ends_line and not re.search(r"[_＿年]|\s{2,}", blank):
             continue  # one space between a filled answer and the next label
         label = clean_label(raw)
-        if re.fullmatch(r"附件[\d一二三四五六七八九十]*", label):
-            continue  # "附件1：" numbers the attachment; nothing is written after it
+        if _HEADING.fullmatch(line.text[: end - len(blank)].strip().rstrip("：:")):
+            continue  # "附件1：", "注：" head what follows; nothing is written after them
         address = f"{line.address}:{raw}"
         if re.search(r"签字|签名", raw):
             found.append(Stamp(label, address))

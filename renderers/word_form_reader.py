@@ -7,8 +7,8 @@ after the label. A label written in pieces is one label: across two cells before
 事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹). A label
 asking two things (荣誉称号及评定时间, see ``word_vocabulary.label_parts``) with a blank printed for
 each is two questions; over one blank it is one, read as text by the vocabulary.
-A table of figures (2020年 | 2021年 over 妇女人数, 执委人数) asks one number a blank, named by its row
-and column: 妇女人数（2021年） (``word_figure_table``).
+A table read across (2020年 | 2021年 over 妇女人数; 姓名 | 手机号 over 第一指导老师) asks one question a
+blank, named by its row and column: 妇女人数（2021年）, 第一指导老师手机号 (``word_cross_table``).
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
 row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns 主讲人姓名 ….
 Limits written in a label (（500字以内）, （500-1000字）, （800字左右）, （2-3张）) are the field's.
@@ -59,9 +59,9 @@ from renderers.word_cell_text import (
     photo_limits,
     stamp_label,
 )
-from renderers.word_figure_table import figure_items, figure_table
+from renderers.word_cross_table import cross_items, cross_table
 from renderers.word_form_items import (
-    FigureGrid,
+    CrossGrid,
     FormLayout,
     Item,
     LineBlank,
@@ -80,7 +80,7 @@ from renderers.word_vocabulary import infer, label_parts
 __all__ = [
     "BOXES",
     "LINE_BLANK",
-    "FigureGrid",
+    "CrossGrid",
     "FormLayout",
     "Item",
     "LineBlank",
@@ -106,8 +106,7 @@ def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool
     """A label whose blank is for a signature, a stamp or an opinion: it names a signature or stamp,
     or someone else to fill it (（招聘单位填写）), or it ends in 意见/审核/审批 with no 字 limit and its
     blank (or its own cell) holds only a stamp hint or date, or is empty in the last rows."""
-    text = label.text
-    if SIGN_WORDS.search(compact(text)) or OFFICE_USE.search(compact(text)):
+    if SIGN_WORDS.search(compact(text := label.text)) or OFFICE_USE.search(compact(text)):
         return True
     head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
     if char_limits(text) != (None, None) or not OPINION_END.search(clean_label(head)):
@@ -424,11 +423,11 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         rows, header = answer_columns(grid, row, used)
         used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
         choices.update((found.label, _options_over(grid, found)) for found in rows)
-    figures: dict[GridCell, list[Item]] = {}  # a table of figures, by its corner cell
+    across: dict[GridCell, list[Item]] = {}  # a table read across, by its corner cell
     for row in range(grid.height):
-        if (table := figure_table(grid, row, used)) is not None:
+        if (table := cross_table(grid, row, used)) is not None:
             used |= table.taken
-            figures[table.corner] = figure_items(grid, table)
+            across[table.corner] = cross_items(grid, table)
     groups: dict[GridCell, RowGroup] = {}
     for row in range(grid.height):
         found = _repeating_table(grid, row, used)
@@ -438,13 +437,12 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             groups.update(dict.fromkeys(taken, group))
     emitted: set[int] = set()
     label_cells: dict[int, GridCell] = {}
-
     for cell in grid.cells:
         if cell in choices:
             items.append(choices[cell])
             continue
-        if cell in figures:
-            items += figures[cell]
+        if cell in across:
+            items += across[cell]
             continue
         if cell in groups:
             if id(groups[cell]) not in emitted:

@@ -20,7 +20,7 @@ from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from renderers.word_declaration import Declared, declaration_data, declaration_toml, where_printed
-from renderers.word_form_items import FigureGrid, FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
+from renderers.word_form_items import CrossGrid, FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
 from renderers.word_form_reader import read_form
 from renderers.word_grid import Grid, read_grids, read_lines
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
@@ -221,13 +221,17 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
             + "；行数不够时按原行格式增加"
             for g in groups
         ]
-    figures = [item for item in layout.items if isinstance(item, FigureGrid)]
-    if figures:
-        lines.append("数字表格（行与列交叉的每个空格问一个数，填在该格）：")
+    across = {
+        True: "数字表格（行与列交叉的每个空格问一个数，填在该格）：",
+        False: "按行列填写的表格（每个空格按所在行和列提问，填在该格）：",
+    }
+    for figures, heading in across.items():
+        grids = [item for item in layout.items if isinstance(item, CrossGrid) and item.figures is figures]
+        lines += [heading] if grids else []
         lines += [
-            f"  {where_printed(f.address, f.label)}起：行 {'、'.join(f.rows)} × 列 {'、'.join(f.columns)}，"
-            f"共 {len(f.rows) * len(f.columns)} 格"
-            for f in figures
+            f"  {where_printed(g.address, g.label)}起：行 {'、'.join(g.rows)} × 列 {'、'.join(g.columns)}，"
+            f"共 {len(g.rows) * len(g.columns)} 格"
+            for g in grids
         ]
     photos = [item for item in layout.items if isinstance(item, PhotoGroup)]
     lines += [

@@ -43,8 +43,10 @@ def test_text_in_a_drawn_text_box_is_not_a_line_of_the_form() -> None:
     assert [line.text for line in read_lines(document)] == ["", "河北省食品药品从业人员健康检查表"]
 
 
-@pytest.mark.parametrize("text", ["附件1：", "附件：", "附件三：", "附件2:  "])
-def test_the_attachments_number_is_no_blank(text: str) -> None:
+@pytest.mark.parametrize(
+    "text", ["附件1：", "附件：", "附件三：", "附件2:  ", "附件 3:", "注：", "填表说明："]
+)
+def test_the_attachments_number_and_a_notes_heading_are_no_blanks(text: str) -> None:
     assert read_line(Line("P1", text, 0)) == []
 
 

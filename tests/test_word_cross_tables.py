@@ -1,7 +1,9 @@
-"""A table of figures (项目 | 2020年 | 2021年 over 妇女人数 | 执委人数, or 类别 × 男 | 女): each blank
-is one number question named by its row and column, printed in that blank; the import report lists
-the grid. Until issue 23's figures round the column heads were read as labels of the first row's
-blanks and the row labels were left unused."""
+"""A table read across: column heads over rows of labels, one blank where each row crosses each
+column. A table of figures (项目 | 2020年 | 2021年 over 妇女人数 | 执委人数, or 类别 × 男 | 女) asks one
+number a blank, named by row and column and printed in that blank; the import report lists the grid.
+Until issue 23's figures round the column heads were read as labels of the first row's blanks and the
+row labels were left unused. The same layout with the questions in the columns (姓名 | 手机号 over
+第一指导老师) or in the rows (肝类 | 痢疾 over 患病时间), as on real forms, is read the same way."""
 
 from __future__ import annotations
 
@@ -87,6 +89,76 @@ from tests.test_word_template import _pages, record_for
 )
 def test_a_table_of_figures_is_a_number_in_each_cell(rows: list[word_forms.Row], expected: list[str]) -> None:
     assert layout([3.0] * 3, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [
+                [Span("指导教师", rows=3), "", "姓名", "手机号", "邮箱"],
+                ["第一指导老师", "", "", ""],
+                ["第二指导老师", "", "", ""],
+            ],
+            [
+                "T1R2C3 行列表格“指导教师” 第一指导老师|第二指导老师 × 姓名|手机号|邮箱",
+                *(
+                    "T1R2C3 第一指导老师姓名 text",
+                    "T1R2C4 第一指导老师手机号 text",
+                    "T1R2C5 第一指导老师邮箱 text",
+                ),
+                *(
+                    "T1R3C3 第二指导老师姓名 text",
+                    "T1R3C4 第二指导老师手机号 text",
+                    "T1R3C5 第二指导老师邮箱 text",
+                ),
+            ],
+            id="the-columns-ask-the-rows-say-whose",
+        ),
+        pytest.param(
+            [[Span("既往病史", rows=2), "病名", "肝类", "痢疾", "伤寒"], ["患病时间", "", "", ""]],
+            [
+                "T1R2C3 行列表格“既往病史” 患病时间 × 肝类|痢疾|伤寒",
+                *("T1R2C3 肝类患病时间 text", "T1R2C4 痢疾患病时间 text", "T1R2C5 伤寒患病时间 text"),
+            ],
+            id="the-rows-ask-the-columns-say-which",
+        ),
+        pytest.param(
+            [["", "党员", "团员", "群众", "其他"], ["政治面貌", "", "", "", ""]],
+            [
+                "T1R1C2 未识别“党员”",
+                "T1R2C3 团员 text",
+                "T1R2C4 群众 text",
+                "T1R2C5 其他 text",
+                "T1R2C2 政治面貌 text",
+            ],
+            id="a-choice-under-its-options-is-no-table-read-across",  # read as before this rule
+        ),
+    ],
+)
+def test_a_table_read_across_names_each_blank_by_its_row_and_column(
+    rows: list[word_forms.Row], expected: list[str]
+) -> None:
+    assert layout([3.0] * 5, rows)[: len(expected)] == expected
+
+
+def test_the_questions_of_a_table_read_across_are_checked_as_their_column_says() -> None:
+    rows: list[word_forms.Row] = [
+        [Span("指导教师", rows=3), "", "姓名", "手机号", "邮箱"],
+        ["第一指导老师", "", "", ""],
+        ["第二指导老师", "", "", ""],
+    ]
+    form = imported(form_of([3.0] * 5, rows))
+    fields = [step for step in form.form.steps if isinstance(step, FieldDecl)]
+    assert [(f.label, f.validator) for f in fields[:3]] == [
+        ("第一指导老师姓名", "person_name"),
+        ("第一指导老师手机号", "mobile"),
+        ("第一指导老师邮箱", "email"),
+    ]
+    assert (
+        "  表1第2行“指导教师”起：行 第一指导老师、第二指导老师 × 列 姓名、手机号、邮箱，共 6 格"
+        in import_report(form).splitlines()
+    )
 
 
 def test_units_written_in_a_row_make_its_cells_amounts() -> None:
