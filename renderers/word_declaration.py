@@ -34,7 +34,7 @@ def where_printed(address: str, raw_label: str) -> str:
     """``("T1R2C4", "性别")`` → ``"表1第2行“性别”"``; ``"P3:申报单位"`` → ``"表外“申报单位”"``."""
     if address.startswith("P"):
         return f"表外“{raw_label}”"
-    match = re.fullmatch(r"T([\d.]+)R(\d+)C(\d+)(?::.*)?", address)
+    match = re.fullmatch(r"T([\d.]+)R(\d+)C(\d+)(?::.*|#\d+)?", address)
     if match is None:
         return f"“{raw_label}”"
     return f"表{match[1]}第{match[2]}行“{raw_label}”"

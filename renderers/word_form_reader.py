@@ -37,6 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from renderers.word_bracket_blanks import bracket_cells
 from renderers.word_cell_text import (
     BOXES,
     MULTIPLE,
@@ -74,6 +75,7 @@ from renderers.word_form_items import (
 )
 from renderers.word_form_lines import LINE_BLANK, read_cell_lines, read_line
 from renderers.word_grid import Grid, GridCell, Line, cell_address
+from renderers.word_label_names import told_apart
 from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
 from renderers.word_vocabulary import infer, label_parts
 
@@ -423,6 +425,8 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         rows, header = answer_columns(grid, row, used)
         used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
         choices.update((found.label, _options_over(grid, found)) for found in rows)
+    bracketed, taken = bracket_cells(grid, used)  # 第（  ）名: a blank in brackets
+    used |= taken
     across: dict[GridCell, list[Item]] = {}  # a table read across, by its corner cell
     for row in range(grid.height):
         if (table := cross_table(grid, row, used)) is not None:
@@ -441,8 +445,8 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         if cell in choices:
             items.append(choices[cell])
             continue
-        if cell in across:
-            items += across[cell]
+        if cell in across or cell in bracketed:
+            items += across.get(cell) or bracketed[cell]
             continue
         if cell in groups:
             if id(groups[cell]) not in emitted:
@@ -538,36 +542,7 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             items.append(_question(text, address(cell), "inside"))
             continue
         items.append(Unplaced(compact(text), address(cell)))
-    return _told_apart(grid, items, label_cells)
-
-
-def _owner(grid: Grid, row: int) -> str:
-    """Whose row it is: the nearest row at or above it starting with a name label (申请人姓名), less 姓名."""
-    for above in range(row, -1, -1):
-        first = next((c for c in grid.row_cells(above) if is_label(c) and c.row == above), None)
-        if first is not None and infer(clean_label(first.text)).validator == "person_name":
-            return re.sub(r"姓名$", "", clean_label(first.text))
-    return ""
-
-
-def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCell]) -> list[Item]:
-    """A label asked twice in one table is named after the first label of its own row (申报单位负责人
-    手机号码, 填报人手机号码; beside 学历学位 spanning two rows, 全日制教育毕业院校); when that is the
-    question itself or would change what is asked (手机邮箱 a phone), after whose row it is (申请人邮箱)."""
-    labels = [item.label for item in items if isinstance(item, Question)]
-    told = list(items)
-    for index, cell in label_cells.items():
-        item = items[index]
-        if not isinstance(item, Question) or labels.count(item.label) < 2:
-            continue
-        row = [c for c in grid.row_cells(cell.row) if is_label(c)]
-        first = next((c for c in row if c.rows == 1), row[0])
-        named = clean_label(first.text) + item.label
-        if first is cell or infer(named).validator != infer(item.label).validator:
-            owner = _owner(grid, cell.row)
-            named = owner + item.label if owner and owner != item.label else item.label
-        told[index] = replace(item, label=named)
-    return told
+    return told_apart(grid, items, label_cells)
 
 
 # --- a whole form -------------------------------------------------------------------------------

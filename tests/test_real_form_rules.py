@@ -193,3 +193,46 @@ def test_a_date_still_to_come_is_taken_up_to_ten_years_ahead() -> None:
     assert validate_date("2023年6月", {}, ValidationContext("入学时间", date(2021, 5, 10), 2021)) == Rejected(
         "入学时间不能晚于今天（2021年5月10日），请核对后重新填写。"
     )
+
+
+BRACKETS = [
+    ["姓名", "", "志愿部门", ""],
+    [
+        Span("绩点排名\n（19级不填）", rows=2),
+        Span("第（  ）名\n专业/班级共（  ）人", rows=2),
+        Span("补考情况", rows=2),
+        "累积补考数（  ）门",
+    ],
+    ["本学年补考数（  ）门"],
+    ["是否服从调剂", Span("是（  ）  否（  ）", cols=3)],
+]
+
+
+def test_blanks_printed_as_empty_brackets_are_asked_and_written_inside_them() -> None:
+    assert layout([3.0] * 4, BRACKETS)[2:] == [
+        "T1R2C2#1 绩点排名：第（）名 figure",
+        "T1R2C2#2 绩点排名：专业/班级共（）人 figure",
+        "T1R2C4#1 补考情况：累积补考数（）门 figure",
+        "T1R3C4#1 补考情况：本学年补考数（）门 figure",
+        "T1R4C2#1 是否服从调剂 choice 是/否",
+    ], "the blank under 志愿部门 stays its own (a bracket cell is no label over it)"
+    blank = _form([], BRACKETS)
+    form = imported(blank)
+    fields = {step.label: step for step in form.form.steps if isinstance(step, FieldDecl)}
+    assert fields["绩点排名：第（）名"].validator == "integer"
+    assert fields["是否服从调剂"].option_cells == {"是": "T1R4C2#1", "否": "T1R4C2#2"}
+    answers: dict[str, Any] = {field.key: stored(field, {}) for field in fields.values()}
+    answers |= {
+        fields["绩点排名：第（）名"].key: 3,
+        fields["绩点排名：专业/班级共（）人"].key: 56,
+        fields["补考情况：累积补考数（）门"].key: 0,
+        fields["补考情况：本学年补考数（）门"].key: 0,
+        fields["是否服从调剂"].key: "是",
+    }
+    document = filled(blank, form.form, answers, {})
+    table = cells(document)
+    assert table[1][1] == "第（3 ）名\n专业/班级共（56）人"
+    assert (table[1][3], table[2][3]) == ("累积补考数（0 ）门", "本学年补考数（0 ）门")
+    assert table[3][1] == "是（√ ）  否（  ）"
+    assert table[1][0] == "绩点排名\n（19级不填）", "a bracket with words in it is no blank"
+    assert_rest_untouched(blank, document, form.form)

@@ -136,7 +136,7 @@ def targets(document: DocxDocument, form: FormDecl) -> set[str]:
 
 def _holder(document: DocxDocument, address: str) -> str:
     """The paragraph (P3, P3:label) or the cell (T1R2C3, T1R1C1:label) an address writes in."""
-    place = address.split(":")[0]
+    place = re.split("[:#]", address)[0]
     if place.startswith("P"):
         return path(find_paragraph(document, place)._p)
     return path(find_cell(document, place)._tc)
