@@ -221,6 +221,7 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     summary = next((s["key"] for s in top_text if s.get("validator") == "person_name"), None)
     summary = summary or (top_text[0]["key"] if top_text else None)
     summary = summary or next((s["group"] for s in steps if "group" in s), None)  # a form of one table
+    summary = summary or next((s["key"] for s in steps if "key" in s), None)  # only a photo left blank
     data: dict[str, Any] = {
         "id": form_id,
         "title": title,

@@ -24,7 +24,7 @@ from renderers.word_vocabulary import infer
 from tests.fixtures import word_forms
 from tests.fixtures.word_forms import Span
 from tests.test_word_form_reader import layout
-from tests.test_word_import_layouts import assert_rest_untouched, cells, filled, imported
+from tests.test_word_import_layouts import assert_rest_untouched, cells, filled, form_of, imported
 from tests.test_word_template import stored
 
 _TEXT_BOX = (
@@ -236,3 +236,14 @@ def test_blanks_printed_as_empty_brackets_are_asked_and_written_inside_them() ->
     assert table[3][1] == "是（√ ）  否（  ）"
     assert table[1][0] == "绩点排名\n（19级不填）", "a bracket with words in it is no blank"
     assert_rest_untouched(blank, document, form.form)
+
+
+def test_a_form_whose_only_blank_is_its_photo_imports() -> None:
+    """A form handed back filled but for its photo (卓越工作室成员申请表) was refused with pydantic's
+    English message about summary_field; it imports, asking the photo."""
+    rows: list[word_forms.Row] = [
+        ["姓名", "李金亮", "性别", "男", Span("照片", rows=2)],
+        ["班级", "计科1702", "籍贯", "汉"],
+    ]
+    form = imported(form_of([3.0] * 5, rows))
+    assert [step.kind for step in form.form.steps] == ["photo"] and form.form.summary_field == "photo"
