@@ -165,7 +165,8 @@ def validate_campaign_date(text: str, params: Mapping[str, Any], ctx: Validation
 
 
 def validate_date(text: str, params: Mapping[str, Any], ctx: ValidationContext) -> ValidationResult:
-    """A date to the month or to the day, not after today; stored "2019-03" or "2019-03-15"."""
+    """A date to the month or to the day, not after today — or, with ``max_years_ahead``, up to that
+    many years after it (预计毕业时间); stored "2019-03" or "2019-03-15"."""
     if not text.strip():
         return empty_answer(ctx)
     parts = _parse_date_parts(text)
@@ -177,7 +178,10 @@ def validate_date(text: str, params: Mapping[str, Any], ctx: ValidationContext) 
     if day is not None and not is_real_date(year, month, day):
         return Rejected(f"{year}年{month}月{day}日不是有效日期，请核对后重新填写。")
     stored = f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
-    if (year, month, day or 1) > (ctx.today.year, ctx.today.month, ctx.today.day):
+    ahead = int(params.get("max_years_ahead", 0))
+    if ahead and year > ctx.today.year + ahead:
+        return Rejected(f"{ctx.label}不能晚于{ctx.today.year + ahead}年，请核对后重新填写。")
+    if not ahead and (year, month, day or 1) > (ctx.today.year, ctx.today.month, ctx.today.day):
         return Rejected(f"{ctx.label}不能晚于今天（{_date_in_chinese(ctx.today)}），请核对后重新填写。")
     return Accepted(stored)
 

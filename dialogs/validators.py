@@ -503,7 +503,7 @@ _PARAMS: dict[str, dict[str, _Param]] = {
     "id_number": {"birth_field": _Param("str"), "gender_field": _Param("str")},
     "amount": {"unit": _Param("str")},
     "email": {},
-    "date": {},
+    "date": {"max_years_ahead": _Param("int")},
     "period": {},
     "choices": {"choices": _Param("list[str]", required=True)},
 }

@@ -40,6 +40,10 @@ _SPACES = re.compile(r"[\s\u3000]+")
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]")
 SIGN_WORDS = re.compile(r"盖章|公章|签字|签名|签章")
 OPINION_END = re.compile(r"(?:意见|审核|审批|审查)$")
+#: A label saying someone else fills its blank: 资格初审情况（招聘单位填写）, （由审核部门填）, （组织专用）.
+OFFICE_USE = re.compile(
+    r"[（(](?!本人|申请人|个人|考生|填表人)(?:由[^（）()]{1,10}填写?|[^（）()]{1,10}(?:填写|专用))[）)]"
+)
 _DATE_ONLY = re.compile(r"[\s\u3000_]*(?:\d{4})?[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日[\s\u3000_]*")
 _PHOTO_PLACEHOLDER = re.compile(r"照片|相片|彩照|免冠|[一二两12]寸")
 _PHOTOS_AFTER = re.compile(r"附后|另附|附件")

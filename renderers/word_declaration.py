@@ -34,7 +34,7 @@ def where_printed(address: str, raw_label: str) -> str:
     """``("T1R2C4", "性别")`` → ``"表1第2行“性别”"``; ``"P3:申报单位"`` → ``"表外“申报单位”"``."""
     if address.startswith("P"):
         return f"表外“{raw_label}”"
-    match = re.fullmatch(r"T([\d.]+)R(\d+)C(\d+)", address)
+    match = re.fullmatch(r"T([\d.]+)R(\d+)C(\d+)(?::.*|#\d+)?", address)
     if match is None:
         return f"“{raw_label}”"
     return f"表{match[1]}第{match[2]}行“{raw_label}”"
@@ -81,6 +81,7 @@ def _field(question: Question, keys: _Keys, fallbacks: list[str], compounds: lis
         options=question.options,
         multiple=question.multiple,
         photo=question.kind == "photo",
+        figure=question.kind == "figure",
     )
     if inferred.fallback:
         fallbacks.append(question.label)
@@ -220,6 +221,7 @@ def declaration_data(layout: FormLayout, form_id: str, title: str, template: str
     summary = next((s["key"] for s in top_text if s.get("validator") == "person_name"), None)
     summary = summary or (top_text[0]["key"] if top_text else None)
     summary = summary or next((s["group"] for s in steps if "group" in s), None)  # a form of one table
+    summary = summary or next((s["key"] for s in steps if "key" in s), None)  # only a photo left blank
     data: dict[str, Any] = {
         "id": form_id,
         "title": title,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "CrossGrid",
     "FormLayout",
     "Item",
     "Known",
@@ -34,7 +35,7 @@ class Question:
     raw_label: str  # as written: "主要事迹（500-1000字）"
     address: str
     where: Where
-    kind: Literal["text", "choice", "photo"] = "text"
+    kind: Literal["text", "choice", "photo", "figure"] = "text"  # figure: a number, in a table of figures
     options: tuple[str, ...] = ()
     multiple: bool = False
     min_chars: int | None = None
@@ -53,6 +54,18 @@ class RowGroup:
     address: str
     columns: tuple[Question, ...]
     blank_rows: int
+
+
+@dataclass(frozen=True)
+class CrossGrid:
+    """A table read across (项目 | 2020年 | 2021年 over 妇女人数 …, or 姓名 | 手机号 over 第一指导老师):
+    each blank is a ``Question`` of its own; this names the grid for the import report."""
+
+    label: str  # the title on the left or the corner's heading (项目), else 数字表格
+    address: str  # the first blank
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    figures: bool = True  # a number in each blank; else each blank asks what its row and column say
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,7 @@ class Unplaced:
     address: str
 
 
-Item = Question | RowGroup | PhotoGroup | Stamp | LineBlank | Unplaced
+Item = Question | RowGroup | CrossGrid | PhotoGroup | Stamp | LineBlank | Unplaced
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ after the label. A label written in pieces is one label: across two cells before
 事迹 | blank), or one piece per row down a column beside one tall blank (主 / 要 / 事 / 迹). A label
 asking two things (荣誉称号及评定时间, see ``word_vocabulary.label_parts``) with a blank printed for
 each is two questions; over one blank it is one, read as text by the vocabulary.
+A table read across (2020年 | 2021年 over 妇女人数; 姓名 | 手机号 over 第一指导老师) asks one question a
+blank, named by its row and column: 妇女人数（2021年）, 第一指导老师手机号 (``word_cross_table``).
 A header row of labels over two or more blank rows is a repeating table (one group row per blank
-row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns
-主讲人姓名, 主讲人出生年月. Limits written in a label —
-（500字以内）, （500-1000字）, （800字左右）, （不少于3张）, （2-3张） — become the field's limits.
+row, more allowed); a two-row header (主讲人 over 姓名 | 出生年月) names its sub-columns 主讲人姓名 ….
+Limits written in a label (（500字以内）, （500-1000字）, （800字左右）, （2-3张）) are the field's.
 Check boxes in a blank (□A □B, ☐, ○) make a choice, several when it says 可多选/多选; so do options
 printed in cells of their own (one box a cell, 是 | 否 columns, options under a column's header: see
 ``word_option_cells``), each marked in its own cell. A photo placeholder (照片, 一寸/二寸, 免冠)
@@ -21,14 +22,13 @@ photo per row. Stamp, signature and opinion cells are left for the stamp, never 
 naming a signature or stamp (盖章, 签字), a blank holding only 年 月 日, or a label that ends in 意见,
 审核 or 审批, writes no 字 limit, and whose blank holds only a stamp hint or date or stands in the
 table's last rows. “意见和建议（500字）” is a question.
-Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日) are filled from
-what is known (the unit's name, the submission date) and asked only when unknown.
+Blanks in lines outside the tables (推荐单位（盖章）：____  填表日期：  年  月  日), or in a cell of
+several (姓名：____ 性别：____), are filled from what is known and asked only when unknown.
 
 The recognition rules read best side by side, each a short pure function tested by a table of
-layouts (tests/test_word_form_reader.py); the items read (``word_form_items``), what a cell's text
-says (``word_cell_text``), options printed in cells (``word_option_cells``), the lines outside the
-tables (``word_form_lines``), what a grid is (``word_grid``), the label vocabulary and the filling
-live in their own modules.
+layouts (tests/test_word_form_reader.py); the items (``word_form_items``), a cell's text
+(``word_cell_text``), options in cells (``word_option_cells``), lines (``word_form_lines``), grids
+(``word_grid``), the vocabulary and the filling live in their own modules.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from renderers.word_bracket_blanks import bracket_cells
 from renderers.word_cell_text import (
     BOXES,
     MULTIPLE,
+    OFFICE_USE,
     OPINION_END,
     OPTIONAL,
     SIGN_WORDS,
@@ -58,7 +60,9 @@ from renderers.word_cell_text import (
     photo_limits,
     stamp_label,
 )
+from renderers.word_cross_table import cross_items, cross_table
 from renderers.word_form_items import (
+    CrossGrid,
     FormLayout,
     Item,
     LineBlank,
@@ -69,14 +73,16 @@ from renderers.word_form_items import (
     Unplaced,
     Where,
 )
-from renderers.word_form_lines import LINE_BLANK, read_line
+from renderers.word_form_lines import LINE_BLANK, read_cell_lines, read_line
 from renderers.word_grid import Grid, GridCell, Line, cell_address
+from renderers.word_label_names import told_apart
 from renderers.word_option_cells import OptionCells, answer_columns, boxes_in_cells, header_options
 from renderers.word_vocabulary import infer, label_parts
 
 __all__ = [
     "BOXES",
     "LINE_BLANK",
+    "CrossGrid",
     "FormLayout",
     "Item",
     "LineBlank",
@@ -99,11 +105,10 @@ _LAST_ROWS = 3
 
 
 def _is_stamp_label(grid: Grid, label: GridCell, blank: GridCell | None) -> bool:
-    """A label whose blank is for a signature, a stamp or an opinion, not for an answer: it names a
-    signature or stamp, or it ends in 意见/审核/审批 with no 字 limit and its blank (``blank``, or
-    its own cell after the label) holds only a stamp hint or date, or is empty in the last rows."""
-    text = label.text
-    if SIGN_WORDS.search(compact(text)):
+    """A label whose blank is for a signature, a stamp or an opinion: it names a signature or stamp,
+    or someone else to fill it (（招聘单位填写）), or it ends in 意见/审核/审批 with no 字 limit and its
+    blank (or its own cell) holds only a stamp hint or date, or is empty in the last rows."""
+    if SIGN_WORDS.search(compact(text := label.text)) or OFFICE_USE.search(compact(text)):
         return True
     head, *dated = re.split(r"[\s\u3000_]*年[\s\u3000_]*月[\s\u3000_]*日", text, maxsplit=1)
     if char_limits(text) != (None, None) or not OPINION_END.search(clean_label(head)):
@@ -420,6 +425,13 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
         rows, header = answer_columns(grid, row, used)
         used |= header | {cell for found in rows for cell in (found.label, *found.cells)}
         choices.update((found.label, _options_over(grid, found)) for found in rows)
+    bracketed, taken = bracket_cells(grid, used)  # 第（  ）名: a blank in brackets
+    used |= taken
+    across: dict[GridCell, list[Item]] = {}  # a table read across, by its corner cell
+    for row in range(grid.height):
+        if (table := cross_table(grid, row, used)) is not None:
+            used |= table.taken
+            across[table.corner] = cross_items(grid, table)
     groups: dict[GridCell, RowGroup] = {}
     for row in range(grid.height):
         found = _repeating_table(grid, row, used)
@@ -429,10 +441,12 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
             groups.update(dict.fromkeys(taken, group))
     emitted: set[int] = set()
     label_cells: dict[int, GridCell] = {}
-
     for cell in grid.cells:
         if cell in choices:
             items.append(choices[cell])
+            continue
+        if cell in across or cell in bracketed:
+            items += across.get(cell) or bracketed[cell]
             continue
         if cell in groups:
             if id(groups[cell]) not in emitted:
@@ -523,26 +537,14 @@ def read_grid(grid: Grid, nested: Mapping[GridCell, Sequence[Item]] | None = Non
                 items.append(_question(text, address(blank), side, blank.text))
                 label_cells[len(items) - 1] = first_piece
             continue
+        if in_cell := read_cell_lines(address(cell), text):
+            items += in_cell
+            continue
         if compact(text).endswith(("：", ":")) or char_limits(text) != (None, None):
             items.append(_question(text, address(cell), "inside"))
             continue
         items.append(Unplaced(compact(text), address(cell)))
-    return _told_apart(grid, items, label_cells)
-
-
-def _told_apart(grid: Grid, items: list[Item], label_cells: Mapping[int, GridCell]) -> list[Item]:
-    """A label asked twice in one table (手机号码 beside 负责人, and again beside 填报人) is named
-    after the first label written in its own row: 申报单位负责人手机号码, 填报人手机号码; beside a label
-    spanning both rows (学历学位), after the row's own (全日制教育毕业院校, 在职教育毕业院校)."""
-    labels = [item.label for item in items if isinstance(item, Question)]
-    told = list(items)
-    for index, cell in label_cells.items():
-        item = items[index]
-        row = [c for c in grid.row_cells(cell.row) if is_label(c)]
-        first = next((c for c in row if c.rows == 1), row[0])
-        if isinstance(item, Question) and labels.count(item.label) > 1 and first is not cell:
-            told[index] = replace(item, label=clean_label(first.text) + item.label)
-    return told
+    return told_apart(grid, items, label_cells)
 
 
 # --- a whole form -------------------------------------------------------------------------------

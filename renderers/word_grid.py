@@ -167,14 +167,16 @@ def read_grids(document: DocxDocument) -> list[Grid]:
 
 
 def read_lines(document: DocxDocument) -> list[Line]:
-    """The body's paragraphs outside the tables, each with its address."""
+    """The body's paragraphs outside the tables, each with its address. Text in a text box anchored
+    to a paragraph (a drawn ``一寸照片`` frame) is the box's, not the line's."""
     lines: list[Line] = []
     tables = 0
     for child in document.element.body.iterchildren():
         if child.tag == qn("w:tbl"):
             tables += 1
         elif child.tag == qn("w:p"):
-            text = "".join(t.text or "" for t in child.iter(qn("w:t")))
+            boxed = {id(t) for box in child.iter(qn("w:txbxContent")) for t in box.iter(qn("w:t"))}
+            text = "".join(t.text or "" for t in child.iter(qn("w:t")) if id(t) not in boxed)
             lines.append(Line(f"P{len(lines) + 1}", text, tables))
     return lines
 

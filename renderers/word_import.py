@@ -20,9 +20,9 @@ from docx.document import Document as DocxDocument
 
 from dialogs.declarations import FieldDecl, FormDecl, GroupDecl
 from renderers.word_declaration import Declared, declaration_data, declaration_toml, where_printed
-from renderers.word_form_items import FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
+from renderers.word_form_items import CrossGrid, FormLayout, PhotoGroup, Question, RowGroup, Stamp, Unplaced
 from renderers.word_form_reader import read_form
-from renderers.word_grid import read_grids, read_lines
+from renderers.word_grid import Grid, read_grids, read_lines
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_SHORT_TEXT, PLACEHOLDER_EXAMPLE
 
 __all__ = [
@@ -99,15 +99,30 @@ def _refuse(message: str) -> DocxDocument:
     raise WordFormError(message)
 
 
-def _title(document: DocxDocument, fallback: str) -> str:
-    """The form's title: the first line before the first table that is not 附件N."""
+def _title(document: DocxDocument, grids: Sequence[Grid], fallback: str) -> str:
+    """The form's title: the first line before the first table that is not 附件N, with the lines
+    under it when the title is printed over two (…公开招聘辅助人员报名 / 登记表), up to a line with a
+    colon (填报单位：) or 40 characters; else the
+    first table's first row when it is one cell of text ending in 表 (a title printed in the table)."""
+    parts: list[str] = []
     for line in read_lines(document):
         text = re.sub(r"\s+", "", line.text)
         if line.after_tables > 0:
             break
-        if text and not re.fullmatch(r"附件[-－.、\d]*[：:]?", text) and "：" not in text and len(text) <= 40:
-            return text
-    return fallback
+        if re.fullmatch(r"附件[-－.、\d一二三四五六七八九十]*[：:]?", text) and not parts:
+            continue
+        if not text:
+            continue
+        if re.search(r"[：:]", text) or len("".join(parts) + text) > 40:
+            if parts:
+                break
+            continue
+        parts.append(text)
+    if parts:
+        return "".join(parts)
+    first = grids[0].row_cells(0) if grids else []
+    heading = re.sub(r"\s+", "", first[0].text) if len(first) == 1 else ""
+    return heading if heading.endswith("表") and len(heading) <= 40 else fallback
 
 
 def import_word_form(name: str, data: bytes, form_id: str, template: str) -> ImportedForm:
@@ -117,7 +132,7 @@ def import_word_form(name: str, data: bytes, form_id: str, template: str) -> Imp
     if not grids:
         raise WordFormError(f"“{name}”中没有表格。导入需要通知附件中的表格（登记表、推荐表等），请确认文件。")
     layout = read_form(grids, read_lines(document))
-    title = _title(document, Path(name).stem)
+    title = _title(document, grids, Path(name).stem)
     declared = declaration_data(layout, form_id, title, template)
     if not declared.data["steps"]:
         raise WordFormError(f"“{name}”的表格中没有找到需要填写的空格，请确认这是待填写的空白表格。")
@@ -206,6 +221,18 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
             + "；行数不够时按原行格式增加"
             for g in groups
         ]
+    across = {
+        True: "数字表格（行与列交叉的每个空格问一个数，填在该格）：",
+        False: "按行列填写的表格（每个空格按所在行和列提问，填在该格）：",
+    }
+    for figures, heading in across.items():
+        grids = [item for item in layout.items if isinstance(item, CrossGrid) and item.figures is figures]
+        lines += [heading] if grids else []
+        lines += [
+            f"  {where_printed(g.address, g.label)}起：行 {'、'.join(g.rows)} × 列 {'、'.join(g.columns)}，"
+            f"共 {len(g.rows) * len(g.columns)} 格"
+            for g in grids
+        ]
     photos = [item for item in layout.items if isinstance(item, PhotoGroup)]
     lines += [
         f"照片：{p.label}，{p.min_rows}-{p.max_rows} 张，附在表格后" + ("，每张配说明" if p.captions else "")
@@ -241,7 +268,8 @@ def import_report(imported: ImportedForm, written: Sequence[Path] = ()) -> str:
             f"以下问题没有现成的示例（填表人会看到“例如：{PLACEHOLDER_EXAMPLE}”），"
             "建议在声明中补上 example：" + "、".join(no_example)
         )
-    unplaced = [item.text for item in layout.items if isinstance(item, Unplaced)]
+    title = re.sub(r"\s+", "", form.title)
+    unplaced = [item.text for item in layout.items if isinstance(item, Unplaced) and item.text != title]
     if unplaced:
         lines.append(
             "以下文字没有找到对应的填写位置，未作为问题（如需询问请手工补充到声明中）：" + "、".join(unplaced)

@@ -44,6 +44,7 @@ from dialogs.validators import format_date, format_period, format_stored_date, f
 from renderers.photos import prepare_photo
 from renderers.records import FormRecord, RenderError, chinese_date
 from renderers.template_package import WordTemplate
+from renderers.word_bracket_blanks import BRACKET
 from renderers.word_cell_text import BOXES
 from renderers.word_form_lines import LINE_BLANK
 from renderers.word_grid import CellIndex
@@ -128,7 +129,7 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
             if address.startswith("P"):
                 document.paragraph(address)
             else:
-                document.cell(address)
+                document.cell(re.split("[:#]", address)[0])
         except (KeyError, IndexError) as error:
             raise RenderError(f"{form.id}: {Path(form.template).name} has no {address}") from error
     return lambda record: fill_word_form(form, template, record)
@@ -140,9 +141,11 @@ def template_renderer(form: FormDecl) -> Callable[[FormRecord], bytes]:
 def _field_write(
     document: CellIndex, field: FieldDecl, record: FormRecord, answers: Mapping[str, Any]
 ) -> Callable[[], None]:
-    if field.cell.startswith("P"):
+    if ":" in field.cell:  # a blank in a line: P3:申报单位, or in a cell of several, T1R1C1:姓名
         text = _answer(field, answers, record)
         return _line_write(document, field.cell, text)
+    if "#" in field.cell and not field.option_cells:  # a blank in brackets: T1R5C2#1 for 第（  ）名
+        return _bracket_write(document, field.cell, _answer(field, answers, record))
     if field.option_cells:
         return _marks_write(document, field, answers, record)
     cell = document.cell(field.cell)
@@ -164,6 +167,14 @@ def _marks_write(
     """Options printed in cells of their own: each chosen option's box ticked in its cell, or a √
     written in its blank cell (是 | 否 columns)."""
     chosen = _chosen(field, _answer(field, answers, record))
+    if any("#" in address for address in field.option_cells.values()):  # 是（  ） 否（  ）
+        ticks = [_bracket_write(document, field.option_cells[option], "√") for option in chosen]
+
+        def tick_brackets() -> None:
+            for tick in ticks:
+                tick()
+
+        return tick_brackets
     cells = {option: document.cell(address) for option, address in field.option_cells.items()}
 
     def write() -> None:
@@ -260,7 +271,9 @@ def _tick(cell: _Cell, chosen: list[str]) -> None:
     texts = list(cell._tc.iter(qn("w:t")))
     whole = "".join(t.text or "" for t in texts)
     for option in chosen:
-        match = re.search(f"([{BOXES}])\\s*{re.escape(option)}(?![^{BOXES}\\s，,、;；])", whole)
+        # the option as printed may hold a blank of its own (□有，持有    证。), read without it
+        printed = r"[\s\u3000_＿]*".join(map(re.escape, option))
+        match = re.search(f"([{BOXES}])\\s*{printed}(?![^{BOXES}\\s，,、;；。.])", whole)
         if match is None:
             raise RenderError(f"option {option!r} has no box in its cell")
         position, offset = match.start(1), 0
@@ -434,11 +447,12 @@ def _paragraph_after(document: CellIndex, element: Any, text: str) -> Paragraph:
 
 
 def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], None]:
+    """Write in the blank after ``label：`` of a line (``P3:label``) or of a cell (``T1R1C1:label``)."""
     place, _, label = address.partition(":")
-    paragraph = document.paragraph(place)
+    holder = document.paragraph(place)._p if place.startswith("P") else document.cell(place)._tc
 
     def write() -> None:
-        texts = list(paragraph._p.iter(qn("w:t")))
+        texts = list(holder.iter(qn("w:t")))
         whole = "".join(t.text or "" for t in texts)
         match = re.search(re.escape(label) + "[：:](" + LINE_BLANK + ")", whole)
         if match is None:
@@ -446,6 +460,23 @@ def _line_write(document: CellIndex, address: str, value: str) -> Callable[[], N
         start, end = match.span(1)
         follows = bool(whole[end:].strip())
         _replace_span(texts, start, end, f"{value}    " if follows else value)
+
+    return write
+
+
+def _bracket_write(document: CellIndex, address: str, value: str) -> Callable[[], None]:
+    """Write inside the bracket ``T1R5C2#2`` names: the cell's second bracket pair, counting every
+    pair of its text as the reader did (``word_bracket_blanks``)."""
+    place, _, number = address.partition("#")
+    tc = document.cell(place)._tc
+
+    def write() -> None:
+        texts = list(tc.iter(qn("w:t")))
+        brackets = list(BRACKET.finditer("".join(t.text or "" for t in texts)))
+        if len(brackets) < int(number):
+            raise RenderError(f"cell {place} has no bracket {number}")
+        bracket = brackets[int(number) - 1]  # the value takes the bracket's spaces, widening it no more
+        _replace_span(texts, bracket.start(1), bracket.end(1), value.center(len(bracket[1])))
 
     return write
 

@@ -84,6 +84,9 @@ class _Entry:
 
 
 _VOCABULARY: tuple[_Entry, ...] = (
+    # a blank after a yes/no question is a choice of its two answers: 有无出国（境）证件
+    _Entry("^有无", "has", "choice", {"choices": ["有", "无"]}, kind="choice"),
+    _Entry("^是否", "yes_no", "choice", {"choices": ["是", "否"]}, kind="choice"),
     _Entry("身份证", "id_number", "id_number", example="450203198503120021"),
     _Entry(
         "姓名.*职务|职务.*姓名",
@@ -112,9 +115,18 @@ _VOCABULARY: tuple[_Entry, ...] = (
     _Entry("邮箱|信箱|电子邮件|(?i:e-?mail)", "email", "email", example="fulian@163.com"),
     _Entry("起止|期限|期间", "period", "period", example="2019.03-2021.06"),
     _Entry("年龄", "age", "integer", {"min": 0, "max": 120, "unit": "岁"}, "35"),
+    _Entry("工龄|教龄|党龄|会龄", "years", "integer", {"min": 0, "max": 80, "unit": "年"}, "12"),
     _Entry("人数|人口|数量|个数|户数|次数", "count", "integer", {"min": 0, "max": 10_000_000}, "12"),
     _Entry("万元", "amount", "amount", {"unit": "万元"}, "12.5"),
     _Entry("金额|资金|经费|投入|预算|（元）", "amount", "amount", {"unit": "元"}, "5000"),
+    # a date still to come: 预计毕业时间, 计划完成日期
+    _Entry(
+        "(?:预计|计划|拟)[^，。]{0,6}(?:日期|时间|年月)",
+        "planned_date",
+        "date",
+        {"max_years_ahead": 10},
+        "2025年6月",
+    ),
     _Entry("日期|时间|年月", "date", "date", example="2019年3月 或 2019.3.15"),
     _Entry(
         "单位.*职务|职务.*单位",
@@ -147,6 +159,7 @@ def infer(
     options: tuple[str, ...] = (),
     multiple: bool = False,
     photo: bool = False,
+    figure: bool = False,
 ) -> Inferred:
     """The kind and check of one blank from its cleaned ``label`` and what its label and blank wrote.
 
@@ -157,12 +170,16 @@ def infer(
         options: check boxes written in the blank, which make the field a choice of them.
         multiple: the boxes allow several (可多选).
         photo: the blank is a photo cell.
+        figure: the blank is a cell of a table of figures: a whole number unless its words name an
+            amount (金额, （万元）).
     """
     if photo:
         return Inferred("photo", "photo", None)
     entry = next(
         (e for e in _VOCABULARY if re.search(e.pattern, label) or re.search(e.pattern, raw_label)), None
     )
+    if figure and (entry is None or entry.validator not in ("integer", "amount")):
+        entry = next(e for e in _VOCABULARY if e.key == "count")
     if options:
         choices = {"choices": list(options)}
         if multiple:

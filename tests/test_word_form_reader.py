@@ -12,6 +12,7 @@ import pytest
 from docx import Document
 
 from renderers.word_form_reader import (
+    CrossGrid,
     Item,
     LineBlank,
     PhotoGroup,
@@ -42,6 +43,9 @@ def summary(item: Item) -> str:
         columns = "|".join(column.label for column in item.columns)
         photos = "".join(f" {column.label}:photo" for column in item.columns if column.kind == "photo")
         return f"{item.address} 表格“{item.label}” {columns} ×{item.blank_rows}{photos}"
+    if isinstance(item, CrossGrid):
+        kind = "数字表格" if item.figures else "行列表格"
+        return f"{item.address} {kind}“{item.label}” {'|'.join(item.rows)} × {'|'.join(item.columns)}"
     if isinstance(item, PhotoGroup):
         captions = " 带说明" if item.captions else ""
         return f"{item.address} 附图“{item.label}” {item.min_rows}-{item.max_rows}张{captions}"

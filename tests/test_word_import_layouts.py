@@ -428,13 +428,21 @@ OPTIONS_IN_CELLS = [
         ),
         pytest.param(
             [["项目", "2020年", "2021年"], ["妇女人数", "", ""]],
-            ["T1R1C1 未识别“项目”", "T1R2C2 2020年 text", "T1R2C3 2021年 text", "T1R2C1 未识别“妇女人数”"],
-            id="years-are-no-answers",  # a matrix of figures: read as before, columns over blanks
+            [
+                "T1R2C2 数字表格“项目” 妇女人数 × 2020年|2021年",
+                "T1R2C2 妇女人数（2020年） figure",
+                "T1R2C3 妇女人数（2021年） figure",
+            ],
+            id="years-are-no-answers",  # a table of figures: a number in each cell
         ),
         pytest.param(
             [["项目", "参加", "未参加"], ["妇女人数", "", ""]],
-            ["T1R1C1 未识别“项目”", "T1R2C2 参加 text", "T1R2C3 未参加 text", "T1R2C1 未识别“妇女人数”"],
-            id="words-over-a-row-that-asks-no-yes-or-no-are-no-answers",
+            [
+                "T1R2C2 数字表格“项目” 妇女人数 × 参加|未参加",
+                "T1R2C2 妇女人数（参加） figure",
+                "T1R2C3 妇女人数（未参加） figure",
+            ],
+            id="words-over-a-row-that-asks-no-yes-or-no-are-no-answers",  # but a count under each
         ),
         pytest.param(
             [["姓名", "授课形式\n典型案例/访谈/讲授"], ["", ""], ["", ""]],

@@ -128,13 +128,19 @@ def targets(document: DocxDocument, form: FormDecl) -> set[str]:
             tbl, first = find_row(document, step.cell)
             for tr in tbl.tr_lst[first : first + _blank_rows(step)]:
                 changed |= {path(tc) for tc in tr.tc_lst}
-        elif step.cell.startswith("P"):
-            changed.add(path(find_paragraph(document, step.cell.split(":")[0])._p))
         elif step.cell:
-            changed.add(path(find_cell(document, step.cell)._tc))
+            changed.add(_holder(document, step.cell))
     for address in form.filled_from:
-        changed.add(path(find_paragraph(document, address.split(":")[0])._p))
+        changed.add(_holder(document, address))
     return changed
+
+
+def _holder(document: DocxDocument, address: str) -> str:
+    """The paragraph (P3, P3:label) or the cell (T1R2C3, T1R1C1:label) an address writes in."""
+    place = re.split("[:#]", address)[0]
+    if place.startswith("P"):
+        return path(find_paragraph(document, place)._p)
+    return path(find_cell(document, place)._tc)
 
 
 def untouched_parts(document: DocxDocument, skip: set[str]) -> Counter[bytes]:
