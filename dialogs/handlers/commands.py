@@ -30,9 +30,9 @@ def global_command(turn: Turn, command: Command) -> bool:
             elif holds_list(turn.contact):  # the 草稿 or 已交 list last shown still answers
                 turn.say(f"欢迎回来，{turn.unit.name}。{HELD_MENU}")
             else:
-                turn.say(
-                    f"您好，{turn.unit.name}的联系人！这里可以填写并报送《{turn.campaign.notice}》要求的各类表格。"
-                )
+                numbers = [n.campaign.notice for n in turn.notices] or [turn.campaign.notice]
+                asked_by = "、".join(f"《{number}》" for number in numbers)
+                turn.say(f"您好，{turn.unit.name}的联系人！这里可以填写并报送{asked_by}要求的各类表格。")
                 offer_new(turn)
             return True
         case "new":
