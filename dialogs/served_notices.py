@@ -50,9 +50,14 @@ class ServedNotice:
         return (upcoming.toordinal() if upcoming is not None else 10**9, self.campaign.id)
 
 
+#: Which notice stands first when one must: one collecting now, then one past its deadlines, then one
+#: not yet open, then one archived.
+_STATE_RANK = {NoticeState.OPEN: 0, NoticeState.CLOSED: 1, NoticeState.DRAFT: 2, NoticeState.ARCHIVED: 3}
+
+
 def nearest(notices: Iterable[ServedNotice], now: datetime) -> ServedNotice:
-    """The notice nearest its deadline (the only one, when there is one)."""
-    return min(notices, key=lambda notice: notice.nearness(now))
+    """The notice nearest its deadline among those collecting now (the only one, when there is one)."""
+    return min(notices, key=lambda notice: (_STATE_RANK[notice.state(now)], notice.nearness(now)))
 
 
 def notices_of_unit(
