@@ -389,7 +389,7 @@ class DialogEngine:
     def open_document(self, ref: DocumentRef, viewer: Identity | None = None) -> OpenedDocument | None:
         """The file of a document reference, or None when there is none (or ``viewer`` may not see it:
         a unit's contact sees the unit's own submissions, 组联部 every one and the exports)."""
-        return open_document(self.repository, self.campaign, self.forms, self.render, ref, viewer)
+        return open_document(self.repository, self.served, self.render, ref, viewer)
 
     def check_file(self, file: IncomingFile) -> IncomingFile:
         """The file with its own checks made and, when it passes, stored under its content hash, before

@@ -11,11 +11,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from docx import Document
 
 from bot.app import Declarations, assemble_engine, load_declarations
 from bot.settings import Settings
 from dialogs.campaign import DEFAULT_CAMPAIGN, Campaign
 from dialogs.engine import DialogEngine
+from dialogs.form_records import stored_media
 from dialogs.sample_answers import CADRE_ANSWERS
 from dialogs.served_notices import ServedNotice, nearest
 from storage.repository import Repository
@@ -94,6 +96,10 @@ def fill_cadre(chat: Chat, title: str) -> str:
     chat.photo(color=(1, 2, 3))
     chat.photo(color=(4, 5, 6))
     return chat.send("确认提交")
+
+
+def autumn_site_answers(repository: Repository, submission_id: int) -> dict[str, object]:
+    return dict(repository.versions(submission_id)[-1].answers)
 
 
 def unit_id(repository: Repository, campaign_id: str, code: str) -> int:
@@ -175,6 +181,18 @@ def test_a_form_of_each_notice_keeps_its_numbers_and_counts_apart(
     site_line = next(i for i, line in enumerate(listed) if f"#{autumn_site.id}" in line)
     assert shipped_at < cadre_line < autumn_at < site_line, listed
     assert f"查看 #{autumn_site.id}" in chat.options and f"查看 #{shipped_cadre.id}" in chat.options
+
+    chat.send(f"下载 #{autumn_site.id}")
+    [word] = [reply.document for reply in chat.replies if reply.document is not None]
+    viewer = both.identity(chat.channel, chat.user)
+    opened = both.open_document(word, viewer)
+    assert opened is not None and opened.file_name.startswith("示范点申报表-"), "the autumn's Word file"
+    printed = Document(str(opened.path))
+    cells = {cell.text for table in printed.tables for row in table.rows for cell in row.cells}
+    assert "鱼峰区螺蛳粉产业园" in "".join(cells), "its answers printed"
+    form = both.served[autumn.id].forms["site_application"]
+    [photo, *_rest] = stored_media(form, autumn_site_answers(repository, autumn_site.id or 0))
+    assert both.open_document(photo, viewer) is not None, "its photos open for the unit's contact"
 
     shown = chat.send(f"查看{autumn_site.id}号")
     assert "鱼峰区螺蛳粉产业园" in shown and "没有" not in chat.replies[0].text
