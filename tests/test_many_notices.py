@@ -194,6 +194,12 @@ def test_a_form_of_each_notice_keeps_its_numbers_and_counts_apart(
     [photo, *_rest] = stored_media(form, autumn_site_answers(repository, autumn_site.id or 0))
     assert both.open_document(photo, viewer) is not None, "its photos open for the unit's contact"
 
+    chat.send("进度")
+    shipped_report, autumn_report = (reply.text for reply in chat.replies)
+    assert shipped_report.startswith("《柳妇通〔2021〕29号》报送情况"), shipped_report
+    assert autumn_report.startswith("《柳妇通〔2021〕35号》报送情况"), autumn_report
+    assert "示范点0/≥1" in shipped_report and "示范点1/≥1✓" in autumn_report, "each notice its own count"
+
     shown = chat.send(f"查看{autumn_site.id}号")
     assert "鱼峰区螺蛳粉产业园" in shown and "没有" not in chat.replies[0].text
 

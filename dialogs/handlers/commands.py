@@ -52,9 +52,11 @@ def global_command(turn: Turn, command: Command) -> bool:
             if turn.draft is not None:
                 ask(turn)
             return True
-        case "status":
-            report = status_report(turn.store, turn.campaign, turn.forms, turn.now, turn.unit.code)
-            turn.say(report.text())
+        case "status":  # a unit in several notices: each notice's report (its heading names it)
+            for notice in turn.notices if turn.several else [turn.notice(turn.campaign.id)]:
+                assert notice is not None
+                report = status_report(turn.store, notice.campaign, notice.forms, turn.now, turn.unit.code)
+                turn.say(report.text())
             if turn.draft is not None:
                 ask(turn)
             return True
