@@ -6,6 +6,7 @@ one of them sees the service exactly as before. 组联部's desk, reminders and 
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from docx import Document
 
 from bot.app import Declarations, assemble_engine, load_declarations
+from bot.cli import cmd_purge
 from bot.settings import Settings
 from dialogs.campaign import DEFAULT_CAMPAIGN, Campaign
 from dialogs.engine import DialogEngine
@@ -241,8 +243,8 @@ def test_drafts_are_listed_under_their_notice_and_resumed_in_it(
     assert len(other.options) == 2, other.options
 
 
-def test_a_folder_of_two_notices_is_served_by_one_engine(tmp_path: Path, clock: FakeClock) -> None:
-    """``INTAKE_CAMPAIGNS_DIR`` with two notice files: both served, the nearest as ``campaign``."""
+def two_notice_folder(tmp_path: Path) -> Path:
+    """A notices' folder: the shipped notice, and an autumn one a month behind it."""
     folder = tmp_path / "campaigns"
     folder.mkdir()
     shipped = DEFAULT_CAMPAIGN.read_text(encoding="utf-8")
@@ -255,10 +257,25 @@ def test_a_folder_of_two_notices_is_served_by_one_engine(tmp_path: Path, clock: 
     )
     assert autumn.count("liuzhou-2021-autumn") == 1 and "2021-06-25" in autumn
     (folder / "autumn.toml").write_text(autumn, encoding="utf-8")
-    loaded = load_declarations(Settings(campaigns_dir=folder), clock)
+    return folder
+
+
+def test_a_folder_of_two_notices_is_served_by_one_engine(tmp_path: Path, clock: FakeClock) -> None:
+    """``INTAKE_CAMPAIGNS_DIR`` with two notice files: both served, the nearest as ``campaign``."""
+    loaded = load_declarations(Settings(campaigns_dir=two_notice_folder(tmp_path)), clock)
     assert loaded.campaign.id == "liuzhou-2021"
     assert [notice.id for notice in loaded.others] == ["liuzhou-2021-autumn"]
     assert loaded.others[0].machines.keys() == loaded.machines.keys()
+
+
+def test_purge_names_its_notice_when_a_folder_holds_several(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = two_notice_folder(tmp_path)
+    monkeypatch.setenv("INTAKE_CAMPAIGNS_DIR", str(folder))
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(SystemExit, match="INTAKE_CAMPAIGN_FILE 指明要删除个人信息的那个通知"):
+        cmd_purge(argparse.Namespace(before="2022-07-01", force=True, db=None))
 
 
 def test_one_campaign_file_is_served_alone(tmp_path: Path) -> None:
