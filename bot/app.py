@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from bot.settings import Settings
 from dialogs.campaign import Campaign
-from dialogs.catalogue import load_notice_file
+from dialogs.catalogue import Catalogue, Notice, NoticeProblem, load_catalogue, load_notice_file
 from dialogs.chinese_text import clean_text
 from dialogs.declarations import DeclarationError, FormDecl
 from dialogs.engine import Clock, DialogEngine, system_clock
 from dialogs.export_jobs import Exporter, VideoExporter
 from dialogs.exports import write_export, write_video_export
 from dialogs.form_records import FormRecord
+from dialogs.served_notices import ServedNotice, nearest
 from dialogs.supervision import backfill_progress
 from renderers import render_form
 from renderers.export import export_zip, write_video_zip
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Declarations:
-    """What is loaded once at start-up and shared by every conversation."""
+    """What is loaded once at start-up and shared by every conversation: the notice nearest its
+    deadline (or the only one), and the other notices of the folder, each with its forms and machines."""
 
     campaign: Campaign
     forms: dict[str, FormDecl]
@@ -41,32 +43,79 @@ class Declarations:
     # Prints a record as its official form: the shipped renderers, and the Word files of forms
     # imported beside the campaign (``renderers.registry.form_renderers``).
     render: Callable[[FormRecord], bytes] = render_form
+    others: tuple[ServedNotice, ...] = ()
 
 
-def load_declarations(settings: Settings) -> Declarations:
-    """The notice of ``INTAKE_CAMPAIGN_FILE``, read as every notice of the catalogue is
-    (``dialogs.catalogue``): its forms (``forms/`` beside it first, then the shipped ones), its units
-    (listed, or picked from a ``roster.toml`` beside it), every form a task collects printable and
-    feeding only a 统计表 it can; what is wrong is said in Chinese."""
-    catalogue = load_notice_file(settings.campaign_file, printable_forms)
-    if catalogue.problems:
-        raise DeclarationError("\n".join(problem.message for problem in catalogue.problems))
-    [notice] = catalogue.notices
-    campaign, forms = notice.campaign, dict(notice.forms)
+def load_declarations(settings: Settings, clock: Clock = system_clock) -> Declarations:
+    """The notices of ``INTAKE_CAMPAIGNS_DIR`` (``dialogs.catalogue``), or only the one of
+    ``INTAKE_CAMPAIGN_FILE`` when it is set: each notice's forms (``forms/`` beside it first, then the
+    shipped ones), its units (listed, or picked from the roster), every form a task collects printable
+    and feeding only a 统计表 it can. A broken file of the folder is left out and said in the log (the
+    others are served); a broken single file, or a folder with no notice to serve, stops the start
+    with what is wrong, in Chinese."""
+    if "campaign_file" in settings.model_fields_set:
+        catalogue = load_notice_file(settings.campaign_file, printable_forms)
+        if catalogue.problems:
+            raise DeclarationError("\n".join(problem.message for problem in catalogue.problems))
+        where = f"{settings.campaign_file} 旁边"
+    else:
+        catalogue = _served_catalogue(load_catalogue(settings.campaigns_dir, printable_forms))
+        where = f"通知目录 {settings.campaigns_dir} 里"
+    forms = {form_id: form for notice in catalogue.notices for form_id, form in notice.forms.items()}
     try:
         renderers = form_renderers(forms)  # the forms no task collects too (intake render names any)
     except (OSError, ValueError) as error:
-        raise DeclarationError(f"{settings.campaign_file} 旁边的表单没法打印：{error}") from error
+        raise DeclarationError(f"{where}的表单没法打印：{error}") from error
 
     def render(record: FormRecord) -> bytes:
         chosen = renderers.get(record.form_id)
         return chosen(record) if chosen is not None else render_form(record)
 
-    return Declarations(campaign=campaign, forms=forms, machines=build_machines(forms), render=render)
+    served = [
+        ServedNotice(n.campaign, dict(n.forms), build_machines(dict(n.forms))) for n in catalogue.notices
+    ]
+    first = nearest(served, clock())
+    others = tuple(notice for notice in served if notice is not first)
+    return Declarations(first.campaign, first.forms, first.machines, render=render, others=others)
+
+
+def _served_catalogue(catalogue: Catalogue) -> Catalogue:
+    """The folder's notices that one service can hold side by side, each file left out said in the
+    log. Printing still goes by form id alone: a notice whose form has the id of another notice's,
+    declared otherwise, is left out (until a record names its notice)."""
+    problems = list(catalogue.problems)
+    kept: list[Notice] = []
+    seen: dict[str, tuple[FormDecl, str]] = {}
+    for notice in catalogue.notices:
+        clash = next(
+            (
+                (form_id, seen[form_id][1])
+                for form_id, form in notice.forms.items()
+                if form_id in seen and seen[form_id][0] != form
+            ),
+            None,
+        )
+        if clash is not None:
+            form_id, other = clash
+            problems.append(
+                NoticeProblem(
+                    notice.source,
+                    f"{notice.source} 没有载入：它的表单 {form_id} 与 {other} 的同名表单不同。"
+                    "同时进行的通知里，同名的表单须相同：请给其中一个表单换一个 id。",
+                )
+            )
+            continue
+        seen.update({form_id: (form, notice.source) for form_id, form in notice.forms.items()})
+        kept.append(notice)
+    for problem in problems:
+        log.warning("notice left out: %s", problem.message)
+    if not kept:
+        raise DeclarationError("\n".join(problem.message for problem in problems) or "没有可用的通知。")
+    return Catalogue(tuple(kept), tuple(problems))
 
 
 def open_repository(settings: Settings, declarations: Declarations) -> Repository:
-    """Open the migrated database, make sure it knows the campaign's units and every submission counts."""
+    """Open the migrated database, make sure it knows every notice's units and every submission counts."""
     engine = make_engine(settings.resolved_database_url())
     check_migrated(engine)
     repository = Repository(engine, settings.data_dir.resolve())
@@ -76,9 +125,9 @@ def open_repository(settings: Settings, declarations: Declarations) -> Repositor
         log.warning("%d kept web chat lines held text that could not be saved: cleaned", repaired)
     if removed := repository.remove_stale_temporaries():
         log.warning("%d temporary files left by an interrupted write were removed", removed)
-    campaign = declarations.campaign
-    repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
-    backfill_progress(repository, campaign)
+    for campaign in (declarations.campaign, *(notice.campaign for notice in declarations.others)):
+        repository.sync_units(campaign.id, [(u.code, u.name, u.area, u.kind) for u in campaign.units])
+        backfill_progress(repository, campaign)
     return repository
 
 
@@ -115,6 +164,7 @@ def assemble_engine(
         exporter=campaign_exporter(declarations, repository),
         video_exporter=campaign_video_exporter(declarations, repository),
         web_url=web_url,
+        others=declarations.others,
     )
 
 
@@ -145,7 +195,7 @@ def open_service(
     declarations: Declarations | None = None,
 ) -> Service:
     """The migrated database opened for the campaign of ``settings``, and the engine over it."""
-    declarations = declarations or load_declarations(settings)
+    declarations = declarations or load_declarations(settings, clock)
     repository = open_repository(settings, declarations)
     engine = assemble_engine(declarations, repository, clock, trial=trial, web_url=settings.web_url)
     return Service(declarations, repository, engine, clock)

@@ -404,7 +404,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
     """Delete the campaign's personal data older than a date (after its retention period), and list
     every file removed (without the start-up sweep of temporaries: purge lists those too)."""
     settings = _settings(args)
-    campaign = load_declarations(settings).campaign
+    declarations = load_declarations(settings)
+    if declarations.others:  # which notice's data goes must be named, never guessed
+        raise SystemExit(
+            f"通知目录 {settings.campaigns_dir} 里有 {1 + len(declarations.others)} 个通知："
+            "请用 INTAKE_CAMPAIGN_FILE 指明要删除个人信息的那个通知的文件，再运行 intake purge。"
+        )
+    campaign = declarations.campaign
     database = make_engine(settings.resolved_database_url())
     check_migrated(database)
     data_dir = settings.data_dir.resolve()

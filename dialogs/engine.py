@@ -4,7 +4,9 @@ The engine knows no messenger. A channel turns its updates into ``Inbound`` and 
 objects back. ``DialogEngine`` is the facade every channel, the delivery layer, the bench and the tests
 call; a message's turn reads load → route → handle → save:
 
-- load: the contact and the draft they are filling, their unit, the notice (``dialogs.turn.Turn``);
+- load: the contact and the draft they are filling, their unit, the notice (``dialogs.turn.Turn``):
+  the draft's notice, else the unit's served notice nearest its deadline, the unit's others beside it
+  (``dialogs.served_notices``; with one notice, always that one);
   an invite or a consent is answered before (binding, below), 组联部 by ``dialogs.supervisor_desk``;
 - route: ``dialogs.router`` works out what the message means (a command, a pick from a menu, an
   answer at the draft's position) and hands the turn to one handler of ``dialogs.handlers``;
@@ -39,6 +41,7 @@ from dialogs.privacy import privacy_notice
 from dialogs.received_files import check_file
 from dialogs.reports import StatusReport
 from dialogs.router import route
+from dialogs.served_notices import ServedNotice, notices_of_unit
 from dialogs.supervision import areas, status_report
 from dialogs.supervisor_desk import SupervisorDesk
 from dialogs.turn import Effects, Turn
@@ -66,12 +69,15 @@ def system_clock() -> datetime:
 
 
 class DialogEngine:
-    """Walks a unit's contact through the campaign's forms.
+    """Walks a unit's contact through the forms of the notices that pick her unit.
 
     Args:
-        campaign: the campaign being collected (units, tasks, deadlines, the notice's contact).
-        forms: the form declarations by id.
+        campaign: the notice nearest its deadline, or the only one (units, tasks, deadlines, the
+            notice's contact): 组联部's desk, reminders, status, exports and the privacy notice
+            still work on it alone.
+        forms: its form declarations by id.
         machines: one built ``FormMachine`` per form id.
+        others: the other notices served (by a folder of notices), each with its forms and machines.
         repository: the storage door.
         clock: returns the current time (aware); tests inject a fixed one.
         exporter: builds 组联部's export ZIP (for /export, made after the answer: ``run_export_jobs``).
@@ -94,8 +100,12 @@ class DialogEngine:
         render: Render | None = None,
         trial: bool = False,
         web_url: str = "",
+        others: Sequence[ServedNotice] = (),
     ) -> None:
+        if len({campaign.id, *(notice.id for notice in others)}) != 1 + len(others):
+            raise ValueError("two served notices have one id: their units' answers would mix")
         self.campaign = campaign
+        self.others = tuple(others)
         self.trial = trial
         self.render = render
         self.invite_tries = FailedAttempts()
@@ -187,17 +197,26 @@ class DialogEngine:
         )
         if contact is None or unit is None:
             return [Reply(NOT_BOUND)]
+        now, served = self.clock(), self.served
+        held = current is not None and current.unit_id == unit.id and current.status == "open"
+        unit_notices = notices_of_unit(served.values(), unit.code, now) if self.others else ()
+        if held and current is not None and current.campaign_id in served:
+            notice = served[current.campaign_id]
+        else:
+            held = False  # a draft of a notice not served here is left as it is
+            notice = unit_notices[0] if unit_notices else served[self.campaign.id]
         turn = Turn(
             contact=contact,
             unit=unit,
-            now=self.clock(),
-            campaign=self.campaign,
-            forms=self.forms,
-            machines=self.machines,
+            now=now,
+            campaign=notice.campaign,
+            forms=notice.forms,
+            machines=notice.machines,
             store=self.repository,
             prints=self.render is not None,
+            notices=unit_notices,
         )
-        if current is not None and current.unit_id == unit.id and current.status == "open":
+        if held and current is not None:
             turn.draft = turn.hold(current)
         route(turn, text, command, inbound.menu, inbound.file)
         self._save(turn.effects(), turn.now)
@@ -214,6 +233,12 @@ class DialogEngine:
             self.repository.enqueue_message(channel, chat_key, payload)
 
     # What a channel may ask besides messages ------------------------------------------------------
+
+    @property
+    def served(self) -> dict[str, ServedNotice]:
+        """The notices served, by id: ``campaign`` (as it stands: a test may change it) and the others."""
+        first = ServedNotice(self.campaign, self.forms, self.machines)
+        return {first.id: first, **{notice.id: notice for notice in self.others}}
 
     @property
     def store(self) -> Repository:
@@ -364,7 +389,7 @@ class DialogEngine:
     def open_document(self, ref: DocumentRef, viewer: Identity | None = None) -> OpenedDocument | None:
         """The file of a document reference, or None when there is none (or ``viewer`` may not see it:
         a unit's contact sees the unit's own submissions, 组联部 every one and the exports)."""
-        return open_document(self.repository, self.campaign, self.forms, self.render, ref, viewer)
+        return open_document(self.repository, self.served, self.render, ref, viewer)
 
     def check_file(self, file: IncomingFile) -> IncomingFile:
         """The file with its own checks made and, when it passes, stored under its content hash, before

@@ -63,7 +63,12 @@ def picked_from_menu(turn: Turn, action: str) -> None:
     """Carry out what was picked from a menu shown by /new, /drafts or /submissions."""
     kind, _, value = action.partition(":")
     if kind in ("new", "fresh"):
-        start_draft(turn, turn.campaign.task(value), fresh=kind == "fresh")
+        task_id, _, notice_id = value.partition("@")  # a task of one of several notices names it
+        if notice_id and not turn.enter(notice_id):
+            turn.say(STALE_BUTTON)
+            offer_new(turn)
+            return
+        start_draft(turn, turn.campaign.task(task_id), fresh=kind == "fresh")
     elif kind == "resume":
         resume(turn, int(value))
     elif kind == "reopen":

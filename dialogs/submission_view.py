@@ -4,7 +4,7 @@ file), and the reason it was returned."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from dialogs.campaign import Campaign
 from dialogs.commands import submission_number
@@ -104,16 +104,17 @@ def return_reason(repository: Repository, submission: Submission) -> str | None:
 
 
 def own_submission(
-    repository: Repository, campaign: Campaign, unit_id: int | None, argument: str, example: str
+    repository: Repository, campaign_ids: Collection[str], unit_id: int | None, argument: str, example: str
 ) -> Submission | str:
-    """The submission of a contact's own unit that a command names (“查看1号”), or what to say: no
-    number given (with ``example``), or no such submission of the unit — the same words whether the
-    number is another unit's or no one's, so nothing is given away."""
+    """The submission of a contact's own unit, in one of the notices ``campaign_ids`` (those her turn
+    works in), that a command names (“查看1号”), or what to say: no number given (with ``example``),
+    or no such submission of the unit — the same words whether the number is another unit's, another
+    notice's or no one's, so nothing is given away."""
     number, _rest = submission_number(argument)
     if number is None:
         return f"请写上贵单位已提交的表的编号，例如：{example}。发送“已交”可查看编号。"
     submission = repository.submission(number)
-    if submission is None or submission.campaign_id != campaign.id or submission.unit_id != unit_id:
+    if submission is None or submission.campaign_id not in campaign_ids or submission.unit_id != unit_id:
         shown = f"#{number}" if number <= MAX_ID else "这个编号"
         return f"贵单位没有{shown}这份提交。发送“已交”可查看贵单位已提交的表和编号。"
     return submission

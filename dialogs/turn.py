@@ -8,6 +8,10 @@ they change the drafts and the contact in hand and say what else to store throug
 writing to storage themselves. What a handler must read mid-turn (the unit's progress, its drafts, its
 submissions) the turn reads once, when first asked.
 
+A unit picked by several notices (``dialogs.served_notices``): the turn holds them all, and is in one
+at a time — the draft's, else the one nearest its deadline. Listing across notices (新建, 草稿, 已交)
+steps into each in turn (``Turn.within``); resuming a draft or reopening a submission enters its own.
+
 Two writes cannot wait for the end, since what they return is in the replies: a new draft gets its
 number (a question's menu token names it) and a submission its number and version; the turn makes
 them (``start_draft``, ``submit``) when asked, each in as few statements as it takes.
@@ -16,7 +20,8 @@ them (``start_draft``, ``submit``) when asked, each in as few statements as it t
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,6 +31,7 @@ from dialogs.declarations import FormDecl
 from dialogs.draft_position import cursor_of
 from dialogs.exchange import Reply
 from dialogs.navigation import Spot
+from dialogs.served_notices import ServedNotice
 from dialogs.supervision import Progress, campaign_progress
 from state_machines.cursor import Cursor
 from state_machines.form_machine import REVIEW, FormMachine
@@ -56,6 +62,7 @@ class Turn:
         machines: one built ``FormMachine`` per form id.
         store: the storage door, for what a handler reads beyond what the turn holds (never a write).
         prints: whether a submission gets its Word file (a renderer is configured).
+        notices: the notices that pick the unit, the turn's own among them (empty: only the turn's).
         draft: the open draft the contact is filling, if any (``hold`` it when it comes from storage).
         replies: what the turn says, in order.
     """
@@ -68,6 +75,7 @@ class Turn:
     machines: dict[str, FormMachine]
     store: Repository
     prints: bool = False
+    notices: tuple[ServedNotice, ...] = ()
     draft: Draft | None = None
     replies: list[Reply] = field(default_factory=list)
     _held: list[tuple[Draft, tuple[Any, ...]]] = field(default_factory=list, repr=False)
@@ -93,7 +101,7 @@ class Turn:
             if draft.id == draft_id:
                 return draft
         found = self.store.draft(draft_id)
-        if found is None or found.campaign_id != self.campaign.id:  # another notice's: not this turn's
+        if found is None or found.campaign_id not in self.notice_ids:  # a notice the unit is not in
             return None
         return self.hold(found)
 
@@ -104,7 +112,7 @@ class Turn:
         self.draft = draft
         self.contact.current_draft_id = draft.id
         self.contact.menu = []
-        self._reads.pop("drafts", None)  # the unit's drafts, listed again, would show it
+        self._reads.pop((self.campaign.id, "drafts"), None)  # the unit's drafts, listed again, show it
         return draft
 
     def submit(self, record: dict[str, Any], *, counted: int, in_share: bool) -> SubmissionVersion:
@@ -131,7 +139,8 @@ class Turn:
 
     # What the turn reads once, when first asked ----------------------------------------------------
 
-    def _read_once(self, key: Any, read: Callable[[], Any]) -> Any:
+    def _read_once(self, what: Any, read: Callable[[], Any]) -> Any:
+        key = (self.campaign.id, what)  # each notice's reads apart
         if key not in self._reads:
             self._reads[key] = read()
         return self._reads[key]
@@ -167,6 +176,43 @@ class Turn:
             ("submission", submission_id), lambda: self.store.submission(submission_id)
         )
         return result if result is not None and result.campaign_id == self.campaign.id else None
+
+    # Which notice ----------------------------------------------------------------------------------
+
+    @property
+    def notice_ids(self) -> tuple[str, ...]:
+        """The ids of the notices this turn may work in (the turn's own, and the unit's others)."""
+        return (self.campaign.id, *(notice.id for notice in self.notices))
+
+    @property
+    def several(self) -> bool:
+        """Whether the unit works in more than one notice (lists then name each line's notice)."""
+        return len(self.notices) > 1
+
+    def notice(self, campaign_id: str) -> ServedNotice | None:
+        """One of the unit's notices by id (the turn's own too), or None."""
+        if campaign_id == self.campaign.id:
+            return ServedNotice(self.campaign, self.forms, self.machines)
+        return next((notice for notice in self.notices if notice.id == campaign_id), None)
+
+    def enter(self, campaign_id: str) -> bool:
+        """Make one of the unit's notices the turn's (a draft resumed, a submission opened, a task
+        picked); False, and the turn unchanged, for a notice the unit is not in."""
+        notice = self.notice(campaign_id)
+        if notice is None:
+            return False
+        self.campaign, self.forms, self.machines = notice.campaign, notice.forms, notice.machines
+        return True
+
+    @contextmanager
+    def within(self, notice: ServedNotice) -> Iterator[None]:
+        """The turn in another of the unit's notices for a while (to list what it holds there)."""
+        kept = ServedNotice(self.campaign, self.forms, self.machines)
+        self.campaign, self.forms, self.machines = notice.campaign, notice.forms, notice.machines
+        try:
+            yield
+        finally:
+            self.campaign, self.forms, self.machines = kept.campaign, kept.forms, kept.machines
 
     # Saying ---------------------------------------------------------------------------------------
 

@@ -30,9 +30,9 @@ def global_command(turn: Turn, command: Command) -> bool:
             elif holds_list(turn.contact):  # the 草稿 or 已交 list last shown still answers
                 turn.say(f"欢迎回来，{turn.unit.name}。{HELD_MENU}")
             else:
-                turn.say(
-                    f"您好，{turn.unit.name}的联系人！这里可以填写并报送《{turn.campaign.notice}》要求的各类表格。"
-                )
+                numbers = [n.campaign.notice for n in turn.notices] or [turn.campaign.notice]
+                asked_by = "、".join(f"《{number}》" for number in numbers)
+                turn.say(f"您好，{turn.unit.name}的联系人！这里可以填写并报送{asked_by}要求的各类表格。")
                 offer_new(turn)
             return True
         case "new":
@@ -52,9 +52,11 @@ def global_command(turn: Turn, command: Command) -> bool:
             if turn.draft is not None:
                 ask(turn)
             return True
-        case "status":
-            report = status_report(turn.store, turn.campaign, turn.forms, turn.now, turn.unit.code)
-            turn.say(report.text())
+        case "status":  # a unit in several notices: each notice's report (its heading names it)
+            for notice in turn.notices if turn.several else [turn.notice(turn.campaign.id)]:
+                assert notice is not None
+                report = status_report(turn.store, notice.campaign, notice.forms, turn.now, turn.unit.code)
+                turn.say(report.text())
             if turn.draft is not None:
                 ask(turn)
             return True

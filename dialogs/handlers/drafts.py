@@ -10,10 +10,10 @@ from typing import Any
 from dialogs.campaign import TaskDecl
 from dialogs.draft_position import cursor_of
 from dialogs.handlers.asking import ask
-from dialogs.handlers.home import draft_label, progress, set_menu
+from dialogs.handlers.home import draft_label, own_in_notice, progress, set_menu, task_action
 from dialogs.lateness import can_change, refusal, refuses
 from dialogs.presentation import form_size
-from dialogs.submission_view import own_submission, return_reason, returned_to_correct
+from dialogs.submission_view import return_reason, returned_to_correct
 from dialogs.turn import Turn, aware
 from state_machines.cursor import Cursor
 from state_machines.form_machine import REVIEW
@@ -34,7 +34,7 @@ def start_draft(turn: Turn, task: TaskDecl, fresh: bool = False) -> None:
     if earlier:
         entries = [(draft_label(turn, draft), f"resume:{draft.id}") for draft in earlier]
         text = f"您已有填了一部分的《{form.short_title}》，可以接着填，也可以重新开始一份："
-        set_menu(turn, text, [*entries, ("重新开始", f"fresh:{task.id}")])
+        set_menu(turn, text, [*entries, ("重新开始", task_action(turn, "fresh", task))])
         return
     records = progress(turn, task).records
     if task.max_records is not None and records >= task.max_records:
@@ -62,6 +62,7 @@ def resume(turn: Turn, draft_id: int) -> None:
     if draft is None or draft.unit_id != turn.unit.id or draft.status not in ("open", "cancelled"):
         turn.say("这份草稿已不存在或已提交。发送“草稿”查看可继续的表。")
         return
+    turn.enter(draft.campaign_id)  # a draft of another of the unit's notices takes the turn there
     if turn.draft is not None and turn.draft.id != draft.id:
         _drop_if_untouched(turn)
     turn.draft = draft
@@ -79,10 +80,12 @@ def resume(turn: Turn, draft_id: int) -> None:
 
 def reopen(turn: Turn, argument: str) -> None:
     """修改N号: a submission of the unit opened again at its review, to correct and submit anew."""
-    submission = own_submission(turn.store, turn.campaign, turn.unit.id, argument, "修改第3号")
-    if isinstance(submission, str):
-        turn.say(submission)
+    found = own_in_notice(turn, argument, "修改第3号")
+    if isinstance(found, str):
+        turn.say(found)
         return
+    submission, notice = found
+    turn.enter(notice.id)  # corrected in its own notice
     task = turn.campaign.task(submission.task_id)
     if submission.status == "accepted":
         turn.say(f"这份表已被组联部接收，不能再修改。如确需修改，请联系{turn.contact_line}。")

@@ -1,6 +1,10 @@
 """Outside a draft: the home menu (the notice's forms, what each still needs, by when), the lists of
 草稿 and 已交, and a submission of the unit's own shown or downloaded. A menu shown is remembered on
-the contact, so a button pressed later is read against the menu it belonged to."""
+the contact, so a button pressed later is read against the menu it belonged to.
+
+A unit in several notices gets each list across them: 新建 each notice's forms under its name (a
+button names its notice, and its action too: ``new:task@notice``), 草稿 and 已交 each line under its
+notice; what she picks is done in its own notice."""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from dialogs.draft_position import draft_token, where
 from dialogs.exchange import IncomingFile
 from dialogs.form_records import record_name
 from dialogs.lateness import can_change, deadline_label, is_past, late_note, refuses
+from dialogs.served_notices import ServedNotice
 from dialogs.submission_view import own_submission, submission_line, submission_replies, word_file_reply
 from dialogs.supervision import Progress
 from dialogs.turn import Turn, aware
-from storage.models import Contact, Draft
+from storage.models import Contact, Draft, Submission
 
 
 def at_home(turn: Turn, text: str, file: IncomingFile | None) -> None:
@@ -29,7 +34,28 @@ def at_home(turn: Turn, text: str, file: IncomingFile | None) -> None:
 
 
 def offer_new(turn: Turn) -> None:
-    """新建: the notice's forms, each with what the unit has sent, what it needs and by when."""
+    """新建: the notice's forms, each with what the unit has sent, what it needs and by when (in
+    several notices: each notice's under its name)."""
+    if not turn.several:
+        entries, note = _new_entries(turn)
+        set_menu(turn, f"{note}\n请选择要填写的表：" if note else "请选择要填写的表：", entries)
+        return
+    lines, entries = ["请选择要填写的表："], []
+    for notice in turn.notices:
+        with turn.within(notice):
+            own, note = _new_entries(turn)
+        lines += [notice.title, *(f"· {label}" for label, _action in own), *([note] if note else [])]
+        entries += [(f"{notice.title}{label}", action) for label, action in own]
+    set_menu(turn, "\n".join(lines), entries)
+
+
+def task_action(turn: Turn, kind: str, task: TaskDecl) -> str:
+    """A menu action on a task (``new:…``, ``fresh:…``): naming its notice when there are several."""
+    return f"{kind}:{task.id}@{turn.campaign.id}" if turn.several else f"{kind}:{task.id}"
+
+
+def _new_entries(turn: Turn) -> tuple[list[tuple[str, str]], str]:
+    """The turn's notice's forms as 新建 offers them, and what it says of those past their deadline."""
     entries, late = [], []
     for item in turn.progress():
         task = item.task
@@ -40,20 +66,22 @@ def offer_new(turn: Turn) -> None:
         late += [form.short_title] if is_past(turn.campaign, task, turn.now) and not item.complete else []
         returned = f"，{item.returned}份被退回待修改" if item.returned else ""
         label = f"{form.short_title}（已交{item.counted}{noun}{returned}，需{wanted}{noun}，{deadline}）"
-        entries.append((label, f"new:{task.id}"))
-    note = late_note(turn.campaign, late)
-    set_menu(turn, f"{note}\n请选择要填写的表：" if note else "请选择要填写的表：", entries)
+        entries.append((label, task_action(turn, "new", task)))
+    return entries, late_note(turn.campaign, late)
 
 
 def offer_drafts(turn: Turn) -> None:
-    """草稿: the unit's open drafts and the abandoned ones still kept."""
-    keep_since = turn.now - timedelta(days=turn.campaign.cancelled_draft_days)
+    """草稿: the unit's open drafts and the abandoned ones still kept (each named by its notice, in
+    several)."""
     entries = []
-    for draft in turn.unit_drafts():
-        if draft.status == "open" or (
-            draft.cancelled_at is not None and aware(draft.cancelled_at) >= keep_since and draft.answers
-        ):  # an abandoned draft with nothing in it has nothing to restore
-            entries.append((draft_label(turn, draft), f"resume:{draft.id}"))
+    for notice in _listed(turn):
+        with turn.within(notice):
+            keep_since = turn.now - timedelta(days=turn.campaign.cancelled_draft_days)
+            prefix = notice.title if turn.several else ""
+            for draft in turn.unit_drafts():
+                kept = draft.cancelled_at is not None and aware(draft.cancelled_at) >= keep_since
+                if draft.status == "open" or (kept and draft.answers):  # an empty one: nothing to restore
+                    entries.append((prefix + draft_label(turn, draft), f"resume:{draft.id}"))
     if not entries:
         turn.say("没有未填完的表。发送“新建”开始填写。")
         return
@@ -74,23 +102,28 @@ def draft_label(turn: Turn, draft: Draft) -> str:
 
 
 def offer_submissions(turn: Turn) -> None:
-    """已交: the unit's submissions, each to see, download and (while it may) change."""
-    submissions = turn.submissions()
-    if not submissions:
+    """已交: the unit's submissions, each to see, download and (while it may) change (in several
+    notices, each under its notice's name)."""
+    lines = ["贵单位已提交："]
+    entries: list[tuple[str, str]] = []
+    changeable = False
+    for notice in _listed(turn):
+        with turn.within(notice):
+            submissions = turn.submissions()
+            lines += [notice.title] if submissions and turn.several else []
+            for submission, latest in submissions:
+                form = turn.forms[submission.form_id]
+                lines.append(submission_line(form, submission, latest.answers))
+                entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
+                if latest.document_path:
+                    entries.append((f"下载 #{submission.id}", f"download:{submission.id}"))
+                task = turn.campaign.task(submission.task_id)
+                if can_change(turn.campaign, task, submission.status, turn.now):
+                    entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
+                    changeable = True
+    if not entries:
         turn.say("贵单位还没有提交过表。发送“新建”开始填写。")
         return
-    lines = ["贵单位已提交："]
-    entries = []
-    changeable = False
-    for submission, latest in submissions:
-        form = turn.forms[submission.form_id]
-        lines.append(submission_line(form, submission, latest.answers))
-        entries.append((f"查看 #{submission.id}", f"show:{submission.id}"))
-        if latest.document_path:
-            entries.append((f"下载 #{submission.id}", f"download:{submission.id}"))
-        if can_change(turn.campaign, turn.campaign.task(submission.task_id), submission.status, turn.now):
-            entries.append((f"修改 #{submission.id}", f"reopen:{submission.id}"))
-            changeable = True
     lines.append("点“查看”看全部内容和照片，点“下载”取 Word 表格。")
     if changeable:
         lines.append("可以修改的表另有“修改”按钮。")
@@ -99,25 +132,45 @@ def offer_submissions(turn: Turn) -> None:
     set_menu(turn, "\n".join(lines), entries)
 
 
+def _listed(turn: Turn) -> tuple[ServedNotice, ...]:
+    """The notices a list goes through: the unit's several, else the turn's own."""
+    if turn.several:
+        return turn.notices
+    return (ServedNotice(turn.campaign, turn.forms, turn.machines),)
+
+
+def own_in_notice(turn: Turn, argument: str, example: str) -> tuple[Submission, ServedNotice] | str:
+    """The unit's submission a command names, in any of the unit's notices, with its notice; or what
+    to say (``dialogs.submission_view.own_submission``)."""
+    found = own_submission(turn.store, turn.notice_ids, turn.unit.id, argument, example)
+    if isinstance(found, str):
+        return found
+    notice = turn.notice(found.campaign_id)
+    assert notice is not None  # own_submission keeps to the turn's notices
+    return found, notice
+
+
 def show_own(turn: Turn, argument: str) -> None:
     """查看N号 from a unit's contact: a submission of her own unit, in full, with its Word file."""
-    found = own_submission(turn.store, turn.campaign, turn.unit.id, argument, "查看3号")
+    found = own_in_notice(turn, argument, "查看3号")
     if isinstance(found, str):
         turn.say(found)
         return
-    turn.replies += submission_replies(turn.store, turn.campaign, turn.forms, found)
+    submission, notice = found
+    turn.replies += submission_replies(turn.store, notice.campaign, notice.forms, submission)
 
 
 def download_own(turn: Turn, argument: str) -> None:
     """下载 beside a line of 已交: that submission's Word file (its latest version)."""
-    found = own_submission(turn.store, turn.campaign, turn.unit.id, argument, "下载 #3")
+    found = own_in_notice(turn, argument, "下载 #3")
     if isinstance(found, str):
         turn.say(found)
         return
-    word_file = word_file_reply(turn.store, found)
-    form = turn.forms[found.form_id]
+    submission, notice = found
+    word_file = word_file_reply(turn.store, submission)
+    form = notice.forms[submission.form_id]
     if word_file is None:
-        turn.say(f"#{found.id}《{form.short_title}》没有 Word 文件。如需要，请联系{turn.contact_line}。")
+        turn.say(f"#{submission.id}《{form.short_title}》没有 Word 文件。如需要，请联系{turn.contact_line}。")
         return
     turn.replies.append(replace(word_file, text=f"《{form.title}》{word_file.text}"))
 
