@@ -28,10 +28,11 @@ from docx import Document
 from wechatpy.exceptions import WeChatClientException
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused
-from bot.mp import CHOOSE_BY_NUMBER, WELCOME, CallbackRefused, MpChannel, choice_number, template_thing
+from bot.mp import CHOOSE_BY_NUMBER, REPLY, WELCOME, CallbackRefused, MpChannel, choice_number, template_thing
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Reply
+from dialogs.notices import NoticeButton, notice_payload
 from dialogs.sample_answers import CADRE_ANSWERS
 from storage.repository import Repository
 from tests.conftest import photo_bytes
@@ -216,10 +217,11 @@ def test_a_question_is_one_message_with_its_options_numbered(channel: MpChannel)
         "text": f"（3/12）性别？\n【1】女\n【2】男\n{CHOOSE_BY_NUMBER}",
         "options": ["女", "男"],
         "menu": "m1",
-    }
+        REPLY: True,
+    }, "marked as the dialog's reply: her number answers this list, not a reminder's"
     ref = DocumentRef("submission", "1", 1)
     assert channel.payloads([Reply("请打印、盖章后报送。", document=ref)]) == [
-        {"text": "请打印、盖章后报送。", "document": ref.as_payload()}
+        {"text": "请打印、盖章后报送。", "document": ref.as_payload(), REPLY: True}
     ], "a document and its caption: one message with the link"
     long = channel.payloads([Reply("\n".join("字" * 100 for _ in range(15)))])
     assert len(long) == 3 and all(len(p["text"]) <= 600 for p in long), "split under 2,048 bytes"
@@ -252,6 +254,65 @@ def test_a_typed_answer_picks_an_option_by_its_number_or_its_words(typed: str, n
 )
 def test_a_template_carries_the_notices_first_line_in_twenty_characters(text: str, thing: str) -> None:
     assert template_thing(text) == thing and len(thing) <= 20
+
+
+class Recording:
+    """The API of a 公众号 that takes every 客服消息 (the follower wrote within 48 hours)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def send_text(self, openid: str, text: str) -> None:
+        self.texts.append(text)
+
+
+def test_a_bare_number_answers_the_dialogs_question_not_a_reminder_pushed_meanwhile(
+    channel: MpChannel, engine: DialogEngine
+) -> None:
+    """A reminder whose “buttons” are 新建 and 已交 arrives while she is on a numeric question, then on
+    a choice: her “2” answers the question (女性人数 = 2), her “1” picks the dialog's first option —
+    not 已交 or 新建 — and the reminder's words still work when typed."""
+    api = Recording()
+    channel.api = api  # type: ignore[assignment]
+    openid = "oSite000000000000000000000001"
+    unit = engine.repository.unit_by_code(engine.campaign.id, "yufeng")
+    assert unit is not None and unit.id is not None
+    engine.repository.bind_contact("mp", openid, unit.id)
+    reminder = notice_payload(
+        "【提醒】还差1份，发送“新建”开始填写，发送“已交”查看",
+        NoticeButton("new"),
+        NoticeButton("submissions"),
+    )
+
+    def deliver(payload: dict[str, Any]) -> str:
+        asyncio.run(channel.deliver(openid, payload))
+        return api.texts[-1]
+
+    def send(text: str) -> str:
+        seen = len(api.texts)
+        for payload in channel.payloads(engine.handle(channel._typed(openid, text))):
+            deliver(payload)
+        return "\n".join(api.texts[seen:])
+
+    offer = send("/new")
+    [number] = re.findall(r"【(\d+)】示范点申报表", offer)
+    assert "申报单位名称" in send(number)
+    assert "共有多少人" in send("柳州市螺蛳粉产业园")
+    assert "其中女性有多少人" in send("120")
+    deliver(reminder)
+    assert "申报单位负责人的姓名" in send("2"), "the question's answer, not 已交"
+    draft = engine.repository.draft(engine.repository.contact("mp", openid).current_draft_id)  # type: ignore[union-attr]
+    assert draft is not None and str(draft.answers["female_count"]) == "2"
+    for answer in ("黄建国", "13907721234", "李秀梅"):
+        send(answer)
+    asked = send("15878012345")
+    assert "组建方式" in asked and "【1】单独创建" in asked
+    deliver(reminder)
+    deliver(notice_payload("今天的第二条提醒"))  # a push without buttons forgets nothing either
+    assert "领域" in send("1"), "the dialog's first option, not 新建"
+    draft = engine.repository.draft(draft.id or 0)
+    assert draft is not None and draft.answers["build_mode"] == "单独创建"
+    assert "请选择要填写的表" in send("新建"), "the reminder's word, typed, still works"
 
 
 class OutsideTheWindow:
