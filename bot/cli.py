@@ -18,6 +18,8 @@ from bot.console import run_console
 from bot.doctor import add_doctor_command
 from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
+from bot.mp_check import MP_NOT_SET
+from bot.mp_check import check_setup as check_mp_setup
 from bot.notice_commands import add_notice_commands
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
@@ -241,6 +243,19 @@ def cmd_wecom_check(args: argparse.Namespace) -> int:
         return 2
     service = open_service(settings)
     results = check_setup(settings, service.repository, public_url(settings, CALLBACK_PATH))
+    for passed, line in results:
+        print(("✓ " if passed else "✗ ") + line)
+    return 0 if all(passed for passed, _line in results) else 1
+
+
+def cmd_mp_check(args: argparse.Namespace) -> int:
+    """Check the 公众号 settings against the 公众号 API and the running callback (``bot.mp_check``)."""
+    settings = _settings(args)
+    if not settings.wechat_mp_enabled:
+        print(MP_NOT_SET, file=sys.stderr)
+        return 2
+    service = open_service(settings)
+    results = check_mp_setup(settings, service.repository)
     for passed, line in results:
         print(("✓ " if passed else "✗ ") + line)
     return 0 if all(passed for passed, _line in results) else 1
@@ -475,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
     wecom_check = wecom_commands.add_parser("check", help="检查令牌、应用和回调地址（服务需在运行）")
     wecom_check.add_argument("--db", help="数据库地址")
     wecom_check.set_defaults(handler=cmd_wecom_check)
+
+    mp = commands.add_parser("mp", help="公众号：检查配置")
+    mp_commands = mp.add_subparsers(dest="mp_command", required=True)
+    mp_check = mp_commands.add_parser("check", help="检查令牌、通知模板和回调地址（服务需在运行）")
+    mp_check.add_argument("--db", help="数据库地址")
+    mp_check.set_defaults(handler=cmd_mp_check)
 
     status = commands.add_parser("status", help="各单位报送进度（与组联部的 /status 相同）")
     status.add_argument("which", nargs="?", metavar="单位或区域", help="只看某个单位或某个区域（县区）")

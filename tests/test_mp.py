@@ -39,7 +39,7 @@ from tests.conftest import photo_bytes
 from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, verify_url
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import serving
-from tests.test_wecom import wecom_service
+from tests.test_wecom import intake, wecom_service
 
 Running = tuple[Service, Repository, dict[str, str]]
 TEMPLATE = "TPL-notice-0001"
@@ -196,6 +196,43 @@ def test_a_follower_binds_fills_a_form_gets_its_link_and_a_return_after_48_hours
     assert back and WELCOME not in [s.text for s in back], "following again: where she left off, no welcome"
     log = running.log.read_text(encoding="utf-8")
     assert "Traceback" not in log and "韦丽华" not in log and follower.openid not in log
+
+
+def test_intake_mp_check_says_in_chinese_what_works_and_what_to_do(
+    mp: tuple[FakeMp, str], service: Running
+) -> None:
+    """The token, the notice template (with its two fields) and the running callback: three ✓ lines and
+    exit 0; each wrong setting a ✗ line naming it, exit 1; no 公众号 settings at all, exit 2. The
+    token the check fetches replaces the service's, and the service goes on with it."""
+    fake, _base = mp
+    running, repository, _codes = service
+    follower = Follower(fake, callback_url(running), "oAfterCheck0000000000000001")
+    assert [s.text for s in turn(fake, repository, follower, follower.follow)] == [WELCOME]
+    fake.one_token = True  # a new token makes the old one unknown, as the 公众号's does
+    checked = intake(running.env, "mp", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("✓") == 3 and "报送事项提醒" in checked.stdout
+    assert f"{callback_url(running)} 应答正确" in checked.stdout
+    fetched = fake.token_fetches
+    assert turn(fake, repository, follower, lambda: follower.text("你好")), "the service still answers"
+    assert fake.token_fetches == fetched, "with the token the check stored, not a new one"
+
+    failures = {
+        "WECHAT_MP_APP_SECRET": ("not-the-secret", "AppSecret（WECHAT_MP_APP_SECRET）不对"),
+        "WECHAT_MP_APP_ID": ("wx-not-ours", "AppID（WECHAT_MP_APP_ID）不对"),
+        "WECHAT_MP_NOTICE_TEMPLATE_ID": ("TPL-deleted", "模板 TPL-deleted 不在本公众号的模板列表中"),
+        "WECHAT_MP_NOTICE_TEMPLATE_KEYS": ("thing3,time2", "没有 thing3 字段"),
+        "WECHAT_MP_TOKEN": ("NotTheServicesToken", "WECHAT_MP_TOKEN 与运行中的服务不一致"),
+        "WECHAT_MP_API_BASE_URL": ("http://127.0.0.1:9", "连不上公众号接口"),
+    }
+    for name, (value, said_) in failures.items():
+        wrong = intake({**running.env, name: value}, "mp", "check")
+        assert wrong.returncode == 1 and said_ in wrong.stdout, (name, wrong.stdout, wrong.stderr)
+        assert "Traceback" not in wrong.stderr
+    unset_template = intake({**running.env, "WECHAT_MP_NOTICE_TEMPLATE_ID": ""}, "mp", "check")
+    assert unset_template.returncode == 1 and "未设置 WECHAT_MP_NOTICE_TEMPLATE_ID" in unset_template.stdout
+    unset = intake({**running.env, "WECHAT_MP_APP_ID": ""}, "mp", "check")
+    assert unset.returncode == 2 and "公众号还没有配置" in unset.stderr
 
 
 @pytest.fixture

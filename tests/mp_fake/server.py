@@ -4,12 +4,15 @@ writes to the product's callback URL, as the 公众号 does.
 The API side, under ``/cgi-bin/`` (``WECHAT_MP_API_BASE_URL`` points at this server):
 
 * ``token`` (``grant_type=client_credential``) — an access token for the AppID and AppSecret, valid
-  ``token_seconds``; an unknown token makes every call answer 40001, an expired one 42001;
+  ``token_seconds``; an unknown token makes every call answer 40001, an expired one 42001; with
+  ``one_token``, a new token makes every earlier one unknown (the real one does so after 5 minutes);
 * ``message/custom/send`` (客服消息, text) — taken only within 48 hours of the follower's last message
   (45015 otherwise; the fake's clock can be moved with ``pass_hours``), only to a follower (43004),
   2,048 bytes at most (45002); errors can be injected (``fail_next``: 45009, 40001 …);
 * ``message/template/send`` — only with a template the account has added (40037), to a follower, at
   any time; every template message is recorded with its data and link;
+* ``template/get_all_private_template`` — the templates the account has added, each with its title
+  and content (its fields as ``{{thing1.DATA}}``);
 * ``media/get`` — the bytes of a temporary media id (a photo the follower sent).
 
 The follower side (``Follower``): follows (a ``subscribe`` event), writes text, sends photos; each
@@ -69,7 +72,14 @@ class FakeMp:
     aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     original_id: str = "gh_fa4e0b1c2d3e"
     token_seconds: float = 7200.0
-    templates: set[str] = field(default_factory=lambda: {"TPL-notice-0001"})
+    one_token: bool = False
+    #: The templates the account has added: id -> (title, content).
+    templates: dict[str, tuple[str, str]] = field(
+        default_factory=lambda: {
+            "TPL-notice-0001": ("报送事项提醒", "事项：{{thing1.DATA}}\n时间：{{time2.DATA}}"),
+            "TPL-other-0002": ("会议通知", "会议：{{thing3.DATA}}\n地点：{{thing4.DATA}}"),
+        }
+    )
     sent: list[Sent] = field(default_factory=list)
     token_fetches: int = 0
     followers: set[str] = field(default_factory=set)
@@ -126,6 +136,7 @@ class FakeMp:
                 Route("/cgi-bin/message/custom/send", self._custom, methods=["POST"]),
                 Route("/cgi-bin/message/template/send", self._template, methods=["POST"]),
                 Route("/cgi-bin/media/get", self._get_media),
+                Route("/cgi-bin/template/get_all_private_template", self._template_list),
             ]
         )
 
@@ -139,6 +150,8 @@ class FakeMp:
             return _error(40125, "invalid appsecret")
         token = secrets.token_urlsafe(24)
         with self._lock:
+            if self.one_token:
+                self._tokens.clear()
             self._tokens[token] = time.monotonic() + self.token_seconds
             self.token_fetches += 1
         return JSONResponse({"access_token": token, "expires_in": int(self.token_seconds)})
@@ -193,6 +206,16 @@ class FakeMp:
         with self._lock:
             self.sent.append(Sent(openid, "template", body))
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbits(40)})
+
+    async def _template_list(self, request: Request) -> Response:
+        refused = self._token_error(request) or self._injected()
+        if refused is not None:
+            return refused
+        listed = [
+            {"template_id": template_id, "title": title, "content": content, "example": ""}
+            for template_id, (title, content) in self.templates.items()
+        ]
+        return JSONResponse({"template_list": listed})
 
     async def _get_media(self, request: Request) -> Response:
         refused = self._token_error(request)
