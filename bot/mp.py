@@ -71,6 +71,9 @@ OUTSIDE_WINDOW = frozenset({45015, 45047})  # over 48 hours since her last messa
 TOO_FAST = 45009  # the API's daily quota
 NOT_FOLLOWING = 43004  # she unfollowed: nothing reaches her
 TEMPLATE_THING = 20  # characters of a template's “thing” field
+QR_LONGEST = 30 * 24 * 3600  # seconds: the longest a temporary QR code lives
+SCENE_LONGEST = 64  # characters of a QR code's scene_str
+SUBSCRIBED_BY_SCAN = "qrscene_"  # a follow by scanning a QR code: its EventKey, before the scene
 
 # Messages only for pushes outside the window: the rest (7 a second overall, 2 a second to one
 # follower after a burst of 5) keeps well under the 公众号's own limits.
@@ -146,6 +149,7 @@ class MpApi:
 
     def __init__(self, settings: Settings, tokens: SessionStorage, timeout: float = 10.0) -> None:
         self.base_url = settings.wechat_mp_api_base_url.rstrip("/")
+        self.qrcode_url = settings.wechat_mp_qrcode_url
         self.client = _Client(
             self.base_url, settings.wechat_mp_app_id, settings.wechat_mp_app_secret, tokens, timeout
         )
@@ -155,6 +159,24 @@ class MpApi:
 
     def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None) -> None:
         self.client.message.send_template(openid, template_id, data, url=url or None)
+
+    def qr_code(self, scene: str, seconds: int) -> bytes:
+        """A temporary parametric QR code (PNG) whose scan tells the callback ``scene``, for ``seconds``
+        (at most ``QR_LONGEST``): ``qrcode/create``, then the picture from ``showqrcode``."""
+        made = self.client.qrcode.create(
+            {
+                "expire_seconds": min(seconds, QR_LONGEST),
+                "action_name": "QR_STR_SCENE",
+                "action_info": {"scene": {"scene_str": scene}},
+            }
+        )
+        response = self.client._http.get(
+            self.qrcode_url, params={"ticket": made["ticket"]}, timeout=self.client.timeout
+        )
+        response.raise_for_status()
+        if not response.headers.get("Content-Type", "").startswith("image/"):
+            raise requests.HTTPError(f"showqrcode answered {response.headers.get('Content-Type')}")
+        return response.content
 
     def download(self, media_id: str, limit: int) -> tuple[bytes, str] | None:
         """A temporary media file's bytes and type; None when larger than ``limit``."""
@@ -286,7 +308,7 @@ class MpChannel:
         message, openid = item.payload, item.chat_key
         kind = message.get("MsgType", "")
         if kind == "event":
-            return Translated(await asyncio.to_thread(self._event, openid, message.get("Event", "")))
+            return Translated(await asyncio.to_thread(self._event, openid, message))
         if kind == "text":
             return Translated(await asyncio.to_thread(self._typed, openid, message.get("Content", "")))
         if kind == "image":
@@ -296,9 +318,15 @@ class MpChannel:
             )
         return Translated(Reply(NOT_A_MESSAGE_WE_READ))
 
-    def _event(self, openid: str, event: str) -> Inbound | Reply | None:
-        """Following: the welcome, or — someone bound before, following again — where she left off.
-        Every other event (unfollowing, a menu's view) needs no answer."""
+    def _event(self, openid: str, message: dict[str, str]) -> Inbound | Reply | None:
+        """Scanning an invite's QR code (following by it, or already following): the invite, as if its
+        code were typed — the privacy notice, then 同意 binds. Following otherwise: the welcome, or —
+        someone bound before, following again — where she left off. Every other event (unfollowing, a
+        menu's view) needs no answer."""
+        event = message.get("Event", "")
+        scene = scanned_scene(event, message.get("EventKey", ""))
+        if scene is not None:
+            return Inbound(self.channel, openid, text=f"/start {scene}")
         if event != "subscribe":
             return None
         if self.engine.identity(self.channel, openid) is None:
@@ -444,6 +472,17 @@ def choice_number(text: str, options: Sequence[str]) -> int | None:
     if number is not None:
         return number if 1 <= number <= len(options) else None
     return options.index(words) + 1 if words in options else None
+
+
+def scanned_scene(event: str, key: str) -> str | None:
+    """The scene of the QR code a follower scanned: following by it (``subscribe``, EventKey
+    ``qrscene_<scene>``) or already following (``SCAN``, EventKey ``<scene>``); None for anything else."""
+    if event == "subscribe" and key.startswith(SUBSCRIBED_BY_SCAN):
+        key = key.removeprefix(SUBSCRIBED_BY_SCAN)
+    elif event != "SCAN":
+        return None
+    scene = key.strip()
+    return scene if 0 < len(scene) <= SCENE_LONGEST and scene.isprintable() else None
 
 
 def template_thing(text: str) -> str:

@@ -28,7 +28,16 @@ from docx import Document
 from wechatpy.exceptions import WeChatClientException
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused
-from bot.mp import CHOOSE_BY_NUMBER, REPLY, WELCOME, CallbackRefused, MpChannel, choice_number, template_thing
+from bot.mp import (
+    CHOOSE_BY_NUMBER,
+    REPLY,
+    WELCOME,
+    CallbackRefused,
+    MpChannel,
+    choice_number,
+    scanned_scene,
+    template_thing,
+)
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Reply
@@ -36,7 +45,7 @@ from dialogs.notices import NoticeButton, notice_payload
 from dialogs.sample_answers import CADRE_ANSWERS
 from storage.repository import Repository
 from tests.conftest import photo_bytes
-from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, verify_url
+from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, qr_picture, verify_url
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import serving
 from tests.test_wecom import intake, wecom_service
@@ -235,6 +244,54 @@ def test_intake_mp_check_says_in_chinese_what_works_and_what_to_do(
     assert unset.returncode == 2 and "公众号还没有配置" in unset.stderr
 
 
+def test_an_invite_as_a_qr_code_binds_whoever_scans_it_after_the_privacy_notice(
+    mp: tuple[FakeMp, str], service: Running, tmp_path: Path
+) -> None:
+    """``intake invite UNIT --qr`` writes the 公众号's temporary QR code (PNG) whose scene is the invite,
+    for at most 30 days; scanning it follows the 公众号 and shows the privacy notice (no welcome), and
+    同意 binds to the unit. Someone already following scans it too (a SCAN event)."""
+    fake, base = mp
+    running, repository, _codes = service
+    env = {**running.env, "WECHAT_MP_QRCODE_URL": f"{base}/cgi-bin/showqrcode"}
+    unit = repository.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None
+
+    def invited(target: Path, *days: str) -> tuple[str, str]:
+        """The invite's code and its QR code's ticket."""
+        before = set(fake.qr_codes)
+        made = intake(env, "invite", "yufeng", "--qr", str(target), *days)
+        assert made.returncode == 0, made.stdout + made.stderr
+        [ticket] = set(fake.qr_codes) - before
+        found = re.search(r"的邀请码：(\w+)", made.stdout)
+        assert found is not None and f"公众号二维码已保存到 {target}" in made.stdout, made.stdout
+        assert target.read_bytes() == qr_picture(ticket), "the picture showqrcode gave for its ticket"
+        return found[1], ticket
+
+    code, ticket = invited(tmp_path / "yufeng.png", "--days", "45")
+    scene, expiry = fake.qr_codes[ticket]  # asked for 45 days: the QR code lives 30, the invite 45
+    assert scene == code and 29 * 86400 < expiry - fake.now() <= 30 * 86400, "30 days at most"
+    scanning = Follower(fake, callback_url(running), "oScanned00000000000000000001")
+    notice = turn(fake, repository, scanning, lambda: scanning.scan(ticket))
+    assert WELCOME not in [s.text for s in notice] and "个人信息保护告知" in notice[0].text
+    assert listed(notice) == ["同意", "不同意"]
+    assert repository.contact("mp", scanning.openid) is None, "nothing stored before 同意"
+    bound = turn(fake, repository, scanning, lambda: scanning.text("同意"))
+    assert "感谢您的同意" in "\n".join(s.text for s in bound)
+    contact = repository.contact("mp", scanning.openid)
+    assert contact is not None and contact.unit_id == unit.id
+
+    following = Follower(fake, callback_url(running), "oFollowing000000000000000001")
+    assert [s.text for s in turn(fake, repository, following, following.follow)] == [WELCOME]
+    _code, ticket = invited(tmp_path / "second.png")
+    notice = turn(fake, repository, following, lambda: following.scan(ticket))
+    assert listed(notice) == ["同意", "不同意"], "already following: the SCAN event shows it too"
+    turn(fake, repository, following, lambda: following.text("1"))
+    contact = repository.contact("mp", following.openid)
+    assert contact is not None and contact.unit_id == unit.id
+    log = running.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and scanning.openid not in log and code not in log
+
+
 @pytest.fixture
 def channel(engine: DialogEngine) -> MpChannel:
     settings = Settings.model_validate(
@@ -279,6 +336,22 @@ def test_a_question_is_one_message_with_its_options_numbered(channel: MpChannel)
 )
 def test_a_typed_answer_picks_an_option_by_its_number_or_its_words(typed: str, number: int | None) -> None:
     assert choice_number(typed, ["同意", "不同意"]) == number
+
+
+@pytest.mark.parametrize(
+    ("event", "key", "scene"),
+    [
+        ("subscribe", "qrscene_ABCD2345EF", "ABCD2345EF"),
+        ("SCAN", "ABCD2345EF", "ABCD2345EF"),
+        ("subscribe", "", None),  # followed from a search, not a QR code
+        ("SCAN", "", None),
+        ("CLICK", "ABCD2345EF", None),  # a menu's key is no invite
+        ("subscribe", "qrscene_" + "A" * 65, None),
+        ("SCAN", "A\nB", None),
+    ],
+)
+def test_a_scan_tells_the_scene_of_its_qr_code(event: str, key: str, scene: str | None) -> None:
+    assert scanned_scene(event, key) == scene
 
 
 @pytest.mark.parametrize(

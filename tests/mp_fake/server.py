@@ -13,9 +13,13 @@ The API side, under ``/cgi-bin/`` (``WECHAT_MP_API_BASE_URL`` points at this ser
   any time; every template message is recorded with its data and link;
 * ``template/get_all_private_template`` — the templates the account has added, each with its title
   and content (its fields as ``{{thing1.DATA}}``);
-* ``media/get`` — the bytes of a temporary media id (a photo the follower sent).
+* ``media/get`` — the bytes of a temporary media id (a photo the follower sent);
+* ``qrcode/create`` — a temporary parametric QR code (``QR_STR_SCENE`` / ``QR_SCENE``, at most 30
+  days: 40009 beyond, as for a scene over 64 characters), its ticket; ``showqrcode?ticket=`` — its
+  picture, a PNG (on this server: ``WECHAT_MP_QRCODE_URL`` points here).
 
-The follower side (``Follower``): follows (a ``subscribe`` event), writes text, sends photos; each
+The follower side (``Follower``): follows (a ``subscribe`` event), scans a QR code (following by
+it, EventKey ``qrscene_<scene>``, or already following, a ``SCAN`` event), writes text, sends photos; each
 callback encrypted and signed in 安全模式 (or plain, when asked), POSTed as the 公众号 does it: it waits
 at most 5 s for a 200 and sends the same message again, up to three more times. ``verify_url`` makes
 the URL check of 服务器配置. The cryptography is ``tests.wecom_fake.crypto``'s (the same scheme, the
@@ -25,6 +29,7 @@ vectors in ``tests/test_mp_crypto.py``.
 
 from __future__ import annotations
 
+import io
 import secrets
 import threading
 import time
@@ -32,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,6 +47,7 @@ from starlette.routing import Route
 from tests.wecom_fake.crypto import CallbackCipher, signature
 
 WINDOW = 48 * 3600  # seconds after a follower's message in which 客服消息 reach her
+QR_LONGEST = 30 * 24 * 3600  # seconds a temporary QR code lives at most
 CALLBACK_TIMEOUT = 5.0
 CALLBACK_TRIES = 4
 
@@ -85,6 +93,7 @@ class FakeMp:
     followers: set[str] = field(default_factory=set)
     last_wrote: dict[str, float] = field(default_factory=dict)  # openid -> the fake's clock
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    qr_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # ticket -> scene, expiry
     offset: float = 0.0  # hours passed on the fake's clock, beyond the real ones
     _tokens: dict[str, float] = field(default_factory=dict)
     _failures: list[int] = field(default_factory=list)
@@ -136,6 +145,8 @@ class FakeMp:
                 Route("/cgi-bin/message/custom/send", self._custom, methods=["POST"]),
                 Route("/cgi-bin/message/template/send", self._template, methods=["POST"]),
                 Route("/cgi-bin/media/get", self._get_media),
+                Route("/cgi-bin/qrcode/create", self._create_qr_code, methods=["POST"]),
+                Route("/cgi-bin/showqrcode", self._show_qr_code),
                 Route("/cgi-bin/template/get_all_private_template", self._template_list),
             ]
         )
@@ -217,6 +228,39 @@ class FakeMp:
         ]
         return JSONResponse({"template_list": listed})
 
+    async def _create_qr_code(self, request: Request) -> Response:
+        refused = self._token_error(request) or self._injected()
+        if refused is not None:
+            return refused
+        body = await request.json()
+        kind, scene = body.get("action_name"), body.get("action_info", {}).get("scene", {})
+        value = scene.get("scene_str") if kind == "QR_STR_SCENE" else scene.get("scene_id")
+        seconds = body.get("expire_seconds", 60)
+        if kind not in ("QR_STR_SCENE", "QR_SCENE") or not value or len(str(value)) > 64:
+            return _error(40009, "invalid scene")
+        if not isinstance(seconds, int) or not 60 <= seconds <= QR_LONGEST:
+            return _error(40009, "invalid expire_seconds")
+        ticket = secrets.token_urlsafe(32)
+        with self._lock:
+            self.qr_codes[ticket] = (str(value), self.now() + seconds)
+        return JSONResponse(
+            {"ticket": ticket, "expire_seconds": seconds, "url": f"http://weixin.qq.com/q/{ticket[:22]}"}
+        )
+
+    async def _show_qr_code(self, request: Request) -> Response:
+        ticket = request.query_params.get("ticket", "")
+        with self._lock:
+            known = ticket in self.qr_codes
+        if not known:
+            return Response(b"", status_code=404)
+        return Response(qr_picture(ticket), media_type="image/png")
+
+    def scene_of(self, ticket: str) -> str | None:
+        """What a scan of the ticket's QR code tells the callback; None once it has expired."""
+        with self._lock:
+            scene, expiry = self.qr_codes[ticket]
+        return scene if self.now() < expiry else None
+
     async def _get_media(self, request: Request) -> Response:
         refused = self._token_error(request)
         if refused is not None:
@@ -227,6 +271,16 @@ class FakeMp:
             return _error(40007, "invalid media_id")
         data, content_type = media
         return Response(data, media_type=content_type)
+
+
+def qr_picture(ticket: str) -> bytes:
+    """The picture of a ticket's QR code: a PNG (not a scannable one) carrying its ticket."""
+    picture = Image.new("1", (43, 43), 1)
+    info = PngInfo()
+    info.add_text("ticket", ticket)
+    out = io.BytesIO()
+    picture.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
 
 
 def _error(code: int, message: str) -> JSONResponse:
@@ -264,6 +318,21 @@ class Follower:
     def follow(self) -> httpx.Response:
         self.mp.followers.add(self.openid)
         inner = "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event>"
+        return self.post(self._xml(inner))
+
+    def scan(self, ticket: str) -> httpx.Response:
+        """Scan a QR code: following by it when not yet following, else a ``SCAN`` event."""
+        scene = self.mp.scene_of(ticket)
+        assert scene is not None, "an expired QR code: WeChat tells the callback nothing"
+        if self.openid in self.mp.followers:
+            event, key = "SCAN", scene
+        else:
+            self.mp.followers.add(self.openid)
+            event, key = "subscribe", f"qrscene_{scene}"
+        inner = (
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
+            f"<EventKey><![CDATA[{key}]]></EventKey><Ticket><![CDATA[{ticket}]]></Ticket>"
+        )
         return self.post(self._xml(inner))
 
     def text(self, content: str, msg_id: int | None = None) -> int:
