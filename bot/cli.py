@@ -13,22 +13,17 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 
-import requests
-from wechatpy.exceptions import WeChatClientException
-
 from bot.app import Service, campaign_exporter, campaign_video_exporter, load_declarations, open_service
 from bot.console import run_console
 from bot.doctor import add_doctor_command
 from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
-from bot.mp import QR_LONGEST, MpApi
-from bot.mp_check import MP_NOT_SET
-from bot.mp_check import check_setup as check_mp_setup
+from bot.mp_commands import MP_NOT_SET, write_invite_qr_code
+from bot.mp_commands import check_setup as check_mp_setup
 from bot.notice_commands import add_notice_commands
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
 from bot.web import join_link, public_url, serve_web
-from bot.wechat_tokens import DatabaseTokens
 from bot.wecom import CALLBACK_PATH, WeComChannel, check_setup
 from dialogs.campaign import Campaign, UnitDecl
 from dialogs.chinese_text import plain_number
@@ -217,7 +212,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     print(f"{who} 的邀请码：{invite.code}（只能使用一次，{expires:%Y-%m-%d %H:%M} 前有效）")
     if args.qr is not None:
         target = Path(args.qr or f"invite-{invite.code}.png")
-        if not _invite_qr_code(settings, service, invite.code, args.days, target):
+        if not write_invite_qr_code(settings, service, invite.code, args.days, target):
             return 1
     if args.wecom_user:
         if not settings.wecom_enabled:
@@ -235,39 +230,6 @@ def cmd_invite(args: argparse.Namespace) -> int:
         print(f"Telegram 链接：{deep_link(username, invite.code)}")
     print(f"在企业微信、公众号或 Telegram 的聊天中也可以发送：绑定 {invite.code}")
     return 0
-
-
-def _invite_qr_code(settings: Settings, service: Service, code: str, days: int, target: Path) -> bool:
-    """The invite as the 公众号's temporary QR code (PNG), written to ``target``: scanning it follows
-    the 公众号 and shows the privacy notice; 同意 binds. False (said why) when none was made."""
-    if not settings.wechat_mp_enabled:
-        raise SystemExit(MP_NOT_SET)
-    seconds = days * 24 * 3600
-    api = MpApi(settings, DatabaseTokens(service.repository, service.clock), timeout=10.0)
-    try:
-        picture = api.qr_code(code, seconds)
-    except WeChatClientException as error:
-        print(
-            f"公众号没有生成二维码（错误 {error.errcode}）：请先运行 intake mp check 检查配置。",
-            file=sys.stderr,
-        )
-        return False
-    except requests.RequestException as error:
-        problem = f"连不上公众号接口（{type(error).__name__}），二维码没有生成"
-        print(f"{problem}：请检查网络和 WECHAT_MP_API_BASE_URL 后重试。", file=sys.stderr)
-        return False
-    target.write_bytes(picture)
-    lasting = min(seconds, QR_LONGEST) // (24 * 3600)
-    print(
-        f"公众号二维码已保存到 {target}（{lasting} 天内有效）。对方用微信扫码、关注公众号后，"
-        "阅读个人信息保护告知并回复“同意”即绑定。"
-    )
-    if seconds > QR_LONGEST:
-        print(
-            "注意：公众号的临时二维码最长 30 天有效，邀请码更久；二维码过期后，"
-            "对方仍可在公众号中发送“绑定 邀请码”。"
-        )
-    return True
 
 
 WECOM_NOT_SET = (
@@ -291,7 +253,7 @@ def cmd_wecom_check(args: argparse.Namespace) -> int:
 
 
 def cmd_mp_check(args: argparse.Namespace) -> int:
-    """Check the 公众号 settings against the 公众号 API and the running callback (``bot.mp_check``)."""
+    """Check the 公众号 settings against the 公众号 API and the running callback (``bot.mp_commands``)."""
     settings = _settings(args)
     if not settings.wechat_mp_enabled:
         print(MP_NOT_SET, file=sys.stderr)

@@ -1,12 +1,13 @@
-"""``intake mp check``: the 公众号 settings tried against the 公众号 API and the running callback.
+"""The 公众号's commands: ``intake mp check``, and the QR code of ``intake invite UNIT --qr``.
 
-Three things, each one Chinese line, passed or not, a failure saying what to do in the words of the
+``intake mp check`` tries the settings against the 公众号 API and the running callback: three
+things, each one Chinese line, passed or not, a failure saying what to do in the words of the
 公众号's admin console: the access token can be fetched (AppID, AppSecret, IP 白名单); the notice
 template exists among the account's templates, with the two fields the settings name; the callback
 (``INTAKE_WEB_URL`` + ``/mp/callback``) answers the URL check 服务器配置 makes. A failure that hides
 the rest (no token: no template list) ends the check.
 
-The token is fetched into the database's store the running service reads (``DatabaseTokens``): a
+Both fetch the token into the database's store the running service reads (``DatabaseTokens``): a
 new 公众号 token replaces the old one within minutes, so one held apart would break the service's.
 """
 
@@ -14,14 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from bot.mp import CALLBACK_PATH, MpApi
+from bot.app import Service
+from bot.mp import CALLBACK_PATH, QR_LONGEST, MpApi
 from bot.settings import Settings
 from bot.web_app import public_url
 from bot.wechat_tokens import DatabaseTokens
@@ -34,8 +38,8 @@ MP_NOT_SET = (
     "WECHAT_MP_AES_KEY（公众号后台“设置与开发 → 基本配置”）。"
 )
 
-#: What the 公众号 API's refusals of the token mean, and what to do.
 WRONG_SECRET = "AppSecret（WECHAT_MP_APP_SECRET）不对，请在“设置与开发 → 基本配置”重置开发者密码后填入"
+#: What the 公众号 API's refusals of the token mean, and what to do.
 TOKEN_ERRORS = {
     40013: "AppID（WECHAT_MP_APP_ID）不对，请从“设置与开发 → 基本配置”复制开发者ID(AppID)",
     40125: WRONG_SECRET,
@@ -114,3 +118,36 @@ def _check_callback(settings: Settings, url: str) -> CheckLine:
         return True, f"回调地址：{url} 应答正确（与“服务器配置”中的服务器地址(URL)一致即可）"
     problem = f"回调地址 {url} 应答不对（HTTP {answer.status_code}）"
     return False, f"{problem}：WECHAT_MP_TOKEN 与运行中的服务不一致，或服务器时间不准？"
+
+
+def write_invite_qr_code(settings: Settings, service: Service, code: str, days: int, target: Path) -> bool:
+    """The invite as the 公众号's temporary QR code (PNG), written to ``target``: scanning it follows
+    the 公众号 and shows the privacy notice; 同意 binds. False (said why) when none was made."""
+    if not settings.wechat_mp_enabled:
+        raise SystemExit(MP_NOT_SET)
+    seconds = days * 24 * 3600
+    api = MpApi(settings, DatabaseTokens(service.repository, service.clock), timeout=10.0)
+    try:
+        picture = api.qr_code(code, seconds)
+    except WeChatClientException as error:
+        print(
+            f"公众号没有生成二维码（错误 {error.errcode}）：请先运行 intake mp check 检查配置。",
+            file=sys.stderr,
+        )
+        return False
+    except requests.RequestException as error:
+        problem = f"连不上公众号接口（{type(error).__name__}），二维码没有生成"
+        print(f"{problem}：请检查网络和 WECHAT_MP_API_BASE_URL 后重试。", file=sys.stderr)
+        return False
+    target.write_bytes(picture)
+    lasting = min(seconds, QR_LONGEST) // (24 * 3600)
+    print(
+        f"公众号二维码已保存到 {target}（{lasting} 天内有效）。对方用微信扫码、关注公众号后，"
+        "阅读个人信息保护告知并回复“同意”即绑定。"
+    )
+    if seconds > QR_LONGEST:
+        print(
+            "注意：公众号的临时二维码最长 30 天有效，邀请码更久；二维码过期后，"
+            "对方仍可在公众号中发送“绑定 邀请码”。"
+        )
+    return True
