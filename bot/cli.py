@@ -18,6 +18,8 @@ from bot.console import run_console
 from bot.doctor import add_doctor_command
 from bot.form_commands import add_form_commands
 from bot.logs import configure_logging
+from bot.mp_commands import MP_NOT_SET, write_invite_qr_code
+from bot.mp_commands import check_setup as check_mp_setup
 from bot.notice_commands import add_notice_commands
 from bot.settings import Settings
 from bot.telegram_service import TelegramUnavailable, serve, telegram_username
@@ -208,6 +210,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
     invite = issue_invite(service.repository, unit_id, role=role, now=service.clock(), valid_days=args.days)
     expires = invite.expires_at.astimezone(service.campaign.zone)
     print(f"{who} 的邀请码：{invite.code}（只能使用一次，{expires:%Y-%m-%d %H:%M} 前有效）")
+    if args.qr is not None:
+        target = Path(args.qr or f"invite-{invite.code}.png")
+        if not write_invite_qr_code(settings, service, invite.code, args.days, target):
+            return 1
     if args.wecom_user:
         if not settings.wecom_enabled:
             raise SystemExit(WECOM_NOT_SET)
@@ -222,7 +228,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
     username = settings.telegram_bot_username or telegram_username(settings)
     if username:
         print(f"Telegram 链接：{deep_link(username, invite.code)}")
-    print(f"在企业微信或 Telegram 的聊天中也可以发送：绑定 {invite.code}")
+    print(f"在企业微信、公众号或 Telegram 的聊天中也可以发送：绑定 {invite.code}")
     return 0
 
 
@@ -241,6 +247,19 @@ def cmd_wecom_check(args: argparse.Namespace) -> int:
         return 2
     service = open_service(settings)
     results = check_setup(settings, service.repository, public_url(settings, CALLBACK_PATH))
+    for passed, line in results:
+        print(("✓ " if passed else "✗ ") + line)
+    return 0 if all(passed for passed, _line in results) else 1
+
+
+def cmd_mp_check(args: argparse.Namespace) -> int:
+    """Check the 公众号 settings against the 公众号 API and the running callback (``bot.mp_commands``)."""
+    settings = _settings(args)
+    if not settings.wechat_mp_enabled:
+        print(MP_NOT_SET, file=sys.stderr)
+        return 2
+    service = open_service(settings)
+    results = check_mp_setup(settings, service.repository)
     for passed, line in results:
         print(("✓ " if passed else "✗ ") + line)
     return 0 if all(passed for passed, _line in results) else 1
@@ -473,6 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--wecom-user", help="直接把告知书发给这位企业微信成员（其 UserID），对方同意后即绑定"
     )
+    invite.add_argument(
+        "--qr",
+        nargs="?",
+        const="",
+        metavar="PNG",
+        help="同时生成公众号的带参数二维码（PNG，默认 invite-邀请码.png），扫码关注后回复“同意”即绑定",
+    )
     invite.add_argument("--db", help="数据库地址")
     invite.set_defaults(handler=cmd_invite)
 
@@ -481,6 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
     wecom_check = wecom_commands.add_parser("check", help="检查令牌、应用和回调地址（服务需在运行）")
     wecom_check.add_argument("--db", help="数据库地址")
     wecom_check.set_defaults(handler=cmd_wecom_check)
+
+    mp = commands.add_parser("mp", help="公众号：检查配置")
+    mp_commands = mp.add_subparsers(dest="mp_command", required=True)
+    mp_check = mp_commands.add_parser("check", help="检查令牌、通知模板和回调地址（服务需在运行）")
+    mp_check.add_argument("--db", help="数据库地址")
+    mp_check.set_defaults(handler=cmd_mp_check)
 
     status = commands.add_parser("status", help="各单位报送进度（与组联部的 /status 相同）")
     status.add_argument("which", nargs="?", metavar="单位或区域", help="只看某个单位或某个区域（县区）")

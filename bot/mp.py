@@ -10,12 +10,14 @@ message again, three times in all.
 
 Replies leave as 客服消息 (``message/custom/send``), which the 公众号 takes only within 48 hours of the
 follower's last message: a choice as a numbered list (the chat has no buttons; the follower answers
-with the number or the option's words, and the channel remembers which list she last saw); the Word
-file as a signed link to the web chat (a 公众号 cannot send a .docx). Outside the 48 hours (45015) a
-notice — a reminder, a 退回, an 已接收 — goes as the template message of ``WECHAT_MP_NOTICE_TEMPLATE_ID``
-(its first line and the time; the message opens the web chat), or, without one, is dropped with a line
-in the log saying so. The outbox does not say which kind of notice a message is, so one template
-serves them all.
+with the number or the option's words). The list a reply of the dialog asked is kept
+(``Repository.remember_list``) so that her number answers it; a notice pushed meanwhile (a reminder,
+a 退回: its “buttons” are words she can send) neither replaces nor forgets it, so her bare number
+still answers the dialog's question. The Word file comes as a signed link to the web chat (a 公众号
+cannot send a .docx). Outside the 48 hours (45015) a notice — a reminder, a 退回, an 已接收 — goes as
+the template message of ``WECHAT_MP_NOTICE_TEMPLATE_ID`` (its first line and the time; the message
+opens the web chat), or, without one, is dropped with a line in the log saying so. The outbox does
+not say which kind of notice a message is, so one template serves them all.
 
 No message text or OpenID is logged: only ids of updates, counts and error codes.
 """
@@ -68,8 +70,10 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid or expired access tok
 OUTSIDE_WINDOW = frozenset({45015, 45047})  # over 48 hours since her last message; too many since
 TOO_FAST = 45009  # the API's daily quota
 NOT_FOLLOWING = 43004  # she unfollowed: nothing reaches her
-MENU_DAYS = 7  # how long a numbered list she was sent is remembered for her answer
 TEMPLATE_THING = 20  # characters of a template's “thing” field
+QR_LONGEST = 30 * 24 * 3600  # seconds: the longest a temporary QR code lives
+SCENE_LONGEST = 64  # characters of a QR code's scene_str
+SUBSCRIBED_BY_SCAN = "qrscene_"  # a follow by scanning a QR code: its EventKey, before the scene
 
 # Messages only for pushes outside the window: the rest (7 a second overall, 2 a second to one
 # follower after a burst of 5) keeps well under the 公众号's own limits.
@@ -92,6 +96,9 @@ OPTION_LINE = "【{number}】{option}"
 DOCUMENT_LINK = "公众号不能直接发送文件。请点开这个链接下载“{name}”（{hours} 小时内有效）：\n{link}"
 DOCUMENT_NO_LINK = "公众号不能直接发送文件“{name}”，请在网页聊天中下载，或联系管理员。"
 TEMPLATE_TIME = "%Y年%m月%d日 %H:%M"
+#: Marks a payload made from the dialog's replies to her (``MpChannel.payloads``), as opposed to a
+#: notice pushed to her: only the former says which list her number answers.
+REPLY = "reply"
 CHINA = timezone(timedelta(hours=8))  # a template's time is read in Beijing time
 
 
@@ -142,6 +149,7 @@ class MpApi:
 
     def __init__(self, settings: Settings, tokens: SessionStorage, timeout: float = 10.0) -> None:
         self.base_url = settings.wechat_mp_api_base_url.rstrip("/")
+        self.qrcode_url = settings.wechat_mp_qrcode_url
         self.client = _Client(
             self.base_url, settings.wechat_mp_app_id, settings.wechat_mp_app_secret, tokens, timeout
         )
@@ -151,6 +159,24 @@ class MpApi:
 
     def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None) -> None:
         self.client.message.send_template(openid, template_id, data, url=url or None)
+
+    def qr_code(self, scene: str, seconds: int) -> bytes:
+        """A temporary parametric QR code (PNG) whose scan tells the callback ``scene``, for ``seconds``
+        (at most ``QR_LONGEST``): ``qrcode/create``, then the picture from ``showqrcode``."""
+        made = self.client.qrcode.create(
+            {
+                "expire_seconds": min(seconds, QR_LONGEST),
+                "action_name": "QR_STR_SCENE",
+                "action_info": {"scene": {"scene_str": scene}},
+            }
+        )
+        response = self.client._http.get(
+            self.qrcode_url, params={"ticket": made["ticket"]}, timeout=self.client.timeout
+        )
+        response.raise_for_status()
+        if not response.headers.get("Content-Type", "").startswith("image/"):
+            raise requests.HTTPError(f"showqrcode answered {response.headers.get('Content-Type')}")
+        return response.content
 
     def download(self, media_id: str, limit: int) -> tuple[bytes, str] | None:
         """A temporary media file's bytes and type; None when larger than ``limit``."""
@@ -282,7 +308,7 @@ class MpChannel:
         message, openid = item.payload, item.chat_key
         kind = message.get("MsgType", "")
         if kind == "event":
-            return Translated(await asyncio.to_thread(self._event, openid, message.get("Event", "")))
+            return Translated(await asyncio.to_thread(self._event, openid, message))
         if kind == "text":
             return Translated(await asyncio.to_thread(self._typed, openid, message.get("Content", "")))
         if kind == "image":
@@ -292,9 +318,15 @@ class MpChannel:
             )
         return Translated(Reply(NOT_A_MESSAGE_WE_READ))
 
-    def _event(self, openid: str, event: str) -> Inbound | Reply | None:
-        """Following: the welcome, or — someone bound before, following again — where she left off.
-        Every other event (unfollowing, a menu's view) needs no answer."""
+    def _event(self, openid: str, message: dict[str, str]) -> Inbound | Reply | None:
+        """Scanning an invite's QR code (following by it, or already following): the invite, as if its
+        code were typed — the privacy notice, then 同意 binds. Following otherwise: the welcome, or —
+        someone bound before, following again — where she left off. Every other event (unfollowing, a
+        menu's view) needs no answer."""
+        event = message.get("Event", "")
+        scene = scanned_scene(event, message.get("EventKey", ""))
+        if scene is not None:
+            return Inbound(self.channel, openid, text=f"/start {scene}")
         if event != "subscribe":
             return None
         if self.engine.identity(self.channel, openid) is None:
@@ -302,14 +334,14 @@ class MpChannel:
         return Inbound(self.channel, openid, text="/start")
 
     def _typed(self, openid: str, text: str) -> Inbound:
-        """A typed message: an invite, the answer to the numbered list she was last sent (its number or
-        its words), or text."""
+        """A typed message: an invite, the answer to the numbered list the dialog last asked (its number
+        or its words), or text."""
         words = typed_invite(text, lambda: self.engine.identity(self.channel, openid) is not None)
         if words != text:
             return Inbound(self.channel, openid, text=words)
-        shown = self.tokens.get(menu_key(openid))
-        if shown:
-            menu, options = json.loads(shown)
+        shown = self.engine.store.shown_list(self.channel, openid, self.clock())
+        if shown is not None:
+            menu, options = shown
             number = choice_number(text, options)
             if number is not None:
                 if menu.startswith(CONSENT_BUTTONS):
@@ -333,21 +365,23 @@ class MpChannel:
         )
 
     def payloads(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
-        """One 客服消息 per payload: texts joined and split under the limit; a question's options as a
-        numbered list in its text (the menu kept, so that her number is read against it); a document
-        with its caption, sent as a link."""
+        """One 客服消息 per payload, each marked as the dialog's reply (``REPLY``): texts joined and
+        split under the limit; a question's options as a numbered list in its text (the menu kept, so
+        that her number is read against it); a document with its caption, sent as a link."""
         payloads: list[dict[str, Any]] = []
         for payload in outgoing_payloads(replies, MAX_TEXT):
             options: list[str] = list(payload.get("options", []))
             if not options:
-                payloads.append(payload)
+                payloads.append({**payload, REPLY: True})
                 continue
             listed = "\n".join(
                 OPTION_LINE.format(number=n, option=option) for n, option in enumerate(options, 1)
             )
             pieces = split_text(f"{payload.get('text', '')}\n{listed}\n{CHOOSE_BY_NUMBER}".strip(), MAX_TEXT)
-            payloads += [{"text": piece} for piece in pieces[:-1]]
-            payloads.append({"text": pieces[-1], "options": options, "menu": payload.get("menu", "")})
+            payloads += [{"text": piece, REPLY: True} for piece in pieces[:-1]]
+            payloads.append(
+                {"text": pieces[-1], "options": options, "menu": payload.get("menu", ""), REPLY: True}
+            )
         return payloads
 
     async def handled(self, item: Incoming, translated: Translated) -> None:
@@ -383,7 +417,8 @@ class MpChannel:
                 raise
             self._outside_window(openid, text, error.errcode)
             return
-        self._remember_menu(openid, payload)
+        if payload.get(REPLY):
+            self._remember_list(openid, payload)
 
     def _text_of(self, openid: str, payload: dict[str, Any]) -> str:
         text = str(payload.get("text") or "")
@@ -419,20 +454,15 @@ class MpChannel:
         self.api.send_template(openid, self.template_id, data, self.web_url or None)
         log.info("WeChat MP: outside the 48-hour window (%s); sent as a template message", errcode)
 
-    def _remember_menu(self, openid: str, payload: dict[str, Any]) -> None:
-        """The numbered list she was just sent, so that her number answers it; a message without one
-        forgets the last (her next number is an answer in its own right)."""
+    def _remember_list(self, openid: str, payload: dict[str, Any]) -> None:
+        """The numbered list the dialog just asked her, so that her number answers it; a reply without
+        one forgets the last (her next number is an answer in its own right)."""
         options = payload.get("options")
         if options:
-            shown = json.dumps([str(payload.get("menu") or ""), list(options)], ensure_ascii=False)
-            self.tokens.set(menu_key(openid), shown, int(timedelta(days=MENU_DAYS).total_seconds()))
-        elif self.tokens.get(menu_key(openid)):
-            self.tokens.delete(menu_key(openid))
-
-
-def menu_key(openid: str) -> str:
-    """Where the list a follower was last sent is kept (with the access tokens, which expire too)."""
-    return f"mp-menu:{hashlib.sha256(openid.encode()).hexdigest()[:32]}"
+            menu = str(payload.get("menu") or "")
+            self.engine.store.remember_list(self.channel, openid, menu, options, self.clock())
+        else:
+            self.engine.store.forget_list(self.channel, openid)
 
 
 def choice_number(text: str, options: Sequence[str]) -> int | None:
@@ -442,6 +472,17 @@ def choice_number(text: str, options: Sequence[str]) -> int | None:
     if number is not None:
         return number if 1 <= number <= len(options) else None
     return options.index(words) + 1 if words in options else None
+
+
+def scanned_scene(event: str, key: str) -> str | None:
+    """The scene of the QR code a follower scanned: following by it (``subscribe``, EventKey
+    ``qrscene_<scene>``) or already following (``SCAN``, EventKey ``<scene>``); None for anything else."""
+    if event == "subscribe" and key.startswith(SUBSCRIBED_BY_SCAN):
+        key = key.removeprefix(SUBSCRIBED_BY_SCAN)
+    elif event != "SCAN":
+        return None
+    scene = key.strip()
+    return scene if 0 < len(scene) <= SCENE_LONGEST and scene.isprintable() else None
 
 
 def template_thing(text: str) -> str:

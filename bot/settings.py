@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     wechat_mp_api_base_url: str = Field(
         default="https://api.weixin.qq.com", validation_alias="WECHAT_MP_API_BASE_URL"
     )
+    # Where a QR code's picture is fetched by its ticket (tests: the local fake).
+    wechat_mp_qrcode_url: str = Field(
+        default="https://mp.weixin.qq.com/cgi-bin/showqrcode", validation_alias="WECHAT_MP_QRCODE_URL"
+    )
     wechat_mp_allow_plain: bool = Field(default=False, validation_alias="WECHAT_MP_ALLOW_PLAIN")
     wechat_mp_notice_template_id: str = Field(default="", validation_alias="WECHAT_MP_NOTICE_TEMPLATE_ID")
     wechat_mp_notice_template_keys: str = Field(

@@ -242,8 +242,9 @@ class DialogEngine:
 
     @property
     def store(self) -> Repository:
-        """Storage, for the delivery layer's inbox, outbox and group commit (``bot.delivery``) only:
-        channels ask the engine, never the store."""
+        """Storage, for the delivery layer's inbox, outbox and group commit (``bot.delivery``), and for
+        what a channel keeps of its own (a messenger's access token; the numbered list a chat without
+        buttons was last asked): for anything of the dialog, channels ask the engine, never the store."""
         return self.repository
 
     @property

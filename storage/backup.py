@@ -40,13 +40,16 @@ from storage.models import (
     InboxUpdate,
     Invite,
     NudgeRecord,
+    NumberedList,
     OutboxMessage,
     ReviewDecision,
     Selection,
     Submission,
     SubmissionVersion,
     Unit,
+    utc_now,
 )
+from storage.numbered_lists import LIST_KEPT
 from storage.progress import rebuild_progress
 from storage.temporaries import PREFIX, abandoned, write_whole
 from storage.units import in_campaign, picked_elsewhere
@@ -440,8 +443,8 @@ def purge(
     engine: Engine, data_dir: Path, campaign_id: str, before: datetime, *, exports_named: str = ""
 ) -> Purged:
     """Delete a campaign's personal data last touched before ``before``: submissions with their versions,
-    decisions and files, drafts, contacts and invites, messages, web chat lines, reminders, exports
-    asked for, and photos no longer used.
+    decisions and files, drafts, contacts and invites, messages, web chat lines, the numbered lists
+    a chat was last sent, reminders, exports asked for, and photos no longer used.
     Units (the roster, and the campaign's pick of it) stay, and so do the contacts and invites of a unit
     another campaign picks, and 组联部's while another campaign exists: they are bound once for all.
 
@@ -494,6 +497,13 @@ def purge(
             ("待发消息", delete(OutboxMessage).where(col(OutboxMessage.created_at) < before)),
             ("收到的消息", delete(InboxUpdate).where(col(InboxUpdate.received_at) < before)),
             ("聊天记录", delete(ChatLine).where(col(ChatLine.created_at) < before)),
+            (
+                "选项列表",  # the list a 公众号 follower was last sent (no longer read after LIST_KEPT)
+                delete(NumberedList).where(
+                    (col(NumberedList.shown_at) < before)
+                    | (col(NumberedList.shown_at) < utc_now() - LIST_KEPT)
+                ),
+            ),
             (
                 "导出记录",  # who asked for an export: a messenger's id
                 delete(ExportJob).where(

@@ -292,3 +292,16 @@ class ApiToken(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
     expires_at: datetime
+
+
+class NumberedList(SQLModel, table=True):
+    """The numbered list a chat was last asked to choose from, on a channel whose chat has no buttons
+    (the 公众号): her typed number answers it. One row per chat, replaced by the next list the dialog
+    asks; read only while younger than ``storage.numbered_lists.LIST_KEPT``; ``intake purge`` removes
+    it with the rest of the personal data."""
+
+    channel: str = Field(primary_key=True)
+    chat_key: str = Field(primary_key=True)
+    menu: str  # the token the list's options answer (``Reply.menu``), "" for none
+    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    shown_at: datetime = Field(default_factory=utc_now)

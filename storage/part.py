@@ -3,9 +3,9 @@ readers of rows that more than one part uses.
 
 ``Repository`` (``storage.repository``) is composed of parts split by what they store — units, contacts,
 invites, drafts, submissions, progress, review, reminders, the messenger inbox and outbox, a web chat's
-lines, access tokens, files and export jobs — each a class of methods over ``self._session()`` and
-``self._commit()``. The whole owns the engine, the data folder and the unit of work; a part owns its
-queries and the statements it builds once.
+lines, access tokens, numbered lists, files and export jobs — each a class of methods over
+``self._session()`` and ``self._commit()``. The whole owns the engine, the data folder and the unit
+of work; a part owns its queries and the statements it builds once.
 """
 
 from __future__ import annotations

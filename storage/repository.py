@@ -7,8 +7,8 @@ replies and store the dialog's effects all at once.
 
 ``Repository`` is composed of parts split by what they store, one module each (``storage.part`` says
 what they share): ``units``, ``contacts``, ``invites``, ``drafts``, ``submissions``, ``progress``,
-``review``, ``nudges``, ``inbox``, ``outbox``, ``chat_lines``, ``tokens``, ``files`` and
-``export_jobs``. Callers outside ``storage`` import from here.
+``review``, ``nudges``, ``inbox``, ``outbox``, ``chat_lines``, ``tokens``, ``numbered_lists``,
+``files`` and ``export_jobs``. Callers outside ``storage`` import from here.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from storage.files import STALE_TEMPORARY, FileStorage
 from storage.inbox import InboxStorage, Incoming
 from storage.invites import InviteStorage
 from storage.nudges import NudgeStorage, NudgeToSend
+from storage.numbered_lists import NumberedListStorage
 from storage.outbox import OutboxStorage, Outgoing
 from storage.part import ConcurrentUpdate
 from storage.progress import (
@@ -73,6 +74,7 @@ class Repository(
     OutboxStorage,
     ChatLineStorage,
     TokenStorage,
+    NumberedListStorage,
     FileStorage,
     ExportJobStorage,
     TurnStorage,

@@ -12,7 +12,7 @@ import sys
 import tarfile
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from dialogs.exports import ZIP_WORDS, export_file_name, export_prefix
 from storage.backup import TAMPERED, BackupError, backup, purge, restore
 from storage.database import make_engine, migrate
 from storage.models import Attachment
+from storage.numbered_lists import LIST_KEPT
 from storage.repository import Repository
 from tests.conftest import SHANGHAI, Chat, FakeClock, postgres_repository
 from tests.test_dialog_commands import SITE_ANSWERS
@@ -106,6 +107,7 @@ def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_pa
     repository = filled.repository
     archive = tmp_path / "before-purge.tar.gz"
     repository.add_export_job(filled.campaign.id, "forms", "telegram", "6007", datetime.now(SHANGHAI))
+    repository.remember_list("mp", "o-follower", "d1", ["女", "男"], datetime.now(SHANGHAI))
     backup(repository.engine, repository.data_dir, archive)
     stored = everything(repository.engine, repository.data_dir)[1]
     removed = purge(
@@ -114,6 +116,7 @@ def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_pa
     assert removed["提交"] == 1 and removed["提交版本"] == 1 and removed["草稿"] == 2
     assert removed["审核记录"] == 1 and removed["照片"] == 3 and removed["联系人"] >= 1
     assert removed["聊天记录"] == 2 and removed["导出记录"] == 1, "who asked for an export goes too"
+    assert removed["选项列表"] == 1, "the list a follower was last asked"
     assert removed["文件"] == len(stored)
     tables, files = everything(repository.engine, repository.data_dir)
     assert files == {}
@@ -127,6 +130,7 @@ def test_purge_removes_personal_data_and_reports_it(filled: DialogEngine, tmp_pa
             "contact",
             "chatline",
             "exportjob",
+            "numberedlist",
         )
     )
     assert len(tables["unit"]) == 14, "the campaign's structure stays"
@@ -148,6 +152,19 @@ def test_purge_before_a_date_keeps_newer_records(filled: DialogEngine) -> None:
     )
     assert set(removed.counts.values()) == {0} and removed.files == []
     assert filled.repository.submission(1) is not None
+
+
+def test_purge_removes_a_list_no_longer_read_whatever_the_date(filled: DialogEngine) -> None:
+    """A follower's numbered list answers her number for ``LIST_KEPT``; after that it is only personal
+    data, and any purge removes it."""
+    repository, now = filled.repository, datetime.now(SHANGHAI)
+    repository.remember_list("mp", "o-lately", "d1", ["女", "男"], now - LIST_KEPT + timedelta(hours=1))
+    repository.remember_list("mp", "o-long-ago", "d2", ["是", "否"], now - LIST_KEPT - timedelta(hours=1))
+    removed = purge(
+        repository.engine, repository.data_dir, filled.campaign.id, datetime(2000, 1, 1, tzinfo=SHANGHAI)
+    )
+    assert removed.counts["选项列表"] == 1
+    assert repository.shown_list("mp", "o-lately", now) == ("d1", ["女", "男"])
 
 
 def test_purge_of_a_notice_leaves_what_another_notice_still_uses(repository: Repository) -> None:

@@ -345,3 +345,24 @@ def test_a_downgrade_gives_each_campaign_its_own_units_again_and_the_roster_come
     assert rows(engine, "SELECT count(*) FROM unit") == [(3,)]
     assert foreign_keys_hold(engine)
     engine.dispose()
+
+
+def test_0013_gives_the_followers_lists_their_own_table_and_leaves_the_access_tokens(url: str) -> None:
+    """The lists the 公众号 kept among the access tokens (``mp-menu:…``) are dropped, the tokens stay."""
+    command.upgrade(alembic_config(url), "0012")
+    engine = make_engine(url)
+    expires = utc_now() + timedelta(hours=2)
+    with engine.begin() as connection:
+        for key, value in (("wecom:token", "tok"), ("mp-menu:" + "a" * 32, '["d1", ["女", "男"]]')):
+            connection.execute(
+                text("INSERT INTO apitoken (key, value, expires_at) VALUES (:key, :value, :expires)"),
+                {"key": key, "value": value, "expires": expires},
+            )
+    command.upgrade(alembic_config(url), "head")
+    assert rows(engine, "SELECT key FROM apitoken") == [("wecom:token",)]
+    assert rows(engine, "SELECT count(*) FROM numberedlist") == [(0,)]
+    assert schema_differences(engine) == []
+    command.downgrade(alembic_config(url), "0012")
+    assert rows(engine, "SELECT key FROM apitoken") == [("wecom:token",)]
+    command.upgrade(alembic_config(url), "head")
+    engine.dispose()

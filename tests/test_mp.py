@@ -28,17 +28,27 @@ from docx import Document
 from wechatpy.exceptions import WeChatClientException
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused
-from bot.mp import CHOOSE_BY_NUMBER, WELCOME, CallbackRefused, MpChannel, choice_number, template_thing
+from bot.mp import (
+    CHOOSE_BY_NUMBER,
+    REPLY,
+    WELCOME,
+    CallbackRefused,
+    MpChannel,
+    choice_number,
+    scanned_scene,
+    template_thing,
+)
 from bot.settings import Settings
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Reply
+from dialogs.notices import NoticeButton, notice_payload
 from dialogs.sample_answers import CADRE_ANSWERS
 from storage.repository import Repository
 from tests.conftest import photo_bytes
-from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, verify_url
+from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, qr_picture, verify_url
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import serving
-from tests.test_wecom import wecom_service
+from tests.test_wecom import intake, wecom_service
 
 Running = tuple[Service, Repository, dict[str, str]]
 TEMPLATE = "TPL-notice-0001"
@@ -197,6 +207,91 @@ def test_a_follower_binds_fills_a_form_gets_its_link_and_a_return_after_48_hours
     assert "Traceback" not in log and "韦丽华" not in log and follower.openid not in log
 
 
+def test_intake_mp_check_says_in_chinese_what_works_and_what_to_do(
+    mp: tuple[FakeMp, str], service: Running
+) -> None:
+    """The token, the notice template (with its two fields) and the running callback: three ✓ lines and
+    exit 0; each wrong setting a ✗ line naming it, exit 1; no 公众号 settings at all, exit 2. The
+    token the check fetches replaces the service's, and the service goes on with it."""
+    fake, _base = mp
+    running, repository, _codes = service
+    follower = Follower(fake, callback_url(running), "oAfterCheck0000000000000001")
+    assert [s.text for s in turn(fake, repository, follower, follower.follow)] == [WELCOME]
+    fake.one_token = True  # a new token makes the old one unknown, as the 公众号's does
+    checked = intake(running.env, "mp", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("✓") == 3 and "报送事项提醒" in checked.stdout
+    assert f"{callback_url(running)} 应答正确" in checked.stdout
+    fetched = fake.token_fetches
+    assert turn(fake, repository, follower, lambda: follower.text("你好")), "the service still answers"
+    assert fake.token_fetches == fetched, "with the token the check stored, not a new one"
+
+    failures = {
+        "WECHAT_MP_APP_SECRET": ("not-the-secret", "AppSecret（WECHAT_MP_APP_SECRET）不对"),
+        "WECHAT_MP_APP_ID": ("wx-not-ours", "AppID（WECHAT_MP_APP_ID）不对"),
+        "WECHAT_MP_NOTICE_TEMPLATE_ID": ("TPL-deleted", "模板 TPL-deleted 不在本公众号的模板列表中"),
+        "WECHAT_MP_NOTICE_TEMPLATE_KEYS": ("thing3,time2", "没有 thing3 字段"),
+        "WECHAT_MP_TOKEN": ("NotTheServicesToken", "WECHAT_MP_TOKEN 与运行中的服务不一致"),
+        "WECHAT_MP_API_BASE_URL": ("http://127.0.0.1:9", "连不上公众号接口"),
+    }
+    for name, (value, said_) in failures.items():
+        wrong = intake({**running.env, name: value}, "mp", "check")
+        assert wrong.returncode == 1 and said_ in wrong.stdout, (name, wrong.stdout, wrong.stderr)
+        assert "Traceback" not in wrong.stderr
+    unset_template = intake({**running.env, "WECHAT_MP_NOTICE_TEMPLATE_ID": ""}, "mp", "check")
+    assert unset_template.returncode == 1 and "未设置 WECHAT_MP_NOTICE_TEMPLATE_ID" in unset_template.stdout
+    unset = intake({**running.env, "WECHAT_MP_APP_ID": ""}, "mp", "check")
+    assert unset.returncode == 2 and "公众号还没有配置" in unset.stderr
+
+
+def test_an_invite_as_a_qr_code_binds_whoever_scans_it_after_the_privacy_notice(
+    mp: tuple[FakeMp, str], service: Running, tmp_path: Path
+) -> None:
+    """``intake invite UNIT --qr`` writes the 公众号's temporary QR code (PNG) whose scene is the invite,
+    for at most 30 days; scanning it follows the 公众号 and shows the privacy notice (no welcome), and
+    同意 binds to the unit. Someone already following scans it too (a SCAN event)."""
+    fake, base = mp
+    running, repository, _codes = service
+    env = {**running.env, "WECHAT_MP_QRCODE_URL": f"{base}/cgi-bin/showqrcode"}
+    unit = repository.unit_by_code("liuzhou-2021", "yufeng")
+    assert unit is not None
+
+    def invited(target: Path, *days: str) -> tuple[str, str]:
+        """The invite's code and its QR code's ticket."""
+        before = set(fake.qr_codes)
+        made = intake(env, "invite", "yufeng", "--qr", str(target), *days)
+        assert made.returncode == 0, made.stdout + made.stderr
+        [ticket] = set(fake.qr_codes) - before
+        found = re.search(r"的邀请码：(\w+)", made.stdout)
+        assert found is not None and f"公众号二维码已保存到 {target}" in made.stdout, made.stdout
+        assert target.read_bytes() == qr_picture(ticket), "the picture showqrcode gave for its ticket"
+        return found[1], ticket
+
+    code, ticket = invited(tmp_path / "yufeng.png", "--days", "45")
+    scene, expiry = fake.qr_codes[ticket]  # asked for 45 days: the QR code lives 30, the invite 45
+    assert scene == code and 29 * 86400 < expiry - fake.now() <= 30 * 86400, "30 days at most"
+    scanning = Follower(fake, callback_url(running), "oScanned00000000000000000001")
+    notice = turn(fake, repository, scanning, lambda: scanning.scan(ticket))
+    assert WELCOME not in [s.text for s in notice] and "个人信息保护告知" in notice[0].text
+    assert listed(notice) == ["同意", "不同意"]
+    assert repository.contact("mp", scanning.openid) is None, "nothing stored before 同意"
+    bound = turn(fake, repository, scanning, lambda: scanning.text("同意"))
+    assert "感谢您的同意" in "\n".join(s.text for s in bound)
+    contact = repository.contact("mp", scanning.openid)
+    assert contact is not None and contact.unit_id == unit.id
+
+    following = Follower(fake, callback_url(running), "oFollowing000000000000000001")
+    assert [s.text for s in turn(fake, repository, following, following.follow)] == [WELCOME]
+    _code, ticket = invited(tmp_path / "second.png")
+    notice = turn(fake, repository, following, lambda: following.scan(ticket))
+    assert listed(notice) == ["同意", "不同意"], "already following: the SCAN event shows it too"
+    turn(fake, repository, following, lambda: following.text("1"))
+    contact = repository.contact("mp", following.openid)
+    assert contact is not None and contact.unit_id == unit.id
+    log = running.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and scanning.openid not in log and code not in log
+
+
 @pytest.fixture
 def channel(engine: DialogEngine) -> MpChannel:
     settings = Settings.model_validate(
@@ -216,10 +311,11 @@ def test_a_question_is_one_message_with_its_options_numbered(channel: MpChannel)
         "text": f"（3/12）性别？\n【1】女\n【2】男\n{CHOOSE_BY_NUMBER}",
         "options": ["女", "男"],
         "menu": "m1",
-    }
+        REPLY: True,
+    }, "marked as the dialog's reply: her number answers this list, not a reminder's"
     ref = DocumentRef("submission", "1", 1)
     assert channel.payloads([Reply("请打印、盖章后报送。", document=ref)]) == [
-        {"text": "请打印、盖章后报送。", "document": ref.as_payload()}
+        {"text": "请打印、盖章后报送。", "document": ref.as_payload(), REPLY: True}
     ], "a document and its caption: one message with the link"
     long = channel.payloads([Reply("\n".join("字" * 100 for _ in range(15)))])
     assert len(long) == 3 and all(len(p["text"]) <= 600 for p in long), "split under 2,048 bytes"
@@ -243,6 +339,22 @@ def test_a_typed_answer_picks_an_option_by_its_number_or_its_words(typed: str, n
 
 
 @pytest.mark.parametrize(
+    ("event", "key", "scene"),
+    [
+        ("subscribe", "qrscene_ABCD2345EF", "ABCD2345EF"),
+        ("SCAN", "ABCD2345EF", "ABCD2345EF"),
+        ("subscribe", "", None),  # followed from a search, not a QR code
+        ("SCAN", "", None),
+        ("CLICK", "ABCD2345EF", None),  # a menu's key is no invite
+        ("subscribe", "qrscene_" + "A" * 65, None),
+        ("SCAN", "A\nB", None),
+    ],
+)
+def test_a_scan_tells_the_scene_of_its_qr_code(event: str, key: str, scene: str | None) -> None:
+    assert scanned_scene(event, key) == scene
+
+
+@pytest.mark.parametrize(
     ("text", "thing"),
     [
         ("【截止提醒】\n登记表明天截止", "截止提醒"),
@@ -252,6 +364,65 @@ def test_a_typed_answer_picks_an_option_by_its_number_or_its_words(typed: str, n
 )
 def test_a_template_carries_the_notices_first_line_in_twenty_characters(text: str, thing: str) -> None:
     assert template_thing(text) == thing and len(thing) <= 20
+
+
+class Recording:
+    """The API of a 公众号 that takes every 客服消息 (the follower wrote within 48 hours)."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def send_text(self, openid: str, text: str) -> None:
+        self.texts.append(text)
+
+
+def test_a_bare_number_answers_the_dialogs_question_not_a_reminder_pushed_meanwhile(
+    channel: MpChannel, engine: DialogEngine
+) -> None:
+    """A reminder whose “buttons” are 新建 and 已交 arrives while she is on a numeric question, then on
+    a choice: her “2” answers the question (女性人数 = 2), her “1” picks the dialog's first option —
+    not 已交 or 新建 — and the reminder's words still work when typed."""
+    api = Recording()
+    channel.api = api  # type: ignore[assignment]
+    openid = "oSite000000000000000000000001"
+    unit = engine.repository.unit_by_code(engine.campaign.id, "yufeng")
+    assert unit is not None and unit.id is not None
+    engine.repository.bind_contact("mp", openid, unit.id)
+    reminder = notice_payload(
+        "【提醒】还差1份，发送“新建”开始填写，发送“已交”查看",
+        NoticeButton("new"),
+        NoticeButton("submissions"),
+    )
+
+    def deliver(payload: dict[str, Any]) -> str:
+        asyncio.run(channel.deliver(openid, payload))
+        return api.texts[-1]
+
+    def send(text: str) -> str:
+        seen = len(api.texts)
+        for payload in channel.payloads(engine.handle(channel._typed(openid, text))):
+            deliver(payload)
+        return "\n".join(api.texts[seen:])
+
+    offer = send("/new")
+    [number] = re.findall(r"【(\d+)】示范点申报表", offer)
+    assert "申报单位名称" in send(number)
+    assert "共有多少人" in send("柳州市螺蛳粉产业园")
+    assert "其中女性有多少人" in send("120")
+    deliver(reminder)
+    assert "申报单位负责人的姓名" in send("2"), "the question's answer, not 已交"
+    draft = engine.repository.draft(engine.repository.contact("mp", openid).current_draft_id)  # type: ignore[union-attr]
+    assert draft is not None and str(draft.answers["female_count"]) == "2"
+    for answer in ("黄建国", "13907721234", "李秀梅"):
+        send(answer)
+    asked = send("15878012345")
+    assert "组建方式" in asked and "【1】单独创建" in asked
+    deliver(reminder)
+    deliver(notice_payload("今天的第二条提醒"))  # a push without buttons forgets nothing either
+    assert "领域" in send("1"), "the dialog's first option, not 新建"
+    draft = engine.repository.draft(draft.id or 0)
+    assert draft is not None and draft.answers["build_mode"] == "单独创建"
+    assert "请选择要填写的表" in send("新建"), "the reminder's word, typed, still works"
 
 
 class OutsideTheWindow:

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from bot.app import Declarations
 from storage.database import DatabaseNotMigrated, check_migrated, make_engine
 from storage.models import CHAT_LINES_KEPT, Draft, utc_now
+from storage.numbered_lists import LIST_KEPT
 from storage.repository import ConcurrentUpdate, NudgeToSend, Repository
 from tests.conftest import photo_bytes, postgres_repository, sqlite_repository
 
@@ -251,6 +252,33 @@ def test_a_conversation_is_read_after_a_line_with_ids_and_revoked_chats_are_not_
     assert store.revoke_contact(other.id)
     assert store.bound_chats("test", ["u1", "u2"]) == {"u1"}
     assert store.bound_chats("test", []) == set()
+
+
+def test_the_list_a_chat_was_last_asked_answers_for_a_week_and_is_replaced_or_forgotten(
+    store: Repository,
+) -> None:
+    """A channel without buttons keeps the numbered list a chat was last asked, one per chat: the next
+    list replaces it, a reply without one forgets it, and after ``LIST_KEPT`` it answers nothing."""
+    now = utc_now()
+    assert store.shown_list("mp", "o-1", now) is None
+    store.remember_list("mp", "o-1", "d7", ["女", "男"], now)
+    store.remember_list("mp", "o-2", "", ["同意", "不同意"], now)
+    store.remember_list("wecom", "o-1", "m1", ["新建"], now)
+    assert store.shown_list("mp", "o-1", now) == ("d7", ["女", "男"])
+    store.remember_list("mp", "o-1", "d8", ["确认提交", "修改", "放弃"], now + timedelta(minutes=1))
+    assert store.shown_list("mp", "o-1", now) == ("d8", ["确认提交", "修改", "放弃"]), "replaced"
+    assert store.shown_list("wecom", "o-1", now) == ("m1", ["新建"]), "per channel"
+    assert store.shown_list("mp", "o-2", now + LIST_KEPT - timedelta(minutes=1)) is not None
+    assert store.shown_list("mp", "o-2", now + LIST_KEPT) is None, "a week later it answers nothing"
+    store.forget_list("mp", "o-1")
+    store.forget_list("mp", "o-never")
+    assert store.shown_list("mp", "o-1", now) is None
+    with store.unit_of_work():  # inside a message's transaction, as the channel's sender calls it
+        store.remember_list("mp", "o-1", "d9", ["1人", "2人"], now)
+        store.remember_list("mp", "o-1", "d10", ["是", "否"], now)
+    assert store.shown_list("mp", "o-1", now) == ("d10", ["是", "否"])
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM numberedlist").scalar() == 3
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: Path) -> None:

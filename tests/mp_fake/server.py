@@ -4,15 +4,22 @@ writes to the product's callback URL, as the 公众号 does.
 The API side, under ``/cgi-bin/`` (``WECHAT_MP_API_BASE_URL`` points at this server):
 
 * ``token`` (``grant_type=client_credential``) — an access token for the AppID and AppSecret, valid
-  ``token_seconds``; an unknown token makes every call answer 40001, an expired one 42001;
+  ``token_seconds``; an unknown token makes every call answer 40001, an expired one 42001; with
+  ``one_token``, a new token makes every earlier one unknown (the real one does so after 5 minutes);
 * ``message/custom/send`` (客服消息, text) — taken only within 48 hours of the follower's last message
   (45015 otherwise; the fake's clock can be moved with ``pass_hours``), only to a follower (43004),
   2,048 bytes at most (45002); errors can be injected (``fail_next``: 45009, 40001 …);
 * ``message/template/send`` — only with a template the account has added (40037), to a follower, at
   any time; every template message is recorded with its data and link;
-* ``media/get`` — the bytes of a temporary media id (a photo the follower sent).
+* ``template/get_all_private_template`` — the templates the account has added, each with its title
+  and content (its fields as ``{{thing1.DATA}}``);
+* ``media/get`` — the bytes of a temporary media id (a photo the follower sent);
+* ``qrcode/create`` — a temporary parametric QR code (``QR_STR_SCENE`` / ``QR_SCENE``, at most 30
+  days: 40009 beyond, as for a scene over 64 characters), its ticket; ``showqrcode?ticket=`` — its
+  picture, a PNG (on this server: ``WECHAT_MP_QRCODE_URL`` points here).
 
-The follower side (``Follower``): follows (a ``subscribe`` event), writes text, sends photos; each
+The follower side (``Follower``): follows (a ``subscribe`` event), scans a QR code (following by
+it, EventKey ``qrscene_<scene>``, or already following, a ``SCAN`` event), writes text, sends photos; each
 callback encrypted and signed in 安全模式 (or plain, when asked), POSTed as the 公众号 does it: it waits
 at most 5 s for a 200 and sends the same message again, up to three more times. ``verify_url`` makes
 the URL check of 服务器配置. The cryptography is ``tests.wecom_fake.crypto``'s (the same scheme, the
@@ -22,6 +29,7 @@ vectors in ``tests/test_mp_crypto.py``.
 
 from __future__ import annotations
 
+import io
 import secrets
 import threading
 import time
@@ -29,6 +37,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +47,7 @@ from starlette.routing import Route
 from tests.wecom_fake.crypto import CallbackCipher, signature
 
 WINDOW = 48 * 3600  # seconds after a follower's message in which 客服消息 reach her
+QR_LONGEST = 30 * 24 * 3600  # seconds a temporary QR code lives at most
 CALLBACK_TIMEOUT = 5.0
 CALLBACK_TRIES = 4
 
@@ -69,12 +80,20 @@ class FakeMp:
     aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     original_id: str = "gh_fa4e0b1c2d3e"
     token_seconds: float = 7200.0
-    templates: set[str] = field(default_factory=lambda: {"TPL-notice-0001"})
+    one_token: bool = False
+    #: The templates the account has added: id -> (title, content).
+    templates: dict[str, tuple[str, str]] = field(
+        default_factory=lambda: {
+            "TPL-notice-0001": ("报送事项提醒", "事项：{{thing1.DATA}}\n时间：{{time2.DATA}}"),
+            "TPL-other-0002": ("会议通知", "会议：{{thing3.DATA}}\n地点：{{thing4.DATA}}"),
+        }
+    )
     sent: list[Sent] = field(default_factory=list)
     token_fetches: int = 0
     followers: set[str] = field(default_factory=set)
     last_wrote: dict[str, float] = field(default_factory=dict)  # openid -> the fake's clock
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    qr_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # ticket -> scene, expiry
     offset: float = 0.0  # hours passed on the fake's clock, beyond the real ones
     _tokens: dict[str, float] = field(default_factory=dict)
     _failures: list[int] = field(default_factory=list)
@@ -126,6 +145,9 @@ class FakeMp:
                 Route("/cgi-bin/message/custom/send", self._custom, methods=["POST"]),
                 Route("/cgi-bin/message/template/send", self._template, methods=["POST"]),
                 Route("/cgi-bin/media/get", self._get_media),
+                Route("/cgi-bin/qrcode/create", self._create_qr_code, methods=["POST"]),
+                Route("/cgi-bin/showqrcode", self._show_qr_code),
+                Route("/cgi-bin/template/get_all_private_template", self._template_list),
             ]
         )
 
@@ -139,6 +161,8 @@ class FakeMp:
             return _error(40125, "invalid appsecret")
         token = secrets.token_urlsafe(24)
         with self._lock:
+            if self.one_token:
+                self._tokens.clear()
             self._tokens[token] = time.monotonic() + self.token_seconds
             self.token_fetches += 1
         return JSONResponse({"access_token": token, "expires_in": int(self.token_seconds)})
@@ -194,6 +218,49 @@ class FakeMp:
             self.sent.append(Sent(openid, "template", body))
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbits(40)})
 
+    async def _template_list(self, request: Request) -> Response:
+        refused = self._token_error(request) or self._injected()
+        if refused is not None:
+            return refused
+        listed = [
+            {"template_id": template_id, "title": title, "content": content, "example": ""}
+            for template_id, (title, content) in self.templates.items()
+        ]
+        return JSONResponse({"template_list": listed})
+
+    async def _create_qr_code(self, request: Request) -> Response:
+        refused = self._token_error(request) or self._injected()
+        if refused is not None:
+            return refused
+        body = await request.json()
+        kind, scene = body.get("action_name"), body.get("action_info", {}).get("scene", {})
+        value = scene.get("scene_str") if kind == "QR_STR_SCENE" else scene.get("scene_id")
+        seconds = body.get("expire_seconds", 60)
+        if kind not in ("QR_STR_SCENE", "QR_SCENE") or not value or len(str(value)) > 64:
+            return _error(40009, "invalid scene")
+        if not isinstance(seconds, int) or not 60 <= seconds <= QR_LONGEST:
+            return _error(40009, "invalid expire_seconds")
+        ticket = secrets.token_urlsafe(32)
+        with self._lock:
+            self.qr_codes[ticket] = (str(value), self.now() + seconds)
+        return JSONResponse(
+            {"ticket": ticket, "expire_seconds": seconds, "url": f"http://weixin.qq.com/q/{ticket[:22]}"}
+        )
+
+    async def _show_qr_code(self, request: Request) -> Response:
+        ticket = request.query_params.get("ticket", "")
+        with self._lock:
+            known = ticket in self.qr_codes
+        if not known:
+            return Response(b"", status_code=404)
+        return Response(qr_picture(ticket), media_type="image/png")
+
+    def scene_of(self, ticket: str) -> str | None:
+        """What a scan of the ticket's QR code tells the callback; None once it has expired."""
+        with self._lock:
+            scene, expiry = self.qr_codes[ticket]
+        return scene if self.now() < expiry else None
+
     async def _get_media(self, request: Request) -> Response:
         refused = self._token_error(request)
         if refused is not None:
@@ -204,6 +271,16 @@ class FakeMp:
             return _error(40007, "invalid media_id")
         data, content_type = media
         return Response(data, media_type=content_type)
+
+
+def qr_picture(ticket: str) -> bytes:
+    """The picture of a ticket's QR code: a PNG (not a scannable one) carrying its ticket."""
+    picture = Image.new("1", (43, 43), 1)
+    info = PngInfo()
+    info.add_text("ticket", ticket)
+    out = io.BytesIO()
+    picture.save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
 
 
 def _error(code: int, message: str) -> JSONResponse:
@@ -241,6 +318,21 @@ class Follower:
     def follow(self) -> httpx.Response:
         self.mp.followers.add(self.openid)
         inner = "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event>"
+        return self.post(self._xml(inner))
+
+    def scan(self, ticket: str) -> httpx.Response:
+        """Scan a QR code: following by it when not yet following, else a ``SCAN`` event."""
+        scene = self.mp.scene_of(ticket)
+        assert scene is not None, "an expired QR code: WeChat tells the callback nothing"
+        if self.openid in self.mp.followers:
+            event, key = "SCAN", scene
+        else:
+            self.mp.followers.add(self.openid)
+            event, key = "subscribe", f"qrscene_{scene}"
+        inner = (
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
+            f"<EventKey><![CDATA[{key}]]></EventKey><Ticket><![CDATA[{ticket}]]></Ticket>"
+        )
         return self.post(self._xml(inner))
 
     def text(self, content: str, msg_id: int | None = None) -> int:
