@@ -40,6 +40,16 @@ class OutboxStorage(RepositoryPart):
             )
             self._commit(session)
 
+    def enqueue_messages(self, channel: str, chat_key: str, payloads: Sequence[dict[str, Any]]) -> None:
+        """Queue several messages to one chat, in order, in one statement (a turn's replies)."""
+        if not payloads:
+            return
+        now = utc_now()
+        with self._session() as session:
+            rows = [outbox_row(channel, chat_key, payload, now) for payload in payloads]
+            session.connection().execute(table_of(OutboxMessage).insert(), rows)
+            self._commit(session)
+
     def due_messages(self, channel: str, now: datetime, limit: int = 100) -> list[Outgoing]:
         """Pending outgoing messages whose time has come, oldest first. A chat's messages wait behind
         its earlier one that is to be retried later, so that they keep their order."""

@@ -1,20 +1,18 @@
 """What one message's turn writes beyond a draft's save, each in one statement: a new draft inserted
 (the contact's pointer to it is saved with the rest of the turn), an update claimed and marked done
-at once, the replies queued together.
+at once (its replies are queued together by ``storage.outbox``).
 
 Part of the one door to storage: ``Repository`` takes these methods from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from storage.inbox import Incoming
-from storage.models import Draft, InboxUpdate, OutboxMessage, utc_now
+from storage.models import Draft, InboxUpdate
 from storage.part import RepositoryPart, table_of
 
 _INBOX = table_of(InboxUpdate)
@@ -84,23 +82,3 @@ class TurnStorage(RepositoryPart):
                 },
             )
             return taken.first() is not None
-
-    def enqueue_messages(self, channel: str, chat_key: str, payloads: Sequence[dict[str, Any]]) -> None:
-        """Queue several messages to one chat, in order, in one statement."""
-        if not payloads:
-            return
-        now = utc_now()
-        rows = [
-            {
-                "channel": channel,
-                "chat_key": chat_key,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-            }
-            for payload in payloads
-        ]
-        with self._session() as session:
-            session.connection().execute(insert(table_of(OutboxMessage)), rows)
-            self._commit(session)
