@@ -1,6 +1,9 @@
 """The web chat itself: its pages (the chat, 组联部's status page, a page that says one thing), signing
 a browser in (an invite code, the privacy notice, “同意”) and the chat API (a page load, a message, an
-upload). The notices (``bot.web_events``) and files (``bot.web_files``) are routes of their own."""
+upload). The notices (``bot.web_events``) and files (``bot.web_files``) are routes of their own.
+
+A few lines over ~600: the pages, the sign-in and the chat API share one session and CSRF handling.
+"""
 
 from __future__ import annotations
 

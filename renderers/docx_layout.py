@@ -10,6 +10,9 @@ metrics.
 Tables have fixed column widths, 0.5 pt single borders, labels centred both ways, merged cells as
 ``w:gridSpan`` (horizontal) and ``w:vMerge`` (vertical). Stamp areas are cells left blank for
 hand-writing, with the date line at the bottom right.
+
+Longer than ~600 lines on purpose: every layout choice of the printed forms (page, fonts, tables,
+cells, the stamp block) in one place, so that the hand-written forms cannot drift apart.
 """
 
 from __future__ import annotations

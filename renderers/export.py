@@ -21,6 +21,9 @@ Pure and deterministic: no database, no messenger (photos are read from their fi
 sorted, every timestamp (zip entries, the workbook's core properties) taken from ``generated_at``,
 so the same inputs give the same bytes. ``generated_at`` is also the date of the 统计表 and the zone
 提交时间 is shown in: pass it in the campaign's time zone.
+
+Longer than ~600 lines on purpose: the ZIP's layout (folders, names, the 统计表, the workbook) is one
+contract with 组联部 and is read as one; its parts (file names, the workbook) already live apart.
 """
 
 from __future__ import annotations
