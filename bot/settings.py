@@ -119,6 +119,10 @@ class Settings(BaseSettings):
             and self.wechat_mp_aes_key
         )
 
+    def with_database(self, url: str | None) -> Settings:
+        """These settings with another database (a command's ``--db``), or unchanged."""
+        return self.model_copy(update={"database_url": url}) if url else self
+
     def resolved_database_url(self) -> str:
         """The database URL; by default an SQLite file inside the data folder."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'intake.db').resolve()}"

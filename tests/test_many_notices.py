@@ -15,7 +15,7 @@ import pytest
 from docx import Document
 
 from bot.app import Declarations, assemble_engine, load_declarations
-from bot.cli import cmd_purge
+from bot.data_commands import cmd_purge
 from bot.settings import Settings
 from dialogs.campaign import DEFAULT_CAMPAIGN, Campaign
 from dialogs.engine import DialogEngine

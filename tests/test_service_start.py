@@ -17,6 +17,7 @@ import httpx
 
 from bot.web import CSRF_HEADER
 from dialogs.privacy import TRIAL_NOTE
+from storage.database import shown_database
 from tests.conftest import current_campaign_file
 from tests.test_web_api import free_port, page_csrf
 
@@ -181,3 +182,10 @@ def test_an_open_notice_stream_does_not_hold_up_a_stop(tmp_path: Path) -> None:
                 took = time.monotonic() - stopping
         assert took < 3, f"the service took {took:.1f} s to stop with a page open"
         assert process.stderr is not None and "Traceback" not in process.stderr.read()
+
+
+def test_a_printed_database_address_hides_its_password() -> None:
+    """`intake migrate`, `intake restore` and the doctor print where the database is, never its password."""
+    shown = shown_database("postgresql+psycopg://intake:s3cret-Pass@db.example:5432/intake")
+    assert "s3cret" not in shown and shown.startswith("postgresql+psycopg://intake:") and "/intake" in shown
+    assert shown_database("sqlite:////var/lib/intake/intake.db") == "sqlite:////var/lib/intake/intake.db"
