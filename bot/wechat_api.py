@@ -207,3 +207,21 @@ async def limited_body(request: Request, too_large: str) -> bytes:
         if len(data) > MAX_CALLBACK_BYTES:
             raise CallbackRefused(413, too_large)
     return bytes(data)
+
+
+# Checking a deployment ------------------------------------------------------------------------------
+
+
+def url_check(url: str, params: dict[str, str], echo: str, right: str, wrong: str) -> tuple[bool, str]:
+    """The URL check Tencent makes when the callback is saved, made here (``params``, whose answer
+    must be ``echo``): one Chinese line, passed or not; ``right`` ends the passing line, ``wrong`` says
+    what a wrong answer likely means."""
+    try:
+        answer = requests.get(url, params=params, timeout=5)
+    except requests.RequestException as error:
+        problem = f"回调地址 {url} 连不上（{type(error).__name__}）"
+        return False, f"{problem}：服务是否在运行，INTAKE_WEB_URL 是否正确？"
+    if answer.status_code == 200 and answer.text == echo:
+        return True, f"回调地址：{url} 应答正确{right}"
+    problem = f"回调地址 {url} 应答不对（HTTP {answer.status_code}）"
+    return False, f"{problem}：{wrong}"

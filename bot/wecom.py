@@ -62,6 +62,7 @@ from bot.wechat_api import (
     check_timestamp,
     limited_body,
     update_key,
+    url_check,
 )
 from bot.wechat_tokens import DatabaseTokens
 from dialogs.chinese_text import plain_number
@@ -577,12 +578,4 @@ def _check_callback(settings: Settings, url: str) -> tuple[bool, str]:
     parts = "".join(sorted([settings.wecom_token, timestamp, nonce, sealed]))
     signed = hashlib.sha1(parts.encode()).hexdigest()
     params = {"msg_signature": signed, "timestamp": timestamp, "nonce": nonce, "echostr": sealed}
-    try:
-        answer = requests.get(url, params=params, timeout=5)
-    except requests.RequestException as error:
-        problem = f"回调地址 {url} 连不上（{type(error).__name__}）"
-        return False, f"{problem}：服务是否在运行，INTAKE_WEB_URL 是否正确？"
-    if answer.status_code == 200 and answer.text == echo:
-        return True, f"回调地址：{url} 应答正确"
-    problem = f"回调地址 {url} 应答不对（HTTP {answer.status_code}）"
-    return False, f"{problem}：WECOM_TOKEN 或 WECOM_AES_KEY 与运行中的服务不一致？"
+    return url_check(url, params, echo, "", "WECOM_TOKEN 或 WECOM_AES_KEY 与运行中的服务不一致？")

@@ -15,11 +15,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+Kept = TypeVar("Kept")
 
 CALLBACK_TIMEOUT = 5.0
 CALLBACK_TRIES = 4  # the first POST and three more
@@ -71,6 +73,15 @@ class FakeTencentApi:
             return error(42001, "access_token expired")
         return None
 
+    def _kept(self, request: Request, media: dict[str, Kept]) -> Kept | Response:
+        """What ``media/get`` asks for (its ``media_id``) among ``media``, or the API's refusal."""
+        refused = self._token_error(request)
+        if refused is not None:
+            return refused
+        with self._lock:
+            kept = media.get(request.query_params.get("media_id", ""))
+        return error(40007, "invalid media_id") if kept is None else kept
+
     def _injected(self) -> Response | None:
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
@@ -116,13 +127,7 @@ class CallbackSender:
         assert last is not None, "the callback never answered"
         return last
 
-    def post_once(
-        self,
-        plain_xml: str,
-        *,
-        timestamp: str | None = None,
-        nonce: str | None = None,
-        sign: str | None = None,
-    ) -> httpx.Response:
-        """One POST of a message, signed (and sealed) as the sender's service does it."""
+    def post_once(self, plain_xml: str, **signing: str | None) -> httpx.Response:
+        """One POST of a message, signed (and sealed) as the sender's service does it (``signing``:
+        its ``timestamp``, ``nonce`` or ``sign`` as a test sets them)."""
         raise NotImplementedError

@@ -233,13 +233,9 @@ class FakeMp(FakeTencentApi):
         return scene if self.now() < expiry else None
 
     async def _get_media(self, request: Request) -> Response:
-        refused = self._token_error(request)
-        if refused is not None:
-            return refused
-        with self._lock:
-            media = self.media.get(request.query_params.get("media_id", ""))
-        if media is None:
-            return error(40007, "invalid media_id")
+        media = self._kept(request, self.media)
+        if isinstance(media, Response):
+            return media
         data, content_type = media
         return Response(data, media_type=content_type)
 

@@ -251,13 +251,9 @@ class FakeWeCom(FakeTencentApi):
         )
 
     async def _get_media(self, request: Request) -> Response:
-        refused = self._token_error(request)
-        if refused is not None:
-            return refused
-        with self._lock:
-            media = self.media.get(request.query_params.get("media_id", ""))
-        if media is None:
-            return error(40007, "invalid media_id")
+        media = self._kept(request, self.media)
+        if isinstance(media, Response):
+            return media
         media_type = media.content_type or "application/octet-stream"
         headers = {"Content-Disposition": f'attachment; filename="{media.file_name or "file"}"'}
         if not self.media_length_declared:
