@@ -25,16 +25,12 @@ No message text or OpenID is logged: only ids of updates, counts and error codes
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import requests
-import xmltodict
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -50,7 +46,17 @@ from bot.download_grants import GRANT_LIFETIME
 from bot.public_links import PublicLinks, recipient_link
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
-from bot.wechat_tokens import DatabaseTokens, FreshToken
+from bot.wechat_api import (
+    CallbackRefused,
+    FileTooLarge,
+    TencentClient,
+    callback_message,
+    callback_route,
+    check_timestamp,
+    limited_body,
+    update_key,
+)
+from bot.wechat_tokens import DatabaseTokens
 from dialogs.chinese_text import plain_number
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
@@ -63,9 +69,6 @@ CHANNEL = "mp"
 CALLBACK_PATH = "/mp/callback"
 ANSWER = "success"  # what the 公众号 wants back when there is no passive reply
 MAX_TEXT = 600  # characters of a 客服消息 text: its limit is 2,048 bytes, a Chinese character 3
-MAX_CALLBACK_BYTES = 64 * 1024
-PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}  # an OpenID is 28 characters
-REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not the 公众号
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # invalid or expired access token: fetch again, once
 OUTSIDE_WINDOW = frozenset({45015, 45047})  # over 48 hours since her last message; too many since
 TOO_FAST = 45009  # the API's daily quota
@@ -96,52 +99,25 @@ OPTION_LINE = "【{number}】{option}"
 DOCUMENT_LINK = "公众号不能直接发送文件。请点开这个链接下载“{name}”（{hours} 小时内有效）：\n{link}"
 DOCUMENT_NO_LINK = "公众号不能直接发送文件“{name}”，请在网页聊天中下载，或联系管理员。"
 TEMPLATE_TIME = "%Y年%m月%d日 %H:%M"
+#: What an event's inbox key is made of: what the 公众号 repeats when it sends the same event again.
+EVENT_FIELDS = ("FromUserName", "CreateTime", "Event", "EventKey")
 #: Marks a payload made from the dialog's replies to her (``MpChannel.payloads``), as opposed to a
 #: notice pushed to her: only the former says which list her number answers.
 REPLY = "reply"
 CHINA = timezone(timedelta(hours=8))  # a template's time is read in Beijing time
 
 
-class CallbackRefused(Exception):
-    """A callback request that is not the 公众号's (or not for this AppID): 4xx, nothing stored."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 # The API --------------------------------------------------------------------------------------------
 
 
-class _Client(FreshToken, WeChatClient):
-    """wechatpy's 公众号 client at a configurable base (it hard-codes the public host for the token),
-    with a timeout on every call and one retry after a token error."""
+class _Client(TencentClient, WeChatClient):
+    """wechatpy's 公众号 client at a configurable base (``TencentClient``)."""
 
     token_errors = TOKEN_ERRORS
     service_name = "WeChat MP"
 
-    def __init__(
-        self, base_url: str, app_id: str, secret: str, tokens: SessionStorage, timeout: float
-    ) -> None:
-        super().__init__(app_id, secret, session=tokens, timeout=timeout, auto_retry=False)
-        self.base_url = base_url.rstrip("/")
-        self.API_BASE_URL = f"{self.base_url}/cgi-bin/"
-
-    def fetch_access_token(self) -> dict[str, Any]:
-        response = self._http.get(
-            f"{self.base_url}/cgi-bin/token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-            timeout=self.timeout,
-        )
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        if result.get("errcode", 0) != 0:
-            raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self)
-        expires_in = int(result.get("expires_in", 7200))
-        self.session.set(self.access_token_key, result["access_token"], expires_in)
-        self.expires_at = int(time.time()) + expires_in
-        return result
+    def token_params(self) -> dict[str, str]:
+        return {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
 
 
 class MpApi:
@@ -180,33 +156,10 @@ class MpApi:
 
     def download(self, media_id: str, limit: int) -> tuple[bytes, str] | None:
         """A temporary media file's bytes and type; None when larger than ``limit``."""
-        return self.client.with_fresh_token(lambda: self._download(media_id, limit))
-
-    def _download(self, media_id: str, limit: int) -> tuple[bytes, str] | None:
-        response = self.client._http.get(
-            f"{self.base_url}/cgi-bin/media/get",
-            params={"access_token": self.client.access_token, "media_id": media_id},
-            timeout=self.client.timeout,
-            stream=True,
-        )
-        with response:
-            response.raise_for_status()
-            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
-            declared = plain_number(response.headers.get("Content-Length", ""), max_digits=15)
-            if declared is not None and declared > limit:
-                return None
-            data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > limit:
-                    return None
-        if kind in ("application/json", "text/plain"):  # an error, not the file
-            try:
-                errcode = int(json.loads(bytes(data)).get("errcode", -1))
-            except (ValueError, AttributeError):
-                errcode = -1
-            raise WeChatClientException(errcode, "media/get failed", client=self.client)
-        return bytes(data), kind
+        try:
+            return self.client.media_file(media_id, limit)
+        except FileTooLarge:
+            return None
 
 
 # The channel ----------------------------------------------------------------------------------------
@@ -251,7 +204,7 @@ class MpChannel:
 
     def verify(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """The URL check the 公众号 makes when 服务器配置 is saved: ``echostr`` back, if signed."""
-        self._check_time(timestamp)
+        check_timestamp(timestamp, self.clock().timestamp())
         self._check_signature(signature, timestamp, nonce)
         return echostr
 
@@ -264,7 +217,7 @@ class MpChannel:
     def opened(self, query: dict[str, str], body: bytes) -> tuple[int, str, dict[str, str]]:
         """A callback message checked (and decrypted): its inbox key, its sender, its fields."""
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
-        self._check_time(timestamp)
+        check_timestamp(timestamp, self.clock().timestamp())
         if query.get("encrypt_type") == "aes":
             try:
                 plain = self.crypto.decrypt_message(body, query.get("msg_signature", ""), timestamp, nonce)
@@ -277,29 +230,15 @@ class MpChannel:
             raise CallbackRefused(
                 403, "a plain-text callback: set 服务器配置 to 安全模式 (or allow plain mode)"
             )
-        try:
-            message = xmltodict.parse(plain)["xml"]
-        except Exception as error:
-            raise CallbackRefused(400, "the body is not a message") from error
-        if not isinstance(message, dict) or not all(
-            _plain(message.get(name), longest) for name, longest in PLAIN_FIELDS.items()
-        ):
-            raise CallbackRefused(400, "a message without a plain sender or type")
+        message = callback_message(plain, "the body")
         payload = {key: value for key, value in message.items() if isinstance(value, str)}
-        return update_key(payload), payload["FromUserName"], payload
+        return update_key(payload, EVENT_FIELDS), payload["FromUserName"], payload
 
     def _check_signature(self, signature: str, timestamp: str, nonce: str) -> None:
         try:
             check_signature(self.token, signature, timestamp, nonce)
         except Exception as error:
             raise CallbackRefused(403, type(error).__name__) from error
-
-    def _check_time(self, timestamp: str) -> None:
-        sent = plain_number(timestamp, max_digits=12)
-        if sent is None:
-            raise CallbackRefused(400, "no timestamp")
-        if abs(self.clock().timestamp() - sent) > REPLAY_WINDOW:
-            raise CallbackRefused(403, "a stale or future timestamp (a replay)")
 
     # The translator ----------------------------------------------------------------------------
 
@@ -492,45 +431,16 @@ def template_thing(text: str) -> str:
     return line if len(line) <= TEMPLATE_THING else line[: TEMPLATE_THING - 1] + "…"
 
 
-def _plain(value: object, longest: int) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) <= longest
-
-
-def update_key(message: dict[str, Any]) -> int:
-    """The inbox key of a callback message: its MsgId; an event (which has none) by its sender, time
-    and kind — what the 公众号 repeats when it sends the same event again."""
-    msg_id = str(message.get("MsgId") or "")
-    if msg_id.isdigit() and 0 < int(msg_id) < 2**63:
-        return int(msg_id)
-    identity = "|".join(
-        str(message.get(key, "")) for key in ("FromUserName", "CreateTime", "Event", "EventKey")
-    )
-    return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") >> 1
-
-
 # The routes -----------------------------------------------------------------------------------------
 
 
 def callback_routes(channel: MpChannel) -> list[Route]:
-    async def callback(request: Request) -> Response:
+    async def answer(request: Request) -> Response:
         query = dict(request.query_params)
-        try:
-            if request.method == "GET":
-                signed = (query.get(k, "") for k in ("signature", "timestamp", "nonce", "echostr"))
-                return PlainTextResponse(channel.verify(*signed))
-            await channel.receive(query, await _limited(request))
-        except CallbackRefused as refused:
-            log.warning("WeChat MP callback refused (%s): %s", refused.status, refused.reason)
-            return PlainTextResponse("", status_code=refused.status)
+        if request.method == "GET":
+            signed = (query.get(k, "") for k in ("signature", "timestamp", "nonce", "echostr"))
+            return PlainTextResponse(channel.verify(*signed))
+        await channel.receive(query, await limited_body(request, "a body larger than a 公众号 message"))
         return PlainTextResponse(ANSWER)
 
-    return [Route(CALLBACK_PATH, callback, methods=["GET", "POST"])]
-
-
-async def _limited(request: Request) -> bytes:
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_CALLBACK_BYTES:
-            raise CallbackRefused(413, "a body larger than a 公众号 message")
-    return bytes(data)
+    return [callback_route(CALLBACK_PATH, "WeChat MP", answer)]

@@ -28,6 +28,7 @@ from bot.app import Service
 from bot.mp import CALLBACK_PATH, QR_LONGEST, MpApi
 from bot.settings import Settings
 from bot.web_app import public_url
+from bot.wechat_api import url_check
 from bot.wechat_tokens import DatabaseTokens
 from storage.repository import Repository
 
@@ -109,15 +110,8 @@ def _check_callback(settings: Settings, url: str) -> CheckLine:
         "nonce": nonce,
         "echostr": echo,
     }
-    try:
-        answer = requests.get(url, params=params, timeout=5)
-    except requests.RequestException as error:
-        problem = f"回调地址 {url} 连不上（{type(error).__name__}）"
-        return False, f"{problem}：服务是否在运行，INTAKE_WEB_URL 是否正确？"
-    if answer.status_code == 200 and answer.text == echo:
-        return True, f"回调地址：{url} 应答正确（与“服务器配置”中的服务器地址(URL)一致即可）"
-    problem = f"回调地址 {url} 应答不对（HTTP {answer.status_code}）"
-    return False, f"{problem}：WECHAT_MP_TOKEN 与运行中的服务不一致，或服务器时间不准？"
+    right = "（与“服务器配置”中的服务器地址(URL)一致即可）"
+    return url_check(url, params, echo, right, "WECHAT_MP_TOKEN 与运行中的服务不一致，或服务器时间不准？")
 
 
 def write_invite_qr_code(settings: Settings, service: Service, code: str, days: int, target: Path) -> bool:

@@ -22,26 +22,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
-import xmltodict
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from wechatpy.enterprise import WeChatClient
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import WeChatClientException
-from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from bot.delivery import DeliveryFailed, DeliveryLater, DeliveryRefused, Dispatcher, Inbox, Translated
@@ -56,7 +53,18 @@ from bot.mp4_probe import VideoDamaged, video_file
 from bot.public_links import PublicLinks, recipient_link
 from bot.rate_limit import SendPacer
 from bot.settings import Settings
-from bot.wechat_tokens import DatabaseTokens, FreshToken
+from bot.wechat_api import (
+    CallbackRefused,
+    FileTooLarge,
+    TencentClient,
+    callback_message,
+    callback_route,
+    check_timestamp,
+    limited_body,
+    update_key,
+    url_check,
+)
+from bot.wechat_tokens import DatabaseTokens
 from dialogs.chinese_text import plain_number
 from dialogs.engine import DialogEngine
 from dialogs.exchange import DocumentRef, Inbound, IncomingFile, Reply
@@ -74,10 +82,6 @@ CARD_TITLE = 36  # characters of a card's main title WeCom shows
 CARD_DESC = 160  # characters of its description
 CARD_HINT = "点选下面的一项，也可以回复数字"
 CARD_FALLBACK_TITLE = "请选择"
-MAX_CALLBACK_BYTES = 64 * 1024
-#: The fields every callback message has, as plain text up to this long (a UserID is at most 64).
-PLAIN_FIELDS = {"FromUserName": 64, "MsgType": 32}
-REPLAY_WINDOW = 300  # seconds: an older (or future) timestamp is a replay, not WeCom
 MEDIA_LIMIT = 20 * 1024 * 1024  # the largest file WeCom serves by media/get
 COUNTED = 4  # a file over its limit, of undeclared length, is counted up to this many times the limit
 TOKEN_ERRORS = frozenset({40014, 42001, 42007})  # invalid or expired access token: fetch again, once
@@ -111,49 +115,26 @@ DEPLOYER_LINES = {
     ),
 }
 
+#: What an event's inbox key is made of: what WeCom repeats when it sends the same event again.
+EVENT_FIELDS = ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")
+
 _TASK_ID = re.compile(r"[^A-Za-z0-9_\-@]")
-
-
-class CallbackRefused(Exception):
-    """A callback request that is not WeCom's (or not for this app): answered 4xx, nothing stored."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 # The API --------------------------------------------------------------------------------------------
 
 
-class _Client(FreshToken, WeChatClient):
-    """wechatpy's client at a configurable base (it hard-codes the public host for the token), with a
-    timeout on every call and one retry after a token error (its own retry never stops)."""
+class _Client(TencentClient, WeChatClient):
+    """wechatpy's 企业微信 client at a configurable base (``TencentClient``); a file over the limit
+    counted up to ``COUNTED`` times it, to say its size."""
 
     token_errors = TOKEN_ERRORS
     service_name = "WeCom"
+    token_path = "gettoken"
+    counted = COUNTED
 
-    def __init__(
-        self, base_url: str, corp_id: str, secret: str, tokens: SessionStorage, timeout: float
-    ) -> None:
-        super().__init__(corp_id, secret, session=tokens, timeout=timeout, auto_retry=False)
-        self.base_url = base_url.rstrip("/")
-        self.API_BASE_URL = f"{self.base_url}/cgi-bin/"
-
-    def fetch_access_token(self) -> dict[str, Any]:
-        response = self._http.get(
-            f"{self.base_url}/cgi-bin/gettoken",
-            params={"corpid": self.corp_id, "corpsecret": self.secret},
-            timeout=self.timeout,
-        )
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        if result.get("errcode", 0) != 0:
-            raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self)
-        expires_in = int(result.get("expires_in", 7200))
-        self.session.set(self.access_token_key, result["access_token"], expires_in)
-        self.expires_at = int(time.time()) + expires_in
-        return result
+    def token_params(self) -> dict[str, str]:
+        return {"corpid": self.corp_id, "corpsecret": self.secret}
 
 
 class WeComApi:
@@ -200,53 +181,7 @@ class WeComApi:
     def download(self, media_id: str, limit: int) -> tuple[bytes, str]:
         """A media file's bytes and type (at most ``limit`` bytes: ``FileTooLarge`` beyond, with the
         file's whole size); the access token fetched again once when WeCom refuses it."""
-        return self.client.with_fresh_token(lambda: self._download(media_id, limit))
-
-    def _download(self, media_id: str, limit: int) -> tuple[bytes, str]:
-        response = self.client._http.get(
-            f"{self.base_url}/cgi-bin/media/get",
-            params={"access_token": self.client.access_token, "media_id": media_id},
-            timeout=self.client.timeout,
-            stream=True,
-        )
-        with response:
-            response.raise_for_status()
-            kind = response.headers.get("Content-Type", "")
-            declared = plain_number(response.headers.get("Content-Length", ""), max_digits=15)
-            if declared is not None and declared > limit:
-                raise FileTooLarge(declared)  # said by WeCom: nothing of it read
-            data = bytearray()
-            chunks = response.iter_content(64 * 1024)
-            for chunk in chunks:
-                data += chunk
-                if len(data) > limit:
-                    raise FileTooLarge(_whole_size(len(data), chunks, limit))
-        if kind.startswith(("application/json", "text/plain")):  # an error, not the file
-            try:
-                errcode = int(json.loads(bytes(data)).get("errcode", -1))
-            except (ValueError, AttributeError):
-                errcode = -1
-            raise WeChatClientException(errcode, "media/get failed", client=self.client)
-        return bytes(data), kind.split(";")[0].strip()
-
-
-class FileTooLarge(Exception):
-    """A media file over the limit: ``size`` is its whole size (None: more than ``COUNTED`` times the
-    limit, not counted further)."""
-
-    def __init__(self, size: int | None) -> None:
-        super().__init__(size)
-        self.size = size
-
-
-def _whole_size(read: int, rest: Iterator[bytes], limit: int) -> int | None:
-    """A file's whole size when its length was not declared: the rest of it counted, not kept, up to
-    ``COUNTED`` times the limit (beyond that: None, and the connection is dropped)."""
-    for chunk in rest:
-        read += len(chunk)
-        if read > COUNTED * limit:
-            return None
-    return read
+        return self.client.media_file(media_id, limit)
 
 
 # The channel ----------------------------------------------------------------------------------------
@@ -325,7 +260,7 @@ class WeComChannel:
 
     def verify(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
         """The URL check WeCom makes when the callback is saved: the decrypted echostr."""
-        self._check_time(timestamp)
+        check_timestamp(timestamp, self.clock().timestamp())
         try:
             return str(self.crypto.check_signature(signature, timestamp, nonce, echostr))
         except Exception as error:  # a bad signature, corp id or ciphertext: all the same to WeCom
@@ -342,32 +277,17 @@ class WeComChannel:
         self, signature: str, timestamp: str, nonce: str, body: bytes
     ) -> tuple[int, str, dict[str, str]]:
         """A callback message checked and decrypted: its inbox key, its sender, its fields."""
-        self._check_time(timestamp)
+        check_timestamp(timestamp, self.clock().timestamp())
         try:
             plain = self.crypto.decrypt_message(body, signature, timestamp, nonce)
         except Exception as error:
             raise CallbackRefused(403, type(error).__name__) from error
-        try:
-            message = xmltodict.parse(plain)["xml"]
-        except Exception as error:
-            raise CallbackRefused(400, "the decrypted body is not a message") from error
-        if not isinstance(message, dict) or not all(
-            _plain(message.get(name), longest) for name, longest in PLAIN_FIELDS.items()
-        ):
-            raise CallbackRefused(400, "a message without a plain sender or type")
+        message = callback_message(plain, "the decrypted body")
         agent = str(message.get("AgentID") or "")
         if agent and agent != str(self.agent_id):
             raise CallbackRefused(403, "another app's message")
         payload = {key: value for key, value in message.items() if isinstance(value, str)}
-        return update_key(payload), payload["FromUserName"], payload
-
-    def _check_time(self, timestamp: str) -> None:
-        try:
-            sent = int(timestamp)
-        except ValueError as error:
-            raise CallbackRefused(400, "no timestamp") from error
-        if abs(self.clock().timestamp() - sent) > REPLAY_WINDOW:
-            raise CallbackRefused(403, "a stale or future timestamp (a replay)")
+        return update_key(payload, EVENT_FIELDS), payload["FromUserName"], payload
 
     # The translator ----------------------------------------------------------------------------
 
@@ -593,52 +513,20 @@ def button_card(options: Sequence[str], menu: str, title: str, desc: str) -> dic
     }
 
 
-def _plain(value: object, longest: int) -> bool:
-    """Whether a callback field is plain text of 1 to ``longest`` characters (not an element holding
-    others, a repeated element, or attributes — what xmltodict makes a dict or a list)."""
-    return isinstance(value, str) and 0 < len(value.strip()) <= longest
-
-
-def update_key(message: dict[str, Any]) -> int:
-    """The inbox key of a callback message: its MsgId; an event (which has none) by its sender, time
-    and key — what WeCom repeats when it sends the same event again."""
-    msg_id = str(message.get("MsgId") or "")
-    if msg_id.isdigit() and 0 < int(msg_id) < 2**63:
-        return int(msg_id)
-    identity = "|".join(
-        str(message.get(key, "")) for key in ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")
-    )
-    return int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big") >> 1
-
-
 # The routes -----------------------------------------------------------------------------------------
 
 
 def callback_routes(channel: WeComChannel) -> list[Route]:
-    async def callback(request: Request) -> Response:
+    async def answer(request: Request) -> Response:
         query = request.query_params
         signature, timestamp, nonce = (query.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
-        try:
-            if request.method == "GET":
-                echo = channel.verify(signature, timestamp, nonce, query.get("echostr", ""))
-                return PlainTextResponse(echo)
-            body = await _limited(request)
-            await channel.receive(signature, timestamp, nonce, body)
-        except CallbackRefused as refused:
-            log.warning("WeCom callback refused (%s): %s", refused.status, refused.reason)
-            return PlainTextResponse("", status_code=refused.status)
+        if request.method == "GET":
+            return PlainTextResponse(channel.verify(signature, timestamp, nonce, query.get("echostr", "")))
+        body = await limited_body(request, "a body larger than a WeCom message")
+        await channel.receive(signature, timestamp, nonce, body)
         return PlainTextResponse("")
 
-    return [Route(CALLBACK_PATH, callback, methods=["GET", "POST"])]
-
-
-async def _limited(request: Request) -> bytes:
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_CALLBACK_BYTES:
-            raise CallbackRefused(413, "a body larger than a WeCom message")
-    return bytes(data)
+    return [callback_route(CALLBACK_PATH, "WeCom", answer)]
 
 
 # Checking a deployment ------------------------------------------------------------------------------
@@ -690,12 +578,4 @@ def _check_callback(settings: Settings, url: str) -> tuple[bool, str]:
     parts = "".join(sorted([settings.wecom_token, timestamp, nonce, sealed]))
     signed = hashlib.sha1(parts.encode()).hexdigest()
     params = {"msg_signature": signed, "timestamp": timestamp, "nonce": nonce, "echostr": sealed}
-    try:
-        answer = requests.get(url, params=params, timeout=5)
-    except requests.RequestException as error:
-        problem = f"回调地址 {url} 连不上（{type(error).__name__}）"
-        return False, f"{problem}：服务是否在运行，INTAKE_WEB_URL 是否正确？"
-    if answer.status_code == 200 and answer.text == echo:
-        return True, f"回调地址：{url} 应答正确"
-    problem = f"回调地址 {url} 应答不对（HTTP {answer.status_code}）"
-    return False, f"{problem}：WECOM_TOKEN 或 WECOM_AES_KEY 与运行中的服务不一致？"
+    return url_check(url, params, echo, "", "WECOM_TOKEN 或 WECOM_AES_KEY 与运行中的服务不一致？")

@@ -18,7 +18,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ from tests.conftest import photo_bytes
 from tests.mp_fake.server import FakeMp, Follower, Sent, plain_signature, qr_picture, verify_url
 from tests.test_service_under_fire import Service, service_env
 from tests.test_web_api import serving
-from tests.test_wecom import intake, wecom_service
+from tests.test_wecom import intake, replies, wecom_service
 
 Running = tuple[Service, Repository, dict[str, str]]
 TEMPLATE = "TPL-notice-0001"
@@ -83,23 +82,9 @@ def callback_url(running: Service) -> str:
     return running.base + "/mp/callback"
 
 
-def settled(repository: Repository, openid: str) -> bool:
-    later = datetime.now(UTC) + timedelta(days=1)
-    waiting = [u for u in repository.pending_updates("mp") if u.chat_key == openid]
-    unsent = [m for m in repository.due_messages("mp", later) if m.chat_key == openid]
-    return not waiting and not unsent
-
-
 def turn(fake: FakeMp, repository: Repository, follower: Follower, send: Callable[[], object]) -> list[Sent]:
     """What the follower gets for one message: sent, then waited for until every reply has left."""
-    seen = len(fake.to(follower.openid))
-    send()
-    deadline = time.monotonic() + 60
-    while not settled(repository, follower.openid):
-        assert time.monotonic() < deadline, "the service did not answer"
-        time.sleep(0.05)
-    time.sleep(0.1)
-    return fake.to(follower.openid)[seen:]
+    return replies(fake.to, repository, "mp", follower.openid, send)
 
 
 def said(sent: list[Sent]) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -39,6 +40,8 @@ from tests.conftest import photo_bytes
 from tests.test_service_under_fire import ROOT, Service, service_env
 from tests.test_web_api import serving
 from tests.wecom_fake.server import Delivery, FakeWeCom, Member, verify_url
+
+Message = TypeVar("Message")
 
 
 @pytest.fixture
@@ -115,27 +118,40 @@ def callback_url(running: Service) -> str:
     return running.base + "/wecom/callback"
 
 
-def settled(repository: Repository, user: str) -> bool:
-    """Nothing of ``user``'s waits in the service: every message handled, every reply sent."""
+def settled(repository: Repository, channel: str, chat_key: str) -> bool:
+    """Nothing of ``chat_key``'s waits in the service: every message handled, every reply sent."""
     later = datetime.now(UTC) + timedelta(days=1)
-    waiting = [u for u in repository.pending_updates("wecom") if u.chat_key == user]
-    unsent = [m for m in repository.due_messages("wecom", later) if m.chat_key == user]
+    waiting = [u for u in repository.pending_updates(channel) if u.chat_key == chat_key]
+    unsent = [m for m in repository.due_messages(channel, later) if m.chat_key == chat_key]
     return not waiting and not unsent
+
+
+def replies(
+    sent_to: Callable[[str], list[Message]],
+    repository: Repository,
+    channel: str,
+    chat_key: str,
+    send: Callable[[], object],
+    timeout: float = 60,
+) -> list[Message]:
+    """What a user of ``channel`` gets for one message (``sent_to``: a fake's record of what it sent
+    her): sent, then waited for until the service has handled it and sent every reply (at the
+    channel's pace)."""
+    seen = len(sent_to(chat_key))
+    send()
+    deadline = time.monotonic() + timeout
+    while not settled(repository, channel, chat_key):
+        assert time.monotonic() < deadline, "the service did not answer"
+        time.sleep(0.05)
+    time.sleep(0.1)  # the last call's answer reaches the fake's record
+    return sent_to(chat_key)[seen:]
 
 
 def turn(
     fake: FakeWeCom, repository: Repository, member: Member, send: Callable[[], object], timeout: float = 60
 ) -> list[Delivery]:
-    """What the member gets for one message: sent, then waited for until the service has handled it
-    and sent every reply (at WeCom's per-member pace)."""
-    seen = len(fake.to(member.user))
-    send()
-    deadline = time.monotonic() + timeout
-    while not settled(repository, member.user):
-        assert time.monotonic() < deadline, "the service did not answer"
-        time.sleep(0.05)
-    time.sleep(0.1)  # the last call's answer reaches the fake's record
-    return fake.to(member.user)[seen:]
+    """What the member gets for one message (at WeCom's per-member pace)."""
+    return replies(fake.to, repository, "wecom", member.user, send, timeout)
 
 
 def said(deliveries: list[Delivery]) -> str:

@@ -16,7 +16,8 @@ import pytest
 
 from bot.settings import Settings
 from bot.web import build_app
-from bot.wecom import CALLBACK_PATH, MAX_CALLBACK_BYTES, WeComChannel
+from bot.wechat_api import MAX_CALLBACK_BYTES
+from bot.wecom import CALLBACK_PATH, WeComChannel
 from dialogs.engine import DialogEngine
 from tests.test_web_api import SESSION_SECRET, serving
 from tests.wecom_fake.server import FakeWeCom, Member

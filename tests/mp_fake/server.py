@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import io
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from PIL import Image
@@ -44,12 +43,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.tencent_fake import CALLBACK_TIMEOUT, CALLBACK_TRIES, CallbackSender, FakeTencentApi, error
 from tests.wecom_fake.crypto import CallbackCipher, signature
 
 WINDOW = 48 * 3600  # seconds after a follower's message in which 客服消息 reach her
 QR_LONGEST = 30 * 24 * 3600  # seconds a temporary QR code lives at most
-CALLBACK_TIMEOUT = 5.0
-CALLBACK_TRIES = 4
 
 
 def plain_signature(token: str, timestamp: str, nonce: str) -> str:
@@ -73,13 +71,17 @@ class Sent:
 
 
 @dataclass
-class FakeMp:
+class FakeMp(FakeTencentApi):
+    UNKNOWN_TOKEN: ClassVar[tuple[int, str]] = (
+        40001,
+        "invalid credential, access_token is invalid or not latest",
+    )
+
     app_id: str = "wx5f1e0a9c3b7d2e48"
     secret: str = "fake-mp-secret"
     token: str = "FakeMpToken"
     aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     original_id: str = "gh_fa4e0b1c2d3e"
-    token_seconds: float = 7200.0
     one_token: bool = False
     #: The templates the account has added: id -> (title, content).
     templates: dict[str, tuple[str, str]] = field(
@@ -89,15 +91,11 @@ class FakeMp:
         }
     )
     sent: list[Sent] = field(default_factory=list)
-    token_fetches: int = 0
     followers: set[str] = field(default_factory=set)
     last_wrote: dict[str, float] = field(default_factory=dict)  # openid -> the fake's clock
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     qr_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # ticket -> scene, expiry
     offset: float = 0.0  # hours passed on the fake's clock, beyond the real ones
-    _tokens: dict[str, float] = field(default_factory=dict)
-    _failures: list[int] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def cipher(self) -> CallbackCipher:
@@ -112,14 +110,6 @@ class FakeMp:
         """Move the fake's clock on (the 48-hour window closes; tokens do not expire by it)."""
         with self._lock:
             self.offset += hours * 3600
-
-    def fail_next(self, *errcodes: int) -> None:
-        with self._lock:
-            self._failures.extend(errcodes)
-
-    def expire_tokens(self) -> None:
-        with self._lock:
-            self._tokens = {token: 0.0 for token in self._tokens}
 
     def to(self, openid: str) -> list[Sent]:
         with self._lock:
@@ -154,32 +144,13 @@ class FakeMp:
     async def _token(self, request: Request) -> Response:
         query = request.query_params
         if query.get("grant_type") != "client_credential":
-            return _error(40002, "invalid grant_type")
+            return error(40002, "invalid grant_type")
         if query.get("appid") != self.app_id:
-            return _error(40013, "invalid appid")
+            return error(40013, "invalid appid")
         if query.get("secret") != self.secret:
-            return _error(40125, "invalid appsecret")
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            if self.one_token:
-                self._tokens.clear()
-            self._tokens[token] = time.monotonic() + self.token_seconds
-            self.token_fetches += 1
+            return error(40125, "invalid appsecret")
+        token = self.new_token(only=self.one_token)
         return JSONResponse({"access_token": token, "expires_in": int(self.token_seconds)})
-
-    def _token_error(self, request: Request) -> Response | None:
-        with self._lock:
-            expiry = self._tokens.get(request.query_params.get("access_token", ""))
-        if expiry is None:
-            return _error(40001, "invalid credential, access_token is invalid or not latest")
-        if expiry < time.monotonic():
-            return _error(42001, "access_token expired")
-        return None
-
-    def _injected(self) -> Response | None:
-        with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
-        return _error(failure, "injected") if failure is not None else None
 
     async def _custom(self, request: Request) -> Response:
         refused = self._token_error(request) or self._injected()
@@ -188,15 +159,15 @@ class FakeMp:
         body = await request.json()
         openid = str(body.get("touser", ""))
         if openid not in self.followers:
-            return _error(43004, "require subscribe")
+            return error(43004, "require subscribe")
         with self._lock:
             last = self.last_wrote.get(openid)
         if last is None or self.now() - last > WINDOW:
-            return _error(45015, "response out of time limit or subscription is canceled")
+            return error(45015, "response out of time limit or subscription is canceled")
         if body.get("msgtype") != "text":
-            return _error(40008, "invalid message type")
+            return error(40008, "invalid message type")
         if len(str(body["text"]["content"]).encode()) > 2048:
-            return _error(45002, "content size out of limit")
+            return error(45002, "content size out of limit")
         with self._lock:
             self.sent.append(Sent(openid, "custom", body))
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
@@ -208,12 +179,12 @@ class FakeMp:
         body = await request.json()
         openid = str(body.get("touser", ""))
         if body.get("template_id") not in self.templates:
-            return _error(40037, "invalid template_id")
+            return error(40037, "invalid template_id")
         if openid not in self.followers:
-            return _error(43004, "require subscribe")
+            return error(43004, "require subscribe")
         data = body.get("data")
         if not isinstance(data, dict) or not all(isinstance(v, dict) and "value" in v for v in data.values()):
-            return _error(47001, "data format error")
+            return error(47001, "data format error")
         with self._lock:
             self.sent.append(Sent(openid, "template", body))
         return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbits(40)})
@@ -237,9 +208,9 @@ class FakeMp:
         value = scene.get("scene_str") if kind == "QR_STR_SCENE" else scene.get("scene_id")
         seconds = body.get("expire_seconds", 60)
         if kind not in ("QR_STR_SCENE", "QR_SCENE") or not value or len(str(value)) > 64:
-            return _error(40009, "invalid scene")
+            return error(40009, "invalid scene")
         if not isinstance(seconds, int) or not 60 <= seconds <= QR_LONGEST:
-            return _error(40009, "invalid expire_seconds")
+            return error(40009, "invalid expire_seconds")
         ticket = secrets.token_urlsafe(32)
         with self._lock:
             self.qr_codes[ticket] = (str(value), self.now() + seconds)
@@ -262,13 +233,9 @@ class FakeMp:
         return scene if self.now() < expiry else None
 
     async def _get_media(self, request: Request) -> Response:
-        refused = self._token_error(request)
-        if refused is not None:
-            return refused
-        with self._lock:
-            media = self.media.get(request.query_params.get("media_id", ""))
-        if media is None:
-            return _error(40007, "invalid media_id")
+        media = self._kept(request, self.media)
+        if isinstance(media, Response):
+            return media
         data, content_type = media
         return Response(data, media_type=content_type)
 
@@ -283,15 +250,11 @@ def qr_picture(ticket: str) -> bytes:
     return out.getvalue()
 
 
-def _error(code: int, message: str) -> JSONResponse:
-    return JSONResponse({"errcode": code, "errmsg": message})
-
-
 # The follower side -------------------------------------------------------------------------------------
 
 
 @dataclass
-class Follower:
+class Follower(CallbackSender):
     """A WeChat user writing to the 公众号: each message encrypted, signed and POSTed to the callback
     URL as the 公众号 does it (a new nonce and timestamp per try, the same ``MsgId``)."""
 
@@ -300,12 +263,7 @@ class Follower:
     openid: str
     encrypted: bool = True
     last_id: int = 0
-    _next_id: int = 6_000_000_000_000_000_000
-
-    def _msg_id(self) -> int:
-        Follower._next_id += 1
-        self.last_id = Follower._next_id
-        return self.last_id
+    _next_id: ClassVar[int] = 6_000_000_000_000_000_000
 
     def _xml(self, inner: str, created: int | None = None) -> str:
         created = created or int(time.time())
@@ -335,15 +293,6 @@ class Follower:
         )
         return self.post(self._xml(inner))
 
-    def text(self, content: str, msg_id: int | None = None) -> int:
-        msg_id = msg_id or self._msg_id()
-        inner = (
-            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId>"
-        )
-        self.post(self._xml(inner))
-        return msg_id
-
     def image(self, data: bytes, content_type: str = "image/jpeg") -> int:
         media_id = self.mp.keep_media(data, content_type)
         msg_id = self._msg_id()
@@ -355,18 +304,9 @@ class Follower:
         return msg_id
 
     def post(self, plain_xml: str, *, tries: int = CALLBACK_TRIES) -> httpx.Response:
-        """POST as the 公众号 does: wait at most 5 s for a 200, else send the same message again."""
+        """POST as the 公众号 does (``CallbackSender.post``); her 48 hours start again."""
         self.mp.wrote(self.openid)
-        last: httpx.Response | None = None
-        for _try in range(tries):
-            try:
-                last = self.post_once(plain_xml)
-            except httpx.TimeoutException:
-                continue
-            if last.status_code == 200:
-                return last
-        assert last is not None, "the callback never answered"
-        return last
+        return super().post(plain_xml, tries=tries)
 
     def post_once(
         self,

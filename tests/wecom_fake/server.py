@@ -30,10 +30,9 @@ apart from the product's.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -42,12 +41,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.tencent_fake import CALLBACK_TIMEOUT, CallbackSender, FakeTencentApi, error
 from tests.wecom_fake.crypto import CallbackCipher, signature
 
 MEDIA_LIMITS = {"image": 10 * 1024 * 1024, "video": 10 * 1024 * 1024, "file": 20 * 1024 * 1024}
 RESPONSE_CODE_USED = 301083
-CALLBACK_TIMEOUT = 5.0
-CALLBACK_TRIES = 4  # the first POST and three more
 
 
 @dataclass
@@ -87,40 +85,26 @@ class Media:
 
 
 @dataclass
-class FakeWeCom:
+class FakeWeCom(FakeTencentApi):
     corp_id: str = "ww-fake-corp"
     secret: str = "fake-secret"
     agent_id: int = 1000002
     token: str = "FakeToken123"
     aes_key: str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-    token_seconds: float = 7200.0
     visible: set[str] | None = None  # the app's visible range; None: every member
     media_length_declared: bool = True  # media/get with a Content-Length (else chunked)
     deliveries: list[Delivery] = field(default_factory=list)
-    token_fetches: int = 0
     card_updates: list[dict[str, Any]] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
-    _tokens: dict[str, float] = field(default_factory=dict)
-    _failures: list[int] = field(default_factory=list)
     _response_codes: dict[str, bool] = field(default_factory=dict)  # code -> used
     trusted_domain: str = "127.0.0.1"  # the app's 可信域名: where a sign-in may send the member back
     _sign_in_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> member, expiry
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def cipher(self) -> CallbackCipher:
         return CallbackCipher(self.aes_key, self.corp_id)
 
     # Control ---------------------------------------------------------------------------------------
-
-    def fail_next(self, *errcodes: int) -> None:
-        """The next ``message/send`` calls answer these error codes, one each."""
-        with self._lock:
-            self._failures.extend(errcodes)
-
-    def expire_tokens(self) -> None:
-        with self._lock:
-            self._tokens = {token: 0.0 for token in self._tokens}
 
     def to(self, user: str) -> list[Delivery]:
         with self._lock:
@@ -161,13 +145,10 @@ class FakeWeCom:
 
     async def _gettoken(self, request: Request) -> Response:
         if request.query_params.get("corpid") != self.corp_id:
-            return _error(40013, "invalid corpid")
+            return error(40013, "invalid corpid")
         if request.query_params.get("corpsecret") != self.secret:
-            return _error(40001, "invalid credential")
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._tokens[token] = time.monotonic() + self.token_seconds
-            self.token_fetches += 1
+            return error(40001, "invalid credential")
+        token = self.new_token()
         return JSONResponse(
             {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": int(self.token_seconds)}
         )
@@ -177,49 +158,38 @@ class FakeWeCom:
         if refused is not None:
             return refused
         if request.query_params.get("agentid") != str(self.agent_id):
-            return _error(40056, "invalid agentid")
+            return error(40056, "invalid agentid")
         return JSONResponse({"errcode": 0, "errmsg": "ok", "agentid": self.agent_id, "name": "妇联报送助手"})
-
-    def _token_error(self, request: Request) -> Response | None:
-        token = request.query_params.get("access_token", "")
-        with self._lock:
-            expiry = self._tokens.get(token)
-        if expiry is None:
-            return _error(40014, "invalid access_token")
-        if expiry < time.monotonic():
-            return _error(42001, "access_token expired")
-        return None
 
     async def _send(self, request: Request) -> Response:
         refused = self._token_error(request)
         if refused is not None:
             return refused
         body = await request.json()
-        with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
-        if failure is not None:
-            return _error(failure, "injected")
+        injected = self._injected()  # ``fail_next``: only message/send takes them
+        if injected is not None:
+            return injected
         if body.get("agentid") != self.agent_id:
-            return _error(40056, "invalid agentid")
+            return error(40056, "invalid agentid")
         users = [u for u in str(body.get("touser", "")).split("|") if u]
         valid = [u for u in users if self.visible is None or u in self.visible]
         invalid = [u for u in users if u not in valid]
         if not valid:
-            return _error(81013, "user & party & tag all invalid")
+            return error(81013, "user & party & tag all invalid")
         msgtype = str(body.get("msgtype"))
         if msgtype not in ("text", "markdown", "file", "image", "template_card"):
-            return _error(40008, "invalid message type")
+            return error(40008, "invalid message type")
         if msgtype == "text" and len(str(body["text"]["content"]).encode()) > 2048:
-            return _error(45002, "content size out of limit")
+            return error(45002, "content size out of limit")
         if msgtype == "file" and body.get("file", {}).get("media_id") not in self.media:
-            return _error(40007, "invalid media_id")
+            return error(40007, "invalid media_id")
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": secrets.token_hex(8)}
         if invalid:
             answer["invaliduser"] = "|".join(u.lower() for u in invalid)
         if msgtype == "template_card":
             card = body["template_card"]
             if len(card.get("button_list", [])) > 6 or not card.get("task_id"):
-                return _error(40058, "invalid template_card")
+                return error(40058, "invalid template_card")
             code = secrets.token_hex(10)
             with self._lock:
                 self._response_codes[code] = False
@@ -245,9 +215,9 @@ class FakeWeCom:
         with self._lock:
             used = self._response_codes.get(code)
             if used is None:
-                return _error(40125, "invalid response_code")
+                return error(40125, "invalid response_code")
             if used:
-                return _error(RESPONSE_CODE_USED, "response_code already used")
+                return error(RESPONSE_CODE_USED, "response_code already used")
             self._response_codes[code] = True
             self.card_updates.append(body)
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
@@ -258,17 +228,17 @@ class FakeWeCom:
             return refused
         kind = request.query_params.get("type", "")
         if kind not in MEDIA_LIMITS:
-            return _error(40004, "invalid media type")
+            return error(40004, "invalid media type")
         async with request.form() as form:
             upload = form.get("media")
             if upload is None or isinstance(upload, str):
-                return _error(41001, "media missing")
+                return error(41001, "media missing")
             data = await upload.read()
             file_name, content_type = upload.filename or "", upload.content_type or ""
         if len(data) < 5:
-            return _error(40005, "invalid file size")
+            return error(40005, "invalid file size")
         if len(data) > MEDIA_LIMITS[kind]:
-            return _error(40006, "invalid file size")
+            return error(40006, "invalid file size")
         media_id = self.upload_media(data, kind, file_name, content_type)
         return JSONResponse(
             {
@@ -281,13 +251,9 @@ class FakeWeCom:
         )
 
     async def _get_media(self, request: Request) -> Response:
-        refused = self._token_error(request)
-        if refused is not None:
-            return refused
-        with self._lock:
-            media = self.media.get(request.query_params.get("media_id", ""))
-        if media is None:
-            return _error(40007, "invalid media_id")
+        media = self._kept(request, self.media)
+        if isinstance(media, Response):
+            return media
         media_type = media.content_type or "application/octet-stream"
         headers = {"Content-Disposition": f'attachment; filename="{media.file_name or "file"}"'}
         if not self.media_length_declared:
@@ -324,19 +290,15 @@ class FakeWeCom:
         with self._lock:
             member, expiry = self._sign_in_codes.pop(request.query_params.get("code", ""), ("", 0.0))
         if not member or expiry < time.monotonic():
-            return _error(40029, "invalid code")
+            return error(40029, "invalid code")
         return JSONResponse({"errcode": 0, "errmsg": "ok", "userid": member, "user_ticket": "t"})
-
-
-def _error(code: int, message: str) -> JSONResponse:
-    return JSONResponse({"errcode": code, "errmsg": message})
 
 
 # The member side ---------------------------------------------------------------------------------------
 
 
 @dataclass
-class Member:
+class Member(CallbackSender):
     """A WeCom member writing to the app: each message encrypted, signed and POSTed to the callback
     URL as WeCom does it (a new nonce and timestamp per try, the same ``MsgId``)."""
 
@@ -344,12 +306,7 @@ class Member:
     callback_url: str
     user: str
     last_id: int = 0
-    _next_id: int = 7_000_000_000_000_000_000
-
-    def _msg_id(self) -> int:
-        Member._next_id += 1
-        self.last_id = Member._next_id
-        return self.last_id
+    _next_id: ClassVar[int] = 7_000_000_000_000_000_000
 
     def _xml(self, inner: str, created: int | None = None) -> str:
         created = created or int(time.time())
@@ -358,15 +315,6 @@ class Member:
             f"<FromUserName><![CDATA[{self.user}]]></FromUserName><CreateTime>{created}</CreateTime>"
             f"{inner}<AgentID>{self.wecom.agent_id}</AgentID></xml>"
         )
-
-    def text(self, content: str, msg_id: int | None = None) -> int:
-        msg_id = msg_id or self._msg_id()
-        inner = (
-            f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-            f"<MsgId>{msg_id}</MsgId>"
-        )
-        self.post(self._xml(inner))
-        return msg_id
 
     def image(self, data: bytes, content_type: str = "image/jpeg") -> int:
         media_id = self.wecom.upload_media(data, "image", "photo.jpg", content_type)
@@ -402,19 +350,6 @@ class Member:
         )
         self.post(self._xml(inner))
         return code
-
-    def post(self, plain_xml: str, *, tries: int = CALLBACK_TRIES) -> httpx.Response:
-        """POST as WeCom does: wait at most 5 s for a 200, else send the same message again."""
-        last: httpx.Response | None = None
-        for _try in range(tries):
-            try:
-                last = self.post_once(plain_xml)
-            except httpx.TimeoutException:
-                continue
-            if last.status_code == 200:
-                return last
-        assert last is not None, "the callback never answered"
-        return last
 
     def post_once(
         self,
