@@ -25,7 +25,6 @@ from docx import Document
 from docx.document import Document as DocxDocument
 
 from bot.app import assemble_engine, load_declarations
-from bot.cli import main
 from bot.settings import Settings
 from dialogs.declarations import FormDecl, GroupDecl
 from renderers.records import FormRecord
@@ -37,10 +36,10 @@ from tests.conftest import (
     Chat,
     FakeClock,
     chinese_text,
-    current_campaign_file,
     document_path,
     sqlite_repository,
 )
+from tests.fixtures.imported_campaign import campaign_with_form
 from tests.test_word_form_campaign import FAMILY_TASK
 from tests.test_word_import_layouts import assert_rest_untouched
 from tests.test_word_template import DRAWING, _pages, record_for
@@ -347,13 +346,9 @@ def test_a_contact_fills_a_real_form_over_the_console(
     sqlite_template: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
     blank = blank_form(BOARD_APPLICATION)
-    folder = tmp_path / "campaign"
-    folder.mkdir()
-    campaign = current_campaign_file(folder)
-    campaign.write_text(campaign.read_text(encoding="utf-8") + BOARD_TASK, encoding="utf-8")
-    source = folder / BOARD_APPLICATION.name
-    source.write_bytes(blank)
-    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "board_form.toml")]) == 0
+    campaign = campaign_with_form(
+        tmp_path / "campaign", BOARD_TASK, blank, BOARD_APPLICATION.name, "board_form"
+    )
     declarations = load_declarations(Settings(campaign_file=campaign))
     repository = sqlite_repository(sqlite_template, tmp_path, declarations)
     try:

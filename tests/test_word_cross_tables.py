@@ -17,13 +17,13 @@ import pytest
 from docx import Document
 
 from bot.app import assemble_engine, load_declarations
-from bot.cli import main
 from bot.settings import Settings
 from dialogs.declarations import FieldDecl
 from renderers.word_import import import_report
 from renderers.word_template import fill_word_form
-from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
+from tests.conftest import Chat, FakeClock, document_path, sqlite_repository
 from tests.fixtures import word_forms
+from tests.fixtures.imported_campaign import campaign_with_form
 from tests.fixtures.word_forms import Span
 from tests.test_word_form_campaign import FAMILY_TASK
 from tests.test_word_form_reader import layout
@@ -228,13 +228,13 @@ STATISTICS_TASK = FAMILY_TASK.replace("最美家庭推荐", "妇联组织建设�
 def test_a_contact_fills_a_table_of_figures_over_the_console(
     sqlite_template: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
-    folder = tmp_path / "campaign"
-    folder.mkdir()
-    campaign = current_campaign_file(folder)
-    campaign.write_text(campaign.read_text(encoding="utf-8") + STATISTICS_TASK, encoding="utf-8")
-    source = folder / "妇联组织建设情况统计表.docx"
-    source.write_bytes(_statistics_form())
-    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "statistics_form.toml")]) == 0
+    campaign = campaign_with_form(
+        tmp_path / "campaign",
+        STATISTICS_TASK,
+        _statistics_form(),
+        "妇联组织建设情况统计表.docx",
+        "statistics_form",
+    )
     declarations = load_declarations(Settings(campaign_file=campaign))
     repository = sqlite_repository(sqlite_template, tmp_path, declarations)
     try:

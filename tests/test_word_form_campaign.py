@@ -27,6 +27,7 @@ from renderers.registry import form_renderers
 from renderers.word_grid import find_cell
 from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, exported, sqlite_repository
 from tests.fixtures import notice_forms, word_forms
+from tests.fixtures.imported_campaign import campaign_with_form
 from tests.test_supervision import supervisor
 
 FAMILY_TASK = """
@@ -42,13 +43,9 @@ deadline = 2021-06-30
 
 
 def campaign_with_imported_form(folder: Path, task: str = FAMILY_TASK) -> Path:
-    folder.mkdir()
-    campaign = current_campaign_file(folder)
-    campaign.write_text(campaign.read_text(encoding="utf-8") + task, encoding="utf-8")
-    source = folder / "最美家庭推荐登记表.docx"
-    source.write_bytes(word_forms.members_table())
-    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "family_form.toml")]) == 0
-    return campaign
+    return campaign_with_form(
+        folder, task, word_forms.members_table(), "最美家庭推荐登记表.docx", "family_form"
+    )
 
 
 @pytest.fixture(name="family_engine")

@@ -17,7 +17,6 @@ from docx import Document
 from docx.document import Document as DocxDocument
 
 from bot.app import assemble_engine, load_declarations
-from bot.cli import main
 from bot.settings import Settings
 from dialogs.declarations import FieldDecl, FormDecl, load_form
 from dialogs.validators import TEXT_VALIDATORS, Accepted, ValidationContext
@@ -28,8 +27,9 @@ from renderers.word_grid import find_cell, read_grids
 from renderers.word_import import ImportedForm, import_report, import_word_form, write_import
 from renderers.word_template import fill_word_form, template_renderer
 from renderers.word_vocabulary import COMPOUND_TEXT, DEFAULT_LONG_TEXT, DEFAULT_SHORT_TEXT, infer, label_parts
-from tests.conftest import Chat, FakeClock, current_campaign_file, document_path, sqlite_repository
+from tests.conftest import Chat, FakeClock, document_path, sqlite_repository
 from tests.fixtures import word_forms
+from tests.fixtures.imported_campaign import campaign_with_form
 from tests.fixtures.renderer_records import photo_bytes
 from tests.fixtures.word_forms import Span
 from tests.test_word_form_campaign import FAMILY_TASK
@@ -616,15 +616,10 @@ VOLUNTEER_TASK = FAMILY_TASK.replace("最美家庭推荐", "巾帼志愿者登�
 def test_a_contact_chooses_options_printed_in_cells_and_gets_them_marked(
     sqlite_template: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
-    folder = tmp_path / "campaign"
-    folder.mkdir()
-    campaign = current_campaign_file(folder)
-    campaign.write_text(campaign.read_text(encoding="utf-8") + VOLUNTEER_TASK, encoding="utf-8")
-    source = folder / "巾帼志愿者登记表.docx"
-    source.write_bytes(
-        form_of([3.2] * 5, OPTIONS_IN_CELLS[:3] + OPTIONS_IN_CELLS[6:9], title="巾帼志愿者登记表")
+    blank = form_of([3.2] * 5, OPTIONS_IN_CELLS[:3] + OPTIONS_IN_CELLS[6:9], title="巾帼志愿者登记表")
+    campaign = campaign_with_form(
+        tmp_path / "campaign", VOLUNTEER_TASK, blank, "巾帼志愿者登记表.docx", "volunteer_form"
     )
-    assert main(["form", "import", str(source), "-o", str(folder / "forms" / "volunteer_form.toml")]) == 0
     declarations = load_declarations(Settings(campaign_file=campaign))
     repository = sqlite_repository(sqlite_template, tmp_path, declarations)
     try:
